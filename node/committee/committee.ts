@@ -1,0 +1,102 @@
+import type { MemberKeys } from "../crypto/index.ts";
+import { bytesEqual, toHex, type View } from "../types/index.ts";
+import { type Genesis, type GenesisValidator, genesisPublicKey, type ProtocolParams } from "./genesis.ts";
+
+export interface Member {
+  index: number;
+  name: string;
+  publicKey: Uint8Array;
+  peerId: string;
+  weight: number;
+  attesterWeight: number;
+}
+
+/**
+ * The validator set of a chain with its weights and thresholds.
+ * W = total weight; f = floor((W - 1) / 3); Q = W - f; A = f + 1.
+ */
+export class Committee implements MemberKeys {
+  readonly chainId: string;
+  readonly params: ProtocolParams;
+  readonly members: readonly Member[];
+  readonly totalWeight: number;
+  /** Weight the protocol tolerates being faulty. */
+  readonly f: number;
+  /** Quorum: weight of any certificate that orders or finalizes. */
+  readonly quorum: number;
+  /** Availability quorum: at least one honest holder. */
+  readonly availabilityQuorum: number;
+  readonly #byPublicKey = new Map<string, number>();
+  readonly #byPeerId = new Map<string, number>();
+
+  constructor(genesis: Genesis) {
+    this.chainId = genesis.chainId;
+    this.params = genesis.params;
+    this.members = genesis.validators.map((v: GenesisValidator) => ({
+      index: v.index,
+      name: v.name,
+      publicKey: genesisPublicKey(v),
+      peerId: v.peerId,
+      weight: v.weight,
+      attesterWeight: v.attesterWeight,
+    }));
+    this.totalWeight = this.members.reduce((w, m) => w + m.weight, 0);
+    const q = quorums(this.totalWeight);
+    this.f = q.f;
+    this.quorum = q.quorum;
+    this.availabilityQuorum = q.availabilityQuorum;
+    for (const m of this.members) {
+      this.#byPublicKey.set(toHex(m.publicKey), m.index);
+      this.#byPeerId.set(m.peerId, m.index);
+    }
+  }
+
+  get size(): number {
+    return this.members.length;
+  }
+
+  member(index: number): Member | undefined {
+    return Number.isInteger(index) ? this.members[index] : undefined;
+  }
+
+  publicKey(index: number): Uint8Array | undefined {
+    return this.member(index)?.publicKey;
+  }
+
+  weight(index: number): number {
+    return this.member(index)?.weight ?? 0;
+  }
+
+  isMember(index: number): boolean {
+    return this.member(index) !== undefined;
+  }
+
+  indexOfPublicKey(publicKey: Uint8Array): number | undefined {
+    const i = this.#byPublicKey.get(toHex(publicKey));
+    return i !== undefined && bytesEqual(this.members[i]!.publicKey, publicKey) ? i : undefined;
+  }
+
+  indexOfPeerId(peerId: string): number | undefined {
+    return this.#byPeerId.get(peerId);
+  }
+
+  /** Sum of distinct members' weights. */
+  weightOf(signers: Iterable<number>): number {
+    let w = 0;
+    for (const s of new Set(signers)) w += this.weight(s);
+    return w;
+  }
+
+  /** Leader of view (k, r): member (k + r) mod n. */
+  leader(view: View): number {
+    return (view.index + view.round) % this.size;
+  }
+}
+
+/** Thresholds for a total weight W. */
+export function quorums(totalWeight: number): { f: number; quorum: number; availabilityQuorum: number } {
+  if (!Number.isInteger(totalWeight) || totalWeight < 1)
+    throw new Error(`total weight must be a positive integer, got ${totalWeight}`);
+  const f = Math.floor((totalWeight - 1) / 3);
+  return { f, quorum: totalWeight - f, availabilityQuorum: f + 1 };
+}

@@ -1,0 +1,13 @@
+/** Genesis, committee, weights, quorums and leader choice. */
+export { Committee, type Member, quorums } from "./committee.ts";
+export {
+  DEFAULT_PARAMS,
+  type Genesis,
+  GenesisSchema,
+  type GenesisValidator,
+  genesisPublicKey,
+  type ProtocolParams,
+  ProtocolParamsSchema,
+  parseGenesis,
+  parseGenesisJson,
+} from "./genesis.ts";

@@ -1,0 +1,46 @@
+/**
+ * A bounded LRU of signatures already verified, keyed by signer public key,
+ * signed digest and signature. A vote checked once on arrival is then free
+ * when it reappears inside a certificate.
+ */
+export class VerifyCache {
+  readonly capacity: number;
+  #entries = new Map<string, true>();
+  hits = 0;
+  misses = 0;
+
+  constructor(capacity = 65_536) {
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new Error("verify cache capacity must be a positive integer");
+    this.capacity = capacity;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  static key(publicKey: Uint8Array, digest: Uint8Array, signature: Uint8Array): string {
+    return Buffer.concat([publicKey, digest, signature]).toString("base64");
+  }
+
+  has(key: string): boolean {
+    if (!this.#entries.has(key)) {
+      this.misses++;
+      return false;
+    }
+    // Refresh recency: Map keeps insertion order, so re-insert at the end.
+    this.#entries.delete(key);
+    this.#entries.set(key, true);
+    this.hits++;
+    return true;
+  }
+
+  add(key: string): void {
+    if (this.#entries.has(key)) this.#entries.delete(key);
+    else if (this.#entries.size >= this.capacity) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest !== undefined) this.#entries.delete(oldest);
+    }
+    this.#entries.set(key, true);
+  }
+}

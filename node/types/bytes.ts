@@ -1,0 +1,43 @@
+import { createHash } from "node:crypto";
+
+/** SHA-256 of the concatenation of the given byte strings. */
+export function sha256(...parts: Uint8Array[]): Uint8Array {
+  const h = createHash("sha256");
+  for (const p of parts) h.update(p);
+  return new Uint8Array(h.digest());
+}
+
+export function toHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
+}
+
+const HEX = /^(?:[0-9a-f]{2})*$/;
+
+/** Parses lowercase or uppercase hex; throws with the reason on bad input. */
+export function fromHex(hex: string, expectedBytes?: number): Uint8Array {
+  const s = hex.startsWith("0x") ? hex.slice(2) : hex;
+  const lower = s.toLowerCase();
+  if (!HEX.test(lower)) throw new Error(`not a hex string: ${JSON.stringify(hex.slice(0, 80))}`);
+  if (expectedBytes !== undefined && lower.length !== expectedBytes * 2) {
+    throw new Error(`expected ${expectedBytes} bytes of hex, got ${lower.length / 2}`);
+  }
+  return new Uint8Array(Buffer.from(lower, "hex"));
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+export const ZERO_HASH: Uint8Array = new Uint8Array(32);

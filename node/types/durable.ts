@@ -1,0 +1,64 @@
+/**
+ * The contract between the state machines and storage. A machine asks for a
+ * record to be made durable with a `DurableWrite`; the runtime puts every
+ * write of one event-loop turn into one synced LevelDB batch (group commit),
+ * and tells the machine when it is durable. On start, storage reads it all
+ * back as a `RecoveredState`. Storage knows these types, never the machines.
+ */
+import type { Anchor, CommitQc, GlobalBlock, LaneBlock, SafetyRecord } from "./schema.ts";
+
+export type DurableWrite =
+  /** Append block `number` to lane `lane`'s WAL (only at the WAL's next). */
+  | { kind: "laneBlock"; block: LaneBlock }
+  /** Append CommitQC(k) to the CommitQC WAL (only at its next). */
+  | { kind: "commitQc"; qc: CommitQc }
+  /** Replace the consensus safety record (a lower lock is refused). */
+  | { kind: "safety"; record: SafetyRecord }
+  /** Store finalized global block k and index its txs by hash. */
+  | { kind: "globalBlock"; block: GlobalBlock }
+  /**
+   * Apply executed block k to the app state: set or delete keys, and record
+   * executed index and app hash, all in the same batch.
+   */
+  | {
+      kind: "appState";
+      index: number;
+      appHash: Uint8Array;
+      puts: [key: Uint8Array, value: Uint8Array][];
+      dels: Uint8Array[];
+    }
+  /** Replace the pruning anchor (CommitQC(k), AppQC(k)). */
+  | { kind: "anchor"; anchor: Anchor }
+  /** Drop lane `lane`'s WAL entries below `before`. */
+  | { kind: "pruneLane"; lane: number; before: number }
+  /** Drop CommitQC WAL entries below index `before`. */
+  | { kind: "pruneCommitQcs"; before: number };
+
+export interface RecoveredLane {
+  lane: number;
+  /** First block number held (blocks below were pruned). */
+  first: number;
+  /** Next number to append; blocks first..next-1 are in `blocks`. */
+  next: number;
+  blocks: LaneBlock[];
+}
+
+export interface RecoveredState {
+  /** Latest pruning anchor, or null before the first one. */
+  anchor: Anchor | null;
+  /** One entry per committee lane, in lane order. */
+  lanes: RecoveredLane[];
+  /** The contiguous CommitQC WAL, by index, from its first entry. */
+  commitQcs: CommitQc[];
+  /** Highest finalized index (0 before the first CommitQC). */
+  finalizedIndex: number;
+  safety: SafetyRecord | null;
+  app: {
+    /** Last index whose txs are applied to the app state (0 = none). */
+    executedIndex: number;
+    /** App hash after executedIndex (32 zero bytes at genesis). */
+    appHash: Uint8Array;
+  };
+  /** Highest global block stored in the chain store (0 = none). */
+  chainTip: number;
+}

@@ -1,0 +1,24 @@
+/** Wire types, canonical codecs, hashes and signing domains. */
+export { bytesEqual, concatBytes, fromHex, sha256, toHex, ZERO_HASH } from "./bytes.ts";
+export { Codec, DecodeError } from "./codec.ts";
+export { assertChainId, DOMAINS, type Domain, signingDigest } from "./domains.ts";
+export type { DurableWrite, RecoveredLane, RecoveredState } from "./durable.ts";
+export * from "./limits.ts";
+export {
+  appVoteSigningBody,
+  type ConsensusMessage,
+  codecs,
+  compareViews,
+  consensusMessageCodec,
+  headerHash,
+  laneBlockSigningBody,
+  laneVoteSigningBody,
+  payloadHash,
+  phaseVoteSigningBody,
+  proposalHash,
+  proposalQcVoteBody,
+  timeoutVoteSigningBody,
+  txHash,
+  viewKey,
+} from "./messages.ts";
+export type * from "./schema.ts";

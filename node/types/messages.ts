@@ -1,0 +1,162 @@
+import { sha256 } from "./bytes.ts";
+import { Codec } from "./codec.ts";
+import {
+  MAX_CONSENSUS_MESSAGE_BYTES,
+  MAX_GLOBAL_BLOCK_BYTES,
+  MAX_LANE_BLOCK_BYTES,
+  MAX_TX_BYTES,
+  MAX_TXS_PER_BLOCK,
+} from "./limits.ts";
+import {
+  AnchorType,
+  AppQcType,
+  type AppVoteBody,
+  AppVoteBodyType,
+  AppVoteType,
+  ConsensusMessageType,
+  GlobalBlockType,
+  type LaneBlock,
+  type LaneBlockHeader,
+  LaneBlockHeaderType,
+  LaneBlockType,
+  LaneQcType,
+  type LaneVoteBody,
+  LaneVoteBodyType,
+  LaneVoteType,
+  type PhaseVote,
+  type PhaseVoteBody,
+  PhaseVoteBodyType,
+  PhaseVoteType,
+  type Proposal,
+  type ProposalMessage,
+  ProposalMessageType,
+  type ProposalQc,
+  ProposalQcType,
+  ProposalType,
+  SafetyRecordType,
+  type TimeoutQc,
+  TimeoutQcType,
+  type TimeoutVote,
+  type TimeoutVoteBody,
+  TimeoutVoteBodyType,
+  TimeoutVoteType,
+  type Tx,
+  TxListType,
+  TxType,
+  type View,
+  ViewType,
+} from "./schema.ts";
+
+const MIB = 1024 * 1024;
+const LIST_OVERHEAD = 4 * MAX_TXS_PER_BLOCK;
+
+export const codecs = {
+  view: new Codec("View", ViewType, 64),
+  tx: new Codec("Tx", TxType, MAX_TX_BYTES),
+  txList: new Codec("TxList", TxListType, MAX_LANE_BLOCK_BYTES + LIST_OVERHEAD),
+  laneBlockHeader: new Codec("LaneBlockHeader", LaneBlockHeaderType, 256),
+  laneBlock: new Codec("LaneBlock", LaneBlockType, MAX_LANE_BLOCK_BYTES),
+  laneVoteBody: new Codec("LaneVoteBody", LaneVoteBodyType, 256),
+  laneVote: new Codec("LaneVote", LaneVoteType, 512),
+  laneQc: new Codec("LaneQC", LaneQcType, 64 * 1024),
+  proposal: new Codec("Proposal", ProposalType, MIB),
+  phaseVoteBody: new Codec("PhaseVoteBody", PhaseVoteBodyType, 256),
+  phaseVote: new Codec("PhaseVote", PhaseVoteType, 512),
+  proposalQc: new Codec("ProposalQC", ProposalQcType, MIB),
+  timeoutVoteBody: new Codec("TimeoutVoteBody", TimeoutVoteBodyType, 256),
+  timeoutVote: new Codec("TimeoutVote", TimeoutVoteType, MIB),
+  timeoutQc: new Codec("TimeoutQC", TimeoutQcType, 2 * MIB),
+  proposalMessage: new Codec("ProposalMessage", ProposalMessageType, MAX_CONSENSUS_MESSAGE_BYTES),
+  appVoteBody: new Codec("AppVoteBody", AppVoteBodyType, 256),
+  appVote: new Codec("AppVote", AppVoteType, 512),
+  appQc: new Codec("AppQC", AppQcType, 64 * 1024),
+  globalBlock: new Codec("GlobalBlock", GlobalBlockType, MAX_GLOBAL_BLOCK_BYTES),
+  anchor: new Codec("Anchor", AnchorType, 2 * MIB),
+  safetyRecord: new Codec("SafetyRecord", SafetyRecordType, 2 * MIB),
+} as const;
+
+// ---- the consensus topic: a tagged union ----
+
+export type ConsensusMessage =
+  | { kind: "proposal"; msg: ProposalMessage }
+  | { kind: "prepare"; msg: PhaseVote }
+  | { kind: "commit"; msg: PhaseVote }
+  | { kind: "timeout"; msg: TimeoutVote }
+  | { kind: "commitQc"; msg: ProposalQc }
+  | { kind: "timeoutQc"; msg: TimeoutQc };
+
+const KINDS = ["proposal", "prepare", "commit", "timeout", "commitQc", "timeoutQc"] as const;
+const unionCodec = new Codec("ConsensusMessage", ConsensusMessageType, MAX_CONSENSUS_MESSAGE_BYTES);
+
+export const consensusMessageCodec = {
+  name: unionCodec.name,
+  maxBytes: unionCodec.maxBytes,
+  encode(m: ConsensusMessage): Uint8Array {
+    const selector = KINDS.indexOf(m.kind);
+    return unionCodec.encode({ selector, value: m.msg } as never);
+  },
+  decode(bytes: Uint8Array): ConsensusMessage {
+    const { selector, value } = unionCodec.decode(bytes) as { selector: number; value: unknown };
+    // The union type has already rejected unknown selectors.
+    return { kind: KINDS[selector], msg: value } as ConsensusMessage;
+  },
+};
+
+// ---- hashes ----
+
+/** Transaction hash: sha256 of the tx bytes. */
+export function txHash(tx: Tx): Uint8Array {
+  return sha256(tx);
+}
+
+export function payloadHash(txs: Tx[]): Uint8Array {
+  return sha256(codecs.txList.encode(txs));
+}
+
+export function headerHash(header: LaneBlockHeader): Uint8Array {
+  return sha256(codecs.laneBlockHeader.encode(header));
+}
+
+/** The hash a prepare or commit vote names; also the global block's hash. */
+export function proposalHash(proposal: Proposal): Uint8Array {
+  return sha256(codecs.proposal.encode(proposal));
+}
+
+// ---- signed bodies: what each signature covers (domain aside) ----
+
+export function laneBlockSigningBody(block: LaneBlock): Uint8Array {
+  return codecs.laneBlockHeader.encode(block.header);
+}
+
+export function laneVoteSigningBody(body: LaneVoteBody): Uint8Array {
+  return codecs.laneVoteBody.encode(body);
+}
+
+export function phaseVoteSigningBody(body: PhaseVoteBody): Uint8Array {
+  return codecs.phaseVoteBody.encode(body);
+}
+
+export function timeoutVoteSigningBody(body: TimeoutVoteBody): Uint8Array {
+  return codecs.timeoutVoteBody.encode(body);
+}
+
+export function appVoteSigningBody(body: AppVoteBody): Uint8Array {
+  return codecs.appVoteBody.encode(body);
+}
+
+/** The vote body a PrepareQC or CommitQC's signatures cover. */
+export function proposalQcVoteBody(qc: ProposalQc): PhaseVoteBody {
+  return { view: qc.proposal.view, proposalHash: proposalHash(qc.proposal) };
+}
+
+// ---- view ordering ----
+
+export function compareViews(a: View, b: View): number {
+  if (a.index !== b.index) return a.index < b.index ? -1 : 1;
+  if (a.round !== b.round) return a.round < b.round ? -1 : 1;
+  return 0;
+}
+
+export function viewKey(v: View): string {
+  return `${v.index}/${v.round}`;
+}
