@@ -24,9 +24,9 @@ function isInternal(err: unknown): boolean {
 /** Prints an error the way an operator should see it and returns the exit code. */
 export function reportError(err: unknown, writeErr: (text: string) => void): number {
   if (err instanceof CommanderError) {
-    // commander already printed its message (or the help text).
-    if (err.code === "commander.helpDisplayed" || err.code === "commander.version") return EXIT_OK;
-    return EXIT_USAGE;
+    // commander already printed its message or the help text; help that was
+    // asked for (--help, help <command>, --version) exits 0, anything else is a usage error.
+    return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
   }
   if (err instanceof ConfigError) {
     writeErr(`error: ${err.message}\n`);

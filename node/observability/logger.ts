@@ -1,4 +1,4 @@
-import { type DestinationStream, type Logger, pino } from "pino";
+import { type Logger, pino } from "pino";
 import pinoPretty from "pino-pretty";
 
 export type { Logger } from "pino";
@@ -10,7 +10,7 @@ export interface LoggerOptions {
   /** json: one JSON object per line (default); pretty: human-readable, through pino-pretty. */
   format?: "json" | "pretty";
   /** Where lines go; stdout when absent. */
-  destination?: DestinationStream;
+  destination?: NodeJS.WritableStream;
   /** Fields on every line, e.g. { node: moniker }. */
   base?: Record<string, unknown>;
 }
