@@ -1,5 +1,4 @@
 import { CommanderError } from "commander";
-import { ConfigError } from "../config/index.ts";
 
 /** Exit codes: 0 ok, 1 a problem with files or state, 2 bad command-line input. */
 export const EXIT_OK = 0;
@@ -21,20 +20,29 @@ function isInternal(err: unknown): boolean {
   return err instanceof TypeError || err instanceof ReferenceError || err instanceof RangeError;
 }
 
-/** Prints an error the way an operator should see it and returns the exit code. */
-export function reportError(err: unknown, writeErr: (text: string) => void): number {
+/**
+ * Prints an error the way an operator should see it and returns the exit code.
+ * The config module is loaded only here, on the error path, so that --help and
+ * usage errors stay fast.
+ */
+export async function reportError(err: unknown, writeErr: (text: string) => void): Promise<number> {
   if (err instanceof CommanderError) {
     // commander already printed its message or the help text; help that was
     // asked for (--help, help <command>, --version) exits 0, anything else is a usage error.
     return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
   }
-  if (err instanceof ConfigError) {
-    writeErr(`error: ${err.message}\n`);
-    return err.fromCommandLine ? EXIT_USAGE : EXIT_FAILURE;
-  }
   if (err instanceof UsageError) {
     writeErr(`error: ${err.message}\n(run with --help for usage)\n`);
     return EXIT_USAGE;
+  }
+  if (err instanceof CliError) {
+    writeErr(`error: ${err.message}\n`);
+    return EXIT_FAILURE;
+  }
+  const { ConfigError } = await import("../config/index.ts");
+  if (err instanceof ConfigError) {
+    writeErr(`error: ${err.message}\n`);
+    return err.fromCommandLine ? EXIT_USAGE : EXIT_FAILURE;
   }
   if (isInternal(err)) {
     writeErr(`internal error (a bug; please report it): ${(err as Error).stack}\n`);

@@ -1,10 +1,14 @@
-/** The `validator` command line: one file per command, wired here. */
+/**
+ * The `validator` command line. Each command has a definition file (options
+ * and help; cheap to load) and an action file that is imported only when the
+ * command runs, so --help and usage errors answer quickly.
+ */
 import { Command } from "commander";
 import { reportError } from "./errors.ts";
 import { registerInit } from "./init.ts";
 import { registerKeys } from "./keys.ts";
 import { registerTestnet } from "./testnet.ts";
-import { registerVersion, versionText } from "./version.ts";
+import { registerVersion } from "./version.ts";
 
 export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./errors.ts";
 
@@ -19,7 +23,6 @@ function buildProgram(): Command {
       writeOut: (text) => process.stdout.write(text),
       writeErr: (text) => process.stderr.write(text),
     })
-    .version(versionText(), "-V, --version", "show the version")
     .helpCommand("help [command]", "show help for a command");
   registerInit(program);
   registerTestnet(program);
@@ -34,6 +37,6 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     await buildProgram().parseAsync([...argv]);
     return 0;
   } catch (err) {
-    return reportError(err, (text) => process.stderr.write(text));
+    return await reportError(err, (text) => process.stderr.write(text));
   }
 }

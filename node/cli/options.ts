@@ -2,25 +2,17 @@ import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { InvalidArgumentError } from "commander";
 import type { Override } from "../config/index.ts";
-import { CHAIN_ID_PATTERN } from "../types/index.ts";
 
 /** Parser for an integer option within [min, max]; bad input is a usage error naming the range. */
-export function intArg(min: number, max: number): (text: string) => number {
+export function intArg(min: number, max?: number): (text: string) => number {
+  const range = max === undefined ? `an integer of at least ${min}` : `an integer from ${min} to ${max}`;
   return (text) => {
-    if (!/^\d+$/.test(text.trim())) throw new InvalidArgumentError(`must be an integer from ${min} to ${max}.`);
-    const value = Number(text);
-    if (value < min || value > max) throw new InvalidArgumentError(`must be an integer from ${min} to ${max}.`);
+    const value = Number(text.trim());
+    if (!/^\d+$/.test(text.trim()) || value < min || (max !== undefined && value > max)) {
+      throw new InvalidArgumentError(`must be ${range}.`);
+    }
     return value;
   };
-}
-
-export function chainIdArg(text: string): string {
-  if (!CHAIN_ID_PATTERN.test(text)) {
-    throw new InvalidArgumentError(
-      "a chain id is 1-64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit.",
-    );
-  }
-  return text;
 }
 
 /** For repeatable options: collects every occurrence. */

@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { PROTOCOL_VERSION } from "../types/index.ts";
 
 export interface VersionInfo {
   validator: string;
@@ -8,14 +7,10 @@ export interface VersionInfo {
   protocol: number;
 }
 
-export function versionInfo(): VersionInfo {
+export async function versionInfo(): Promise<VersionInfo> {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  const { PROTOCOL_VERSION } = await import("../types/index.ts");
   return { validator: pkg.version, node: process.version, protocol: PROTOCOL_VERSION };
-}
-
-export function versionText(): string {
-  const v = versionInfo();
-  return `validator ${v.validator}\nnode ${v.node}\nprotocol ${v.protocol}`;
 }
 
 export function registerVersion(program: Command): void {
@@ -23,7 +18,8 @@ export function registerVersion(program: Command): void {
     .command("version")
     .description("show the validator version, the Node.js version and the chain protocol version")
     .option("--json", "print one JSON object")
-    .action((opts: { json?: boolean }) => {
-      console.log(opts.json ? JSON.stringify(versionInfo()) : versionText());
+    .action(async (opts: { json?: boolean }) => {
+      const v = await versionInfo();
+      console.log(opts.json ? JSON.stringify(v) : `validator ${v.validator}\nnode ${v.node}\nprotocol ${v.protocol}`);
     });
 }

@@ -87,7 +87,7 @@ test("init --set writes the override into config.toml", () => {
 test("init with bad input exits 2 with a message and writes nothing", () => {
   const home = join(tmp.dir, "bad");
   const cases: [string[], RegExp][] = [
-    [["--chain-id", "Bad Chain"], /--chain-id <id>' argument 'Bad Chain' is invalid\. a chain id is 1-64 characters/],
+    [["--chain-id", "Bad Chain"], /--chain-id "Bad Chain": a chain id is 1-64 characters/],
     [["--moniker", "no spaces"], /node\.moniker = "no spaces" \(from flag --moniker no spaces\): not a valid name/],
     [["--set", "consensus.viewTimeoutMs=fast"], /consensus\.viewTimeoutMs = "fast" .*not a number/],
     [["--set", "consensus"], /--set expects section\.key=value/],

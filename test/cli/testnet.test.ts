@@ -117,8 +117,10 @@ test("testnet with bad input exits 2 with a message", () => {
     [["--validators", "4"], /required option '--out <dir>' not specified/],
     [
       ["--validators", "four", "--out", out],
-      /'--validators <n>' argument 'four' is invalid\. must be an integer from 1 to 256/,
+      /'--validators <n>' argument 'four' is invalid\. must be an integer of at least 1/,
     ],
+    [["--validators", "257", "--out", out], /--validators 257: a committee has at most 256 validators/],
+    [["--validators", "2", "--chain-id", "UPPER", "--out", out], /--chain-id "UPPER": a chain id is 1-64 characters/],
     [["--validators", "4", "--observers", "-1", "--out", out], /--observers <m>' argument '-1' is invalid/],
     [["--validators", "4", "--base-port", "65530", "--out", out], /--base-port 65530 leaves no room for 4 nodes/],
   ];
