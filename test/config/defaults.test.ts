@@ -59,8 +59,11 @@ test("renderConfig output loads back to the same config", () => {
         { key: "consensus.viewTimeoutGrowth", value: 2.25 },
       ],
     });
-    writeFileSync(join(dir, "config.toml"), renderConfig(original));
+    const text = renderConfig(original);
+    writeFileSync(join(dir, "config.toml"), text);
     assert.deepEqual(loadConfig({ home: dir }), original);
+    assert.match(text, /# Time a view may take before this node votes to time out\.\nviewTimeoutMs = 1000\n/);
+    assert.deepEqual(parse(renderConfig(defaultConfig())), parse(readFileSync(DEFAULTS_FILE, "utf8")));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
