@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { parseGenesisJson } from "../../node/committee/index.ts";
@@ -45,6 +45,12 @@ test("keys show on a missing home or with a bad config env var fails with a mess
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /log\.level = "chatty" \(from env VALIDATOR_LOG_LEVEL\): not an allowed value/);
   assert.equal(hasStackTrace(bad.stderr), false);
+
+  const configFile = join(home, "config.toml");
+  writeFileSync(configFile, readFileSync(configFile, "utf8").replace("maxBlockDelayMs = 100", "maxBlockDelay = 5"));
+  const badFile = runValidator(["keys", "show", "--home", home]);
+  assert.equal(badFile.code, 1, "a bad config file is a file error, not a usage error");
+  assert.ok(badFile.stderr.includes(`lanes.maxBlockDelay = 5 (from file ${configFile}): unknown key`));
 });
 
 test("keys generate writes a 0600 key file and refuses to overwrite it", () => {
