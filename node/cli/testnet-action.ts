@@ -102,6 +102,12 @@ export function testnet(opts: TestnetOptions): void {
       genesisJson,
     };
   });
+  const keyFiles = homes.flatMap((h) => [h.paths.validatorKeyFile, h.paths.nodeKeyFile].filter((f) => f !== undefined));
+  if (new Set(keyFiles).size !== keyFiles.length) {
+    throw new UsageError(
+      "two nodes would share a key file: key file paths set with --set must be relative to each home",
+    );
+  }
   for (const home of homes) writeHome(home);
 
   console.log(

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { z } from "zod";
@@ -32,12 +32,20 @@ export interface LoadConfigOptions {
   overrides?: readonly Override[];
 }
 
+/** A config file is a few KiB; anything this large is the wrong file. */
+export const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
+
 function readText(path: string, what: string): string {
+  let text: Buffer;
   try {
-    return readFileSync(path, "utf8");
+    if (statSync(path).size > MAX_CONFIG_FILE_BYTES) {
+      throw new Error(`larger than ${MAX_CONFIG_FILE_BYTES} bytes; is this the right file?`);
+    }
+    text = readFileSync(path);
   } catch (err) {
     throw new Error(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
+  return text.toString("utf8");
 }
 
 function describeProblem(issue: z.core.$ZodIssue, value: unknown): string {

@@ -121,6 +121,10 @@ test("testnet with bad input exits 2 with a message", () => {
     ],
     [["--validators", "257", "--out", out], /--validators 257: a committee has at most 256 validators/],
     [["--validators", "2", "--chain-id", "UPPER", "--out", out], /--chain-id "UPPER": a chain id is 1-64 characters/],
+    [
+      ["--validators", "2", "--set", `node.nodeKeyFile=${out}/key.json`, "--out", out],
+      /two nodes would share a key file/,
+    ],
     [["--validators", "4", "--observers", "-1", "--out", out], /--observers <m>' argument '-1' is invalid/],
     [["--validators", "4", "--base-port", "65530", "--out", out], /--base-port 65530 leaves no room for 4 nodes/],
   ];
