@@ -18,7 +18,10 @@ export const DOMAINS = {
 
 export type Domain = (typeof DOMAINS)[keyof typeof DOMAINS];
 
-const PREFIX = new TextEncoder().encode("validator/v1/");
+/** Version of the wire protocol and signing scheme; part of every signed digest. */
+export const PROTOCOL_VERSION = 1;
+
+const PREFIX = new TextEncoder().encode(`validator/v${PROTOCOL_VERSION}/`);
 const SEP = new Uint8Array([0]);
 
 export function assertChainId(chainId: string): void {
