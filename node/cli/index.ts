@@ -7,6 +7,8 @@ import { Command } from "commander";
 import { reportError } from "./errors.ts";
 import { registerInit } from "./init.ts";
 import { registerKeys } from "./keys.ts";
+import { registerReset } from "./reset.ts";
+import { registerStatus } from "./status.ts";
 import { registerTestnet } from "./testnet.ts";
 import { registerVersion } from "./version.ts";
 
@@ -27,6 +29,8 @@ function buildProgram(): Command {
   registerInit(program);
   registerTestnet(program);
   registerKeys(program);
+  registerStatus(program);
+  registerReset(program);
   registerVersion(program);
   return program;
 }

@@ -1,3 +1,3 @@
-/** Logging (pino). Metrics and the status line come with the runtime. */
+/** Logging (pino) and metrics (prom-client). */
 export { child, createLogger, type Logger, type LoggerOptions, type LogLevel } from "./logger.ts";
 export { createMetrics, type Metrics } from "./metrics.ts";

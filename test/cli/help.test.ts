@@ -4,7 +4,17 @@ import { test } from "node:test";
 import { PROTOCOL_VERSION } from "../../node/types/index.ts";
 import { hasStackTrace, MAIN, REPO, runValidator } from "./run.ts";
 
-const COMMANDS = [[], ["init"], ["testnet"], ["keys"], ["keys", "show"], ["keys", "generate"], ["version"]];
+const COMMANDS = [
+  [],
+  ["init"],
+  ["testnet"],
+  ["keys"],
+  ["keys", "show"],
+  ["keys", "generate"],
+  ["status"],
+  ["reset"],
+  ["version"],
+];
 
 test("--help works for every command and exits 0", () => {
   for (const command of COMMANDS) {
