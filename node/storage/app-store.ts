@@ -37,11 +37,11 @@ export class AppStore {
     const root = space(db, ["app"]);
     const raw = await root.get(STATE_KEY);
     let executed = 0;
-    let hash = new Uint8Array(32);
+    let hash: Uint8Array = new Uint8Array(32);
     if (raw !== undefined) {
       if (raw.byteLength !== STATE_BYTES) throw new StorageError("app/state is corrupt");
       executed = readU64(raw, 0);
-      hash = raw.slice(8);
+      hash = asView(raw.slice(8));
     }
     return new AppStore(root, space(db, ["app", "kv"]), executed, hash);
   }
@@ -81,6 +81,12 @@ export class AppStore {
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
     if (key.byteLength < 1 || key.byteLength > MAX_APP_KEY_BYTES) return undefined;
-    return this.#kv.get(key);
+    const value = await this.#kv.get(key);
+    return value === undefined ? undefined : asView(value);
   }
+}
+
+/** A plain Uint8Array view (some backends hand out Buffers). */
+function asView(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }

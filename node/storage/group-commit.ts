@@ -121,18 +121,19 @@ export class GroupCommitWriter {
     const started = performance.now();
     let ops = 0;
     let bytes = 0;
-    const batch = this.#storage.db.batch();
-    for (const r of requests) {
-      bytes += r.bytes;
-      for (const op of r.ops) {
-        ops++;
-        if (op.type === "put") batch.put(op.key, op.value, { sublevel: op.space });
-        else batch.del(op.key, { sublevel: op.space });
-      }
-    }
-    const syncWrite = { sync: true };
-    this.#writing = batch.write(syncWrite);
     try {
+      // Building the batch can throw too (a closed database): same failure.
+      const batch = this.#storage.db.batch();
+      for (const r of requests) {
+        bytes += r.bytes;
+        for (const op of r.ops) {
+          ops++;
+          if (op.type === "put") batch.put(op.key, op.value, { sublevel: op.space });
+          else batch.del(op.key, { sublevel: op.space });
+        }
+      }
+      const syncWrite = { sync: true };
+      this.#writing = batch.write(syncWrite);
       await this.#writing;
     } catch (cause) {
       const err = new StorageError(`durable write failed, the node must stop: ${(cause as Error).message}`);

@@ -81,11 +81,16 @@ export class IndexedWal<T> {
     }
     const damage: WalDamage = { stray: [], badKeys: 0, missing: null };
     let expected = first;
+    let afterHole = false;
     for await (const key of entries.keys()) {
       const index = readU64Key(key);
       if (index === null) damage.badKeys++;
-      else if (index === expected && damage.stray.length === 0) expected++;
-      else damage.stray.push(index);
+      else if (index < first) damage.stray.push(index);
+      else if (index === expected && !afterHole) expected++;
+      else {
+        afterHole = true;
+        damage.stray.push(index);
+      }
     }
     // The cursor record says entries up to cursorNext-1 were written; fewer is a loss.
     if (expected < cursorNext) damage.missing = { from: expected, to: cursorNext };

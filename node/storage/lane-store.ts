@@ -48,12 +48,13 @@ export class LaneStore {
     const { lane, number, parent } = block.header;
     const wal = this.wal(lane);
     const prev = this.#lastHash[lane]!;
+    // The WAL rule first (gap, overwrite); a refused link rolls it back with the request.
+    wal.append(ws, number, block);
     if (prev !== null && !bytesEqual(prev, parent)) {
       throw new StorageError(
         `lane/${lane}: block ${number} has parent ${toHex(parent).slice(0, 16)}, expected ${toHex(prev).slice(0, 16)}`,
       );
     }
-    wal.append(ws, number, block);
     this.#lastHash[lane] = headerHash(block.header);
     ws.onUndo(() => {
       this.#lastHash[lane] = prev;
