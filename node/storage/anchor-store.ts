@@ -1,7 +1,7 @@
 import { type Anchor, codecs } from "../types/index.ts";
 import { StorageError } from "./errors.ts";
 import { utf8 } from "./keys.ts";
-import type { Space } from "./level.ts";
+import { plain, type Space } from "./level.ts";
 import type { WriteSet } from "./write-set.ts";
 
 const KEY = utf8("anchor");
@@ -25,7 +25,7 @@ export class AnchorStore {
     let current: Anchor | null = null;
     if (raw !== undefined) {
       try {
-        current = codecs.anchor.decode(raw);
+        current = codecs.anchor.decode(plain(raw));
       } catch (err) {
         throw new StorageError(`meta/anchor: ${(err as Error).message}`);
       }

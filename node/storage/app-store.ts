@@ -1,6 +1,6 @@
 import { StorageError } from "./errors.ts";
 import { readU64, utf8, writeU64 } from "./keys.ts";
-import { type LevelDb, type Space, space } from "./level.ts";
+import { type LevelDb, plain, type Space, space } from "./level.ts";
 import type { WriteSet } from "./write-set.ts";
 
 const STATE_KEY = utf8("state");
@@ -41,7 +41,7 @@ export class AppStore {
     if (raw !== undefined) {
       if (raw.byteLength !== STATE_BYTES) throw new StorageError("app/state is corrupt");
       executed = readU64(raw, 0);
-      hash = asView(raw.slice(8));
+      hash = plain(raw.slice(8));
     }
     return new AppStore(root, space(db, ["app", "kv"]), executed, hash);
   }
@@ -82,11 +82,6 @@ export class AppStore {
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
     if (key.byteLength < 1 || key.byteLength > MAX_APP_KEY_BYTES) return undefined;
     const value = await this.#kv.get(key);
-    return value === undefined ? undefined : asView(value);
+    return value === undefined ? undefined : plain(value);
   }
-}
-
-/** A plain Uint8Array view (some backends hand out Buffers). */
-function asView(b: Uint8Array): Uint8Array {
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }

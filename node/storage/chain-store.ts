@@ -1,7 +1,7 @@
 import { codecs, type GlobalBlock, txHash } from "../types/index.ts";
 import { StorageError } from "./errors.ts";
 import { readU64, readU64Key, u64Key, writeU64 } from "./keys.ts";
-import { type LevelDb, type Space, space } from "./level.ts";
+import { type LevelDb, plain, type Space, space } from "./level.ts";
 import type { WriteSet } from "./write-set.ts";
 
 /** Where a finalized tx is: global block index and its position in that block's tx order. */
@@ -86,7 +86,7 @@ export class ChainStore {
   async block(index: number): Promise<GlobalBlock | undefined> {
     if (!Number.isSafeInteger(index) || index < 1 || index > this.#tip) return undefined;
     const raw = await this.#blocks.get(u64Key(index));
-    return raw === undefined ? undefined : codecs.globalBlock.decode(raw);
+    return raw === undefined ? undefined : codecs.globalBlock.decode(plain(raw));
   }
 
   async txLocation(hash: Uint8Array): Promise<TxLocation | undefined> {

@@ -1,6 +1,6 @@
 import { StorageError } from "./errors.ts";
 import { readU64, readU64Key, u64Key, utf8, writeU64 } from "./keys.ts";
-import type { Space } from "./level.ts";
+import { plain, type Space } from "./level.ts";
 import type { WriteSet } from "./write-set.ts";
 
 /** How a WAL turns its entries into bytes and back. */
@@ -188,7 +188,7 @@ export class IndexedWal<T> {
 
   #decode(index: number, bytes: Uint8Array): T {
     try {
-      return this.#codec.decode(bytes);
+      return this.#codec.decode(plain(bytes));
     } catch (err) {
       throw new StorageError(`${this.name}/${index}: ${(err as Error).message}`);
     }

@@ -16,3 +16,12 @@ const BYTES = { keyEncoding: "view", valueEncoding: "view" } as const;
 export function space(db: LevelDb, path: string[]): Space {
   return db.sublevel<Uint8Array, Uint8Array>(path, BYTES) as Space;
 }
+
+/**
+ * A plain Uint8Array view of bytes read back. Some backends hand out
+ * Buffers; decoded values would then hold Buffers, which compare unequal to
+ * Uint8Arrays in deep equality checks in the machines and tests.
+ */
+export function plain(bytes: Uint8Array): Uint8Array {
+  return Buffer.isBuffer(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes;
+}

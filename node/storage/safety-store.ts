@@ -9,7 +9,7 @@ import {
 } from "../types/index.ts";
 import { StorageError } from "./errors.ts";
 import { utf8 } from "./keys.ts";
-import type { Space } from "./level.ts";
+import { plain, type Space } from "./level.ts";
 import type { WriteSet } from "./write-set.ts";
 
 const KEY = utf8("safety");
@@ -34,7 +34,7 @@ export class SafetyStore {
     let current: SafetyRecord | null = null;
     if (raw !== undefined) {
       try {
-        current = codecs.safetyRecord.decode(raw);
+        current = codecs.safetyRecord.decode(plain(raw));
       } catch (err) {
         throw new StorageError(`meta/safety: ${(err as Error).message}`);
       }
