@@ -6,6 +6,7 @@ export { CommitQcStore } from "./commit-qc-store.ts";
 export { RESET_REMEDY, RecoveryError, StorageError } from "./errors.ts";
 export {
   type BatchStats,
+  DEFAULT_MAX_QUEUED_BYTES,
   DEFAULT_MAX_QUEUED_REQUESTS,
   type GroupCommitOptions,
   GroupCommitWriter,
