@@ -141,6 +141,19 @@ test("rejects CommitQCs whose lane ranges do not follow each other", async () =>
   await rejects(db, "cqc/4", /lane 0 range starts at 2, the previous CommitQC ended at 3/);
 });
 
+test("rejects a lane WAL that diverged from a finalized block", async () => {
+  const { db } = await openMemory();
+  const { writer } = await openMemory(db);
+  const h = history(2, 2);
+  const other = laneBlock(tc, 0, 1, headerHash(h.lane0[0]!.header), [new Uint8Array([42])]);
+  await writer.submit([
+    { kind: "laneBlock", block: h.lane0[0]! },
+    { kind: "laneBlock", block: other },
+    ...h.qcs.map((qc) => ({ kind: "commitQc" as const, qc })),
+  ]);
+  await rejects(db, "lane/0/1, cqc/2", /differs from the one CommitQC\(2\) finalized/);
+});
+
 async function putSafety(db: Db, record: SafetyRecord): Promise<void> {
   await space(db, ["meta"]).put(new TextEncoder().encode("safety"), codecs.safetyRecord.encode(record));
 }
