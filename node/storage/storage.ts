@@ -63,7 +63,7 @@ export class Storage {
         this.commitQcs.append(ws, w.qc);
         return;
       case "safety":
-        this.safety.put(ws, w.record);
+        this.safety.put(ws, w.record, this.commitQcs.wal.next);
         return;
       case "globalBlock":
         this.chain.put(ws, w.block);

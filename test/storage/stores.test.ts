@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { openStorage, safetyRefusal } from "../../node/storage/index.ts";
+import { openStorage, safetyInconsistency, safetyRefusal } from "../../node/storage/index.ts";
 import { headerHash, type SafetyRecord, txHash, ZERO_HASH } from "../../node/types/index.ts";
 import { laneBlock, laneChain, prepareQc, proposal } from "../fixtures/certs.ts";
 import { anchorFor, history, openMemory, rangesAt, tc, votedOn } from "./helpers.ts";
@@ -80,7 +80,15 @@ test("safety store refuses a lower or different lock and vote records that move 
   const { db, storage, writer } = await openMemory();
   const { qcs } = history(3, 3);
   const at2 = votedOn(qcs[1]!);
-  await writer.submit([{ kind: "safety", record: at2 }]);
+  // A record ahead of the CommitQC WAL is refused; staged in the same request it is fine.
+  await assert.rejects(writer.submit([{ kind: "safety", record: at2 }]), /ahead of the CommitQC WAL \(next 1\)/);
+  await writer.submit([
+    { kind: "commitQc", qc: qcs[0]! },
+    { kind: "safety", record: at2 },
+  ]);
+  await writer.submit(qcs.slice(1).map((qc) => ({ kind: "commitQc" as const, qc })));
+  const noLock = { ...at2, lock: null };
+  assert.match(String(safetyInconsistency(noLock, 4)), /lock \(none\) is behind the commit vote at 2\/0/);
   const at1 = votedOn(qcs[0]!);
   await assert.rejects(writer.submit([{ kind: "safety", record: at1 }]), /move back/);
   // Same votes, lower lock: refused inside the store, whoever the caller is.
