@@ -4,7 +4,7 @@ import { VerifyCache } from "../../node/crypto/index.ts";
 import { laneSpaceName, openStorage, RecoveryError, recover, space, u64Key } from "../../node/storage/index.ts";
 import { codecs, type DurableWrite, headerHash, type SafetyRecord } from "../../node/types/index.ts";
 import { commitQc, laneBlock, laneChain, prepareQc, proposal } from "../fixtures/certs.ts";
-import { anchorFor, history, memoryDb, openMemory, rangesAt, tc, votedOn } from "./helpers.ts";
+import { anchorFor, history, memoryDb, openMemory, rangesAt, tc, votedOn, writeRaw } from "./helpers.ts";
 
 type Db = ReturnType<typeof memoryDb>;
 
@@ -102,8 +102,8 @@ test("rejects a gap: a lost entry under the WAL cursor", async () => {
 
 test("rejects a gap after the anchor", async () => {
   const { db } = await validState();
-  const { writer } = await openMemory(db);
-  await writer.submit([{ kind: "pruneLane", lane: 0, before: 3 }]);
+  const storage = await openStorage(db, tc.committee);
+  await writeRaw(storage, (ws) => storage.lanes.prune(ws, 0, 3));
   await rejects(db, "lane/0/2", /missing after the anchor's range/);
 });
 
@@ -206,19 +206,15 @@ test("rejects an anchor whose CommitQC differs from the WAL's", async () => {
 });
 
 test("rejects pruned CommitQCs without an anchor", async () => {
-  const { db } = await openMemory();
-  const { writer } = await openMemory(db);
+  const { db, storage, writer } = await openMemory();
   const h = history(2, 2);
-  await writer.submit([
-    ...h.qcs.map((qc) => ({ kind: "commitQc" as const, qc })),
-    { kind: "pruneCommitQcs", before: 2 },
-  ]);
+  await writer.submit(h.qcs.map((qc) => ({ kind: "commitQc" as const, qc })));
+  await writeRaw(storage, (ws) => storage.commitQcs.prune(ws, 2));
   await rejects(db, "cqc/1", /no pruning anchor/);
 });
 
 test("rejects app state executed beyond the finalized index", async () => {
-  const { db } = await openMemory();
-  const { writer } = await openMemory(db);
-  await writer.submit([{ kind: "appState", index: 1, appHash: new Uint8Array(32), puts: [], dels: [] }]);
+  const { db, storage } = await openMemory();
+  await writeRaw(storage, (ws) => storage.app.apply(ws, { index: 1, appHash: new Uint8Array(32), puts: [], dels: [] }));
   await rejects(db, "app/state", /beyond the finalized index 0/);
 });
