@@ -1,4 +1,14 @@
-/** LevelDB storage: indexed WALs, stores, group commit, recovery. */
+/**
+ * LevelDB storage: indexed WALs, stores, group commit, recovery
+ * (DESIGN section 8). Typical use by the runtime and the simulator:
+ *
+ *   const storage = await openStorage(new Level(join(home, "data"), BYTES), committee, { logger });
+ *   const state = await recover(storage, committee, verifyCache); // throws RecoveryError: stop
+ *   const writer = new GroupCommitWriter(storage, { onFatal: stopTheNode });
+ *   await writer.submit(durableWrites); // resolves when durable; a refused write rejects alone
+ *
+ * The same calls work over a MemoryLevel. Key layout: see keys.ts.
+ */
 export { AnchorStore } from "./anchor-store.ts";
 export { type AppStateWrite, AppStore, MAX_APP_KEY_BYTES } from "./app-store.ts";
 export { ChainStore, type TxLocation } from "./chain-store.ts";

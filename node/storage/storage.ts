@@ -159,12 +159,13 @@ export async function openStorage(db: LevelDb, committee: Committee, opts: Stora
   const logger = (opts.logger ?? pino({ level: "silent" })).child({ module: "storage" });
   if (db.status !== "open") await db.open();
   const meta = space(db, ["meta"]);
+  const anchor = await AnchorStore.open(meta);
   return new Storage({
     db,
-    lanes: await LaneStore.open(db, meta, committee.size),
+    lanes: await LaneStore.open(db, meta, committee.size, anchor.current),
     commitQcs: await CommitQcStore.open(db, meta),
     safety: await SafetyStore.open(meta),
-    anchor: await AnchorStore.open(meta),
+    anchor,
     chain: await ChainStore.open(db),
     app: await AppStore.open(db),
     logger,

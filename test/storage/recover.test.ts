@@ -76,6 +76,24 @@ test("recovery returns the whole validated state", async () => {
   assert.equal(s.chainTip, 2);
 });
 
+test("a lane WAL emptied by pruning to the anchor still checks the next parent", async () => {
+  const { db, h } = await validState();
+  let { storage, writer } = await openMemory(db);
+  await writer.submit([{ kind: "commitQc", qc: commitQc(tc, proposal({ index: 4, round: 0 }, rangesAt(h.lane0, 4))) }]);
+  await writer.submit([
+    { kind: "anchor", anchor: anchorFor((await storage.commitQc(4))!) },
+    { kind: "pruneLane", lane: 0, before: 4 },
+  ]);
+  ({ storage, writer } = await openMemory(db));
+  assert.equal(storage.lanes.wal(0).first, 4);
+  await assert.rejects(
+    writer.submit([{ kind: "laneBlock", block: laneBlock(tc, 0, 4, new Uint8Array(32)) }]),
+    /parent/,
+  );
+  await writer.submit([{ kind: "laneBlock", block: laneBlock(tc, 0, 4, headerHash(h.lane0[3]!.header)) }]);
+  assert.equal((await recoverDb(db)).lanes[0]!.next, 5);
+});
+
 test("an empty database recovers to genesis", async () => {
   const s = await recoverDb(memoryDb());
   assert.equal(s.finalizedIndex, 0);
