@@ -171,6 +171,9 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
         updatePeers();
         pushers.get(peer)?.kick();
       });
+      host.addEventListener("peer:identify", (evt) => {
+        redialer.learned(evt.detail.peerId.toString(), evt.detail.listenAddrs);
+      });
       host.addEventListener("peer:disconnect", (evt) => {
         const peer = evt.detail.toString();
         updatePeers();

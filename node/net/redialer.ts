@@ -4,6 +4,8 @@ import type { Logger } from "pino";
 import type { Host } from "./host.ts";
 import type { NetLimits } from "./limits.ts";
 
+const MAX_ADDRS_PER_TARGET = 8;
+
 interface Target {
   peerId: PeerId;
   addrs: Multiaddr[];
@@ -44,6 +46,22 @@ export class Redialer {
 
   has(peerId: string): boolean {
     return this.#targets.has(peerId);
+  }
+
+  /**
+   * Addresses a target announced in identify. libp2p's peer store forgets a
+   * disconnected peer's addresses, so a member that only ever dialed us would
+   * otherwise be unreachable once it drops. Bounded per target.
+   */
+  learned(peerId: string, addrs: Multiaddr[]): void {
+    const t = this.#targets.get(peerId);
+    if (t === undefined) return;
+    const known = new Set(t.addrs.map((a) => a.toString()));
+    for (const a of addrs) {
+      const withPeer = a.getComponents().some((c) => c.name === "p2p") ? a : a.encapsulate(`/p2p/${peerId}`);
+      if (!known.has(withPeer.toString())) t.addrs.push(withPeer);
+    }
+    if (t.addrs.length > MAX_ADDRS_PER_TARGET) t.addrs.splice(0, t.addrs.length - MAX_ADDRS_PER_TARGET);
   }
 
   start(): void {
@@ -90,10 +108,7 @@ export class Redialer {
     try {
       const signal = AbortSignal.timeout(Math.max(this.#limits.redialMaxMs, 5_000));
       if (t.addrs.length > 0) {
-        await this.#host.dial(
-          t.addrs.map((a) => a),
-          { signal },
-        );
+        await this.#host.dial(t.addrs, { signal });
       } else {
         await this.#host.dial(t.peerId, { signal });
       }
@@ -102,7 +117,10 @@ export class Redialer {
     } catch (err) {
       t.failures++;
       const level = t.failures === 5 ? "warn" : "debug";
-      this.#log[level]({ peer: t.peerId.toString(), failures: t.failures, err: (err as Error).message }, "dial failed");
+      this.#log[level](
+        { peer: t.peerId.toString(), addrs: t.addrs.length, failures: t.failures, err: (err as Error).message },
+        "dial failed",
+      );
       this.#schedule(t, this.#delay(t));
     } finally {
       t.dialing = false;
