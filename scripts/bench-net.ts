@@ -13,7 +13,7 @@
  * delivered MB (process.cpuUsage), and blocks lost (push queue drops or
  * gossip messages that never arrived).
  *
- *   npm run bench:net -- [--sizes 65536,262144] [--rates 2,8] [--seconds 4] [--modes push,gossip]
+ *   npm run bench:net -- [--sizes 65536,262144] [--rates 2,8] [--seconds 4] [--modes push,gossip] [--tx-bytes 1024]
  *
  * --rates are offered MB/s per sender (so a receiver is offered 3x that).
  */
@@ -62,6 +62,7 @@ interface RunSpec {
   sizeBytes: number;
   rateMBps: number;
   seconds: number;
+  txBytes: number;
   ports: number[];
 }
 
@@ -109,15 +110,39 @@ function nowMs(): number {
   return performance.timeOrigin + performance.now();
 }
 
-/** A signed lane block of about `sizeBytes` whose first tx starts with the send time (float64). */
-function makeBlock(signer: Signer, lane: number, number: number, parent: Uint8Array, sizeBytes: number): LaneBlock {
-  const tx = new Uint8Array(Math.max(16, sizeBytes - 200));
-  new DataView(tx.buffer).setFloat64(0, nowMs());
-  tx.fill(lane + 1, 8);
-  const txs = [tx];
-  const header = { lane, number, parent, payloadHash: payloadHash(txs), txCount: 1, createdAtMs: Math.floor(nowMs()) };
+/**
+ * A signed lane block of about `sizeBytes` made of `txBytes` transactions
+ * (a block's txs are bounded by MAX_TX_BYTES); the first tx starts with the
+ * send time (float64).
+ */
+function makeBlock(
+  signer: Signer,
+  lane: number,
+  number: number,
+  parent: Uint8Array,
+  sizeBytes: number,
+  txBytes: number,
+): LaneBlock {
+  const count = Math.max(1, Math.round((sizeBytes - 200) / (txBytes + 4)));
+  const txs = Array.from({ length: count }, (_, i) => new Uint8Array(txBytes).fill((lane + i) % 251));
+  new DataView(txs[0]!.buffer).setFloat64(0, nowMs());
+  const header = {
+    lane,
+    number,
+    parent,
+    payloadHash: payloadHash(txs),
+    txCount: txs.length,
+    createdAtMs: Math.floor(nowMs()),
+  };
   const unsigned: LaneBlock = { header, signature: new Uint8Array(64), txs };
   return { ...unsigned, signature: signer.sign(DOMAINS.laneBlock, laneBlockSigningBody(unsigned)) };
+}
+
+/** Payload bytes of a block (what "delivered MB" counts). */
+function payloadBytes(block: LaneBlock): number {
+  let n = 0;
+  for (const tx of block.txs) n += tx.byteLength;
+  return n;
 }
 
 function sentAt(block: LaneBlock): number {
@@ -174,7 +199,7 @@ async function child(): Promise<void> {
       limits: { maxPushQueueBlocks: 1024, maxPushQueueBytes: 256 * 1024 * 1024 },
       handlers: {
         onLaneBlock: (block, from) => {
-          if (from !== net.peerId) received(block, block.txs[0]!.byteLength);
+          if (from !== net.peerId) received(block, payloadBytes(block));
         },
         onLaneVote: () => {},
         onConsensus: () => {},
@@ -237,7 +262,7 @@ async function child(): Promise<void> {
     });
     pubsub.addEventListener("message", (evt) => {
       const b = decoded.get(evt.detail.data);
-      if (b !== undefined) received(b, b.txs[0]!.byteLength);
+      if (b !== undefined) received(b, payloadBytes(b));
     });
     pubsub.subscribe(topic);
     await host.start();
@@ -271,7 +296,7 @@ async function child(): Promise<void> {
   while (nowMs() - t0 < spec.seconds * 1000) {
     const due = Math.floor(((nowMs() - t0) * bytesPerMs) / spec.sizeBytes) + 1;
     while (report.sentBlocks < due) {
-      const b = makeBlock(signer, index, report.sentBlocks, parent, spec.sizeBytes);
+      const b = makeBlock(signer, index, report.sentBlocks, parent, spec.sizeBytes, spec.txBytes);
       parent = headerHash(b.header);
       send(b);
       report.sentBlocks++;
@@ -396,6 +421,7 @@ async function main(): Promise<void> {
       rates: { type: "string", default: "2,8" },
       seconds: { type: "string", default: "4" },
       modes: { type: "string", default: "push,gossip" },
+      "tx-bytes": { type: "string", default: "1024" },
     },
   });
   if (values.child) return child();
@@ -403,13 +429,15 @@ async function main(): Promise<void> {
   const rates = values.rates.split(",").map(Number);
   const modes = values.modes.split(",") as Mode[];
   const seconds = Number(values.seconds);
+  const txBytes = Number(values["tx-bytes"]);
   for (const m of modes) if (m !== "push" && m !== "gossip") throw new Error(`unknown mode ${m}`);
-  if ([...sizes, ...rates, seconds].some((x) => !Number.isFinite(x) || x <= 0)) throw new Error("bad numeric flag");
+  if ([...sizes, ...rates, seconds, txBytes].some((x) => !Number.isFinite(x) || x <= 0))
+    throw new Error("bad numeric flag");
   const rows: Array<Record<string, number | string>> = [];
   for (const sizeBytes of sizes) {
     for (const rateMBps of rates) {
       for (const mode of modes) {
-        const row = await run({ mode, sizeBytes, rateMBps, seconds });
+        const row = await run({ mode, sizeBytes, rateMBps, seconds, txBytes });
         rows.push(row);
         process.stdout.write(`${JSON.stringify(row)}\n`);
       }

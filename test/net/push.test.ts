@@ -25,3 +25,19 @@ test("a peer's push queue is bounded: an absent peer gets the newest blocks and 
   // The owner's own handler saw every block through the loopback.
   await until("loopback", () => v0.inbox.laneBlocks.length === 40);
 });
+
+test("blocks larger than a muxer frame arrive intact (frames reassembled across chunks)", async () => {
+  const v2 = await startNode(c, { index: 2 });
+  const v3 = await startNode(c, { index: 3, peers: v2.net.addresses() });
+  nodes.push(v2, v3);
+  await until("v2 and v3 connected", () => v2.net.peers().some((p) => p.validatorIndex === 3));
+  // ~120 KiB each, spanning several 64 KiB yamux frames; pushed back to back.
+  const chain = laneChain(c, 2, 12, 120_000);
+  for (const b of chain) v2.net.pushLaneBlock(b);
+  await until("all 12 arrived", () => v3.inbox.laneBlocks.length === 12);
+  assert.deepEqual(
+    v3.inbox.laneBlocks.map((r) => r.block.header.number),
+    chain.map((b) => b.header.number),
+  );
+  assert.equal(v3.net.metrics.snapshot().push.rejected, 0);
+});
