@@ -187,6 +187,7 @@ async function child(): Promise<void> {
   let ready: () => boolean;
   let stop: () => Promise<void>;
   let dropped: () => number = () => 0;
+  let debugInfo: () => string = () => "";
 
   if (mode === "push") {
     const net = await createNetwork({
@@ -195,7 +196,7 @@ async function child(): Promise<void> {
       validatorIndex: index,
       listen: [`/ip4/127.0.0.1/tcp/${spec.ports[index]}`],
       peers: others.map(addrOf),
-      logger: pino({ level: "warn" }),
+      logger: pino({ level: process.env.BENCH_LOG ?? "warn" }),
       limits: { maxPushQueueBlocks: 1024, maxPushQueueBytes: 256 * 1024 * 1024 },
       handlers: {
         onLaneBlock: (block, from) => {
@@ -211,6 +212,7 @@ async function child(): Promise<void> {
     ready = () => net.metrics.snapshot().peers.committeeConnected === N - 1;
     stop = () => net.stop();
     dropped = () => net.metrics.snapshot().push.dropped;
+    debugInfo = () => JSON.stringify([net.metrics.snapshot().push, net.pushStatus()]);
   } else {
     const topic = `/validator/${CHAIN_ID}/bench_lane_block/1`;
     const enc = new TextEncoder();
@@ -303,23 +305,29 @@ async function child(): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 5));
   }
-  // Drain: wait until everything offered arrived or nothing arrives for a while.
-  const expected = report.sentBlocks * (N - 1);
+  // Drain: the parent tells each receiver how many blocks the others sent; wait for
+  // all of them, or until nothing has arrived for 3 s (then the rest counts as lost).
+  process.send?.({ type: "sent", sentBlocks: report.sentBlocks });
+  const { expected } = await new Promise<{ expected: number }>((resolve) => process.once("message", resolve as never));
   let lastCount = -1;
   let quietSince = nowMs();
-  while (nowMs() - quietSince < 1500) {
-    await new Promise((r) => setTimeout(r, 100));
+  while (report.receivedBlocks < expected && nowMs() - quietSince < 3000) {
+    await new Promise((r) => setTimeout(r, 50));
     if (report.receivedBlocks !== lastCount) {
       lastCount = report.receivedBlocks;
       quietSince = nowMs();
     }
-    if (report.receivedBlocks >= expected) break;
   }
   const cpu = process.cpuUsage(cpu0);
   report.cpuUserMs = cpu.user / 1000;
   report.cpuSystemMs = cpu.system / 1000;
   report.windowMs = nowMs() - t0;
   report.droppedBlocks += dropped();
+  if (process.env.BENCH_DEBUG) {
+    process.stderr.write(
+      `child ${index}: sent ${report.sentBlocks} received ${report.receivedBlocks} expected ${expected} ${debugInfo()}\n`,
+    );
+  }
   process.send?.({ type: "report", report });
   // Stay connected until the parent has every report, so nobody's drain is cut short.
   await new Promise((resolve) => process.once("message", resolve));
@@ -378,8 +386,14 @@ async function run(spec: Omit<RunSpec, "ports">): Promise<Record<string, number 
     c.send({ ...spec, ports, index });
   });
   await readyAll;
+  const sentP = onMessage<{ sentBlocks: number }>("sent");
   const reportsP = onMessage<{ report: ChildReport }>("report");
   for (const c of children) c.send({ type: "go" });
+  const sentCounts = (await sentP).map((m) => m.sentBlocks);
+  const totalSent = sentCounts.reduce((a, b) => a + b, 0);
+  children.forEach((c, i) => {
+    c.send({ type: "expected", expected: totalSent - sentCounts[i]! });
+  });
   const reports = (await reportsP).map((m) => m.report);
   for (const c of children) c.send({ type: "stop" });
   await Promise.all(exited);
@@ -401,6 +415,7 @@ async function run(spec: Omit<RunSpec, "ports">): Promise<Record<string, number 
     sizeKiB: spec.sizeBytes / 1024,
     offeredPerReceiverMBps: spec.rateMBps * (N - 1),
     deliveredPerReceiverMBps: round(perReceiverMBps),
+    droppedBlocks: reports.reduce((n, r) => n + r.droppedBlocks, 0),
     lostPct: round((100 * (sent * (N - 1) - received)) / Math.max(1, sent * (N - 1))),
     p50ms: round(percentile(latencies, 50)),
     p99ms: round(percentile(latencies, 99)),

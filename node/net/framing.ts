@@ -119,7 +119,39 @@ export function readFrames(
 
 /** Writes one frame, waiting for the stream to drain when its buffer is full. */
 export async function writeFrame(stream: Stream, payload: Uint8Array, signal?: AbortSignal): Promise<void> {
-  if (!stream.send(encodeFrame(payload))) {
-    await stream.onDrain(signal === undefined ? undefined : { signal });
-  }
+  if (!stream.send(encodeFrame(payload))) await waitForDrain(stream, signal);
+}
+
+/**
+ * Resolves when the stream can take more data; rejects when it closes or the
+ * signal aborts. Not `stream.onDrain()`: in @libp2p/utils 7.4 its promise is
+ * created once per stream and never renewed, so after the first drain it
+ * resolves at once and backpressure is silently lost.
+ */
+export function waitForDrain(stream: Stream, signal?: AbortSignal): Promise<void> {
+  if (!stream.writableNeedsDrain) return Promise.resolve();
+  if (stream.status !== "open") return Promise.reject(new Error(`stream is ${stream.status}`));
+  return new Promise<void>((resolve, reject) => {
+    const cleanup = () => {
+      stream.removeEventListener("drain", onDrain);
+      stream.removeEventListener("close", onClose);
+      signal?.removeEventListener("abort", onAbort);
+    };
+    const onDrain = () => {
+      cleanup();
+      resolve();
+    };
+    const onClose = (evt: { error?: Error }) => {
+      cleanup();
+      reject(evt.error ?? new Error("stream closed while waiting for drain"));
+    };
+    const onAbort = () => {
+      cleanup();
+      reject(signal?.reason instanceof Error ? signal.reason : new Error("aborted while waiting for drain"));
+    };
+    if (signal?.aborted) return onAbort();
+    stream.addEventListener("drain", onDrain);
+    stream.addEventListener("close", onClose);
+    signal?.addEventListener("abort", onAbort);
+  });
 }

@@ -45,6 +45,7 @@ export {
   type NetworkHandlers,
   type NetworkOptions,
   type PeerInfo,
+  type PushPeerStatus,
 } from "./network.ts";
 export { type ProtocolIds, protocolIds, TOPICS } from "./protocols.ts";
 export { type SyncClientApi, SyncError } from "./sync-client.ts";

@@ -54,6 +54,8 @@ export interface PeerInfo {
   addrs: string[];
 }
 
+export type PushPeerStatus = ReturnType<PushSender["state"]>;
+
 export interface Network {
   readonly peerId: string;
   start(): Promise<void>;
@@ -67,6 +69,8 @@ export interface Network {
   pushLaneBlock(block: LaneBlock): void;
   sync: SyncClientApi;
   peers(): PeerInfo[];
+  /** Per committee peer: blocks waiting in the push queue and the stream's state. */
+  pushStatus(): PushPeerStatus[];
   metrics: NetMetrics;
   /** Peers known to be subscribed to a topic (the gossip reach of a publish). */
   topicPeers(topic: Topic): string[];
@@ -249,6 +253,7 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
       }));
     },
 
+    pushStatus: () => [...pushers.values()].map((p) => p.state()),
     metrics,
     topicPeers: (topic) => host.services.pubsub.getSubscribers(ids.topic[topic]).map((p) => p.toString()),
     peerScore: (peerId) => gossip.score(peerId),

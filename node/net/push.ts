@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { Committee } from "../committee/index.ts";
 import type { VerifyCache } from "../crypto/index.ts";
 import type { LaneBlock } from "../types/index.ts";
-import { encodeFrame, readFrames } from "./framing.ts";
+import { encodeFrame, readFrames, waitForDrain } from "./framing.ts";
 import type { Host } from "./host.ts";
 import type { NetLimits } from "./limits.ts";
 import type { NetMetrics } from "./metrics.ts";
@@ -48,6 +48,27 @@ export class PushSender {
     return this.#queue.length;
   }
 
+  /** For status and diagnosis: what this peer's push path is doing. */
+  state(): {
+    peerId: string;
+    queuedBlocks: number;
+    queuedBytes: number;
+    streamOpen: boolean;
+    draining: boolean;
+    writeBufferBytes: number;
+    needsDrain: boolean;
+  } {
+    return {
+      peerId: this.peerId.toString(),
+      queuedBlocks: this.#queue.length,
+      queuedBytes: this.#queuedBytes,
+      streamOpen: this.#stream !== undefined,
+      draining: this.#running,
+      writeBufferBytes: this.#stream?.writeBufferLength ?? 0,
+      needsDrain: this.#stream?.writableNeedsDrain ?? false,
+    };
+  }
+
   enqueue(frame: Uint8Array): void {
     if (this.#stopped) return;
     this.#queue.push(frame);
@@ -68,16 +89,24 @@ export class PushSender {
     if (this.#running || this.#stopped || this.#queue.length === 0) return;
     if (this.#host.getConnections(this.peerId).length === 0) return;
     this.#running = true;
-    this.#drain()
-      .catch((err: Error) => {
-        this.#failures++;
-        this.#log.debug({ err: err.message }, "push stream failed");
-        this.#dropStream(err);
-        this.#scheduleRetry();
-      })
-      .finally(() => {
-        this.#running = false;
-      });
+    void this.#drainLoop();
+  }
+
+  async #drainLoop(): Promise<void> {
+    let failed = false;
+    try {
+      await this.#drain();
+    } catch (err) {
+      failed = true;
+      this.#failures++;
+      this.#log.debug({ err: (err as Error).message }, "push stream failed");
+      this.#dropStream(err as Error);
+      this.#scheduleRetry();
+    } finally {
+      this.#running = false;
+    }
+    // Blocks enqueued while the loop was finishing found it still running: pick them up.
+    if (!failed) this.kick();
   }
 
   async #drain(): Promise<void> {
@@ -90,7 +119,7 @@ export class PushSender {
       const writable = stream.send(encodeFrame(frame));
       this.#metrics.pushEvent("sent");
       this.#failures = 0;
-      if (!writable) await stream.onDrain({ signal: this.#stop.signal });
+      if (!writable) await waitForDrain(stream, this.#stop.signal);
     }
   }
 

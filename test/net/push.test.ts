@@ -41,3 +41,15 @@ test("blocks larger than a muxer frame arrive intact (frames reassembled across 
   );
   assert.equal(v3.net.metrics.snapshot().push.rejected, 0);
 });
+
+test("blocks pushed in one burst on an open, writable stream all go out", async () => {
+  const v0 = nodes[0]!;
+  const v1 = nodes[1]!;
+  // As many as v0's queue bound (8). The stream to v1 is open from the first test, so
+  // the first write completes synchronously while the rest are being enqueued.
+  const chain = laneChain(c, 0, 48).slice(40);
+  const before = v1.inbox.laneBlocks.length;
+  for (const b of chain) v0.net.pushLaneBlock(b);
+  await until("the whole burst arrived", () => v1.inbox.laneBlocks.length === before + chain.length);
+  assert.ok(v0.net.pushStatus().every((p) => p.queuedBlocks === 0 || p.peerId !== v1.net.peerId));
+});
