@@ -92,3 +92,20 @@ test("a lane block whose transactions do not match its signed header is rejected
   const big = new Uint8Array(c.committee.params.maxLaneBlockBytes + 1);
   assert.deepEqual(checkLaneBlock(big, c.committee, CHAIN_ID), { verdict: "reject", reason: "oversize" });
 });
+
+test("the payload hash read from encoded bytes equals payloadHash(txs) for any tx list", async () => {
+  const { payloadHash, headerHash } = await import("../../node/types/index.ts");
+  for (const sizes of [[0], [1], [5, 0, 300], Array.from({ length: 40 }, (_, i) => i * 7)]) {
+    const txs = sizes.map((n) => new Uint8Array(n).fill(n % 256));
+    const b = laneChain(c, 1, 1)[0]!;
+    const header = { ...b.header, payloadHash: payloadHash(txs), txCount: txs.length };
+    const signed = {
+      header,
+      txs,
+      signature: c.signers[1]!.sign(DOMAINS.laneBlock, codecs.laneBlockHeader.encode(header)),
+    };
+    const r = checkLaneBlock(codecs.laneBlock.encode(signed), c.committee, CHAIN_ID);
+    assert.equal(r.verdict, "accept", `tx sizes ${sizes.join(",")}`);
+    assert.ok(r.verdict === "accept" && headerHash(r.value.header).byteLength === 32);
+  }
+});
