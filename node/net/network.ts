@@ -99,6 +99,13 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
       );
     }
   }
+  for (const m of committee.members) {
+    try {
+      peerIdFromString(m.peerId);
+    } catch {
+      throw new Error(`genesis validator ${m.index} (${m.name}) has an invalid peer id ${JSON.stringify(m.peerId)}`);
+    }
+  }
   const log = opts.logger.child({ module: "net" });
   const metrics = new NetMetrics(opts.metricsSink);
   const cache = opts.verifyCache ?? newVerifyCache();
