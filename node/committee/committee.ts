@@ -89,7 +89,9 @@ export class Committee implements MemberKeys {
 
   /** Leader of view (k, r): member (k + r) mod n. */
   leader(view: View): number {
-    return (view.index + view.round) % this.size;
+    // Reduce each term first: index + round can pass 2^53, where the sum is
+    // rounded and consecutive rounds could get the same leader.
+    return ((view.index % this.size) + (view.round % this.size)) % this.size;
   }
 }
 

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from "node:crypto";
-import { type Domain, signingDigest } from "../types/index.ts";
+import { assertChainId, type Domain, signingDigest } from "../types/index.ts";
 import { publicKeyOf } from "./keys.ts";
 
 // DER prefixes that wrap a raw 32-byte Ed25519 key as PKCS#8 / SPKI for OpenSSL.
@@ -40,6 +40,7 @@ export class Signer {
 
   constructor(secretKey: Uint8Array, chainId: string) {
     if (secretKey.byteLength !== 32) throw new Error("an Ed25519 secret key is 32 bytes");
+    assertChainId(chainId);
     this.#key = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, secretKey]), format: "der", type: "pkcs8" });
     this.publicKey = publicKeyOf(secretKey);
     this.chainId = chainId;

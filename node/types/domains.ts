@@ -18,7 +18,10 @@ export const DOMAINS = {
 
 export type Domain = (typeof DOMAINS)[keyof typeof DOMAINS];
 
-const PREFIX = new TextEncoder().encode("validator/v1/");
+/** Version of the wire protocol and signing scheme; part of every signed digest. */
+export const PROTOCOL_VERSION = 1;
+
+const PREFIX = new TextEncoder().encode(`validator/v${PROTOCOL_VERSION}/`);
 const SEP = new Uint8Array([0]);
 
 export function assertChainId(chainId: string): void {
@@ -32,9 +35,10 @@ export function assertChainId(chainId: string): void {
 /**
  * The 32 bytes a signature covers: sha256(prefix || domain || 0 || chainId || 0 || body).
  * Neither the domain nor the chain id can contain a NUL, so the framing is
- * unambiguous.
+ * unambiguous; the chain id is checked here because that argument depends on it.
  */
 export function signingDigest(domain: Domain, chainId: string, body: Uint8Array): Uint8Array {
+  assertChainId(chainId);
   const enc = new TextEncoder();
   return sha256(PREFIX, enc.encode(domain), SEP, enc.encode(chainId), SEP, body);
 }

@@ -1,7 +1,7 @@
 /** Wire types, canonical codecs, hashes and signing domains. */
 export { bytesEqual, concatBytes, fromHex, sha256, toHex, ZERO_HASH } from "./bytes.ts";
 export { Codec, DecodeError } from "./codec.ts";
-export { assertChainId, DOMAINS, type Domain, signingDigest } from "./domains.ts";
+export { assertChainId, DOMAINS, type Domain, PROTOCOL_VERSION, signingDigest } from "./domains.ts";
 export type { DurableWrite, RecoveredLane, RecoveredState } from "./durable.ts";
 export * from "./limits.ts";
 export {

@@ -8,6 +8,7 @@ import {
   BitListType,
   ByteListType,
   ByteVectorType,
+  type ByteViews,
   ContainerType,
   ListCompositeType,
   OptionalType,
@@ -19,7 +20,30 @@ import { MAX_GLOBAL_BLOCK_LANE_BLOCKS, MAX_TX_BYTES, MAX_TXS_PER_BLOCK, MAX_VALI
 
 const U16 = new UintNumberType(2);
 const U32 = new UintNumberType(4);
-const U64 = new UintNumberType(8);
+/**
+ * u64 held in a JS number. SSZ's number type silently accepts values above
+ * 2^53 - 1 that happen to be exactly representable (2^60 round-trips), so a
+ * peer could send a view index no node can increment correctly. Reject them
+ * on both sides so that decode accepts exactly what encode produces.
+ */
+class SafeUint64Type extends UintNumberType {
+  constructor() {
+    super(8);
+  }
+
+  override value_serializeToBytes(output: ByteViews, offset: number, value: number): number {
+    if (!Number.isSafeInteger(value) || value < 0) throw new Error(`u64 ${value} is not an integer in [0, 2^53 - 1]`);
+    return super.value_serializeToBytes(output, offset, value);
+  }
+
+  override value_deserializeFromBytes(data: ByteViews, start: number, end: number): number {
+    const value = super.value_deserializeFromBytes(data, start, end);
+    if (value > Number.MAX_SAFE_INTEGER) throw new Error(`u64 ${value} exceeds 2^53 - 1`);
+    return value;
+  }
+}
+
+const U64 = new SafeUint64Type();
 const Hash = new ByteVectorType(32);
 const Signature = new ByteVectorType(64);
 const Signers = new BitListType(MAX_VALIDATORS);

@@ -1,0 +1,65 @@
+/**
+ * What the HTTP API needs from a running node. The runtime implements it;
+ * tests use a fake. Shapes are the JSON the API returns (hashes lowercase hex).
+ */
+
+export interface StatusJson {
+  chainId: string;
+  moniker: string;
+  validatorIndex: number | null;
+  peerId: string;
+  finalizedIndex: number;
+  view: { index: number; round: number };
+  lock: { index: number; round: number } | null;
+  appHash: string;
+  peers: number;
+  mempoolTxs: number;
+  lanes: { lane: number; next: number; finalizedNext: number }[];
+}
+
+export interface TxStatusJson {
+  hash: string;
+  status: "pending" | "finalized";
+  index: number | null;
+}
+
+export interface CommitQcJson {
+  view: { index: number; round: number };
+  proposalHash: string;
+  signers: number[];
+  signatures: string[];
+}
+
+export interface BlockJson {
+  index: number;
+  hash: string;
+  appHash: string | null;
+  lanes: { lane: number; first: number; next: number }[];
+  txCount: number;
+  txHashes: string[];
+  commitQc: CommitQcJson;
+}
+
+export interface PeerJson {
+  peerId: string;
+  addrs: string[];
+  validatorIndex: number | null;
+}
+
+export type SubmitResult =
+  | { accepted: true; hashes: string[] }
+  | { accepted: false; reason: "mempool_full"; retryAfterMs: number }
+  | { accepted: false; reason: "not_accepting"; message: string };
+
+export interface ApiBackend {
+  status(): StatusJson;
+  /** Admits txs to the mempool, all or none. */
+  submitTxs(txs: Uint8Array[]): SubmitResult;
+  txStatus(hash: Uint8Array): Promise<TxStatusJson | null>;
+  /** A finalized block; "latest" is the highest finalized index. */
+  block(index: number | "latest"): Promise<BlockJson | null>;
+  kvGet(key: Uint8Array): Promise<Uint8Array | null>;
+  peers(): PeerJson[];
+  /** Prometheus text exposition. */
+  metrics(): Promise<{ contentType: string; body: string }>;
+}

@@ -1,0 +1,11 @@
+/** HTTP API: status, txs, blocks, kv, peers, metrics (fastify). */
+export type {
+  ApiBackend,
+  BlockJson,
+  CommitQcJson,
+  PeerJson,
+  StatusJson,
+  SubmitResult,
+  TxStatusJson,
+} from "./backend.ts";
+export { type ApiOptions, buildApi } from "./server.ts";

@@ -1,0 +1,133 @@
+import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import type { ApiBackend } from "./backend.ts";
+
+export interface ApiOptions {
+  host: string;
+  port: number;
+  /** Largest request body; larger bodies get 413. */
+  maxBodyBytes: number;
+  /** Largest single transaction, in UTF-8 bytes. */
+  maxTxBytes: number;
+  /** Most transactions in one POST /txs. */
+  maxTxsPerRequest: number;
+  logger: Logger;
+}
+
+const HASH_HEX = /^[0-9a-f]{64}$/;
+const INDEX = /^[0-9]{1,15}$/;
+const MAX_KV_KEY_BYTES = 1024;
+
+class BadRequest extends Error {
+  readonly statusCode = 400;
+}
+
+function parseHash(raw: string): Uint8Array {
+  const hex = raw.toLowerCase();
+  if (!HASH_HEX.test(hex))
+    throw new BadRequest(`invalid hash ${JSON.stringify(raw.slice(0, 80))}: expected 64 hex digits`);
+  return new Uint8Array(Buffer.from(hex, "hex"));
+}
+
+function parseIndex(raw: string): number {
+  if (!INDEX.test(raw))
+    throw new BadRequest(
+      `invalid block index ${JSON.stringify(raw.slice(0, 80))}: expected a positive integer or "latest"`,
+    );
+  const n = Number(raw);
+  if (n < 1) throw new BadRequest("block indexes start at 1");
+  return n;
+}
+
+/**
+ * Builds the HTTP API (fastify). Every route validates its input; errors are
+ * JSON `{ error }` with a 4xx status, and nothing a client sends can throw
+ * past the handler into the node.
+ */
+export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    disableRequestLogging: true,
+    bodyLimit: opts.maxBodyBytes,
+    return503OnClosing: true,
+    // Room for the longest kv key (1 KiB) in a path parameter; longer gets 414.
+    maxParamLength: 1100,
+  });
+
+  app.setErrorHandler((err: FastifyError, _req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (status >= 500) opts.logger.error({ err }, "api handler failed");
+    void reply.status(status).send({ error: status >= 500 ? "internal error" : err.message });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send({ error: `no route ${req.method} ${req.url.slice(0, 200)}` });
+  });
+
+  app.get("/health", async () => ({ status: "ok" }));
+  app.get("/status", async () => backend.status());
+
+  app.post("/txs", async (req, reply) => {
+    const txs = parseTxsBody(req.body, opts);
+    const result = backend.submitTxs(txs);
+    if (result.accepted) return reply.status(202).send({ hashes: result.hashes });
+    if (result.reason === "mempool_full") {
+      return reply
+        .status(503)
+        .header("Retry-After", String(Math.max(1, Math.ceil(result.retryAfterMs / 1000))))
+        .send({ error: "mempool is full; retry later" });
+    }
+    return reply.status(503).send({ error: result.message });
+  });
+
+  app.get<{ Params: { hash: string } }>("/txs/:hash", async (req, reply) => {
+    const found = await backend.txStatus(parseHash(req.params.hash));
+    if (found === null) return reply.status(404).send({ error: "unknown transaction" });
+    return found;
+  });
+
+  app.get<{ Params: { index: string } }>("/blocks/:index", async (req, reply) => {
+    const index = req.params.index === "latest" ? "latest" : parseIndex(req.params.index);
+    const block = await backend.block(index);
+    if (block === null) return reply.status(404).send({ error: `block ${index} is not finalized yet` });
+    return block;
+  });
+
+  app.get<{ Params: { key: string } }>("/kv/:key", async (req, reply) => {
+    const key = new TextEncoder().encode(req.params.key);
+    if (key.byteLength === 0 || key.byteLength > MAX_KV_KEY_BYTES) {
+      throw new BadRequest(`keys are 1 to ${MAX_KV_KEY_BYTES} bytes`);
+    }
+    const value = await backend.kvGet(key);
+    if (value === null) return reply.status(404).send({ error: "key not found" });
+    return { key: req.params.key, value: new TextDecoder().decode(value) };
+  });
+
+  app.get("/peers", async () => backend.peers());
+
+  app.get("/metrics", async (_req, reply) => {
+    const { contentType, body } = await backend.metrics();
+    return reply.header("Content-Type", contentType).send(body);
+  });
+
+  return app;
+}
+
+function parseTxsBody(body: unknown, opts: ApiOptions): Uint8Array[] {
+  if (typeof body !== "object" || body === null || !Array.isArray((body as { txs?: unknown }).txs)) {
+    throw new BadRequest('expected a JSON body {"txs": ["key=value", ...]}');
+  }
+  const raw = (body as { txs: unknown[] }).txs;
+  if (raw.length === 0) throw new BadRequest("txs is empty");
+  if (raw.length > opts.maxTxsPerRequest) {
+    throw new BadRequest(`at most ${opts.maxTxsPerRequest} txs per request, got ${raw.length}`);
+  }
+  const enc = new TextEncoder();
+  return raw.map((tx, i) => {
+    if (typeof tx !== "string" || tx.length === 0) throw new BadRequest(`txs[${i}] must be a non-empty string`);
+    const bytes = enc.encode(tx);
+    if (bytes.byteLength > opts.maxTxBytes) {
+      throw new BadRequest(`txs[${i}] is ${bytes.byteLength} bytes; the limit is ${opts.maxTxBytes}`);
+    }
+    return bytes;
+  });
+}

@@ -1,0 +1,23 @@
+import type { Command } from "commander";
+import { collect, HOME_HELP, SET_HELP } from "./options.ts";
+
+export interface StatusOptions {
+  api?: string;
+  home?: string;
+  set?: string[];
+  json?: boolean;
+}
+
+export function registerStatus(program: Command): void {
+  program
+    .command("status")
+    .description("print a running node's status (GET /status of its HTTP API)")
+    .option("--api <url>", "the node's API base URL (default: from the home's config, e.g. http://127.0.0.1:26657)")
+    .option("--home <dir>", HOME_HELP)
+    .option("--set <section.key=value>", SET_HELP, collect)
+    .option("--json", "print the raw JSON")
+    .action(async (opts: StatusOptions) => {
+      const { status } = await import("./status-action.ts");
+      await status(opts);
+    });
+}

@@ -1,0 +1,18 @@
+/** config.toml: schema, shipped defaults, loading (defaults < file < env < flags), rendering. */
+export { ConfigError, type ConfigIssue, type ConfigSource, formatIssue } from "./errors.ts";
+export { NON_CONFIG_ENV_VARS, type Override, parseSetFlags } from "./layers.ts";
+export { CONFIG_FILE_NAME, DEFAULTS_FILE, defaultConfig, type LoadConfigOptions, loadConfig } from "./loader.ts";
+export { type HomePaths, homePaths } from "./paths.ts";
+export { renderConfig } from "./render.ts";
+export {
+  CONFIG_KEYS,
+  type Config,
+  ConfigSchema,
+  type KeyInfo,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type LogFormat,
+  type LogLevel,
+  SECTIONS,
+  type SectionName,
+} from "./schema.ts";

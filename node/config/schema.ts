@@ -1,0 +1,136 @@
+import { z } from "zod";
+import {
+  booleanKey,
+  enumKey,
+  hostKey,
+  intKey,
+  type KeyMeta,
+  multiaddrListKey,
+  nameKey,
+  numberKey,
+  pathKey,
+} from "./kinds.ts";
+
+/**
+ * The schema of config.toml. It has no defaults of its own: the defaults are
+ * config/default.toml, which must validate against this schema in full (a
+ * test keeps the two in step). Every section is strict, so a typo is an
+ * error, never a silently ignored key.
+ */
+const MiB = 1024 * 1024;
+
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+export const LOG_FORMATS = ["json", "pretty"] as const;
+
+export const ConfigSchema = z
+  .object({
+    node: z
+      .object({
+        moniker: nameKey(64),
+        validatorKeyFile: pathKey({ optional: true }),
+        nodeKeyFile: pathKey({ optional: false }),
+        genesisFile: pathKey({ optional: false }),
+      })
+      .strict(),
+    p2p: z
+      .object({
+        listen: multiaddrListKey({ min: 1, max: 16, withPeerId: false }),
+        peers: multiaddrListKey({ min: 0, max: 1024, withPeerId: true }),
+        maxMessageBytes: intKey(64 * 1024, 64 * MiB),
+        redialMaxBackoffMs: intKey(100, 600_000),
+      })
+      .strict(),
+    api: z
+      .object({
+        enabled: booleanKey(),
+        host: hostKey(),
+        port: intKey(0, 65_535, " (0 = any free port)"),
+        maxBodyBytes: intKey(1024, 64 * MiB),
+      })
+      .strict(),
+    consensus: z
+      .object({
+        viewTimeoutMs: intKey(50, 600_000),
+        maxViewTimeoutMs: intKey(50, 3_600_000),
+        viewTimeoutGrowth: numberKey(1, 4),
+      })
+      .strict(),
+    lanes: z
+      .object({
+        maxBlockDelayMs: intKey(1, 60_000),
+        maxBlockBytes: intKey(1024, 4 * MiB),
+        mempoolMaxTxs: intKey(1, 1_000_000),
+        mempoolMaxBytes: intKey(1024, 1024 * MiB),
+      })
+      .strict(),
+    storage: z
+      .object({
+        dataDir: pathKey({ optional: false }),
+        retainBlocks: intKey(0, 2 ** 31 - 1, " (0 = keep all)"),
+      })
+      .strict(),
+    log: z
+      .object({
+        level: enumKey(LOG_LEVELS),
+        format: enumKey(LOG_FORMATS),
+      })
+      .strict(),
+    metrics: z
+      .object({
+        enabled: booleanKey(),
+        statusIntervalMs: intKey(0, 3_600_000, " (0 = no status line)"),
+      })
+      .strict(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.consensus.maxViewTimeoutMs < c.consensus.viewTimeoutMs) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["consensus", "maxViewTimeoutMs"],
+        message: `must not be below consensus.viewTimeoutMs (${c.consensus.viewTimeoutMs})`,
+      });
+    }
+  });
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type SectionName = keyof Config;
+export type LogLevel = Config["log"]["level"];
+export type LogFormat = Config["log"]["format"];
+
+export interface KeyInfo extends KeyMeta {
+  section: string;
+  key: string;
+  /** "section.key" */
+  name: string;
+  /** VALIDATOR_SECTION_KEY */
+  envVar: string;
+}
+
+/** viewTimeoutMs -> VIEW_TIMEOUT_MS */
+export function screamingSnake(camel: string): string {
+  return camel.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
+}
+
+function collectKeys(): Map<string, KeyInfo> {
+  const keys = new Map<string, KeyInfo>();
+  for (const [section, sectionSchema] of Object.entries(ConfigSchema.shape)) {
+    for (const [key, keySchema] of Object.entries(sectionSchema.shape)) {
+      const meta = (keySchema as z.ZodType).meta() as KeyMeta | undefined;
+      if (!meta) throw new Error(`config schema: ${section}.${key} was built without a key builder`);
+      const name = `${section}.${key}`;
+      keys.set(name, {
+        ...meta,
+        section,
+        key,
+        name,
+        envVar: `VALIDATOR_${screamingSnake(section)}_${screamingSnake(key)}`,
+      });
+    }
+  }
+  return keys;
+}
+
+/** Every config key by "section.key", in schema order. */
+export const CONFIG_KEYS: ReadonlyMap<string, KeyInfo> = collectKeys();
+export const SECTIONS: readonly string[] = Object.keys(ConfigSchema.shape);

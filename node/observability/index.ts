@@ -1,0 +1,3 @@
+/** Logging (pino) and metrics (prom-client). */
+export { child, createLogger, type Logger, type LoggerOptions, type LogLevel } from "./logger.ts";
+export { createMetrics, type Metrics } from "./metrics.ts";

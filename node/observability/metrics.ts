@@ -1,0 +1,85 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+/**
+ * The node's Prometheus metrics (prefix `validator_`). One registry per node,
+ * not prom-client's global one, so several nodes can live in one process
+ * (tests, the simulator).
+ */
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: "validator_process_" });
+  const r = [registry];
+  return {
+    registry,
+    finalizedIndex: new Gauge({ name: "validator_finalized_index", help: "Highest finalized index", registers: r }),
+    viewIndex: new Gauge({ name: "validator_view_index", help: "Current consensus index", registers: r }),
+    viewRound: new Gauge({ name: "validator_view_round", help: "Current round within the index", registers: r }),
+    timeouts: new Counter({
+      name: "validator_timeouts_total",
+      help: "View timeouts this node voted for",
+      registers: r,
+    }),
+    roundChanges: new Counter({
+      name: "validator_round_changes_total",
+      help: "Moves to a higher round by TimeoutQC",
+      registers: r,
+    }),
+    finalityLatency: new Histogram({
+      name: "validator_finality_latency_seconds",
+      help: "From a tx entering this node's mempool to its index being final",
+      buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30],
+      registers: r,
+    }),
+    laneBlocks: new Counter({
+      name: "validator_lane_blocks_total",
+      help: "Lane blocks by outcome (produced, accepted, rejected, equivocation)",
+      labelNames: ["outcome"] as const,
+      registers: r,
+    }),
+    laneQcs: new Counter({ name: "validator_lane_qcs_total", help: "LaneQCs formed", registers: r }),
+    txsFinalized: new Counter({
+      name: "validator_txs_finalized_total",
+      help: "Transactions in finalized blocks",
+      registers: r,
+    }),
+    mempoolTxs: new Gauge({ name: "validator_mempool_txs", help: "Transactions waiting in the mempool", registers: r }),
+    mempoolRejected: new Counter({
+      name: "validator_mempool_rejected_total",
+      help: "Txs refused because the mempool was full",
+      registers: r,
+    }),
+    walWriteSeconds: new Histogram({
+      name: "validator_wal_write_seconds",
+      help: "Latency of one group-commit batch (sync write)",
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+      registers: r,
+    }),
+    walBatchWrites: new Histogram({
+      name: "validator_wal_batch_writes",
+      help: "Records per group-commit batch",
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024],
+      registers: r,
+    }),
+    peers: new Gauge({ name: "validator_peers", help: "Connected peers", registers: r }),
+    gossipMessages: new Counter({
+      name: "validator_gossip_messages_total",
+      help: "Gossip messages received by topic and validation verdict",
+      labelNames: ["topic", "verdict"] as const,
+      registers: r,
+    }),
+    syncRequests: new Counter({
+      name: "validator_sync_requests_total",
+      help: "Sync requests by kind, direction and outcome",
+      labelNames: ["kind", "direction", "outcome"] as const,
+      registers: r,
+    }),
+    dropped: new Counter({
+      name: "validator_dropped_total",
+      help: "Items dropped because a bounded queue or buffer was full",
+      labelNames: ["queue"] as const,
+      registers: r,
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

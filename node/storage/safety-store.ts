@@ -1,0 +1,132 @@
+import {
+  bytesEqual,
+  codecs,
+  compareViews,
+  proposalHash,
+  type SafetyRecord,
+  type View,
+  viewKey,
+} from "../types/index.ts";
+import { StorageError } from "./errors.ts";
+import { utf8 } from "./keys.ts";
+import { plain, type Space } from "./level.ts";
+import type { WriteSet } from "./write-set.ts";
+
+const KEY = utf8("safety");
+
+/**
+ * The consensus safety record (`meta/safety`). The store itself refuses a
+ * record that would let the node contradict an earlier signature: a lower or
+ * conflicting lock, a vote record that moves back to an earlier view, or a
+ * different vote in the same view.
+ */
+export class SafetyStore {
+  readonly #meta: Space;
+  #current: SafetyRecord | null;
+
+  private constructor(meta: Space, current: SafetyRecord | null) {
+    this.#meta = meta;
+    this.#current = current;
+  }
+
+  static async open(meta: Space): Promise<SafetyStore> {
+    const raw = await meta.get(KEY);
+    let current: SafetyRecord | null = null;
+    if (raw !== undefined) {
+      try {
+        current = codecs.safetyRecord.decode(plain(raw));
+      } catch (err) {
+        throw new StorageError(`meta/safety: ${(err as Error).message}`);
+      }
+    }
+    return new SafetyStore(meta, current);
+  }
+
+  get current(): SafetyRecord | null {
+    return this.#current;
+  }
+
+  /**
+   * Replaces the record. `commitQcNext` is the CommitQC WAL's next index: a
+   * node votes at index k only once CommitQC(k-1) is durable (or staged in
+   * the same batch), so no view in the record may be above it.
+   */
+  put(ws: WriteSet, record: SafetyRecord, commitQcNext: number): void {
+    const problem =
+      (this.#current === null ? null : refusal(this.#current, record)) ?? inconsistency(record, commitQcNext);
+    if (problem !== null) throw new StorageError(`meta/safety: refused: ${problem}`);
+    const before = this.#current;
+    ws.put(this.#meta, KEY, codecs.safetyRecord.encode(record));
+    this.#current = record;
+    ws.onUndo(() => {
+      this.#current = before;
+    });
+  }
+}
+
+/** Why `record` cannot be valid on its own, or null. Recovery rejects the same. */
+export function inconsistency(record: SafetyRecord, commitQcNext: number): string | null {
+  const views: [string, View | undefined][] = [
+    ["prepare vote", record.prepare?.view],
+    ["commit vote", record.commit?.view],
+    ["timeout vote", record.timeout?.view],
+    ["lock", record.lock?.proposal.view],
+  ];
+  for (const [what, view] of views) {
+    if (view !== undefined && view.index > commitQcNext) {
+      return `the ${what} at ${viewKey(view)} is ahead of the CommitQC WAL (next ${commitQcNext})`;
+    }
+  }
+  if (record.commit) {
+    const lock = record.lock;
+    const order = lock === null ? -1 : compareViews(lock.proposal.view, record.commit.view);
+    if (order < 0) {
+      return `the lock (${lock ? viewKey(lock.proposal.view) : "none"}) is behind the commit vote at ${viewKey(record.commit.view)}`;
+    }
+    if (order === 0 && !bytesEqual(proposalHash(lock!.proposal), record.commit.proposalHash)) {
+      return `the lock and the commit vote at ${viewKey(record.commit.view)} name different proposals`;
+    }
+  }
+  return null;
+}
+
+function backwards(what: string, from: View | undefined, to: View | undefined): string | null {
+  if (from === undefined) return null;
+  if (to === undefined) return `${what} vote record at ${viewKey(from)} would be erased`;
+  if (compareViews(to, from) < 0) return `${what} vote record would move back from ${viewKey(from)} to ${viewKey(to)}`;
+  return null;
+}
+
+/** Why `next` may not replace `cur`, or null if it may. */
+export function refusal(cur: SafetyRecord, next: SafetyRecord): string | null {
+  for (const phase of ["prepare", "commit"] as const) {
+    const a = cur[phase];
+    const b = next[phase];
+    const moved = backwards(phase, a?.view, b?.view);
+    if (moved) return moved;
+    if (a && b && compareViews(a.view, b.view) === 0 && !bytesEqual(a.proposalHash, b.proposalHash)) {
+      return `a different ${phase} vote at ${viewKey(a.view)}`;
+    }
+  }
+  const moved = backwards("timeout", cur.timeout?.view, next.timeout?.view);
+  if (moved) return moved;
+  if (
+    cur.timeout &&
+    next.timeout &&
+    compareViews(cur.timeout.view, next.timeout.view) === 0 &&
+    cur.timeout.lockRound !== next.timeout.lockRound
+  ) {
+    return `a different timeout vote at ${viewKey(cur.timeout.view)}`;
+  }
+  if (cur.lock) {
+    if (!next.lock) return `the lock at ${viewKey(cur.lock.proposal.view)} would be erased`;
+    const order = compareViews(next.lock.proposal.view, cur.lock.proposal.view);
+    if (order < 0) {
+      return `lock ${viewKey(next.lock.proposal.view)} is lower than the stored lock ${viewKey(cur.lock.proposal.view)}`;
+    }
+    if (order === 0 && !bytesEqual(proposalHash(next.lock.proposal), proposalHash(cur.lock.proposal))) {
+      return `a different lock at ${viewKey(cur.lock.proposal.view)}`;
+    }
+  }
+  return null;
+}
