@@ -14,12 +14,13 @@
  *   commit, timeout vote, the view leader's proposal signature, the lane
  *   owner's lane block signature); a lane block's header commits to its
  *   transactions (txCount, payloadHash); pushed blocks belong to the pusher's
- *   own lane; the top-level certificate of a CommitQC or TimeoutQC
- *   announcement; for sync responses also numbering, parent hash links and,
- *   for global blocks, agreement with the CommitQC's ranges.
+ *   own lane; the certificate of a CommitQC or TimeoutQC announcement
+ *   (node/committee's verifyCommitQc / verifyTimeoutQc, highQc included);
+ *   for sync responses also numbering, parent hash links and, for global
+ *   blocks, the CommitQC and agreement with its ranges.
  * - In the state machines: certificates nested inside a message (LaneQCs,
  *   TimeoutQC and previous CommitQC inside a proposal, the lock inside a
- *   timeout vote, a TimeoutQC's highQc), proposal validity and the
+ *   timeout vote), proposal validity and the
  *   reproposal rule, lane windows, ordering and equivocation. They must
  *   check those against their own state anyway.
  *

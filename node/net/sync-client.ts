@@ -1,7 +1,7 @@
 import type { PeerId, Stream } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { Logger } from "pino";
-import type { Committee } from "../committee/index.ts";
+import { type Committee, verifyCommitQc } from "../committee/index.ts";
 import type { VerifyCache } from "../crypto/index.ts";
 import {
   bytesEqual,
@@ -24,7 +24,7 @@ import {
   type SyncStatus,
   syncCodecs,
 } from "./sync-wire.ts";
-import { checkLaneBlock, checkLaneBlockValue, verifyCommitQc } from "./validate.ts";
+import { checkLaneBlock, checkLaneBlockValue } from "./validate.ts";
 
 export class SyncError extends Error {
   readonly outcome: "error" | "timeout" | "limited" | "invalid";
@@ -290,8 +290,8 @@ export class SyncClient implements SyncClientApi {
         throw new SyncError("invalid", (err as Error).message);
       }
       if (qc.proposal.view.index !== first + i) throw new SyncError("invalid", `expected CommitQC ${first + i}`);
-      if (!verifyCommitQc(this.#committee, this.#chainId, qc, this.#cache))
-        throw new SyncError("invalid", `CommitQC ${first + i} does not verify`);
+      const check = verifyCommitQc(this.#committee, qc, this.#cache);
+      if (!check.ok) throw new SyncError("invalid", check.reason);
       return qc;
     });
   }
@@ -312,8 +312,8 @@ export class SyncClient implements SyncClientApi {
       const index = first + i;
       if (g.index !== index || g.commitQc.proposal.view.index !== index)
         throw new SyncError("invalid", `expected global block ${index}`);
-      if (!verifyCommitQc(this.#committee, this.#chainId, g.commitQc, this.#cache))
-        throw new SyncError("invalid", `global block ${index}: CommitQC does not verify`);
+      const check = verifyCommitQc(this.#committee, g.commitQc, this.#cache);
+      if (!check.ok) throw new SyncError("invalid", `global block ${index}: ${check.reason}`);
       let at = 0;
       for (const range of g.commitQc.proposal.ranges) {
         let prev: LaneBlock | undefined;

@@ -1,5 +1,5 @@
-import type { Committee } from "../committee/index.ts";
-import { type MemberKeys, VerifyCache, verifyCertificate, verifyMemberSignature } from "../crypto/index.ts";
+import { type Committee, verifyCommitQc, verifyTimeoutQc } from "../committee/index.ts";
+import { type MemberKeys, VerifyCache, verifyMemberSignature } from "../crypto/index.ts";
 import {
   type AppVote,
   appVoteSigningBody,
@@ -13,12 +13,9 @@ import {
   type LaneVote,
   laneBlockSigningBody,
   laneVoteSigningBody,
-  type ProposalQc,
   payloadHash,
   phaseVoteSigningBody,
-  proposalQcVoteBody,
   sha256,
-  type TimeoutQc,
   timeoutVoteSigningBody,
   type View,
 } from "../types/index.ts";
@@ -31,7 +28,8 @@ import type { Topic, Verdict } from "./metrics.ts";
  *
  * Split of verification work (see index.ts): here every message's own
  * signature (votes, lane blocks, the leader's proposal signature) and the
- * top-level certificate of a CommitQC / TimeoutQC announcement. Certificates
+ * certificate of a CommitQC / TimeoutQC announcement (node/committee's
+ * verifyCommitQc / verifyTimeoutQc, the same checks recovery uses). Certificates
  * nested inside a message (LaneQCs, TimeoutQC and previous CommitQC in a
  * proposal; the lock inside a timeout vote; a TimeoutQC's highQc) are the
  * consensus machine's: it must check them anyway against its own state.
@@ -185,53 +183,22 @@ function checkConsensus(data: Uint8Array, ctx: ValidationContext): Checked<Conse
       break;
     }
     case "commitQc":
-      if (!verifyCommitQc(committee, chainId, m.msg, cache)) return reject("bad_certificate");
+      if (!verifyCommitQc(committee, m.msg, cache).ok) return reject("bad_certificate");
       break;
     case "timeoutQc":
-      if (!verifyTimeoutQc(committee, chainId, m.msg, cache)) return reject("bad_certificate");
+      // The whole announcement, its highQc included: it moves every node to the next round.
+      if (!verifyTimeoutQc(committee, m.msg, cache).ok) return reject("bad_certificate");
       break;
   }
   return { verdict: "accept", value: m };
 }
 
-/** A CommitQC: commit votes of weight >= Q on {view, hash(proposal)}. */
-export function verifyCommitQc(committee: Committee, chainId: string, qc: ProposalQc, cache?: VerifyCache): boolean {
-  return verifyCertificate(
-    committee,
-    {
-      domain: DOMAINS.commit,
-      chainId,
-      signers: qc.signers,
-      signatures: qc.signatures,
-      body: phaseVoteSigningBody(proposalQcVoteBody(qc)),
-      threshold: committee.quorum,
-    },
-    cache,
-  ).ok;
-}
-
-/** A TimeoutQC: timeout votes of weight >= Q on {view, lockRound_i}, one body per signer. */
-export function verifyTimeoutQc(committee: Committee, chainId: string, qc: TimeoutQc, cache?: VerifyCache): boolean {
-  const signerCount = qc.signers.getTrueBitIndexes().length;
-  if (qc.lockRounds.length !== signerCount) return false;
-  return verifyCertificate(
-    committee,
-    {
-      domain: DOMAINS.timeout,
-      chainId,
-      signers: qc.signers,
-      signatures: qc.signatures,
-      body: (position) => timeoutVoteSigningBody({ view: qc.view, lockRound: qc.lockRounds[position] ?? null }),
-      threshold: committee.quorum,
-    },
-    cache,
-  ).ok;
-}
-
 /**
  * A lane block as it arrives by push or sync: canonical, within the chain's
  * size limit, its lane a committee member, signed by that lane's owner, and
- * its header committing to exactly these transactions.
+ * its header committing to exactly these transactions. The same rules as
+ * node/committee's verifyLaneBlock, with reason codes for the metrics and
+ * the payload hash taken from the received bytes (no re-encode).
  */
 export function checkLaneBlock(
   data: Uint8Array,

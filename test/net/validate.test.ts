@@ -39,8 +39,8 @@ const consensus = (m: Parameters<typeof consensusMessageCodec.encode>[0]) =>
   checkGossip("consensus", consensusMessageCodec.encode(m), ctx);
 
 test("a TimeoutQC verifies each signer's own lock round, and a changed lock round fails", () => {
-  assert.equal(consensus({ kind: "timeoutQc", msg: timeoutQc([null, 0, null]) }).verdict, "accept");
-  const bad = consensus({ kind: "timeoutQc", msg: timeoutQc([null, 0, null], true) });
+  assert.equal(consensus({ kind: "timeoutQc", msg: timeoutQc([null, null, null]) }).verdict, "accept");
+  const bad = consensus({ kind: "timeoutQc", msg: timeoutQc([null, null, null], true) });
   assert.deepEqual(bad, { verdict: "reject", reason: "bad_certificate" });
 });
 
