@@ -2,7 +2,9 @@ import { MAX_CONSENSUS_MESSAGE_BYTES } from "../types/index.ts";
 
 /**
  * Every bound of the network layer, with defaults sized for a committee of a
- * few dozen validators. The config module maps `[p2p]` keys onto these.
+ * few dozen validators. From config `[p2p]`: maxMessageBytes ->
+ * maxGossipFrameBytes, redialMaxBackoffMs -> redialMaxMs; the rest keep
+ * their defaults unless the runtime sets them.
  */
 export interface NetLimits {
   /** Largest message accepted on the `consensus` topic (proposals carry QCs). */

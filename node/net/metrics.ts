@@ -3,6 +3,12 @@
  * by the status line) and forwards every event to an optional sink, which the
  * observability module binds to prom-client. No prom-client import here: the
  * registry belongs to the runtime.
+ *
+ * Binding to node/observability's metrics (done by the runtime):
+ *   message(topic, verdict)       -> gossipMessages.inc({ topic, verdict })
+ *   sync(kind, role, outcome)     -> syncRequests.inc({ kind, direction: role, outcome })
+ *   peers(connected)              -> peers.set(connected)
+ *   push("dropped", n)            -> dropped.inc({ queue: "push" }, n)
  */
 
 export type Topic = "lane_vote" | "consensus" | "app_vote";
