@@ -1,0 +1,143 @@
+import { TopicValidatorResult } from "@libp2p/gossipsub";
+import type { Logger } from "pino";
+import { type AppVote, type ConsensusMessage, codecs, consensusMessageCodec, type LaneVote } from "../types/index.ts";
+import type { Host } from "./host.ts";
+import type { NetMetrics, Topic } from "./metrics.ts";
+import { type ProtocolIds, TOPICS, topicOf } from "./protocols.ts";
+import { checkGossip, type GossipValue, type ValidationContext } from "./validate.ts";
+
+export interface GossipHandlers {
+  onLaneVote(vote: LaneVote): void;
+  onConsensus(msg: ConsensusMessage): void;
+  onAppVote(vote: AppVote): void;
+}
+
+const VERDICT = {
+  accept: TopicValidatorResult.Accept,
+  ignore: TopicValidatorResult.Ignore,
+  reject: TopicValidatorResult.Reject,
+} as const;
+
+/**
+ * The three gossip topics. Validation happens in gossipsub's topic validator
+ * (so a rejected message is neither delivered nor forwarded and costs its
+ * sender peer score); the decoded value is remembered by the message's data
+ * buffer so the delivery does not decode twice.
+ */
+export class Gossip {
+  readonly #host: Host;
+  readonly #ids: ProtocolIds;
+  readonly #ctx: ValidationContext;
+  readonly #handlers: GossipHandlers;
+  readonly #metrics: NetMetrics;
+  readonly #log: Logger;
+  /** Decoded values between validation and delivery; keyed weakly so it cannot grow. */
+  readonly #validated = new WeakMap<Uint8Array, GossipValue>();
+
+  constructor(
+    host: Host,
+    ids: ProtocolIds,
+    ctx: ValidationContext,
+    handlers: GossipHandlers,
+    metrics: NetMetrics,
+    log: Logger,
+  ) {
+    this.#host = host;
+    this.#ids = ids;
+    this.#ctx = ctx;
+    this.#handlers = handlers;
+    this.#metrics = metrics;
+    this.#log = log;
+  }
+
+  start(): void {
+    const pubsub = this.#host.services.pubsub;
+    for (const t of TOPICS) {
+      const topicString = this.#ids.topic[t];
+      pubsub.topicValidators.set(topicString, (peer, msg) => {
+        const result = checkGossip(t, msg.data, this.#ctx);
+        if (result.verdict === "accept") {
+          this.#metrics.message(t, "accept", "ok");
+          this.#validated.set(msg.data, result.value);
+        } else {
+          this.#metrics.message(t, result.verdict, result.reason);
+          if (result.verdict === "reject") {
+            this.#log.debug({ topic: t, peer: peer.toString(), reason: result.reason }, "rejected gossip message");
+          }
+        }
+        return VERDICT[result.verdict];
+      });
+      pubsub.subscribe(topicString);
+    }
+    pubsub.addEventListener("message", (evt) => {
+      const t = topicOf(this.#ids, evt.detail.topic);
+      if (t === undefined) return;
+      const data = evt.detail.data;
+      let value = this.#validated.get(data);
+      if (value === undefined) {
+        // Not the buffer we validated (should not happen): validate again rather than trust it.
+        const again = checkGossip(t, data, this.#ctx);
+        if (again.verdict !== "accept") return;
+        value = again.value;
+      }
+      this.#deliver(value);
+    });
+  }
+
+  publishLaneVote(vote: LaneVote): Promise<void> {
+    return this.#publish("lane_vote", codecs.laneVote.encode(vote), { topic: "lane_vote", value: vote });
+  }
+
+  publishConsensus(msg: ConsensusMessage): Promise<void> {
+    return this.#publish("consensus", consensusMessageCodec.encode(msg), { topic: "consensus", value: msg });
+  }
+
+  publishAppVote(vote: AppVote): Promise<void> {
+    return this.#publish("app_vote", codecs.appVote.encode(vote), { topic: "app_vote", value: vote });
+  }
+
+  /** Test and bench hook: publish raw bytes on a topic without loopback. */
+  publishRaw(topic: Topic, data: Uint8Array): Promise<void> {
+    return this.#send(topic, data);
+  }
+
+  /** Own messages skip the network: delivered to the local handler on a microtask, never re-entrantly. */
+  async #publish(topic: Topic, data: Uint8Array, value: GossipValue): Promise<void> {
+    queueMicrotask(() => this.#deliver(value));
+    await this.#send(topic, data);
+  }
+
+  async #send(topic: Topic, data: Uint8Array): Promise<void> {
+    try {
+      await this.#host.services.pubsub.publish(this.#ids.topic[topic], data);
+    } catch (err) {
+      // No backpressure and no retry: consensus re-broadcasts what matters on its timers.
+      this.#log.warn({ topic, err: (err as Error).message }, "gossip publish failed");
+    }
+  }
+
+  #deliver(v: GossipValue): void {
+    try {
+      switch (v.topic) {
+        case "lane_vote":
+          this.#handlers.onLaneVote(v.value);
+          break;
+        case "consensus":
+          this.#handlers.onConsensus(v.value);
+          break;
+        case "app_vote":
+          this.#handlers.onAppVote(v.value);
+          break;
+      }
+    } catch (err) {
+      this.#log.error({ topic: v.topic, err: (err as Error).message }, "gossip handler threw");
+    }
+  }
+
+  /** Gossipsub's score of a peer (negative after rejected messages). */
+  score(peerId: string): number {
+    // getScore is on the implementation class, not on the exported interface.
+    const pubsub = this.#host.services.pubsub as unknown as { getScore(id: string): number };
+    return pubsub.getScore(peerId);
+  }
+}

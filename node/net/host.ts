@@ -1,0 +1,90 @@
+import { noise } from "@chainsafe/libp2p-noise";
+import { yamux } from "@chainsafe/libp2p-yamux";
+import { type GossipSub, gossipsub, StrictNoSign } from "@libp2p/gossipsub";
+import { createTopicScoreParams } from "@libp2p/gossipsub/score";
+import { identify } from "@libp2p/identify";
+import type { Libp2p, PrivateKey } from "@libp2p/interface";
+import { ping } from "@libp2p/ping";
+import { tcp } from "@libp2p/tcp";
+import { createLibp2p } from "libp2p";
+import { sha256 } from "../types/index.ts";
+import type { NetLimits } from "./limits.ts";
+import { type ProtocolIds, TOPICS } from "./protocols.ts";
+
+export type Host = Libp2p<{ pubsub: GossipSub; identify: unknown; ping: unknown }>;
+
+const encoder = new TextEncoder();
+const SEP = new Uint8Array([0]);
+
+/**
+ * One libp2p 3 node: TCP, Noise, Yamux, identify, ping and gossipsub, tuned
+ * for a small committee that must see every message:
+ * - StrictNoSign with a content-hash message id: protocol messages carry
+ *   their own validator signatures, gossipsub's per-message signing only
+ *   costs throughput (LIMITS.md: ~2.5x).
+ * - IDONTWANT off: in a small full mesh it is pure overhead (LIMITS.md).
+ * - The connection monitor still pings but never aborts a connection whose
+ *   ping queued behind megabytes of lane blocks (LIMITS.md pitfall).
+ * - Invalid messages cost peer score on every topic, so a peer that keeps
+ *   sending them is graylisted.
+ */
+export async function createHost(opts: {
+  privateKey: PrivateKey;
+  listen: string[];
+  ids: ProtocolIds;
+  limits: NetLimits;
+}): Promise<Host> {
+  const { ids, limits } = opts;
+  const topicScores = Object.fromEntries(
+    TOPICS.map((t) => [
+      ids.topic[t],
+      createTopicScoreParams({
+        topicWeight: 1,
+        // No positive or delivery-deficit terms: only invalid messages count.
+        timeInMeshWeight: 0,
+        firstMessageDeliveriesWeight: 0,
+        meshMessageDeliveriesWeight: 0,
+        meshFailurePenaltyWeight: 0,
+        invalidMessageDeliveriesWeight: -10,
+        invalidMessageDeliveriesDecay: 0.9,
+      }),
+    ]),
+  );
+  const node = await createLibp2p({
+    privateKey: opts.privateKey,
+    start: false,
+    addresses: { listen: opts.listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: {
+      maxConnections: limits.maxConnections,
+      inboundConnectionThreshold: limits.inboundConnectionsPerSecond,
+      // Our own redialer keeps committee connections; libp2p's gives up after 5 tries.
+      reconnectRetries: 0,
+    },
+    connectionMonitor: { abortConnectionOnPingFailure: false },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub({
+        globalSignaturePolicy: StrictNoSign,
+        emitSelf: false,
+        fallbackToFloodsub: false,
+        allowPublishToZeroTopicPeers: true,
+        ignoreDuplicatePublishError: true,
+        allowedTopics: TOPICS.map((t) => ids.topic[t]),
+        msgIdFn: (msg) => sha256(encoder.encode(msg.topic), SEP, msg.data),
+        maxInboundDataLength: limits.maxGossipFrameBytes,
+        maxOutboundBufferSize: 4 * limits.maxGossipFrameBytes,
+        idontwantMinDataSize: Number.MAX_SAFE_INTEGER,
+        scoreParams: {
+          topics: topicScores,
+          // Local clusters and co-located validators share an IP: no colocation penalty.
+          IPColocationFactorWeight: 0,
+        },
+      }),
+    },
+  });
+  return node as unknown as Host;
+}

@@ -1,0 +1,269 @@
+import { peerIdFromString } from "@libp2p/peer-id";
+import type { Logger } from "pino";
+import type { Committee } from "../committee/index.ts";
+import { type KeyPair, libp2pPrivateKey, peerIdOf, type VerifyCache } from "../crypto/index.ts";
+import type { AppVote, ConsensusMessage, LaneBlock, LaneVote, View } from "../types/index.ts";
+import { codecs } from "../types/index.ts";
+import { Gossip } from "./gossip.ts";
+import { createHost, type Host } from "./host.ts";
+import { type NetLimits, resolveLimits } from "./limits.ts";
+import { NetMetrics, type NetMetricsSink, type Topic } from "./metrics.ts";
+import { protocolIds } from "./protocols.ts";
+import { handlePushStream, PushSender } from "./push.ts";
+import { parsePeerAddress, Redialer } from "./redialer.ts";
+import { SyncClient, type SyncClientApi } from "./sync-client.ts";
+import { SyncServer, type SyncServerHandlers } from "./sync-server.ts";
+import { newVerifyCache } from "./validate.ts";
+
+/** Called only with decoded messages whose signatures have been checked. */
+export interface NetworkHandlers {
+  onLaneBlock(block: LaneBlock, fromPeer: string): void;
+  onLaneVote(vote: LaneVote): void;
+  onConsensus(msg: ConsensusMessage): void;
+  onAppVote(vote: AppVote): void;
+  /** Optional view window: consensus messages for views it rejects are ignored (not penalized). */
+  isRelevantView?(view: View): boolean;
+  /** Served to syncing peers; omit to serve nothing (requests answered "unavailable"). */
+  syncServer?: SyncServerHandlers;
+}
+
+export interface NetworkOptions {
+  committee: Committee;
+  /** The libp2p identity. For a validator its peer id must be the one genesis lists. */
+  nodeKey: KeyPair;
+  /** This node's committee index, or null for an observer (never pushes, never signs). */
+  validatorIndex: number | null;
+  /** Multiaddrs to listen on, e.g. `/ip4/0.0.0.0/tcp/26656`. */
+  listen: string[];
+  /** Multiaddrs with `/p2p/<peerId>` to keep connected (committee members and bootstrap peers). */
+  peers: string[];
+  /** Must equal the committee's chain id when given (a cross-check of config against genesis). */
+  chainId?: string;
+  logger: Logger;
+  limits?: Partial<NetLimits>;
+  handlers: NetworkHandlers;
+  metricsSink?: NetMetricsSink;
+  /** Shared with the state machines so a vote checked here is free inside a certificate. */
+  verifyCache?: VerifyCache;
+}
+
+export interface PeerInfo {
+  peerId: string;
+  /** Committee index of the peer, or null for an observer. */
+  validatorIndex: number | null;
+  addrs: string[];
+}
+
+export type PushPeerStatus = ReturnType<PushSender["state"]>;
+
+export interface Network {
+  readonly peerId: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Multiaddrs this node listens on, with its `/p2p/` suffix (for tests and `status`). */
+  addresses(): string[];
+  publishLaneVote(vote: LaneVote): Promise<void>;
+  publishConsensus(msg: ConsensusMessage): Promise<void>;
+  publishAppVote(vote: AppVote): Promise<void>;
+  /** Writes an own lane block once to every other committee member (bounded queue per peer). */
+  pushLaneBlock(block: LaneBlock): void;
+  sync: SyncClientApi;
+  peers(): PeerInfo[];
+  /** Per committee peer: blocks waiting in the push queue and the stream's state. */
+  pushStatus(): PushPeerStatus[];
+  metrics: NetMetrics;
+  /** Peers known to be subscribed to a topic (the gossip reach of a publish). */
+  topicPeers(topic: Topic): string[];
+  /** Gossipsub's score of a connected peer (negative once it sent invalid messages). */
+  peerScore(peerId: string): number;
+  /** Bench and test hook: raw bytes onto a topic, no validation or loopback on this side. */
+  publishRaw(topic: Topic, data: Uint8Array): Promise<void>;
+}
+
+export async function createNetwork(opts: NetworkOptions): Promise<Network> {
+  const { committee, handlers } = opts;
+  const chainId = committee.chainId;
+  if (opts.chainId !== undefined && opts.chainId !== chainId) {
+    throw new Error(`configured chain id ${opts.chainId} differs from genesis chain id ${chainId}`);
+  }
+  const limits = resolveLimits(opts.limits);
+  const ids = protocolIds(chainId);
+  const ownPeerId = peerIdOf(opts.nodeKey.publicKey);
+  const index = opts.validatorIndex;
+  if (index !== null) {
+    const member = committee.member(index);
+    if (member === undefined) throw new Error(`validator index ${index} is not in the committee of ${committee.size}`);
+    if (member.peerId !== ownPeerId) {
+      throw new Error(
+        `node key gives peer id ${ownPeerId} but genesis lists ${member.peerId} for validator ${index}: wrong node_key file?`,
+      );
+    }
+  }
+  for (const m of committee.members) {
+    try {
+      peerIdFromString(m.peerId);
+    } catch {
+      throw new Error(`genesis validator ${m.index} (${m.name}) has an invalid peer id ${JSON.stringify(m.peerId)}`);
+    }
+  }
+  const log = opts.logger.child({ module: "net" });
+  const metrics = new NetMetrics(opts.metricsSink);
+  const cache = opts.verifyCache ?? newVerifyCache();
+  const peerAddrs = opts.peers.map(parsePeerAddress);
+
+  const host: Host = await createHost({ privateKey: libp2pPrivateKey(opts.nodeKey), listen: opts.listen, ids, limits });
+  const gossip = new Gossip(
+    host,
+    ids,
+    {
+      committee,
+      chainId,
+      maxConsensusMessageBytes: limits.maxConsensusMessageBytes,
+      cache,
+      isRelevantView: handlers.isRelevantView?.bind(handlers),
+    },
+    handlers,
+    metrics,
+    log.child({ part: "gossip" }),
+  );
+  const syncClient = new SyncClient(host, ids.sync, committee, cache, limits, metrics, log.child({ part: "sync" }));
+  const unavailable: SyncServerHandlers = {
+    status: () => ({ commitQcs: { first: 0, next: 0 }, globalBlocks: { first: 0, next: 0 }, lanes: [] }),
+    commitQcs: () => [],
+    laneBlocks: () => [],
+    globalBlocks: () => [],
+  };
+  const syncServer = new SyncServer(handlers.syncServer ?? unavailable, limits, metrics, log.child({ part: "sync" }));
+  const redialer = new Redialer(host, limits, log.child({ part: "dial" }));
+  for (const p of peerAddrs) if (p.peerId !== ownPeerId) redialer.add(peerIdFromString(p.peerId), [p.addr]);
+
+  // Push targets: every other committee member, only when this node is a validator.
+  const pushers = new Map<string, PushSender>();
+  for (const m of committee.members) {
+    if (m.peerId === ownPeerId) continue;
+    if (index !== null) {
+      pushers.set(m.peerId, new PushSender(host, ids.push, m.peerId, limits, metrics, log.child({ part: "push" })));
+      redialer.add(peerIdFromString(m.peerId), []);
+    }
+  }
+
+  const updatePeers = () => {
+    const peers = host.getPeers().map((p) => p.toString());
+    metrics.setPeers(peers.length, peers.filter((p) => committee.indexOfPeerId(p) !== undefined).length);
+  };
+
+  // One lifecycle per instance: a restart is a new createNetwork() (as after a process restart).
+  let state: "new" | "started" | "stopped" = "new";
+  const network: Network = {
+    peerId: ownPeerId,
+
+    async start() {
+      if (state !== "new") throw new Error(`network already ${state}: create a new one to restart`);
+      state = "started";
+      await host.handle(
+        ids.push,
+        (stream, connection) =>
+          handlePushStream(stream, connection, {
+            committee,
+            chainId,
+            cache,
+            metrics,
+            log: log.child({ part: "push" }),
+            onLaneBlock: (b, from) => handlers.onLaneBlock(b, from),
+          }),
+        { maxInboundStreams: 4, maxOutboundStreams: 4 },
+      );
+      await host.handle(ids.sync, (stream, connection) => syncServer.handle(stream, connection), {
+        maxInboundStreams: limits.maxSyncInflightPerPeer + 2,
+        maxOutboundStreams: 16,
+      });
+      host.addEventListener("peer:connect", (evt) => {
+        const peer = evt.detail.toString();
+        updatePeers();
+        pushers.get(peer)?.kick();
+      });
+      host.addEventListener("peer:identify", (evt) => {
+        redialer.learned(evt.detail.peerId.toString(), evt.detail.listenAddrs);
+      });
+      host.addEventListener("peer:disconnect", (evt) => {
+        const peer = evt.detail.toString();
+        updatePeers();
+        syncClient.forgetPeer(peer);
+        syncServer.forgetPeer(peer);
+        redialer.disconnected(peer);
+      });
+      await host.start();
+      gossip.start();
+      // Committee peers are never pruned by the connection manager.
+      for (const m of committee.members) {
+        if (m.peerId === ownPeerId) continue;
+        await host.peerStore.merge(peerIdFromString(m.peerId), { tags: { "validator-committee": { value: 100 } } });
+      }
+      redialer.start();
+      log.info(
+        { peerId: ownPeerId, validator: index, listen: network.addresses(), peers: peerAddrs.length },
+        "network started",
+      );
+    },
+
+    async stop() {
+      if (state !== "started") return;
+      state = "stopped";
+      redialer.stop();
+      await Promise.all([...pushers.values()].map((p) => p.stop()));
+      await host.stop();
+      log.info("network stopped");
+    },
+
+    addresses() {
+      return host.getMultiaddrs().map((a) => a.toString());
+    },
+
+    publishLaneVote: (vote) => gossip.publishLaneVote(vote),
+    publishConsensus: (msg) => gossip.publishConsensus(msg),
+    publishAppVote: (vote) => gossip.publishAppVote(vote),
+    publishRaw: (topic, data) => gossip.publishRaw(topic, data),
+
+    pushLaneBlock(block) {
+      if (index === null) throw new Error("an observer does not push lane blocks");
+      if (block.header.lane !== index)
+        throw new Error(`lane ${block.header.lane} is not this validator's lane ${index}`);
+      // Encoded once, written to every peer's queue.
+      const frame = codecs.laneBlock.encode(block);
+      if (frame.byteLength > committee.params.maxLaneBlockBytes) {
+        throw new Error(
+          `lane block of ${frame.byteLength} bytes exceeds maxLaneBlockBytes ${committee.params.maxLaneBlockBytes}`,
+        );
+      }
+      queueMicrotask(() => {
+        try {
+          handlers.onLaneBlock(block, ownPeerId);
+        } catch (err) {
+          log.error({ err: (err as Error).message }, "lane block handler threw");
+        }
+      });
+      for (const p of pushers.values()) p.enqueue(frame);
+    },
+
+    sync: syncClient,
+
+    peers() {
+      const byPeer = new Map<string, string[]>();
+      for (const c of host.getConnections()) {
+        const id = c.remotePeer.toString();
+        byPeer.set(id, [...(byPeer.get(id) ?? []), c.remoteAddr.toString()]);
+      }
+      return [...byPeer].map(([peerId, addrs]) => ({
+        peerId,
+        validatorIndex: committee.indexOfPeerId(peerId) ?? null,
+        addrs,
+      }));
+    },
+
+    pushStatus: () => [...pushers.values()].map((p) => p.state()),
+    metrics,
+    topicPeers: (topic) => host.services.pubsub.getSubscribers(ids.topic[topic]).map((p) => p.toString()),
+    peerScore: (peerId) => gossip.score(peerId),
+  };
+  return network;
+}

@@ -1,0 +1,265 @@
+import { type Committee, verifyCommitQc, verifyTimeoutQc } from "../committee/index.ts";
+import { type MemberKeys, VerifyCache, verifyMemberSignature } from "../crypto/index.ts";
+import {
+  type AppVote,
+  appVoteSigningBody,
+  bytesEqual,
+  type ConsensusMessage,
+  codecs,
+  consensusMessageCodec,
+  DecodeError,
+  DOMAINS,
+  type LaneBlock,
+  type LaneVote,
+  laneBlockSigningBody,
+  laneVoteSigningBody,
+  payloadHash,
+  phaseVoteSigningBody,
+  sha256,
+  timeoutVoteSigningBody,
+  type View,
+} from "../types/index.ts";
+import type { Topic, Verdict } from "./metrics.ts";
+
+/**
+ * Message checks, pure and synchronous: bytes in, a verdict out. They decide
+ * what the network accepts, so that handlers only ever see decoded messages
+ * whose signatures are valid.
+ *
+ * Split of verification work (see index.ts): here every message's own
+ * signature (votes, lane blocks, the leader's proposal signature) and the
+ * certificate of a CommitQC / TimeoutQC announcement (node/committee's
+ * verifyCommitQc / verifyTimeoutQc, the same checks recovery uses). Certificates
+ * nested inside a message (LaneQCs, TimeoutQC and previous CommitQC in a
+ * proposal; the lock inside a timeout vote; a TimeoutQC's highQc) are the
+ * consensus machine's: it must check them anyway against its own state.
+ */
+
+export type Reason =
+  | "ok"
+  | "oversize"
+  | "decode"
+  | "non_member"
+  | "wrong_lane"
+  | "wrong_leader"
+  | "bad_signature"
+  | "bad_payload"
+  | "bad_certificate"
+  | "irrelevant";
+
+export type Checked<T> = { verdict: "accept"; value: T } | { verdict: Exclude<Verdict, "accept">; reason: Reason };
+
+export type GossipValue =
+  | { topic: "lane_vote"; value: LaneVote }
+  | { topic: "consensus"; value: ConsensusMessage }
+  | { topic: "app_vote"; value: AppVote };
+
+export interface ValidationContext {
+  committee: Committee;
+  chainId: string;
+  maxConsensusMessageBytes: number;
+  cache: VerifyCache;
+  /** Optional relevance hook from the runtime (view window); false means ignore, not reject. */
+  isRelevantView?: (view: View) => boolean;
+}
+
+export function newVerifyCache(): VerifyCache {
+  return new VerifyCache(65_536);
+}
+
+function reject<T>(reason: Reason): Checked<T> {
+  return { verdict: "reject", reason };
+}
+
+function decodeOrReject<T>(decode: () => T): { ok: true; value: T } | { ok: false } {
+  try {
+    return { ok: true, value: decode() };
+  } catch (err) {
+    if (err instanceof DecodeError) return { ok: false };
+    // Anything else from a decoder is still bad input, never a crash.
+    return { ok: false };
+  }
+}
+
+export function maxBytesOf(topic: Topic, ctx: Pick<ValidationContext, "maxConsensusMessageBytes">): number {
+  switch (topic) {
+    case "lane_vote":
+      return codecs.laneVote.maxBytes;
+    case "app_vote":
+      return codecs.appVote.maxBytes;
+    case "consensus":
+      return ctx.maxConsensusMessageBytes;
+  }
+}
+
+export function checkGossip(topic: Topic, data: Uint8Array, ctx: ValidationContext): Checked<GossipValue> {
+  if (data.byteLength > maxBytesOf(topic, ctx)) return reject("oversize");
+  switch (topic) {
+    case "lane_vote": {
+      const r = checkLaneVote(data, ctx);
+      return r.verdict === "accept" ? { verdict: "accept", value: { topic, value: r.value } } : r;
+    }
+    case "app_vote": {
+      const r = checkAppVote(data, ctx);
+      return r.verdict === "accept" ? { verdict: "accept", value: { topic, value: r.value } } : r;
+    }
+    case "consensus": {
+      const r = checkConsensus(data, ctx);
+      return r.verdict === "accept" ? { verdict: "accept", value: { topic, value: r.value } } : r;
+    }
+  }
+}
+
+function checkLaneVote(data: Uint8Array, ctx: ValidationContext): Checked<LaneVote> {
+  const d = decodeOrReject(() => codecs.laneVote.decode(data));
+  if (!d.ok) return reject("decode");
+  const vote = d.value;
+  if (!ctx.committee.isMember(vote.signer) || !ctx.committee.isMember(vote.body.lane)) return reject("non_member");
+  const body = laneVoteSigningBody(vote.body);
+  if (
+    !verifyMemberSignature(ctx.committee, vote.signer, DOMAINS.laneVote, ctx.chainId, body, vote.signature, ctx.cache)
+  )
+    return reject("bad_signature");
+  return { verdict: "accept", value: vote };
+}
+
+function checkAppVote(data: Uint8Array, ctx: ValidationContext): Checked<AppVote> {
+  const d = decodeOrReject(() => codecs.appVote.decode(data));
+  if (!d.ok) return reject("decode");
+  const vote = d.value;
+  if (!ctx.committee.isMember(vote.signer)) return reject("non_member");
+  const body = appVoteSigningBody(vote.body);
+  if (!verifyMemberSignature(ctx.committee, vote.signer, DOMAINS.appVote, ctx.chainId, body, vote.signature, ctx.cache))
+    return reject("bad_signature");
+  return { verdict: "accept", value: vote };
+}
+
+function consensusView(m: ConsensusMessage): View {
+  switch (m.kind) {
+    case "proposal":
+      return m.msg.proposal.view;
+    case "prepare":
+    case "commit":
+    case "timeout":
+      return m.msg.body.view;
+    case "commitQc":
+      return m.msg.proposal.view;
+    case "timeoutQc":
+      return m.msg.view;
+  }
+}
+
+function checkConsensus(data: Uint8Array, ctx: ValidationContext): Checked<ConsensusMessage> {
+  const d = decodeOrReject(() => consensusMessageCodec.decode(data));
+  if (!d.ok) return reject("decode");
+  const m = d.value;
+  const { committee, chainId, cache } = ctx;
+  // CommitQCs stay relevant at any view (laggards learn from them); the rest may be ignored by view window.
+  if (m.kind !== "commitQc" && ctx.isRelevantView !== undefined && !ctx.isRelevantView(consensusView(m))) {
+    return { verdict: "ignore", reason: "irrelevant" };
+  }
+  switch (m.kind) {
+    case "proposal": {
+      const leader = committee.leader(m.msg.proposal.view);
+      const body = codecs.proposal.encode(m.msg.proposal);
+      if (!verifyMemberSignature(committee, leader, DOMAINS.proposal, chainId, body, m.msg.signature, cache))
+        return reject("wrong_leader");
+      break;
+    }
+    case "prepare":
+    case "commit": {
+      if (!committee.isMember(m.msg.signer)) return reject("non_member");
+      const domain = m.kind === "prepare" ? DOMAINS.prepare : DOMAINS.commit;
+      const body = phaseVoteSigningBody(m.msg.body);
+      if (!verifyMemberSignature(committee, m.msg.signer, domain, chainId, body, m.msg.signature, cache))
+        return reject("bad_signature");
+      break;
+    }
+    case "timeout": {
+      if (!committee.isMember(m.msg.signer)) return reject("non_member");
+      const body = timeoutVoteSigningBody(m.msg.body);
+      if (!verifyMemberSignature(committee, m.msg.signer, DOMAINS.timeout, chainId, body, m.msg.signature, cache))
+        return reject("bad_signature");
+      break;
+    }
+    case "commitQc":
+      if (!verifyCommitQc(committee, m.msg, cache).ok) return reject("bad_certificate");
+      break;
+    case "timeoutQc":
+      // The whole announcement, its highQc included: it moves every node to the next round.
+      if (!verifyTimeoutQc(committee, m.msg, cache).ok) return reject("bad_certificate");
+      break;
+  }
+  return { verdict: "accept", value: m };
+}
+
+/**
+ * A lane block as it arrives by push or sync: canonical, within the chain's
+ * size limit, its lane a committee member, signed by that lane's owner, and
+ * its header committing to exactly these transactions. The same rules as
+ * node/committee's verifyLaneBlock, with reason codes for the metrics and
+ * the payload hash taken from the received bytes (no re-encode).
+ */
+export function checkLaneBlock(
+  data: Uint8Array,
+  members: MemberKeys & Pick<Committee, "params" | "isMember">,
+  chainId: string,
+  cache?: VerifyCache,
+): Checked<LaneBlock> {
+  if (data.byteLength > members.params.maxLaneBlockBytes) return reject("oversize");
+  const d = decodeOrReject(() => codecs.laneBlock.decode(data));
+  if (!d.ok) return reject("decode");
+  const block = d.value;
+  return checkLaneBlockValue(block, members, chainId, cache, encodedPayloadHash(data));
+}
+
+/**
+ * The fixed part of an encoded LaneBlock (header, signature, offset of the tx
+ * list), measured once from a sample rather than hard-coded: in canonical SSZ
+ * the tx list's own encoding is the tail of the block's.
+ */
+const TXS_AT = (() => {
+  const tx = new Uint8Array([1, 2, 3]);
+  const sample: LaneBlock = {
+    header: {
+      lane: 0,
+      number: 0,
+      parent: new Uint8Array(32),
+      payloadHash: new Uint8Array(32),
+      txCount: 1,
+      createdAtMs: 0,
+    },
+    signature: new Uint8Array(64),
+    txs: [tx],
+  };
+  return codecs.laneBlock.encode(sample).byteLength - codecs.txList.encode([tx]).byteLength;
+})();
+
+/**
+ * payloadHash(txs) computed from a canonical encoded block without encoding
+ * the list again (a third of the cost of checking a 256 KiB block). Returns
+ * undefined when the offset is not where canonical SSZ puts it.
+ */
+function encodedPayloadHash(data: Uint8Array): Uint8Array | undefined {
+  if (data.byteLength < TXS_AT) return undefined;
+  const offset = new DataView(data.buffer, data.byteOffset + TXS_AT - 4, 4).getUint32(0, true);
+  return offset === TXS_AT ? sha256(data.subarray(TXS_AT)) : undefined;
+}
+
+export function checkLaneBlockValue(
+  block: LaneBlock,
+  members: MemberKeys & Pick<Committee, "isMember">,
+  chainId: string,
+  cache?: VerifyCache,
+  knownPayloadHash?: Uint8Array,
+): Checked<LaneBlock> {
+  const lane = block.header.lane;
+  if (!members.isMember(lane)) return reject("non_member");
+  const actualPayloadHash = knownPayloadHash ?? payloadHash(block.txs);
+  if (block.header.txCount !== block.txs.length || !bytesEqual(block.header.payloadHash, actualPayloadHash))
+    return reject("bad_payload");
+  const body = laneBlockSigningBody(block);
+  if (!verifyMemberSignature(members, lane, DOMAINS.laneBlock, chainId, body, block.signature, cache))
+    return reject("bad_signature");
+  return { verdict: "accept", value: block };
+}

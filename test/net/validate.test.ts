@@ -1,0 +1,111 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { aggregate } from "../../node/crypto/index.ts";
+import { checkGossip, checkLaneBlock, newVerifyCache, type ValidationContext } from "../../node/net/validate.ts";
+import {
+  codecs,
+  consensusMessageCodec,
+  DOMAINS,
+  type TimeoutQc,
+  timeoutVoteSigningBody,
+} from "../../node/types/index.ts";
+import { appVote, CHAIN_ID, commitQc, laneChain, netCommittee, prepareVote } from "./fixtures.ts";
+
+const c = netCommittee(4, 90);
+const ctx: ValidationContext = {
+  committee: c.committee,
+  chainId: CHAIN_ID,
+  maxConsensusMessageBytes: 1024 * 1024,
+  cache: newVerifyCache(),
+};
+
+function timeoutQc(lockRounds: Array<number | null>, tamper = false): TimeoutQc {
+  const view = { index: 3, round: 1 };
+  const parts = lockRounds.map((lockRound, signer) => ({
+    signer,
+    signature: c.signers[signer]!.sign(DOMAINS.timeout, timeoutVoteSigningBody({ view, lockRound })),
+  }));
+  const agg = aggregate(parts, c.committee.size);
+  return {
+    view,
+    signers: agg.signers,
+    lockRounds: tamper ? lockRounds.map((r) => (r === null ? 0 : r + 1)) : lockRounds,
+    signatures: agg.signatures,
+    highQc: null,
+  };
+}
+
+const consensus = (m: Parameters<typeof consensusMessageCodec.encode>[0]) =>
+  checkGossip("consensus", consensusMessageCodec.encode(m), ctx);
+
+test("a TimeoutQC verifies each signer's own lock round, and a changed lock round fails", () => {
+  assert.equal(consensus({ kind: "timeoutQc", msg: timeoutQc([null, null, null]) }).verdict, "accept");
+  const bad = consensus({ kind: "timeoutQc", msg: timeoutQc([null, null, null], true) });
+  assert.deepEqual(bad, { verdict: "reject", reason: "bad_certificate" });
+});
+
+test("a CommitQC below quorum is rejected", () => {
+  const qc = commitQc(c, 2);
+  const weak = { ...qc, signers: qc.signers.clone(), signatures: qc.signatures.slice(0, 2) };
+  weak.signers.set(2, false);
+  assert.equal(consensus({ kind: "commitQc", msg: qc }).verdict, "accept");
+  assert.deepEqual(consensus({ kind: "commitQc", msg: weak }), { verdict: "reject", reason: "bad_certificate" });
+});
+
+test("a vote signed under another domain is rejected: a prepare is not a commit", () => {
+  const prepare = prepareVote(c, 1, 4);
+  assert.equal(consensus(prepare).verdict, "accept");
+  assert.equal(consensus({ kind: "commit", msg: prepare.msg as never }).verdict, "reject");
+});
+
+test("the runtime's view window turns stale consensus messages into ignores, never rejects", () => {
+  const windowed = { ...ctx, isRelevantView: (v: { index: number }) => v.index >= 10 };
+  const r = checkGossip("consensus", consensusMessageCodec.encode(prepareVote(c, 1, 4)), windowed);
+  assert.deepEqual(r, { verdict: "ignore", reason: "irrelevant" });
+  // CommitQCs stay relevant for laggards.
+  const qc = checkGossip(
+    "consensus",
+    consensusMessageCodec.encode({ kind: "commitQc", msg: commitQc(c, 2) }),
+    windowed,
+  );
+  assert.equal(qc.verdict, "accept");
+});
+
+test("app votes are checked under their own domain", () => {
+  const v = appVote(c, 2, 7);
+  assert.equal(checkGossip("app_vote", codecs.appVote.encode(v), ctx).verdict, "accept");
+  const forged = { ...v, signer: 3 };
+  assert.deepEqual(checkGossip("app_vote", codecs.appVote.encode(forged), ctx), {
+    verdict: "reject",
+    reason: "bad_signature",
+  });
+});
+
+test("a lane block whose transactions do not match its signed header is rejected", () => {
+  const b = laneChain(c, 0, 1)[0]!;
+  assert.equal(checkLaneBlock(codecs.laneBlock.encode(b), c.committee, CHAIN_ID).verdict, "accept");
+  const swapped = { ...b, txs: [new Uint8Array([1])] };
+  assert.deepEqual(checkLaneBlock(codecs.laneBlock.encode(swapped), c.committee, CHAIN_ID), {
+    verdict: "reject",
+    reason: "bad_payload",
+  });
+  const big = new Uint8Array(c.committee.params.maxLaneBlockBytes + 1);
+  assert.deepEqual(checkLaneBlock(big, c.committee, CHAIN_ID), { verdict: "reject", reason: "oversize" });
+});
+
+test("the payload hash read from encoded bytes equals payloadHash(txs) for any tx list", async () => {
+  const { payloadHash, headerHash } = await import("../../node/types/index.ts");
+  for (const sizes of [[0], [1], [5, 0, 300], Array.from({ length: 40 }, (_, i) => i * 7)]) {
+    const txs = sizes.map((n) => new Uint8Array(n).fill(n % 256));
+    const b = laneChain(c, 1, 1)[0]!;
+    const header = { ...b.header, payloadHash: payloadHash(txs), txCount: txs.length };
+    const signed = {
+      header,
+      txs,
+      signature: c.signers[1]!.sign(DOMAINS.laneBlock, codecs.laneBlockHeader.encode(header)),
+    };
+    const r = checkLaneBlock(codecs.laneBlock.encode(signed), c.committee, CHAIN_ID);
+    assert.equal(r.verdict, "accept", `tx sizes ${sizes.join(",")}`);
+    assert.ok(r.verdict === "accept" && headerHash(r.value.header).byteLength === 32);
+  }
+});
