@@ -33,6 +33,7 @@ export class Gossip {
   readonly #log: Logger;
   /** Decoded values between validation and delivery; keyed weakly so it cannot grow. */
   readonly #validated = new WeakMap<Uint8Array, GossipValue>();
+  readonly #loopback: boolean;
 
   constructor(
     host: Host,
@@ -41,7 +42,9 @@ export class Gossip {
     handlers: GossipHandlers,
     metrics: NetMetrics,
     log: Logger,
+    loopback = true,
   ) {
+    this.#loopback = loopback;
     this.#host = host;
     this.#ids = ids;
     this.#ctx = ctx;
@@ -103,7 +106,7 @@ export class Gossip {
 
   /** Own messages skip the network: delivered to the local handler on a microtask, never re-entrantly. */
   async #publish(topic: Topic, data: Uint8Array, value: GossipValue): Promise<void> {
-    queueMicrotask(() => this.#deliver(value));
+    if (this.#loopback) queueMicrotask(() => this.#deliver(value));
     await this.#send(topic, data);
   }
 

@@ -45,6 +45,12 @@ export interface NetworkOptions {
   metricsSink?: NetMetricsSink;
   /** Shared with the state machines so a vote checked here is free inside a certificate. */
   verifyCache?: VerifyCache;
+  /**
+   * Deliver own published and pushed messages to the local handlers (default
+   * true). The runtime turns it off: its protocol driver feeds its own
+   * messages back itself, without a round through the handlers.
+   */
+  loopback?: boolean;
 }
 
 export interface PeerInfo {
@@ -110,6 +116,7 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
   const metrics = new NetMetrics(opts.metricsSink);
   const cache = opts.verifyCache ?? newVerifyCache();
   const peerAddrs = opts.peers.map(parsePeerAddress);
+  const loopback = opts.loopback ?? true;
 
   const host: Host = await createHost({ privateKey: libp2pPrivateKey(opts.nodeKey), listen: opts.listen, ids, limits });
   const gossip = new Gossip(
@@ -125,6 +132,7 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
     handlers,
     metrics,
     log.child({ part: "gossip" }),
+    loopback,
   );
   const syncClient = new SyncClient(host, ids.sync, committee, cache, limits, metrics, log.child({ part: "sync" }));
   const unavailable: SyncServerHandlers = {
@@ -235,13 +243,15 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
           `lane block of ${frame.byteLength} bytes exceeds maxLaneBlockBytes ${committee.params.maxLaneBlockBytes}`,
         );
       }
-      queueMicrotask(() => {
-        try {
-          handlers.onLaneBlock(block, ownPeerId);
-        } catch (err) {
-          log.error({ err: (err as Error).message }, "lane block handler threw");
-        }
-      });
+      if (loopback) {
+        queueMicrotask(() => {
+          try {
+            handlers.onLaneBlock(block, ownPeerId);
+          } catch (err) {
+            log.error({ err: (err as Error).message }, "lane block handler threw");
+          }
+        });
+      }
       for (const p of pushers.values()) p.enqueue(frame);
     },
 
