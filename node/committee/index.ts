@@ -1,4 +1,14 @@
 /** Genesis, committee, weights, quorums and leader choice. */
+
+export {
+  type Check,
+  verifyAppQc,
+  verifyCommitQc,
+  verifyLaneBlock,
+  verifyLaneQc,
+  verifyPrepareQc,
+  verifyTimeoutQc,
+} from "./certs.ts";
 export { Committee, type Member, quorums } from "./committee.ts";
 export {
   DEFAULT_PARAMS,
