@@ -1,0 +1,87 @@
+import { StorageError } from "./errors.ts";
+import { readU64, utf8, writeU64 } from "./keys.ts";
+import { type LevelDb, plain, type Space, space } from "./level.ts";
+import type { WriteSet } from "./write-set.ts";
+
+const STATE_KEY = utf8("state");
+const STATE_BYTES = 8 + 32;
+/** Longest app key; the built-in kv app's keys are far shorter. */
+export const MAX_APP_KEY_BYTES = 4096;
+
+export interface AppStateWrite {
+  index: number;
+  appHash: Uint8Array;
+  puts: [key: Uint8Array, value: Uint8Array][];
+  dels: Uint8Array[];
+}
+
+/**
+ * App state (`app/kv/<key>`) with the executed index and app hash
+ * (`app/state`). One executed block's changes and its index and hash go into
+ * the same batch, so after a crash they agree.
+ */
+export class AppStore {
+  readonly #root: Space;
+  readonly #kv: Space;
+  #executedIndex: number;
+  #appHash: Uint8Array;
+
+  private constructor(root: Space, kv: Space, executedIndex: number, appHash: Uint8Array) {
+    this.#root = root;
+    this.#kv = kv;
+    this.#executedIndex = executedIndex;
+    this.#appHash = appHash;
+  }
+
+  static async open(db: LevelDb): Promise<AppStore> {
+    const root = space(db, ["app"]);
+    const raw = await root.get(STATE_KEY);
+    let executed = 0;
+    let hash: Uint8Array = new Uint8Array(32);
+    if (raw !== undefined) {
+      if (raw.byteLength !== STATE_BYTES) throw new StorageError("app/state is corrupt");
+      executed = readU64(raw, 0);
+      hash = plain(raw.slice(8));
+    }
+    return new AppStore(root, space(db, ["app", "kv"]), executed, hash);
+  }
+
+  get executedIndex(): number {
+    return this.#executedIndex;
+  }
+
+  get appHash(): Uint8Array {
+    return this.#appHash;
+  }
+
+  apply(ws: WriteSet, w: AppStateWrite): void {
+    if (w.index !== this.#executedIndex + 1) {
+      throw new StorageError(`app/state: refused: executed index ${w.index}, expected ${this.#executedIndex + 1}`);
+    }
+    if (w.appHash.byteLength !== 32) throw new StorageError("app/state: refused: app hash is not 32 bytes");
+    for (const key of [...w.puts.map(([k]) => k), ...w.dels]) {
+      if (key.byteLength < 1 || key.byteLength > MAX_APP_KEY_BYTES) {
+        throw new StorageError(`app/kv: refused: key of ${key.byteLength} bytes (1..${MAX_APP_KEY_BYTES})`);
+      }
+    }
+    for (const [key, value] of w.puts) ws.put(this.#kv, key, value);
+    for (const key of w.dels) ws.del(this.#kv, key);
+    const state = new Uint8Array(STATE_BYTES);
+    writeU64(state, 0, w.index);
+    state.set(w.appHash, 8);
+    ws.put(this.#root, STATE_KEY, state);
+    const before = { index: this.#executedIndex, hash: this.#appHash };
+    this.#executedIndex = w.index;
+    this.#appHash = w.appHash;
+    ws.onUndo(() => {
+      this.#executedIndex = before.index;
+      this.#appHash = before.hash;
+    });
+  }
+
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    if (key.byteLength < 1 || key.byteLength > MAX_APP_KEY_BYTES) return undefined;
+    const value = await this.#kv.get(key);
+    return value === undefined ? undefined : plain(value);
+  }
+}

@@ -1,0 +1,98 @@
+import { codecs, type GlobalBlock, txHash } from "../types/index.ts";
+import { StorageError } from "./errors.ts";
+import { readU64, readU64Key, u64Key, writeU64 } from "./keys.ts";
+import { type LevelDb, plain, type Space, space } from "./level.ts";
+import type { WriteSet } from "./write-set.ts";
+
+/** Where a finalized tx is: global block index and its position in that block's tx order. */
+export interface TxLocation {
+  index: number;
+  position: number;
+}
+
+const LOCATION_BYTES = 12;
+
+/**
+ * The finalized chain (`chain/block/<index>`, `chain/tx/<hash>`): global
+ * blocks in index order, and each tx hash to its location. A tx that occurs
+ * twice keeps its first location.
+ */
+export class ChainStore {
+  readonly #blocks: Space;
+  readonly #txs: Space;
+  #tip: number;
+
+  private constructor(blocks: Space, txs: Space, tip: number) {
+    this.#blocks = blocks;
+    this.#txs = txs;
+    this.#tip = tip;
+  }
+
+  static async open(db: LevelDb): Promise<ChainStore> {
+    const blocks = space(db, ["chain", "block"]);
+    const txs = space(db, ["chain", "tx"]);
+    let tip = 0;
+    for await (const key of blocks.keys({ reverse: true, limit: 1 })) {
+      const index = readU64Key(key);
+      if (index === null) throw new StorageError("chain/block: a key is not a block index");
+      tip = index;
+    }
+    return new ChainStore(blocks, txs, tip);
+  }
+
+  /** Highest global block stored (0 = none). */
+  get tip(): number {
+    return this.#tip;
+  }
+
+  put(ws: WriteSet, block: GlobalBlock): void {
+    const k = block.index;
+    if (k !== this.#tip + 1) throw new StorageError(`chain/block: refused: block ${k}, expected ${this.#tip + 1}`);
+    if (block.commitQc.proposal.view.index !== k) {
+      throw new StorageError(
+        `chain/block: refused: block ${k} carries CommitQC(${block.commitQc.proposal.view.index})`,
+      );
+    }
+    const expectedBlocks = block.commitQc.proposal.ranges.reduce((n, r) => n + (r.next - r.first), 0);
+    if (expectedBlocks !== block.blocks.length) {
+      throw new StorageError(
+        `chain/block: refused: block ${k} has ${block.blocks.length} lane blocks, its CommitQC ${expectedBlocks}`,
+      );
+    }
+    ws.put(this.#blocks, u64Key(k), codecs.globalBlock.encode(block));
+    let position = 0;
+    const seen = new Set<string>();
+    for (const lb of block.blocks) {
+      for (const tx of lb.txs) {
+        const hash = txHash(tx);
+        const id = Buffer.from(hash).toString("hex");
+        if (!seen.has(id)) {
+          seen.add(id);
+          const loc = new Uint8Array(LOCATION_BYTES);
+          writeU64(loc, 0, k);
+          new DataView(loc.buffer).setUint32(8, position);
+          ws.put(this.#txs, hash, loc);
+        }
+        position++;
+      }
+    }
+    const before = this.#tip;
+    this.#tip = k;
+    ws.onUndo(() => {
+      this.#tip = before;
+    });
+  }
+
+  async block(index: number): Promise<GlobalBlock | undefined> {
+    if (!Number.isSafeInteger(index) || index < 1 || index > this.#tip) return undefined;
+    const raw = await this.#blocks.get(u64Key(index));
+    return raw === undefined ? undefined : codecs.globalBlock.decode(plain(raw));
+  }
+
+  async txLocation(hash: Uint8Array): Promise<TxLocation | undefined> {
+    if (hash.byteLength !== 32) return undefined;
+    const raw = await this.#txs.get(hash);
+    if (raw === undefined || raw.byteLength !== LOCATION_BYTES) return undefined;
+    return { index: readU64(raw, 0), position: new DataView(raw.buffer, raw.byteOffset).getUint32(8) };
+  }
+}

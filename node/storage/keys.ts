@@ -1,0 +1,53 @@
+/**
+ * Key layout (DESIGN section 8). Every sublevel holds byte keys; numbers are
+ * fixed-width big-endian so LevelDB's byte order is numeric order.
+ *
+ *   lane/<lane 5 digits>/<number u64>   lane block WAL, one sublevel per lane
+ *   cqc/<index u64>                     CommitQC WAL
+ *   meta/safety                         consensus safety record
+ *   meta/anchor                         pruning anchor
+ *   meta/cursor/<wal name>              WAL cursors {first, next}, written on truncation
+ *   chain/block/<index u64>             finalized global blocks
+ *   chain/tx/<tx hash>                  -> index u64 ++ position u32
+ *   app/state                           executed index u64 ++ app hash (32 bytes)
+ *   app/kv/<key bytes>                  app state
+ */
+
+export const U64_BYTES = 8;
+
+/** Fixed-width big-endian key for a WAL index. */
+export function u64Key(n: number): Uint8Array {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`not a WAL index: ${n}`);
+  const out = new Uint8Array(U64_BYTES);
+  new DataView(out.buffer).setBigUint64(0, BigInt(n));
+  return out;
+}
+
+/** Reads a u64 key; returns null for anything that is not one (a stray key). */
+export function readU64Key(key: Uint8Array): number | null {
+  if (key.byteLength !== U64_BYTES) return null;
+  const n = new DataView(key.buffer, key.byteOffset, key.byteLength).getBigUint64(0);
+  return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : null;
+}
+
+export function readU64(bytes: Uint8Array, offset: number): number {
+  const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(offset);
+  if (n > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`u64 ${n} is above 2^53`);
+  return Number(n);
+}
+
+export function writeU64(bytes: Uint8Array, offset: number, n: number): void {
+  new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).setBigUint64(offset, BigInt(n));
+}
+
+export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/** Sublevel name of lane `lane`: zero-padded so lanes list in order. */
+export function laneSpaceName(lane: number): string {
+  return String(lane).padStart(5, "0");
+}
+
+/** Human-readable name of a key range, for errors that tell the operator where. */
+export function rangeName(space: string, from: number, to?: number): string {
+  return to === undefined || to === from ? `${space}/${from}` : `${space}/${from}..${space}/${to}`;
+}

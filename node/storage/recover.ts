@@ -1,0 +1,289 @@
+import {
+  type Check,
+  type Committee,
+  verifyAppQc,
+  verifyCommitQc,
+  verifyLaneBlock,
+  verifyPrepareQc,
+} from "../committee/index.ts";
+import type { VerifyCache } from "../crypto/index.ts";
+import {
+  type Anchor,
+  bytesEqual,
+  type CommitQc,
+  codecs,
+  compareViews,
+  headerHash,
+  type LaneBlock,
+  proposalHash,
+  type RecoveredLane,
+  type RecoveredState,
+  type SafetyRecord,
+  toHex,
+  type View,
+  viewKey,
+  ZERO_HASH,
+} from "../types/index.ts";
+import { RecoveryError } from "./errors.ts";
+import type { IndexedWal, WalReplay } from "./indexed-wal.ts";
+import { rangeName } from "./keys.ts";
+import type { Storage } from "./storage.ts";
+
+/**
+ * Reads the whole durable state once, validates it and returns it for the
+ * state machines. Anything that does not validate stops start-up with a
+ * RecoveryError naming the key range and the remedy: the node never guesses
+ * what it signed before. The same code runs over memory-level in the simulator.
+ */
+export async function recover(storage: Storage, committee: Committee, cache?: VerifyCache): Promise<RecoveredState> {
+  const started = performance.now();
+  const cqc = await replayWal(storage.commitQcs.wal);
+  const anchor = storage.anchor.current;
+  const commitQcs = checkCommitQcs(committee, cqc, cache);
+  if (anchor !== null) checkAnchor(committee, anchor, cqc, cache);
+  else if (cqc.first > 1) {
+    throw new RecoveryError(rangeName("cqc", 1, cqc.first - 1), "CommitQCs were pruned but there is no pruning anchor");
+  }
+
+  const lanes: RecoveredLane[] = [];
+  for (let lane = 0; lane < committee.size; lane++) {
+    lanes.push(await recoverLane(committee, storage.lanes.wal(lane), lane, anchor, cache));
+  }
+
+  const finalizedIndex = Math.max(cqc.next - 1, anchor?.commitQc.proposal.view.index ?? 0);
+  const safety = storage.safety.current;
+  if (safety !== null) checkSafety(committee, safety, cqc, commitQcs, cache);
+
+  const executedIndex = storage.app.executedIndex;
+  if (executedIndex > finalizedIndex) {
+    throw new RecoveryError(
+      "app/state",
+      `executed index ${executedIndex} is beyond the finalized index ${finalizedIndex}`,
+    );
+  }
+  const chainTip = storage.chain.tip;
+  if (chainTip > finalizedIndex) {
+    throw new RecoveryError(
+      rangeName("chain/block", finalizedIndex + 1, chainTip),
+      `global blocks beyond the finalized index ${finalizedIndex}`,
+    );
+  }
+
+  const state: RecoveredState = {
+    anchor,
+    lanes,
+    commitQcs,
+    finalizedIndex,
+    safety,
+    app: { executedIndex, appHash: storage.app.appHash },
+    chainTip,
+  };
+  storage.logger.info(
+    {
+      finalizedIndex,
+      commitQcs: `${cqc.first}..${cqc.next - 1}`,
+      anchor: anchor?.commitQc.proposal.view.index ?? 0,
+      lanes: lanes.map((l) => `${l.first}..${l.next - 1}`).join(" "),
+      lock: safety?.lock ? viewKey(safety.lock.proposal.view) : null,
+      executedIndex,
+      chainTip,
+      durationMs: Math.round(performance.now() - started),
+    },
+    "recovered durable state",
+  );
+  return state;
+}
+
+async function replayWal<T>(wal: IndexedWal<T>): Promise<WalReplay<T>> {
+  const d = wal.damage;
+  if (d.missing !== null) {
+    throw new RecoveryError(
+      rangeName(wal.name, d.missing.from, d.missing.to - 1),
+      `entries are missing below the WAL cursor ${d.missing.to} (a gap)`,
+    );
+  }
+  if (d.stray.length > 0) {
+    const lo = Math.min(...d.stray);
+    const hi = Math.max(...d.stray);
+    throw new RecoveryError(
+      rangeName(wal.name, lo, hi),
+      `${d.stray.length} entries lie outside the contiguous run ${wal.first}..${wal.next - 1} (after a gap or below the first entry)`,
+    );
+  }
+  if (d.badKeys > 0) throw new RecoveryError(`${wal.name}/*`, `${d.badKeys} keys are not 8-byte indexes`);
+  try {
+    return await wal.replay();
+  } catch (err) {
+    throw new RecoveryError(wal.name, (err as Error).message);
+  }
+}
+
+function fail(keyRange: string, check: Check): void {
+  if (!check.ok) throw new RecoveryError(keyRange, check.reason);
+}
+
+function checkCommitQcs(committee: Committee, cqc: WalReplay<CommitQc>, cache?: VerifyCache): CommitQc[] {
+  let prev: CommitQc | undefined;
+  for (const { index, value: qc } of cqc.entries) {
+    const key = `cqc/${index}`;
+    if (qc.proposal.view.index !== index) {
+      throw new RecoveryError(key, `holds CommitQC for index ${qc.proposal.view.index}`);
+    }
+    checkRanges(committee, key, qc);
+    fail(key, verifyCommitQc(committee, qc, cache));
+    if (prev !== undefined) linkRanges(key, prev, qc);
+    prev = qc;
+  }
+  return cqc.entries.map((e) => e.value);
+}
+
+function checkRanges(committee: Committee, key: string, qc: CommitQc): void {
+  const ranges = qc.proposal.ranges;
+  if (ranges.length !== committee.size) {
+    throw new RecoveryError(key, `${ranges.length} lane ranges for a committee of ${committee.size}`);
+  }
+  ranges.forEach((r, lane) => {
+    if (r.lane !== lane || r.next < r.first) throw new RecoveryError(key, `malformed range for lane ${lane}`);
+  });
+}
+
+/** CommitQC(k)'s ranges start where CommitQC(k-1)'s ended. */
+function linkRanges(key: string, prev: CommitQc, qc: CommitQc): void {
+  qc.proposal.ranges.forEach((r, lane) => {
+    const before = prev.proposal.ranges[lane]!;
+    if (r.first !== before.next) {
+      throw new RecoveryError(
+        key,
+        `lane ${lane} range starts at ${r.first}, the previous CommitQC ended at ${before.next}`,
+      );
+    }
+  });
+}
+
+function checkAnchor(committee: Committee, anchor: Anchor, cqc: WalReplay<CommitQc>, cache?: VerifyCache): void {
+  const k = anchor.commitQc.proposal.view.index;
+  if (anchor.appQc.body.index !== k) {
+    throw new RecoveryError("meta/anchor", `CommitQC(${k}) is paired with AppQC(${anchor.appQc.body.index})`);
+  }
+  checkRanges(committee, "meta/anchor", anchor.commitQc);
+  fail("meta/anchor", verifyCommitQc(committee, anchor.commitQc, cache));
+  fail("meta/anchor", verifyAppQc(committee, anchor.appQc, cache));
+  if (k >= cqc.next) {
+    throw new RecoveryError(
+      `meta/anchor, ${rangeName("cqc", cqc.next, k)}`,
+      `the anchor is at index ${k}, beyond the CommitQC WAL (next ${cqc.next})`,
+    );
+  }
+  if (cqc.first > k) {
+    throw new RecoveryError(
+      rangeName("cqc", k, cqc.first - 1),
+      `the CommitQC WAL starts at ${cqc.first}, after the anchor ${k} (a gap after the anchor)`,
+    );
+  }
+  const held = cqc.entries.find((e) => e.index === k);
+  if (held !== undefined && !codecs.proposalQc.equals(held.value, anchor.commitQc)) {
+    throw new RecoveryError(`meta/anchor, cqc/${k}`, "the anchor's CommitQC differs from the WAL's");
+  }
+}
+
+async function recoverLane(
+  committee: Committee,
+  wal: IndexedWal<LaneBlock>,
+  lane: number,
+  anchor: Anchor | null,
+  cache?: VerifyCache,
+): Promise<RecoveredLane> {
+  const replay = await replayWal(wal);
+  const anchorRange = anchor?.commitQc.proposal.ranges[lane];
+  const floor = anchorRange?.next ?? 0;
+  if (replay.first > floor) {
+    throw new RecoveryError(
+      rangeName(`lane/${lane}`, floor, replay.first - 1),
+      anchor === null
+        ? "lane blocks were pruned but there is no pruning anchor"
+        : `blocks ${floor}..${replay.first - 1} are missing after the anchor's range (a gap after the anchor)`,
+    );
+  }
+  let parent: Uint8Array | null = null;
+  if (replay.first === 0) parent = ZERO_HASH;
+  else if (anchorRange !== undefined && anchorRange.next === replay.first) parent = anchorRange.lastHash;
+  for (const { index, value: block } of replay.entries) {
+    const key = `lane/${lane}/${index}`;
+    if (block.header.lane !== lane || block.header.number !== index) {
+      throw new RecoveryError(key, `holds block ${block.header.lane}/${block.header.number}`);
+    }
+    fail(key, verifyLaneBlock(committee, block, cache));
+    if (parent !== null && !bytesEqual(parent, block.header.parent)) {
+      throw new RecoveryError(
+        key,
+        `parent ${toHex(block.header.parent).slice(0, 16)} does not match the previous header ${toHex(parent).slice(0, 16)}`,
+      );
+    }
+    parent = headerHash(block.header);
+  }
+  return { lane, first: replay.first, next: replay.next, blocks: replay.entries.map((e) => e.value) };
+}
+
+function checkSafety(
+  committee: Committee,
+  safety: SafetyRecord,
+  cqc: WalReplay<CommitQc>,
+  commitQcs: CommitQc[],
+  cache?: VerifyCache,
+): void {
+  const key = "meta/safety";
+  if (safety.lock !== null) fail(key, verifyPrepareQc(committee, safety.lock, cache));
+  // A node votes at index k only once CommitQC(k-1) is durable: a record at a
+  // higher index means the CommitQC WAL lost entries.
+  const views: [string, View | undefined][] = [
+    ["prepare vote", safety.prepare?.view],
+    ["commit vote", safety.commit?.view],
+    ["timeout vote", safety.timeout?.view],
+    ["lock", safety.lock?.proposal.view],
+  ];
+  for (const [what, view] of views) {
+    if (view !== undefined && view.index > cqc.next) {
+      throw new RecoveryError(
+        `${key}, ${rangeName("cqc", cqc.next, view.index - 1)}`,
+        `the ${what} at ${viewKey(view)} is ahead of the CommitQC WAL (next ${cqc.next}): CommitQCs were lost`,
+      );
+    }
+  }
+  // The lock is persisted before the commit vote: a commit vote above the
+  // lock means the lock went missing.
+  if (safety.commit !== null) {
+    const lock = safety.lock;
+    const order = lock === null ? -1 : compareViews(lock.proposal.view, safety.commit.view);
+    if (order < 0) {
+      throw new RecoveryError(
+        key,
+        `the lock (${lock ? viewKey(lock.proposal.view) : "none"}) is behind the commit vote at ${viewKey(safety.commit.view)}`,
+      );
+    }
+    if (order === 0 && !bytesEqual(proposalHash(lock!.proposal), safety.commit.proposalHash)) {
+      throw new RecoveryError(
+        key,
+        `the lock and the commit vote at ${viewKey(safety.commit.view)} name different proposals`,
+      );
+    }
+    // A commit vote in the view of a held CommitQC must be for its proposal.
+    const qc = commitQcs.find((q) => compareViews(q.proposal.view, safety.commit!.view) === 0);
+    if (qc !== undefined && !bytesEqual(proposalHash(qc.proposal), safety.commit.proposalHash)) {
+      throw new RecoveryError(
+        `${key}, cqc/${qc.proposal.view.index}`,
+        `the commit vote at ${viewKey(safety.commit.view)} contradicts the CommitQC of that view`,
+      );
+    }
+  }
+  // A lock in the view of a held CommitQC must be on the same proposal.
+  if (safety.lock !== null) {
+    const lockView = safety.lock.proposal.view;
+    const qc = commitQcs.find((q) => compareViews(q.proposal.view, lockView) === 0);
+    if (qc !== undefined && !bytesEqual(proposalHash(qc.proposal), proposalHash(safety.lock.proposal))) {
+      throw new RecoveryError(
+        `${key}, cqc/${qc.proposal.view.index}`,
+        `the lock at ${viewKey(lockView)} contradicts the CommitQC of that view`,
+      );
+    }
+  }
+}

@@ -1,0 +1,148 @@
+import pino, { type Logger } from "pino";
+import type { Committee } from "../committee/index.ts";
+import type { Anchor, CommitQc, DurableWrite, GlobalBlock, LaneBlock } from "../types/index.ts";
+import { AnchorStore } from "./anchor-store.ts";
+import { AppStore } from "./app-store.ts";
+import { ChainStore, type TxLocation } from "./chain-store.ts";
+import { CommitQcStore } from "./commit-qc-store.ts";
+import { StorageError } from "./errors.ts";
+import { LaneStore } from "./lane-store.ts";
+import { type LevelDb, space } from "./level.ts";
+import { SafetyStore } from "./safety-store.ts";
+import type { WriteSet } from "./write-set.ts";
+
+export interface StorageOptions {
+  logger?: Logger;
+}
+
+/** Most entries one range read returns (sync responses have their own, lower, bounds). */
+export const MAX_RANGE_ENTRIES = 1024;
+
+/**
+ * All stores of one node over one database. The in-memory cursors of the
+ * stores are the authority for validating new writes: writes staged in the
+ * same turn validate against each other before any of them is durable.
+ */
+export class Storage {
+  readonly db: LevelDb;
+  readonly lanes: LaneStore;
+  readonly commitQcs: CommitQcStore;
+  readonly safety: SafetyStore;
+  readonly anchor: AnchorStore;
+  readonly chain: ChainStore;
+  readonly app: AppStore;
+  readonly logger: Logger;
+
+  constructor(parts: {
+    db: LevelDb;
+    lanes: LaneStore;
+    commitQcs: CommitQcStore;
+    safety: SafetyStore;
+    anchor: AnchorStore;
+    chain: ChainStore;
+    app: AppStore;
+    logger: Logger;
+  }) {
+    this.db = parts.db;
+    this.lanes = parts.lanes;
+    this.commitQcs = parts.commitQcs;
+    this.safety = parts.safety;
+    this.anchor = parts.anchor;
+    this.chain = parts.chain;
+    this.app = parts.app;
+    this.logger = parts.logger;
+  }
+
+  /** Validates one write against the stores and stages it; throws StorageError if refused. */
+  stage(ws: WriteSet, w: DurableWrite): void {
+    switch (w.kind) {
+      case "laneBlock":
+        this.lanes.append(ws, w.block);
+        return;
+      case "commitQc":
+        this.commitQcs.append(ws, w.qc);
+        return;
+      case "safety":
+        this.safety.put(ws, w.record);
+        return;
+      case "globalBlock":
+        this.chain.put(ws, w.block);
+        return;
+      case "appState":
+        this.app.apply(ws, w);
+        return;
+      case "anchor":
+        this.anchor.put(ws, w.anchor, this.commitQcs.wal.next);
+        return;
+      case "pruneLane":
+        this.lanes.prune(ws, w.lane, w.before);
+        return;
+      case "pruneCommitQcs":
+        this.commitQcs.prune(ws, w.before);
+        return;
+      default:
+        throw new StorageError(`unknown durable write ${JSON.stringify((w as { kind: unknown }).kind)}`);
+    }
+  }
+
+  // ---- read accessors (API, sync protocol) ----
+
+  /** Lane blocks from..to-1 of `lane` that are held, at most `limit`. */
+  laneBlocks(lane: number, from: number, to: number, limit = MAX_RANGE_ENTRIES): Promise<LaneBlock[]> {
+    return this.lanes.wal(lane).range(from, to, Math.min(limit, MAX_RANGE_ENTRIES));
+  }
+
+  laneBlock(lane: number, number: number): Promise<LaneBlock | undefined> {
+    return this.lanes.wal(lane).get(number);
+  }
+
+  commitQc(index: number): Promise<CommitQc | undefined> {
+    return this.commitQcs.wal.get(index);
+  }
+
+  /** CommitQCs from..to-1 that are held, at most `limit`. */
+  commitQcRange(from: number, to: number, limit = MAX_RANGE_ENTRIES): Promise<CommitQc[]> {
+    return this.commitQcs.wal.range(from, to, Math.min(limit, MAX_RANGE_ENTRIES));
+  }
+
+  globalBlock(index: number): Promise<GlobalBlock | undefined> {
+    return this.chain.block(index);
+  }
+
+  txLocation(hash: Uint8Array): Promise<TxLocation | undefined> {
+    return this.chain.txLocation(hash);
+  }
+
+  appGet(key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.app.get(key);
+  }
+
+  latestAnchor(): Anchor | null {
+    return this.anchor.current;
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
+
+/**
+ * Opens (if needed) the database and loads every store's cursors. Works for
+ * a ClassicLevel at <home>/data and for a MemoryLevel. Call `recover` next:
+ * it validates what is on disk before anything is written.
+ */
+export async function openStorage(db: LevelDb, committee: Committee, opts: StorageOptions = {}): Promise<Storage> {
+  const logger = (opts.logger ?? pino({ level: "silent" })).child({ module: "storage" });
+  if (db.status !== "open") await db.open();
+  const meta = space(db, ["meta"]);
+  return new Storage({
+    db,
+    lanes: await LaneStore.open(db, meta, committee.size),
+    commitQcs: await CommitQcStore.open(db, meta),
+    safety: await SafetyStore.open(meta),
+    anchor: await AnchorStore.open(meta),
+    chain: await ChainStore.open(db),
+    app: await AppStore.open(db),
+    logger,
+  });
+}
