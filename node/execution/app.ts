@@ -26,10 +26,12 @@ export interface App {
 
 const SEPARATOR = 0x3d; // "="
 const KV_PREFIX = new TextEncoder().encode("kv/");
+/** Storage's bound on an app key (node/storage MAX_APP_KEY_BYTES); longer keys are opaque txs. */
+export const MAX_KV_KEY_BYTES = 4096 - KV_PREFIX.length;
 
 /**
  * The built-in key-value app: a tx `key=value` (UTF-8, non-empty key) sets a
- * key; any other bytes are recorded as opaque. appHash(k) =
+ * key (stored under "kv/" + key); any other bytes are recorded as opaque. appHash(k) =
  * sha256("kv-app" || appHash(k-1) || u64be(k) || for each tx: u32be(len) || tx),
  * so it commits to the previous hash, k and every tx in order.
  */
@@ -49,7 +51,7 @@ export class KvApp implements App {
     new DataView(len.buffer).setUint32(0, tx.byteLength);
     this.#parts.push(len, tx);
     const eq = tx.indexOf(SEPARATOR);
-    if (eq <= 0) return { kind: "opaque" };
+    if (eq <= 0 || eq > MAX_KV_KEY_BYTES) return { kind: "opaque" };
     let key: string;
     try {
       key = new TextDecoder("utf-8", { fatal: true }).decode(tx.subarray(0, eq));

@@ -15,8 +15,9 @@ export type Assembly =
  *
  * If the chain reached from lastHash does not link to the lane's previous
  * finalized tip (possible only when the lane owner equivocated and a LaneQC
- * formed on another branch), the range is void: executed as empty. Every
- * honest node sees the same hashes, so every honest node voids the same range.
+ * formed on another branch), the range is void: its blocks are stored with
+ * the global block but their txs are not executed. Every honest node sees
+ * the same hashes, so every honest node voids the same range.
  */
 export function assembleGlobalBlock(
   qc: CommitQc,
@@ -44,10 +45,7 @@ export function assembleGlobalBlock(
       expected = block.header.parent;
     }
     if (!complete) continue;
-    if (!bytesEqual(expected, tipHashes[range.lane]!)) {
-      voidLanes.push(range.lane);
-      continue;
-    }
+    if (!bytesEqual(expected, tipHashes[range.lane]!)) voidLanes.push(range.lane);
     blocks.push(...chain.reverse());
   }
   return missing.length > 0 ? { ok: false, missing } : { ok: true, blocks, voidLanes };

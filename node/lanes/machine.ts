@@ -32,8 +32,8 @@ interface LaneState {
   lane: number;
   first: number;
   next: number;
-  /** Header hash of block next-1 (zero when next is 0). */
-  tipHash: Uint8Array;
+  /** Header hash of block next-1 (zero when next is 0; null if pruned unseen). */
+  tipHash: Uint8Array | null;
   blocks: Map<number, HeldBlock>;
   /** Every block below this number is durable. */
   durableNext: number;
@@ -62,6 +62,8 @@ export interface LanesMachineOptions {
   recoveredLanes: RecoveredLane[];
   /** Ranges of the latest durable CommitQC (or null at genesis). */
   finalizedRanges: LaneRange[] | null;
+  /** Ranges of the recovered pruning anchor's CommitQC, if any. */
+  anchorRanges?: LaneRange[] | null;
   verifyCache?: VerifyCache;
 }
 
@@ -114,8 +116,15 @@ export class LanesMachine {
       for (const block of r.blocks)
         blocks.set(block.header.number, { block, hash: headerHash(block.header), durable: true });
       const last = blocks.get(r.next - 1);
-      // After pruning everything held, the tip hash comes from the CommitQC.
-      const tipHash = last?.hash ?? (range !== undefined && range.next === r.next ? range.lastHash : ZERO_HASH);
+      // After pruning everything held, the tip hash comes from a CommitQC
+      // that ends there; if none does, the parent of the next block cannot
+      // be checked (it was finalized and pruned) and is taken on trust.
+      const anchorRange = opts.anchorRanges?.[lane];
+      let tipHash: Uint8Array | null = null;
+      if (last !== undefined) tipHash = last.hash;
+      else if (r.next === 0) tipHash = ZERO_HASH;
+      else if (range !== undefined && range.next === r.next) tipHash = range.lastHash;
+      else if (anchorRange !== undefined && anchorRange.next === r.next) tipHash = anchorRange.lastHash;
       return {
         lane,
         first: r.first,
@@ -220,6 +229,9 @@ export class LanesMachine {
     // The window is the backpressure: no new block while `laneWindow`
     // own blocks wait for finality.
     if (own.next - own.finalizedNext >= this.committee.params.laneWindow) return;
+    // Our own tip was pruned and no certificate names it: wait for one.
+    const parent = own.tipHash;
+    if (parent === null) return;
     const oldest = this.#mempool.oldestAtMs;
     if (oldest === null) return;
     const maxBytes = Math.min(
@@ -231,7 +243,7 @@ export class LanesMachine {
     const header = {
       lane: this.me,
       number: own.next,
-      parent: own.tipHash,
+      parent,
       payloadHash: payloadHash(txs),
       txCount: txs.length,
       createdAtMs: nowMs,
@@ -289,7 +301,7 @@ export class LanesMachine {
 
   /** Block `lane.next` whose intrinsic checks passed. */
   #acceptNext(lane: LaneState, block: LaneBlock, out: LanesEffect[]): boolean {
-    if (!bytesEqual(block.header.parent, lane.tipHash)) {
+    if (lane.tipHash !== null && !bytesEqual(block.header.parent, lane.tipHash)) {
       // The owner forked the chain below this block: we hold another branch.
       this.counters.blocksRejected++;
       out.push({
@@ -399,6 +411,7 @@ export class LanesMachine {
       lane.finalizedNext = range.next;
       lane.certifiedNext = Math.max(lane.certifiedNext, range.next);
       this.#votes.dropBelow(lane.lane, range.next);
+      if (lane.tipHash === null && lane.next === range.next) lane.tipHash = range.lastHash;
       const held = lane.blocks.get(range.next - 1);
       if (held !== undefined && !bytesEqual(held.hash, range.lastHash)) {
         out.push({
