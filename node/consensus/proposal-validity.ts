@@ -7,8 +7,8 @@ import {
   compareViews,
   DOMAINS,
   type LaneRange,
+  type Proposal,
   type ProposalMessage,
-  proposalHash,
   ZERO_HASH,
 } from "../types/index.ts";
 
@@ -37,6 +37,14 @@ export function rangesEqual(a: LaneRange[], b: LaneRange[]): boolean {
   );
 }
 
+/**
+ * Two proposals of one index finalize the same thing when their tip cuts and
+ * timestamps agree; the view (and so the hash) differs between rounds.
+ */
+export function sameCut(a: Proposal, b: Proposal): boolean {
+  return a.view.index === b.view.index && a.createdAtMs === b.createdAtMs && rangesEqual(a.ranges, b.ranges);
+}
+
 export interface ProposalContext {
   committee: Committee;
   /** CommitQC(k-1), or null when k == 1. */
@@ -56,8 +64,10 @@ export interface ProposalContext {
  * - round 0: no TimeoutQC, at least one non-empty range, each backed by a
  *   LaneQC on block next-1;
  * - round r > 0: a valid TimeoutQC(k, r-1); if it carries a PrepareQC the
- *   proposal must repeat exactly that tip cut (the reproposal rule, which is
- *   what keeps a possibly committed cut alive); otherwise as in round 0.
+ *   proposal must repeat exactly that tip cut and its createdAtMs (the
+ *   reproposal rule, which keeps a possibly committed cut alive, and makes
+ *   what index k finalizes the same whichever round finalizes it);
+ *   otherwise as in round 0.
  */
 export function checkProposal(ctx: ProposalContext, pm: ProposalMessage): string | null {
   const { committee, lastCommitQc } = ctx;
@@ -75,9 +85,7 @@ export function checkProposal(ctx: ProposalContext, pm: ProposalMessage): string
   if (!signed) return `not signed by the leader ${leader} of the view`;
   if (lastCommitQc !== null) {
     if (pm.prevCommitQc === null) return "missing the previous CommitQC";
-    if (!bytesEqual(proposalHash(pm.prevCommitQc.proposal), proposalHash(lastCommitQc.proposal))) {
-      return "previous CommitQC differs from the finalized one";
-    }
+    if (!sameCut(pm.prevCommitQc.proposal, lastCommitQc.proposal)) return "previous CommitQC differs from the finalized one";
     if (p.createdAtMs < lastCommitQc.proposal.createdAtMs) return "createdAtMs below the previous proposal's";
   }
   const tips = laneTips(committee, lastCommitQc);
@@ -108,9 +116,9 @@ export function checkProposal(ctx: ProposalContext, pm: ProposalMessage): string
     if (tc.highQc !== null) {
       // The reproposal rule. The PrepareQC already proves Q voters checked
       // availability of this cut, so no LaneQCs are needed.
-      return rangesEqual(p.ranges, tc.highQc.proposal.ranges)
-        ? null
-        : "ignores the reproposal rule: must re-propose the TimeoutQC's PrepareQC";
+      const high = tc.highQc.proposal;
+      const same = rangesEqual(p.ranges, high.ranges) && p.createdAtMs === high.createdAtMs;
+      return same ? null : "ignores the reproposal rule: must re-propose the TimeoutQC's PrepareQC";
     }
   }
   return checkAvailability(ctx, pm);

@@ -4,7 +4,7 @@ import type { LaneTip } from "./proposal-validity.ts";
 
 /**
  * The leader's tip cut. After a TimeoutQC carrying a PrepareQC it is exactly
- * that PrepareQC's cut (the reproposal rule). Otherwise, per lane, the
+ * that PrepareQC's cut and timestamp (the reproposal rule). Otherwise, per lane, the
  * highest certified block within maxBlocksPerLane of the finalized tip.
  * Returns null when there is nothing to finalize.
  */
@@ -17,7 +17,8 @@ export function buildProposal(
   createdAtMs: number,
 ): { proposal: Proposal; laneQcs: LaneQc[] } | null {
   if (entryTc?.highQc) {
-    return { proposal: { view, createdAtMs, ranges: entryTc.highQc.proposal.ranges }, laneQcs: [] };
+    const high = entryTc.highQc.proposal;
+    return { proposal: { view, createdAtMs: high.createdAtMs, ranges: high.ranges }, laneQcs: [] };
   }
   const ranges: LaneRange[] = [];
   const used: LaneQc[] = [];

@@ -1,11 +1,13 @@
 import type { NodeEffect } from "../../node/protocol/index.ts";
 import {
+  codecs,
   compareViews,
   type DurableWrite,
   headerHash,
   type PhaseVote,
   proposalHash,
   type SafetyRecord,
+  sha256,
   toHex,
   type View,
   viewKey,
@@ -97,8 +99,9 @@ export class InvariantChecker {
   onEffect(node: string, validator: number, e: NodeEffect, shadow: DurableShadow): void {
     switch (e.kind) {
       case "finalized": {
+        // What an index finalizes is its tip cut (and timestamp); rounds differ.
         const k = e.qc.proposal.view.index;
-        const h = toHex(proposalHash(e.qc.proposal));
+        const h = toHex(sha256(codecs.proposal.encode({ ...e.qc.proposal, view: { index: k, round: 0 } })));
         const prev = this.#finalized.get(k);
         if (prev === undefined) this.#finalized.set(k, h);
         else if (prev !== h) this.#fail("agreement", `${node} finalized ${h.slice(0, 12)} at index ${k}, others ${prev.slice(0, 12)}`);

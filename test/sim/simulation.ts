@@ -3,7 +3,7 @@ import { GroupCommitWriter as Writer, openStorage, recover, space } from "../../
 import { VerifyCache } from "../../node/crypto/index.ts";
 import { KvApp } from "../../node/execution/index.ts";
 import { type NodeEffect, type NodeInput, ProtocolNode, type TimerName } from "../../node/protocol/index.ts";
-import type { CommitQc, DurableWrite, LaneBlock } from "../../node/types/index.ts";
+import { type CommitQc, type DurableWrite, type LaneBlock, proposalHash, toHex, viewKey } from "../../node/types/index.ts";
 import { testCommittee } from "../fixtures/committee.ts";
 import { MemoryLevel } from "memory-level";
 import { EventQueue } from "./event-queue.ts";
@@ -46,7 +46,9 @@ type SimEvent =
   | { kind: "tx" };
 
 const SYNC_LIMIT = 64;
-const TX_EVERY_MS = 20;
+/** Debugging aid: SIM_TRACE=<index> prints every consensus message and finality of that index. */
+const TRACE_INDEX = process.env.SIM_TRACE === undefined ? null : Number(process.env.SIM_TRACE);
+const TX_EVERY_MS = 30;
 
 /** One simulated process: its "disk" (a memory-level database) survives crashes; nothing else does. */
 class SimNode {
@@ -103,7 +105,7 @@ class Simulation {
   txSeq = 0;
 
   constructor(opts: SimOptions) {
-    this.opts = { faultPhaseMs: 1500, livenessBoundMs: 4000, ...opts };
+    this.opts = { faultPhaseMs: 1000, livenessBoundMs: 2000, ...opts };
     this.rng = new Prng(opts.seed * 2654435761 + 17);
     this.tc = testCommittee(opts.nodes, { params: SIM_PARAMS });
     for (let v = 0; v < opts.nodes; v++) this.nodes.push(new SimNode(`v${v}`, v));
@@ -312,6 +314,7 @@ class Simulation {
     const writes: { id: string; write: DurableWrite }[] = [];
     for (const e of effects) {
       this.checker.onEffect(n.name, n.validator, e, n.shadow);
+      if (TRACE_INDEX !== null) this.trace(n, e);
       switch (e.kind) {
         case "persist":
           writes.push({ id: e.id, write: e.write });
@@ -346,6 +349,26 @@ class Simulation {
       n.lastFlushAtMs = at;
       this.queue.push(at, { kind: "flush", node: n, inc: n.inc, writes });
     }
+  }
+
+  trace(n: SimNode, e: NodeEffect): void {
+    const at = `${this.now}ms ${n.name}`;
+    if (e.kind === "finalized" && e.qc.proposal.view.index === TRACE_INDEX) {
+      process.stdout.write(`${at} FINALIZED ${viewKey(e.qc.proposal.view)} ${toHex(proposalHash(e.qc.proposal)).slice(0, 8)}\n`);
+    }
+    if (e.kind === "event" && e.module === "consensus") process.stdout.write(`${at} event ${e.msg} ${JSON.stringify(e.data)}\n`);
+    if (e.kind !== "broadcast" || e.topic !== "consensus") return;
+    const m = e.msg;
+    const view =
+      m.kind === "proposal" ? m.msg.proposal.view : m.kind === "commitQc" ? m.msg.proposal.view : m.kind === "timeoutQc" ? m.msg.view : m.msg.body.view;
+    if (view.index !== TRACE_INDEX) return;
+    let what = "";
+    if (m.kind === "proposal") what = `${toHex(proposalHash(m.msg.proposal)).slice(0, 8)} tcHigh=${m.msg.timeoutQc?.highQc ? viewKey(m.msg.timeoutQc.highQc.proposal.view) : "-"}`;
+    else if (m.kind === "prepare" || m.kind === "commit") what = toHex(m.msg.body.proposalHash).slice(0, 8);
+    else if (m.kind === "timeout") what = `lockRound=${m.msg.body.lockRound}`;
+    else if (m.kind === "commitQc") what = toHex(proposalHash(m.msg.proposal)).slice(0, 8);
+    else if (m.kind === "timeoutQc") what = `high=${m.msg.highQc ? viewKey(m.msg.highQc.proposal.view) : "-"} ${m.msg.highQc ? toHex(proposalHash(m.msg.highQc.proposal)).slice(0, 8) : ""}`;
+    process.stdout.write(`${at} ${m.kind} ${viewKey(view)} ${what}\n`);
   }
 
   // ---- network ----
