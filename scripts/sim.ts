@@ -52,7 +52,8 @@ for (let seed = from; seed < from + seeds; seed++) {
     process.stdout.write(
       `seed ${seed} FAILED ${v.invariant}: ${v.detail}\n  replay: npm run sim -- --seeds 1 --from ${seed} --nodes ${nodes} --faults ${faults.join(",") || "none"}\n`,
     );
-    if (values.verbose) for (const x of r.violations.slice(1)) process.stdout.write(`  also ${x.invariant}: ${x.detail}\n`);
+    if (values.verbose)
+      for (const x of r.violations.slice(1)) process.stdout.write(`  also ${x.invariant}: ${x.detail}\n`);
   }
   if (values.verbose) process.stdout.write(`seed ${seed}: finalized ${r.finalized}, ${r.events} events\n`);
 }

@@ -1,6 +1,13 @@
 /** Two-phase fast finality with a persisted lock (DESIGN section 6): a pure state machine. */
 export { ConsensusMachine, type ConsensusMachineOptions } from "./machine.ts";
-export { checkProposal, type LaneTip, laneTips, type ProposalContext, rangesEqual, sameCut } from "./proposal-validity.ts";
+export {
+  checkProposal,
+  type LaneTip,
+  laneTips,
+  type ProposalContext,
+  rangesEqual,
+  sameCut,
+} from "./proposal-validity.ts";
 export { buildProposal } from "./proposer.ts";
 export { type GateDecision, isHigherLock, SafetyGate } from "./safety-gate.ts";
 export { viewTimeoutMs } from "./timeouts.ts";

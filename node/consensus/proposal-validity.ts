@@ -85,7 +85,8 @@ export function checkProposal(ctx: ProposalContext, pm: ProposalMessage): string
   if (!signed) return `not signed by the leader ${leader} of the view`;
   if (lastCommitQc !== null) {
     if (pm.prevCommitQc === null) return "missing the previous CommitQC";
-    if (!sameCut(pm.prevCommitQc.proposal, lastCommitQc.proposal)) return "previous CommitQC differs from the finalized one";
+    if (!sameCut(pm.prevCommitQc.proposal, lastCommitQc.proposal))
+      return "previous CommitQC differs from the finalized one";
     if (p.createdAtMs < lastCommitQc.proposal.createdAtMs) return "createdAtMs below the previous proposal's";
   }
   const tips = laneTips(committee, lastCommitQc);

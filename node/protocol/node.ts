@@ -1,5 +1,5 @@
 import type { Committee } from "../committee/index.ts";
-import { ConsensusMachine, type ConsensusEffect, type ConsensusInput } from "../consensus/index.ts";
+import { type ConsensusEffect, type ConsensusInput, ConsensusMachine } from "../consensus/index.ts";
 import type { Signer, VerifyCache } from "../crypto/index.ts";
 import { type App, type ExecutionEffect, type ExecutionInput, ExecutionMachine } from "../execution/index.ts";
 import { type LanesEffect, type LanesInput, LanesMachine } from "../lanes/index.ts";
@@ -60,7 +60,14 @@ export class ProtocolNode {
       anchorRanges: recovered.anchor?.commitQc.proposal.ranges ?? null,
       verifyCache,
     });
-    this.consensus = new ConsensusMachine({ committee, me, signer, config: opts.config.consensus, recovered, verifyCache });
+    this.consensus = new ConsensusMachine({
+      committee,
+      me,
+      signer,
+      config: opts.config.consensus,
+      recovered,
+      verifyCache,
+    });
     const lanes = this.lanes;
     this.execution = new ExecutionMachine({
       committee,
@@ -115,7 +122,8 @@ export class ProtocolNode {
       }
       case "timer":
         if (input.timer === "lanes") work.push({ to: "lanes", input: { kind: "timer" } });
-        else if (input.timer === "consensus") work.push({ to: "consensus", input: { kind: "timer", viewKey: input.key } });
+        else if (input.timer === "consensus")
+          work.push({ to: "consensus", input: { kind: "timer", viewKey: input.key } });
         else work.push({ to: "execution", input: { kind: "timer" } });
         break;
       case "syncLaneBlocks":
@@ -137,7 +145,8 @@ export class ProtocolNode {
       if (this.#halted !== null) return;
       const w = work[i]!;
       if (w.to === "lanes") for (const e of this.lanes.step(w.input, nowMs)) this.#fromLanes(e, out, work);
-      else if (w.to === "consensus") for (const e of this.consensus.step(w.input, nowMs)) this.#fromConsensus(e, out, work);
+      else if (w.to === "consensus")
+        for (const e of this.consensus.step(w.input, nowMs)) this.#fromConsensus(e, out, work);
       else for (const e of this.execution.step(w.input, nowMs)) this.#fromExecution(e, out, work);
     }
   }

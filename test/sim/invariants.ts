@@ -104,7 +104,8 @@ export class InvariantChecker {
         const h = toHex(sha256(codecs.proposal.encode({ ...e.qc.proposal, view: { index: k, round: 0 } })));
         const prev = this.#finalized.get(k);
         if (prev === undefined) this.#finalized.set(k, h);
-        else if (prev !== h) this.#fail("agreement", `${node} finalized ${h.slice(0, 12)} at index ${k}, others ${prev.slice(0, 12)}`);
+        else if (prev !== h)
+          this.#fail("agreement", `${node} finalized ${h.slice(0, 12)} at index ${k}, others ${prev.slice(0, 12)}`);
         return;
       }
       case "deliver": {
@@ -112,7 +113,8 @@ export class InvariantChecker {
         const h = toHex(e.appHash);
         const prev = this.#appHashes.get(k);
         if (prev === undefined) this.#appHashes.set(k, h);
-        else if (prev !== h) this.#fail("app hash", `${node} app hash ${h.slice(0, 12)} at ${k}, others ${prev.slice(0, 12)}`);
+        else if (prev !== h)
+          this.#fail("app hash", `${node} app hash ${h.slice(0, 12)} at ${k}, others ${prev.slice(0, 12)}`);
         return;
       }
       case "halt":
@@ -121,7 +123,8 @@ export class InvariantChecker {
       case "pushBlock": {
         const { lane, number } = e.block.header;
         const h = toHex(headerHash(e.block.header));
-        if (shadow.laneBlocks.get(lane)?.get(number) !== h) this.#fail("durable first", `${node} pushed block ${lane}/${number} before it was durable`);
+        if (shadow.laneBlocks.get(lane)?.get(number) !== h)
+          this.#fail("durable first", `${node} pushed block ${lane}/${number} before it was durable`);
         this.#slot(lane, `laneBlock/${lane}/${number}`, h, node);
         return;
       }
@@ -161,9 +164,16 @@ export class InvariantChecker {
         const v: PhaseVote = m.msg;
         const rec = m.kind === "prepare" ? s?.prepare : s?.commit;
         const recorded = rec !== null && rec !== undefined && compareViews(rec.view, v.body.view) >= 0;
-        if (!recorded) this.#fail("durable first", `${node} sent a ${m.kind} vote at ${viewKey(v.body.view)} before its record was durable`);
+        if (!recorded)
+          this.#fail(
+            "durable first",
+            `${node} sent a ${m.kind} vote at ${viewKey(v.body.view)} before its record was durable`,
+          );
         if (m.kind === "commit" && (!s?.lock || compareViews(s.lock.proposal.view, v.body.view) < 0)) {
-          this.#fail("durable first", `${node} sent a commit vote at ${viewKey(v.body.view)} before its lock was durable`);
+          this.#fail(
+            "durable first",
+            `${node} sent a commit vote at ${viewKey(v.body.view)} before its lock was durable`,
+          );
         }
         this.#slot(v.signer, `${m.kind}/${v.signer}/${viewKey(v.body.view)}`, toHex(v.body.proposalHash), node);
         return;
@@ -171,7 +181,10 @@ export class InvariantChecker {
       case "timeout": {
         const v = m.msg;
         if (!s?.timeout || compareViews(s.timeout.view, v.body.view) < 0) {
-          this.#fail("durable first", `${node} sent a timeout vote at ${viewKey(v.body.view)} before its record was durable`);
+          this.#fail(
+            "durable first",
+            `${node} sent a timeout vote at ${viewKey(v.body.view)} before its record was durable`,
+          );
         }
         this.#slot(v.signer, `timeout/${v.signer}/${viewKey(v.body.view)}`, String(v.body.lockRound), node);
         return;
@@ -197,7 +210,10 @@ export class InvariantChecker {
   /** After a restart: what was durably final must still be. */
   onRecovered(node: string, recoveredFinalized: number, shadow: DurableShadow): void {
     if (recoveredFinalized < shadow.finalizedIndex) {
-      this.#fail("finality survives restart", `${node} recovered finalized index ${recoveredFinalized}, had ${shadow.finalizedIndex} durable`);
+      this.#fail(
+        "finality survives restart",
+        `${node} recovered finalized index ${recoveredFinalized}, had ${shadow.finalizedIndex} durable`,
+      );
     }
   }
 

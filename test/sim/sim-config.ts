@@ -10,7 +10,8 @@ export type Fault = (typeof FAULTS)[number];
 export function parseFaults(list: string): Fault[] {
   if (list === "" || list === "none") return [];
   return list.split(",").map((f) => {
-    if (!(FAULTS as readonly string[]).includes(f)) throw new Error(`unknown fault ${JSON.stringify(f)}; use ${FAULTS.join(", ")}`);
+    if (!(FAULTS as readonly string[]).includes(f))
+      throw new Error(`unknown fault ${JSON.stringify(f)}; use ${FAULTS.join(", ")}`);
     return f as Fault;
   });
 }

@@ -1,11 +1,18 @@
-import type { GroupCommitWriter, Storage } from "../../node/storage/index.ts";
-import { GroupCommitWriter as Writer, openStorage, recover, space } from "../../node/storage/index.ts";
+import { MemoryLevel } from "memory-level";
 import { VerifyCache } from "../../node/crypto/index.ts";
 import { KvApp } from "../../node/execution/index.ts";
 import { type NodeEffect, type NodeInput, ProtocolNode, type TimerName } from "../../node/protocol/index.ts";
-import { type CommitQc, type DurableWrite, type LaneBlock, proposalHash, toHex, viewKey } from "../../node/types/index.ts";
+import type { GroupCommitWriter, Storage } from "../../node/storage/index.ts";
+import { openStorage, recover, space, GroupCommitWriter as Writer } from "../../node/storage/index.ts";
+import {
+  type CommitQc,
+  type DurableWrite,
+  type LaneBlock,
+  proposalHash,
+  toHex,
+  viewKey,
+} from "../../node/types/index.ts";
 import { testCommittee } from "../fixtures/committee.ts";
-import { MemoryLevel } from "memory-level";
 import { EventQueue } from "./event-queue.ts";
 import { DurableShadow, InvariantChecker, type Violation } from "./invariants.ts";
 import { Prng } from "./prng.ts";
@@ -174,7 +181,11 @@ class Simulation {
     if (faults.includes("crash")) {
       const crashes = this.rng.int(2, 6);
       for (let i = 0; i < crashes; i++) {
-        this.queue.push(this.rng.int(50, F - 50), { kind: "crash", node: this.rng.pick(this.nodes), downMs: this.rng.int(10, 400) });
+        this.queue.push(this.rng.int(50, F - 50), {
+          kind: "crash",
+          node: this.rng.pick(this.nodes),
+          downMs: this.rng.int(10, 400),
+        });
       }
     }
     if (faults.includes("partition")) {
@@ -216,7 +227,10 @@ class Simulation {
       case "crash":
         if (!ev.node.up) return;
         this.crash(ev.node);
-        this.queue.push(Math.min(this.now + ev.downMs, Math.max(this.now, this.opts.faultPhaseMs)), { kind: "restart", node: ev.node });
+        this.queue.push(Math.min(this.now + ev.downMs, Math.max(this.now, this.opts.faultPhaseMs)), {
+          kind: "restart",
+          node: ev.node,
+        });
         return;
       case "restart":
         if (!ev.node.up) await this.boot(ev.node);
@@ -330,13 +344,21 @@ class Simulation {
         case "setTimer": {
           const token = ++this.timerToken;
           n.timers.set(e.timer, token);
-          this.queue.push(Math.max(e.deadlineMs, this.now), { kind: "timer", node: n, inc: n.inc, timer: e.timer, key: e.key, token });
+          this.queue.push(Math.max(e.deadlineMs, this.now), {
+            kind: "timer",
+            node: n,
+            inc: n.inc,
+            timer: e.timer,
+            key: e.key,
+            token,
+          });
           break;
         }
         case "fetchLaneBlocks":
         case "fetchCommitQcs": {
           const peers = this.nodes.filter((p) => p !== n && p.up && this.reachable(n, p));
-          if (peers.length > 0) this.queue.push(this.now + this.delay(), { kind: "sync", from: n, peer: this.rng.pick(peers), req: e });
+          if (peers.length > 0)
+            this.queue.push(this.now + this.delay(), { kind: "sync", from: n, peer: this.rng.pick(peers), req: e });
           break;
         }
         default:
@@ -354,20 +376,31 @@ class Simulation {
   trace(n: SimNode, e: NodeEffect): void {
     const at = `${this.now}ms ${n.name}`;
     if (e.kind === "finalized" && e.qc.proposal.view.index === TRACE_INDEX) {
-      process.stdout.write(`${at} FINALIZED ${viewKey(e.qc.proposal.view)} ${toHex(proposalHash(e.qc.proposal)).slice(0, 8)}\n`);
+      process.stdout.write(
+        `${at} FINALIZED ${viewKey(e.qc.proposal.view)} ${toHex(proposalHash(e.qc.proposal)).slice(0, 8)}\n`,
+      );
     }
-    if (e.kind === "event" && e.module === "consensus") process.stdout.write(`${at} event ${e.msg} ${JSON.stringify(e.data)}\n`);
+    if (e.kind === "event" && e.module === "consensus")
+      process.stdout.write(`${at} event ${e.msg} ${JSON.stringify(e.data)}\n`);
     if (e.kind !== "broadcast" || e.topic !== "consensus") return;
     const m = e.msg;
     const view =
-      m.kind === "proposal" ? m.msg.proposal.view : m.kind === "commitQc" ? m.msg.proposal.view : m.kind === "timeoutQc" ? m.msg.view : m.msg.body.view;
+      m.kind === "proposal"
+        ? m.msg.proposal.view
+        : m.kind === "commitQc"
+          ? m.msg.proposal.view
+          : m.kind === "timeoutQc"
+            ? m.msg.view
+            : m.msg.body.view;
     if (view.index !== TRACE_INDEX) return;
     let what = "";
-    if (m.kind === "proposal") what = `${toHex(proposalHash(m.msg.proposal)).slice(0, 8)} tcHigh=${m.msg.timeoutQc?.highQc ? viewKey(m.msg.timeoutQc.highQc.proposal.view) : "-"}`;
+    if (m.kind === "proposal")
+      what = `${toHex(proposalHash(m.msg.proposal)).slice(0, 8)} tcHigh=${m.msg.timeoutQc?.highQc ? viewKey(m.msg.timeoutQc.highQc.proposal.view) : "-"}`;
     else if (m.kind === "prepare" || m.kind === "commit") what = toHex(m.msg.body.proposalHash).slice(0, 8);
     else if (m.kind === "timeout") what = `lockRound=${m.msg.body.lockRound}`;
     else if (m.kind === "commitQc") what = toHex(proposalHash(m.msg.proposal)).slice(0, 8);
-    else if (m.kind === "timeoutQc") what = `high=${m.msg.highQc ? viewKey(m.msg.highQc.proposal.view) : "-"} ${m.msg.highQc ? toHex(proposalHash(m.msg.highQc.proposal)).slice(0, 8) : ""}`;
+    else if (m.kind === "timeoutQc")
+      what = `high=${m.msg.highQc ? viewKey(m.msg.highQc.proposal.view) : "-"} ${m.msg.highQc ? toHex(proposalHash(m.msg.highQc.proposal)).slice(0, 8) : ""}`;
     process.stdout.write(`${at} ${m.kind} ${viewKey(view)} ${what}\n`);
   }
 
@@ -405,7 +438,9 @@ class Simulation {
         for (let i = s.chain.tip; i >= 1 && i > s.chain.tip - SYNC_LIMIT; i--) {
           const gb = await s.globalBlock(i);
           if (gb === undefined) break;
-          const found = gb.blocks.filter((b) => b.header.lane === req.lane && b.header.number >= req.from && b.header.number < to);
+          const found = gb.blocks.filter(
+            (b) => b.header.lane === req.lane && b.header.number >= req.from && b.header.number < to,
+          );
           blocks = [...found, ...blocks];
           if (gb.commitQc.proposal.ranges[req.lane]!.first <= req.from) break;
         }
