@@ -95,8 +95,8 @@ export class InvariantChecker {
     if (this.violations.length < 20) this.violations.push({ invariant, detail });
   }
 
-  /** One effect emitted by sim node `node` (validator `validator`). */
-  onEffect(node: string, validator: number, e: NodeEffect, shadow: DurableShadow): void {
+  /** One effect emitted by sim node `node`. */
+  onEffect(node: string, e: NodeEffect, shadow: DurableShadow): void {
     switch (e.kind) {
       case "finalized": {
         // What an index finalizes is its tip cut (and timestamp); rounds differ.

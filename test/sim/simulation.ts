@@ -327,7 +327,7 @@ class Simulation {
   effects(n: SimNode, effects: NodeEffect[]): void {
     const writes: { id: string; write: DurableWrite }[] = [];
     for (const e of effects) {
-      this.checker.onEffect(n.name, n.validator, e, n.shadow);
+      this.checker.onEffect(n.name, e, n.shadow);
       if (TRACE_INDEX !== null) this.trace(n, e);
       switch (e.kind) {
         case "persist":
