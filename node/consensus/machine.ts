@@ -452,9 +452,11 @@ export class ConsensusMachine {
     this.#consecutiveTimeouts = 0;
     this.#timer = null;
     this.#workSeen = false;
-    for (const m of this.#laneQcs.entries()) {
-      const [lane, qcs] = m;
+    for (const [lane, qcs] of this.#laneQcs.entries()) {
       for (const n of [...qcs.keys()]) if (n < this.#tips[lane]!.next) qcs.delete(n);
+      // Certified blocks beyond the new tips are work: the timer must run
+      // even if no new LaneQC ever arrives (e.g. this index's leader is down).
+      if (qcs.size > 0) this.#workSeen = true;
     }
     const queued = this.#futureCommitQcs.get(index);
     this.#futureCommitQcs.delete(index);
@@ -554,7 +556,17 @@ export class ConsensusMachine {
   }
 
   #onTimeoutQc(tc: TimeoutQc, formedHere: boolean, nowMs: number, out: ConsensusEffect[]): void {
-    if (tc.view.index !== this.#view.index || tc.view.round < this.#view.round) return;
+    if (tc.view.index !== this.#view.index) return;
+    if (tc.view.round === this.#view.round - 1 && this.#entryTc === null) {
+      // We joined this round through f+1 timeout votes, without its
+      // TimeoutQC; a leader needs it to propose here.
+      if (formedHere || verifyTimeoutQc(this.committee, tc, this.#cache).ok) {
+        this.#entryTc = tc;
+        this.#maybePropose(nowMs, out);
+      }
+      return;
+    }
+    if (tc.view.round < this.#view.round) return;
     if (!formedHere) {
       const check = verifyTimeoutQc(this.committee, tc, this.#cache);
       if (!check.ok) {
