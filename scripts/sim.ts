@@ -1,6 +1,7 @@
 /**
  * Runs the deterministic simulator over many seeds:
  *   npm run sim -- --seeds 200 [--nodes 4] [--faults crash,partition,drop,twins] [--from 1]
+ *                  [--fault-ms 1000] [--liveness-ms 2000]
  * Prints one line per failing seed with the command that replays it, then
  * `N passed, N failed` (exit code 1 if any failed).
  */
@@ -14,6 +15,8 @@ const { values } = parseArgs({
     from: { type: "string", default: "1" },
     nodes: { type: "string", default: "4" },
     faults: { type: "string", default: "crash,partition,drop" },
+    "fault-ms": { type: "string", default: "1000" },
+    "liveness-ms": { type: "string", default: "2000" },
     verbose: { type: "boolean", default: false },
   },
 });
@@ -30,6 +33,9 @@ function int(name: string, v: string | undefined, min: number): number {
 const seeds = int("seeds", values.seeds, 1);
 const from = int("from", values.from, 0);
 const nodes = int("nodes", values.nodes, 1);
+const faultPhaseMs = int("fault-ms", values["fault-ms"], 200);
+const livenessBoundMs = int("liveness-ms", values["liveness-ms"], 100);
+const timing = `--fault-ms ${faultPhaseMs} --liveness-ms ${livenessBoundMs}`;
 let faults: ReturnType<typeof parseFaults> = [];
 try {
   faults = parseFaults(values.faults ?? "");
@@ -43,14 +49,14 @@ let failed = 0;
 let longest = { events: 0, virtualMs: 0, seed: 0 };
 const started = performance.now();
 for (let seed = from; seed < from + seeds; seed++) {
-  const r = await runSimulation({ seed, nodes, faults });
+  const r = await runSimulation({ seed, nodes, faults, faultPhaseMs, livenessBoundMs });
   if (r.events > longest.events) longest = { events: r.events, virtualMs: r.virtualMs, seed };
   if (r.ok) passed++;
   else {
     failed++;
     const v = r.violations[0]!;
     process.stdout.write(
-      `seed ${seed} FAILED ${v.invariant}: ${v.detail}\n  replay: npm run sim -- --seeds 1 --from ${seed} --nodes ${nodes} --faults ${faults.join(",") || "none"}\n`,
+      `seed ${seed} FAILED ${v.invariant}: ${v.detail}\n  replay: npm run sim -- --seeds 1 --from ${seed} --nodes ${nodes} --faults ${faults.join(",") || "none"} ${timing}\n`,
     );
     if (values.verbose)
       for (const x of r.violations.slice(1)) process.stdout.write(`  also ${x.invariant}: ${x.detail}\n`);

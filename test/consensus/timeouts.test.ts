@@ -2,8 +2,20 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { DEFAULT_CONSENSUS_CONFIG, viewTimeoutMs } from "../../node/consensus/index.ts";
 import { proposalHash } from "../../node/types/index.ts";
-import { prepareQc, timeoutQc } from "../fixtures/certs.ts";
-import { ackAll, broadcasts, cutA, cutB, machine, persists, proposalMsg, qcB, tc, timeoutVote } from "./helpers.ts";
+import { commitQc, prepareQc, timeoutQc } from "../fixtures/certs.ts";
+import {
+  ackAll,
+  broadcasts,
+  cutA,
+  cutB,
+  machine,
+  persists,
+  proposalMsg,
+  qc0,
+  qcB,
+  tc,
+  timeoutVote,
+} from "./helpers.ts";
 
 const locked = { view: { index: 1, round: 0 }, createdAtMs: 1000, ranges: cutA };
 const lockQc = prepareQc(tc, locked);
@@ -99,4 +111,17 @@ test("an idle chain has no view timer; a certified lane block starts it", () => 
   assert.equal(m.start(0).filter((e) => e.kind === "setTimer").length, 0);
   const out = m.step({ kind: "laneQc", qc: qcB }, 5);
   assert.equal(out.filter((e) => e.kind === "setTimer").length, 1);
+});
+
+test("after finalizing, certified blocks beyond the new tips keep the view timer running", () => {
+  const m = machine(2);
+  m.step({ kind: "laneQc", qc: qc0 }, 0); // lane 0 block 1 certified
+  const cqc = commitQc(tc, { view: { index: 1, round: 0 }, createdAtMs: 1000, ranges: cutB }); // finalizes only block 0
+  const out = m.step({ kind: "message", msg: { kind: "commitQc", msg: cqc } }, 10);
+  const w = persists(out).find((p) => p.write.kind === "commitQc");
+  assert.ok(w !== undefined);
+  const after = m.step({ kind: "durable", id: w.id }, 20);
+  assert.deepEqual(m.view, { index: 2, round: 0 });
+  const timer = after.find((e) => e.kind === "setTimer");
+  assert.ok(timer?.kind === "setTimer" && timer.viewKey === "2/0", "the leader of 2/0 may be down: time it out");
 });

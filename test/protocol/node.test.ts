@@ -3,8 +3,8 @@ import { test } from "node:test";
 import { KvApp } from "../../node/execution/index.ts";
 import { type NodeEffect, type NodeInput, ProtocolNode } from "../../node/protocol/index.ts";
 import { ZERO_HASH } from "../../node/types/index.ts";
-import { SIM_PARAMS, SIM_PROTOCOL_CONFIG } from "../sim/sim-config.ts";
 import { testCommittee } from "../fixtures/committee.ts";
+import { SIM_PARAMS, SIM_PROTOCOL_CONFIG } from "../sim/sim-config.ts";
 
 /**
  * A single-validator chain driven by hand: every persist is acknowledged,
@@ -60,8 +60,18 @@ test("one validator: a tx is finalized and executed through the pure driver", ()
   assert.equal(new TextDecoder().decode(delivered.block.blocks[0]!.txs[0]), "hello=world");
   assert.equal(node.consensus.finalizedIndex, 1);
   assert.equal(node.execution.executedIndex, 1);
-  const kinds = new Set(seen.map((e) => (e.kind === "broadcast" ? `${e.topic}:${"msg" in e ? e.msg.kind : ""}` : e.kind)));
-  for (const k of ["pushBlock", "lane_vote:", "consensus:proposal", "consensus:prepare", "consensus:commit", "app_vote:", "finalized"]) {
+  const kinds = new Set(
+    seen.map((e) => (e.kind === "broadcast" ? `${e.topic}:${"msg" in e ? e.msg.kind : ""}` : e.kind)),
+  );
+  for (const k of [
+    "pushBlock",
+    "lane_vote:",
+    "consensus:proposal",
+    "consensus:prepare",
+    "consensus:commit",
+    "app_vote:",
+    "finalized",
+  ]) {
     assert.ok(kinds.has(k), `expected a ${k} effect`);
   }
 });
