@@ -56,7 +56,7 @@ for (let seed = from; seed < from + seeds; seed++) {
     failed++;
     const v = r.violations[0]!;
     process.stdout.write(
-      `seed ${seed} FAILED ${v.invariant}: ${v.detail}\n  replay: npm run sim -- --seeds 1 --from ${seed} --nodes ${nodes} --faults ${faults.join(",") || "none"} ${timing}\n`,
+      `seed ${seed} FAILED (${v.invariant}: ${v.detail}) replay: npm run sim -- --seeds 1 --from ${seed} --nodes ${nodes} --faults ${faults.join(",") || "none"} ${timing}\n`,
     );
     if (values.verbose)
       for (const x of r.violations.slice(1)) process.stdout.write(`  also ${x.invariant}: ${x.detail}\n`);
