@@ -256,7 +256,6 @@ export class ExecutionMachine {
       out.push({
         kind: "anchored",
         anchor,
-        before: anchor.commitQc.proposal.ranges.map((r) => ({ lane: r.lane, before: r.first })),
       });
       for (const i of [...this.#commitQcs.keys()]) if (i < k) this.#commitQcs.delete(i);
       return;

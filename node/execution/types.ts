@@ -25,8 +25,8 @@ export type ExecutionEffect =
   /** Global block k with its app hash: delivered once, in index order, once durable. */
   | { kind: "deliver"; block: GlobalBlock; appHash: Uint8Array }
   | { kind: "fetchLaneBlocks"; lane: number; from: number; to: number }
-  /** A pruning anchor is durable: lanes may drop blocks below `before`. */
-  | { kind: "anchored"; anchor: Anchor; before: { lane: number; before: number }[] }
+  /** A pruning anchor is durable: lanes may drop blocks below its ranges. */
+  | { kind: "anchored"; anchor: Anchor }
   | { kind: "setTimer"; deadlineMs: number }
   /** Divergence or an inconsistency: the node must stop. */
   | { kind: "halt"; reason: string }

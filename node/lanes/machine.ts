@@ -189,7 +189,7 @@ export class LanesMachine {
         this.#onFinalized(input.ranges, nowMs, out);
         break;
       case "prune":
-        this.#onPrune(input.before, out);
+        this.#onPrune(input.ranges, out);
         break;
     }
     this.#maybeProduce(nowMs, out);
@@ -426,12 +426,26 @@ export class LanesMachine {
     }
   }
 
-  #onPrune(before: { lane: number; before: number }[], out: LanesEffect[]): void {
-    for (const p of before) {
-      const lane = this.#lanes[p.lane];
+  /**
+   * Drops blocks below the anchor's ranges. Storage's recovery checks that a
+   * lane WAL starting exactly at an anchor range's end links to that range's
+   * lastHash; a node that holds another branch of an equivocating owner's lane
+   * keeps one more block so that check never meets a foreign branch.
+   */
+  #onPrune(ranges: LaneRange[], out: LanesEffect[]): void {
+    for (const r of ranges) {
+      const lane = this.#lanes[r.lane];
       if (lane === undefined) continue;
       // Never prune what is not durable, nor past what is held.
-      const to = Math.min(p.before, lane.durableNext);
+      let to = Math.min(r.first, lane.durableNext);
+      if (to === r.next && to > 0) {
+        const prev = lane.blocks.get(to - 1);
+        const tipMatches =
+          prev !== undefined
+            ? bytesEqual(prev.hash, r.lastHash)
+            : to === lane.next && lane.tipHash !== null && bytesEqual(lane.tipHash, r.lastHash);
+        if (!tipMatches) to = prev !== undefined ? to - 1 : lane.first;
+      }
       if (to <= lane.first) continue;
       for (let n = lane.first; n < to; n++) lane.blocks.delete(n);
       lane.first = to;

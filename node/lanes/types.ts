@@ -40,8 +40,8 @@ export type LanesInput =
   | { kind: "timer" }
   /** Consensus finalized these ranges: the window moves. */
   | { kind: "finalized"; ranges: LaneRange[] }
-  /** A pruning anchor is durable: drop blocks below these numbers. */
-  | { kind: "prune"; before: { lane: number; before: number }[] };
+  /** A pruning anchor is durable: drop blocks below its ranges (its CommitQC's). */
+  | { kind: "prune"; ranges: LaneRange[] };
 
 export type LanesEffect =
   | { kind: "persist"; id: string; write: DurableWrite }

@@ -200,7 +200,7 @@ export class ProtocolNode {
         work.push({ to: "execution", input: { kind: "appVote", vote: e.vote } });
         return;
       case "anchored":
-        work.push({ to: "lanes", input: { kind: "prune", before: e.before } });
+        work.push({ to: "lanes", input: { kind: "prune", ranges: e.anchor.commitQc.proposal.ranges } });
         return;
       case "setTimer":
         out.push({ kind: "setTimer", timer: "execution", key: "execution", deadlineMs: e.deadlineMs });

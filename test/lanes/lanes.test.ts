@@ -155,3 +155,23 @@ test("a full mempool rejects transactions", () => {
   assert.ok(full[0]?.kind === "txRejected" && full[0].reason === "mempool full");
   assert.equal(m.mempoolFull, true);
 });
+
+test("pruning below an anchor keeps a foreign branch's link block out of recovery's check", () => {
+  const chain = laneChain(tc4, 2, 0, 2);
+  const held = lanes(0);
+  const ids = [0, 1].map((i) => persisted(held.step({ kind: "laneBlock", block: chain[i]! }, i))[0]!.id);
+  for (const id of ids) held.step({ kind: "durable", id }, 5);
+  const rangesFor = (lastHash: Uint8Array) =>
+    tc4.committee.members.map((_, lane) =>
+      lane === 2 ? { lane, first: 2, next: 2, lastHash } : { lane, first: 0, next: 0, lastHash: new Uint8Array(32) },
+    );
+  const pruneTo = (out: LanesEffect[]) =>
+    persisted(out).map((p) => (p.write.kind === "pruneLane" ? p.write.before : -1));
+  // The anchor's (empty) range for lane 2 ends at our block 1: prune everything below 2.
+  assert.deepEqual(pruneTo(held.step({ kind: "prune", ranges: rangesFor(headerHash(chain[1]!.header)) }, 6)), [2]);
+  // Another node holds the same numbers, but the finalized branch is another one: keep block 1.
+  const other = lanes(0);
+  const ids2 = [0, 1].map((i) => persisted(other.step({ kind: "laneBlock", block: chain[i]! }, i))[0]!.id);
+  for (const id of ids2) other.step({ kind: "durable", id }, 5);
+  assert.deepEqual(pruneTo(other.step({ kind: "prune", ranges: rangesFor(new Uint8Array(32).fill(9)) }, 6)), [1]);
+});

@@ -13,11 +13,14 @@ test("negative control: 2 of 4 nodes with a wiped safety record cause a reported
   let found: { seed: number; invariant: string; detail: string } | null = null;
   for (let seed = 1; seed <= MAX_SEEDS && found === null; seed++) {
     const r = await runSimulation({ seed, nodes: 4, faults: ["wipe"] });
-    const v = r.violations.find((x) => x.invariant === "no equivocation" || x.invariant === "agreement");
+    // A second, different prepare/commit/timeout vote by one key in one view.
+    const v = r.violations.find(
+      (x) => x.invariant === "no equivocation" && /(prepare|commit|timeout)\//.test(x.detail),
+    );
     if (v !== undefined) found = { seed, ...v };
   }
-  assert.ok(found !== null, `no safety violation reported in ${MAX_SEEDS} seeds`);
-  assert.match(found.detail, /signed a second, different message|finalized/);
+  assert.ok(found !== null, `no vote equivocation reported in ${MAX_SEEDS} seeds`);
+  assert.match(found.detail, /signed a second, different message/);
 });
 
 test("the same runs with intact safety records pass", async () => {
