@@ -486,9 +486,7 @@ export class ConsensusMachine {
   }
 
   #timeoutVote(out: ConsensusEffect[]): void {
-    if (this.me === null) {
-      return;
-    }
+    if (this.me === null) return; // observers never sign
     const lock = this.#gate.lock;
     const lockRound = lock !== null && lock.proposal.view.index === this.#view.index ? lock.proposal.view.round : null;
     const body: TimeoutVoteBody = { view: this.#view, lockRound };
