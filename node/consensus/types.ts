@@ -3,8 +3,10 @@ import type { CommitQc, ConsensusMessage, DurableWrite, LaneQc } from "../types/
 export interface ConsensusConfig {
   /** View timeout after a view starts having work (DESIGN section 6). */
   viewTimeoutMs: number;
-  /** Cap of the timeout, which doubles on each consecutive timeout. */
+  /** Cap of the timeout, which grows on each consecutive timeout. */
   maxViewTimeoutMs: number;
+  /** Factor the timeout grows by on each consecutive timeout (>= 1). */
+  viewTimeoutGrowth: number;
   /** Minimum spacing of sync requests for missing CommitQCs. */
   fetchRetryMs: number;
 }
@@ -12,6 +14,7 @@ export interface ConsensusConfig {
 export const DEFAULT_CONSENSUS_CONFIG: ConsensusConfig = {
   viewTimeoutMs: 1000,
   maxViewTimeoutMs: 8000,
+  viewTimeoutGrowth: 2,
   fetchRetryMs: 200,
 };
 
