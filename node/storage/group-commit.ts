@@ -6,6 +6,8 @@ import { type Op, WriteSet } from "./write-set.ts";
 export interface GroupCommitOptions {
   /** Most requests waiting for the disk (open turn plus the batch in flight). */
   maxQueuedRequests?: number;
+  /** Most bytes waiting for the disk (open turn plus the batch in flight). */
+  maxQueuedBytes?: number;
   /** Called once when a batch fails: the node must stop. */
   onFatal?: (err: Error) => void;
 }
@@ -25,6 +27,7 @@ interface Pending {
 }
 
 export const DEFAULT_MAX_QUEUED_REQUESTS = 65_536;
+export const DEFAULT_MAX_QUEUED_BYTES = 512 * 1024 * 1024;
 
 /**
  * Group commit: every request submitted during one event-loop turn goes into
@@ -38,6 +41,8 @@ export const DEFAULT_MAX_QUEUED_REQUESTS = 65_536;
 export class GroupCommitWriter {
   readonly #storage: Storage;
   readonly #maxQueued: number;
+  readonly #maxQueuedBytes: number;
+  #queuedBytes = 0;
   readonly #onFatal: ((err: Error) => void) | undefined;
   #open: Pending[] = [];
   #inFlight = 0;
@@ -51,6 +56,7 @@ export class GroupCommitWriter {
   constructor(storage: Storage, opts: GroupCommitOptions = {}) {
     this.#storage = storage;
     this.#maxQueued = opts.maxQueuedRequests ?? DEFAULT_MAX_QUEUED_REQUESTS;
+    this.#maxQueuedBytes = opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
     this.#onFatal = opts.onFatal;
   }
 
@@ -86,6 +92,11 @@ export class GroupCommitWriter {
       ws.rollback();
       return Promise.reject(err);
     }
+    if (this.#queuedBytes + ws.bytes > this.#maxQueuedBytes && this.queued > 0) {
+      ws.rollback();
+      return Promise.reject(new StorageError(`write queue full (${this.#queuedBytes} bytes waiting for the disk)`));
+    }
+    this.#queuedBytes += ws.bytes;
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     this.#open.push({ ops: ws.ops, bytes: ws.bytes, resolve, reject });
     this.#schedule();
@@ -120,12 +131,11 @@ export class GroupCommitWriter {
     this.#inFlight = requests.length;
     const started = performance.now();
     let ops = 0;
-    let bytes = 0;
+    const bytes = requests.reduce((n, r) => n + r.bytes, 0);
     try {
       // Building the batch can throw too (a closed database): same failure.
       const batch = this.#storage.db.batch();
       for (const r of requests) {
-        bytes += r.bytes;
         for (const op of r.ops) {
           ops++;
           if (op.type === "put") batch.put(op.key, op.value, { sublevel: op.space });
@@ -143,6 +153,7 @@ export class GroupCommitWriter {
     } finally {
       this.#writing = null;
       this.#inFlight = 0;
+      this.#queuedBytes -= bytes;
     }
     for (const r of requests) r.resolve();
     const stats = { requests: requests.length, ops, bytes, durationMs: performance.now() - started };

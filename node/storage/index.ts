@@ -1,4 +1,14 @@
-/** LevelDB storage: indexed WALs, stores, group commit, recovery. */
+/**
+ * LevelDB storage: indexed WALs, stores, group commit, recovery
+ * (DESIGN section 8). Typical use by the runtime and the simulator:
+ *
+ *   const storage = await openStorage(new Level(join(home, "data"), BYTES), committee, { logger });
+ *   const state = await recover(storage, committee, verifyCache); // throws RecoveryError: stop
+ *   const writer = new GroupCommitWriter(storage, { onFatal: stopTheNode });
+ *   await writer.submit(durableWrites); // resolves when durable; a refused write rejects alone
+ *
+ * The same calls work over a MemoryLevel. Key layout: see keys.ts.
+ */
 export { AnchorStore } from "./anchor-store.ts";
 export { type AppStateWrite, AppStore, MAX_APP_KEY_BYTES } from "./app-store.ts";
 export { ChainStore, type TxLocation } from "./chain-store.ts";
@@ -6,6 +16,7 @@ export { CommitQcStore } from "./commit-qc-store.ts";
 export { RESET_REMEDY, RecoveryError, StorageError } from "./errors.ts";
 export {
   type BatchStats,
+  DEFAULT_MAX_QUEUED_BYTES,
   DEFAULT_MAX_QUEUED_REQUESTS,
   type GroupCommitOptions,
   GroupCommitWriter,
@@ -15,6 +26,6 @@ export { laneSpaceName, readU64Key, u64Key } from "./keys.ts";
 export { LaneStore } from "./lane-store.ts";
 export { type LevelDb, type Space, space } from "./level.ts";
 export { recover } from "./recover.ts";
-export { refusal as safetyRefusal, SafetyStore } from "./safety-store.ts";
+export { inconsistency as safetyInconsistency, refusal as safetyRefusal, SafetyStore } from "./safety-store.ts";
 export { MAX_RANGE_ENTRIES, openStorage, Storage, type StorageOptions } from "./storage.ts";
 export { type Op, WriteSet } from "./write-set.ts";

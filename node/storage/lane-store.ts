@@ -1,4 +1,4 @@
-import { bytesEqual, codecs, headerHash, type LaneBlock, toHex, ZERO_HASH } from "../types/index.ts";
+import { type Anchor, bytesEqual, codecs, headerHash, type LaneBlock, toHex, ZERO_HASH } from "../types/index.ts";
 import { StorageError } from "./errors.ts";
 import { IndexedWal } from "./indexed-wal.ts";
 import { laneSpaceName } from "./keys.ts";
@@ -8,9 +8,9 @@ import type { WriteSet } from "./write-set.ts";
 /**
  * One WAL per committee lane (`lane/<lane>/<number>`). Appends must chain:
  * block m's parent is the header hash of block m-1 when that block is known
- * (block 0's parent is zero). After a prune that emptied the WAL and a
- * restart the previous hash is unknown here; recovery checks the link
- * against the pruning anchor instead.
+ * (block 0's parent is zero). A WAL emptied by pruning takes the hash from
+ * the pruning anchor; one pruned past the anchor accepts the next block's
+ * parent as given.
  */
 export class LaneStore {
   readonly wals: readonly IndexedWal<LaneBlock>[];
@@ -21,7 +21,11 @@ export class LaneStore {
     this.#lastHash = lastHash;
   }
 
-  static async open(db: LevelDb, meta: Space, lanes: number): Promise<LaneStore> {
+  /**
+   * `anchor` supplies the hash of a lane's last pruned block when its WAL
+   * was emptied by pruning to the anchor's range end.
+   */
+  static async open(db: LevelDb, meta: Space, lanes: number, anchor: Anchor | null): Promise<LaneStore> {
     const wals: IndexedWal<LaneBlock>[] = [];
     const lastHash: (Uint8Array | null)[] = [];
     for (let lane = 0; lane < lanes; lane++) {
@@ -29,6 +33,8 @@ export class LaneStore {
       const wal = await IndexedWal.open(`lane/${lane}`, entries, meta, codecs.laneBlock, 0);
       wals.push(wal);
       let hash: Uint8Array | null = wal.next === 0 ? ZERO_HASH : null;
+      const range = anchor?.commitQc.proposal.ranges[lane];
+      if (range !== undefined && range.next === wal.next && range.next > 0) hash = range.lastHash;
       if (!wal.damaged && wal.next > wal.first) {
         const last = await wal.get(wal.next - 1);
         hash = last === undefined ? null : headerHash(last.header);

@@ -50,6 +50,8 @@ export async function recover(storage: Storage, committee: Committee, cache?: Ve
     lanes.push(await recoverLane(committee, storage.lanes.wal(lane), lane, anchor, cache));
   }
 
+  checkFinalizedTips(lanes, anchor, commitQcs);
+
   const finalizedIndex = Math.max(cqc.next - 1, anchor?.commitQc.proposal.view.index ?? 0);
   const safety = storage.safety.current;
   if (safety !== null) checkSafety(committee, safety, cqc, commitQcs, cache);
@@ -222,6 +224,28 @@ async function recoverLane(
     parent = headerHash(block.header);
   }
   return { lane, first: replay.first, next: replay.next, blocks: replay.entries.map((e) => e.value) };
+}
+
+/**
+ * Every CommitQC (and the anchor's) names the header hash of the last block
+ * of each lane range; where the lane WAL still holds that block it must be
+ * that very block, or the lane WAL diverged from the finalized chain.
+ */
+function checkFinalizedTips(lanes: RecoveredLane[], anchor: Anchor | null, commitQcs: CommitQc[]): void {
+  const qcs = anchor === null ? commitQcs : [anchor.commitQc, ...commitQcs];
+  for (const qc of qcs) {
+    for (const r of qc.proposal.ranges) {
+      const lane = lanes[r.lane];
+      const n = r.next - 1;
+      if (lane === undefined || n < lane.first || n >= lane.next) continue;
+      if (!bytesEqual(headerHash(lane.blocks[n - lane.first]!.header), r.lastHash)) {
+        throw new RecoveryError(
+          `lane/${r.lane}/${n}, cqc/${qc.proposal.view.index}`,
+          `the lane block differs from the one CommitQC(${qc.proposal.view.index}) finalized`,
+        );
+      }
+    }
+  }
 }
 
 function checkSafety(

@@ -46,8 +46,14 @@ export class SafetyStore {
     return this.#current;
   }
 
-  put(ws: WriteSet, record: SafetyRecord): void {
-    const problem = this.#current === null ? null : refusal(this.#current, record);
+  /**
+   * Replaces the record. `commitQcNext` is the CommitQC WAL's next index: a
+   * node votes at index k only once CommitQC(k-1) is durable (or staged in
+   * the same batch), so no view in the record may be above it.
+   */
+  put(ws: WriteSet, record: SafetyRecord, commitQcNext: number): void {
+    const problem =
+      (this.#current === null ? null : refusal(this.#current, record)) ?? inconsistency(record, commitQcNext);
     if (problem !== null) throw new StorageError(`meta/safety: refused: ${problem}`);
     const before = this.#current;
     ws.put(this.#meta, KEY, codecs.safetyRecord.encode(record));
@@ -56,6 +62,32 @@ export class SafetyStore {
       this.#current = before;
     });
   }
+}
+
+/** Why `record` cannot be valid on its own, or null. Recovery rejects the same. */
+export function inconsistency(record: SafetyRecord, commitQcNext: number): string | null {
+  const views: [string, View | undefined][] = [
+    ["prepare vote", record.prepare?.view],
+    ["commit vote", record.commit?.view],
+    ["timeout vote", record.timeout?.view],
+    ["lock", record.lock?.proposal.view],
+  ];
+  for (const [what, view] of views) {
+    if (view !== undefined && view.index > commitQcNext) {
+      return `the ${what} at ${viewKey(view)} is ahead of the CommitQC WAL (next ${commitQcNext})`;
+    }
+  }
+  if (record.commit) {
+    const lock = record.lock;
+    const order = lock === null ? -1 : compareViews(lock.proposal.view, record.commit.view);
+    if (order < 0) {
+      return `the lock (${lock ? viewKey(lock.proposal.view) : "none"}) is behind the commit vote at ${viewKey(record.commit.view)}`;
+    }
+    if (order === 0 && !bytesEqual(proposalHash(lock!.proposal), record.commit.proposalHash)) {
+      return `the lock and the commit vote at ${viewKey(record.commit.view)} name different proposals`;
+    }
+  }
+  return null;
 }
 
 function backwards(what: string, from: View | undefined, to: View | undefined): string | null {

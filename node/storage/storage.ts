@@ -53,8 +53,14 @@ export class Storage {
     this.logger = parts.logger;
   }
 
-  /** Validates one write against the stores and stages it; throws StorageError if refused. */
+  /**
+   * Validates one write against the stores and stages it; throws
+   * StorageError if refused. Besides each store's own rules, it refuses what
+   * recovery would reject across stores: executing or storing beyond the
+   * finalized index, and pruning past the pruning anchor.
+   */
   stage(ws: WriteSet, w: DurableWrite): void {
+    const finalized = this.commitQcs.wal.next - 1;
     switch (w.kind) {
       case "laneBlock":
         this.lanes.append(ws, w.block);
@@ -63,21 +69,39 @@ export class Storage {
         this.commitQcs.append(ws, w.qc);
         return;
       case "safety":
-        this.safety.put(ws, w.record);
+        this.safety.put(ws, w.record, this.commitQcs.wal.next);
         return;
       case "globalBlock":
+        if (w.block.index > finalized) {
+          throw new StorageError(
+            `chain/block: refused: block ${w.block.index} is beyond the finalized index ${finalized}`,
+          );
+        }
         this.chain.put(ws, w.block);
         return;
       case "appState":
+        if (w.index > finalized) {
+          throw new StorageError(`app/state: refused: index ${w.index} is beyond the finalized index ${finalized}`);
+        }
         this.app.apply(ws, w);
         return;
       case "anchor":
         this.anchor.put(ws, w.anchor, this.commitQcs.wal.next);
         return;
-      case "pruneLane":
+      case "pruneLane": {
+        const floor = this.anchor.current?.commitQc.proposal.ranges[w.lane]?.next ?? 0;
+        if (w.before > floor) {
+          throw new StorageError(
+            `lane/${w.lane}: refused: pruning below ${w.before} passes the anchor's range end ${floor}`,
+          );
+        }
         this.lanes.prune(ws, w.lane, w.before);
         return;
+      }
       case "pruneCommitQcs":
+        if (w.before > this.anchor.index) {
+          throw new StorageError(`cqc: refused: pruning below ${w.before} passes the anchor ${this.anchor.index}`);
+        }
         this.commitQcs.prune(ws, w.before);
         return;
       default:
@@ -135,12 +159,13 @@ export async function openStorage(db: LevelDb, committee: Committee, opts: Stora
   const logger = (opts.logger ?? pino({ level: "silent" })).child({ module: "storage" });
   if (db.status !== "open") await db.open();
   const meta = space(db, ["meta"]);
+  const anchor = await AnchorStore.open(meta);
   return new Storage({
     db,
-    lanes: await LaneStore.open(db, meta, committee.size),
+    lanes: await LaneStore.open(db, meta, committee.size, anchor.current),
     commitQcs: await CommitQcStore.open(db, meta),
     safety: await SafetyStore.open(meta),
-    anchor: await AnchorStore.open(meta),
+    anchor,
     chain: await ChainStore.open(db),
     app: await AppStore.open(db),
     logger,

@@ -92,7 +92,7 @@ async function recoverDir(dir: string): Promise<Cursors> {
   }
 }
 
-test(`SIGKILL at random moments, ${KILLS} times on one database: acknowledged writes survive`, async () => {
+test(`SIGKILL at random moments, ${KILLS} times on one database: acknowledged writes survive`, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "validator-crash-"));
   try {
     const acked: Acked = { lane: -1, cqc: 0, anchor: 0 };
@@ -120,6 +120,9 @@ test(`SIGKILL at random moments, ${KILLS} times on one database: acknowledged wr
     }
     assert.ok(appendingKills >= KILLS / 2, `only ${appendingKills} of ${KILLS} kills hit a child that was appending`);
     assert.ok(acked.cqc > 0 && acked.anchor > 0, "the children acknowledged CommitQCs and anchors");
+    t.diagnostic(
+      `${KILLS} kills (${appendingKills} while appending); acknowledged up to lane block ${acked.lane}, CommitQC ${acked.cqc}, anchor ${acked.anchor}`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

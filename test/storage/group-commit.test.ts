@@ -59,6 +59,14 @@ test("the queue is bounded", async () => {
   await assert.rejects(writer.submit([{ kind: "laneBlock", block: chain[2]! }]), /queue full/);
   await Promise.all([a, b]);
   await writer.submit([{ kind: "laneBlock", block: chain[2]! }]);
+  // Bytes are bounded too; a refused request leaves the cursors untouched.
+  const small = new GroupCommitWriter(storage, { maxQueuedBytes: 1000 });
+  const more = laneChain(tc, 1, 0, 2, undefined, [new Uint8Array(600)]);
+  const c = small.submit([{ kind: "laneBlock", block: more[0]! }]);
+  await assert.rejects(small.submit([{ kind: "laneBlock", block: more[1]! }]), /bytes waiting/);
+  assert.equal(storage.lanes.wal(1).next, 1);
+  await c;
+  await small.submit([{ kind: "laneBlock", block: more[1]! }]);
 });
 
 test("a failed batch fails every request in it and every later one, loudly", async () => {

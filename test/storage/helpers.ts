@@ -1,6 +1,6 @@
 /** Shared builders for storage tests: a memory database and a valid finalized history. */
 import { MemoryLevel } from "memory-level";
-import { GroupCommitWriter, openStorage, type Storage } from "../../node/storage/index.ts";
+import { GroupCommitWriter, openStorage, type Storage, WriteSet } from "../../node/storage/index.ts";
 import {
   type Anchor,
   type CommitQc,
@@ -55,4 +55,20 @@ export function anchorFor(qc: CommitQc): Anchor {
 export function votedOn(qc: CommitQc): SafetyRecord {
   const body = { view: qc.proposal.view, proposalHash: proposalHash(qc.proposal) };
   return { prepare: body, commit: body, timeout: null, lock: prepareQc(tc, qc.proposal) };
+}
+
+/**
+ * Stages writes through one store directly, bypassing the cross-store checks
+ * of Storage.stage, and writes them: how tests lay down states that only a
+ * bug or a damaged disk could produce.
+ */
+export async function writeRaw(storage: Storage, fn: (ws: WriteSet) => void): Promise<void> {
+  const ws = new WriteSet();
+  fn(ws);
+  const batch = storage.db.batch();
+  for (const op of ws.ops) {
+    if (op.type === "put") batch.put(op.key, op.value, { sublevel: op.space });
+    else batch.del(op.key, { sublevel: op.space });
+  }
+  await batch.write();
 }

@@ -4,7 +4,7 @@ import { VerifyCache } from "../../node/crypto/index.ts";
 import { laneSpaceName, openStorage, RecoveryError, recover, space, u64Key } from "../../node/storage/index.ts";
 import { codecs, type DurableWrite, headerHash, type SafetyRecord } from "../../node/types/index.ts";
 import { commitQc, laneBlock, laneChain, prepareQc, proposal } from "../fixtures/certs.ts";
-import { anchorFor, history, memoryDb, openMemory, rangesAt, tc, votedOn } from "./helpers.ts";
+import { anchorFor, history, memoryDb, openMemory, rangesAt, tc, votedOn, writeRaw } from "./helpers.ts";
 
 type Db = ReturnType<typeof memoryDb>;
 
@@ -76,6 +76,24 @@ test("recovery returns the whole validated state", async () => {
   assert.equal(s.chainTip, 2);
 });
 
+test("a lane WAL emptied by pruning to the anchor still checks the next parent", async () => {
+  const { db, h } = await validState();
+  let { storage, writer } = await openMemory(db);
+  await writer.submit([{ kind: "commitQc", qc: commitQc(tc, proposal({ index: 4, round: 0 }, rangesAt(h.lane0, 4))) }]);
+  await writer.submit([
+    { kind: "anchor", anchor: anchorFor((await storage.commitQc(4))!) },
+    { kind: "pruneLane", lane: 0, before: 4 },
+  ]);
+  ({ storage, writer } = await openMemory(db));
+  assert.equal(storage.lanes.wal(0).first, 4);
+  await assert.rejects(
+    writer.submit([{ kind: "laneBlock", block: laneBlock(tc, 0, 4, new Uint8Array(32)) }]),
+    /parent/,
+  );
+  await writer.submit([{ kind: "laneBlock", block: laneBlock(tc, 0, 4, headerHash(h.lane0[3]!.header)) }]);
+  assert.equal((await recoverDb(db)).lanes[0]!.next, 5);
+});
+
 test("an empty database recovers to genesis", async () => {
   const s = await recoverDb(memoryDb());
   assert.equal(s.finalizedIndex, 0);
@@ -102,8 +120,8 @@ test("rejects a gap: a lost entry under the WAL cursor", async () => {
 
 test("rejects a gap after the anchor", async () => {
   const { db } = await validState();
-  const { writer } = await openMemory(db);
-  await writer.submit([{ kind: "pruneLane", lane: 0, before: 3 }]);
+  const storage = await openStorage(db, tc.committee);
+  await writeRaw(storage, (ws) => storage.lanes.prune(ws, 0, 3));
   await rejects(db, "lane/0/2", /missing after the anchor's range/);
 });
 
@@ -139,6 +157,19 @@ test("rejects CommitQCs whose lane ranges do not follow each other", async () =>
     codecs.proposalQc.encode(commitQc(tc, proposal({ index: 4, round: 0 }, ranges))),
   );
   await rejects(db, "cqc/4", /lane 0 range starts at 2, the previous CommitQC ended at 3/);
+});
+
+test("rejects a lane WAL that diverged from a finalized block", async () => {
+  const { db } = await openMemory();
+  const { writer } = await openMemory(db);
+  const h = history(2, 2);
+  const other = laneBlock(tc, 0, 1, headerHash(h.lane0[0]!.header), [new Uint8Array([42])]);
+  await writer.submit([
+    { kind: "laneBlock", block: h.lane0[0]! },
+    { kind: "laneBlock", block: other },
+    ...h.qcs.map((qc) => ({ kind: "commitQc" as const, qc })),
+  ]);
+  await rejects(db, "lane/0/1, cqc/2", /differs from the one CommitQC\(2\) finalized/);
 });
 
 async function putSafety(db: Db, record: SafetyRecord): Promise<void> {
@@ -193,19 +224,15 @@ test("rejects an anchor whose CommitQC differs from the WAL's", async () => {
 });
 
 test("rejects pruned CommitQCs without an anchor", async () => {
-  const { db } = await openMemory();
-  const { writer } = await openMemory(db);
+  const { db, storage, writer } = await openMemory();
   const h = history(2, 2);
-  await writer.submit([
-    ...h.qcs.map((qc) => ({ kind: "commitQc" as const, qc })),
-    { kind: "pruneCommitQcs", before: 2 },
-  ]);
+  await writer.submit(h.qcs.map((qc) => ({ kind: "commitQc" as const, qc })));
+  await writeRaw(storage, (ws) => storage.commitQcs.prune(ws, 2));
   await rejects(db, "cqc/1", /no pruning anchor/);
 });
 
 test("rejects app state executed beyond the finalized index", async () => {
-  const { db } = await openMemory();
-  const { writer } = await openMemory(db);
-  await writer.submit([{ kind: "appState", index: 1, appHash: new Uint8Array(32), puts: [], dels: [] }]);
+  const { db, storage } = await openMemory();
+  await writeRaw(storage, (ws) => storage.app.apply(ws, { index: 1, appHash: new Uint8Array(32), puts: [], dels: [] }));
   await rejects(db, "app/state", /beyond the finalized index 0/);
 });

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { openStorage, safetyRefusal } from "../../node/storage/index.ts";
+import { openStorage, safetyInconsistency, safetyRefusal } from "../../node/storage/index.ts";
 import { headerHash, type SafetyRecord, txHash, ZERO_HASH } from "../../node/types/index.ts";
 import { laneBlock, laneChain, prepareQc, proposal } from "../fixtures/certs.ts";
-import { anchorFor, history, openMemory, rangesAt, tc, votedOn } from "./helpers.ts";
+import { anchorFor, history, openMemory, rangesAt, tc, votedOn, writeRaw } from "./helpers.ts";
 
 test("lane store: blocks chain parent to child; other lanes and unknown lanes", async () => {
   const { storage, writer } = await openMemory();
@@ -33,9 +33,11 @@ test("lane store: pruning past the end skips ahead and forgets the parent", asyn
   const { storage, writer } = await openMemory();
   const chain = laneChain(tc, 0, 0, 3);
   await writer.submit(chain.map((block) => ({ kind: "laneBlock" as const, block })));
-  await writer.submit([{ kind: "pruneLane", lane: 0, before: 2 }]);
+  // Storage refuses pruning past the anchor; the lane store itself allows skipping ahead.
+  await assert.rejects(writer.submit([{ kind: "pruneLane", lane: 0, before: 2 }]), /passes the anchor's range end 0/);
+  await writeRaw(storage, (ws) => storage.lanes.prune(ws, 0, 2));
   assert.equal(storage.lanes.wal(0).first, 2);
-  await writer.submit([{ kind: "pruneLane", lane: 0, before: 5 }]);
+  await writeRaw(storage, (ws) => storage.lanes.prune(ws, 0, 5));
   assert.equal(storage.lanes.wal(0).first, 5);
   assert.equal(storage.lanes.wal(0).next, 5);
   await writer.submit([{ kind: "laneBlock", block: laneBlock(tc, 0, 5, new Uint8Array(32).fill(3)) }]);
@@ -67,7 +69,11 @@ test("CommitQC WAL: index from the certificate, only at next, pruned with its cu
   await assert.rejects(writer.submit([{ kind: "commitQc", qc: qcs[1]! }]), /gap/);
   await writer.submit(qcs.slice(0, 3).map((qc) => ({ kind: "commitQc" as const, qc })));
   await assert.rejects(writer.submit([{ kind: "commitQc", qc: qcs[2]! }]), /no overwrite/);
-  await writer.submit([{ kind: "pruneCommitQcs", before: 3 }]);
+  await assert.rejects(writer.submit([{ kind: "pruneCommitQcs", before: 3 }]), /passes the anchor 0/);
+  await writer.submit([
+    { kind: "anchor", anchor: anchorFor(qcs[2]!) },
+    { kind: "pruneCommitQcs", before: 3 },
+  ]);
   assert.equal(storage.commitQcs.wal.first, 3);
   assert.equal((await storage.commitQc(3))?.proposal.view.index, 3);
   assert.equal(await storage.commitQc(2), undefined);
@@ -80,7 +86,15 @@ test("safety store refuses a lower or different lock and vote records that move 
   const { db, storage, writer } = await openMemory();
   const { qcs } = history(3, 3);
   const at2 = votedOn(qcs[1]!);
-  await writer.submit([{ kind: "safety", record: at2 }]);
+  // A record ahead of the CommitQC WAL is refused; staged in the same request it is fine.
+  await assert.rejects(writer.submit([{ kind: "safety", record: at2 }]), /ahead of the CommitQC WAL \(next 1\)/);
+  await writer.submit([
+    { kind: "commitQc", qc: qcs[0]! },
+    { kind: "safety", record: at2 },
+  ]);
+  await writer.submit(qcs.slice(1).map((qc) => ({ kind: "commitQc" as const, qc })));
+  const noLock = { ...at2, lock: null };
+  assert.match(String(safetyInconsistency(noLock, 4)), /lock \(none\) is behind the commit vote at 2\/0/);
   const at1 = votedOn(qcs[0]!);
   await assert.rejects(writer.submit([{ kind: "safety", record: at1 }]), /move back/);
   // Same votes, lower lock: refused inside the store, whoever the caller is.
@@ -122,6 +136,8 @@ test("chain store: global blocks in index order, txs by hash", async () => {
   const { lane0, qcs } = history(2, 2);
   const g1 = { index: 1, commitQc: qcs[0]!, blocks: [lane0[0]!] };
   const g2 = { index: 2, commitQc: qcs[1]!, blocks: [lane0[1]!] };
+  await assert.rejects(writer.submit([{ kind: "globalBlock", block: g1 }]), /beyond the finalized index 0/);
+  await writer.submit(qcs.map((qc) => ({ kind: "commitQc" as const, qc })));
   await assert.rejects(writer.submit([{ kind: "globalBlock", block: g2 }]), /expected 1/);
   await assert.rejects(writer.submit([{ kind: "globalBlock", block: { ...g1, blocks: [] } }]), /0 lane blocks/);
   await writer.submit([
@@ -139,6 +155,11 @@ test("app store: state, executed index and app hash move together", async () => 
   const { db, storage, writer } = await openMemory();
   const enc = (s: string) => new TextEncoder().encode(s);
   const hash1 = new Uint8Array(32).fill(1);
+  await assert.rejects(
+    writer.submit([{ kind: "appState", index: 1, appHash: hash1, puts: [], dels: [] }]),
+    /beyond the finalized index 0/,
+  );
+  await writer.submit(history(2, 2).qcs.map((qc) => ({ kind: "commitQc" as const, qc })));
   await assert.rejects(
     writer.submit([{ kind: "appState", index: 2, appHash: hash1, puts: [], dels: [] }]),
     /expected 1/,
