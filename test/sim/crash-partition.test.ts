@@ -12,8 +12,8 @@ test("50 seeds, 4 nodes: partitions", async () => {
   assert.deepEqual(await failingSeeds(101, 50, 4, ["partition"]), []);
 });
 
-test("30 seeds, 4 nodes: crash, partition, drop and delay together", async () => {
-  assert.deepEqual(await failingSeeds(401, 30, 4, ["crash", "partition", "drop"]), []);
+test("30 seeds, 4 nodes and an observer: crash, partition, drop and delay together", async () => {
+  assert.deepEqual(await failingSeeds(401, 30, 4, ["crash", "partition", "drop"], 1), []);
 });
 
 test("5 seeds, 7 nodes: crash, partition, drop and delay together", async () => {

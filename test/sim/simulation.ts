@@ -23,6 +23,8 @@ export interface SimOptions {
   /** Validators (4 or 7 in CI). */
   nodes: number;
   faults: Fault[];
+  /** Observer nodes (no key: they follow, verify and execute, never sign). */
+  observers?: number;
   /** Virtual time during which faults happen. */
   faultPhaseMs?: number;
   /** After healing, every honest node must finalize a new index within this. */
@@ -57,10 +59,18 @@ const SYNC_LIMIT = 64;
 const TRACE_INDEX = process.env.SIM_TRACE === undefined ? null : Number(process.env.SIM_TRACE);
 const TX_EVERY_MS = 30;
 
+/** Effects carrying the node's own signature (relaying a certificate is not signing). */
+function signsSomething(e: NodeEffect): boolean {
+  if (e.kind === "pushBlock") return true;
+  if (e.kind !== "broadcast") return false;
+  return e.topic !== "consensus" || (e.msg.kind !== "commitQc" && e.msg.kind !== "timeoutQc");
+}
+
 /** One simulated process: its "disk" (a memory-level database) survives crashes; nothing else does. */
 class SimNode {
   readonly name: string;
-  readonly validator: number;
+  /** Validator index, or null for an observer. */
+  readonly validator: number | null;
   /** The node's disk: survives crashes. */
   readonly db = new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: "view", valueEncoding: "view" });
   readonly shadow = new DurableShadow();
@@ -75,7 +85,7 @@ class SimNode {
   /** Negative control: restart with the safety record deleted. */
   wipeOnRestart = false;
 
-  constructor(name: string, validator: number) {
+  constructor(name: string, validator: number | null) {
     this.name = name;
     this.validator = validator;
   }
@@ -112,7 +122,7 @@ class Simulation {
   txSeq = 0;
 
   constructor(opts: SimOptions) {
-    this.opts = { faultPhaseMs: 1000, livenessBoundMs: 2000, ...opts };
+    this.opts = { faultPhaseMs: 1000, livenessBoundMs: 2000, observers: 0, ...opts };
     this.rng = new Prng(opts.seed * 2654435761 + 17);
     this.tc = testCommittee(opts.nodes, { params: SIM_PARAMS });
     for (let v = 0; v < opts.nodes; v++) this.nodes.push(new SimNode(`v${v}`, v));
@@ -122,7 +132,8 @@ class Simulation {
       this.nodes.push(new SimNode(`v${t}'`, t));
       faulty.push(t);
     }
-    this.honest = this.nodes.filter((n) => !faulty.includes(n.validator));
+    for (let o = 0; o < this.opts.observers; o++) this.nodes.push(new SimNode(`o${o}`, null));
+    this.honest = this.nodes.filter((n) => n.validator === null || !faulty.includes(n.validator));
     const committee = this.tc.committee;
     this.checker = new InvariantChecker(faulty, (v) => committee.leader(v));
   }
@@ -297,7 +308,7 @@ class Simulation {
     n.node = new ProtocolNode({
       committee,
       me: n.validator,
-      signer: this.tc.signers[n.validator]!,
+      signer: n.validator === null ? null : this.tc.signers[n.validator]!,
       config: SIM_PROTOCOL_CONFIG,
       recovered,
       app: new KvApp(),
@@ -328,6 +339,9 @@ class Simulation {
     const writes: { id: string; write: DurableWrite }[] = [];
     for (const e of effects) {
       this.checker.onEffect(n.name, e, n.shadow);
+      if (n.validator === null && signsSomething(e)) {
+        this.checker.note("observers never sign", `${n.name} emitted a signed ${e.kind}`);
+      }
       if (TRACE_INDEX !== null) this.trace(n, e);
       switch (e.kind) {
         case "persist":
