@@ -14,14 +14,14 @@ test("40 seeds, 4 nodes: drop, duplicate, delay and reorder", async () => {
   assert.deepEqual(await failingSeeds(201, 40, 4, ["drop"]), []);
 });
 
-test("40 seeds, 4 nodes: twins (one key, two processes)", async () => {
-  assert.deepEqual(await failingSeeds(301, 40, 4, ["twins"]), []);
+test("50 seeds, 4 nodes: twins (one key, two processes)", async () => {
+  assert.deepEqual(await failingSeeds(301, 50, 4, ["twins"]), []);
 });
 
-test("20 seeds, 4 nodes: twins with partitions, drop and delay", async () => {
-  assert.deepEqual(await failingSeeds(501, 20, 4, ["twins", "partition", "drop"]), []);
+test("30 seeds, 4 nodes: twins with partitions, drop and delay", async () => {
+  assert.deepEqual(await failingSeeds(501, 30, 4, ["twins", "partition", "drop"]), []);
 });
 
-test("5 seeds, 7 nodes: twins with drop and delay", async () => {
-  assert.deepEqual(await failingSeeds(751, 5, 7, ["twins", "drop"]), []);
+test("10 seeds, 7 nodes: twins with drop and delay", async () => {
+  assert.deepEqual(await failingSeeds(751, 10, 7, ["twins", "drop"]), []);
 });

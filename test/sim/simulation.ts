@@ -58,6 +58,8 @@ const SYNC_LIMIT = 64;
 /** Debugging aid: SIM_TRACE=<index> prints every consensus message and finality of that index. */
 const TRACE_INDEX = process.env.SIM_TRACE === undefined ? null : Number(process.env.SIM_TRACE);
 const TX_EVERY_MS = 30;
+/** Indexes every honest node must finalize after healing before a run may end early. */
+const SUSTAINED_INDEXES = 12;
 
 /** Effects carrying the node's own signature (relaying a certificate is not signing). */
 function signsSomething(e: NodeEffect): boolean {
@@ -152,6 +154,17 @@ class Simulation {
       this.events++;
       await this.handle(e.ev);
       if (!this.checker.ok) break;
+      // Liveness shown, with sustained progress (enough indexes for anchors
+      // and pruning to run after healing): stop early; the invariants held
+      // on every step until here.
+      if (
+        finalizedAtHeal >= 0 &&
+        this.events % 64 === 0 &&
+        !this.opts.faults.includes("wipe") &&
+        this.livenessShown(finalizedAtHeal + SUSTAINED_INDEXES)
+      ) {
+        break;
+      }
     }
     const finalized = Math.min(...this.honest.map((n) => n.node?.consensus.finalizedIndex ?? 0));
     if (this.checker.ok && !this.opts.faults.includes("wipe")) {
@@ -173,6 +186,10 @@ class Simulation {
       events: this.events,
       virtualMs: this.now,
     };
+  }
+
+  livenessShown(finalizedAtHeal: number): boolean {
+    return this.honest.every((n) => (n.node?.consensus.finalizedIndex ?? 0) > finalizedAtHeal);
   }
 
   maxFinalized(): number {
