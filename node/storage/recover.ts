@@ -50,7 +50,12 @@ export async function recover(storage: Storage, committee: Committee, cache?: Ve
     lanes.push(await recoverLane(committee, storage.lanes.wal(lane), lane, anchor, cache));
   }
 
-  checkFinalizedTips(lanes, anchor, commitQcs);
+  for (const d of divergedFromFinalized(lanes, anchor, commitQcs)) {
+    storage.logger.warn(
+      d,
+      "lane WAL holds another branch than the finalized one: its owner signed two blocks at one number (equivocation)",
+    );
+  }
 
   const finalizedIndex = Math.max(cqc.next - 1, anchor?.commitQc.proposal.view.index ?? 0);
   const safety = storage.safety.current;
@@ -228,24 +233,32 @@ async function recoverLane(
 
 /**
  * Every CommitQC (and the anchor's) names the header hash of the last block
- * of each lane range; where the lane WAL still holds that block it must be
- * that very block, or the lane WAL diverged from the finalized chain.
+ * of each lane range. Where the lane WAL holds a different block at that
+ * number, the WAL is not damaged: both blocks carry the lane owner's valid
+ * signature (checked above), so the owner signed two blocks at one number
+ * and this node kept the branch it saw first. That is proof of equivocation
+ * by the owner, a state an honest node can be in after a crash, and it must
+ * be able to restart from it; the lanes machine treats the lane as it did
+ * before the crash. Returns each diverged lane once, for the log.
  */
-function checkFinalizedTips(lanes: RecoveredLane[], anchor: Anchor | null, commitQcs: CommitQc[]): void {
+function divergedFromFinalized(
+  lanes: RecoveredLane[],
+  anchor: Anchor | null,
+  commitQcs: CommitQc[],
+): { lane: number; number: number; index: number }[] {
   const qcs = anchor === null ? commitQcs : [anchor.commitQc, ...commitQcs];
+  const found = new Map<number, { lane: number; number: number; index: number }>();
   for (const qc of qcs) {
     for (const r of qc.proposal.ranges) {
       const lane = lanes[r.lane];
       const n = r.next - 1;
-      if (lane === undefined || n < lane.first || n >= lane.next) continue;
+      if (lane === undefined || n < lane.first || n >= lane.next || found.has(r.lane)) continue;
       if (!bytesEqual(headerHash(lane.blocks[n - lane.first]!.header), r.lastHash)) {
-        throw new RecoveryError(
-          `lane/${r.lane}/${n}, cqc/${qc.proposal.view.index}`,
-          `the lane block differs from the one CommitQC(${qc.proposal.view.index}) finalized`,
-        );
+        found.set(r.lane, { lane: r.lane, number: n, index: qc.proposal.view.index });
       }
     }
   }
+  return [...found.values()];
 }
 
 function checkSafety(

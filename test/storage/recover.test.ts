@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import pino from "pino";
 import { VerifyCache } from "../../node/crypto/index.ts";
 import { laneSpaceName, openStorage, RecoveryError, recover, space, u64Key } from "../../node/storage/index.ts";
 import { codecs, type DurableWrite, headerHash, type SafetyRecord } from "../../node/types/index.ts";
@@ -159,7 +160,7 @@ test("rejects CommitQCs whose lane ranges do not follow each other", async () =>
   await rejects(db, "cqc/4", /lane 0 range starts at 2, the previous CommitQC ended at 3/);
 });
 
-test("rejects a lane WAL that diverged from a finalized block", async () => {
+test("accepts, and reports, a lane WAL on another branch than the finalized one (the owner equivocated)", async () => {
   const { db } = await openMemory();
   const { writer } = await openMemory(db);
   const h = history(2, 2);
@@ -169,7 +170,16 @@ test("rejects a lane WAL that diverged from a finalized block", async () => {
     { kind: "laneBlock", block: other },
     ...h.qcs.map((qc) => ({ kind: "commitQc" as const, qc })),
   ]);
-  await rejects(db, "lane/0/1, cqc/2", /differs from the one CommitQC\(2\) finalized/);
+  // Both blocks carry the owner's signature: the owner signed two blocks at number 1,
+  // and an honest node that kept the branch it saw first must still be able to restart.
+  const warnings: { lane: number; number: number; index: number; msg: string }[] = [];
+  const logger = pino({ level: "warn" }, { write: (line: string) => warnings.push(JSON.parse(line)) });
+  const state = await recover(await openStorage(db, tc.committee, { logger }), tc.committee);
+  assert.equal(state.lanes[0]!.next, 2);
+  assert.deepEqual(headerHash(state.lanes[0]!.blocks[1]!.header), headerHash(other.header));
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!.msg, /equivocation/);
+  assert.deepEqual([warnings[0]!.lane, warnings[0]!.number, warnings[0]!.index], [0, 1, 2]);
 });
 
 async function putSafety(db: Db, record: SafetyRecord): Promise<void> {
