@@ -39,8 +39,8 @@ test("version prints the package, Node and protocol versions", () => {
 test("bad input exits 2 with a message on stderr and no stack trace", () => {
   const cases: [string[], RegExp][] = [
     [[], /Usage: validator/],
-    [["dev"], /unknown command 'dev'/],
-    [["start"], /unknown command 'start'/],
+    [["stat"], /unknown command 'stat'/],
+    [["start", "--api-port", "99999"], /must be an integer from 0 to 65535/],
     [["keys"], /Usage: validator keys/],
     [["keys", "rotate"], /unknown command 'rotate'/],
     [["version", "--verbose"], /unknown option '--verbose'/],

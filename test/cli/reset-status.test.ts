@@ -75,3 +75,19 @@ test("status prints what a node's API reports, and fails clearly when nothing an
   assert.equal(down.code, 1);
   assert.match(down.stderr, /no answer from .* is the node running\?/);
 });
+
+test("start explains a missing home and a validator key that is not in genesis", () => {
+  const missing = runValidator(["start", "--home", join(tmp.dir, "nothing")]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /no node home at .*nothing; create one with: validator init/);
+
+  const a = join(tmp.dir, "a");
+  const b = join(tmp.dir, "b");
+  assert.equal(runValidator(["init", "--home", a]).code, 0);
+  assert.equal(runValidator(["init", "--home", b]).code, 0);
+  // b's genesis with a's keys: the validator key is not in the committee.
+  writeFileSync(join(a, "genesis.json"), readFileSync(join(b, "genesis.json")));
+  const foreign = runValidator(["start", "--home", a]);
+  assert.equal(foreign.code, 1);
+  assert.match(foreign.stderr, /is not in the genesis committee; to run as an observer/);
+});
