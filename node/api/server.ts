@@ -47,11 +47,10 @@ function parseIndex(raw: string): number {
 export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance {
   const app = Fastify({
     logger: false,
-    disableRequestLogging: true,
     bodyLimit: opts.maxBodyBytes,
     return503OnClosing: true,
     // Room for the longest kv key (1 KiB) in a path parameter; longer gets 414.
-    maxParamLength: 1100,
+    routerOptions: { maxParamLength: 1100 },
   });
 
   app.setErrorHandler((err: FastifyError, _req, reply) => {

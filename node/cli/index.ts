@@ -8,6 +8,7 @@ import { reportError } from "./errors.ts";
 import { registerInit } from "./init.ts";
 import { registerKeys } from "./keys.ts";
 import { registerReset } from "./reset.ts";
+import { registerStart } from "./start.ts";
 import { registerStatus } from "./status.ts";
 import { registerTestnet } from "./testnet.ts";
 import { registerVersion } from "./version.ts";
@@ -28,6 +29,7 @@ function buildProgram(): Command {
     .helpCommand("help [command]", "show help for a command");
   registerInit(program);
   registerTestnet(program);
+  registerStart(program);
   registerKeys(program);
   registerStatus(program);
   registerReset(program);

@@ -132,7 +132,9 @@ export function verifyLaneBlock(committee: Committee, block: LaneBlock, cache?: 
  * TimeoutQC: each signer signed {view, its lockRound} under the timeout
  * domain, weight >= Q; highQc is present exactly when some lockRound is set,
  * and then is a valid PrepareQC at (view.index, max lockRound) with that
- * round below the timed-out round.
+ * round at or below the timed-out round (a node that locked in round r and
+ * then timed out in r reports lockRound r: exactly the lock that protects a
+ * CommitQC formed in r).
  */
 export function verifyTimeoutQc(committee: Committee, qc: TimeoutQc, cache?: VerifyCache): Check {
   const what = `TimeoutQC ${viewKey(qc.view)}`;
@@ -158,8 +160,8 @@ export function verifyTimeoutQc(committee: Committee, qc: TimeoutQc, cache?: Ver
     return qc.highQc === null ? OK : { ok: false, reason: `${what}: carries a highQc but no signer reported a lock` };
   }
   if (qc.highQc === null) return { ok: false, reason: `${what}: signers report lock round ${maxLockRound}, no highQc` };
-  if (maxLockRound >= qc.view.round) {
-    return { ok: false, reason: `${what}: lock round ${maxLockRound} is not below the timed-out round` };
+  if (maxLockRound > qc.view.round) {
+    return { ok: false, reason: `${what}: lock round ${maxLockRound} is above the timed-out round` };
   }
   const expected = { index: qc.view.index, round: maxLockRound };
   if (compareViews(qc.highQc.proposal.view, expected) !== 0) {

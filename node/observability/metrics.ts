@@ -56,7 +56,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     }),
     walBatchWrites: new Histogram({
       name: "validator_wal_batch_writes",
-      help: "Records per group-commit batch",
+      help: "LevelDB operations per group-commit batch",
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024],
       registers: r,
     }),

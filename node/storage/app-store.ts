@@ -1,5 +1,5 @@
 import { StorageError } from "./errors.ts";
-import { readU64, utf8, writeU64 } from "./keys.ts";
+import { readU64, u64Key, utf8, writeU64 } from "./keys.ts";
 import { type LevelDb, plain, type Space, space } from "./level.ts";
 import type { WriteSet } from "./write-set.ts";
 
@@ -17,18 +17,22 @@ export interface AppStateWrite {
 
 /**
  * App state (`app/kv/<key>`) with the executed index and app hash
- * (`app/state`). One executed block's changes and its index and hash go into
- * the same batch, so after a crash they agree.
+ * (`app/state`), and the app hash after each executed index
+ * (`app/hash/<index>`, for the API and peers comparing hashes). One executed
+ * block's changes and its index and hash go into the same batch, so after a
+ * crash they agree.
  */
 export class AppStore {
   readonly #root: Space;
   readonly #kv: Space;
+  readonly #hashes: Space;
   #executedIndex: number;
   #appHash: Uint8Array;
 
-  private constructor(root: Space, kv: Space, executedIndex: number, appHash: Uint8Array) {
+  private constructor(root: Space, kv: Space, hashes: Space, executedIndex: number, appHash: Uint8Array) {
     this.#root = root;
     this.#kv = kv;
+    this.#hashes = hashes;
     this.#executedIndex = executedIndex;
     this.#appHash = appHash;
   }
@@ -43,7 +47,7 @@ export class AppStore {
       executed = readU64(raw, 0);
       hash = plain(raw.slice(8));
     }
-    return new AppStore(root, space(db, ["app", "kv"]), executed, hash);
+    return new AppStore(root, space(db, ["app", "kv"]), space(db, ["app", "hash"]), executed, hash);
   }
 
   get executedIndex(): number {
@@ -70,6 +74,7 @@ export class AppStore {
     writeU64(state, 0, w.index);
     state.set(w.appHash, 8);
     ws.put(this.#root, STATE_KEY, state);
+    ws.put(this.#hashes, u64Key(w.index), w.appHash);
     const before = { index: this.#executedIndex, hash: this.#appHash };
     this.#executedIndex = w.index;
     this.#appHash = w.appHash;
@@ -77,6 +82,13 @@ export class AppStore {
       this.#executedIndex = before.index;
       this.#appHash = before.hash;
     });
+  }
+
+  /** The app hash after executing `index`, if it was executed here. */
+  async hashAt(index: number): Promise<Uint8Array | undefined> {
+    if (!Number.isSafeInteger(index) || index < 1 || index > this.#executedIndex) return undefined;
+    const value = await this.#hashes.get(u64Key(index));
+    return value === undefined ? undefined : plain(value);
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {

@@ -137,6 +137,10 @@ export class Storage {
     return this.chain.txLocation(hash);
   }
 
+  appHashAt(index: number): Promise<Uint8Array | undefined> {
+    return this.app.hashAt(index);
+  }
+
   appGet(key: Uint8Array): Promise<Uint8Array | undefined> {
     return this.app.get(key);
   }

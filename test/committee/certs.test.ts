@@ -67,8 +67,11 @@ test("TimeoutQC: lock rounds per signer, highQc rules", () => {
   assert.equal(verifyTimeoutQc(c, timeoutQc(tc, view, [null, 1, 0], null, [0, 1, 2])).ok, false);
   assert.equal(verifyTimeoutQc(c, timeoutQc(tc, view, [null, null, null], high, [0, 1, 2])).ok, false);
   assert.equal(verifyTimeoutQc(c, timeoutQc(tc, view, [0, 0, 0], high, [0, 1, 2])).ok, false);
+  // a node that locked in round 1 and timed out in round 1 reports lock round 1
   const atRound = timeoutQc(tc, { index: 1, round: 1 }, [1, 1, 1], high, [0, 1, 2]);
-  assert.match((verifyTimeoutQc(c, atRound) as { reason: string }).reason, /not below/);
+  assert.deepEqual(verifyTimeoutQc(c, atRound), { ok: true });
+  const aboveRound = timeoutQc(tc, { index: 1, round: 0 }, [1, 1, 1], high, [0, 1, 2]);
+  assert.match((verifyTimeoutQc(c, aboveRound) as { reason: string }).reason, /above the timed-out round/);
   // a lock round that a signer did not sign
   const qc = timeoutQc(tc, view, [null, 1, 0], high, [0, 1, 2]);
   assert.equal(verifyTimeoutQc(c, { ...qc, lockRounds: [1, 1, 0] }).ok, false);

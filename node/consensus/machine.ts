@@ -1,0 +1,659 @@
+import { type Committee, verifyCommitQc, verifyPrepareQc, verifyTimeoutQc } from "../committee/index.ts";
+import { type Signer, type VerifyCache, verifyMemberSignature } from "../crypto/index.ts";
+import {
+  type CommitQc,
+  type ConsensusMessage,
+  codecs,
+  compareViews,
+  DOMAINS,
+  type LaneQc,
+  type PhaseVote,
+  type PhaseVoteBody,
+  type PrepareQc,
+  type Proposal,
+  type ProposalMessage,
+  phaseVoteSigningBody,
+  proposalHash,
+  type RecoveredState,
+  type TimeoutQc,
+  type TimeoutVote,
+  type TimeoutVoteBody,
+  timeoutVoteSigningBody,
+  toHex,
+  type View,
+  viewKey,
+} from "../types/index.ts";
+import { checkProposal, type LaneTip, laneTips } from "./proposal-validity.ts";
+import { buildProposal } from "./proposer.ts";
+import { SafetyGate } from "./safety-gate.ts";
+import { viewTimeoutMs } from "./timeouts.ts";
+import type { ConsensusConfig, ConsensusCounters, ConsensusEffect, ConsensusInput } from "./types.ts";
+import { MAX_ROUNDS_AHEAD, PhaseVoteBook, TimeoutVoteBook } from "./votes.ts";
+
+const WRITE_PREFIX = "consensus:";
+/** Messages for index k+1 held while CommitQC(k) becomes durable. */
+const MAX_BUFFERED_NEXT = 256;
+/** CommitQCs beyond the next index, held until their turn (sync catch-up). */
+const MAX_FUTURE_COMMIT_QCS = 256;
+/** Proposals of the current index remembered by hash, to build certificates. */
+const MAX_PROPOSALS_PER_INDEX = 64;
+
+export interface ConsensusMachineOptions {
+  committee: Committee;
+  me: number | null;
+  signer: Signer | null;
+  config: ConsensusConfig;
+  recovered: Pick<RecoveredState, "commitQcs" | "anchor" | "finalizedIndex" | "safety">;
+  verifyCache?: VerifyCache;
+}
+
+/**
+ * Two-phase fast finality with a persisted lock (DESIGN section 6), for one
+ * node. Views (k, r); the leader proposes a tip cut; prepare votes make a
+ * PrepareQC, which becomes the lock; commit votes make a CommitQC, which
+ * finalizes k. Timeouts make a TimeoutQC carrying the highest lock, which the
+ * next leader must re-propose. Every vote passes the SafetyGate.
+ */
+export class ConsensusMachine {
+  readonly committee: Committee;
+  readonly me: number | null;
+  readonly counters: ConsensusCounters = {
+    proposals: 0,
+    prepareVotes: 0,
+    commitVotes: 0,
+    timeoutVotes: 0,
+    timeoutQcs: 0,
+    finalized: 0,
+    rejectedMessages: 0,
+  };
+  readonly #signer: Signer | null;
+  readonly #config: ConsensusConfig;
+  readonly #cache: VerifyCache | undefined;
+  readonly #gate: SafetyGate;
+
+  #finalizedIndex: number;
+  #lastCommitQc: CommitQc | null;
+  #tips: LaneTip[];
+  /** CommitQC(k) waiting to become durable before the move to k+1. */
+  #finalizing: { qc: CommitQc; id: string } | null = null;
+  #view: View;
+  /** TimeoutQC(k, r-1) that brought us to round r (needed to propose). */
+  #entryTc: TimeoutQc | null = null;
+  #proposalInView: string | null = null;
+  /** A PrepareQC of the current view was acted on (commit vote decided). */
+  #prepareQcInView = false;
+  #proposals = new Map<string, Proposal>();
+  #prepares: PhaseVoteBook;
+  #commits: PhaseVoteBook;
+  #timeouts: TimeoutVoteBook;
+  #laneQcs: Map<number, LaneQc>[];
+  /** After a restart: no proposal at or below this view (we may have sent one). */
+  #noProposeUpTo: View | null = null;
+  #consecutiveTimeouts = 0;
+  #timer: { key: string; deadlineMs: number } | null = null;
+  #workSeen = false;
+  #bufferedNext: ConsensusMessage[] = [];
+  #futureCommitQcs = new Map<number, CommitQc>();
+  #lastFetchAtMs = Number.NEGATIVE_INFINITY;
+  #nextWriteId = 0;
+
+  constructor(opts: ConsensusMachineOptions) {
+    if ((opts.me === null) !== (opts.signer === null)) throw new Error("a validator needs a signer; an observer none");
+    this.committee = opts.committee;
+    this.me = opts.me;
+    this.#signer = opts.signer;
+    this.#config = opts.config;
+    this.#cache = opts.verifyCache;
+    const r = opts.recovered;
+    this.#gate = new SafetyGate(r.safety);
+    this.#lastCommitQc = r.commitQcs.at(-1) ?? r.anchor?.commitQc ?? null;
+    this.#finalizedIndex = this.#lastCommitQc?.proposal.view.index ?? 0;
+    if (this.#finalizedIndex !== r.finalizedIndex) {
+      throw new Error(`recovered finalizedIndex ${r.finalizedIndex} but the last CommitQC is ${this.#finalizedIndex}`);
+    }
+    this.#tips = laneTips(this.committee, this.#lastCommitQc);
+    this.#prepares = new PhaseVoteBook(this.committee);
+    this.#commits = new PhaseVoteBook(this.committee);
+    this.#timeouts = new TimeoutVoteBook(this.committee);
+    this.#laneQcs = this.committee.members.map(() => new Map());
+    // Resume in the highest round of the next index the record mentions.
+    const k = this.#finalizedIndex + 1;
+    let round = 0;
+    const s = this.#gate.record;
+    for (const v of [s.prepare?.view, s.commit?.view, s.timeout?.view, s.lock?.proposal.view]) {
+      if (v !== undefined && v.index === k) round = Math.max(round, v.round);
+    }
+    this.#view = { index: k, round };
+    if (round > 0 || s.prepare?.view.index === k || s.timeout?.view.index === k) {
+      this.#noProposeUpTo = this.#view;
+      this.#workSeen = true;
+    }
+  }
+
+  get view(): View {
+    return this.#view;
+  }
+
+  get finalizedIndex(): number {
+    return this.#finalizedIndex;
+  }
+
+  get lastCommitQc(): CommitQc | null {
+    return this.#lastCommitQc;
+  }
+
+  get lock(): PrepareQc | null {
+    return this.#gate.lock;
+  }
+
+  /** The safety record including writes not yet durable. */
+  get safetyRecord() {
+    return this.#gate.record;
+  }
+
+  /**
+   * Effects right after start: the identical votes on record for the current
+   * view are re-sent (the only signatures a restarted node may repeat).
+   */
+  start(nowMs: number): ConsensusEffect[] {
+    const out: ConsensusEffect[] = [];
+    const s = this.#gate.record;
+    if (this.me !== null) {
+      if (s.prepare && compareViews(s.prepare.view, this.#view) === 0) out.push(this.#send("prepare", s.prepare));
+      if (s.commit && compareViews(s.commit.view, this.#view) === 0) out.push(this.#send("commit", s.commit));
+      if (s.timeout && compareViews(s.timeout.view, this.#view) === 0) out.push(this.#sendTimeout(s.timeout));
+    }
+    this.#armTimer(nowMs, out);
+    return out;
+  }
+
+  step(input: ConsensusInput, nowMs: number): ConsensusEffect[] {
+    const out: ConsensusEffect[] = [];
+    switch (input.kind) {
+      case "message":
+        this.#onMessage(input.msg, nowMs, out);
+        break;
+      case "laneQc":
+        this.#onLaneQc(input.qc, nowMs, out);
+        break;
+      case "durable":
+        this.#onDurable(input.id, nowMs, out);
+        break;
+      case "timer":
+        if (this.#timer?.key === input.viewKey) {
+          this.#timer = null;
+          this.#onViewTimeout(out);
+        }
+        break;
+      case "commitQcs":
+        for (const qc of [...input.qcs].sort((a, b) => a.proposal.view.index - b.proposal.view.index)) {
+          this.#onCommitQc(qc, false, nowMs, out);
+        }
+        break;
+    }
+    this.#armTimer(nowMs, out);
+    return out;
+  }
+
+  // ---- message dispatch ----
+
+  #onMessage(msg: ConsensusMessage, nowMs: number, out: ConsensusEffect[]): void {
+    const index = messageIndex(msg);
+    if (msg.kind === "commitQc") {
+      this.#onCommitQc(msg.msg, false, nowMs, out);
+      return;
+    }
+    if (index < this.#view.index) return; // an older index: already final here
+    if (index > this.#view.index || this.#finalizing !== null) {
+      this.#onFutureMessage(msg, index, nowMs, out);
+      return;
+    }
+    switch (msg.kind) {
+      case "proposal":
+        this.#onProposal(msg.msg, nowMs, out);
+        return;
+      case "prepare":
+        this.#onPhaseVote("prepare", msg.msg, nowMs, out);
+        return;
+      case "commit":
+        this.#onPhaseVote("commit", msg.msg, nowMs, out);
+        return;
+      case "timeout":
+        this.#onTimeoutVote(msg.msg, nowMs, out);
+        return;
+      case "timeoutQc":
+        this.#onTimeoutQc(msg.msg, false, nowMs, out);
+        return;
+    }
+  }
+
+  /** A message for a later index: learn its CommitQC, buffer or fetch. */
+  #onFutureMessage(msg: ConsensusMessage, index: number, nowMs: number, out: ConsensusEffect[]): void {
+    if (msg.kind === "proposal" && msg.msg.prevCommitQc !== null)
+      this.#onCommitQc(msg.msg.prevCommitQc, false, nowMs, out);
+    if (index === this.#view.index + 1 && this.#bufferedNext.length < MAX_BUFFERED_NEXT) this.#bufferedNext.push(msg);
+    // Behind: unless CommitQC(k) is on its way to disk, ask for it.
+    if (index > this.#view.index + 1 || (index > this.#view.index && this.#finalizing === null)) {
+      this.#fetchCommitQcs(nowMs, out);
+    }
+  }
+
+  #fetchCommitQcs(nowMs: number, out: ConsensusEffect[]): void {
+    if (nowMs - this.#lastFetchAtMs < this.#config.fetchRetryMs) return;
+    this.#lastFetchAtMs = nowMs;
+    out.push({ kind: "fetchCommitQcs", from: this.#finalizedIndex + 1 });
+  }
+
+  #reject(what: string, reason: string, out: ConsensusEffect[]): void {
+    this.counters.rejectedMessages++;
+    out.push({ kind: "event", level: "warn", msg: `${what} rejected`, data: { reason, view: viewKey(this.#view) } });
+  }
+
+  // ---- proposals and prepare votes ----
+
+  #onProposal(pm: ProposalMessage, nowMs: number, out: ConsensusEffect[]): void {
+    const v = pm.proposal.view;
+    if (v.round < this.#view.round) return;
+    if (v.round > this.#view.round) {
+      // A valid proposal for a later round carries the TimeoutQC that ends ours.
+      if (pm.timeoutQc === null || pm.timeoutQc.view.round !== v.round - 1) return;
+      this.#onTimeoutQc(pm.timeoutQc, false, nowMs, out);
+      if (v.round !== this.#view.round) return;
+    }
+    const hash = proposalHash(pm.proposal);
+    const hex = toHex(hash);
+    if (this.#proposalInView !== null) {
+      if (this.#proposalInView !== hex)
+        this.#reject("proposal", "leader equivocation: a second proposal in the view", out);
+      else this.#prepareVote(pm, hash, out); // a re-sent proposal may re-send our identical vote
+      return;
+    }
+    const reason = checkProposal(
+      { committee: this.committee, lastCommitQc: this.#lastCommitQc, cache: this.#cache },
+      pm,
+    );
+    if (reason !== null) {
+      this.#reject("proposal", reason, out);
+      return;
+    }
+    this.#proposalInView = hex;
+    if (this.#proposals.size < MAX_PROPOSALS_PER_INDEX) this.#proposals.set(hex, pm.proposal);
+    this.#workSeen = true;
+    this.#prepareVote(pm, hash, out);
+    // Votes that arrived before the proposal may already make certificates.
+    this.#checkCertificates(nowMs, out);
+  }
+
+  #prepareVote(pm: ProposalMessage, hash: Uint8Array, out: ConsensusEffect[]): void {
+    if (this.me === null) return;
+    const body: PhaseVoteBody = { view: pm.proposal.view, proposalHash: hash };
+    const decision = this.#gate.prepare(body.view, hash);
+    if (decision === "resend") out.push(this.#send("prepare", body));
+    if (decision !== "new") return;
+    const id = this.#writeId();
+    const release: ConsensusMessage[] = [];
+    // A leader's proposal leaves together with its own prepare vote: the
+    // record then also bars a second proposal in this view after a crash.
+    if (this.committee.leader(body.view) === this.me) release.push({ kind: "proposal", msg: pm });
+    release.push(this.#send("prepare", body).msg);
+    this.counters.prepareVotes++;
+    out.push({ kind: "persist", id, write: this.#gate.write(id, { prepare: body }, release) });
+  }
+
+  /** Leader duty: propose once per view when there is something to order. */
+  #maybePropose(nowMs: number, out: ConsensusEffect[]): void {
+    if (this.me === null || this.#signer === null || this.#finalizing !== null) return;
+    const view = this.#view;
+    if (this.committee.leader(view) !== this.me || this.#proposalInView !== null) return;
+    if (this.#gate.timedOutAt(view)) return;
+    const prepared = this.#gate.record.prepare;
+    if (prepared !== null && compareViews(prepared.view, view) >= 0) return;
+    if (this.#noProposeUpTo !== null && compareViews(view, this.#noProposeUpTo) <= 0) return;
+    if (view.round > 0 && this.#entryTc === null) return;
+    const createdAtMs = Math.max(nowMs, this.#lastCommitQc?.proposal.createdAtMs ?? 0);
+    const built = buildProposal(this.committee, view, this.#tips, this.#laneQcs, this.#entryTc, createdAtMs);
+    if (built === null) return;
+    const pm: ProposalMessage = {
+      proposal: built.proposal,
+      signature: this.#signer.sign(DOMAINS.proposal, codecs.proposal.encode(built.proposal)),
+      laneQcs: built.laneQcs,
+      timeoutQc: view.round > 0 ? this.#entryTc : null,
+      prevCommitQc: this.#lastCommitQc,
+    };
+    this.counters.proposals++;
+    // Our own proposal goes through the same checks as anyone's, then the
+    // vote (and the proposal) wait for the durable record.
+    this.#onProposal(pm, nowMs, out);
+  }
+
+  // ---- prepare and commit votes, certificates ----
+
+  #onPhaseVote(phase: "prepare" | "commit", vote: PhaseVote, nowMs: number, out: ConsensusEffect[]): void {
+    const v = vote.body.view;
+    if (v.round < this.#view.round - 1 || v.round > this.#view.round + MAX_ROUNDS_AHEAD) return;
+    if (!this.committee.isMember(vote.signer)) {
+      this.#reject(`${phase} vote`, "signer is not a member", out);
+      return;
+    }
+    const ok = verifyMemberSignature(
+      this.committee,
+      vote.signer,
+      phase === "prepare" ? DOMAINS.prepare : DOMAINS.commit,
+      this.committee.chainId,
+      phaseVoteSigningBody(vote.body),
+      vote.signature,
+      this.#cache,
+    );
+    if (!ok) {
+      this.#reject(`${phase} vote`, `bad signature from ${vote.signer}`, out);
+      return;
+    }
+    (phase === "prepare" ? this.#prepares : this.#commits).add(vote);
+    if (compareViews(v, this.#view) === 0) this.#workSeen = true;
+    this.#checkCertificates(nowMs, out);
+  }
+
+  /**
+   * A CommitQC from commit votes of any round of this index finalizes it; a
+   * PrepareQC of the current view leads to the commit vote. Both need the
+   * proposal itself (certificates carry it).
+   */
+  #checkCertificates(nowMs: number, out: ConsensusEffect[]): void {
+    for (const view of this.#commits.views()) {
+      for (const hex of this.#commits.quorumHashes(view)) {
+        const proposal = this.#proposals.get(hex);
+        if (proposal === undefined || compareViews(proposal.view, view) !== 0) continue;
+        this.#onCommitQc(this.#commits.certificate(view, hex, proposal), true, nowMs, out);
+        return;
+      }
+    }
+    if (this.#prepareQcInView) return;
+    for (const hex of this.#prepares.quorumHashes(this.#view)) {
+      const proposal = this.#proposals.get(hex);
+      if (proposal === undefined || compareViews(proposal.view, this.#view) !== 0) continue;
+      this.#prepareQcInView = true;
+      this.#commitVote(this.#prepares.certificate(this.#view, hex, proposal), out);
+    }
+  }
+
+  /**
+   * PrepareQC of the current view: lock it, and commit-vote. The lock and the
+   * commit record go in one durable write, and the commit vote waits for it:
+   * a CommitQC is Q commit votes, so once it exists at least f+1 honest nodes
+   * hold this lock on disk, and every later TimeoutQC (Q signers) includes
+   * one of them and carries the lock, forcing the next leader to re-propose
+   * the committed cut. A lock forgotten in a crash would break that chain.
+   */
+  #commitVote(qc: PrepareQc, out: ConsensusEffect[]): void {
+    if (this.me === null) return;
+    const body: PhaseVoteBody = { view: qc.proposal.view, proposalHash: proposalHash(qc.proposal) };
+    const decision = this.#gate.commit(body.view, body.proposalHash);
+    if (decision === "resend") out.push(this.#send("commit", body));
+    if (decision !== "new") return;
+    const id = this.#writeId();
+    this.counters.commitVotes++;
+    out.push({
+      kind: "persist",
+      id,
+      write: this.#gate.write(id, { commit: body, lock: qc }, [this.#send("commit", body).msg]),
+    });
+  }
+
+  #onCommitQc(qc: CommitQc, formedHere: boolean, nowMs: number, out: ConsensusEffect[]): void {
+    const index = qc.proposal.view.index;
+    if (index <= this.#finalizedIndex) return;
+    const expected = this.#finalizedIndex + 1;
+    if (index > expected || this.#finalizing !== null) {
+      if (this.#finalizing?.qc.proposal.view.index === index || this.#futureCommitQcs.has(index)) return;
+      if (this.#futureCommitQcs.size < MAX_FUTURE_COMMIT_QCS && verifyCommitQc(this.committee, qc, this.#cache).ok) {
+        this.#futureCommitQcs.set(index, qc);
+      }
+      if (index > expected + (this.#finalizing !== null ? 1 : 0)) this.#fetchCommitQcs(nowMs, out);
+      return;
+    }
+    if (!formedHere) {
+      const check = verifyCommitQc(this.committee, qc, this.#cache);
+      if (!check.ok) {
+        this.#reject("CommitQC", check.reason, out);
+        return;
+      }
+    }
+    // Index k is final. It moves on to k+1 only once the CommitQC is durable,
+    // so that a restarted node's record never refers to an index it cannot
+    // recover the start of.
+    const id = this.#writeId();
+    this.#finalizing = { qc, id };
+    out.push({ kind: "persist", id, write: { kind: "commitQc", qc } });
+    if (formedHere) out.push({ kind: "broadcast", msg: { kind: "commitQc", msg: qc } });
+  }
+
+  #onDurable(id: string, nowMs: number, out: ConsensusEffect[]): void {
+    for (const msg of this.#gate.durableAck(id)) out.push({ kind: "broadcast", msg });
+    if (this.#finalizing?.id !== id) return;
+    const qc = this.#finalizing.qc;
+    this.#finalizing = null;
+    this.#finalizedIndex = qc.proposal.view.index;
+    this.#lastCommitQc = qc;
+    this.#tips = laneTips(this.committee, qc);
+    this.counters.finalized++;
+    out.push({ kind: "finalized", qc });
+    this.#enterIndex(this.#finalizedIndex + 1, nowMs, out);
+  }
+
+  #enterIndex(index: number, nowMs: number, out: ConsensusEffect[]): void {
+    this.#view = { index, round: 0 };
+    this.#entryTc = null;
+    this.#proposalInView = null;
+    this.#prepareQcInView = false;
+    this.#proposals.clear();
+    this.#prepares.clear();
+    this.#commits.clear();
+    this.#timeouts.clear();
+    this.#consecutiveTimeouts = 0;
+    this.#timer = null;
+    this.#workSeen = false;
+    for (const [lane, qcs] of this.#laneQcs.entries()) {
+      for (const n of [...qcs.keys()]) if (n < this.#tips[lane]!.next) qcs.delete(n);
+      // Certified blocks beyond the new tips are work: the timer must run
+      // even if no new LaneQC ever arrives (e.g. this index's leader is down).
+      if (qcs.size > 0) this.#workSeen = true;
+    }
+    const queued = this.#futureCommitQcs.get(index);
+    this.#futureCommitQcs.delete(index);
+    for (const i of [...this.#futureCommitQcs.keys()]) if (i < index) this.#futureCommitQcs.delete(i);
+    const buffered = this.#bufferedNext;
+    this.#bufferedNext = [];
+    if (queued !== undefined) this.#onCommitQc(queued, false, nowMs, out);
+    for (const msg of buffered) this.#onMessage(msg, nowMs, out);
+    this.#maybePropose(nowMs, out);
+  }
+
+  // ---- timeouts ----
+
+  #onViewTimeout(out: ConsensusEffect[]): void {
+    if (this.#finalizing !== null) return;
+    if (this.#gate.timedOutAt(this.#view)) {
+      // Still no TimeoutQC: our vote or others' may be lost. Re-send the
+      // identical timeout vote and what laggards need to catch up.
+      this.#timeoutVote(out);
+      if (this.#lastCommitQc !== null)
+        out.push({ kind: "broadcast", msg: { kind: "commitQc", msg: this.#lastCommitQc } });
+      return;
+    }
+    this.#consecutiveTimeouts++;
+    out.push({ kind: "event", level: "warn", msg: "view timed out", data: { view: viewKey(this.#view) } });
+    this.#timeoutVote(out);
+  }
+
+  #timeoutVote(out: ConsensusEffect[]): void {
+    if (this.me === null) return; // observers never sign
+    const lock = this.#gate.lock;
+    const lockRound = lock !== null && lock.proposal.view.index === this.#view.index ? lock.proposal.view.round : null;
+    const body: TimeoutVoteBody = { view: this.#view, lockRound };
+    const decision = this.#gate.timeout(this.#view, lockRound);
+    if (decision === "resend") out.push(this.#sendTimeout(body));
+    if (decision !== "new") return;
+    const id = this.#writeId();
+    this.counters.timeoutVotes++;
+    out.push({ kind: "persist", id, write: this.#gate.write(id, { timeout: body }, [this.#sendTimeout(body).msg]) });
+  }
+
+  #onTimeoutVote(vote: TimeoutVote, nowMs: number, out: ConsensusEffect[]): void {
+    const v = vote.body.view;
+    if (v.round < this.#view.round || v.round > this.#view.round + MAX_ROUNDS_AHEAD) return;
+    if (!this.committee.isMember(vote.signer)) {
+      this.#reject("timeout vote", "signer is not a member", out);
+      return;
+    }
+    const ok = verifyMemberSignature(
+      this.committee,
+      vote.signer,
+      DOMAINS.timeout,
+      this.committee.chainId,
+      timeoutVoteSigningBody(vote.body),
+      vote.signature,
+      this.#cache,
+    );
+    if (!ok) {
+      this.#reject("timeout vote", `bad signature from ${vote.signer}`, out);
+      return;
+    }
+    const lr = vote.body.lockRound;
+    if (lr !== null) {
+      // The carried lock must be the PrepareQC the voter signed it has.
+      if (
+        vote.lock === null ||
+        compareViews(vote.lock.proposal.view, { index: v.index, round: lr }) !== 0 ||
+        lr > v.round
+      ) {
+        this.#reject("timeout vote", "lock does not match its lockRound", out);
+        return;
+      }
+      const check = verifyPrepareQc(this.committee, vote.lock, this.#cache);
+      if (!check.ok) {
+        this.#reject("timeout vote", check.reason, out);
+        return;
+      }
+    } else if (vote.lock !== null) {
+      this.#reject("timeout vote", "lock without lockRound", out);
+      return;
+    }
+    this.#timeouts.add(vote);
+    this.#workSeen = true;
+    // f+1 timeouts at or above our round: at least one honest node gave up on
+    // it, so join (at the highest such round) instead of waiting our timer.
+    const amp = this.#timeouts.amplificationRound();
+    if (amp !== null && amp >= this.#view.round && !this.#gate.timedOutAt({ index: v.index, round: amp })) {
+      if (amp > this.#view.round) this.#enterRound(amp, null, nowMs, out);
+      this.#consecutiveTimeouts++;
+      this.#timeoutVote(out);
+    }
+    if (v.round < this.#view.round || this.#timeouts.weightAt(v.round) < this.committee.quorum) return;
+    const tc = this.#timeouts.certificate(v);
+    if (tc !== null) this.#onTimeoutQc(tc, true, nowMs, out);
+  }
+
+  #onTimeoutQc(tc: TimeoutQc, formedHere: boolean, nowMs: number, out: ConsensusEffect[]): void {
+    if (tc.view.index !== this.#view.index) return;
+    if (tc.view.round === this.#view.round - 1 && this.#entryTc === null) {
+      // We joined this round through f+1 timeout votes, without its
+      // TimeoutQC; a leader needs it to propose here.
+      if (formedHere || verifyTimeoutQc(this.committee, tc, this.#cache).ok) {
+        this.#entryTc = tc;
+        this.#maybePropose(nowMs, out);
+      }
+      return;
+    }
+    if (tc.view.round < this.#view.round) return;
+    if (!formedHere) {
+      const check = verifyTimeoutQc(this.committee, tc, this.#cache);
+      if (!check.ok) {
+        this.#reject("TimeoutQC", check.reason, out);
+        return;
+      }
+    }
+    this.counters.timeoutQcs++;
+    if (formedHere) out.push({ kind: "broadcast", msg: { kind: "timeoutQc", msg: tc } });
+    if (tc.highQc !== null && this.#proposals.size < MAX_PROPOSALS_PER_INDEX) {
+      this.#proposals.set(toHex(proposalHash(tc.highQc.proposal)), tc.highQc.proposal);
+    }
+    out.push({ kind: "event", level: "info", msg: "TimeoutQC: next round", data: { view: viewKey(tc.view) } });
+    this.#enterRound(tc.view.round + 1, tc, nowMs, out);
+  }
+
+  #enterRound(round: number, tc: TimeoutQc | null, nowMs: number, out: ConsensusEffect[]): void {
+    this.#view = { index: this.#view.index, round };
+    this.#entryTc = tc;
+    this.#proposalInView = null;
+    this.#prepareQcInView = false;
+    this.#timer = null;
+    this.#workSeen = true;
+    this.#prepares.dropRoundsBelow(round - 1);
+    this.#commits.dropRoundsBelow(round - 1);
+    this.#timeouts.dropRoundsBelow(round);
+    this.#maybePropose(nowMs, out);
+    this.#checkCertificates(nowMs, out);
+  }
+
+  // ---- lane certificates, timers ----
+
+  #onLaneQc(qc: LaneQc, nowMs: number, out: ConsensusEffect[]): void {
+    const lane = qc.body.lane;
+    const tip = this.#tips[lane];
+    if (tip === undefined || qc.body.number < tip.next) return;
+    if (qc.body.number >= tip.next + this.committee.params.laneWindow) return;
+    this.#laneQcs[lane]!.set(qc.body.number, qc);
+    this.#workSeen = true;
+    if (this.#view.round === 0 || this.#entryTc !== null) this.#maybePropose(nowMs, out);
+  }
+
+  /**
+   * The view timer runs only while there is work (a certified lane block
+   * beyond the finalized tips, or a proposal or vote in this index): an idle
+   * chain stays silent.
+   */
+  #armTimer(nowMs: number, out: ConsensusEffect[]): void {
+    if (this.#timer !== null || this.#finalizing !== null || !this.#workSeen) return;
+    const key = viewKey(this.#view);
+    const deadlineMs = nowMs + viewTimeoutMs(this.#config, this.#consecutiveTimeouts);
+    this.#timer = { key, deadlineMs };
+    out.push({ kind: "setTimer", viewKey: key, deadlineMs });
+  }
+
+  // ---- signing ----
+
+  #send(phase: "prepare" | "commit", body: PhaseVoteBody): { kind: "broadcast"; msg: ConsensusMessage } {
+    const signature = this.#signer!.sign(
+      phase === "prepare" ? DOMAINS.prepare : DOMAINS.commit,
+      phaseVoteSigningBody(body),
+    );
+    return { kind: "broadcast", msg: { kind: phase, msg: { body, signer: this.me!, signature } } };
+  }
+
+  #sendTimeout(body: TimeoutVoteBody): { kind: "broadcast"; msg: ConsensusMessage } {
+    const lock = body.lockRound === null ? null : this.#gate.lock;
+    const signature = this.#signer!.sign(DOMAINS.timeout, timeoutVoteSigningBody(body));
+    return { kind: "broadcast", msg: { kind: "timeout", msg: { body, signer: this.me!, signature, lock } } };
+  }
+
+  #writeId(): string {
+    return `${WRITE_PREFIX}${this.#nextWriteId++}`;
+  }
+}
+
+/** The index a consensus message belongs to. */
+function messageIndex(msg: ConsensusMessage): number {
+  switch (msg.kind) {
+    case "proposal":
+      return msg.msg.proposal.view.index;
+    case "prepare":
+    case "commit":
+      return msg.msg.body.view.index;
+    case "timeout":
+      return msg.msg.body.view.index;
+    case "commitQc":
+      return msg.msg.proposal.view.index;
+    case "timeoutQc":
+      return msg.msg.view.index;
+  }
+}

@@ -1,0 +1,124 @@
+import {
+  bytesEqual,
+  type ConsensusMessage,
+  compareViews,
+  type DurableWrite,
+  type PrepareQc,
+  type SafetyRecord,
+  type View,
+} from "../types/index.ts";
+
+/** What the gate allows for a vote this node is about to sign. */
+export type GateDecision =
+  /** Never signed for this slot: persist the record, then send. */
+  | "new"
+  /** The identical vote is on durable record: re-sending it is safe. */
+  | "resend"
+  /** The identical vote waits for its record to become durable. */
+  | "pending"
+  /** A different vote in this slot, or a later one, is on record. */
+  | "barred";
+
+const EMPTY: SafetyRecord = { prepare: null, commit: null, timeout: null, lock: null };
+
+/**
+ * The safety record gate (DESIGN sections 1.2 and 6). Every prepare, commit
+ * and timeout vote passes here. A new vote first changes the record; the
+ * record is persisted; the vote is released only when that write is durable.
+ * After a crash the recovered record bars every view at or below it, except
+ * for the identical vote. This is what makes "kill -9 at any instant" unable
+ * to produce two different signatures for one slot.
+ */
+export class SafetyGate {
+  /** The record including writes not yet durable: what we have committed to. */
+  #record: SafetyRecord;
+  /** The latest record known durable. */
+  #durable: SafetyRecord;
+  #pending = new Map<string, { record: SafetyRecord; release: ConsensusMessage[] }>();
+
+  constructor(recovered: SafetyRecord | null) {
+    this.#record = recovered ?? EMPTY;
+    this.#durable = this.#record;
+  }
+
+  get record(): SafetyRecord {
+    return this.#record;
+  }
+
+  get durable(): SafetyRecord {
+    return this.#durable;
+  }
+
+  get lock(): PrepareQc | null {
+    return this.#record.lock;
+  }
+
+  /** True once a timeout vote at this view (or later) is decided. */
+  timedOutAt(view: View): boolean {
+    const t = this.#record.timeout;
+    return t !== null && compareViews(t.view, view) >= 0;
+  }
+
+  prepare(view: View, proposalHash: Uint8Array): GateDecision {
+    if (this.timedOutAt(view)) return "barred";
+    return this.#phase(this.#record.prepare, this.#durable.prepare, view, proposalHash);
+  }
+
+  commit(view: View, proposalHash: Uint8Array): GateDecision {
+    if (this.timedOutAt(view)) return "barred";
+    return this.#phase(this.#record.commit, this.#durable.commit, view, proposalHash);
+  }
+
+  timeout(view: View, lockRound: number | null): GateDecision {
+    const t = this.#record.timeout;
+    if (t === null || compareViews(t.view, view) < 0) return "new";
+    if (compareViews(t.view, view) > 0 || t.lockRound !== lockRound) return "barred";
+    const d = this.#durable.timeout;
+    return d !== null && compareViews(d.view, view) === 0 ? "resend" : "pending";
+  }
+
+  #phase(
+    recorded: SafetyRecord["prepare"],
+    durable: SafetyRecord["prepare"],
+    view: View,
+    hash: Uint8Array,
+  ): GateDecision {
+    if (recorded === null || compareViews(recorded.view, view) < 0) return "new";
+    if (compareViews(recorded.view, view) > 0 || !bytesEqual(recorded.proposalHash, hash)) return "barred";
+    return durable !== null && compareViews(durable.view, view) === 0 ? "resend" : "pending";
+  }
+
+  /**
+   * Commits to a new record and returns the write; `release` leaves the node
+   * when `durable(id)` reports it. The lock never regresses: a lower one
+   * passed in is ignored.
+   */
+  write(id: string, change: Partial<SafetyRecord>, release: ConsensusMessage[]): DurableWrite {
+    const next: SafetyRecord = { ...this.#record, ...change };
+    if (change.lock !== undefined && !isHigherLock(change.lock, this.#record.lock)) next.lock = this.#record.lock;
+    this.#record = next;
+    this.#pending.set(id, { record: next, release });
+    return { kind: "safety", record: next };
+  }
+
+  /** The write `id` is durable: returns the messages it was holding back. */
+  durableAck(id: string): ConsensusMessage[] {
+    const p = this.#pending.get(id);
+    if (p === undefined) return [];
+    // Writes become durable in order: everything before `id` is durable too.
+    const out: ConsensusMessage[] = [];
+    for (const [key, entry] of this.#pending) {
+      out.push(...entry.release);
+      this.#pending.delete(key);
+      this.#durable = entry.record;
+      if (key === id) break;
+    }
+    return out;
+  }
+}
+
+/** A lock is higher when its view is; null is the lowest. */
+export function isHigherLock(candidate: PrepareQc | null, current: PrepareQc | null): boolean {
+  if (candidate === null) return false;
+  return current === null || compareViews(candidate.proposal.view, current.proposal.view) > 0;
+}

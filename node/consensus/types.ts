@@ -1,0 +1,54 @@
+import type { CommitQc, ConsensusMessage, DurableWrite, LaneQc } from "../types/index.ts";
+
+export interface ConsensusConfig {
+  /** View timeout after a view starts having work (DESIGN section 6). */
+  viewTimeoutMs: number;
+  /** Cap of the timeout, which grows on each consecutive timeout. */
+  maxViewTimeoutMs: number;
+  /** Factor the timeout grows by on each consecutive timeout (>= 1). */
+  viewTimeoutGrowth: number;
+  /** Minimum spacing of sync requests for missing CommitQCs. */
+  fetchRetryMs: number;
+}
+
+export const DEFAULT_CONSENSUS_CONFIG: ConsensusConfig = {
+  viewTimeoutMs: 1000,
+  maxViewTimeoutMs: 8000,
+  viewTimeoutGrowth: 2,
+  fetchRetryMs: 200,
+};
+
+/**
+ * Inputs. Consensus messages arrive decoded; the machine verifies every
+ * signature and certificate in them itself, through the shared VerifyCache
+ * (so the network layer's earlier check makes the second one a lookup).
+ * `laneQc` comes from this node's own lanes machine and is trusted.
+ */
+export type ConsensusInput =
+  | { kind: "message"; msg: ConsensusMessage }
+  | { kind: "laneQc"; qc: LaneQc }
+  | { kind: "durable"; id: string }
+  | { kind: "timer"; viewKey: string }
+  /** CommitQCs from a sync response, any order, unverified. */
+  | { kind: "commitQcs"; qcs: CommitQc[] };
+
+export type ConsensusEffect =
+  | { kind: "broadcast"; msg: ConsensusMessage }
+  | { kind: "persist"; id: string; write: DurableWrite }
+  /** One view timer: a new one replaces the previous. */
+  | { kind: "setTimer"; viewKey: string; deadlineMs: number }
+  /** CommitQC(k) is durable: index k is final (emitted once, in order). */
+  | { kind: "finalized"; qc: CommitQc }
+  /** Ask peers for CommitQCs from index `from` on. */
+  | { kind: "fetchCommitQcs"; from: number }
+  | { kind: "event"; level: "info" | "warn" | "error"; msg: string; data?: Record<string, unknown> };
+
+export interface ConsensusCounters {
+  proposals: number;
+  prepareVotes: number;
+  commitVotes: number;
+  timeoutVotes: number;
+  timeoutQcs: number;
+  finalized: number;
+  rejectedMessages: number;
+}

@@ -1,0 +1,80 @@
+import { sha256, type Tx } from "../types/index.ts";
+
+export type TxResult = { kind: "set"; key: string } | { kind: "opaque" };
+
+/** Writes one block's execution makes to the app state. */
+export interface AppWrites {
+  puts: [key: Uint8Array, value: Uint8Array][];
+  dels: Uint8Array[];
+}
+
+/**
+ * The application interface (DESIGN section 7). Execution drives one block
+ * at a time: begin, apply each tx in the finalized order, then read the hash
+ * and the writes, which are persisted with the executed index in one batch.
+ * An app must be deterministic: its hash depends only on the previous hash,
+ * the index and the txs.
+ */
+export interface App {
+  beginBlock(index: number, prevAppHash: Uint8Array): void;
+  apply(tx: Tx): TxResult;
+  /** appHash after the txs applied since beginBlock. */
+  hash(): Uint8Array;
+  /** The block's state writes (puts and deletes), handed over once. */
+  takeWrites(): AppWrites;
+}
+
+const SEPARATOR = 0x3d; // "="
+const KV_PREFIX = new TextEncoder().encode("kv/");
+/** Storage's bound on an app key (node/storage MAX_APP_KEY_BYTES); longer keys are opaque txs. */
+export const MAX_KV_KEY_BYTES = 4096 - KV_PREFIX.length;
+
+/**
+ * The built-in key-value app: a tx `key=value` (UTF-8, non-empty key) sets a
+ * key (stored under "kv/" + key); any other bytes are recorded as opaque. appHash(k) =
+ * sha256("kv-app" || appHash(k-1) || u64be(k) || for each tx: u32be(len) || tx),
+ * so it commits to the previous hash, k and every tx in order.
+ */
+export class KvApp implements App {
+  #parts: Uint8Array[] = [];
+  #puts = new Map<string, [Uint8Array, Uint8Array]>();
+
+  beginBlock(index: number, prevAppHash: Uint8Array): void {
+    const k = new Uint8Array(8);
+    new DataView(k.buffer).setBigUint64(0, BigInt(index));
+    this.#parts = [new TextEncoder().encode("kv-app"), prevAppHash, k];
+    this.#puts.clear();
+  }
+
+  apply(tx: Tx): TxResult {
+    const len = new Uint8Array(4);
+    new DataView(len.buffer).setUint32(0, tx.byteLength);
+    this.#parts.push(len, tx);
+    const eq = tx.indexOf(SEPARATOR);
+    if (eq <= 0 || eq > MAX_KV_KEY_BYTES) return { kind: "opaque" };
+    let key: string;
+    try {
+      key = new TextDecoder("utf-8", { fatal: true }).decode(tx.subarray(0, eq));
+      new TextDecoder("utf-8", { fatal: true }).decode(tx.subarray(eq + 1));
+    } catch {
+      return { kind: "opaque" };
+    }
+    const keyBytes = tx.slice(0, eq);
+    const storeKey = new Uint8Array(KV_PREFIX.length + keyBytes.length);
+    storeKey.set(KV_PREFIX);
+    storeKey.set(keyBytes, KV_PREFIX.length);
+    // Last write of a key in a block wins.
+    this.#puts.set(key, [storeKey, tx.slice(eq + 1)]);
+    return { kind: "set", key };
+  }
+
+  hash(): Uint8Array {
+    return sha256(...this.#parts);
+  }
+
+  takeWrites(): AppWrites {
+    const puts = [...this.#puts.values()];
+    this.#puts.clear();
+    return { puts, dels: [] };
+  }
+}

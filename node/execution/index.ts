@@ -1,0 +1,12 @@
+/** Execution, app votes, pruning (DESIGN section 7): a pure state machine. */
+export { type App, type AppWrites, KvApp, type TxResult } from "./app.ts";
+export { AppVoteBook, MAX_APP_VOTE_INDEXES } from "./app-votes.ts";
+export { type Assembly, assembleGlobalBlock, type BlockLookup } from "./assembly.ts";
+export { ExecutionMachine, type ExecutionMachineOptions } from "./machine.ts";
+export {
+  DEFAULT_EXECUTION_CONFIG,
+  type ExecutionConfig,
+  type ExecutionCounters,
+  type ExecutionEffect,
+  type ExecutionInput,
+} from "./types.ts";

@@ -1,0 +1,345 @@
+import type { Committee } from "../committee/index.ts";
+import { type Signer, type VerifyCache, verifyMemberSignature } from "../crypto/index.ts";
+import {
+  type AppQc,
+  type AppVote,
+  appVoteSigningBody,
+  bytesEqual,
+  type CommitQc,
+  DOMAINS,
+  type GlobalBlock,
+  headerHash,
+  type LaneBlock,
+  type RecoveredState,
+  toHex,
+  ZERO_HASH,
+} from "../types/index.ts";
+import type { App } from "./app.ts";
+import { AppVoteBook } from "./app-votes.ts";
+import { assembleGlobalBlock, type BlockLookup } from "./assembly.ts";
+import type { ExecutionConfig, ExecutionCounters, ExecutionEffect, ExecutionInput } from "./types.ts";
+
+const WRITE_PREFIX = "execution:";
+/** Finalized indexes waiting for execution (beyond: they stay in the CommitQC WAL). */
+const MAX_PENDING = 1024;
+/** Fetched lane blocks held until their index executes. */
+const MAX_POOL_BLOCKS = 4096;
+/** Recent own app hashes and CommitQCs kept for AppQC checks and anchors. */
+const MAX_RECENT = 512;
+
+export interface ExecutionMachineOptions {
+  committee: Committee;
+  me: number | null;
+  signer: Signer | null;
+  config: ExecutionConfig;
+  app: App;
+  recovered: Pick<RecoveredState, "commitQcs" | "anchor" | "app" | "chainTip">;
+  /** Held lane blocks (the lanes machine). */
+  lookup: BlockLookup;
+  verifyCache?: VerifyCache;
+}
+
+/**
+ * Execution (DESIGN section 7): takes finalized CommitQCs in order, builds
+ * each global block from the certified lane blocks, applies it to the app,
+ * persists app state with index and hash in one batch, and only then signs
+ * the app vote. Aggregates AppQCs; a quorum hash that differs from ours halts
+ * the node. Writes pruning anchors.
+ */
+export class ExecutionMachine {
+  readonly committee: Committee;
+  readonly me: number | null;
+  readonly counters: ExecutionCounters = { executed: 0, txs: 0, voidRanges: 0, appQcs: 0, anchors: 0 };
+  readonly #signer: Signer | null;
+  readonly #config: ExecutionConfig;
+  readonly #app: App;
+  readonly #lookup: BlockLookup;
+  readonly #cache: VerifyCache | undefined;
+  readonly #votes: AppVoteBook;
+
+  #executedIndex: number;
+  #appHash: Uint8Array;
+  #tipHashes: Uint8Array[];
+  #chainTip: number;
+  #pending: CommitQc[] = [];
+  #pool = new Map<string, LaneBlock>();
+  #ownHashes = new Map<number, Uint8Array>();
+  #durableIndex: number;
+  #commitQcs = new Map<number, CommitQc>();
+  #appQcs = new Map<number, AppQc>();
+  #writes = new Map<string, { block: GlobalBlock; appHash: Uint8Array }>();
+  #anchorWrite: { id: string; anchor: { commitQc: CommitQc; appQc: AppQc } } | null = null;
+  #lastAnchorIndex: number;
+  #halted: string | null = null;
+  #lastFetchAtMs = Number.NEGATIVE_INFINITY;
+  #nextWriteId = 0;
+
+  constructor(opts: ExecutionMachineOptions) {
+    if ((opts.me === null) !== (opts.signer === null)) throw new Error("a validator needs a signer; an observer none");
+    this.committee = opts.committee;
+    this.me = opts.me;
+    this.#signer = opts.signer;
+    this.#config = opts.config;
+    this.#app = opts.app;
+    this.#lookup = opts.lookup;
+    this.#cache = opts.verifyCache;
+    this.#votes = new AppVoteBook(opts.committee);
+    const r = opts.recovered;
+    this.#executedIndex = r.app.executedIndex;
+    this.#durableIndex = r.app.executedIndex;
+    this.#appHash = r.app.appHash;
+    this.#chainTip = r.chainTip;
+    this.#lastAnchorIndex = r.anchor?.commitQc.proposal.view.index ?? 0;
+    const known = [...(r.anchor ? [r.anchor.commitQc] : []), ...r.commitQcs];
+    for (const qc of known) this.#remember(qc);
+    const executedQc = known.find((qc) => qc.proposal.view.index === this.#executedIndex);
+    if (this.#executedIndex > 0 && executedQc === undefined) {
+      throw new Error(`executed index ${this.#executedIndex} has no CommitQC in the recovered state`);
+    }
+    this.#tipHashes = this.committee.members.map((_, lane) => executedQc?.proposal.ranges[lane]?.lastHash ?? ZERO_HASH);
+    this.#ownHashes.set(this.#executedIndex, this.#appHash);
+    // Finalized but not yet executed before the crash: execute now, in order.
+    this.#pending = r.commitQcs.filter((qc) => qc.proposal.view.index > this.#executedIndex);
+  }
+
+  get executedIndex(): number {
+    return this.#executedIndex;
+  }
+
+  get appHash(): Uint8Array {
+    return this.#appHash;
+  }
+
+  get halted(): string | null {
+    return this.#halted;
+  }
+
+  /** Effects right after start: re-send the identical app vote of the last executed index. */
+  start(nowMs: number): ExecutionEffect[] {
+    const out: ExecutionEffect[] = [];
+    if (this.#executedIndex > 0 && this.me !== null)
+      out.push({ kind: "broadcastAppVote", vote: this.#sign(this.#executedIndex, this.#appHash) });
+    this.#run(nowMs, out);
+    return out;
+  }
+
+  step(input: ExecutionInput, nowMs: number): ExecutionEffect[] {
+    if (this.#halted !== null) return [];
+    const out: ExecutionEffect[] = [];
+    switch (input.kind) {
+      case "finalized": {
+        const index = input.qc.proposal.view.index;
+        const last = this.#pending.at(-1)?.proposal.view.index ?? this.#executedIndex;
+        if (index !== last + 1) {
+          if (index > last + 1)
+            out.push({ kind: "event", level: "error", msg: "finalized index out of order", data: { index, last } });
+          break;
+        }
+        if (this.#pending.length >= MAX_PENDING) {
+          out.push({
+            kind: "event",
+            level: "warn",
+            msg: "execution queue full; index stays in the CommitQC WAL",
+            data: { index },
+          });
+          break;
+        }
+        this.#pending.push(input.qc);
+        this.#remember(input.qc);
+        break;
+      }
+      case "blocks":
+        this.#addToPool(input.blocks);
+        break;
+      case "appVote":
+        this.#onAppVote(input.vote, out);
+        break;
+      case "durable":
+        this.#onDurable(input.id, out);
+        break;
+      case "timer":
+        break;
+    }
+    this.#run(nowMs, out);
+    return out;
+  }
+
+  // ---- executing finalized indexes ----
+
+  #run(nowMs: number, out: ExecutionEffect[]): void {
+    while (this.#halted === null && this.#pending.length > 0) {
+      const qc = this.#pending[0]!;
+      const assembled = assembleGlobalBlock(qc, this.#tipHashes, this.#lookup, this.#pool);
+      if (!assembled.ok) {
+        if (nowMs - this.#lastFetchAtMs >= this.#config.fetchRetryMs) {
+          this.#lastFetchAtMs = nowMs;
+          for (const m of assembled.missing) out.push({ kind: "fetchLaneBlocks", ...m });
+        }
+        out.push({ kind: "setTimer", deadlineMs: this.#lastFetchAtMs + this.#config.fetchRetryMs });
+        return;
+      }
+      this.#pending.shift();
+      this.#execute(qc, assembled.blocks, assembled.voidLanes, out);
+    }
+  }
+
+  #execute(qc: CommitQc, blocks: LaneBlock[], voidLanes: number[], out: ExecutionEffect[]): void {
+    const index = qc.proposal.view.index;
+    for (const lane of voidLanes) {
+      this.counters.voidRanges++;
+      out.push({
+        kind: "event",
+        level: "warn",
+        msg: "void lane range: certified blocks do not link to the finalized tip",
+        data: { index, lane },
+      });
+    }
+    this.#app.beginBlock(index, this.#appHash);
+    let txs = 0;
+    for (const b of blocks) {
+      if (voidLanes.includes(b.header.lane)) continue;
+      for (const tx of b.txs) this.#app.apply(tx);
+      txs += b.txs.length;
+    }
+    const appHash = this.#app.hash();
+    const writes = this.#app.takeWrites();
+    const block: GlobalBlock = { index, commitQc: qc, blocks };
+    if (index > this.#chainTip) {
+      out.push({ kind: "persist", id: this.#writeId(), write: { kind: "globalBlock", block } });
+      this.#chainTip = index;
+    }
+    // App state, executed index and hash in one write; the app vote waits for it.
+    const id = this.#writeId();
+    this.#writes.set(id, { block, appHash });
+    out.push({
+      kind: "persist",
+      id,
+      write: { kind: "appState", index, appHash, puts: writes.puts, dels: writes.dels },
+    });
+    this.#executedIndex = index;
+    this.#appHash = appHash;
+    for (const r of qc.proposal.ranges) this.#tipHashes[r.lane] = r.lastHash;
+    this.#setRecent(this.#ownHashes, index, appHash);
+    this.counters.executed++;
+    this.counters.txs += txs;
+    for (const [key, b] of this.#pool) if (this.#belowExecuted(b)) this.#pool.delete(key);
+    const qcForIndex = this.#appQcs.get(index);
+    if (qcForIndex !== undefined) this.#checkAppQc(qcForIndex, out);
+  }
+
+  #belowExecuted(b: LaneBlock): boolean {
+    const last = this.#commitQcs.get(this.#executedIndex);
+    const r = last?.proposal.ranges[b.header.lane];
+    return r !== undefined && b.header.number < r.next;
+  }
+
+  #addToPool(blocks: LaneBlock[]): void {
+    for (const b of blocks) {
+      if (this.#pool.size >= MAX_POOL_BLOCKS) return;
+      // Only blocks a pending index can use; the hash walk validates them.
+      const wanted = this.#pending.some((qc) => {
+        const r = qc.proposal.ranges[b.header.lane];
+        return r !== undefined && b.header.number >= r.first && b.header.number < r.next;
+      });
+      if (wanted) this.#pool.set(toHex(headerHash(b.header)), b);
+    }
+  }
+
+  #onDurable(id: string, out: ExecutionEffect[]): void {
+    if (this.#anchorWrite?.id === id) {
+      const anchor = this.#anchorWrite.anchor;
+      this.#anchorWrite = null;
+      const k = anchor.commitQc.proposal.view.index;
+      this.counters.anchors++;
+      // Only after the anchor is durable may anything below it go.
+      out.push({ kind: "persist", id: this.#writeId(), write: { kind: "pruneCommitQcs", before: k } });
+      out.push({
+        kind: "anchored",
+        anchor,
+      });
+      for (const i of [...this.#commitQcs.keys()]) if (i < k) this.#commitQcs.delete(i);
+      return;
+    }
+    const w = this.#writes.get(id);
+    if (w === undefined) return;
+    this.#writes.delete(id);
+    this.#durableIndex = w.block.index;
+    // Principle 2: the app vote leaves only once the app state is durable.
+    if (this.me !== null) out.push({ kind: "broadcastAppVote", vote: this.#sign(w.block.index, w.appHash) });
+    out.push({ kind: "deliver", block: w.block, appHash: w.appHash });
+    this.#maybeAnchor(out);
+  }
+
+  // ---- app votes, AppQCs, divergence, anchors ----
+
+  #sign(index: number, appHash: Uint8Array): AppVote {
+    const body = { index, appHash };
+    return { body, signer: this.me!, signature: this.#signer!.sign(DOMAINS.appVote, appVoteSigningBody(body)) };
+  }
+
+  #onAppVote(vote: AppVote, out: ExecutionEffect[]): void {
+    if (!this.committee.isMember(vote.signer)) return;
+    if (vote.body.index + MAX_RECENT < this.#executedIndex) return;
+    const ok = verifyMemberSignature(
+      this.committee,
+      vote.signer,
+      DOMAINS.appVote,
+      this.committee.chainId,
+      appVoteSigningBody(vote.body),
+      vote.signature,
+      this.#cache,
+    );
+    if (!ok) {
+      out.push({ kind: "event", level: "warn", msg: "bad app vote signature", data: { signer: vote.signer } });
+      return;
+    }
+    const qc = this.#votes.add(vote);
+    if (qc === null) return;
+    this.counters.appQcs++;
+    this.#setRecent(this.#appQcs, qc.body.index, qc);
+    this.#checkAppQc(qc, out);
+    this.#maybeAnchor(out);
+  }
+
+  /** A quorum agreed on an app hash: ours must be the same, or we stop. */
+  #checkAppQc(qc: AppQc, out: ExecutionEffect[]): void {
+    const own = this.#ownHashes.get(qc.body.index);
+    if (own === undefined || bytesEqual(own, qc.body.appHash)) return;
+    const reason = `app hash divergence at index ${qc.body.index}: local ${toHex(own)}, quorum ${toHex(qc.body.appHash)}`;
+    this.#halted = reason;
+    out.push({ kind: "event", level: "error", msg: reason });
+    out.push({ kind: "halt", reason });
+  }
+
+  #maybeAnchor(out: ExecutionEffect[]): void {
+    if (this.#anchorWrite !== null) return;
+    let best: number | null = null;
+    for (const [index, qc] of this.#appQcs) {
+      if (index > this.#durableIndex || index < this.#lastAnchorIndex + this.#config.anchorEveryIndexes) continue;
+      const own = this.#ownHashes.get(index);
+      if (own === undefined || !bytesEqual(own, qc.body.appHash) || !this.#commitQcs.has(index)) continue;
+      if (best === null || index > best) best = index;
+    }
+    if (best === null) return;
+    const anchor = { commitQc: this.#commitQcs.get(best)!, appQc: this.#appQcs.get(best)! };
+    const id = this.#writeId();
+    this.#anchorWrite = { id, anchor };
+    this.#lastAnchorIndex = best;
+    for (const i of [...this.#appQcs.keys()]) if (i <= best) this.#appQcs.delete(i);
+    this.#votes.dropBelow(best + 1);
+    out.push({ kind: "persist", id, write: { kind: "anchor", anchor } });
+  }
+
+  #remember(qc: CommitQc): void {
+    this.#setRecent(this.#commitQcs, qc.proposal.view.index, qc);
+  }
+
+  #setRecent<T>(map: Map<number, T>, index: number, value: T): void {
+    map.set(index, value);
+    if (map.size > MAX_RECENT) map.delete(Math.min(...map.keys()));
+  }
+
+  #writeId(): string {
+    return `${WRITE_PREFIX}${this.#nextWriteId++}`;
+  }
+}

@@ -1,0 +1,41 @@
+import type { Anchor, AppVote, CommitQc, DurableWrite, GlobalBlock, LaneBlock } from "../types/index.ts";
+
+export interface ExecutionConfig {
+  /** Write a pruning anchor at most every this many indexes. */
+  anchorEveryIndexes: number;
+  /** Minimum spacing of sync requests for missing lane blocks. */
+  fetchRetryMs: number;
+}
+
+export const DEFAULT_EXECUTION_CONFIG: ExecutionConfig = { anchorEveryIndexes: 16, fetchRetryMs: 200 };
+
+export type ExecutionInput =
+  /** CommitQC(k) is durable (from consensus), in index order. */
+  | { kind: "finalized"; qc: CommitQc }
+  /** Lane blocks from a sync response: matched by hash, never trusted otherwise. */
+  | { kind: "blocks"; blocks: LaneBlock[] }
+  /** A decoded app vote; the machine verifies its signature. */
+  | { kind: "appVote"; vote: AppVote }
+  | { kind: "durable"; id: string }
+  | { kind: "timer" };
+
+export type ExecutionEffect =
+  | { kind: "persist"; id: string; write: DurableWrite }
+  | { kind: "broadcastAppVote"; vote: AppVote }
+  /** Global block k with its app hash: delivered once, in index order, once durable. */
+  | { kind: "deliver"; block: GlobalBlock; appHash: Uint8Array }
+  | { kind: "fetchLaneBlocks"; lane: number; from: number; to: number }
+  /** A pruning anchor is durable: lanes may drop blocks below its ranges. */
+  | { kind: "anchored"; anchor: Anchor }
+  | { kind: "setTimer"; deadlineMs: number }
+  /** Divergence or an inconsistency: the node must stop. */
+  | { kind: "halt"; reason: string }
+  | { kind: "event"; level: "info" | "warn" | "error"; msg: string; data?: Record<string, unknown> };
+
+export interface ExecutionCounters {
+  executed: number;
+  txs: number;
+  voidRanges: number;
+  appQcs: number;
+  anchors: number;
+}

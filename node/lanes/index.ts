@@ -1,0 +1,12 @@
+/** The availability layer (DESIGN section 5): a pure state machine. */
+export { checkLaneBlockIntrinsic } from "./acceptance.ts";
+export { LaneVoteAggregator } from "./lane-qc.ts";
+export { LanesMachine, type LanesMachineOptions } from "./machine.ts";
+export { Mempool } from "./mempool.ts";
+export {
+  DEFAULT_LANES_CONFIG,
+  type LanesConfig,
+  type LanesCounters,
+  type LanesEffect,
+  type LanesInput,
+} from "./types.ts";

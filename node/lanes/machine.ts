@@ -1,0 +1,494 @@
+import type { Committee } from "../committee/index.ts";
+import type { Signer, VerifyCache } from "../crypto/index.ts";
+import { verifyMemberSignature } from "../crypto/index.ts";
+import {
+  bytesEqual,
+  DOMAINS,
+  headerHash,
+  type LaneBlock,
+  type LaneRange,
+  type LaneVote,
+  laneBlockSigningBody,
+  laneVoteSigningBody,
+  MAX_TXS_PER_BLOCK,
+  payloadHash,
+  type RecoveredLane,
+  type Tx,
+  ZERO_HASH,
+} from "../types/index.ts";
+import { checkLaneBlockIntrinsic } from "./acceptance.ts";
+import { LaneVoteAggregator } from "./lane-qc.ts";
+import { Mempool } from "./mempool.ts";
+import type { LanesConfig, LanesCounters, LanesEffect, LanesInput } from "./types.ts";
+
+interface HeldBlock {
+  block: LaneBlock;
+  hash: Uint8Array;
+  durable: boolean;
+}
+
+/** What this node holds of one lane. Blocks first..next-1 are in `blocks`. */
+interface LaneState {
+  lane: number;
+  first: number;
+  next: number;
+  /** Header hash of block next-1 (zero when next is 0; null if pruned unseen). */
+  tipHash: Uint8Array | null;
+  blocks: Map<number, HeldBlock>;
+  /** Every block below this number is durable. */
+  durableNext: number;
+  /** Next number this node may vote for: votes go strictly in order. */
+  votedNext: number;
+  /** Blocks beyond `next`, held while the gap is fetched. */
+  ahead: Map<number, LaneBlock>;
+  /** Next number of this lane in the latest CommitQC. */
+  finalizedNext: number;
+  /** Highest number with a known LaneQC, plus one. */
+  certifiedNext: number;
+  lastFetchAtMs: number;
+}
+
+const WRITE_PREFIX = "lanes:";
+/** Header, signature and list offsets: what a block costs beyond its txs. */
+const BLOCK_OVERHEAD_BYTES = 256;
+
+export interface LanesMachineOptions {
+  committee: Committee;
+  /** This node's validator index, or null for an observer (never signs). */
+  me: number | null;
+  signer: Signer | null;
+  config: LanesConfig;
+  /** Recovered lane WALs, one per committee lane (durable by definition). */
+  recoveredLanes: RecoveredLane[];
+  /** Ranges of the latest durable CommitQC (or null at genesis). */
+  finalizedRanges: LaneRange[] | null;
+  /** Ranges of the recovered pruning anchor's CommitQC, if any. */
+  anchorRanges?: LaneRange[] | null;
+  verifyCache?: VerifyCache;
+}
+
+/**
+ * The availability layer of one node (DESIGN section 5): produces the own
+ * lane's blocks from the mempool, accepts other lanes' blocks in order, votes
+ * for each block only once it is durable and only in order, and aggregates
+ * lane votes into LaneQCs. Pure: inputs in, effects out.
+ */
+export class LanesMachine {
+  readonly committee: Committee;
+  readonly me: number | null;
+  readonly counters: LanesCounters = {
+    blocksProduced: 0,
+    blocksAccepted: 0,
+    blocksRejected: 0,
+    equivocations: 0,
+    laneQcs: 0,
+    txsRejected: 0,
+  };
+  readonly #signer: Signer | null;
+  readonly #config: LanesConfig;
+  readonly #cache: VerifyCache | undefined;
+  readonly #mempool: Mempool;
+  readonly #lanes: LaneState[];
+  readonly #votes: LaneVoteAggregator;
+  /** Write id -> (lane, number) of the lane block it makes durable. */
+  #pendingWrites = new Map<string, { lane: number; number: number }>();
+  #nextWriteId = 0;
+  #timerAtMs: number | null = null;
+  #lastRetransmitAtMs = 0;
+
+  constructor(opts: LanesMachineOptions) {
+    if ((opts.me === null) !== (opts.signer === null)) throw new Error("a validator needs a signer; an observer none");
+    if (opts.me !== null && !opts.committee.isMember(opts.me)) throw new Error(`${opts.me} is not a committee member`);
+    if (opts.recoveredLanes.length !== opts.committee.size) {
+      throw new Error(`recovered ${opts.recoveredLanes.length} lanes for a committee of ${opts.committee.size}`);
+    }
+    this.committee = opts.committee;
+    this.me = opts.me;
+    this.#signer = opts.signer;
+    this.#config = opts.config;
+    this.#cache = opts.verifyCache;
+    this.#mempool = new Mempool(opts.config.mempoolMaxTxs, opts.config.mempoolMaxBytes);
+    this.#votes = new LaneVoteAggregator(opts.committee);
+    this.#lanes = opts.recoveredLanes.map((r, lane) => {
+      const range = opts.finalizedRanges?.[lane];
+      const finalizedNext = range?.next ?? 0;
+      const blocks = new Map<number, HeldBlock>();
+      for (const block of r.blocks)
+        blocks.set(block.header.number, { block, hash: headerHash(block.header), durable: true });
+      const last = blocks.get(r.next - 1);
+      // After pruning everything held, the tip hash comes from a CommitQC
+      // that ends there; if none does, the parent of the next block cannot
+      // be checked (it was finalized and pruned) and is taken on trust.
+      const anchorRange = opts.anchorRanges?.[lane];
+      let tipHash: Uint8Array | null = null;
+      if (last !== undefined) tipHash = last.hash;
+      else if (r.next === 0) tipHash = ZERO_HASH;
+      else if (range !== undefined && range.next === r.next) tipHash = range.lastHash;
+      else if (anchorRange !== undefined && anchorRange.next === r.next) tipHash = anchorRange.lastHash;
+      return {
+        lane,
+        first: r.first,
+        next: r.next,
+        tipHash,
+        blocks,
+        durableNext: r.next,
+        // Recovered blocks were voted before the crash (votes follow
+        // durability); re-voting them yields identical signatures, so
+        // restart from the finalized tip and re-send.
+        votedNext: Math.max(r.first, finalizedNext),
+        ahead: new Map(),
+        finalizedNext,
+        certifiedNext: finalizedNext,
+        lastFetchAtMs: Number.NEGATIVE_INFINITY,
+      };
+    });
+  }
+
+  // ---- read access for the driver and the API ----
+
+  /** The held block `number` of `lane`, if any. */
+  heldBlock(lane: number, number: number): LaneBlock | undefined {
+    return this.#lanes[lane]?.blocks.get(number)?.block;
+  }
+
+  laneNext(lane: number): number {
+    return this.#lanes[lane]?.next ?? 0;
+  }
+
+  get mempoolSize(): number {
+    return this.#mempool.size;
+  }
+
+  /** True when the mempool would refuse a tx for lack of room. */
+  get mempoolFull(): boolean {
+    return this.#mempool.size >= this.#mempool.maxTxs || this.#mempool.bytes >= this.#mempool.maxBytes;
+  }
+
+  // ---- the step function ----
+
+  step(input: LanesInput, nowMs: number): LanesEffect[] {
+    const out: LanesEffect[] = [];
+    switch (input.kind) {
+      case "tx":
+        this.#onTx(input.tx, nowMs, out);
+        break;
+      case "laneBlock":
+        this.#onBlock(input.block, nowMs, out);
+        break;
+      case "laneVote":
+        this.#onVote(input.vote, out);
+        break;
+      case "durable":
+        this.#onDurable(input.id, out);
+        break;
+      case "timer":
+        this.#timerAtMs = null;
+        this.#retransmit(nowMs, out);
+        break;
+      case "finalized":
+        this.#onFinalized(input.ranges, nowMs, out);
+        break;
+      case "prune":
+        this.#onPrune(input.ranges, out);
+        break;
+    }
+    this.#maybeProduce(nowMs, out);
+    this.#armTimer(nowMs, out);
+    return out;
+  }
+
+  /** Effects to run right after start: re-send the votes of recovered blocks. */
+  start(nowMs: number): LanesEffect[] {
+    const out: LanesEffect[] = [];
+    for (const lane of this.#lanes) {
+      this.#voteInOrder(lane, out);
+      if (lane.lane === this.me) this.#pushLatestOwn(lane, out);
+    }
+    this.#armTimer(nowMs, out);
+    return out;
+  }
+
+  // ---- transactions and production ----
+
+  #onTx(tx: Tx, nowMs: number, out: LanesEffect[]): void {
+    let reason: string | null = null;
+    if (this.me === null) reason = "an observer does not accept transactions";
+    else if (tx.byteLength === 0) reason = "empty transaction";
+    else if (tx.byteLength > this.committee.params.maxTxBytes) {
+      reason = `transaction of ${tx.byteLength} bytes exceeds maxTxBytes ${this.committee.params.maxTxBytes}`;
+    } else reason = this.#mempool.add(tx, nowMs);
+    if (reason !== null) {
+      this.counters.txsRejected++;
+      out.push({ kind: "txRejected", tx, reason });
+    }
+  }
+
+  #maybeProduce(nowMs: number, out: LanesEffect[]): void {
+    if (this.me === null || this.#signer === null) return;
+    const own = this.#lanes[this.me]!;
+    // The window is the backpressure: no new block while `laneWindow`
+    // own blocks wait for finality.
+    if (own.next - own.finalizedNext >= this.committee.params.laneWindow) return;
+    // Our own tip was pruned and no certificate names it: wait for one.
+    const parent = own.tipHash;
+    if (parent === null) return;
+    const oldest = this.#mempool.oldestAtMs;
+    if (oldest === null) return;
+    const maxBytes = Math.min(
+      this.#config.maxBlockBytes,
+      this.committee.params.maxLaneBlockBytes - BLOCK_OVERHEAD_BYTES,
+    );
+    if (this.#mempool.bytes < maxBytes && nowMs - oldest < this.#config.maxBlockDelayMs) return;
+    const txs = this.#mempool.take(maxBytes, MAX_TXS_PER_BLOCK);
+    const header = {
+      lane: this.me,
+      number: own.next,
+      parent,
+      payloadHash: payloadHash(txs),
+      txCount: txs.length,
+      createdAtMs: nowMs,
+    };
+    const block: LaneBlock = { header, signature: new Uint8Array(64), txs };
+    block.signature = this.#signer.sign(DOMAINS.laneBlock, laneBlockSigningBody(block));
+    this.counters.blocksProduced++;
+    // Appended now, persisted now, pushed only once durable (#onDurable).
+    this.#append(own, block, out);
+  }
+
+  // ---- accepting blocks ----
+
+  #onBlock(block: LaneBlock, nowMs: number, out: LanesEffect[]): void {
+    const reason = checkLaneBlockIntrinsic(this.committee, block, this.#cache);
+    if (reason !== null) {
+      this.counters.blocksRejected++;
+      out.push({ kind: "event", level: "warn", msg: "lane block rejected", data: { lane: block.header.lane, reason } });
+      return;
+    }
+    const lane = this.#lanes[block.header.lane]!;
+    const m = block.header.number;
+    if (m < lane.first) return; // pruned: already finalized and executed
+    if (m < lane.next) {
+      const held = lane.blocks.get(m)!;
+      if (!bytesEqual(held.hash, headerHash(block.header))) this.#equivocation(lane, m, out);
+      return;
+    }
+    if (m >= lane.finalizedNext + this.committee.params.laneWindow) {
+      this.counters.blocksRejected++;
+      out.push({
+        kind: "event",
+        level: "warn",
+        msg: "lane block outside the window",
+        data: { lane: lane.lane, number: m },
+      });
+      return;
+    }
+    if (m > lane.next) {
+      const buffered = lane.ahead.get(m);
+      if (buffered !== undefined) {
+        if (!bytesEqual(headerHash(buffered.header), headerHash(block.header))) this.#equivocation(lane, m, out);
+      } else if (m < lane.next + this.#config.maxBufferedAhead) lane.ahead.set(m, block);
+      this.#fetchGap(lane, m, nowMs, out);
+      return;
+    }
+    this.#acceptNext(lane, block, out);
+    // Buffered successors may now chain on.
+    for (let b = lane.ahead.get(lane.next); b !== undefined; b = lane.ahead.get(lane.next)) {
+      lane.ahead.delete(lane.next);
+      if (!this.#acceptNext(lane, b, out)) break;
+    }
+    for (const n of [...lane.ahead.keys()]) if (n < lane.next) lane.ahead.delete(n);
+  }
+
+  /** Block `lane.next` whose intrinsic checks passed. */
+  #acceptNext(lane: LaneState, block: LaneBlock, out: LanesEffect[]): boolean {
+    if (lane.tipHash !== null && !bytesEqual(block.header.parent, lane.tipHash)) {
+      // The owner forked the chain below this block: we hold another branch.
+      this.counters.blocksRejected++;
+      out.push({
+        kind: "event",
+        level: "warn",
+        msg: "lane block does not chain to the held tip",
+        data: { lane: lane.lane, number: block.header.number },
+      });
+      return false;
+    }
+    this.counters.blocksAccepted++;
+    this.#append(lane, block, out);
+    return true;
+  }
+
+  #append(lane: LaneState, block: LaneBlock, out: LanesEffect[]): void {
+    const hash = headerHash(block.header);
+    lane.blocks.set(block.header.number, { block, hash, durable: false });
+    lane.next = block.header.number + 1;
+    lane.tipHash = hash;
+    const id = `${WRITE_PREFIX}${this.#nextWriteId++}`;
+    this.#pendingWrites.set(id, { lane: lane.lane, number: block.header.number });
+    out.push({ kind: "persist", id, write: { kind: "laneBlock", block } });
+  }
+
+  #equivocation(lane: LaneState, number: number, out: LanesEffect[]): void {
+    this.counters.equivocations++;
+    out.push({
+      kind: "event",
+      level: "warn",
+      msg: "lane equivocation: second block at a held number",
+      data: { lane: lane.lane, number },
+    });
+  }
+
+  #fetchGap(lane: LaneState, upTo: number, nowMs: number, out: LanesEffect[]): void {
+    if (nowMs - lane.lastFetchAtMs < this.#config.retransmitMs) return;
+    lane.lastFetchAtMs = nowMs;
+    out.push({ kind: "fetchLaneBlocks", lane: lane.lane, from: lane.next, to: upTo });
+  }
+
+  // ---- durability, votes, certificates ----
+
+  #onDurable(id: string, out: LanesEffect[]): void {
+    const w = this.#pendingWrites.get(id);
+    if (w === undefined) return;
+    this.#pendingWrites.delete(id);
+    const lane = this.#lanes[w.lane]!;
+    const held = lane.blocks.get(w.number);
+    if (held === undefined) return;
+    held.durable = true;
+    while (lane.blocks.get(lane.durableNext)?.durable === true) lane.durableNext++;
+    // Principle 2: the own block leaves the node only once it is durable.
+    if (lane.lane === this.me) out.push({ kind: "pushBlock", block: held.block });
+    this.#voteInOrder(lane, out);
+  }
+
+  /** Votes every durable block after the last voted one, strictly in order. */
+  #voteInOrder(lane: LaneState, out: LanesEffect[]): void {
+    if (this.me === null || this.#signer === null) return;
+    lane.votedNext = Math.max(lane.votedNext, lane.finalizedNext, lane.first);
+    while (lane.votedNext < lane.durableNext) {
+      out.push({ kind: "broadcastLaneVote", vote: this.#signVote(lane, lane.votedNext) });
+      lane.votedNext++;
+    }
+  }
+
+  #signVote(lane: LaneState, number: number): LaneVote {
+    const body = { lane: lane.lane, number, headerHash: lane.blocks.get(number)!.hash };
+    return { body, signer: this.me!, signature: this.#signer!.sign(DOMAINS.laneVote, laneVoteSigningBody(body)) };
+  }
+
+  #onVote(vote: LaneVote, out: LanesEffect[]): void {
+    const lane = this.#lanes[vote.body.lane];
+    if (lane === undefined || !this.committee.isMember(vote.signer)) return;
+    const n = vote.body.number;
+    // Bounded: only numbers that can still matter, inside the window.
+    if (n < lane.finalizedNext || n < lane.certifiedNext) return;
+    if (n >= lane.finalizedNext + this.committee.params.laneWindow) return;
+    const ok = verifyMemberSignature(
+      this.committee,
+      vote.signer,
+      DOMAINS.laneVote,
+      this.committee.chainId,
+      laneVoteSigningBody(vote.body),
+      vote.signature,
+      this.#cache,
+    );
+    if (!ok) {
+      out.push({ kind: "event", level: "warn", msg: "bad lane vote signature", data: { signer: vote.signer } });
+      return;
+    }
+    const qc = this.#votes.add(vote);
+    if (qc === null) return;
+    this.counters.laneQcs++;
+    lane.certifiedNext = Math.max(lane.certifiedNext, n + 1);
+    this.#votes.dropBelow(lane.lane, lane.certifiedNext);
+    out.push({ kind: "laneQc", qc });
+  }
+
+  // ---- finality, pruning, timers ----
+
+  #onFinalized(ranges: LaneRange[], nowMs: number, out: LanesEffect[]): void {
+    for (const range of ranges) {
+      const lane = this.#lanes[range.lane];
+      if (lane === undefined || range.next <= lane.finalizedNext) continue;
+      lane.finalizedNext = range.next;
+      lane.certifiedNext = Math.max(lane.certifiedNext, range.next);
+      this.#votes.dropBelow(lane.lane, range.next);
+      if (lane.tipHash === null && lane.next === range.next) lane.tipHash = range.lastHash;
+      const held = lane.blocks.get(range.next - 1);
+      if (held !== undefined && !bytesEqual(held.hash, range.lastHash)) {
+        out.push({
+          kind: "event",
+          level: "warn",
+          msg: "finalized lane tip differs from the held block: the owner equivocated",
+          data: { lane: lane.lane, number: range.next - 1 },
+        });
+      }
+      // Behind the finalized tip: fetch what we miss (execution needs it).
+      if (lane.next < range.next) this.#fetchGap(lane, range.next, nowMs, out);
+    }
+  }
+
+  /**
+   * Drops blocks below the anchor's ranges. Storage's recovery checks that a
+   * lane WAL starting exactly at an anchor range's end links to that range's
+   * lastHash; a node that holds another branch of an equivocating owner's lane
+   * keeps one more block so that check never meets a foreign branch.
+   */
+  #onPrune(ranges: LaneRange[], out: LanesEffect[]): void {
+    for (const r of ranges) {
+      const lane = this.#lanes[r.lane];
+      if (lane === undefined) continue;
+      // Never prune what is not durable, nor past what is held.
+      let to = Math.min(r.first, lane.durableNext);
+      if (to === r.next && to > 0) {
+        const prev = lane.blocks.get(to - 1);
+        const tipMatches =
+          prev !== undefined
+            ? bytesEqual(prev.hash, r.lastHash)
+            : to === lane.next && lane.tipHash !== null && bytesEqual(lane.tipHash, r.lastHash);
+        if (!tipMatches) to = prev !== undefined ? to - 1 : lane.first;
+      }
+      if (to <= lane.first) continue;
+      for (let n = lane.first; n < to; n++) lane.blocks.delete(n);
+      lane.first = to;
+      out.push({
+        kind: "persist",
+        id: `${WRITE_PREFIX}${this.#nextWriteId++}`,
+        write: { kind: "pruneLane", lane: lane.lane, before: to },
+      });
+    }
+  }
+
+  /**
+   * Lost messages: re-send the latest own vote of every lane whose votes are
+   * not yet certified, and re-push the latest own block. Identical bytes, so
+   * re-sending is always safe.
+   */
+  #retransmit(nowMs: number, out: LanesEffect[]): void {
+    this.#lastRetransmitAtMs = nowMs;
+    for (const lane of this.#lanes) {
+      if (this.me !== null && lane.votedNext > lane.certifiedNext && lane.blocks.has(lane.votedNext - 1)) {
+        out.push({ kind: "broadcastLaneVote", vote: this.#signVote(lane, lane.votedNext - 1) });
+      }
+      if (lane.lane === this.me) this.#pushLatestOwn(lane, out);
+      if (lane.ahead.size > 0 || lane.next < lane.finalizedNext) {
+        const upTo = Math.max(lane.finalizedNext, ...lane.ahead.keys());
+        this.#fetchGap(lane, upTo, nowMs, out);
+      }
+    }
+  }
+
+  #pushLatestOwn(lane: LaneState, out: LanesEffect[]): void {
+    const last = lane.durableNext - 1;
+    if (last >= lane.certifiedNext && lane.blocks.has(last))
+      out.push({ kind: "pushBlock", block: lane.blocks.get(last)!.block });
+  }
+
+  #armTimer(nowMs: number, out: LanesEffect[]): void {
+    let deadline = this.#lastRetransmitAtMs + this.#config.retransmitMs;
+    const oldest = this.#mempool.oldestAtMs;
+    if (oldest !== null) deadline = Math.min(deadline, oldest + this.#config.maxBlockDelayMs);
+    deadline = Math.max(deadline, nowMs + 1);
+    if (this.#timerAtMs !== null && this.#timerAtMs <= deadline) return;
+    this.#timerAtMs = deadline;
+    out.push({ kind: "setTimer", deadlineMs: deadline });
+  }
+}

@@ -1,0 +1,67 @@
+import type { DurableWrite, LaneBlock, LaneQc, LaneRange, LaneVote, Tx } from "../types/index.ts";
+
+/** Node-local lane settings (protocol-wide ones come from genesis params). */
+export interface LanesConfig {
+  /** Produce a block once the mempool holds this many bytes. */
+  maxBlockBytes: number;
+  /** ...or once the oldest pending tx waited this long. */
+  maxBlockDelayMs: number;
+  /** Mempool bounds: beyond either, txs are rejected (the API answers 503). */
+  mempoolMaxTxs: number;
+  mempoolMaxBytes: number;
+  /** Future blocks of one lane buffered while a gap is fetched. */
+  maxBufferedAhead: number;
+  /** Re-broadcast cadence for own votes/blocks not yet certified (lost messages). */
+  retransmitMs: number;
+}
+
+export const DEFAULT_LANES_CONFIG: LanesConfig = {
+  maxBlockBytes: 256 * 1024,
+  maxBlockDelayMs: 50,
+  mempoolMaxTxs: 10_000,
+  mempoolMaxBytes: 64 * 1024 * 1024,
+  maxBufferedAhead: 16,
+  retransmitMs: 500,
+};
+
+/**
+ * Inputs. Signed messages are verified by the machine itself through the
+ * shared VerifyCache, so a message the network layer already checked costs a
+ * cache lookup, and nothing unverified can reach the state.
+ */
+export type LanesInput =
+  | { kind: "tx"; tx: Tx }
+  /** A pushed lane block, or one from a sync response. */
+  | { kind: "laneBlock"; block: LaneBlock }
+  | { kind: "laneVote"; vote: LaneVote }
+  /** A write this machine asked for is durable. */
+  | { kind: "durable"; id: string }
+  /** The lanes' timer fired (production deadline, retransmission). */
+  | { kind: "timer" }
+  /** Consensus finalized these ranges: the window moves. */
+  | { kind: "finalized"; ranges: LaneRange[] }
+  /** A pruning anchor is durable: drop blocks below its ranges (its CommitQC's). */
+  | { kind: "prune"; ranges: LaneRange[] };
+
+export type LanesEffect =
+  | { kind: "persist"; id: string; write: DurableWrite }
+  /** Send the own lane block to every committee member (push protocol). */
+  | { kind: "pushBlock"; block: LaneBlock }
+  | { kind: "broadcastLaneVote"; vote: LaneVote }
+  /** A LaneQC formed: block `number` of `lane` is available. */
+  | { kind: "laneQc"; qc: LaneQc }
+  | { kind: "setTimer"; deadlineMs: number }
+  /** Ask peers for blocks from..to-1 of a lane (sync protocol). */
+  | { kind: "fetchLaneBlocks"; lane: number; from: number; to: number }
+  | { kind: "txRejected"; tx: Tx; reason: string }
+  | { kind: "event"; level: "info" | "warn" | "error"; msg: string; data?: Record<string, unknown> };
+
+/** Counters a runtime exports as metrics. */
+export interface LanesCounters {
+  blocksProduced: number;
+  blocksAccepted: number;
+  blocksRejected: number;
+  equivocations: number;
+  laneQcs: number;
+  txsRejected: number;
+}

@@ -1,0 +1,3 @@
+/** One node's protocol: lanes + consensus + execution wired together, pure (sans-IO). */
+export { ProtocolNode, type ProtocolNodeOptions } from "./node.ts";
+export type { NodeEffect, NodeInput, ProtocolConfig, TimerName } from "./types.ts";

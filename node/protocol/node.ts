@@ -1,0 +1,219 @@
+import type { Committee } from "../committee/index.ts";
+import { type ConsensusEffect, type ConsensusInput, ConsensusMachine } from "../consensus/index.ts";
+import type { Signer, VerifyCache } from "../crypto/index.ts";
+import { type App, type ExecutionEffect, type ExecutionInput, ExecutionMachine } from "../execution/index.ts";
+import { type LanesEffect, type LanesInput, LanesMachine } from "../lanes/index.ts";
+import type { RecoveredState } from "../types/index.ts";
+import type { NodeEffect, NodeInput, ProtocolConfig } from "./types.ts";
+
+export interface ProtocolNodeOptions {
+  committee: Committee;
+  /** Validator index, or null for an observer (never signs). */
+  me: number | null;
+  signer: Signer | null;
+  config: ProtocolConfig;
+  recovered: RecoveredState;
+  app: App;
+  /** One cache per process, shared with the network layer's checks. */
+  verifyCache?: VerifyCache;
+}
+
+type Work =
+  | { to: "lanes"; input: LanesInput }
+  | { to: "consensus"; input: ConsensusInput }
+  | { to: "execution"; input: ExecutionInput };
+
+/** Bound on internal hand-offs in one step: a loop here would be a bug. */
+const MAX_INTERNAL_STEPS = 100_000;
+
+/**
+ * One node's protocol: the lanes, consensus and execution machines wired
+ * together, still pure. It routes internal effects (a LaneQC to consensus, a
+ * finalized CommitQC to lanes and execution, an anchor to lanes' pruning,
+ * the node's own broadcasts back to itself) and returns only the effects the
+ * outside world must carry out. The simulator drives it; node/runtime will
+ * drive the same class with real storage, network and timers.
+ *
+ * It lives in its own pure folder (not in consensus) because it depends on
+ * all three machines, which must not depend on each other.
+ */
+export class ProtocolNode {
+  readonly committee: Committee;
+  readonly me: number | null;
+  readonly lanes: LanesMachine;
+  readonly consensus: ConsensusMachine;
+  readonly execution: ExecutionMachine;
+  #halted: string | null = null;
+
+  constructor(opts: ProtocolNodeOptions) {
+    const { committee, me, signer, recovered, verifyCache } = opts;
+    this.committee = committee;
+    this.me = me;
+    const lastQc = recovered.commitQcs.at(-1) ?? recovered.anchor?.commitQc ?? null;
+    this.lanes = new LanesMachine({
+      committee,
+      me,
+      signer,
+      config: opts.config.lanes,
+      recoveredLanes: recovered.lanes,
+      finalizedRanges: lastQc?.proposal.ranges ?? null,
+      anchorRanges: recovered.anchor?.commitQc.proposal.ranges ?? null,
+      verifyCache,
+    });
+    this.consensus = new ConsensusMachine({
+      committee,
+      me,
+      signer,
+      config: opts.config.consensus,
+      recovered,
+      verifyCache,
+    });
+    const lanes = this.lanes;
+    this.execution = new ExecutionMachine({
+      committee,
+      me,
+      signer,
+      config: opts.config.execution,
+      app: opts.app,
+      recovered,
+      lookup: (lane, number) => lanes.heldBlock(lane, number),
+      verifyCache,
+    });
+  }
+
+  get halted(): string | null {
+    return this.#halted;
+  }
+
+  /** Effects to run once after construction (re-sent identical votes, timers). */
+  start(nowMs: number): NodeEffect[] {
+    const out: NodeEffect[] = [];
+    const work: Work[] = [];
+    for (const e of this.lanes.start(nowMs)) this.#fromLanes(e, out, work);
+    for (const e of this.consensus.start(nowMs)) this.#fromConsensus(e, out, work);
+    for (const e of this.execution.start(nowMs)) this.#fromExecution(e, out, work);
+    this.#drain(work, nowMs, out);
+    return out;
+  }
+
+  step(input: NodeInput, nowMs: number): NodeEffect[] {
+    if (this.#halted !== null) return [];
+    const work: Work[] = [];
+    switch (input.kind) {
+      case "tx":
+        work.push({ to: "lanes", input });
+        break;
+      case "laneBlock":
+        work.push({ to: "lanes", input }, { to: "execution", input: { kind: "blocks", blocks: [input.block] } });
+        break;
+      case "laneVote":
+        work.push({ to: "lanes", input });
+        break;
+      case "consensus":
+        work.push({ to: "consensus", input: { kind: "message", msg: input.msg } });
+        break;
+      case "appVote":
+        work.push({ to: "execution", input });
+        break;
+      case "durable": {
+        const to = input.id.slice(0, input.id.indexOf(":"));
+        if (to === "lanes" || to === "consensus" || to === "execution") work.push({ to, input } as Work);
+        break;
+      }
+      case "timer":
+        if (input.timer === "lanes") work.push({ to: "lanes", input: { kind: "timer" } });
+        else if (input.timer === "consensus")
+          work.push({ to: "consensus", input: { kind: "timer", viewKey: input.key } });
+        else work.push({ to: "execution", input: { kind: "timer" } });
+        break;
+      case "syncLaneBlocks":
+        for (const block of input.blocks) work.push({ to: "lanes", input: { kind: "laneBlock", block } });
+        work.push({ to: "execution", input: { kind: "blocks", blocks: input.blocks } });
+        break;
+      case "syncCommitQcs":
+        work.push({ to: "consensus", input: { kind: "commitQcs", qcs: input.qcs } });
+        break;
+    }
+    const out: NodeEffect[] = [];
+    this.#drain(work, nowMs, out);
+    return out;
+  }
+
+  #drain(work: Work[], nowMs: number, out: NodeEffect[]): void {
+    for (let i = 0; i < work.length; i++) {
+      if (i > MAX_INTERNAL_STEPS) throw new Error("internal hand-off loop between the machines");
+      if (this.#halted !== null) return;
+      const w = work[i]!;
+      if (w.to === "lanes") for (const e of this.lanes.step(w.input, nowMs)) this.#fromLanes(e, out, work);
+      else if (w.to === "consensus")
+        for (const e of this.consensus.step(w.input, nowMs)) this.#fromConsensus(e, out, work);
+      else for (const e of this.execution.step(w.input, nowMs)) this.#fromExecution(e, out, work);
+    }
+  }
+
+  #fromLanes(e: LanesEffect, out: NodeEffect[], work: Work[]): void {
+    switch (e.kind) {
+      case "broadcastLaneVote":
+        out.push({ kind: "broadcast", topic: "lane_vote", vote: e.vote });
+        work.push({ to: "lanes", input: { kind: "laneVote", vote: e.vote } });
+        return;
+      case "laneQc":
+        work.push({ to: "consensus", input: { kind: "laneQc", qc: e.qc } });
+        return;
+      case "setTimer":
+        out.push({ kind: "setTimer", timer: "lanes", key: "lanes", deadlineMs: e.deadlineMs });
+        return;
+      case "event":
+        out.push({ ...e, module: "lanes" });
+        return;
+      default:
+        out.push(e);
+    }
+  }
+
+  #fromConsensus(e: ConsensusEffect, out: NodeEffect[], work: Work[]): void {
+    switch (e.kind) {
+      case "broadcast":
+        out.push({ kind: "broadcast", topic: "consensus", msg: e.msg });
+        work.push({ to: "consensus", input: { kind: "message", msg: e.msg } });
+        return;
+      case "finalized":
+        out.push(e);
+        work.push({ to: "lanes", input: { kind: "finalized", ranges: e.qc.proposal.ranges } });
+        work.push({ to: "execution", input: { kind: "finalized", qc: e.qc } });
+        return;
+      case "setTimer":
+        out.push({ kind: "setTimer", timer: "consensus", key: e.viewKey, deadlineMs: e.deadlineMs });
+        return;
+      case "event":
+        out.push({ ...e, module: "consensus" });
+        return;
+      default:
+        out.push(e);
+    }
+  }
+
+  #fromExecution(e: ExecutionEffect, out: NodeEffect[], work: Work[]): void {
+    switch (e.kind) {
+      case "broadcastAppVote":
+        out.push({ kind: "broadcast", topic: "app_vote", vote: e.vote });
+        work.push({ to: "execution", input: { kind: "appVote", vote: e.vote } });
+        return;
+      case "anchored":
+        work.push({ to: "lanes", input: { kind: "prune", ranges: e.anchor.commitQc.proposal.ranges } });
+        return;
+      case "setTimer":
+        out.push({ kind: "setTimer", timer: "execution", key: "execution", deadlineMs: e.deadlineMs });
+        return;
+      case "halt":
+        this.#halted = e.reason;
+        out.push(e);
+        return;
+      case "event":
+        out.push({ ...e, module: "execution" });
+        return;
+      default:
+        out.push(e);
+    }
+  }
+}

@@ -1,0 +1,170 @@
+import type { ApiBackend, BlockJson, SubmitResult } from "../api/index.ts";
+import type { Network } from "../net/index.ts";
+import type { Metrics } from "../observability/index.ts";
+import type { ProtocolNode } from "../protocol/index.ts";
+import type { Storage } from "../storage/index.ts";
+import { concatBytes, type GlobalBlock, proposalHash, sha256, toHex, txHash } from "../types/index.ts";
+import type { NodeHome } from "./home.ts";
+
+/** How long a client should wait before retrying when the mempool is full. */
+const RETRY_AFTER_MS = 1000;
+const KV_PREFIX = new TextEncoder().encode("kv/");
+
+/**
+ * Transactions this node admitted and has not seen finalized: the source of
+ * "pending" and of the finality latency histogram. Bounded; when full, the
+ * oldest entries are forgotten (their txs still finalize, unmeasured).
+ */
+export class PendingTxs {
+  readonly capacity: number;
+  readonly #since = new Map<string, number>();
+
+  constructor(capacity: number) {
+    this.capacity = Math.max(1, capacity);
+  }
+
+  get size(): number {
+    return this.#since.size;
+  }
+
+  add(tx: Uint8Array, nowMs: number): string {
+    const hash = toHex(txHash(tx));
+    if (!this.#since.has(hash)) {
+      if (this.#since.size >= this.capacity) {
+        const oldest = this.#since.keys().next().value;
+        if (oldest !== undefined) this.#since.delete(oldest);
+      }
+      this.#since.set(hash, nowMs);
+    }
+    return hash;
+  }
+
+  has(hash: string): boolean {
+    return this.#since.has(hash);
+  }
+
+  remove(tx: Uint8Array): void {
+    this.#since.delete(toHex(txHash(tx)));
+  }
+
+  /** Forgets a finalized tx; returns when it was admitted, if it was admitted here. */
+  finalize(tx: Uint8Array): number | undefined {
+    if (this.#since.size === 0) return undefined;
+    const hash = toHex(sha256(tx));
+    const since = this.#since.get(hash);
+    if (since !== undefined) this.#since.delete(hash);
+    return since;
+  }
+}
+
+export interface ApiBackendParts {
+  home: NodeHome;
+  protocol: ProtocolNode;
+  storage: Storage;
+  net: Network;
+  metrics: Metrics;
+  pending: PendingTxs;
+  /** Hands admitted txs to the event loop. */
+  submit(txs: Uint8Array[]): void;
+  /** Txs handed to the loop and not yet stepped. */
+  queuedTxs(): number;
+  /** False while stopping or halted. */
+  accepting(): boolean;
+}
+
+/** The running node as the HTTP API sees it. Reads only; writes go through the event loop. */
+export function createApiBackend(parts: ApiBackendParts): ApiBackend {
+  const { home, protocol, storage, net, metrics, pending } = parts;
+  const { config, committee } = home;
+
+  return {
+    status() {
+      const view = protocol.consensus.view;
+      const lock = protocol.consensus.lock;
+      const finalRanges = protocol.consensus.lastCommitQc?.proposal.ranges;
+      return {
+        chainId: committee.chainId,
+        moniker: config.node.moniker,
+        validatorIndex: home.validatorIndex,
+        peerId: home.peerId,
+        finalizedIndex: protocol.consensus.finalizedIndex,
+        view: { index: view.index, round: view.round },
+        lock: lock ? { index: lock.proposal.view.index, round: lock.proposal.view.round } : null,
+        appHash: toHex(protocol.execution.appHash),
+        peers: net.peers().length,
+        mempoolTxs: protocol.lanes.mempoolSize + parts.queuedTxs(),
+        lanes: committee.members.map((m) => ({
+          lane: m.index,
+          next: protocol.lanes.laneNext(m.index),
+          finalizedNext: finalRanges?.[m.index]?.next ?? 0,
+        })),
+      };
+    },
+
+    submitTxs(txs): SubmitResult {
+      if (!parts.accepting()) return { accepted: false, reason: "not_accepting", message: "the node is stopping" };
+      if (home.validatorIndex === null) {
+        return {
+          accepted: false,
+          reason: "not_accepting",
+          message: "this node is an observer and has no lane; send transactions to a validator",
+        };
+      }
+      const waiting = protocol.lanes.mempoolSize + parts.queuedTxs();
+      if (protocol.lanes.mempoolFull || waiting + txs.length > config.lanes.mempoolMaxTxs) {
+        metrics.mempoolRejected.inc(txs.length);
+        return { accepted: false, reason: "mempool_full", retryAfterMs: RETRY_AFTER_MS };
+      }
+      parts.submit(txs);
+      return { accepted: true, hashes: txs.map((tx) => toHex(txHash(tx))) };
+    },
+
+    async txStatus(hash) {
+      const hex = toHex(hash);
+      const location = await storage.txLocation(hash);
+      if (location !== undefined) return { hash: hex, status: "finalized", index: location.index };
+      if (pending.has(hex)) return { hash: hex, status: "pending", index: null };
+      return null;
+    },
+
+    async block(index) {
+      const k = index === "latest" ? storage.chain.tip : index;
+      if (k < 1) return null;
+      const block = await storage.globalBlock(k);
+      if (block === undefined) return null;
+      const appHash = await storage.appHashAt(k);
+      return blockJson(block, appHash ?? null);
+    },
+
+    async kvGet(key) {
+      return (await storage.appGet(concatBytes(KV_PREFIX, key))) ?? null;
+    },
+
+    peers() {
+      return net.peers().map((p) => ({ peerId: p.peerId, addrs: p.addrs, validatorIndex: p.validatorIndex }));
+    },
+
+    async metrics() {
+      return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() };
+    },
+  };
+}
+
+function blockJson(block: GlobalBlock, appHash: Uint8Array | null): BlockJson {
+  const qc = block.commitQc;
+  const txHashes = block.blocks.flatMap((b) => b.txs.map((tx) => toHex(txHash(tx))));
+  return {
+    index: block.index,
+    hash: toHex(proposalHash(qc.proposal)),
+    appHash: appHash === null ? null : toHex(appHash),
+    lanes: qc.proposal.ranges.map((r) => ({ lane: r.lane, first: r.first, next: r.next })),
+    txCount: txHashes.length,
+    txHashes,
+    commitQc: {
+      view: { index: qc.proposal.view.index, round: qc.proposal.view.round },
+      proposalHash: toHex(proposalHash(qc.proposal)),
+      signers: qc.signers.getTrueBitIndexes(),
+      signatures: qc.signatures.map(toHex),
+    },
+  };
+}

@@ -1,0 +1,41 @@
+import type { Metrics } from "../observability/index.ts";
+import type { ProtocolNode } from "../protocol/index.ts";
+
+/**
+ * Carries the state machines' plain counters over to Prometheus. The
+ * machines stay free of any metrics library; after each turn the runtime adds
+ * what grew since the last look.
+ */
+export class MachineCounters {
+  readonly #protocol: ProtocolNode;
+  readonly #metrics: Metrics;
+  readonly #seen = new Map<string, number>();
+
+  constructor(protocol: ProtocolNode, metrics: Metrics) {
+    this.#protocol = protocol;
+    this.#metrics = metrics;
+  }
+
+  update(): void {
+    const lanes = this.#protocol.lanes.counters;
+    const consensus = this.#protocol.consensus.counters;
+    const m = this.#metrics;
+    this.#add("produced", lanes.blocksProduced, (n) => m.laneBlocks.inc({ outcome: "produced" }, n));
+    this.#add("accepted", lanes.blocksAccepted, (n) => m.laneBlocks.inc({ outcome: "accepted" }, n));
+    this.#add("rejected", lanes.blocksRejected, (n) => m.laneBlocks.inc({ outcome: "rejected" }, n));
+    this.#add("equivocation", lanes.equivocations, (n) => m.laneBlocks.inc({ outcome: "equivocation" }, n));
+    this.#add("laneQcs", lanes.laneQcs, (n) => m.laneQcs.inc(n));
+    this.#add("timeouts", consensus.timeoutVotes, (n) => m.timeouts.inc(n));
+    this.#add("roundChanges", consensus.timeoutQcs, (n) => m.roundChanges.inc(n));
+    m.mempoolTxs.set(this.#protocol.lanes.mempoolSize);
+    const view = this.#protocol.consensus.view;
+    m.viewIndex.set(view.index);
+    m.viewRound.set(view.round);
+  }
+
+  #add(name: string, value: number, inc: (n: number) => void): void {
+    const delta = value - (this.#seen.get(name) ?? 0);
+    if (delta > 0) inc(delta);
+    this.#seen.set(name, value);
+  }
+}

@@ -1,0 +1,476 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { Level } from "level";
+import type { Logger } from "pino";
+import { buildApi } from "../api/index.ts";
+import type { Override } from "../config/index.ts";
+import { Signer, VerifyCache } from "../crypto/index.ts";
+import { KvApp } from "../execution/index.ts";
+import { createNetwork, type Network } from "../net/index.ts";
+import { createLogger, createMetrics, type Metrics } from "../observability/index.ts";
+import { type NodeEffect, type NodeInput, ProtocolNode, type TimerName } from "../protocol/index.ts";
+import { GroupCommitWriter, openStorage, recover, type Storage } from "../storage/index.ts";
+import { type DurableWrite, type RecoveredState, toHex } from "../types/index.ts";
+import { createApiBackend, PendingTxs } from "./api-backend.ts";
+import { CatchUp } from "./catch-up.ts";
+import { FinalizedLog } from "./finalized-log.ts";
+import { loadNodeHome, type NodeHome } from "./home.ts";
+import { InputQueue } from "./input-queue.ts";
+import { MachineCounters } from "./machine-counters.ts";
+import { protocolConfig } from "./protocol-config.ts";
+import { SigningGuard } from "./signing-guard.ts";
+import { syncServerFor } from "./sync-server.ts";
+import { Timers } from "./timers.ts";
+
+/** Outside inputs waiting for the loop; beyond this, network messages are dropped (and counted). */
+const INPUT_QUEUE_CAPACITY = 100_000;
+/** Inputs stepped in one turn before the turn's writes are submitted. */
+const MAX_INPUTS_PER_TURN = 4096;
+/** Signatures remembered as verified (votes reappear inside certificates). */
+const VERIFY_CACHE_ENTRIES = 65_536;
+
+export interface StartNodeOptions {
+  home: string;
+  env?: Readonly<Record<string, string | undefined>>;
+  overrides?: readonly Override[];
+  /** A logger to use instead of one built from the config (tests). */
+  logger?: Logger;
+}
+
+export interface RunningNode {
+  readonly home: NodeHome;
+  readonly peerId: string;
+  /** Base URL of the HTTP API, or null when it is disabled. */
+  readonly apiUrl: string | null;
+  /** Multiaddrs the p2p host listens on. */
+  readonly p2pAddresses: string[];
+  /** Resolves when the node has stopped: 0 after stop(), 1 after a fatal error. */
+  readonly exited: Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts one node: recover from disk, then the network, then the API; then
+ * run the event loop until stop() or a fatal error. DESIGN section 10.
+ */
+export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
+  const home = loadNodeHome({ home: opts.home, env: opts.env ?? process.env, overrides: opts.overrides ?? [] });
+  const { config, committee } = home;
+  const logger =
+    opts.logger ??
+    createLogger({ level: config.log.level, format: config.log.format, base: { node: config.node.moniker } });
+  const metrics = createMetrics();
+
+  mkdirSync(home.paths.dataDir, { recursive: true, mode: 0o700 });
+  const dbPath = join(home.paths.dataDir, "db");
+  const db = new Level<Uint8Array, Uint8Array>(dbPath, { keyEncoding: "view", valueEncoding: "view" });
+  try {
+    await db.open();
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    if (cause?.code === "LEVEL_LOCKED") {
+      throw new Error(`the database ${dbPath} is in use: is another node running with home ${home.paths.home}?`);
+    }
+    throw new Error(`cannot open the database ${dbPath}: ${cause?.message ?? (err as Error).message}`);
+  }
+
+  const verifyCache = new VerifyCache(VERIFY_CACHE_ENTRIES);
+  let storage: Storage;
+  let recovered: RecoveredState;
+  try {
+    storage = await openStorage(db, committee, { logger });
+    recovered = await recover(storage, committee, verifyCache);
+  } catch (err) {
+    await db.close().catch(() => {});
+    throw err;
+  }
+
+  const runtime = new Runtime({ home, logger, metrics, storage, recovered, verifyCache });
+  try {
+    await runtime.start();
+  } catch (err) {
+    await runtime.stop();
+    throw err;
+  }
+  return runtime;
+}
+
+interface RuntimeParts {
+  home: NodeHome;
+  logger: Logger;
+  metrics: Metrics;
+  storage: Storage;
+  recovered: RecoveredState;
+  verifyCache: VerifyCache;
+}
+
+/** The event loop: one input queue, the protocol driver, and the effects' executors. */
+class Runtime implements RunningNode {
+  readonly home: NodeHome;
+  readonly peerId: string;
+  readonly exited: Promise<number>;
+  apiUrl: string | null = null;
+  p2pAddresses: string[] = [];
+
+  readonly #log: Logger;
+  readonly #logger: Logger;
+  readonly #metrics: Metrics;
+  readonly #storage: Storage;
+  readonly #writer: GroupCommitWriter;
+  readonly #protocol: ProtocolNode;
+  readonly #guard: SigningGuard;
+  readonly #queue = new InputQueue<NodeInput>(INPUT_QUEUE_CAPACITY);
+  readonly #timers: Timers<TimerName>;
+  readonly #pending: PendingTxs;
+  readonly #finalizedLog: FinalizedLog;
+  readonly #verifyCache: VerifyCache;
+  readonly #counters: MachineCounters;
+  #net: Network | null = null;
+  #catchUp: CatchUp | null = null;
+  #api: FastifyInstance | null = null;
+  #statusTimer: NodeJS.Timeout | null = null;
+  #turnScheduled = false;
+  #writes: { id: string; write: DurableWrite }[] = [];
+  #stopping: Promise<void> | null = null;
+  #resolveExit!: (code: number) => void;
+  #exitCode = 0;
+
+  constructor(parts: RuntimeParts) {
+    const { home, storage, recovered } = parts;
+    this.home = home;
+    this.peerId = home.peerId;
+    this.#logger = parts.logger;
+    this.#log = parts.logger.child({ module: "runtime" });
+    this.#metrics = parts.metrics;
+    this.#storage = storage;
+    this.#verifyCache = parts.verifyCache;
+    this.exited = new Promise((resolve) => {
+      this.#resolveExit = resolve;
+    });
+    this.#writer = new GroupCommitWriter(storage, {
+      onFatal: (err) => this.#fatal(`a durable write failed; stopping rather than voting on it: ${err.message}`),
+    });
+    this.#writer.onBatch((s) => {
+      this.#metrics.walWriteSeconds.observe(s.durationMs / 1000);
+      this.#metrics.walBatchWrites.observe(s.ops);
+    });
+    const signer = home.validatorKey ? new Signer(home.validatorKey.secretKey, home.committee.chainId) : null;
+    this.#protocol = new ProtocolNode({
+      committee: home.committee,
+      me: home.validatorIndex,
+      signer,
+      config: protocolConfig(home.config),
+      recovered,
+      app: new KvApp(),
+      verifyCache: parts.verifyCache,
+    });
+    this.#guard = new SigningGuard(recovered, home.validatorIndex);
+    this.#timers = new Timers<TimerName>((timer, key) => this.#push({ kind: "timer", timer, key }));
+    this.#pending = new PendingTxs(home.config.lanes.mempoolMaxTxs * 2);
+    this.#finalizedLog = new FinalizedLog(this.#log);
+    this.#counters = new MachineCounters(this.#protocol, this.#metrics);
+  }
+
+  async start(): Promise<void> {
+    const { home } = this;
+    const { config, committee } = home;
+    const netLog = this.#logger;
+    this.#net = await createNetwork({
+      committee,
+      nodeKey: home.nodeKey,
+      validatorIndex: home.validatorIndex,
+      listen: [...config.p2p.listen],
+      peers: [...config.p2p.peers],
+      logger: netLog,
+      limits: { maxGossipFrameBytes: config.p2p.maxMessageBytes, redialMaxMs: config.p2p.redialMaxBackoffMs },
+      verifyCache: this.#verifyCache,
+      loopback: false,
+      metricsSink: {
+        message: (topic, verdict) => this.#metrics.gossipMessages.inc({ topic, verdict }),
+        sync: (kind, role, outcome) => this.#metrics.syncRequests.inc({ kind, direction: role, outcome }),
+        peers: (n) => this.#metrics.peers.set(n),
+        push: (event, count) => {
+          if (event === "dropped") this.#metrics.dropped.inc({ queue: "push" }, count);
+        },
+      },
+      handlers: {
+        onLaneBlock: (block) => this.#offer({ kind: "laneBlock", block }),
+        onLaneVote: (vote) => this.#offer({ kind: "laneVote", vote }),
+        onConsensus: (msg) => this.#offer({ kind: "consensus", msg }),
+        onAppVote: (vote) => this.#offer({ kind: "appVote", vote }),
+        syncServer: syncServerFor(this.#storage, committee.size),
+      },
+    });
+    this.#catchUp = new CatchUp(
+      this.#net.sync,
+      {
+        laneBlocks: (blocks) => this.#push({ kind: "syncLaneBlocks", blocks }),
+        commitQcs: (qcs) => this.#push({ kind: "syncCommitQcs", qcs }),
+        executedIndex: () => this.#protocol.execution.executedIndex,
+      },
+      this.#logger.child({ module: "sync" }),
+    );
+    await this.#net.start();
+    this.p2pAddresses = this.#net.addresses();
+    this.#log.info(
+      {
+        peerId: this.peerId,
+        validatorIndex: home.validatorIndex,
+        chainId: committee.chainId,
+        committee: committee.size,
+        listen: this.p2pAddresses,
+        peers: config.p2p.peers.length,
+      },
+      home.validatorIndex === null ? "network started (observer)" : "network started (validator)",
+    );
+
+    if (config.api.enabled) {
+      this.#api = buildApi(
+        createApiBackend({
+          home,
+          protocol: this.#protocol,
+          storage: this.#storage,
+          net: this.#net,
+          metrics: this.#metrics,
+          pending: this.#pending,
+          submit: (txs) => this.#submitTxs(txs),
+          queuedTxs: () => this.#queuedTxs,
+          accepting: () => this.#stopping === null && this.#protocol.halted === null,
+        }),
+        {
+          host: config.api.host,
+          port: config.api.port,
+          maxBodyBytes: config.api.maxBodyBytes,
+          maxTxBytes: committee.params.maxTxBytes,
+          maxTxsPerRequest: 10_000,
+          logger: this.#logger.child({ module: "api" }),
+        },
+      );
+      const address = await this.#api.listen({ host: config.api.host, port: config.api.port });
+      this.apiUrl = address;
+      this.#log.info({ url: address }, "HTTP API listening");
+    }
+
+    this.#execute(this.#protocol.start(Date.now()));
+    this.#flushWrites();
+    if (config.metrics.statusIntervalMs > 0) {
+      this.#statusTimer = setInterval(() => this.#statusLine(), config.metrics.statusIntervalMs);
+      this.#statusTimer.unref();
+    }
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= this.#shutdown();
+    return this.#stopping;
+  }
+
+  // ---- intake ----
+
+  #queuedTxs = 0;
+
+  /** Outside input: refused (and counted) when the queue is full. */
+  #offer(input: NodeInput): void {
+    if (this.#stopping !== null) return;
+    if (!this.#queue.offer(input)) {
+      this.#metrics.dropped.inc({ queue: "input" });
+      return;
+    }
+    this.#schedule();
+  }
+
+  /** The loop's own input: always taken. */
+  #push(input: NodeInput): void {
+    if (this.#stopping !== null) return;
+    this.#queue.push(input);
+    this.#schedule();
+  }
+
+  #submitTxs(txs: Uint8Array[]): void {
+    const nowMs = Date.now();
+    for (const tx of txs) {
+      this.#pending.add(tx, nowMs);
+      this.#queue.push({ kind: "tx", tx });
+    }
+    this.#queuedTxs += txs.length;
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#turnScheduled) return;
+    this.#turnScheduled = true;
+    setImmediate(() => this.#turn());
+  }
+
+  /** One turn: step a batch of inputs, execute their effects, submit their writes as one group commit. */
+  #turn(): void {
+    this.#turnScheduled = false;
+    if (this.#stopping !== null) return;
+    const inputs = this.#queue.take(MAX_INPUTS_PER_TURN);
+    try {
+      for (const input of inputs) {
+        if (input.kind === "tx") this.#queuedTxs--;
+        this.#execute(this.#protocol.step(input, Date.now()));
+        if (this.#protocol.halted !== null) return;
+      }
+    } catch (err) {
+      this.#fatal(`the protocol failed on an input (a bug): ${(err as Error).stack ?? err}`);
+      return;
+    }
+    this.#flushWrites();
+    this.#counters.update();
+    if (this.#queue.length > 0) this.#schedule();
+  }
+
+  // ---- effects ----
+
+  #execute(effects: NodeEffect[]): void {
+    const net = this.#net!;
+    const nowMs = Date.now();
+    for (const e of effects) {
+      switch (e.kind) {
+        case "persist":
+          this.#writes.push({ id: e.id, write: e.write });
+          break;
+        case "pushBlock":
+          if (this.#guarded({ kind: "laneBlock", block: e.block })) {
+            try {
+              net.pushLaneBlock(e.block);
+            } catch (err) {
+              this.#log.error({ err: (err as Error).message }, "could not push own lane block");
+            }
+          }
+          break;
+        case "broadcast":
+          if (e.topic === "lane_vote") {
+            const { lane, number } = e.vote.body;
+            if (this.#guarded({ kind: "laneVote", lane, number })) void net.publishLaneVote(e.vote);
+          } else if (e.topic === "consensus") {
+            if (this.#guarded({ kind: "consensus", msg: e.msg })) void net.publishConsensus(e.msg);
+          } else if (this.#guarded({ kind: "appVote", index: e.vote.body.index, appHash: e.vote.body.appHash })) {
+            void net.publishAppVote(e.vote);
+          }
+          break;
+        case "setTimer":
+          this.#timers.set(e.timer, e.key, e.deadlineMs, nowMs);
+          break;
+        case "finalized": {
+          const { view } = e.qc.proposal;
+          this.#metrics.finalizedIndex.set(view.index);
+          break;
+        }
+        case "deliver":
+          this.#delivered(e.block.index, e.block.commitQc.proposal.view.round, e.block.blocks, nowMs);
+          break;
+        case "fetchLaneBlocks":
+          this.#catchUp?.laneBlocks(e.lane, e.from, e.to);
+          break;
+        case "fetchCommitQcs":
+          this.#catchUp?.commitQcs(e.from);
+          break;
+        case "txRejected":
+          this.#pending.remove(e.tx);
+          this.#metrics.mempoolRejected.inc();
+          break;
+        case "halt":
+          this.#fatal(`halted: ${e.reason}`);
+          break;
+        case "event":
+          this.#logger.child({ module: e.module })[e.level](e.data ?? {}, e.msg);
+          break;
+      }
+    }
+  }
+
+  #delivered(index: number, round: number, blocks: { txs: Uint8Array[] }[], nowMs: number): void {
+    let txs = 0;
+    for (const b of blocks) {
+      txs += b.txs.length;
+      for (const tx of b.txs) {
+        const since = this.#pending.finalize(tx);
+        if (since !== undefined) this.#metrics.finalityLatency.observe((nowMs - since) / 1000);
+      }
+    }
+    this.#metrics.txsFinalized.inc(txs);
+    this.#finalizedLog.note(index, round, txs, nowMs);
+  }
+
+  /** The signing guard's verdict; a refusal is a machine bug, logged loudly. */
+  #guarded(out: Parameters<SigningGuard["check"]>[0]): boolean {
+    const why = this.#guard.check(out);
+    if (why === null) return true;
+    this.#log.error({ reason: why }, "signing guard held back a message whose record is not durable");
+    this.#metrics.dropped.inc({ queue: "signing_guard" });
+    return false;
+  }
+
+  #flushWrites(): void {
+    if (this.#writes.length === 0) return;
+    const batch = this.#writes;
+    this.#writes = [];
+    this.#writer.submit(batch.map((w) => w.write)).then(
+      () => {
+        for (const w of batch) {
+          this.#guard.noteDurable(w.write);
+          this.#push({ kind: "durable", id: w.id });
+        }
+      },
+      (err: Error) => this.#fatal(`a durable write was refused: ${err.message}`),
+    );
+  }
+
+  // ---- operator output ----
+
+  #statusLine(): void {
+    const p = this.#protocol;
+    const view = p.consensus.view;
+    const lock = p.consensus.lock;
+    this.#finalizedLog.tick(Date.now());
+    this.#log.info(
+      {
+        index: view.index,
+        round: view.round,
+        finalized: p.consensus.finalizedIndex,
+        executed: p.execution.executedIndex,
+        lanes: this.home.committee.members.map((m) => p.lanes.laneNext(m.index)),
+        peers: this.#net?.peers().length ?? 0,
+        mempool: p.lanes.mempoolSize,
+        lock: lock ? `${lock.proposal.view.index}/${lock.proposal.view.round}` : null,
+        appHash: toHex(p.execution.appHash).slice(0, 16),
+        queued: this.#queue.length,
+        syncing: this.#catchUp?.inFlight ?? 0,
+      },
+      "status",
+    );
+  }
+
+  // ---- stopping ----
+
+  #fatal(reason: string): void {
+    if (this.#stopping !== null) return;
+    this.#exitCode = 1;
+    this.#log.fatal({ reason }, "stopping the node: fatal error");
+    void this.stop();
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#log.info("stopping: intake closed, flushing writes");
+    this.#timers.close();
+    if (this.#statusTimer) clearInterval(this.#statusTimer);
+    this.#catchUp?.stop();
+    this.#queue.clear();
+    const step = async (what: string, fn: () => Promise<unknown>) => {
+      try {
+        await fn();
+      } catch (err) {
+        this.#log.warn({ err: (err as Error).message }, `while stopping: ${what} failed`);
+      }
+    };
+    if (this.#api) await step("closing the API", () => this.#api!.close());
+    if (this.#net) await step("stopping the network", () => this.#net!.stop());
+    await step("flushing writes", () => this.#writer.close());
+    await step("closing the database", () => this.#storage.close());
+    this.#log.info({ exitCode: this.#exitCode }, "stopped");
+    this.#resolveExit(this.#exitCode);
+  }
+}

@@ -1,0 +1,34 @@
+import type { SyncServerHandlers, SyncStatus } from "../net/index.ts";
+import type { Storage } from "../storage/index.ts";
+import type { GlobalBlock } from "../types/index.ts";
+
+/** What this node serves to syncing peers, straight from storage. */
+export function syncServerFor(storage: Storage, laneCount: number): SyncServerHandlers {
+  return {
+    status(): SyncStatus {
+      const cqc = storage.commitQcs.wal;
+      const tip = storage.chain.tip;
+      return {
+        commitQcs: { first: cqc.first, next: cqc.next },
+        globalBlocks: tip === 0 ? { first: 0, next: 0 } : { first: 1, next: tip + 1 },
+        lanes: Array.from({ length: laneCount }, (_, lane) => {
+          const wal = storage.lanes.wal(lane);
+          return { lane, first: wal.first, next: wal.next };
+        }),
+      };
+    },
+    commitQcs: (first, last) => storage.commitQcRange(first, last + 1),
+    laneBlocks: (lane, first, last) =>
+      lane < laneCount ? storage.laneBlocks(lane, first, last + 1) : Promise.resolve([]),
+    async globalBlocks(first, last) {
+      // Contiguous from `first`: stop at the first index not held.
+      const out: GlobalBlock[] = [];
+      for (let i = first; i <= last; i++) {
+        const block = await storage.globalBlock(i);
+        if (block === undefined) break;
+        out.push(block);
+      }
+      return out;
+    },
+  };
+}

@@ -1,0 +1,136 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { DEFAULT_EXECUTION_CONFIG, type ExecutionEffect, ExecutionMachine, KvApp } from "../../node/execution/index.ts";
+import {
+  type AppVote,
+  appVoteSigningBody,
+  type CommitQc,
+  DOMAINS,
+  headerHash,
+  type LaneBlock,
+  sha256,
+  ZERO_HASH,
+} from "../../node/types/index.ts";
+import { commitQc, laneChain } from "../fixtures/certs.ts";
+import { testCommittee } from "../fixtures/committee.ts";
+
+const tc = testCommittee(4);
+const chain = laneChain(tc, 0, 0, 2);
+const ranges = tc.committee.members.map((_, lane) =>
+  lane === 0
+    ? { lane, first: 0, next: 2, lastHash: headerHash(chain[1]!.header) }
+    : { lane, first: 0, next: 0, lastHash: ZERO_HASH },
+);
+const qc1: CommitQc = commitQc(tc, { view: { index: 1, round: 0 }, createdAtMs: 1000, ranges });
+
+function exec(me: number, held: LaneBlock[] = chain, config = DEFAULT_EXECUTION_CONFIG): ExecutionMachine {
+  return new ExecutionMachine({
+    committee: tc.committee,
+    me,
+    signer: tc.signers[me]!,
+    config,
+    app: new KvApp(),
+    recovered: { commitQcs: [qc1], anchor: null, app: { executedIndex: 0, appHash: ZERO_HASH }, chainTip: 0 },
+    lookup: (lane, n) => held.find((b) => b.header.lane === lane && b.header.number === n),
+  });
+}
+
+function appVote(signer: number, index: number, appHash: Uint8Array): AppVote {
+  const body = { index, appHash };
+  return { body, signer, signature: tc.signers[signer]!.sign(DOMAINS.appVote, appVoteSigningBody(body)) };
+}
+
+const persisted = (out: ExecutionEffect[]) =>
+  out.filter((e): e is Extract<ExecutionEffect, { kind: "persist" }> => e.kind === "persist");
+
+test("a recovered, finalized index is executed in order; the app vote waits for durable app state", () => {
+  const m = exec(1);
+  const out = m.start(0);
+  const writes = persisted(out);
+  assert.deepEqual(
+    writes.map((w) => w.write.kind),
+    ["globalBlock", "appState"],
+  );
+  assert.equal(
+    out.filter((e) => e.kind === "broadcastAppVote").length,
+    0,
+    "no app vote before the app state is durable",
+  );
+  const appState = writes[1]!;
+  const acked = m.step({ kind: "durable", id: appState.id }, 1);
+  const v = acked.find((e) => e.kind === "broadcastAppVote");
+  assert.ok(v?.kind === "broadcastAppVote");
+  assert.equal(v.vote.body.index, 1);
+  assert.deepEqual(v.vote.body.appHash, m.appHash);
+  assert.ok(acked.some((e) => e.kind === "deliver"));
+  assert.equal(m.executedIndex, 1);
+});
+
+test("the kv app: key=value sets a key, other bytes are opaque, the hash chains", () => {
+  const app = new KvApp();
+  app.beginBlock(1, ZERO_HASH);
+  assert.deepEqual(app.apply(new TextEncoder().encode("a=1")), { kind: "set", key: "a" });
+  assert.deepEqual(app.apply(new Uint8Array([0xff, 0x3d, 0x01])), { kind: "opaque" });
+  assert.deepEqual(app.apply(new TextEncoder().encode("=x")), { kind: "opaque" });
+  const h1 = app.hash();
+  const w = app.takeWrites();
+  assert.equal(w.puts.length, 1);
+  assert.equal(new TextDecoder().decode(w.puts[0]![0]), "kv/a");
+  app.beginBlock(1, ZERO_HASH);
+  app.apply(new TextEncoder().encode("a=1"));
+  app.apply(new Uint8Array([0xff, 0x3d, 0x01]));
+  app.apply(new TextEncoder().encode("=x"));
+  assert.deepEqual(app.hash(), h1, "deterministic");
+  app.beginBlock(2, ZERO_HASH);
+  assert.notDeepEqual(app.hash(), sha256(), "the index is committed");
+});
+
+test("missing lane blocks are fetched, then matched by hash", () => {
+  const m = exec(1, []);
+  const out = m.start(0);
+  const fetch = out.find((e) => e.kind === "fetchLaneBlocks");
+  assert.ok(fetch?.kind === "fetchLaneBlocks" && fetch.lane === 0 && fetch.from === 0 && fetch.to === 2);
+  // A forged block under the right number is ignored; the certified ones are used.
+  const forged = laneChain(tc, 0, 0, 2, new Uint8Array(32).fill(1));
+  assert.equal(persisted(m.step({ kind: "blocks", blocks: forged }, 1)).length, 0);
+  const done = persisted(m.step({ kind: "blocks", blocks: chain }, 2));
+  assert.deepEqual(
+    done.map((w) => w.write.kind),
+    ["globalBlock", "appState"],
+  );
+});
+
+test("an app hash that differs from a quorum's halts the node, naming both hashes", () => {
+  const m = exec(1);
+  m.start(0);
+  const other = sha256(new TextEncoder().encode("another history"));
+  const out = [0, 2, 3].flatMap((s) => m.step({ kind: "appVote", vote: appVote(s, 1, other) }, 5));
+  const halt = out.find((e) => e.kind === "halt");
+  assert.ok(halt?.kind === "halt");
+  assert.match(halt.reason, /divergence at index 1/);
+  assert.ok(halt.reason.includes(Buffer.from(other).toString("hex")));
+  assert.ok(halt.reason.includes(Buffer.from(m.appHash).toString("hex")));
+  assert.equal(m.halted, halt.reason);
+  assert.deepEqual(m.step({ kind: "timer" }, 6), [], "a halted machine does nothing");
+});
+
+test("f votes for another hash do not halt; a matching AppQC anchors and then prunes", () => {
+  const m = exec(1, chain, { ...DEFAULT_EXECUTION_CONFIG, anchorEveryIndexes: 1 });
+  const started = m.start(0);
+  m.step({ kind: "durable", id: persisted(started)[1]!.id }, 1);
+  const other = sha256(new TextEncoder().encode("x"));
+  assert.equal(m.step({ kind: "appVote", vote: appVote(0, 1, other) }, 2).filter((e) => e.kind === "halt").length, 0);
+  const out = [2, 3].flatMap((s) => m.step({ kind: "appVote", vote: appVote(s, 1, m.appHash) }, 3));
+  // Own vote (looped back by the driver) + 2 others = Q.
+  const own = appVote(1, 1, m.appHash);
+  const formed = [...out, ...m.step({ kind: "appVote", vote: own }, 4)];
+  const anchorWrite = persisted(formed).find((w) => w.write.kind === "anchor");
+  assert.ok(anchorWrite !== undefined);
+  assert.equal(formed.filter((e) => e.kind === "anchored").length, 0, "nothing pruned before the anchor is durable");
+  const after = m.step({ kind: "durable", id: anchorWrite.id }, 5);
+  const anchored = after.find((e) => e.kind === "anchored");
+  assert.ok(anchored?.kind === "anchored");
+  assert.equal(anchored.anchor.commitQc.proposal.view.index, 1);
+  assert.equal(anchored.anchor.appQc.body.index, 1);
+  assert.ok(persisted(after).some((w) => w.write.kind === "pruneCommitQcs" && w.write.before === 1));
+});

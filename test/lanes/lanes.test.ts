@@ -1,0 +1,177 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { DEFAULT_LANES_CONFIG, type LanesEffect, LanesMachine } from "../../node/lanes/index.ts";
+import { DOMAINS, headerHash, type LaneBlock, type LaneVote, laneVoteSigningBody } from "../../node/types/index.ts";
+import { laneBlock, laneChain } from "../fixtures/certs.ts";
+import { type TestCommittee, testCommittee } from "../fixtures/committee.ts";
+
+const tc4 = testCommittee(4);
+
+function lanes(me: number, tc: TestCommittee = tc4, config = DEFAULT_LANES_CONFIG): LanesMachine {
+  return new LanesMachine({
+    committee: tc.committee,
+    me,
+    signer: tc.signers[me]!,
+    config,
+    recoveredLanes: tc.committee.members.map((_, lane) => ({ lane, first: 0, next: 0, blocks: [] })),
+    finalizedRanges: null,
+  });
+}
+
+const persisted = (out: LanesEffect[]) =>
+  out.filter((e): e is Extract<LanesEffect, { kind: "persist" }> => e.kind === "persist");
+const votes = (out: LanesEffect[]) =>
+  out
+    .filter((e): e is Extract<LanesEffect, { kind: "broadcastLaneVote" }> => e.kind === "broadcastLaneVote")
+    .map((e) => e.vote);
+
+function vote(tc: TestCommittee, signer: number, block: LaneBlock): LaneVote {
+  const body = { lane: block.header.lane, number: block.header.number, headerHash: headerHash(block.header) };
+  return { body, signer, signature: tc.signers[signer]!.sign(DOMAINS.laneVote, laneVoteSigningBody(body)) };
+}
+
+test("lane votes only after the block is durable, and only in order", () => {
+  const m = lanes(0);
+  const [b0, b1] = laneChain(tc4, 1, 0, 2);
+  const out0 = m.step({ kind: "laneBlock", block: b0! }, 1);
+  const out1 = m.step({ kind: "laneBlock", block: b1! }, 2);
+  assert.equal(votes([...out0, ...out1]).length, 0, "no vote before durability");
+  const [w0] = persisted(out0);
+  const [w1] = persisted(out1);
+  assert.ok(w0 && w1);
+  // Block 1 becomes durable first (it cannot, in a real group commit, but the
+  // machine must not rely on it): still no vote, since block 0 is not durable.
+  assert.equal(votes(m.step({ kind: "durable", id: w1.id }, 3)).length, 0);
+  const after = votes(m.step({ kind: "durable", id: w0.id }, 4));
+  assert.deepEqual(
+    after.map((v) => v.body.number),
+    [0, 1],
+  );
+});
+
+test("an equivocating lane block is never voted and is counted", () => {
+  const m = lanes(0);
+  const b0 = laneBlock(tc4, 2, 0, new Uint8Array(32));
+  const twin = laneBlock(tc4, 2, 0, new Uint8Array(32), [new TextEncoder().encode("other")]);
+  const out = m.step({ kind: "laneBlock", block: b0 }, 1);
+  const second = m.step({ kind: "laneBlock", block: twin }, 2);
+  assert.equal(persisted(second).length, 0);
+  assert.equal(m.counters.equivocations, 1);
+  const voted = votes(m.step({ kind: "durable", id: persisted(out)[0]!.id }, 3));
+  assert.equal(voted.length, 1);
+  assert.deepEqual(voted[0]!.body.headerHash, headerHash(b0.header));
+});
+
+test("blocks that do not chain, are badly signed or are beyond the window are refused", () => {
+  const tc = testCommittee(4, { params: { laneWindow: 2 } });
+  const m = lanes(0, tc);
+  const chain = laneChain(tc, 1, 0, 3);
+  const forged = { ...chain[0]!, signature: new Uint8Array(64) };
+  assert.equal(persisted(m.step({ kind: "laneBlock", block: forged }, 1)).length, 0);
+  const notChained = laneBlock(tc, 1, 0, new Uint8Array(32).fill(7));
+  assert.equal(persisted(m.step({ kind: "laneBlock", block: notChained }, 1)).length, 0);
+  assert.equal(persisted(m.step({ kind: "laneBlock", block: chain[0]! }, 1)).length, 1);
+  assert.equal(persisted(m.step({ kind: "laneBlock", block: chain[1]! }, 1)).length, 1);
+  const outside = m.step({ kind: "laneBlock", block: chain[2]! }, 1);
+  assert.equal(persisted(outside).length, 0, "block 2 is outside a window of 2 above finalized 0");
+});
+
+test("a gap is buffered and fetched, then filled in order", () => {
+  const m = lanes(0);
+  const chain = laneChain(tc4, 3, 0, 3);
+  const out = m.step({ kind: "laneBlock", block: chain[2]! }, 1);
+  const fetch = out.find((e) => e.kind === "fetchLaneBlocks");
+  assert.ok(fetch?.kind === "fetchLaneBlocks" && fetch.lane === 3 && fetch.from === 0 && fetch.to === 2);
+  assert.equal(persisted(m.step({ kind: "laneBlock", block: chain[0]! }, 2)).length, 1);
+  const filled = persisted(m.step({ kind: "laneBlock", block: chain[1]! }, 3));
+  assert.deepEqual(
+    filled.map((p) => (p.write.kind === "laneBlock" ? p.write.block.header.number : -1)),
+    [1, 2],
+  );
+});
+
+test("a LaneQC needs lane votes of weight A", () => {
+  // Weights 3,1,1,1: W = 6, f = 1, A = 2.
+  const tc = testCommittee([3, 1, 1, 1]);
+  const m = lanes(1, tc);
+  const b = laneBlock(tc, 2, 0, new Uint8Array(32));
+  const qcs = (out: LanesEffect[]) => out.filter((e) => e.kind === "laneQc");
+  assert.equal(qcs(m.step({ kind: "laneVote", vote: vote(tc, 2, b) }, 1)).length, 0, "weight 1 < A");
+  const formed = qcs(m.step({ kind: "laneVote", vote: vote(tc, 3, b) }, 2));
+  assert.equal(formed.length, 1, "weight 2 = A");
+  const m2 = lanes(1, tc);
+  assert.equal(qcs(m2.step({ kind: "laneVote", vote: vote(tc, 0, b) }, 1)).length, 1, "one member of weight 3 >= A");
+  const bad = { ...vote(tc, 2, b), signature: new Uint8Array(64) };
+  const m3 = lanes(1, tc);
+  m3.step({ kind: "laneVote", vote: bad }, 1);
+  assert.equal(qcs(m3.step({ kind: "laneVote", vote: vote(tc, 3, b) }, 2)).length, 0, "a bad signature adds no weight");
+});
+
+test("the own block is persisted first and pushed only once durable; the window is backpressure", () => {
+  const tc = testCommittee(4, { params: { laneWindow: 2 } });
+  const m = lanes(0, tc, { ...DEFAULT_LANES_CONFIG, maxBlockDelayMs: 10 });
+  const produce = (i: number, now: number) => {
+    m.step({ kind: "tx", tx: new TextEncoder().encode(`k${i}=v`) }, now);
+    return m.step({ kind: "timer" }, now + 10);
+  };
+  const out = produce(0, 0);
+  const w = persisted(out);
+  assert.equal(w.length, 1);
+  assert.equal(out.filter((e) => e.kind === "pushBlock").length, 0, "not pushed before durable");
+  const acked = m.step({ kind: "durable", id: w[0]!.id }, 20);
+  assert.equal(acked.filter((e) => e.kind === "pushBlock").length, 1);
+  assert.equal(votes(acked).length, 1, "the own block gets the own vote after durability");
+  assert.equal(persisted(produce(1, 30)).length, 1);
+  assert.equal(persisted(produce(2, 60)).length, 0, "window of 2 full: no third block");
+  assert.equal(m.mempoolSize, 1);
+  // Finality moves the window: production resumes.
+  const resumed = m.step(
+    {
+      kind: "finalized",
+      ranges: tc.committee.members.map((_, lane) => ({
+        lane,
+        first: 0,
+        next: lane === 0 ? 2 : 0,
+        lastHash: new Uint8Array(32),
+      })),
+    },
+    100,
+  );
+  assert.equal(persisted(resumed).length, 1);
+});
+
+test("a full mempool rejects transactions", () => {
+  const m = lanes(0, tc4, {
+    ...DEFAULT_LANES_CONFIG,
+    mempoolMaxTxs: 2,
+    maxBlockDelayMs: 1_000_000,
+    maxBlockBytes: 1 << 20,
+  });
+  const rejected = (out: LanesEffect[]) => out.filter((e) => e.kind === "txRejected");
+  assert.equal(rejected(m.step({ kind: "tx", tx: new Uint8Array([1]) }, 0)).length, 0);
+  assert.equal(rejected(m.step({ kind: "tx", tx: new Uint8Array([1]) }, 0)).length, 1, "duplicate");
+  assert.equal(rejected(m.step({ kind: "tx", tx: new Uint8Array([2]) }, 0)).length, 0);
+  const full = rejected(m.step({ kind: "tx", tx: new Uint8Array([3]) }, 0));
+  assert.ok(full[0]?.kind === "txRejected" && full[0].reason === "mempool full");
+  assert.equal(m.mempoolFull, true);
+});
+
+test("pruning below an anchor keeps a foreign branch's link block out of recovery's check", () => {
+  const chain = laneChain(tc4, 2, 0, 2);
+  const held = lanes(0);
+  const ids = [0, 1].map((i) => persisted(held.step({ kind: "laneBlock", block: chain[i]! }, i))[0]!.id);
+  for (const id of ids) held.step({ kind: "durable", id }, 5);
+  const rangesFor = (lastHash: Uint8Array) =>
+    tc4.committee.members.map((_, lane) =>
+      lane === 2 ? { lane, first: 2, next: 2, lastHash } : { lane, first: 0, next: 0, lastHash: new Uint8Array(32) },
+    );
+  const pruneTo = (out: LanesEffect[]) =>
+    persisted(out).map((p) => (p.write.kind === "pruneLane" ? p.write.before : -1));
+  // The anchor's (empty) range for lane 2 ends at our block 1: prune everything below 2.
+  assert.deepEqual(pruneTo(held.step({ kind: "prune", ranges: rangesFor(headerHash(chain[1]!.header)) }, 6)), [2]);
+  // Another node holds the same numbers, but the finalized branch is another one: keep block 1.
+  const other = lanes(0);
+  const ids2 = [0, 1].map((i) => persisted(other.step({ kind: "laneBlock", block: chain[i]! }, i))[0]!.id);
+  for (const id of ids2) other.step({ kind: "durable", id }, 5);
+  assert.deepEqual(pruneTo(other.step({ kind: "prune", ranges: rangesFor(new Uint8Array(32).fill(9)) }, 6)), [1]);
+});

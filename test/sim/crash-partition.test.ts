@@ -1,0 +1,17 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { failingSeeds } from "./run-seeds.ts";
+
+// Simulator seeds, part 1 of 2 (the other file runs alongside on the second core).
+
+test("60 seeds, 4 nodes: crash-restart (unsynced writes lost)", async () => {
+  assert.deepEqual(await failingSeeds(1, 60, 4, ["crash"]), []);
+});
+
+test("50 seeds, 4 nodes: partitions", async () => {
+  assert.deepEqual(await failingSeeds(101, 50, 4, ["partition"]), []);
+});
+
+test("5 seeds, 7 nodes: crash, partition, drop and delay, twins together", async () => {
+  assert.deepEqual(await failingSeeds(701, 5, 7, ["crash", "partition", "drop", "twins"]), []);
+});
