@@ -132,7 +132,11 @@ export function lintDockerfile(input: LintInput): RuleResult[] {
   rule("base-image", "FROM a pinned Node 24 slim tag", (p) => {
     const froms = all("FROM");
     if (froms.length === 0) return void p.push("no FROM");
-    const image = froms.at(-1)!.args.split(/\s+/).find((w) => !w.startsWith("--")) ?? "";
+    const image =
+      froms
+        .at(-1)!
+        .args.split(/\s+/)
+        .find((w) => !w.startsWith("--")) ?? "";
     if (!/^node:24\.\d+\.\d+-(?:[a-z]+-)?slim(?:@sha256:[0-9a-f]{64})?$/.test(image)) {
       p.push(`FROM ${image}: expected node:24.<minor>.<patch>[-<debian>]-slim (a pinned Node 24 slim tag)`);
     }
@@ -174,9 +178,7 @@ export function lintDockerfile(input: LintInput): RuleResult[] {
   });
 
   rule("ports", "EXPOSE the p2p and API ports", (p) => {
-    const exposed = new Set(
-      all("EXPOSE").flatMap((e) => e.args.split(/\s+/).map((x) => Number(x.split("/")[0]))),
-    );
+    const exposed = new Set(all("EXPOSE").flatMap((e) => e.args.split(/\s+/).map((x) => Number(x.split("/")[0]))));
     const p2p = Number(/\/tcp\/(\d+)/.exec(env.VALIDATOR_P2P_LISTEN ?? "")?.[1] ?? 26656);
     const api = Number(env.VALIDATOR_API_PORT ?? 26657);
     if (!exposed.has(p2p)) p.push(`p2p port ${p2p} is not EXPOSEd`);
@@ -244,7 +246,8 @@ export function lintDockerfile(input: LintInput): RuleResult[] {
   });
 
   rule("workdir", "absolute WORKDIR; no `cd` in RUN", (p) => {
-    for (const w of all("WORKDIR")) if (!w.args.trim().startsWith("/")) p.push(`line ${w.line}: WORKDIR ${w.args} is relative`);
+    for (const w of all("WORKDIR"))
+      if (!w.args.trim().startsWith("/")) p.push(`line ${w.line}: WORKDIR ${w.args} is relative`);
     for (const r of all("RUN")) if (/(^|&&|;)\s*cd\s/.test(r.args)) p.push(`line ${r.line}: cd in RUN (use WORKDIR)`);
   });
 
@@ -270,6 +273,8 @@ if (import.meta.main) {
   });
   const failed = results.filter((r) => r.problems.length > 0).length;
   process.stdout.write(`${file}\n${formatLint(results)}\n`);
-  process.stdout.write(failed === 0 ? `all ${results.length} rules pass\n` : `${failed} of ${results.length} rules fail\n`);
+  process.stdout.write(
+    failed === 0 ? `all ${results.length} rules pass\n` : `${failed} of ${results.length} rules fail\n`,
+  );
   process.exitCode = failed === 0 ? 0 : 1;
 }

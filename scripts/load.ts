@@ -63,6 +63,8 @@ export interface LoadResult {
   /** finalizedTps x txBytes, in MB/s (10^6 bytes). */
   finalizedMBps: number;
   latencyMs: LatencySummary;
+  /** CPU of this load generator over the offered period, % of one core (it shares the machine with the nodes). */
+  generatorCpuPercent: number;
   requests: { sent: number; accepted: number; rejected: number; failed: number };
   blocks: { fromIndex: number; toIndex: number };
   /** The first few distinct error messages. */
@@ -223,6 +225,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   };
 
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  let cpuPercent = 0;
   let generated = 0;
   const tick = () => {
     const due = dueTxs(opts.rateTps, performance.now() - t0, totalTxs);
@@ -267,6 +271,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     }, tickMs);
     tick();
   });
+  const cpu = process.cpuUsage(cpu0);
+  cpuPercent = ((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 100;
   opts.onOfferEnd?.();
   // Every request ends within its timeout.
   while (inFlight > 0) await new Promise((res) => setTimeout(res, 20));
@@ -297,6 +303,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     finalizedTps,
     finalizedMBps: (finalizedTps * txBytes) / 1e6,
     latencyMs: summarize(latencies),
+    generatorCpuPercent: cpuPercent,
     requests: r.requests,
     blocks: { fromIndex: watcher.firstIndex, toIndex: watcher.lastIndex },
     errors: [...errors],
