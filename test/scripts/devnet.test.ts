@@ -1,6 +1,6 @@
 /**
  * The devnet end to end with real processes: `up 4`, `load`, `kill 2`, more
- * load without node 2, `restart 2`, then every node must reach the same
+ * load without node 2, `restart 2`, `join` (an observer), then every node must reach the same
  * finalized index with identical block hashes at every index and the same
  * app hash; `down` stops everything. `down` + `clean` always run at the end.
  */
@@ -54,7 +54,7 @@ after(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-test("devnet: up 4, load, kill 2, restart 2, down; every node ends on identical finalized hashes", async () => {
+test("devnet: up 4, load, kill 2, restart 2, join, down; every node ends on identical finalized hashes", async () => {
   const upOut = devnetOk(dir, ["up", "4"]);
   assert.match(upOut, /created devnet/);
   const state = readState();
@@ -78,13 +78,19 @@ test("devnet: up 4, load, kill 2, restart 2, down; every node ends on identical 
   assert.ok(second.finalizedTxs > 0);
 
   assert.match(devnetOk(dir, ["restart", "2"]), /node2: was not running; started pid \d+/);
+  assert.match(devnetOk(dir, ["join"]), /observer0 joined: pid \d+/);
+  const nodes = readState().nodes;
+  assert.deepEqual(
+    nodes.map((n) => n.name),
+    ["node0", "node1", "node2", "node3", "observer0"],
+  );
 
-  // Node 2 catches up as the chain moves: a tx now and then until all agree.
+  // Node 2 and the observer catch up as the chain moves: a tx now and then until all agree.
   const deadline = Date.now() + 60_000;
   let indexes: number[] = [];
   for (let i = 0; ; i++) {
     indexes = await Promise.all(
-      state.nodes.map((n) => getJson<{ finalizedIndex: number }>(n.apiPort, "/status").then((s) => s.finalizedIndex)),
+      nodes.map((n) => getJson<{ finalizedIndex: number }>(n.apiPort, "/status").then((s) => s.finalizedIndex)),
     );
     if (indexes.every((x) => x === indexes[0])) break;
     assert.ok(Date.now() < deadline, `nodes did not converge: finalized indexes ${indexes.join(", ")}`);
@@ -103,18 +109,16 @@ test("devnet: up 4, load, kill 2, restart 2, down; every node ends on identical 
   // Identical finalized block hashes at every index, and the same app hash.
   for (let index = 1; index <= finalized; index++) {
     const hashes = await Promise.all(
-      state.nodes.map((n) => getJson<{ hash: string }>(n.apiPort, `/blocks/${index}`).then((b) => b.hash)),
+      nodes.map((n) => getJson<{ hash: string }>(n.apiPort, `/blocks/${index}`).then((b) => b.hash)),
     );
     assert.equal(new Set(hashes).size, 1, `block ${index} differs: ${hashes.join(" ")}`);
   }
   const appHashes = await Promise.all(
-    state.nodes.map((n) =>
-      getJson<{ appHash: string; finalizedIndex: number }>(n.apiPort, "/status").then((s) => s.appHash),
-    ),
+    nodes.map((n) => getJson<{ appHash: string; finalizedIndex: number }>(n.apiPort, "/status").then((s) => s.appHash)),
   );
   assert.equal(new Set(appHashes).size, 1, `app hashes differ: ${appHashes.join(" ")}`);
 
   const downOut = devnetOk(dir, ["down"]);
-  for (const n of state.nodes) assert.match(downOut, new RegExp(`${n.name}: (stopped|killed)`));
+  for (const n of nodes) assert.match(downOut, new RegExp(`${n.name}: (stopped|killed)`));
   assert.match(devnetOk(dir, ["status"]), /node0\s+validator\s+-\s+\d+\s+down/);
 });
