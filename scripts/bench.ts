@@ -15,7 +15,7 @@
  *   npm run bench -- --profile                      also a CPU profile of node0 at the top rate
  *   npm run bench -- --rates 500,1000 --step-seconds 10 --drain 10 --out FILE
  */
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -41,7 +41,7 @@ export interface BenchOptions {
 }
 
 export const FULL: BenchOptions = {
-  rates: [250, 500, 1000, 2000, 4000],
+  rates: [500, 1000, 2000, 4000, 8000],
   stepSeconds: 15,
   drainSeconds: 15,
   streamSeconds: 3,
@@ -49,7 +49,7 @@ export const FULL: BenchOptions = {
   profile: false,
 };
 export const QUICK: BenchOptions = {
-  rates: [250, 1000, 4000],
+  rates: [500, 2000, 8000],
   stepSeconds: 6,
   drainSeconds: 10,
   streamSeconds: 2,
@@ -159,7 +159,12 @@ async function benchRun(opts: BenchOptions, layout: DevnetLayout, runNo: number)
 }
 
 /** Restarts node0 under --cpu-prof, loads the cluster at `rate`, stops node0 and summarizes its profile. */
-async function profileNode0(layout: DevnetLayout, rate: number, seconds: number): Promise<ProfileSummary> {
+async function profileNode0(
+  layout: DevnetLayout,
+  rate: number,
+  seconds: number,
+  keepAs: string,
+): Promise<ProfileSummary> {
   const dir = profilesDir(layout);
   rmSync(dir, { recursive: true, force: true });
   await restartOne(layout, "node0", { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`] });
@@ -169,8 +174,10 @@ async function profileNode0(layout: DevnetLayout, rate: number, seconds: number)
   const files = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"));
   if (files.length === 0) throw new Error(`node0 wrote no profile into ${dir}`);
   const newest = files.map((f) => join(dir, f)).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]!;
-  say(`profile: ${newest}`);
-  return summarizeProfile(readProfile(newest), 25);
+  // The cluster directory is removed after the run: keep the profile beside the results.
+  copyFileSync(newest, keepAs);
+  say(`profile: ${keepAs}`);
+  return summarizeProfile(readProfile(keepAs), 25);
 }
 
 async function main(): Promise<void> {
@@ -196,7 +203,8 @@ async function main(): Promise<void> {
       runs.push(run);
       say(formatRun(run, `\nrun ${i} of ${opts.runs}`));
       if (opts.profile && i === opts.runs) {
-        profile = await profileNode0(layout, opts.rates.at(-1)!, Math.max(10, opts.stepSeconds));
+        const keepAs = join(resultsDir, `node0-${started.toISOString().replace(/[:.]/g, "-")}.cpuprofile`);
+        profile = await profileNode0(layout, opts.rates.at(-1)!, Math.max(10, opts.stepSeconds), keepAs);
       }
       await clean(layout);
     }

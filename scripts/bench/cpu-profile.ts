@@ -35,6 +35,8 @@ export interface ProfileSummary {
   idleMs: number;
   busyMs: number;
   functions: SelfTime[];
+  /** The project's own functions (node/...) by inclusive time: what they and their callees cost. */
+  ownInclusive: SelfTime[];
   areas: { area: string; selfMs: number; share: number }[];
 }
 
@@ -77,6 +79,25 @@ export function summarizeProfile(profile: CpuProfile, top = 20): ProfileSummary 
     fns.set(key, entry);
     areas.set(area, (areas.get(area) ?? 0) + us);
   }
+  // Inclusive time of our own functions: each sample counts once for every distinct node/ function on its stack.
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const inclusive = new Map<string, { name: string; area: string; us: number }>();
+  for (const [id, us] of selfUs) {
+    const seen = new Set<string>();
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const f = byId.get(cur)?.callFrame;
+      if (!f) break;
+      const area = areaOf(f.url, f.functionName);
+      if (!area.startsWith("node/")) continue;
+      const name = `${f.functionName || "(anonymous)"} ${f.url.split("/").at(-1)}:${f.lineNumber + 1}`;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const entry = inclusive.get(name) ?? { name, area, us: 0 };
+      entry.us += us;
+      inclusive.set(name, entry);
+    }
+  }
   const busyUs = totalUs - idleUs;
   const share = (us: number) => (busyUs > 0 ? us / busyUs : 0);
   return {
@@ -84,6 +105,10 @@ export function summarizeProfile(profile: CpuProfile, top = 20): ProfileSummary 
     idleMs: idleUs / 1000,
     busyMs: busyUs / 1000,
     functions: [...fns.values()]
+      .sort((a, b) => b.us - a.us)
+      .slice(0, top)
+      .map((f) => ({ name: f.name, area: f.area, selfMs: f.us / 1000, share: share(f.us) })),
+    ownInclusive: [...inclusive.values()]
       .sort((a, b) => b.us - a.us)
       .slice(0, top)
       .map((f) => ({ name: f.name, area: f.area, selfMs: f.us / 1000, share: share(f.us) })),
@@ -102,6 +127,8 @@ export function formatProfile(s: ProfileSummary): string {
     ...s.areas.map((a) => `  ${pct(a.share)}  ${a.selfMs.toFixed(0).padStart(7)} ms  ${a.area}`),
     "top functions by self time:",
     ...s.functions.map((f) => `  ${pct(f.share)}  ${f.selfMs.toFixed(0).padStart(7)} ms  ${f.name}  [${f.area}]`),
+    "the project's functions by inclusive time (self + callees):",
+    ...s.ownInclusive.map((f) => `  ${pct(f.share)}  ${f.selfMs.toFixed(0).padStart(7)} ms  ${f.name}  [${f.area}]`),
   ];
   return lines.join("\n");
 }

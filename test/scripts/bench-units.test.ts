@@ -110,6 +110,10 @@ test("CPU profile summary: self time per function and per area, idle excluded fr
       ["(garbage collector)", "(garbage collector)", 1],
     ],
   );
+  assert.deepEqual(
+    s.ownInclusive.map((f) => [f.name, f.selfMs]),
+    [["verify ed25519.ts:10", 3]],
+  );
   assert.equal(s.areas[0]!.area, "node/crypto");
   assert.equal(s.areas[0]!.share, 0.5);
   assert.match(formatProfile(s), /50\.0%\s+3 ms\s+node\/crypto/);
