@@ -1,6 +1,6 @@
 /**
  * Runs the deterministic simulator over many seeds:
- *   npm run sim -- --seeds 200 [--nodes 4] [--faults crash,partition,drop,twins] [--from 1]
+ *   npm run sim -- --seeds 200 [--nodes 4] [--faults crash,partition,drop,twins] [--from 1] [--observers 0]
  *                  [--fault-ms 1000] [--liveness-ms 2000]
  * Prints one line per failing seed with the command that replays it, then
  * `N passed, N failed` (exit code 1 if any failed).
@@ -14,6 +14,7 @@ const { values } = parseArgs({
     seeds: { type: "string", default: "20" },
     from: { type: "string", default: "1" },
     nodes: { type: "string", default: "4" },
+    observers: { type: "string", default: "0" },
     faults: { type: "string", default: "crash,partition,drop" },
     "fault-ms": { type: "string", default: "1000" },
     "liveness-ms": { type: "string", default: "2000" },
@@ -33,9 +34,10 @@ function int(name: string, v: string | undefined, min: number): number {
 const seeds = int("seeds", values.seeds, 1);
 const from = int("from", values.from, 0);
 const nodes = int("nodes", values.nodes, 1);
+const observers = int("observers", values.observers, 0);
 const faultPhaseMs = int("fault-ms", values["fault-ms"], 200);
 const livenessBoundMs = int("liveness-ms", values["liveness-ms"], 100);
-const timing = `--fault-ms ${faultPhaseMs} --liveness-ms ${livenessBoundMs}`;
+const timing = `--observers ${observers} --fault-ms ${faultPhaseMs} --liveness-ms ${livenessBoundMs}`;
 let faults: ReturnType<typeof parseFaults> = [];
 try {
   faults = parseFaults(values.faults ?? "");
@@ -49,7 +51,7 @@ let failed = 0;
 let longest = { events: 0, virtualMs: 0, seed: 0 };
 const started = performance.now();
 for (let seed = from; seed < from + seeds; seed++) {
-  const r = await runSimulation({ seed, nodes, faults, faultPhaseMs, livenessBoundMs });
+  const r = await runSimulation({ seed, nodes, faults, observers, faultPhaseMs, livenessBoundMs });
   if (r.events > longest.events) longest = { events: r.events, virtualMs: r.virtualMs, seed };
   if (r.ok) passed++;
   else {

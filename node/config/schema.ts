@@ -66,7 +66,6 @@ export const ConfigSchema = z
     storage: z
       .object({
         dataDir: pathKey({ optional: false }),
-        retainBlocks: intKey(0, 2 ** 31 - 1, " (0 = keep all)"),
       })
       .strict(),
     log: z

@@ -61,6 +61,19 @@ export class CatchUp {
     });
   }
 
+  /** Asks a peer how far its chain is; fetches what this node lacks. */
+  probe(finalizedIndex: number): void {
+    this.#run("probe", async () => {
+      const status = await this.#sync.status();
+      const peerFinalized = Math.max(status.commitQcs.next, status.globalBlocks.next) - 1;
+      if (peerFinalized > finalizedIndex) {
+        this.#log.info({ finalizedIndex, peerFinalized }, "behind a peer: catching up");
+        this.#inFlight.delete("probe");
+        this.commitQcs(finalizedIndex + 1);
+      }
+    });
+  }
+
   async #fromGlobalBlocks(from: number): Promise<void> {
     const blocks: GlobalBlock[] = await this.#sync.fetchGlobalBlocks(from, from + RANGE_ITEMS - 1);
     if (blocks.length === 0 || this.#stopped) return;

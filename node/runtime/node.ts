@@ -11,7 +11,7 @@ import { createNetwork, type Network } from "../net/index.ts";
 import { createLogger, createMetrics, type Metrics } from "../observability/index.ts";
 import { type NodeEffect, type NodeInput, ProtocolNode, type TimerName } from "../protocol/index.ts";
 import { GroupCommitWriter, openStorage, recover, type Storage } from "../storage/index.ts";
-import { type DurableWrite, type RecoveredState, toHex } from "../types/index.ts";
+import { type ConsensusMessage, type DurableWrite, type RecoveredState, toHex } from "../types/index.ts";
 import { createApiBackend, PendingTxs } from "./api-backend.ts";
 import { CatchUp } from "./catch-up.ts";
 import { FinalizedLog } from "./finalized-log.ts";
@@ -27,6 +27,11 @@ import { Timers } from "./timers.ts";
 const INPUT_QUEUE_CAPACITY = 100_000;
 /** Inputs stepped in one turn before the turn's writes are submitted. */
 const MAX_INPUTS_PER_TURN = 4096;
+/**
+ * How often an idle node asks a peer how far the chain is: a node restarted
+ * on a quiet chain hears no new certificate that would tell it it is behind.
+ */
+const PROBE_INTERVAL_MS = 3000;
 /** Signatures remembered as verified (votes reappear inside certificates). */
 const VERIFY_CACHE_ENTRIES = 65_536;
 
@@ -130,6 +135,7 @@ class Runtime implements RunningNode {
   #catchUp: CatchUp | null = null;
   #api: FastifyInstance | null = null;
   #statusTimer: NodeJS.Timeout | null = null;
+  #probeTimer: NodeJS.Timeout | null = null;
   #turnScheduled = false;
   #writes: { id: string; write: DurableWrite }[] = [];
   #stopping: Promise<void> | null = null;
@@ -254,6 +260,12 @@ class Runtime implements RunningNode {
 
     this.#execute(this.#protocol.start(Date.now()));
     this.#flushWrites();
+    this.#probeTimer = setInterval(
+      () => this.#catchUp?.probe(this.#protocol.consensus.finalizedIndex),
+      PROBE_INTERVAL_MS,
+    );
+    this.#probeTimer.unref();
+    this.#catchUp.probe(this.#protocol.consensus.finalizedIndex);
     if (config.metrics.statusIntervalMs > 0) {
       this.#statusTimer = setInterval(() => this.#statusLine(), config.metrics.statusIntervalMs);
       this.#statusTimer.unref();
@@ -346,7 +358,10 @@ class Runtime implements RunningNode {
             const { lane, number } = e.vote.body;
             if (this.#guarded({ kind: "laneVote", lane, number })) void net.publishLaneVote(e.vote);
           } else if (e.topic === "consensus") {
-            if (this.#guarded({ kind: "consensus", msg: e.msg })) void net.publishConsensus(e.msg);
+            if (this.#guarded({ kind: "consensus", msg: e.msg })) {
+              this.#journalVote(e.msg);
+              void net.publishConsensus(e.msg);
+            }
           } else if (this.#guarded({ kind: "appVote", index: e.vote.body.index, appHash: e.vote.body.appHash })) {
             void net.publishAppVote(e.vote);
           }
@@ -393,6 +408,22 @@ class Runtime implements RunningNode {
     }
     this.#metrics.txsFinalized.inc(txs);
     this.#finalizedLog.note(index, round, txs, nowMs);
+  }
+
+  /**
+   * One debug line per own consensus vote sent: an audit trail in which two
+   * lines with the same kind and view but different content would be an
+   * equivocation (the cluster tests scan for exactly that).
+   */
+  #journalVote(m: ConsensusMessage): void {
+    if (!this.#log.isLevelEnabled("debug")) return;
+    if (m.kind === "prepare" || m.kind === "commit") {
+      const { view, proposalHash } = m.msg.body;
+      this.#log.debug({ vote: m.kind, index: view.index, round: view.round, hash: toHex(proposalHash) }, "vote sent");
+    } else if (m.kind === "timeout") {
+      const { view, lockRound } = m.msg.body;
+      this.#log.debug({ vote: "timeout", index: view.index, round: view.round, hash: String(lockRound) }, "vote sent");
+    }
   }
 
   /** The signing guard's verdict; a refusal is a machine bug, logged loudly. */
@@ -457,6 +488,7 @@ class Runtime implements RunningNode {
     this.#log.info("stopping: intake closed, flushing writes");
     this.#timers.close();
     if (this.#statusTimer) clearInterval(this.#statusTimer);
+    if (this.#probeTimer) clearInterval(this.#probeTimer);
     this.#catchUp?.stop();
     this.#queue.clear();
     const step = async (what: string, fn: () => Promise<unknown>) => {

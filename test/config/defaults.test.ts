@@ -32,7 +32,6 @@ test("the defaults are the documented ones", () => {
   assert.equal(c.api.port, 26657);
   assert.equal(c.consensus.viewTimeoutMs, 1000);
   assert.equal(c.storage.dataDir, "data");
-  assert.equal(c.storage.retainBlocks, 0);
   assert.equal(c.log.format, "json");
 });
 

@@ -105,6 +105,7 @@ export async function startNode(
     listen?: string[];
     inbox?: Inbox;
     limits?: NetworkOptions["limits"];
+    loopback?: boolean;
   },
 ): Promise<TestNode> {
   const inbox = opts.inbox ?? new Inbox();
@@ -119,6 +120,7 @@ export async function startNode(
     logger: quietLogger,
     limits: { syncTimeoutMs: 2_000, redialMinMs: 50, redialMaxMs: 500, ...opts.limits },
     handlers: inbox,
+    loopback: opts.loopback,
   });
   await net.start();
   return { net, inbox };

@@ -53,3 +53,14 @@ test("blocks pushed in one burst on an open, writable stream all go out", async 
   await until("the whole burst arrived", () => v1.inbox.laneBlocks.length === before + chain.length);
   assert.ok(v0.net.pushStatus().every((p) => p.queuedBlocks === 0 || p.peerId !== v1.net.peerId));
 });
+
+test("with loopback off, own pushed blocks never reach the own handler", async () => {
+  const v3 = await startNode(c, { index: 3, loopback: false });
+  const v2 = await startNode(c, { index: 2, peers: v3.net.addresses() });
+  nodes.push(v3, v2);
+  await until("v2 and v3 connected", () => v3.net.peers().some((p) => p.validatorIndex === 2));
+  const [block] = laneChain(c, 3, 1);
+  v3.net.pushLaneBlock(block!);
+  await until("the peer got the block", () => v2.inbox.laneBlocks.some((r) => r.block.header.lane === 3));
+  assert.equal(v3.inbox.laneBlocks.length, 0);
+});

@@ -177,4 +177,9 @@ test("app store: state, executed index and app hash move together", async () => 
   assert.deepEqual(reopened.app.appHash, hash2);
   assert.equal(await reopened.appGet(enc("a")), undefined);
   assert.deepEqual(await reopened.appGet(enc("b")), enc("2"));
+  // The hash after each executed index stays readable (the API's per-block appHash).
+  assert.deepEqual(await reopened.appHashAt(1), hash1);
+  assert.deepEqual(await reopened.appHashAt(2), hash2);
+  assert.equal(await reopened.appHashAt(3), undefined);
+  assert.equal(await reopened.appHashAt(0), undefined);
 });

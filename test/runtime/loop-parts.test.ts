@@ -1,0 +1,150 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import pino from "pino";
+import type { SyncClientApi } from "../../node/net/index.ts";
+import { PendingTxs } from "../../node/runtime/api-backend.ts";
+import { CatchUp } from "../../node/runtime/catch-up.ts";
+import { FinalizedLog } from "../../node/runtime/finalized-log.ts";
+import { InputQueue } from "../../node/runtime/input-queue.ts";
+import type { CommitQc, GlobalBlock, LaneBlock } from "../../node/types/index.ts";
+import { commitQc, laneChain, proposal } from "../fixtures/certs.ts";
+import { testCommittee } from "../fixtures/committee.ts";
+
+describe("input queue", () => {
+  test("refuses outside inputs beyond its bound but always takes the loop's own", () => {
+    const q = new InputQueue<number>(3);
+    assert.ok(q.offer(1) && q.offer(2) && q.offer(3));
+    assert.equal(q.offer(4), false);
+    q.push(5);
+    assert.equal(q.length, 4);
+    assert.deepEqual(q.take(2), [1, 2]);
+    assert.ok(q.offer(6));
+    assert.deepEqual(q.take(10), [3, 5, 6]);
+    assert.equal(q.length, 0);
+  });
+
+  test("stays in order across many takes", () => {
+    const q = new InputQueue<number>(100_000);
+    for (let i = 0; i < 20_000; i++) q.offer(i);
+    const seen: number[] = [];
+    while (q.length > 0) seen.push(...q.take(777));
+    assert.equal(seen.length, 20_000);
+    assert.ok(seen.every((v, i) => v === i));
+  });
+});
+
+describe("pending txs", () => {
+  test("tracks admission time until finalized, bounded", () => {
+    const p = new PendingTxs(2);
+    const a = new TextEncoder().encode("a=1");
+    const b = new TextEncoder().encode("b=1");
+    const c = new TextEncoder().encode("c=1");
+    const ha = p.add(a, 100);
+    p.add(b, 200);
+    p.add(c, 300);
+    assert.equal(p.size, 2);
+    assert.equal(p.has(ha), false, "the oldest was forgotten");
+    assert.equal(p.finalize(b), 200);
+    assert.equal(p.finalize(b), undefined);
+    p.remove(c);
+    assert.equal(p.size, 0);
+  });
+});
+
+describe("finalized log", () => {
+  test("one line per index while calm, a summary per second under load", () => {
+    const lines: { msg: string; index?: number; indexes?: number; txs?: number }[] = [];
+    const log = pino({ level: "info" }, { write: (s: string) => lines.push(JSON.parse(s)) });
+    const f = new FinalizedLog(log);
+    for (let i = 1; i <= 20; i++) f.note(i, 0, 10, 5_000 + i);
+    assert.equal(lines.filter((l) => l.msg === "finalized").length, 5);
+    f.tick(6_000);
+    const summary = lines.find((l) => l.msg.startsWith("finalized (summary"));
+    assert.ok(summary);
+    assert.equal(summary.indexes, 15);
+    assert.equal(summary.txs, 150);
+  });
+});
+
+describe("catch-up", () => {
+  const tc = testCommittee(1);
+  const blocks = laneChain(tc, 0, 0, 2);
+  const qc1 = commitQc(
+    tc,
+    proposal({ index: 1, round: 0 }, [{ lane: 0, first: 0, next: 2, lastHash: new Uint8Array(32) }]),
+  );
+  const global: GlobalBlock = { index: 1, commitQc: qc1, blocks };
+
+  function fakeSync(have: { lanes: boolean; qcs: boolean }, calls: string[]): SyncClientApi {
+    return {
+      status: async () => ({
+        commitQcs: { first: 1, next: 2 },
+        globalBlocks: { first: 1, next: 2 },
+        lanes: [{ lane: 0, first: 0, next: 2 }],
+      }),
+      fetchLaneBlocks: async (lane, first, last) => {
+        calls.push(`lanes ${lane} ${first}-${last}`);
+        return have.lanes ? blocks : [];
+      },
+      fetchCommitQcs: async (first, last) => {
+        calls.push(`qcs ${first}-${last}`);
+        return have.qcs ? [qc1] : [];
+      },
+      fetchGlobalBlocks: async (first, last) => {
+        calls.push(`global ${first}-${last}`);
+        return [global];
+      },
+    };
+  }
+
+  function sink() {
+    const got = { blocks: [] as LaneBlock[], qcs: [] as CommitQc[] };
+    return {
+      got,
+      sink: {
+        laneBlocks: (b: LaneBlock[]) => got.blocks.push(...b),
+        commitQcs: (q: CommitQc[]) => got.qcs.push(...q),
+        executedIndex: () => 0,
+      },
+    };
+  }
+  const silent = pino({ level: "silent" });
+  const settle = () => new Promise((r) => setTimeout(r, 10));
+
+  test("fetches lane blocks and CommitQCs, deduplicating requests in flight", async () => {
+    const calls: string[] = [];
+    const s = sink();
+    const c = new CatchUp(fakeSync({ lanes: true, qcs: true }, calls), s.sink, silent);
+    c.laneBlocks(0, 0, 2);
+    c.laneBlocks(0, 0, 2);
+    c.commitQcs(1);
+    await settle();
+    assert.deepEqual(calls, ["lanes 0 0-1", "qcs 1-64"]);
+    assert.equal(s.got.blocks.length, 2);
+    assert.equal(s.got.qcs.length, 1);
+  });
+
+  test("falls back to global blocks when peers pruned what was asked", async () => {
+    const calls: string[] = [];
+    const s = sink();
+    const c = new CatchUp(fakeSync({ lanes: false, qcs: false }, calls), s.sink, silent);
+    c.commitQcs(1);
+    await settle();
+    assert.deepEqual(calls, ["qcs 1-64", "global 1-64"]);
+    assert.equal(s.got.qcs.length, 1);
+    assert.equal(s.got.blocks.length, 2);
+  });
+
+  test("a probe that finds a peer ahead fetches from the next index", async () => {
+    const calls: string[] = [];
+    const s = sink();
+    const c = new CatchUp(fakeSync({ lanes: true, qcs: true }, calls), s.sink, silent);
+    c.probe(0);
+    await settle();
+    assert.deepEqual(calls, ["qcs 1-64"]);
+    c.stop();
+    c.probe(0);
+    await settle();
+    assert.equal(calls.length, 1, "nothing after stop");
+  });
+});
