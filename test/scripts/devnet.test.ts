@@ -85,7 +85,7 @@ test("devnet: up 4, load, kill 2, restart 2, join, down; every node ends on iden
     ["node0", "node1", "node2", "node3", "observer0"],
   );
 
-  // Node 2 and the observer catch up as the chain moves: a tx now and then until all agree.
+  // Node 2 and the observer catch up by sync; a tx now and then keeps the chain moving meanwhile.
   const deadline = Date.now() + 60_000;
   let indexes: number[] = [];
   for (let i = 0; ; i++) {
