@@ -168,10 +168,10 @@ export function profilesDir(layout: DevnetLayout): string {
  */
 export async function join(layout: DevnetLayout, opts: StartNodeOptions = {}) {
   const state = readState(layout);
-  const node = nextObserver(state);
-  if (!(await allPortsFree(node.p2pPort, 2))) {
-    throw new DevnetError(`ports ${node.p2pPort}-${node.apiPort} are in use; cannot add ${node.name}`);
-  }
+  const slot = nextObserver(state);
+  // The next slot of the cluster's range, or any free pair when something else holds it.
+  const p2pPort = (await allPortsFree(slot.p2pPort, 2)) ? slot.p2pPort : await pickBasePort({ count: 2 });
+  const node: NodeEntry = { ...slot, p2pPort, apiPort: p2pPort + 1 };
   const validators = state.nodes.filter((n) => n.role === "validator");
   const { peerId } = writeObserverHome({
     home: homeOf(layout, node.name),

@@ -6,7 +6,13 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { lineFormatter, tailOffset } from "../../scripts/devnet/logs.ts";
 import { layoutOf } from "../../scripts/devnet/paths.ts";
-import { baseRange, isPortFree, pickBasePort } from "../../scripts/devnet/ports.ts";
+import {
+  baseRange,
+  devnetPortWindow,
+  ephemeralPortRange,
+  isPortFree,
+  pickBasePort,
+} from "../../scripts/devnet/ports.ts";
 import { isRunning, parseProcStat, parseVmRssBytes, sampleProcess } from "../../scripts/devnet/proc.ts";
 import {
   DevnetError,
@@ -80,6 +86,8 @@ test("pickBasePort: random even base inside the range, retried past busy ranges"
   const randoms = [0.5, 0.25, 0.999999];
   const base = await pickBasePort({
     count: 24,
+    min: 20_000,
+    max: 60_000,
     random: () => randoms.shift() ?? 0,
     isFree: async (first) => {
       tried.push(first);
@@ -90,6 +98,14 @@ test("pickBasePort: random even base inside the range, retried past busy ranges"
   for (const t of tried) assert.ok(t % 2 === 0 && t >= lo && t + 23 <= 60_000, `base ${t}`);
   assert.equal(base, tried[2]);
   await assert.rejects(pickBasePort({ count: 4, attempts: 3, isFree: async () => false }), /no 4 free consecutive/);
+});
+
+test("devnet ports stay below the kernel's ephemeral range (outgoing connections take ports from it)", () => {
+  assert.deepEqual(ephemeralPortRange("32768\t60999\n"), { lo: 32_768, hi: 60_999 });
+  assert.deepEqual(ephemeralPortRange("garbage"), { lo: 32_768, hi: 60_999 });
+  assert.deepEqual(devnetPortWindow({ lo: 32_768, hi: 60_999 }), { min: 20_000, max: 32_767 });
+  assert.deepEqual(devnetPortWindow({ lo: 15_000, hi: 30_000 }), { min: 10_000, max: 14_999 });
+  assert.deepEqual(devnetPortWindow({ lo: 1_024, hi: 40_000 }), { min: 40_001, max: 65_535 });
 });
 
 test("isPortFree sees a port that is bound on 127.0.0.1", async () => {
