@@ -1,0 +1,154 @@
+/**
+ * Summarizes a V8 .cpuprofile (what `node --cpu-prof` writes): self time per
+ * function and per package, from the samples and their time deltas.
+ *
+ *   node scripts/bench/cpu-profile.ts <file.cpuprofile> [--top 20]
+ */
+import { readFileSync } from "node:fs";
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+  children?: number[];
+}
+
+export interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
+
+export interface SelfTime {
+  name: string;
+  /** Package or area: node_modules package, node/<folder>, node: internals, or (program)/(gc)/(idle). */
+  area: string;
+  selfMs: number;
+  /** Share of the non-idle time. */
+  share: number;
+}
+
+export interface ProfileSummary {
+  totalMs: number;
+  idleMs: number;
+  busyMs: number;
+  functions: SelfTime[];
+  /** The project's own functions (node/...) by inclusive time: what they and their callees cost. */
+  ownInclusive: SelfTime[];
+  areas: { area: string; selfMs: number; share: number }[];
+}
+
+/** Where a function lives: an npm package, a folder of node/, a Node internal or a V8 pseudo-frame. */
+export function areaOf(url: string, functionName: string): string {
+  if (url === "") return functionName.startsWith("(") ? functionName : "(native)";
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (pkg) return pkg[1]!;
+  const ours = /\/(node|scripts)\/([^/]+)\//.exec(url);
+  if (ours) return `${ours[1]}/${ours[2]}`;
+  if (url.startsWith("node:")) return url.split("/")[0]!;
+  return url.split("/").at(-1) ?? url;
+}
+
+export function summarizeProfile(profile: CpuProfile, top = 20): ProfileSummary {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const selfUs = new Map<number, number>();
+  profile.samples.forEach((id, i) => {
+    selfUs.set(id, (selfUs.get(id) ?? 0) + Math.max(0, profile.timeDeltas[i] ?? 0));
+  });
+  const fns = new Map<string, { name: string; area: string; us: number }>();
+  const areas = new Map<string, number>();
+  let idleUs = 0;
+  let totalUs = 0;
+  for (const [id, us] of selfUs) {
+    const node = byId.get(id);
+    if (!node) continue;
+    totalUs += us;
+    const { functionName, url, lineNumber } = node.callFrame;
+    if (functionName === "(idle)") {
+      idleUs += us;
+      continue;
+    }
+    const area = areaOf(url, functionName);
+    const file = url.split("/").at(-1) ?? "";
+    const name = `${functionName || "(anonymous)"}${file ? ` ${file}:${lineNumber + 1}` : ""}`;
+    const key = `${name}|${area}`;
+    const entry = fns.get(key) ?? { name, area, us: 0 };
+    entry.us += us;
+    fns.set(key, entry);
+    areas.set(area, (areas.get(area) ?? 0) + us);
+  }
+  // Inclusive time of our own functions: each sample counts once for every distinct node/ function on its stack.
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const inclusive = new Map<string, { name: string; area: string; us: number }>();
+  for (const [id, us] of selfUs) {
+    const seen = new Set<string>();
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const f = byId.get(cur)?.callFrame;
+      if (!f) break;
+      const area = areaOf(f.url, f.functionName);
+      if (!area.startsWith("node/")) continue;
+      const name = `${f.functionName || "(anonymous)"} ${f.url.split("/").at(-1)}:${f.lineNumber + 1}`;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const entry = inclusive.get(name) ?? { name, area, us: 0 };
+      entry.us += us;
+      inclusive.set(name, entry);
+    }
+  }
+  const busyUs = totalUs - idleUs;
+  const share = (us: number) => (busyUs > 0 ? us / busyUs : 0);
+  return {
+    totalMs: totalUs / 1000,
+    idleMs: idleUs / 1000,
+    busyMs: busyUs / 1000,
+    functions: [...fns.values()]
+      .sort((a, b) => b.us - a.us)
+      .slice(0, top)
+      .map((f) => ({ name: f.name, area: f.area, selfMs: f.us / 1000, share: share(f.us) })),
+    ownInclusive: [...inclusive.values()]
+      .sort((a, b) => b.us - a.us)
+      .slice(0, top)
+      .map((f) => ({ name: f.name, area: f.area, selfMs: f.us / 1000, share: share(f.us) })),
+    areas: [...areas.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([area, us]) => ({ area, selfMs: us / 1000, share: share(us) })),
+  };
+}
+
+export function formatProfile(s: ProfileSummary): string {
+  const pct = (x: number) => `${(100 * x).toFixed(1).padStart(5)}%`;
+  const lines = [
+    `profile: ${(s.totalMs / 1000).toFixed(1)} s sampled, busy ${(s.busyMs / 1000).toFixed(1)} s (${pct(s.totalMs > 0 ? s.busyMs / s.totalMs : 0).trim()}), idle ${(s.idleMs / 1000).toFixed(1)} s`,
+    "self time by area (share of busy time):",
+    ...s.areas.map((a) => `  ${pct(a.share)}  ${a.selfMs.toFixed(0).padStart(7)} ms  ${a.area}`),
+    "top functions by self time:",
+    ...s.functions.map((f) => `  ${pct(f.share)}  ${f.selfMs.toFixed(0).padStart(7)} ms  ${f.name}  [${f.area}]`),
+    "the project's functions by inclusive time (self + callees):",
+    ...s.ownInclusive.map((f) => `  ${pct(f.share)}  ${f.selfMs.toFixed(0).padStart(7)} ms  ${f.name}  [${f.area}]`),
+  ];
+  return lines.join("\n");
+}
+
+export function readProfile(file: string): CpuProfile {
+  const p = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
+  if (!Array.isArray(p.nodes) || !Array.isArray(p.samples) || !Array.isArray(p.timeDeltas)) {
+    throw new Error(`${file} is not a V8 CPU profile (nodes, samples, timeDeltas)`);
+  }
+  return p;
+}
+
+if (import.meta.main) {
+  const file = process.argv[2];
+  if (!file) {
+    process.stderr.write("usage: node scripts/bench/cpu-profile.ts <file.cpuprofile> [--top N]\n");
+    process.exitCode = 2;
+  } else {
+    const i = process.argv.indexOf("--top");
+    const top = i > 0 ? Number(process.argv[i + 1]) : 20;
+    process.stdout.write(`${formatProfile(summarizeProfile(readProfile(file), top))}\n`);
+  }
+}

@@ -1,0 +1,140 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { areaOf, type CpuProfile, formatProfile, summarizeProfile } from "../../scripts/bench/cpu-profile.ts";
+import { measureFsync, measureStreamThroughput } from "../../scripts/bench/raw-limits.ts";
+import { type BenchRun, type BenchStep, formatRun, medianRun, ratio } from "../../scripts/bench/report.ts";
+import { FULL, parseBenchArgs, parseRates, QUICK } from "../../scripts/bench.ts";
+
+function step(offeredTps: number, finalizedTps: number, p50: number, cpu: number): BenchStep {
+  return {
+    offeredTps,
+    sentTps: offeredTps,
+    finalizedTps,
+    finalizedMBps: (finalizedTps * 512) / 1e6,
+    latencyMs: { p50, p90: p50 * 2, p99: p50 * 3 },
+    rejectedTxs: 0,
+    failedTxs: 0,
+    unfinalizedTxs: 0,
+    nodes: [
+      { name: "node0", cpuPercent: cpu, maxRssMiB: 100 },
+      { name: "node1", cpuPercent: cpu + 1, maxRssMiB: 110 },
+    ],
+    generatorCpuPercent: 10,
+  };
+}
+
+function run(streamMBps: number, steps: BenchStep[]): BenchRun {
+  return {
+    raw: {
+      stream: { seconds: 3, chunkBytes: 65536, bytes: streamMBps * 3e6, mbPerS: streamMBps },
+      fsync: { writes: 300, blockBytes: 4096, latencyMs: { count: 300, p50: 0.5, p90: 1, p99: 2, max: 3, mean: 0.6 } },
+    },
+    steps,
+  };
+}
+
+test("bench arguments: defaults, --quick, --rates, bad input", () => {
+  assert.deepEqual(parseBenchArgs([]).rates, FULL.rates);
+  const quick = parseBenchArgs(["--quick"]);
+  assert.deepEqual(quick.rates, QUICK.rates);
+  // --quick must stay under 2 minutes: steps plus their drains plus ~30 s of setup.
+  assert.ok(QUICK.rates.length * (QUICK.stepSeconds + QUICK.drainSeconds) + 30 < 120);
+  assert.deepEqual(parseBenchArgs(["--rates", "100,200", "--runs", "3"]).rates, [100, 200]);
+  assert.equal(parseBenchArgs(["--runs", "3"]).runs, 3);
+  assert.deepEqual(parseRates(" 5, 10.5 "), [5, 10.5]);
+  assert.throws(() => parseRates("5,x"), /--rates 5,x/);
+  assert.throws(() => parseBenchArgs(["--runs", "1.5"]), /--runs 1.5/);
+  assert.throws(() => parseBenchArgs(["--bogus"]));
+});
+
+test("medianRun takes each cell's median over the runs", () => {
+  const runs = [
+    run(30, [step(100, 90, 500, 20), step(1000, 700, 900, 50)]),
+    run(50, [step(100, 100, 700, 30), step(1000, 900, 1100, 70)]),
+    run(40, [step(100, 95, 600, 25), step(1000, 800, 1000, 60)]),
+  ];
+  const m = medianRun(runs);
+  assert.equal(m.raw.stream.mbPerS, 40);
+  assert.deepEqual(
+    m.steps.map((s) => [s.offeredTps, s.finalizedTps, s.latencyMs.p50, s.nodes[0]!.cpuPercent, s.nodes[1]!.cpuPercent]),
+    [
+      [100, 95, 600, 25, 26],
+      [1000, 800, 1000, 60, 61],
+    ],
+  );
+  assert.throws(() => medianRun([]), /no runs/);
+});
+
+test("formatRun prints a row per step, the raw limits and the ratio to the raw stream", () => {
+  const r = run(40, [step(100, 95, 600, 25), step(1000, 800, 1000, 60)]);
+  assert.equal(ratio(r.steps[1]!, r.raw.stream), (800 * 512) / 1e6 / 40);
+  const text = formatRun(r, "title");
+  const lines = text.split("\n");
+  assert.equal(lines[0], "title");
+  assert.match(lines[1]!, /^offered tx\/s\s+sent tx\/s\s+final tx\/s\s+final MB\/s\s+p50 ms\s+p90 ms\s+p99 ms/);
+  assert.match(
+    lines[3]!,
+    /^1000\s+1000\s+800\s+0\.410\s+1000\s+2000\s+3000\s+0\s+0\s+60\/61\s+100\/110\s+10\s+1\.02%$/,
+  );
+  assert.match(text, /raw limits: libp2p stream .* 40\.0 MB\/s; fsync of 4096 B writes p50 0\.50 ms, p99 2\.00 ms/);
+  assert.match(text, /peak: 800 tx\/s finalized = 0\.410 MB\/s .* = 1\.02% of the raw stream/);
+});
+
+test("CPU profile summary: self time per function and per area, idle excluded from shares", () => {
+  const frame = (functionName: string, url: string) => ({ functionName, url, lineNumber: 9 });
+  const profile: CpuProfile = {
+    nodes: [
+      { id: 1, callFrame: frame("(root)", "") },
+      { id: 2, callFrame: frame("(idle)", "") },
+      { id: 3, callFrame: frame("verify", "file:///r/node/crypto/ed25519.ts") },
+      { id: 4, callFrame: frame("decrypt", "file:///r/node_modules/@chainsafe/libp2p-noise/dist/x.js") },
+      { id: 5, callFrame: frame("(garbage collector)", "") },
+    ],
+    samples: [2, 3, 3, 4, 5, 3, 2],
+    timeDeltas: [1000, 1000, 1000, 2000, 1000, 1000, 3000],
+    startTime: 0,
+    endTime: 10_000,
+  };
+  const s = summarizeProfile(profile, 10);
+  assert.equal(s.totalMs, 10);
+  assert.equal(s.idleMs, 4);
+  assert.equal(s.busyMs, 6);
+  assert.deepEqual(
+    s.functions.map((f) => [f.name, f.area, f.selfMs]),
+    [
+      ["verify ed25519.ts:10", "node/crypto", 3],
+      ["decrypt x.js:10", "@chainsafe/libp2p-noise", 2],
+      ["(garbage collector)", "(garbage collector)", 1],
+    ],
+  );
+  assert.deepEqual(
+    s.ownInclusive.map((f) => [f.name, f.selfMs]),
+    [["verify ed25519.ts:10", 3]],
+  );
+  assert.equal(s.areas[0]!.area, "node/crypto");
+  assert.equal(s.areas[0]!.share, 0.5);
+  assert.match(formatProfile(s), /50\.0%\s+3 ms\s+node\/crypto/);
+  assert.equal(areaOf("node:internal/streams/x", "f"), "node:internal");
+  assert.equal(areaOf("", "(program)"), "(program)");
+});
+
+test("measureFsync times write+fsync of 4 KiB blocks and removes its file", () => {
+  const dir = mkdtempSync(join(tmpdir(), "fsync-"));
+  try {
+    const r = measureFsync(dir, 20);
+    assert.equal(r.writes, 20);
+    assert.equal(r.latencyMs.count, 20);
+    assert.ok((r.latencyMs.p50 ?? -1) >= 0 && (r.latencyMs.p99 ?? -1) >= (r.latencyMs.p50 ?? 0));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("measureStreamThroughput moves bytes between two libp2p processes", async () => {
+  const r = await measureStreamThroughput(1, 16 * 1024);
+  assert.ok(r.bytes > 0, `received ${r.bytes} bytes`);
+  assert.ok(r.mbPerS > 0);
+});

@@ -1,0 +1,196 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { lineFormatter, tailOffset } from "../../scripts/devnet/logs.ts";
+import { layoutOf } from "../../scripts/devnet/paths.ts";
+import {
+  baseRange,
+  devnetPortWindow,
+  ephemeralPortRange,
+  isPortFree,
+  pickBasePort,
+} from "../../scripts/devnet/ports.ts";
+import { isRunning, parseProcStat, parseVmRssBytes, sampleProcess } from "../../scripts/devnet/proc.ts";
+import {
+  DevnetError,
+  type DevnetState,
+  findNode,
+  nextObserver,
+  plannedValidators,
+  readState,
+  writeState,
+} from "../../scripts/devnet/state.ts";
+import { formatStatus, formatTable, withLag } from "../../scripts/devnet/status.ts";
+
+function state(): DevnetState {
+  return {
+    version: 1,
+    chainId: "devnet",
+    basePort: 30_000,
+    reservedPorts: 24,
+    createdAtMs: 1,
+    sets: [],
+    nodes: plannedValidators(4, 30_000),
+  };
+}
+
+test("plannedValidators follows validator testnet's port scheme", () => {
+  assert.deepEqual(plannedValidators(2, 40_000), [
+    { name: "node0", role: "validator", p2pPort: 40_000, apiPort: 40_001 },
+    { name: "node1", role: "validator", p2pPort: 40_002, apiPort: 40_003 },
+  ]);
+});
+
+test("findNode accepts a position or a name and names the choices otherwise", () => {
+  const s = state();
+  assert.equal(findNode(s, "2").name, "node2");
+  assert.equal(findNode(s, "node3").name, "node3");
+  assert.throws(
+    () => findNode(s, "7"),
+    (e: Error) => e instanceof DevnetError && /0 \(node0\)/.test(e.message),
+  );
+  assert.throws(() => findNode(s, "x"), DevnetError);
+});
+
+test("nextObserver takes the next slot of the port range", () => {
+  const s = state();
+  assert.deepEqual(nextObserver(s), { name: "observer0", role: "observer", p2pPort: 30_008, apiPort: 30_009 });
+  s.nodes.push(nextObserver(s));
+  assert.deepEqual(nextObserver(s), { name: "observer1", role: "observer", p2pPort: 30_010, apiPort: 30_011 });
+});
+
+test("state file round-trips and a damaged one is a clear error", () => {
+  const dir = mkdtempSync(join(tmpdir(), "devnet-state-"));
+  try {
+    const layout = layoutOf(dir);
+    assert.throws(() => readState(layout), /no devnet in .*npm run devnet -- up/);
+    writeState(layout, state());
+    assert.deepEqual(readState(layout), state());
+    writeFileSync(layout.stateFile, "{not json");
+    assert.throws(() => readState(layout), /not valid JSON/);
+    writeFileSync(layout.stateFile, JSON.stringify({ ...state(), basePort: 70_000 }));
+    assert.throws(() => readState(layout), /basePort/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("pickBasePort: random even base inside the range, retried past busy ranges", async () => {
+  const { lo, hi } = baseRange(24);
+  assert.equal(lo, 20_000);
+  assert.equal(hi, 60_000 - 24 + 1);
+  const tried: number[] = [];
+  const randoms = [0.5, 0.25, 0.999999];
+  const base = await pickBasePort({
+    count: 24,
+    min: 20_000,
+    max: 60_000,
+    random: () => randoms.shift() ?? 0,
+    isFree: async (first) => {
+      tried.push(first);
+      return tried.length === 3;
+    },
+  });
+  assert.equal(tried.length, 3);
+  for (const t of tried) assert.ok(t % 2 === 0 && t >= lo && t + 23 <= 60_000, `base ${t}`);
+  assert.equal(base, tried[2]);
+  await assert.rejects(pickBasePort({ count: 4, attempts: 3, isFree: async () => false }), /no 4 free consecutive/);
+});
+
+test("devnet ports stay below the kernel's ephemeral range (outgoing connections take ports from it)", () => {
+  assert.deepEqual(ephemeralPortRange("32768\t60999\n"), { lo: 32_768, hi: 60_999 });
+  assert.deepEqual(ephemeralPortRange("garbage"), { lo: 32_768, hi: 60_999 });
+  assert.deepEqual(devnetPortWindow({ lo: 32_768, hi: 60_999 }), { min: 20_000, max: 32_767 });
+  assert.deepEqual(devnetPortWindow({ lo: 15_000, hi: 30_000 }), { min: 10_000, max: 14_999 });
+  assert.deepEqual(devnetPortWindow({ lo: 1_024, hi: 40_000 }), { min: 40_001, max: 65_535 });
+});
+
+test("isPortFree sees a port that is bound on 127.0.0.1", async () => {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as { port: number }).port;
+  try {
+    assert.equal(await isPortFree(port), false);
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
+  assert.equal(await isPortFree(port), true);
+});
+
+test("parseProcStat counts fields after the command name, which may hold spaces", () => {
+  const fields = Array.from({ length: 50 }, (_, i) => String(i + 1));
+  // Fields 1 and 2 are pid and (comm); field 3 onwards follow.
+  const text = `123 (node main ) x) ${["S", ...fields.slice(3)].join(" ")}`;
+  const parsed = parseProcStat(text);
+  assert.equal(parsed.state, "S");
+  assert.equal(parsed.cpuTicks, 14 + 15);
+  assert.equal(parsed.rssPages, 24);
+  assert.throws(() => parseProcStat("garbage"), /no '\)'/);
+  assert.equal(parseVmRssBytes("Name:\tnode\nVmRSS:\t  2048 kB\n"), 2048 * 1024);
+  assert.equal(parseVmRssBytes("Name:\tnode\n"), undefined);
+});
+
+test("sampleProcess and isRunning read this process from /proc", () => {
+  const s = sampleProcess(process.pid);
+  assert.ok(s && s.rssBytes > 0 && s.cpuTicks >= 0);
+  assert.equal(isRunning(process.pid), true);
+  assert.equal(isRunning(process.pid, "/no/such/home"), false, "a pid whose command line lacks the home is not ours");
+  assert.equal(isRunning(2 ** 22 + 12_345), false);
+});
+
+test("lag is the highest finalized index minus each node's; down nodes have none", () => {
+  const row = (name: string, finalizedIndex: number | undefined) => ({
+    name,
+    role: "validator" as const,
+    apiPort: 1,
+    pid: finalizedIndex === undefined ? undefined : 10,
+    status:
+      finalizedIndex === undefined
+        ? undefined
+        : {
+            finalizedIndex,
+            view: { index: finalizedIndex + 1, round: 2 },
+            peers: 3,
+            mempoolTxs: 0,
+            appHash: "ab".repeat(32),
+          },
+    error: finalizedIndex === undefined ? "down" : undefined,
+  });
+  const rows = withLag([row("node0", 10), row("node1", 7), row("node2", undefined)]);
+  assert.deepEqual(
+    rows.map((r) => r.lag),
+    [0, 3, undefined],
+  );
+  const text = formatStatus(rows);
+  const lines = text.split("\n");
+  assert.equal(lines.length, 4);
+  assert.match(lines[0]!, /^node\s+role\s+pid\s+api\s+index\s+round\s+peers\s+lag/);
+  assert.match(lines[2]!, /^node1\s+validator\s+10\s+1\s+7\s+2\s+3\s+3\s+0\s+abababababab$/);
+  assert.match(lines[3]!, /^node2\s+validator\s+-\s+1\s+down$/);
+});
+
+test("formatTable pads columns to the widest cell", () => {
+  assert.equal(formatTable(["a", "bb"], [["xxx", "y"]]), "a    bb\nxxx  y");
+});
+
+test("tailOffset finds the start of the last N lines; lineFormatter makes pino JSON readable", () => {
+  const dir = mkdtempSync(join(tmpdir(), "devnet-logs-"));
+  try {
+    const file = join(dir, "n.log");
+    writeFileSync(file, "one\ntwo\nthree\n");
+    assert.equal(tailOffset(file, 2), 4);
+    assert.equal(tailOffset(file, 10), 0);
+    assert.equal(tailOffset(file, 0), 14);
+    const pretty = lineFormatter(true, false);
+    const out = pretty(JSON.stringify({ level: 30, time: 0, msg: "hello", node: "node0" }));
+    assert.match(out, /INFO.*hello/);
+    assert.match(out, /node: "node0"/);
+    assert.equal(pretty("not json"), "not json\n");
+    assert.equal(lineFormatter(false, false)('{"a":1}'), '{"a":1}\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
