@@ -8,7 +8,7 @@
 #     -p 26656:26656 -p 127.0.0.1:26657:26657 validator              # validator start
 #
 # Checked by `npm run lint:dockerfile` (scripts/dockerfile-lint.ts); its steps
-# are run outside Docker by test/scripts/dockerfile.test.ts.
+# are run outside Docker by test/scripts/dockerfile-steps.test.ts.
 
 # Pinned to the Node release the project is tested with (pin the digest too in production).
 FROM node:24.21.0-slim
