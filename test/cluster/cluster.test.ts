@@ -223,6 +223,7 @@ describe("a 4-validator cluster of real processes", { timeout: 15 * 60_000 }, ()
       { what: "index too large", path: `/blocks/${"9".repeat(30)}`, status: 400 },
       { what: "index not final yet", path: "/blocks/999999999", status: 404 },
       { what: "unknown kv key", path: "/kv/no-such-key", status: 404 },
+      { what: "malformed percent-encoding", path: "/kv/%E0%A4%A", status: 400 },
       { what: "kv key above 1 KiB", path: `/kv/${"z".repeat(1050)}`, status: 400 },
     ];
     for (const target of [node, cluster.node("node2")]) {

@@ -23,10 +23,14 @@ const POLL_MS = 250;
 const STOP_DEADLINE_MS = 20_000;
 const LOG_TAIL_LINES = 25;
 
-/** A port range of `count` ports starting at a random base, each checked free by binding it. */
+/**
+ * A port range of `count` ports starting at a random base, each checked free
+ * by binding it. Below Linux's ephemeral range (32768+), so an outgoing
+ * connection cannot take one of them between the check and the node's bind.
+ */
 export async function freeBasePort(count: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + 2 * Math.floor(Math.random() * 15_000);
+    const base = 20_000 + 2 * Math.floor(Math.random() * (6_000 - count));
     let free = true;
     for (let p = base; p < base + count && free; p++) free = await canBind(p);
     if (free) return base;
