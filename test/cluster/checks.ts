@@ -93,3 +93,18 @@ export function scanVotes(logFile: string): VoteScan {
 export function voteSlot(vote: string, index: number, round: number): string {
   return `${vote} ${index}/${round}`;
 }
+
+/** Log lines at level error (50) or fatal (60): a fatal stop, a signing guard refusal, an API 500. */
+export function errorLines(logFile: string): string[] {
+  const out: string[] = [];
+  for (const line of readFileSync(logFile, "utf8").split("\n")) {
+    if (!line.startsWith("{")) continue;
+    try {
+      const entry = JSON.parse(line) as { level?: unknown };
+      if (typeof entry.level === "number" && entry.level >= 50) out.push(line.slice(0, 500));
+    } catch {
+      // a line cut by kill -9
+    }
+  }
+  return out;
+}

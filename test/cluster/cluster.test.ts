@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
-import { compareBlocks, scanVotes, type VoteScan, voteSlot } from "./checks.ts";
+import { compareBlocks, errorLines, scanVotes, type VoteScan, voteSlot } from "./checks.ts";
 import { Cluster, type ClusterNode } from "./harness.ts";
 import { mapLimit, request, sleep } from "./http.ts";
 import { type AcceptedTx, Load } from "./load.ts";
@@ -348,7 +348,7 @@ describe("a 4-validator cluster of real processes", { timeout: 15 * 60_000 }, ()
     await assertSameBlocks(cluster.nodes, "after new txs with the observer");
   });
 
-  test("no node ever signed two different votes for one view (vote journals across all restarts)", async (t) => {
+  test("no node ever signed two different votes for one view (vote journals across all restarts), nor logged an error", async (t) => {
     const report: string[] = [];
     const scans = new Map<number, VoteScan>();
     for (const node of cluster.validators) {
@@ -379,6 +379,9 @@ describe("a 4-validator cluster of real processes", { timeout: 15 * 60_000 }, ()
     assert.ok(checked >= 3 * upTo, `only ${checked} commit signatures checked for ${upTo} indexes`);
     assert.ok(cluster.node("node3").starts >= 3, "node3 ran three times (start, after kill -9, after SIGTERM)");
     assert.equal(scanVotes(cluster.node("observer0").logFile).votes, 0, "an observer never signs");
+    for (const node of cluster.nodes) {
+      assert.deepEqual(errorLines(node.logFile).slice(0, 5), [], `${node.name} logged errors`);
+    }
     t.diagnostic(`vote journals: ${report.join("; ")}; ${checked} QC signatures matched to journal lines`);
   });
 });
