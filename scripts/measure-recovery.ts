@@ -1,0 +1,397 @@
+/**
+ * Measurement (not a test): how long a node takes to recover a home that
+ * holds many finalized indexes.
+ *
+ *   node scripts/measure-recovery.ts [--validators 4] [--indexes 10000] [--txs 4] [--runs 5] [--dir DIR] [--keep]
+ *
+ * Build: `validator testnet` creates real homes; then the real protocol
+ * (ProtocolNode: lanes, consensus, execution) of every validator runs
+ * in-process over its own real LevelDB through GroupCommitWriter, with
+ * messages handed directly between the nodes and a clock that jumps to the
+ * next timer when nothing else is pending (no network, no waiting for
+ * timers), until every node has finalized `--indexes` indexes with `--txs`
+ * key=value txs per lane block. The homes are exactly what running nodes
+ * would have written: signed lane blocks, CommitQCs, app state, global
+ * blocks, tx index, pruning anchors.
+ *
+ * Measure, on node0's home (a reused `--dir` skips the build):
+ *   recover()        open LevelDB + openStorage + recover, timed separately
+ *   startNode()      in-process, to the "recovered durable state" log line
+ *                    and to "running" (network and API up)
+ *   validator start  a child process, from spawn to the same two log lines
+ * The OS page cache is warm (the build just wrote the files); a cold
+ * cache would add disk reads.
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { Level } from "level";
+import { pino } from "pino";
+import { parseSetFlags } from "../node/config/index.ts";
+import { DEFAULT_CONSENSUS_CONFIG } from "../node/consensus/index.ts";
+import { Signer, VerifyCache } from "../node/crypto/index.ts";
+import { DEFAULT_EXECUTION_CONFIG, KvApp } from "../node/execution/index.ts";
+import { DEFAULT_LANES_CONFIG } from "../node/lanes/index.ts";
+import { type NodeEffect, type NodeInput, ProtocolNode, type TimerName } from "../node/protocol/index.ts";
+import { loadNodeHome, type NodeHome, startNode } from "../node/runtime/index.ts";
+import { GroupCommitWriter, openStorage, recover, type Storage } from "../node/storage/index.ts";
+import type { DurableWrite } from "../node/types/index.ts";
+
+const REPO = fileURLToPath(new URL("../", import.meta.url));
+const MAIN = join(REPO, "node", "main.ts");
+const RECOVERED_LINE = "recovered durable state";
+
+const { values: args } = parseArgs({
+  options: {
+    validators: { type: "string", default: "4" },
+    indexes: { type: "string", default: "10000" },
+    txs: { type: "string", default: "4" },
+    runs: { type: "string", default: "5" },
+    dir: { type: "string" },
+    keep: { type: "boolean", default: false },
+  },
+});
+const VALIDATORS = Number(args.validators);
+const INDEXES = Number(args.indexes);
+const TXS_PER_BLOCK = Number(args.txs);
+const RUNS = Number(args.runs);
+for (const [name, v] of [
+  ["validators", VALIDATORS],
+  ["indexes", INDEXES],
+  ["txs", TXS_PER_BLOCK],
+  ["runs", RUNS],
+] as const) {
+  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`);
+}
+
+const dir = args.dir ?? mkdtempSync(join(tmpdir(), "measure-recovery-"));
+const homesDir = join(dir, "homes");
+const homeOf = (i: number) => join(homesDir, `node${i}`);
+
+function openDb(home: NodeHome): Level<Uint8Array, Uint8Array> {
+  return new Level<Uint8Array, Uint8Array>(join(home.paths.dataDir, "db"), {
+    keyEncoding: "view",
+    valueEncoding: "view",
+  });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function summary(xs: number[]): string {
+  const s = [...xs].sort((a, b) => a - b);
+  return `median ${median(s).toFixed(1)} ms (min ${s[0]!.toFixed(1)}, max ${s.at(-1)!.toFixed(1)}, n=${s.length})`;
+}
+
+// ---- build ----
+
+interface SimNode {
+  home: NodeHome;
+  db: Level<Uint8Array, Uint8Array>;
+  storage: Storage;
+  writer: GroupCommitWriter;
+  protocol: ProtocolNode;
+  queue: NodeInput[];
+  writes: { id: string; write: DurableWrite }[];
+  timers: Map<TimerName, { key: string; deadlineMs: number }>;
+}
+
+async function build(): Promise<void> {
+  const r = spawnSync(
+    process.execPath,
+    [MAIN, "testnet", "--validators", String(VALIDATORS), "--out", homesDir, "--base-port", String(freePortBase())],
+    { cwd: REPO, encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir } },
+  );
+  if (r.status !== 0) throw new Error(`validator testnet failed: ${r.stderr}${r.stdout}`);
+
+  const cache = new VerifyCache(65_536);
+  const nodes: SimNode[] = [];
+  for (let i = 0; i < VALIDATORS; i++) {
+    const home = loadNodeHome({ home: homeOf(i), env: {}, overrides: [] });
+    const db = openDb(home);
+    await db.open();
+    skipFsync(db);
+    const storage = await openStorage(db, home.committee);
+    const recovered = await recover(storage, home.committee, new VerifyCache(1024));
+    const protocol = new ProtocolNode({
+      committee: home.committee,
+      me: home.validatorIndex,
+      signer: new Signer(home.validatorKey!.secretKey, home.committee.chainId),
+      config: {
+        // A block as soon as a tx waits 1 ms: one lane block per lane per index.
+        lanes: { ...DEFAULT_LANES_CONFIG, maxBlockDelayMs: 1 },
+        consensus: { ...DEFAULT_CONSENSUS_CONFIG },
+        execution: { ...DEFAULT_EXECUTION_CONFIG },
+      },
+      recovered,
+      app: new KvApp(),
+      verifyCache: cache,
+    });
+    const writer = new GroupCommitWriter(storage, {
+      onFatal: (err) => {
+        throw err;
+      },
+    });
+    nodes.push({ home, db, storage, writer, protocol, queue: [], writes: [], timers: new Map() });
+  }
+
+  let nowMs = Date.now();
+  const route = (from: SimNode, effects: NodeEffect[]) => {
+    for (const e of effects) {
+      const others = nodes.filter((n) => n !== from);
+      switch (e.kind) {
+        case "persist":
+          from.writes.push({ id: e.id, write: e.write });
+          break;
+        case "pushBlock":
+          for (const n of others) n.queue.push({ kind: "laneBlock", block: e.block });
+          break;
+        case "broadcast":
+          for (const n of others) {
+            if (e.topic === "lane_vote") n.queue.push({ kind: "laneVote", vote: e.vote });
+            else if (e.topic === "consensus") n.queue.push({ kind: "consensus", msg: e.msg });
+            else n.queue.push({ kind: "appVote", vote: e.vote });
+          }
+          break;
+        case "setTimer":
+          from.timers.set(e.timer, { key: e.key, deadlineMs: e.deadlineMs });
+          break;
+        case "halt":
+          throw new Error(`node ${from.home.validatorIndex} halted: ${e.reason}`);
+        case "event":
+          if (e.level !== "info" && !e.msg.includes("timed out")) {
+            process.stderr.write(`node${from.home.validatorIndex} ${e.module} ${e.level}: ${e.msg}\n`);
+          }
+          break;
+        default:
+          break;
+      }
+    }
+  };
+  for (const n of nodes) route(n, n.protocol.start(nowMs));
+
+  const started = performance.now();
+  let txSeq = 0;
+  let lastReport = started;
+  const minFinalized = () => Math.min(...nodes.map((n) => n.protocol.consensus.finalizedIndex));
+  while (minFinalized() < INDEXES) {
+    nowMs = Math.max(nowMs, Date.now());
+    // Each validator gets a few txs whenever its mempool ran dry.
+    for (const n of nodes) {
+      if (n.protocol.lanes.mempoolSize === 0 && n.protocol.consensus.finalizedIndex < INDEXES) {
+        for (let t = 0; t < TXS_PER_BLOCK; t++) {
+          const seq = txSeq++;
+          n.queue.push({ kind: "tx", tx: new TextEncoder().encode(`key-${seq}=value-${seq}`) });
+        }
+      }
+    }
+    // Step until every queue is empty; then make the turn's writes durable.
+    let stepped = true;
+    while (stepped) {
+      stepped = false;
+      for (const n of nodes) {
+        while (n.queue.length > 0) {
+          stepped = true;
+          route(n, n.protocol.step(n.queue.shift()!, nowMs));
+        }
+      }
+    }
+    await Promise.all(
+      nodes.map(async (n) => {
+        if (n.writes.length === 0) return;
+        const batch = n.writes;
+        n.writes = [];
+        await n.writer.submit(batch.map((w) => w.write));
+        for (const w of batch) n.queue.push({ kind: "durable", id: w.id });
+      }),
+    );
+    if (performance.now() - lastReport > 10_000) {
+      lastReport = performance.now();
+      const s = (lastReport - started) / 1000;
+      process.stdout.write(`  build: index ${minFinalized()} after ${s.toFixed(0)} s\n`);
+    }
+    if (nodes.some((n) => n.queue.length > 0)) continue;
+    // Idle: jump the clock to the earliest timer and fire it.
+    let next: { node: SimNode; timer: TimerName; key: string; deadlineMs: number } | null = null;
+    for (const n of nodes) {
+      for (const [timer, t] of n.timers) {
+        if (next === null || t.deadlineMs < next.deadlineMs) next = { node: n, timer, ...t };
+      }
+    }
+    if (next === null) throw new Error(`stalled at index ${minFinalized()}: nothing pending and no timer`);
+    next.node.timers.delete(next.timer);
+    nowMs = Math.max(nowMs, next.deadlineMs);
+    next.node.queue.push({ kind: "timer", timer: next.timer, key: next.key });
+  }
+  const seconds = (performance.now() - started) / 1000;
+  for (const n of nodes) {
+    await n.writer.close();
+    await n.storage.close();
+  }
+  process.stdout.write(
+    `built ${VALIDATORS} homes with ${minFinalized()} finalized indexes and ${txSeq} txs in ${seconds.toFixed(1)} s ` +
+      `(${(minFinalized() / seconds).toFixed(0)} indexes/s)\n`,
+  );
+}
+
+/**
+ * Build-only shortcut: batches are written without fsync. The bytes are the
+ * same (the databases are closed cleanly at the end); only the build's wait
+ * for the disk goes, which would otherwise dominate it.
+ */
+function skipFsync(db: Level<Uint8Array, Uint8Array>): void {
+  const batch = db.batch.bind(db) as () => { write(opts?: object): Promise<void> };
+  (db as unknown as { batch: () => unknown }).batch = () => {
+    const b = batch();
+    const write = b.write.bind(b);
+    b.write = (opts?: object) => write({ ...opts, sync: false });
+    return b;
+  };
+}
+
+function freePortBase(): number {
+  // The homes' ports only matter when a node is started; the measurements
+  // below override them with port 0.
+  return 40_000 + 2 * Math.floor(Math.random() * 5_000);
+}
+
+// ---- measure ----
+
+/** Ports chosen by the OS, so the measurements never collide with anything. */
+const ANY_PORT = ["p2p.listen=/ip4/127.0.0.1/tcp/0", "api.port=0"];
+
+async function measureRecover(): Promise<void> {
+  const home = loadNodeHome({ home: homeOf(0), env: {}, overrides: [] });
+  const open: number[] = [];
+  const storageOpen: number[] = [];
+  const rec: number[] = [];
+  let held = "";
+  for (let r = 0; r < RUNS; r++) {
+    const t0 = performance.now();
+    const db = openDb(home);
+    await db.open();
+    const t1 = performance.now();
+    const storage = await openStorage(db, home.committee);
+    const t2 = performance.now();
+    const state = await recover(storage, home.committee, new VerifyCache(65_536));
+    const t3 = performance.now();
+    held =
+      `finalized ${state.finalizedIndex}, chain tip ${state.chainTip}, anchor ${state.anchor?.commitQc.proposal.view.index ?? 0}, ` +
+      `${state.commitQcs.length} CommitQCs and ${state.lanes.reduce((n, l) => n + l.blocks.length, 0)} lane blocks after it`;
+    await storage.close();
+    open.push(t1 - t0);
+    storageOpen.push(t2 - t1);
+    rec.push(t3 - t2);
+  }
+  process.stdout.write(
+    `recover() on node0 (${held}):\n` +
+      `  open LevelDB   ${summary(open)}\n` +
+      `  openStorage    ${summary(storageOpen)}\n` +
+      `  recover        ${summary(rec)}\n` +
+      `  total          ${summary(open.map((x, i) => x + storageOpen[i]! + rec[i]!))}\n`,
+  );
+}
+
+async function measureStartNode(): Promise<void> {
+  const toRecovered: number[] = [];
+  const toRunning: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    let recoveredAt = Number.NaN;
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        if (Number.isNaN(recoveredAt) && String(chunk).includes(RECOVERED_LINE)) recoveredAt = performance.now();
+        done();
+      },
+    });
+    const logger = pino({ level: "info" }, sink);
+    const t0 = performance.now();
+    const node = await startNode({
+      home: homeOf(0),
+      env: {},
+      overrides: parseSetFlags(ANY_PORT),
+      logger,
+    });
+    toRunning.push(performance.now() - t0);
+    toRecovered.push(recoveredAt - t0);
+    await node.stop();
+    await node.exited;
+  }
+  process.stdout.write(
+    `startNode() in-process on node0:\n` +
+      `  to "${RECOVERED_LINE}"  ${summary(toRecovered)}\n` +
+      `  to running (p2p + API up)        ${summary(toRunning)}\n`,
+  );
+}
+
+async function measureChildProcess(): Promise<void> {
+  const toRecovered: number[] = [];
+  const toApi: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const args = [MAIN, "start", "--home", homeOf(0)];
+    for (const s of ANY_PORT) args.push("--set", s);
+    const t0 = performance.now();
+    const child = spawn(process.execPath, args, {
+      cwd: REPO,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    children.add(child);
+    const times = await new Promise<{ recovered: number; api: number }>((resolve, reject) => {
+      let recovered = Number.NaN;
+      let buffered = "";
+      let stderr = "";
+      child.stderr!.on("data", (d) => {
+        stderr += String(d);
+      });
+      child.stdout!.on("data", (d) => {
+        buffered += String(d);
+        const now = performance.now();
+        if (Number.isNaN(recovered) && buffered.includes(RECOVERED_LINE)) recovered = now;
+        if (buffered.includes("HTTP API listening")) resolve({ recovered, api: now });
+      });
+      child.once("exit", (code) => reject(new Error(`validator start exited ${code}: ${stderr}${buffered}`)));
+    });
+    toRecovered.push(times.recovered - t0);
+    toApi.push(times.api - t0);
+    await stopChild(child);
+  }
+  process.stdout.write(
+    `validator start (child process) on node0, from spawn:\n` +
+      `  to "${RECOVERED_LINE}"  ${summary(toRecovered)}\n` +
+      `  to "HTTP API listening"          ${summary(toApi)}\n`,
+  );
+}
+
+/** A child still running when this script exits (e.g. killed by a closed pipe) is killed with it. */
+const children = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const c of children) c.kill("SIGKILL");
+});
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.removeAllListeners("exit");
+    child.once("exit", () => {
+      children.delete(child);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+try {
+  if (existsSync(homeOf(0))) process.stdout.write(`reusing homes in ${homesDir}\n`);
+  else await build();
+  await measureRecover();
+  await measureStartNode();
+  await measureChildProcess();
+} finally {
+  if (args.keep || args.dir !== undefined) process.stdout.write(`homes kept in ${homesDir}\n`);
+  else rmSync(dir, { recursive: true, force: true });
+}
