@@ -1,4 +1,4 @@
-import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
 import type { Logger } from "pino";
 import type { ApiBackend } from "./backend.ts";
 
@@ -49,6 +49,11 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
     logger: false,
     bodyLimit: opts.maxBodyBytes,
     return503OnClosing: true,
+    // Errors fastify raises before routing (a malformed URL) get our shape too.
+    frameworkErrors: (err, _req, reply) => {
+      const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+      void (reply as unknown as FastifyReply).status(status).send({ error: err.message });
+    },
     // Room for the longest kv key (1 KiB) in a path parameter; longer gets 414.
     routerOptions: { maxParamLength: 1100 },
   });

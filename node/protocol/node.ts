@@ -175,7 +175,10 @@ export class ProtocolNode {
     switch (e.kind) {
       case "broadcast":
         out.push({ kind: "broadcast", topic: "consensus", msg: e.msg });
-        work.push({ to: "consensus", input: { kind: "message", msg: e.msg } });
+        // Own votes and certificates come back as inputs (they count toward
+        // certificates). Not the own proposal: the machine went through it
+        // when it made it, and a second pass would only re-send our vote.
+        if (e.msg.kind !== "proposal") work.push({ to: "consensus", input: { kind: "message", msg: e.msg } });
         return;
       case "finalized":
         out.push(e);

@@ -136,6 +136,7 @@ class Runtime implements RunningNode {
   #api: FastifyInstance | null = null;
   #statusTimer: NodeJS.Timeout | null = null;
   #probeTimer: NodeJS.Timeout | null = null;
+  #peerCount = 0;
   #turnScheduled = false;
   #writes: { id: string; write: DurableWrite }[] = [];
   #stopping: Promise<void> | null = null;
@@ -195,7 +196,12 @@ class Runtime implements RunningNode {
       metricsSink: {
         message: (topic, verdict) => this.#metrics.gossipMessages.inc({ topic, verdict }),
         sync: (kind, role, outcome) => this.#metrics.syncRequests.inc({ kind, direction: role, outcome }),
-        peers: (n) => this.#metrics.peers.set(n),
+        peers: (n) => {
+          // The first peer of a (re)started node: ask at once how far the chain is.
+          if (n > 0 && this.#peerCount === 0) this.#catchUp?.probe(this.#protocol.consensus.finalizedIndex);
+          this.#peerCount = n;
+          this.#metrics.peers.set(n);
+        },
         push: (event, count) => {
           if (event === "dropped") this.#metrics.dropped.inc({ queue: "push" }, count);
         },

@@ -144,6 +144,13 @@ describe("HTTP API", () => {
     assert.equal((await app.inject(`/kv/${"k".repeat(2000)}`)).statusCode, 414);
   });
 
+  test("a malformed URL gets 400 with the API's error shape", async () => {
+    const app = buildApi(fakeBackend(), opts);
+    const res = await app.inject("/kv/%E0%A4%A");
+    assert.equal(res.statusCode, 400);
+    assert.equal(typeof res.json().error, "string");
+  });
+
   test("unknown routes and methods get 404 JSON", async () => {
     const app = buildApi(fakeBackend(), opts);
     for (const url of ["/nope", "/blocks", "/txs"]) {

@@ -74,4 +74,10 @@ test("one validator: a tx is finalized and executed through the pure driver", ()
   ]) {
     assert.ok(kinds.has(k), `expected a ${k} effect`);
   }
+  // The leader sends its proposal and its prepare vote once each per view
+  // (its own proposal is not fed back to re-send the vote).
+  for (const kind of ["proposal", "prepare", "commit"]) {
+    const sent = seen.filter((e) => e.kind === "broadcast" && e.topic === "consensus" && e.msg.kind === kind);
+    assert.equal(sent.length, 1, `${kind} sent ${sent.length} times`);
+  }
 });
