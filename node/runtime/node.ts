@@ -138,6 +138,10 @@ class Runtime implements RunningNode {
   #probeTimer: NodeJS.Timeout | null = null;
   #peerCount = 0;
   #turnScheduled = false;
+  /** Txs admitted by the API and queued, not yet stepped (they count against the mempool bound). */
+  #queuedTxs = 0;
+  /** Set once the protocol has started; no input is stepped before. */
+  #running = false;
   #writes: { id: string; write: DurableWrite }[] = [];
   #stopping: Promise<void> | null = null;
   #resolveExit!: (code: number) => void;
@@ -264,8 +268,13 @@ class Runtime implements RunningNode {
       this.#log.info({ url: address }, "HTTP API listening");
     }
 
+    // Inputs that arrived while the network and API came up wait in the
+    // queue: the protocol starts (re-sending its identical last votes, arming
+    // its timers) before it steps any of them.
     this.#execute(this.#protocol.start(Date.now()));
     this.#flushWrites();
+    this.#running = true;
+    if (this.#queue.length > 0) this.#schedule();
     this.#probeTimer = setInterval(
       () => this.#catchUp?.probe(this.#protocol.consensus.finalizedIndex),
       PROBE_INTERVAL_MS,
@@ -284,8 +293,6 @@ class Runtime implements RunningNode {
   }
 
   // ---- intake ----
-
-  #queuedTxs = 0;
 
   /** Outside input: refused (and counted) when the queue is full. */
   #offer(input: NodeInput): void {
@@ -323,7 +330,7 @@ class Runtime implements RunningNode {
   /** One turn: step a batch of inputs, execute their effects, submit their writes as one group commit. */
   #turn(): void {
     this.#turnScheduled = false;
-    if (this.#stopping !== null) return;
+    if (this.#stopping !== null || !this.#running) return;
     const inputs = this.#queue.take(MAX_INPUTS_PER_TURN);
     try {
       for (const input of inputs) {
