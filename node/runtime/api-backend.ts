@@ -110,7 +110,7 @@ export function createApiBackend(parts: ApiBackendParts): ApiBackend {
           message: "this node is an observer and has no lane; send transactions to a validator",
         };
       }
-      const waiting = protocol.lanes.mempoolSize + parts.queuedTxs();
+      const waiting = protocol.lanes.mempoolSize + parts.queuedTxs() + ownUnfinalizedTxs(home, protocol);
       if (protocol.lanes.mempoolFull || waiting + txs.length > config.lanes.mempoolMaxTxs) {
         metrics.mempoolRejected.inc(txs.length);
         return { accepted: false, reason: "mempool_full", retryAfterMs: RETRY_AFTER_MS };
@@ -148,6 +148,23 @@ export function createApiBackend(parts: ApiBackendParts): ApiBackend {
       return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() };
     },
   };
+}
+
+/**
+ * Txs in this validator's own lane blocks that are not final yet. They count
+ * against the admission bound together with the mempool: otherwise a node
+ * under overload keeps admitting while its lane window fills with blocks
+ * waiting for consensus, and clients see latency grow instead of a 503.
+ */
+export function ownUnfinalizedTxs(home: Pick<NodeHome, "validatorIndex">, protocol: ProtocolNode): number {
+  const me = home.validatorIndex;
+  if (me === null) return 0;
+  const finalizedNext = protocol.consensus.lastCommitQc?.proposal.ranges[me]?.next ?? 0;
+  let txs = 0;
+  for (let n = finalizedNext; n < protocol.lanes.laneNext(me); n++) {
+    txs += protocol.lanes.heldBlock(me, n)?.header.txCount ?? 0;
+  }
+  return txs;
 }
 
 function blockJson(block: GlobalBlock, appHash: Uint8Array | null): BlockJson {

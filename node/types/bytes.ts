@@ -24,8 +24,12 @@ export function fromHex(hex: string, expectedBytes?: number): Uint8Array {
   return new Uint8Array(Buffer.from(lower, "hex"));
 }
 
+/** Byte-wise equality; long inputs (a decoded block's re-encoding) are compared natively. */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.byteLength !== b.byteLength) return false;
+  if (a.byteLength > 64) {
+    return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  }
   for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
   return true;
 }
