@@ -2,7 +2,7 @@
 export { type App, type AppWrites, KvApp, type TxResult } from "./app.ts";
 export { AppVoteBook, MAX_APP_VOTE_INDEXES } from "./app-votes.ts";
 export { type Assembly, assembleGlobalBlock, type BlockLookup } from "./assembly.ts";
-export { ExecutionMachine, type ExecutionMachineOptions } from "./machine.ts";
+export { ExecutionMachine, type ExecutionMachineOptions, MAX_PENDING as MAX_PENDING_EXECUTION } from "./machine.ts";
 export {
   DEFAULT_EXECUTION_CONFIG,
   type ExecutionConfig,

@@ -21,7 +21,8 @@ import type { ExecutionConfig, ExecutionCounters, ExecutionEffect, ExecutionInpu
 
 const WRITE_PREFIX = "execution:";
 /** Finalized indexes waiting for execution (beyond: they stay in the CommitQC WAL). */
-const MAX_PENDING = 1024;
+/** Finalized indexes waiting for execution; the driver keeps sync within it. */
+export const MAX_PENDING = 1024;
 /** Fetched lane blocks held until their index executes. */
 const MAX_POOL_BLOCKS = 4096;
 /** Recent own app hashes and CommitQCs kept for AppQC checks and anchors. */
@@ -136,12 +137,14 @@ export class ExecutionMachine {
           break;
         }
         if (this.#pending.length >= MAX_PENDING) {
-          out.push({
-            kind: "event",
-            level: "warn",
-            msg: "execution queue full; index stays in the CommitQC WAL",
-            data: { index },
-          });
+          // Dropping the index would stall execution for good (every later
+          // one is out of order). The driver keeps catch-up within this
+          // bound, so this means blocks are missing for too long: stop, and
+          // the restart resumes from the CommitQC WAL.
+          this.#halt(
+            `execution is ${MAX_PENDING} indexes behind finality (blocks of index ${this.#executedIndex + 1} are missing); restart the node to resume from its CommitQC WAL`,
+            out,
+          );
           break;
         }
         this.#pending.push(input.qc);
@@ -305,7 +308,13 @@ export class ExecutionMachine {
   #checkAppQc(qc: AppQc, out: ExecutionEffect[]): void {
     const own = this.#ownHashes.get(qc.body.index);
     if (own === undefined || bytesEqual(own, qc.body.appHash)) return;
-    const reason = `app hash divergence at index ${qc.body.index}: local ${toHex(own)}, quorum ${toHex(qc.body.appHash)}`;
+    this.#halt(
+      `app hash divergence at index ${qc.body.index}: local ${toHex(own)}, quorum ${toHex(qc.body.appHash)}`,
+      out,
+    );
+  }
+
+  #halt(reason: string, out: ExecutionEffect[]): void {
     this.#halted = reason;
     out.push({ kind: "event", level: "error", msg: reason });
     out.push({ kind: "halt", reason });

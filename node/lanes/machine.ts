@@ -226,6 +226,10 @@ export class LanesMachine {
   #maybeProduce(nowMs: number, out: LanesEffect[]): void {
     if (this.me === null || this.#signer === null) return;
     const own = this.#lanes[this.me]!;
+    // Our own lane is finalized beyond what we hold (a node whose data was
+    // reset, catching up): we signed those numbers before, so producing now
+    // would sign a second block at one of them. Wait until sync fills it in.
+    if (own.next < own.finalizedNext) return;
     // The window is the backpressure: no new block while `laneWindow`
     // own blocks wait for finality.
     if (own.next - own.finalizedNext >= this.committee.params.laneWindow) return;

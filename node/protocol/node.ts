@@ -1,7 +1,13 @@
 import type { Committee } from "../committee/index.ts";
 import { type ConsensusEffect, type ConsensusInput, ConsensusMachine } from "../consensus/index.ts";
 import type { Signer, VerifyCache } from "../crypto/index.ts";
-import { type App, type ExecutionEffect, type ExecutionInput, ExecutionMachine } from "../execution/index.ts";
+import {
+  type App,
+  type ExecutionEffect,
+  type ExecutionInput,
+  ExecutionMachine,
+  MAX_PENDING_EXECUTION,
+} from "../execution/index.ts";
 import { type LanesEffect, type LanesInput, LanesMachine } from "../lanes/index.ts";
 import type { RecoveredState } from "../types/index.ts";
 import type { NodeEffect, NodeInput, ProtocolConfig } from "./types.ts";
@@ -130,9 +136,14 @@ export class ProtocolNode {
         for (const block of input.blocks) work.push({ to: "lanes", input: { kind: "laneBlock", block } });
         work.push({ to: "execution", input: { kind: "blocks", blocks: input.blocks } });
         break;
-      case "syncCommitQcs":
-        work.push({ to: "consensus", input: { kind: "commitQcs", qcs: input.qcs } });
+      case "syncCommitQcs": {
+        // Catch-up runs no further ahead of execution than execution can
+        // queue; what is left out is fetched again as execution advances.
+        const limit = this.execution.executedIndex + MAX_PENDING_EXECUTION / 2;
+        const qcs = input.qcs.filter((qc) => qc.proposal.view.index <= limit);
+        if (qcs.length > 0) work.push({ to: "consensus", input: { kind: "commitQcs", qcs } });
         break;
+      }
     }
     const out: NodeEffect[] = [];
     this.#drain(work, nowMs, out);

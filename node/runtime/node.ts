@@ -10,7 +10,7 @@ import { KvApp } from "../execution/index.ts";
 import { createNetwork, type Network } from "../net/index.ts";
 import { createLogger, createMetrics, type Metrics } from "../observability/index.ts";
 import { type NodeEffect, type NodeInput, ProtocolNode, type TimerName } from "../protocol/index.ts";
-import { GroupCommitWriter, openStorage, recover, type Storage } from "../storage/index.ts";
+import { divergedFromFinalized, GroupCommitWriter, openStorage, recover, type Storage } from "../storage/index.ts";
 import { type ConsensusMessage, type DurableWrite, type RecoveredState, toHex } from "../types/index.ts";
 import { createApiBackend, PendingTxs } from "./api-backend.ts";
 import { CatchUp } from "./catch-up.ts";
@@ -86,6 +86,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
   try {
     storage = await openStorage(db, committee, { logger });
     recovered = await recover(storage, committee, verifyCache);
+    assertOwnLaneIsOurs(recovered, home.validatorIndex, dbPath);
   } catch (err) {
     await db.close().catch(() => {});
     throw err;
@@ -99,6 +100,26 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     throw err;
   }
   return runtime;
+}
+
+/**
+ * Recovery accepts a lane WAL on another branch than the finalized one: the
+ * lane's owner signed two blocks at one number. When that lane is our own,
+ * the other signature is ours too: another process signs with this
+ * validator key, or this data directory is a copy. Signing on would
+ * equivocate, so the node refuses to start.
+ */
+function assertOwnLaneIsOurs(recovered: RecoveredState, validatorIndex: number | null, dbPath: string): void {
+  if (validatorIndex === null) return;
+  const own = divergedFromFinalized(recovered.lanes, recovered.anchor, recovered.commitQcs).find(
+    (d) => d.lane === validatorIndex,
+  );
+  if (own === undefined) return;
+  throw new Error(
+    `this validator's own lane ${own.lane} holds a block ${own.number} other than the one CommitQC(${own.index}) finalized, ` +
+      `so this key signed two blocks at one number: another process is signing with this validator key, or ${dbPath} ` +
+      "was copied from another node. Stop every other process that uses this key before starting this one again.",
+  );
 }
 
 interface RuntimeParts {

@@ -25,7 +25,7 @@ export { type EntryCodec, IndexedWal, type WalDamage, type WalReplay } from "./i
 export { laneSpaceName, readU64Key, u64Key } from "./keys.ts";
 export { LaneStore } from "./lane-store.ts";
 export { type LevelDb, type Space, space } from "./level.ts";
-export { recover } from "./recover.ts";
+export { divergedFromFinalized, recover } from "./recover.ts";
 export { inconsistency as safetyInconsistency, refusal as safetyRefusal, SafetyStore } from "./safety-store.ts";
 export { MAX_RANGE_ENTRIES, openStorage, Storage, type StorageOptions } from "./storage.ts";
 export { type Op, WriteSet } from "./write-set.ts";

@@ -241,7 +241,7 @@ async function recoverLane(
  * be able to restart from it; the lanes machine treats the lane as it did
  * before the crash. Returns each diverged lane once, for the log.
  */
-function divergedFromFinalized(
+export function divergedFromFinalized(
   lanes: RecoveredLane[],
   anchor: Anchor | null,
   commitQcs: CommitQc[],

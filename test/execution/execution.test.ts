@@ -134,3 +134,24 @@ test("f votes for another hash do not halt; a matching AppQC anchors and then pr
   assert.equal(anchored.anchor.appQc.body.index, 1);
   assert.ok(persisted(after).some((w) => w.write.kind === "pruneCommitQcs" && w.write.before === 1));
 });
+
+test("finality running more than MAX_PENDING indexes ahead of missing blocks halts instead of stalling silently", async () => {
+  const { MAX_PENDING_EXECUTION } = await import("../../node/execution/index.ts");
+  const m = exec(1, []);
+  m.start(0);
+  // Index 1 (recovered) and the ones below wait for lane 0's blocks, which this node lacks.
+  let halted: ExecutionEffect | undefined;
+  for (let k = 2; k <= MAX_PENDING_EXECUTION + 2 && halted === undefined; k++) {
+    const r = tc.committee.members.map((_, lane) =>
+      lane === 0
+        ? { lane, first: k, next: k + 1, lastHash: sha256(new Uint8Array([k % 256])) }
+        : { lane, first: 0, next: 0, lastHash: ZERO_HASH },
+    );
+    // Execution trusts CommitQCs from its own consensus machine; signatures are not needed here.
+    const qc = { ...qc1, proposal: { view: { index: k, round: 0 }, createdAtMs: 1000 + k, ranges: r } } as CommitQc;
+    halted = m.step({ kind: "finalized", qc }, k).find((e) => e.kind === "halt");
+  }
+  assert.ok(halted?.kind === "halt");
+  assert.match(halted.reason, /behind finality .* restart the node/);
+  assert.equal(m.executedIndex, 0);
+});

@@ -175,3 +175,25 @@ test("pruning below an anchor keeps a foreign branch's link block out of recover
   for (const id of ids2) other.step({ kind: "durable", id }, 5);
   assert.deepEqual(pruneTo(other.step({ kind: "prune", ranges: rangesFor(new Uint8Array(32).fill(9)) }, 6)), [1]);
 });
+
+test("a node whose own lane is finalized beyond what it holds (data reset) produces nothing until sync fills it", () => {
+  const m = lanes(0, tc4, { ...DEFAULT_LANES_CONFIG, maxBlockDelayMs: 10 });
+  // Catch-up tells it that blocks 0 and 1 of its own lane are final; it holds none.
+  const [, b1] = laneChain(tc4, 0, 0, 2);
+  m.step(
+    {
+      kind: "finalized",
+      ranges: tc4.committee.members.map((_, lane) => ({
+        lane,
+        first: 0,
+        next: lane === 0 ? 2 : 0,
+        lastHash: lane === 0 ? headerHash(b1!.header) : new Uint8Array(32),
+      })),
+    },
+    0,
+  );
+  m.step({ kind: "tx", tx: new TextEncoder().encode("k=v") }, 0);
+  const out = m.step({ kind: "timer" }, 20);
+  assert.equal(persisted(out).length, 0, "signing a new block 0 would equivocate with the finalized one");
+  assert.equal(out.filter((e) => e.kind === "pushBlock").length, 0);
+});
