@@ -25,6 +25,8 @@ import { Timers } from "./timers.ts";
 
 /** Outside inputs waiting for the loop; beyond this, network messages are dropped (and counted). */
 const INPUT_QUEUE_CAPACITY = 100_000;
+/** Bytes of network messages waiting for the loop (lane blocks dominate). */
+const INPUT_QUEUE_MAX_BYTES = 256 * 1024 * 1024;
 /** Inputs stepped in one turn before the turn's writes are submitted. */
 const MAX_INPUTS_PER_TURN = 4096;
 /**
@@ -122,6 +124,14 @@ function assertOwnLaneIsOurs(recovered: RecoveredState, validatorIndex: number |
   );
 }
 
+/** A network input's size for the queue's byte bound: lane blocks by their txs, the rest as small. */
+function approxInputBytes(input: NodeInput): number {
+  if (input.kind !== "laneBlock") return 1024;
+  let bytes = 256;
+  for (const tx of input.block.txs) bytes += tx.byteLength + 4;
+  return bytes;
+}
+
 interface RuntimeParts {
   home: NodeHome;
   logger: Logger;
@@ -146,7 +156,7 @@ class Runtime implements RunningNode {
   readonly #writer: GroupCommitWriter;
   readonly #protocol: ProtocolNode;
   readonly #guard: SigningGuard;
-  readonly #queue = new InputQueue<NodeInput>(INPUT_QUEUE_CAPACITY);
+  readonly #queue = new InputQueue<NodeInput>(INPUT_QUEUE_CAPACITY, INPUT_QUEUE_MAX_BYTES, approxInputBytes);
   readonly #timers: Timers<TimerName>;
   readonly #pending: PendingTxs;
   readonly #finalizedLog: FinalizedLog;
@@ -525,17 +535,19 @@ class Runtime implements RunningNode {
     if (this.#probeTimer) clearInterval(this.#probeTimer);
     this.#catchUp?.stop();
     this.#queue.clear();
-    const step = async (what: string, fn: () => Promise<unknown>) => {
+    const step = async (what: string, fn: () => Promise<unknown>, fatal = false) => {
       try {
         await fn();
       } catch (err) {
-        this.#log.warn({ err: (err as Error).message }, `while stopping: ${what} failed`);
+        // A write that did not reach the disk is not a clean stop.
+        if (fatal) this.#exitCode = 1;
+        this.#log[fatal ? "error" : "warn"]({ err: (err as Error).message }, `while stopping: ${what} failed`);
       }
     };
     if (this.#api) await step("closing the API", () => this.#api!.close());
     if (this.#net) await step("stopping the network", () => this.#net!.stop());
-    await step("flushing writes", () => this.#writer.close());
-    await step("closing the database", () => this.#storage.close());
+    await step("flushing writes", () => this.#writer.close(), true);
+    await step("closing the database", () => this.#storage.close(), true);
     this.#log.info({ exitCode: this.#exitCode }, "stopped");
     this.#resolveExit(this.#exitCode);
   }

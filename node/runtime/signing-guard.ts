@@ -22,13 +22,20 @@ export type SignedOutput =
 const MAX_OWN_HEADERS = 8192;
 
 /**
- * The last line of DESIGN principle 2, independent of the state machines:
+ * A second line of DESIGN principle 2, independent of the state machines:
  * a signed message leaves only when the record that prevents a conflicting
  * signature is durable. The machines already hold their votes until the
- * durable acknowledgement; the guard re-checks every outgoing message against
- * what storage has acknowledged, so a machine bug shows up as a held-back
- * message and an error, never as an equivocation. The high-availability
- * mode will extend "durable" to a Redis quorum here.
+ * durable acknowledgement (their safety gate is the first line); the guard
+ * re-checks each outgoing message against what storage has acknowledged: a
+ * vote's view must be covered by the durable record and, at the recorded
+ * view itself, be the recorded vote; a commit vote needs a durable lock at or
+ * above its view; an own lane block must be the durable one; a lane or app
+ * vote needs its block or app state durable. Votes for views below the record
+ * pass (a vote released late, after the record moved on, is legitimate), and
+ * a timeout's lockRound and a lane vote's header hash are not re-checked. A
+ * machine bug in what is checked shows up as a held-back message and an
+ * error. The high-availability mode will extend "durable" to a Redis quorum
+ * here.
  */
 export class SigningGuard {
   #safety: SafetyRecord | null;

@@ -11,15 +11,29 @@ import { commitQc, laneChain, proposal } from "../fixtures/certs.ts";
 import { testCommittee } from "../fixtures/committee.ts";
 
 describe("input queue", () => {
-  test("refuses outside inputs beyond its bound but always takes the loop's own", () => {
+  test("refuses outside inputs beyond its bound but always takes the loop's own, and steps those first", () => {
     const q = new InputQueue<number>(3);
     assert.ok(q.offer(1) && q.offer(2) && q.offer(3));
     assert.equal(q.offer(4), false);
     q.push(5);
     assert.equal(q.length, 4);
-    assert.deepEqual(q.take(2), [1, 2]);
+    assert.deepEqual(q.take(2), [5, 1], "the loop's own input (a durable ack) does not wait behind the network");
     assert.ok(q.offer(6));
-    assert.deepEqual(q.take(10), [3, 5, 6]);
+    assert.deepEqual(q.take(10), [2, 3, 6]);
+    assert.equal(q.length, 0);
+  });
+
+  test("bounds outside inputs by bytes as well as by count", () => {
+    const q = new InputQueue<number>(100, 10, (n) => n);
+    assert.ok(q.offer(4) && q.offer(5));
+    assert.equal(q.offer(2), false, "4 + 5 + 2 > 10 bytes");
+    assert.ok(q.offer(1));
+    assert.equal(q.outsideBytes, 10);
+    assert.deepEqual(q.take(1), [4]);
+    assert.equal(q.outsideBytes, 6);
+    assert.ok(q.offer(4));
+    q.clear();
+    assert.equal(q.outsideBytes, 0);
     assert.equal(q.length, 0);
   });
 
