@@ -7,12 +7,8 @@ import { commitQc, proposal } from "../fixtures/certs.ts";
 import { testCommittee } from "../fixtures/committee.ts";
 import { SIM_PARAMS, SIM_PROTOCOL_CONFIG } from "../sim/sim-config.ts";
 
-/**
- * A single-validator chain driven by hand: every persist is acknowledged,
- * every timer fired at its deadline. A tx goes from the mempool through a
- * lane block, LaneQC, proposal, votes and CommitQC to execution.
- */
-test("one validator: a tx is finalized and executed through the pure driver", () => {
+/** A fresh one-validator node with nothing on disk. */
+function singleValidator() {
   const tc = testCommittee(1, { params: SIM_PARAMS });
   const node = new ProtocolNode({
     committee: tc.committee,
@@ -30,6 +26,16 @@ test("one validator: a tx is finalized and executed through the pure driver", ()
     },
     app: new KvApp(),
   });
+  return { tc, node };
+}
+
+/**
+ * A single-validator chain driven by hand: every persist is acknowledged,
+ * every timer fired at its deadline. A tx goes from the mempool through a
+ * lane block, LaneQC, proposal, votes and CommitQC to execution.
+ */
+test("one validator: a tx is finalized and executed through the pure driver", () => {
+  const { node } = singleValidator();
   const seen: NodeEffect[] = [];
   const timers = new Map<string, { key: string; deadlineMs: number }>();
   let now = 0;
@@ -84,23 +90,7 @@ test("one validator: a tx is finalized and executed through the pure driver", ()
 });
 
 test("sync catch-up runs no further ahead of execution than execution can queue", () => {
-  const tc = testCommittee(1, { params: SIM_PARAMS });
-  const node = new ProtocolNode({
-    committee: tc.committee,
-    me: 0,
-    signer: tc.signers[0]!,
-    config: SIM_PROTOCOL_CONFIG,
-    recovered: {
-      anchor: null,
-      lanes: [{ lane: 0, first: 0, next: 0, blocks: [] }],
-      commitQcs: [],
-      finalizedIndex: 0,
-      safety: null,
-      app: { executedIndex: 0, appHash: ZERO_HASH },
-      chainTip: 0,
-    },
-    app: new KvApp(),
-  });
+  const { tc, node } = singleValidator();
   // 700 certified indexes whose lane blocks this node does not have: execution stays at 0.
   const qcs = Array.from({ length: 700 }, (_, i) =>
     commitQc(
