@@ -577,7 +577,7 @@ export class ConsensusMachine {
     if (tc.highQc !== null && this.#proposals.size < MAX_PROPOSALS_PER_INDEX) {
       this.#proposals.set(toHex(proposalHash(tc.highQc.proposal)), tc.highQc.proposal);
     }
-    out.push({ kind: "event", level: "info", msg: "TimeoutQC: next round", data: { view: viewKey(tc.view) } });
+    out.push({ kind: "event", level: "warn", msg: "TimeoutQC: next round", data: { view: viewKey(tc.view) } });
     this.#enterRound(tc.view.round + 1, tc, nowMs, out);
   }
 

@@ -28,7 +28,7 @@ test("a leader that ignores the reproposal rule gets no votes", () => {
   const out = m.step({ kind: "message", msg: { kind: "proposal", msg: bad } }, 10);
   assert.equal(persists(out).length, 0);
   assert.equal(broadcasts(out, "prepare").length, 0);
-  const ev = out.find((e) => e.kind === "event" && e.level === "warn");
+  const ev = out.find((e) => e.kind === "event" && e.level === "warn" && e.msg === "proposal rejected");
   assert.ok(ev?.kind === "event" && /reproposal rule/.test(String(ev.data?.reason)));
   assert.deepEqual(m.view, { index: 1, round: 1 }, "the TimeoutQC it carried still moved the round");
 });
