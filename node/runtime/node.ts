@@ -249,18 +249,21 @@ class Runtime implements RunningNode {
           if (event === "dropped") this.#metrics.dropped.inc({ queue: "push" }, count);
         },
       },
+      // The network calls these only with messages net/validate.ts verified
+      // against committee/signed.ts: the machines do not check them again.
       handlers: {
-        onLaneBlock: (block) => this.#offer({ kind: "laneBlock", block }),
-        onLaneVote: (vote) => this.#offer({ kind: "laneVote", vote }),
-        onConsensus: (msg) => this.#offer({ kind: "consensus", msg }),
-        onAppVote: (vote) => this.#offer({ kind: "appVote", vote }),
+        onLaneBlock: (block) => this.#offer({ kind: "laneBlock", block, verified: true }),
+        onLaneVote: (vote) => this.#offer({ kind: "laneVote", vote, verified: true }),
+        onConsensus: (msg) => this.#offer({ kind: "consensus", msg, verified: true }),
+        onAppVote: (vote) => this.#offer({ kind: "appVote", vote, verified: true }),
         syncServer: syncServerFor(this.#storage, committee.size),
       },
     });
     this.#catchUp = new CatchUp(
       this.#net.sync,
       {
-        laneBlocks: (blocks) => this.#push({ kind: "syncLaneBlocks", blocks }),
+        // Verified by net/sync-client.ts (signatures and hash links).
+        laneBlocks: (blocks) => this.#push({ kind: "syncLaneBlocks", blocks, verified: true }),
         commitQcs: (qcs) => this.#push({ kind: "syncCommitQcs", qcs }),
         executedIndex: () => this.#protocol.execution.executedIndex,
       },

@@ -1,4 +1,5 @@
 import { MemoryLevel } from "memory-level";
+import { verifySigned } from "../../node/committee/index.ts";
 import { VerifyCache } from "../../node/crypto/index.ts";
 import { KvApp } from "../../node/execution/index.ts";
 import {
@@ -10,7 +11,14 @@ import {
 } from "../../node/protocol/index.ts";
 import type { GroupCommitWriter, Storage } from "../../node/storage/index.ts";
 import { openStorage, recover, space, GroupCommitWriter as Writer } from "../../node/storage/index.ts";
-import { type CommitQc, type LaneBlock, proposalHash, toHex, viewKey } from "../../node/types/index.ts";
+import {
+  type CommitQc,
+  type LaneBlock,
+  proposalHash,
+  type SignedMessage,
+  toHex,
+  viewKey,
+} from "../../node/types/index.ts";
 import { testCommittee } from "../fixtures/committee.ts";
 import { EventQueue } from "./event-queue.ts";
 import { DurableShadow, InvariantChecker, type Violation } from "./invariants.ts";
@@ -238,9 +246,12 @@ class Simulation {
 
   async handle(ev: SimEvent): Promise<void> {
     switch (ev.kind) {
-      case "deliver":
-        if (ev.to.up && ev.to.inc === ev.inc) this.step(ev.to, ev.input);
+      case "deliver": {
+        if (!ev.to.up || ev.to.inc !== ev.inc) return;
+        const input = this.edge(ev.input);
+        if (input !== null) this.step(ev.to, input);
         return;
+      }
       case "timer":
         if (ev.node.up && ev.node.inc === ev.inc && ev.node.timers.get(ev.timer) === ev.token) {
           ev.node.timers.delete(ev.timer);
@@ -289,6 +300,27 @@ class Simulation {
         return;
       }
     }
+  }
+
+  /**
+   * The network edge, as in production (net/validate.ts): a signed message
+   * passes committee/signed.ts's verifySigned once and arrives `verified`;
+   * one that fails is dropped. Sync responses arrive unverified: the
+   * machines check those themselves.
+   */
+  edge(input: NodeInput): NodeInput | null {
+    let signed: SignedMessage | null = null;
+    if (input.kind === "laneBlock") signed = { kind: "laneBlock", msg: input.block };
+    else if (input.kind === "laneVote") signed = { kind: "laneVote", msg: input.vote };
+    else if (input.kind === "appVote") signed = { kind: "appVote", msg: input.vote };
+    else if (input.kind === "consensus" && input.msg.kind !== "commitQc" && input.msg.kind !== "timeoutQc")
+      signed = input.msg;
+    if (signed === null) return input;
+    if (!verifySigned(this.tc.committee, signed, this.cache).ok) {
+      this.checker.note("edge", `a message failed its signature check at the edge: ${signed.kind}`);
+      return null;
+    }
+    return { ...input, verified: true } as NodeInput;
   }
 
   step(n: SimNode, input: NodeInput): void {
