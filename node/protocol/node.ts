@@ -226,6 +226,8 @@ export class ProtocolNode {
         out.push({ kind: "broadcast", topic: "app_vote", vote: m.msg });
         work.push({ to: "execution", input: { kind: "appVote", vote: m.msg, verified: true } });
         return;
+      default:
+        m satisfies never;
     }
   }
 
