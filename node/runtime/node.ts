@@ -20,7 +20,7 @@ import { divergedFromFinalized, GroupCommitWriter, openStorage, recover, type St
 import { type ConsensusMessage, type RecoveredState, toHex } from "../types/index.ts";
 import { createApiBackend, PendingTxs } from "./api-backend.ts";
 import { CatchUp } from "./catch-up.ts";
-import { type Durability, LocalDurability } from "./durability.ts";
+import { DurableReporter, LocalDurability } from "./durability.ts";
 import { FinalizedLog } from "./finalized-log.ts";
 import { loadNodeHome, type NodeHome } from "./home.ts";
 import { InputQueue } from "./input-queue.ts";
@@ -161,7 +161,7 @@ class Runtime implements RunningNode {
   readonly #storage: Storage;
   readonly #writer: GroupCommitWriter;
   readonly #protocol: ProtocolNode;
-  readonly #durability: Durability;
+  readonly #durable: DurableReporter;
   readonly #queue = new InputQueue<NodeInput>(INPUT_QUEUE_CAPACITY, INPUT_QUEUE_MAX_BYTES, approxInputBytes);
   readonly #timers: Timers<TimerName>;
   readonly #pending: PendingTxs;
@@ -180,8 +180,6 @@ class Runtime implements RunningNode {
   /** Set once the protocol has started; no input is stepped before. */
   #running = false;
   #writes: OutboxPersist[] = [];
-  /** Settles after the last submitted batch's acknowledgements were reported (they go in persist order). */
-  #acked: Promise<unknown> = Promise.resolve();
   #stopping: Promise<void> | null = null;
   #resolveExit!: (code: number) => void;
   #exitCode = 0;
@@ -215,7 +213,15 @@ class Runtime implements RunningNode {
       app: new KvApp(),
       verifyCache: parts.verifyCache,
     });
-    this.#durability = new LocalDurability(this.#writer);
+    // The HA mode (DESIGN section 14) replaces LocalDurability with a hook
+    // that also waits for the Redis quorum publish (see durability.ts).
+    this.#durable = new DurableReporter(
+      new LocalDurability(this.#writer),
+      (batch) => {
+        for (const w of batch) this.#push({ kind: "durable", id: w.id });
+      },
+      (err) => this.#fatal(`a durable write was refused: ${err.message}`),
+    );
     this.#timers = new Timers<TimerName>((timer, key) => this.#push({ kind: "timer", timer, key }));
     this.#pending = new PendingTxs(home.config.lanes.mempoolMaxTxs * 2);
     this.#finalizedLog = new FinalizedLog(this.#log);
@@ -483,12 +489,7 @@ class Runtime implements RunningNode {
     if (this.#writes.length === 0) return;
     const batch = this.#writes;
     this.#writes = [];
-    this.#acked = Promise.all([this.#acked, this.#durability.commit(batch)]).then(
-      () => {
-        for (const w of batch) this.#push({ kind: "durable", id: w.id });
-      },
-      (err: Error) => this.#fatal(`a durable write was refused: ${err.message}`),
-    );
+    this.#durable.submit(batch);
   }
 
   // ---- operator output ----
