@@ -201,11 +201,15 @@ export class ConsensusMachine {
 
   // ---- message dispatch ----
 
-  /** `verified`: the message's own signature passed committee/signed.ts at the edge. */
+  /**
+   * `verified`: the network edge checked the message's own signature
+   * (committee/signed.ts), or a CommitQC / TimeoutQC announcement as a whole;
+   * certificates nested inside a message are checked here.
+   */
   #onMessage(msg: ConsensusMessage, nowMs: number, out: ConsensusEffect[], verified = false): void {
     const index = messageIndex(msg);
     if (msg.kind === "commitQc") {
-      this.#onCommitQc(msg.msg, false, nowMs, out);
+      this.#onCommitQc(msg.msg, false, nowMs, out, verified);
       return;
     }
     if (index < this.#view.index) return; // an older index: already final here
@@ -227,7 +231,7 @@ export class ConsensusMachine {
         this.#onTimeoutVote(msg.msg, nowMs, out, verified);
         return;
       case "timeoutQc":
-        this.#onTimeoutQc(msg.msg, false, nowMs, out);
+        this.#onTimeoutQc(msg.msg, false, nowMs, out, verified);
         return;
     }
   }
@@ -395,19 +399,23 @@ export class ConsensusMachine {
     this.#persistSafety({ commit: body, lock: qc }, [this.#sign("commit", body)], out);
   }
 
-  #onCommitQc(qc: CommitQc, formedHere: boolean, nowMs: number, out: ConsensusEffect[]): void {
+  #onCommitQc(qc: CommitQc, formedHere: boolean, nowMs: number, out: ConsensusEffect[], verified = false): void {
+    const checked = formedHere || verified;
     const index = qc.proposal.view.index;
     if (index <= this.#finalizedIndex) return;
     const expected = this.#finalizedIndex + 1;
     if (index > expected || this.#finalizing !== null) {
       if (this.#finalizing?.qc.proposal.view.index === index || this.#futureCommitQcs.has(index)) return;
-      if (this.#futureCommitQcs.size < MAX_FUTURE_COMMIT_QCS && verifyCommitQc(this.committee, qc, this.#cache).ok) {
+      if (
+        this.#futureCommitQcs.size < MAX_FUTURE_COMMIT_QCS &&
+        (checked || verifyCommitQc(this.committee, qc, this.#cache).ok)
+      ) {
         this.#futureCommitQcs.set(index, qc);
       }
       if (index > expected + (this.#finalizing !== null ? 1 : 0)) this.#fetchCommitQcs(nowMs, out);
       return;
     }
-    if (!formedHere) {
+    if (!checked) {
       const check = verifyCommitQc(this.committee, qc, this.#cache);
       if (!check.ok) {
         this.#reject("CommitQC", check.reason, out);
@@ -538,19 +546,20 @@ export class ConsensusMachine {
     if (tc !== null) this.#onTimeoutQc(tc, true, nowMs, out);
   }
 
-  #onTimeoutQc(tc: TimeoutQc, formedHere: boolean, nowMs: number, out: ConsensusEffect[]): void {
+  #onTimeoutQc(tc: TimeoutQc, formedHere: boolean, nowMs: number, out: ConsensusEffect[], verified = false): void {
     if (tc.view.index !== this.#view.index) return;
+    const checked = formedHere || verified;
     if (tc.view.round === this.#view.round - 1 && this.#entryTc === null) {
       // We joined this round through f+1 timeout votes, without its
       // TimeoutQC; a leader needs it to propose here.
-      if (formedHere || verifyTimeoutQc(this.committee, tc, this.#cache).ok) {
+      if (checked || verifyTimeoutQc(this.committee, tc, this.#cache).ok) {
         this.#entryTc = tc;
         this.#maybePropose(nowMs, out);
       }
       return;
     }
     if (tc.view.round < this.#view.round) return;
-    if (!formedHere) {
+    if (!checked) {
       const check = verifyTimeoutQc(this.committee, tc, this.#cache);
       if (!check.ok) {
         this.#reject("TimeoutQC", check.reason, out);

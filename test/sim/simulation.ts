@@ -1,5 +1,5 @@
 import { MemoryLevel } from "memory-level";
-import { verifySigned } from "../../node/committee/index.ts";
+import { verifyCommitQc, verifySigned, verifyTimeoutQc } from "../../node/committee/index.ts";
 import { VerifyCache } from "../../node/crypto/index.ts";
 import { KvApp } from "../../node/execution/index.ts";
 import {
@@ -11,14 +11,7 @@ import {
 } from "../../node/protocol/index.ts";
 import type { GroupCommitWriter, Storage } from "../../node/storage/index.ts";
 import { openStorage, recover, space, GroupCommitWriter as Writer } from "../../node/storage/index.ts";
-import {
-  type CommitQc,
-  type LaneBlock,
-  proposalHash,
-  type SignedMessage,
-  toHex,
-  viewKey,
-} from "../../node/types/index.ts";
+import { type CommitQc, type LaneBlock, proposalHash, toHex, viewKey } from "../../node/types/index.ts";
 import { testCommittee } from "../fixtures/committee.ts";
 import { EventQueue } from "./event-queue.ts";
 import { DurableShadow, InvariantChecker, type Violation } from "./invariants.ts";
@@ -304,20 +297,30 @@ class Simulation {
 
   /**
    * The network edge, as in production (net/validate.ts): a signed message
-   * passes committee/signed.ts's verifySigned once and arrives `verified`;
-   * one that fails is dropped. Sync responses arrive unverified: the
-   * machines check those themselves.
+   * passes committee/signed.ts's verifySigned once (a CommitQC or TimeoutQC
+   * announcement its certificate check) and arrives `verified`; one that
+   * fails is dropped. Sync responses arrive unverified: the machines check
+   * those themselves.
    */
   edge(input: NodeInput): NodeInput | null {
-    let signed: SignedMessage | null = null;
-    if (input.kind === "laneBlock") signed = { kind: "laneBlock", msg: input.block };
-    else if (input.kind === "laneVote") signed = { kind: "laneVote", msg: input.vote };
-    else if (input.kind === "appVote") signed = { kind: "appVote", msg: input.vote };
-    else if (input.kind === "consensus" && input.msg.kind !== "commitQc" && input.msg.kind !== "timeoutQc")
-      signed = input.msg;
-    if (signed === null) return input;
-    if (!verifySigned(this.tc.committee, signed, this.cache).ok) {
-      this.checker.note("edge", `a message failed its signature check at the edge: ${signed.kind}`);
+    const committee = this.tc.committee;
+    let ok: boolean;
+    let what: string = input.kind;
+    if (input.kind === "laneBlock")
+      ok = verifySigned(committee, { kind: "laneBlock", msg: input.block }, this.cache).ok;
+    else if (input.kind === "laneVote")
+      ok = verifySigned(committee, { kind: "laneVote", msg: input.vote }, this.cache).ok;
+    else if (input.kind === "appVote")
+      ok = verifySigned(committee, { kind: "appVote", msg: input.vote }, this.cache).ok;
+    else if (input.kind === "consensus") {
+      const m = input.msg;
+      what = m.kind;
+      if (m.kind === "commitQc") ok = verifyCommitQc(committee, m.msg, this.cache).ok;
+      else if (m.kind === "timeoutQc") ok = verifyTimeoutQc(committee, m.msg, this.cache).ok;
+      else ok = verifySigned(committee, m, this.cache).ok;
+    } else return input;
+    if (!ok) {
+      this.checker.note("edge", `a ${what} failed its check at the network edge`);
       return null;
     }
     return { ...input, verified: true } as NodeInput;
