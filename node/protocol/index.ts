@@ -1,3 +1,4 @@
 /** One node's protocol: lanes + consensus + execution wired together, pure (sans-IO). */
+export { protocolConfig } from "./config.ts";
 export { ProtocolNode, type ProtocolNodeOptions } from "./node.ts";
 export type { NodeEffect, NodeInput, ProtocolConfig, TimerName } from "./types.ts";
