@@ -38,6 +38,7 @@ import {
   ProtocolNode,
   protocolConfig,
   type TimerName,
+  type WriteId,
 } from "../node/protocol/index.ts";
 import { loadNodeHome, type NodeHome, startNode } from "../node/runtime/index.ts";
 import { GroupCommitWriter, openStorage, recover, type Storage } from "../node/storage/index.ts";
@@ -102,7 +103,7 @@ interface SimNode {
   writer: GroupCommitWriter;
   protocol: ProtocolNode;
   queue: NodeInput[];
-  writes: { id: string; write: DurableWrite }[];
+  writes: { id: WriteId; write: DurableWrite }[];
   timers: Map<TimerName, { key: string; deadlineMs: number }>;
 }
 
