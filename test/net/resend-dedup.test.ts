@@ -9,14 +9,13 @@ const nodes: Array<TestNode | undefined> = [];
 after(() => stopAll(nodes));
 
 /**
- * Review of the outbox (branch review-outbox): the protocol repairs lost
- * votes by re-sending the identical signed bytes (lanes #retransmit every
- * retransmitMs, consensus timeout re-sends, start() re-sends after a
- * restart). In production those re-sends go through gossipsub, whose message
- * id is the content hash (node/net/host.ts msgIdFn) and which silently drops a
- * publish whose id is in its seen cache (2 minutes; ignoreDuplicatePublishError).
- * A vote first published while no peer was reachable (a partition, or a
- * restart before peers reconnect) is therefore never delivered by its re-sends.
+ * The protocol repairs lost votes by re-sending the identical signed bytes
+ * (lanes retransmit every retransmitMs, consensus timeout re-sends, start()
+ * re-sends after a restart). gossipsub's message id is a content hash and it
+ * silently drops a publish whose id is in its two-minute seen cache, even when
+ * the first publish reached no peer. The gossip envelope's publish generation
+ * (node/net/gossip-envelope.ts) makes each re-send a new gossip message; this
+ * test failed before it.
  */
 test("an identical vote re-sent after a peer (re)connects reaches that peer", async () => {
   const v0 = await startNode(c, { index: 0 });
