@@ -33,9 +33,16 @@ export type ConsensusInput =
   /** CommitQCs from a sync response, any order, unverified. */
   | { kind: "commitQcs"; qcs: CommitQc[] };
 
+/** The consensus messages that carry no new signature of this node. */
+export type CertificateMessage = Extract<ConsensusMessage, { kind: "commitQc" | "timeoutQc" }>;
+
 export type ConsensusEffect =
-  /** Certificates (CommitQC, TimeoutQC): others' signatures, sent as they are. */
-  | { kind: "broadcast"; msg: ConsensusMessage }
+  /**
+   * Certificates (CommitQC, TimeoutQC): others' signatures, sent as they are.
+   * Typed to certificates only, so an own vote cannot take this path around
+   * the outbox.
+   */
+  | { kind: "broadcast"; msg: CertificateMessage }
   /** A write; a safety record releases the votes (and own proposal) it covers, via the outbox. */
   | PersistEffect
   /** Identical re-sends of votes whose record is durable (via the outbox). */
