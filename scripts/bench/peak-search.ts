@@ -6,7 +6,8 @@
  * the offered rate and its p99 is at most `maxP99Ms` (1 s). The peak is the
  * highest finalized rate of a step that kept up. After the first step that
  * does not keep up, up to `refineSteps` bisections between the last good and
- * the first bad offered rate narrow it down.
+ * the first bad offered rate narrow it down. When even the first step does
+ * not keep up, the climb steps down (divides by the growth) until one does.
  */
 
 export interface PeakCriteria {
@@ -69,13 +70,23 @@ export function nextRate(
     if (next === undefined || next > plan.maxTps || next <= last) return undefined;
     return next;
   }
-  // Refining: bisect between the highest good rate below the lowest bad one.
-  const firstBadAt = history.findIndex((s) => shortfall(s, c) !== undefined);
-  const refinesDone = history.length - 1 - firstBadAt;
-  if (refinesDone >= plan.refineSteps) return undefined;
+  if (history.length >= plan.maxSteps + plan.refineSteps) return undefined;
   const lowBad = Math.min(...bad);
-  const highGood = Math.max(0, ...good.filter((r) => r < lowBad));
-  if (highGood === 0) return undefined; // even the first step did not keep up: nothing to bisect
+  const goodBelow = good.filter((r) => r < lowBad);
+  if (goodBelow.length === 0) {
+    // Even the lowest rate so far did not keep up: step down by the growth factor.
+    const down = Math.round(lowBad / plan.growth);
+    return down >= 1 && down < lowBad ? down : undefined;
+  }
+  // Refining: bisect between the highest good rate below the lowest bad one,
+  // at most refineSteps times after a good and a bad rate first bracketed the peak.
+  const bracketedAt = history.findIndex((_, k) => {
+    const seen = history.slice(0, k + 1);
+    const b = seen.filter((s) => shortfall(s, c) !== undefined).map((s) => s.offeredTps);
+    return b.length > 0 && seen.some((s) => shortfall(s, c) === undefined && s.offeredTps < Math.min(...b));
+  });
+  if (history.length - 1 - bracketedAt >= plan.refineSteps) return undefined;
+  const highGood = Math.max(...goodBelow);
   const mid = Math.round((highGood + lowBad) / 2);
   // Too close to tell apart (within 5%): stop.
   if (lowBad - highGood <= 0.05 * lowBad || mid === highGood || mid === lowBad) return undefined;

@@ -82,10 +82,19 @@ test("the climb ends at maxSteps or maxTps, and when the first step already fall
   const b = model(1e9);
   await searchPeak({ ...plan, maxTps: 3000 }, b.measure);
   assert.deepEqual(b.offered, [500, 1000, 2000]);
+});
+
+test("when the first step falls short the climb steps down, then bisects", async () => {
   const c = model(100);
   const rc = await searchPeak(plan, c.measure);
-  assert.deepEqual(c.offered, [500]);
-  assert.equal(rc.peak, undefined);
+  // 500, 250, 125 fall short; 63 keeps up; bisect 63..125 -> 94 (good), 94..125 -> 110 (bad); two bisections done.
+  assert.deepEqual(c.offered, [500, 250, 125, 63, 94, 110]);
+  assert.equal(rc.peak?.offeredTps, 94);
+  // Nothing keeps up at all: the descent ends within maxSteps + refineSteps steps, without a peak.
+  const dead = model(0);
+  const rd = await searchPeak({ ...plan, maxSteps: 3, refineSteps: 0 }, dead.measure);
+  assert.deepEqual(dead.offered, [500, 250, 125]);
+  assert.equal(rd.peak, undefined);
 });
 
 test("an explicit ladder is followed as given; bisection stops when good and bad are within 5%", () => {
