@@ -1,4 +1,4 @@
-/** HTTP API: status, txs, blocks, kv, peers, metrics (fastify). */
+/** HTTP API: status, txs, blocks, kv, peers, metrics, the finality event stream (fastify). */
 export type {
   ApiBackend,
   BlockJson,
@@ -8,4 +8,5 @@ export type {
   SubmitResult,
   TxStatusJson,
 } from "./backend.ts";
+export { EventHub, type EventHubOptions, finalizedFrame, MAX_PENDING_BLOCKS } from "./events.ts";
 export { type ApiOptions, buildApi } from "./server.ts";

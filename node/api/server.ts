@@ -1,6 +1,8 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
 import type { Logger } from "pino";
 import type { ApiBackend } from "./backend.ts";
+import type { EventHub } from "./events.ts";
+import { registerEventsRoute } from "./events-route.ts";
 
 export interface ApiOptions {
   host: string;
@@ -12,6 +14,8 @@ export interface ApiOptions {
   /** Most transactions in one POST /txs. */
   maxTxsPerRequest: number;
   logger: Logger;
+  /** The finality stream behind GET /events; without it the route is absent. */
+  events?: EventHub;
 }
 
 const HASH_HEX = /^[0-9a-f]{64}$/;
@@ -107,6 +111,8 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
   });
 
   app.get("/peers", async () => backend.peers());
+
+  if (opts.events) registerEventsRoute(app, opts.events);
 
   app.get("/metrics", async (_req, reply) => {
     const { contentType, body } = await backend.metrics();

@@ -46,6 +46,8 @@ export const ConfigSchema = z
         host: hostKey(),
         port: intKey(0, 65_535, " (0 = any free port)"),
         maxBodyBytes: intKey(1024, 64 * MiB),
+        maxEventStreams: intKey(0, 10_000, " (0 = GET /events refused)"),
+        eventBufferEvents: intKey(1, 100_000),
       })
       .strict(),
     consensus: z

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { Level } from "level";
 import type { Logger } from "pino";
-import { buildApi } from "../api/index.ts";
+import { buildApi, EventHub } from "../api/index.ts";
 import type { Override } from "../config/index.ts";
 import { Signer, VerifyCache } from "../crypto/index.ts";
 import { KvApp } from "../execution/index.ts";
@@ -171,6 +171,8 @@ class Runtime implements RunningNode {
   #net: Network | null = null;
   #catchUp: CatchUp | null = null;
   #api: FastifyInstance | null = null;
+  /** GET /events fan-out; null without the API. */
+  #events: EventHub | null = null;
   #statusTimer: NodeJS.Timeout | null = null;
   #probeTimer: NodeJS.Timeout | null = null;
   #peerCount = 0;
@@ -290,6 +292,11 @@ class Runtime implements RunningNode {
     );
 
     if (config.api.enabled) {
+      this.#events = new EventHub({
+        maxStreams: config.api.maxEventStreams,
+        bufferEvents: config.api.eventBufferEvents,
+        onDrop: (reason) => this.#metrics.eventStreamsDropped.inc({ reason }),
+      });
       this.#api = buildApi(
         createApiBackend({
           home,
@@ -309,6 +316,7 @@ class Runtime implements RunningNode {
           maxTxBytes: committee.params.maxTxBytes,
           maxTxsPerRequest: 10_000,
           logger: this.#logger.child({ module: "api" }),
+          events: this.#events,
         },
       );
       const address = await this.#api.listen({ host: config.api.host, port: config.api.port });
@@ -462,6 +470,8 @@ class Runtime implements RunningNode {
     }
     this.#metrics.txsFinalized.inc(txs);
     this.#finalizedLog.note(index, round, txs, nowMs);
+    // One bounded enqueue; hashing and the writes to each stream run after the turn.
+    if (this.#events) this.#events.publish(index, blocks);
   }
 
   /**
