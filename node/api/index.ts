@@ -8,5 +8,6 @@ export type {
   SubmitResult,
   TxStatusJson,
 } from "./backend.ts";
+export { BINARY_TXS_CONTENT_TYPE, encodeBinaryTxs, parseBinaryTxs } from "./binary-txs.ts";
 export { EventHub, type EventHubOptions, finalizedFrame, MAX_PENDING_BLOCKS } from "./events.ts";
 export { type ApiOptions, buildApi } from "./server.ts";

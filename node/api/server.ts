@@ -1,6 +1,7 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
 import type { Logger } from "pino";
 import type { ApiBackend } from "./backend.ts";
+import { parseBinaryTxs, registerBinaryTxsParser } from "./binary-txs.ts";
 import type { EventHub } from "./events.ts";
 import { registerEventsRoute } from "./events-route.ts";
 
@@ -74,8 +75,9 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
   app.get("/health", async () => ({ status: "ok" }));
   app.get("/status", async () => backend.status());
 
+  registerBinaryTxsParser(app);
   app.post("/txs", async (req, reply) => {
-    const txs = parseTxsBody(req.body, opts);
+    const txs = req.body instanceof Uint8Array ? parseBinaryTxs(req.body, opts) : parseTxsBody(req.body, opts);
     const result = backend.submitTxs(txs);
     if (result.accepted) return reply.status(202).send({ hashes: result.hashes });
     if (result.reason === "mempool_full") {
