@@ -46,6 +46,11 @@ test("runLoad learns finality from GET /events: every accepted tx is seen final"
     const url = await app.listen({ host: "127.0.0.1", port: 0 });
     const r = await runLoad({ apis: [url], rateTps: 200, durationS: 1, drainS: 5 });
     assert.equal(r.sentTxs, 200);
+    // The same through the binary intake: the hashes the node reports match (a mismatch is an error).
+    const b = await runLoad({ apis: [url], rateTps: 100, durationS: 1, drainS: 5, binary: true });
+    assert.equal(b.acceptedTxs, 100);
+    assert.equal(b.finalizedTxs, 100, JSON.stringify(b.errors));
+    assert.deepEqual(b.errors, []);
     assert.equal(r.acceptedTxs, 200);
     assert.equal(r.finalizedTxs, 200, JSON.stringify(r.errors));
     assert.equal(r.unfinalizedTxs, 0);
