@@ -15,6 +15,16 @@ export interface StatusJson {
   peers: number;
   mempoolTxs: number;
   lanes: { lane: number; next: number; finalizedNext: number }[];
+  /**
+   * Double-sign protection (README): "syncing" and "held" mean this
+   * validator signs nothing yet; `floor` is the highest view it refuses to
+   * sign in; "observer" for a node without a validator key.
+   */
+  signing: {
+    state: "observer" | "syncing" | "held" | "active";
+    floor: { index: number; round: number } | null;
+    reason: string;
+  };
 }
 
 export interface TxStatusJson {

@@ -1,4 +1,5 @@
 import type { CommitQc, ConsensusMessage, DurableWrite, LaneQc } from "../types/index.ts";
+import type { SigningFloor } from "./safety-gate.ts";
 
 export interface ConsensusConfig {
   /** View timeout after a view starts having work (DESIGN section 6). */
@@ -30,7 +31,9 @@ export type ConsensusInput =
   | { kind: "durable"; id: string }
   | { kind: "timer"; viewKey: string }
   /** CommitQCs from a sync response, any order, unverified. */
-  | { kind: "commitQcs"; qcs: CommitQc[] };
+  | { kind: "commitQcs"; qcs: CommitQc[] }
+  /** A new signing floor (issue 15), already durable. */
+  | { kind: "signingFloor"; floor: SigningFloor };
 
 export type ConsensusEffect =
   | { kind: "broadcast"; msg: ConsensusMessage }

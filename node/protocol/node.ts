@@ -1,5 +1,5 @@
 import type { Committee } from "../committee/index.ts";
-import { type ConsensusEffect, type ConsensusInput, ConsensusMachine } from "../consensus/index.ts";
+import { type ConsensusEffect, type ConsensusInput, ConsensusMachine, type SigningFloor } from "../consensus/index.ts";
 import type { Signer, VerifyCache } from "../crypto/index.ts";
 import {
   type App,
@@ -22,6 +22,8 @@ export interface ProtocolNodeOptions {
   app: App;
   /** One cache per process, shared with the network layer's checks. */
   verifyCache?: VerifyCache;
+  /** Signing floor at start (issue 15: a start without a trustworthy safety record). */
+  signingFloor?: SigningFloor;
 }
 
 type Work =
@@ -73,6 +75,7 @@ export class ProtocolNode {
       config: opts.config.consensus,
       recovered,
       verifyCache,
+      signingFloor: opts.signingFloor ?? null,
     });
     const lanes = this.lanes;
     this.execution = new ExecutionMachine({
@@ -135,6 +138,9 @@ export class ProtocolNode {
       case "syncLaneBlocks":
         for (const block of input.blocks) work.push({ to: "lanes", input: { kind: "laneBlock", block } });
         work.push({ to: "execution", input: { kind: "blocks", blocks: input.blocks } });
+        break;
+      case "signingFloor":
+        work.push({ to: "consensus", input });
         break;
       case "syncCommitQcs": {
         // Catch-up runs no further ahead of execution than execution can

@@ -1,4 +1,4 @@
-import type { ApiBackend, BlockJson, SubmitResult } from "../api/index.ts";
+import type { ApiBackend, BlockJson, StatusJson, SubmitResult } from "../api/index.ts";
 import type { Network } from "../net/index.ts";
 import type { Metrics } from "../observability/index.ts";
 import type { ProtocolNode } from "../protocol/index.ts";
@@ -70,6 +70,8 @@ export interface ApiBackendParts {
   queuedTxs(): number;
   /** False while stopping or halted. */
   accepting(): boolean;
+  /** Double-sign protection state (issue 15). */
+  signing(): StatusJson["signing"];
 }
 
 /** The running node as the HTTP API sees it. Reads only; writes go through the event loop. */
@@ -98,6 +100,7 @@ export function createApiBackend(parts: ApiBackendParts): ApiBackend {
           next: protocol.lanes.laneNext(m.index),
           finalizedNext: finalRanges?.[m.index]?.next ?? 0,
         })),
+        signing: parts.signing(),
       };
     },
 
@@ -108,6 +111,14 @@ export function createApiBackend(parts: ApiBackendParts): ApiBackend {
           accepted: false,
           reason: "not_accepting",
           message: "this node is an observer and has no lane; send transactions to a validator",
+        };
+      }
+      const signing = parts.signing();
+      if (signing.state === "syncing") {
+        return {
+          accepted: false,
+          reason: "not_accepting",
+          message: `double-sign protection: this validator is syncing before it signs again (${signing.reason}); retry later`,
         };
       }
       const waiting = protocol.lanes.mempoolSize + parts.queuedTxs() + ownUnfinalizedTxs(home, protocol);

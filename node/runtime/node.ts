@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { Level } from "level";
@@ -8,10 +8,22 @@ import type { Override } from "../config/index.ts";
 import { Signer, VerifyCache } from "../crypto/index.ts";
 import { KvApp } from "../execution/index.ts";
 import { createNetwork, type Network } from "../net/index.ts";
-import { createLogger, createMetrics, type Metrics } from "../observability/index.ts";
+import { createLogger, createMetrics, type Metrics, StartupError } from "../observability/index.ts";
 import { type NodeEffect, type NodeInput, ProtocolNode, type TimerName } from "../protocol/index.ts";
-import { divergedFromFinalized, GroupCommitWriter, openStorage, recover, type Storage } from "../storage/index.ts";
-import { type ConsensusMessage, type DurableWrite, type RecoveredState, toHex } from "../types/index.ts";
+import {
+  divergedFromFinalized,
+  GroupCommitWriter,
+  isEmptyDatabase,
+  openStorage,
+  RecoveryError,
+  readGenesisRecord,
+  readSigningFloor,
+  recover,
+  type Storage,
+  StorageError,
+  writeGenesisRecord,
+} from "../storage/index.ts";
+import { type ConsensusMessage, type DurableWrite, type RecoveredState, toHex, type View } from "../types/index.ts";
 import { createApiBackend, PendingTxs } from "./api-backend.ts";
 import { CatchUp } from "./catch-up.ts";
 import { FinalizedLog } from "./finalized-log.ts";
@@ -19,9 +31,11 @@ import { loadNodeHome, type NodeHome } from "./home.ts";
 import { InputQueue } from "./input-queue.ts";
 import { MachineCounters } from "./machine-counters.ts";
 import { protocolConfig } from "./protocol-config.ts";
+import { SigningFloorKeeper } from "./signing-floor.ts";
 import { SigningGuard } from "./signing-guard.ts";
 import { syncServerFor } from "./sync-server.ts";
 import { Timers } from "./timers.ts";
+import { ViewsSeen } from "./views-seen.ts";
 
 /** Outside inputs waiting for the loop; beyond this, network messages are dropped (and counted). */
 const INPUT_QUEUE_CAPACITY = 100_000;
@@ -71,37 +85,139 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
 
   mkdirSync(home.paths.dataDir, { recursive: true, mode: 0o700 });
   const dbPath = join(home.paths.dataDir, "db");
-  const db = new Level<Uint8Array, Uint8Array>(dbPath, { keyEncoding: "view", valueEncoding: "view" });
-  try {
-    await db.open();
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    if (cause?.code === "LEVEL_LOCKED") {
-      throw new Error(`the database ${dbPath} is in use: is another node running with home ${home.paths.home}?`);
-    }
-    throw new Error(`cannot open the database ${dbPath}: ${cause?.message ?? (err as Error).message}`);
-  }
+  const db = await openDatabase(dbPath, home);
 
   const verifyCache = new VerifyCache(VERIFY_CACHE_ENTRIES);
   let storage: Storage;
   let recovered: RecoveredState;
+  let storedFloor: View | null;
   try {
+    await checkGenesisRecord(db, home, dbPath, logger);
+    storedFloor = await readSigningFloor(db);
     storage = await openStorage(db, committee, { logger });
     recovered = await recover(storage, committee, verifyCache);
     assertOwnLaneIsOurs(recovered, home.validatorIndex, dbPath);
   } catch (err) {
     await db.close().catch(() => {});
-    throw err;
+    throw asStartupError(err, dbPath, home);
   }
+  writePidFile(home.paths.dataDir);
 
-  const runtime = new Runtime({ home, logger, metrics, storage, recovered, verifyCache });
+  const runtime = new Runtime({ home, logger, metrics, storage, recovered, verifyCache, db, storedFloor });
   try {
     await runtime.start();
   } catch (err) {
-    await runtime.stop();
+    await runtime.abort();
     throw err;
   }
   return runtime;
+}
+
+/** Opens the LevelDB; a lock held by another node or a damaged database is a StartupError. */
+async function openDatabase(dbPath: string, home: NodeHome): Promise<Level<Uint8Array, Uint8Array>> {
+  const db = new Level<Uint8Array, Uint8Array>(dbPath, { keyEncoding: "view", valueEncoding: "view" });
+  try {
+    await db.open();
+    return db;
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    if (cause?.code === "LEVEL_LOCKED") {
+      throw new StartupError(
+        dbPath,
+        `the database is in use by another node (${describeHolder(home.paths.dataDir)})`,
+        `stop that node first, or start this one with another --home (now ${home.paths.home})`,
+      );
+    }
+    throw new StartupError(
+      dbPath,
+      `the database cannot be opened: ${cause?.message ?? (err as Error).message}`,
+      damagedRemedy(home),
+    );
+  }
+}
+
+/** What to do about a database that is damaged or does not validate. */
+function damagedRemedy(home: NodeHome): string {
+  return (
+    `restore ${home.paths.dataDir} from a backup, or delete it with \`validator reset --yes --home ${home.paths.home}\` ` +
+    "and start again: the node re-syncs from its peers, and double-sign protection holds its votes until that is safe"
+  );
+}
+
+/**
+ * The database records the genesis it was created for (meta/genesis). A
+ * different genesis.json is the operator's file, not damage: the remedy is
+ * to restore that file, never to wipe the data.
+ */
+async function checkGenesisRecord(
+  db: Level<Uint8Array, Uint8Array>,
+  home: NodeHome,
+  dbPath: string,
+  logger: Logger,
+): Promise<void> {
+  const recorded = await readGenesisRecord(db);
+  if (recorded === null) {
+    const fresh = await isEmptyDatabase(db);
+    await writeGenesisRecord(db, home.genesisHash);
+    if (!fresh) {
+      logger.info(
+        { genesisHash: home.genesisHash },
+        "recorded the genesis hash in a database created before it was kept",
+      );
+    }
+    return;
+  }
+  if (recorded !== home.genesisHash) {
+    throw new StartupError(
+      home.paths.genesisFile,
+      `its genesis hash is ${home.genesisHash}, but the database ${dbPath} was created for genesis ${recorded} ` +
+        "(the chain id, params, validators or weights differ)",
+      `restore the original genesis.json (hash ${recorded}); to run the chain of this genesis.json instead, give it a new --home`,
+    );
+  }
+}
+
+/** Start-up failures that come from the data on disk, in the operator's shape. */
+function asStartupError(err: unknown, dbPath: string, home: NodeHome): unknown {
+  if (err instanceof StartupError) return err;
+  if (err instanceof RecoveryError) {
+    return new StartupError(`${dbPath} (${err.keyRange})`, err.problem, damagedRemedy(home));
+  }
+  if (err instanceof StorageError || (err as { code?: string }).code?.startsWith("LEVEL_")) {
+    return new StartupError(dbPath, (err as Error).message, damagedRemedy(home));
+  }
+  return err;
+}
+
+/** The pid file next to the database: which process holds the home (for init --force and reset). */
+export const PID_FILE = "node.pid";
+
+function writePidFile(dataDir: string): void {
+  try {
+    writeFileSync(join(dataDir, PID_FILE), `${process.pid}\n`, { mode: 0o600 });
+  } catch {
+    // Only an aid for messages; the database lock is what excludes a second node.
+  }
+}
+
+function removePidFile(dataDir: string): void {
+  try {
+    const file = join(dataDir, PID_FILE);
+    if (readFileSync(file, "utf8").trim() === String(process.pid)) rmSync(file, { force: true });
+  } catch {
+    // Already gone.
+  }
+}
+
+/** "pid 1234" from the pid file, or what is known. */
+export function describeHolder(dataDir: string): string {
+  try {
+    const pid = Number(readFileSync(join(dataDir, PID_FILE), "utf8").trim());
+    if (Number.isSafeInteger(pid) && pid > 0) return `pid ${pid}`;
+  } catch {
+    // No pid file: a node from before pid files, or one that is starting.
+  }
+  return "pid unknown";
 }
 
 /**
@@ -133,6 +249,9 @@ function approxInputBytes(input: NodeInput): number {
 }
 
 interface RuntimeParts {
+  db: Level<Uint8Array, Uint8Array>;
+  /** meta/signing-floor as read at start. */
+  storedFloor: View | null;
   home: NodeHome;
   logger: Logger;
   metrics: Metrics;
@@ -162,6 +281,10 @@ class Runtime implements RunningNode {
   readonly #finalizedLog: FinalizedLog;
   readonly #verifyCache: VerifyCache;
   readonly #counters: MachineCounters;
+  /** Views of consensus messages seen, served to peers in sync status (issue 15). */
+  readonly #views: ViewsSeen;
+  /** Double-sign protection; null for an observer. */
+  readonly #floor: SigningFloorKeeper | null;
   #net: Network | null = null;
   #catchUp: CatchUp | null = null;
   #api: FastifyInstance | null = null;
@@ -198,6 +321,33 @@ class Runtime implements RunningNode {
       this.#metrics.walBatchWrites.observe(s.ops);
     });
     const signer = home.validatorKey ? new Signer(home.validatorKey.secretKey, home.committee.chainId) : null;
+    this.#views = new ViewsSeen(home.committee);
+    const me = home.validatorIndex;
+    this.#floor =
+      me === null
+        ? null
+        : new SigningFloorKeeper({
+            committee: home.committee,
+            me,
+            db: parts.db,
+            stored: parts.storedFloor,
+            check: recovered.safety === null || home.config.node.doubleSignCheck,
+            why: home.config.node.doubleSignCheck
+              ? "node.doubleSignCheck is true"
+              : "started without a safety record (new, reset or lost data directory)",
+            optIn: home.config.node.doubleSignCheck,
+            log: parts.logger.child({ module: "safety" }),
+            sync: () => this.#net?.sync ?? null,
+            peers: () => this.#net?.peers() ?? [],
+            progress: () => ({
+              finalizedIndex: this.#protocol.consensus.finalizedIndex,
+              view: this.#protocol.consensus.view,
+              ownLaneNext: this.#protocol.lanes.laneNext(me),
+            }),
+            fetchOwnLane: (from, to) => this.#catchUp?.laneBlocks(me, from, to),
+            fetchCommitQcs: (from) => this.#catchUp?.commitQcs(from),
+            setFloor: (floor) => this.#push({ kind: "signingFloor", floor }),
+          });
     this.#protocol = new ProtocolNode({
       committee: home.committee,
       me: home.validatorIndex,
@@ -206,6 +356,7 @@ class Runtime implements RunningNode {
       recovered,
       app: new KvApp(),
       verifyCache: parts.verifyCache,
+      signingFloor: this.#floor?.initialFloor ?? null,
     });
     this.#guard = new SigningGuard(recovered, home.validatorIndex);
     this.#timers = new Timers<TimerName>((timer, key) => this.#push({ kind: "timer", timer, key }));
@@ -244,9 +395,12 @@ class Runtime implements RunningNode {
       handlers: {
         onLaneBlock: (block) => this.#offer({ kind: "laneBlock", block }),
         onLaneVote: (vote) => this.#offer({ kind: "laneVote", vote }),
-        onConsensus: (msg) => this.#offer({ kind: "consensus", msg }),
+        onConsensus: (msg) => {
+          this.#views.note(msg);
+          this.#offer({ kind: "consensus", msg });
+        },
         onAppVote: (vote) => this.#offer({ kind: "appVote", vote }),
-        syncServer: syncServerFor(this.#storage, committee.size),
+        syncServer: syncServerFor(this.#storage, committee.size, this.#views),
       },
     });
     this.#catchUp = new CatchUp(
@@ -258,7 +412,11 @@ class Runtime implements RunningNode {
       },
       this.#logger.child({ module: "sync" }),
     );
-    await this.#net.start();
+    try {
+      await this.#net.start();
+    } catch (err) {
+      throw listenError(err, "p2p.listen", config.p2p.listen.join(", "), "--set p2p.listen=/ip4/<host>/tcp/<port>");
+    }
     this.p2pAddresses = this.#net.addresses();
     this.#log.info(
       {
@@ -284,6 +442,7 @@ class Runtime implements RunningNode {
           submit: (txs) => this.#submitTxs(txs),
           queuedTxs: () => this.#queuedTxs,
           accepting: () => this.#stopping === null && this.#protocol.halted === null,
+          signing: () => this.#floor?.json ?? { state: "observer", floor: null, reason: "no validator key" },
         }),
         {
           host: config.api.host,
@@ -294,7 +453,12 @@ class Runtime implements RunningNode {
           logger: this.#logger.child({ module: "api" }),
         },
       );
-      const address = await this.#api.listen({ host: config.api.host, port: config.api.port });
+      let address: string;
+      try {
+        address = await this.#api.listen({ host: config.api.host, port: config.api.port });
+      } catch (err) {
+        throw listenError(err, "api.port", `${config.api.host}:${config.api.port}`, "--api-port <port>");
+      }
       this.apiUrl = address;
       this.#log.info({ url: address }, "HTTP API listening");
     }
@@ -312,6 +476,7 @@ class Runtime implements RunningNode {
     );
     this.#probeTimer.unref();
     this.#catchUp.probe(this.#protocol.consensus.finalizedIndex);
+    this.#floor?.start();
     if (config.metrics.statusIntervalMs > 0) {
       this.#statusTimer = setInterval(() => this.#statusLine(), config.metrics.statusIntervalMs);
       this.#statusTimer.unref();
@@ -321,6 +486,12 @@ class Runtime implements RunningNode {
   stop(): Promise<void> {
     this.#stopping ??= this.#shutdown();
     return this.#stopping;
+  }
+
+  /** Stops after a failed start: the exit code (and the final log line) says 1. */
+  abort(): Promise<void> {
+    this.#exitCode = 1;
+    return this.stop();
   }
 
   // ---- intake ----
@@ -403,6 +574,7 @@ class Runtime implements RunningNode {
             if (this.#guarded({ kind: "laneVote", lane, number })) void net.publishLaneVote(e.vote);
           } else if (e.topic === "consensus") {
             if (this.#guarded({ kind: "consensus", msg: e.msg })) {
+              this.#views.note(e.msg);
               this.#journalVote(e.msg);
               void net.publishConsensus(e.msg);
             }
@@ -514,6 +686,7 @@ class Runtime implements RunningNode {
         appHash: toHex(p.execution.appHash).slice(0, 16),
         queued: this.#queue.length,
         syncing: this.#catchUp?.inFlight ?? 0,
+        signing: this.#floor?.json.state ?? "observer",
       },
       "status",
     );
@@ -533,6 +706,7 @@ class Runtime implements RunningNode {
     this.#timers.close();
     if (this.#statusTimer) clearInterval(this.#statusTimer);
     if (this.#probeTimer) clearInterval(this.#probeTimer);
+    this.#floor?.stop();
     this.#catchUp?.stop();
     this.#queue.clear();
     const step = async (what: string, fn: () => Promise<unknown>, fatal = false) => {
@@ -548,7 +722,43 @@ class Runtime implements RunningNode {
     if (this.#net) await step("stopping the network", () => this.#net!.stop());
     await step("flushing writes", () => this.#writer.close(), true);
     await step("closing the database", () => this.#storage.close(), true);
+    removePidFile(this.home.paths.dataDir);
     this.#log.info({ exitCode: this.#exitCode }, "stopped");
     this.#resolveExit(this.#exitCode);
   }
+}
+
+/**
+ * A listen failure as the operator should read it: which config key and
+ * flag, the address, and what to do. EADDRINUSE is the common case; libp2p
+ * wraps it (and suggests a transportManager option this node does not have).
+ */
+function listenError(err: unknown, key: string, address: string, flag: string): unknown {
+  const text = describeCauses(err);
+  if (/EADDRINUSE|address already in use/i.test(text)) {
+    return new StartupError(
+      `${key} ${address}`,
+      "the address is already in use (another node or program listens on it)",
+      `stop the other program, or choose a free port: set ${key} in config.toml or pass ${flag}`,
+    );
+  }
+  if (/EADDRNOTAVAIL|EACCES|ENOTFOUND|EAI_AGAIN/i.test(text)) {
+    const code = /EADDRNOTAVAIL|EACCES|ENOTFOUND|EAI_AGAIN/i.exec(text)?.[0];
+    return new StartupError(
+      `${key} ${address}`,
+      `cannot listen on this address (${code})`,
+      `use an address of this machine and a port above 1023: set ${key} in config.toml or pass ${flag}`,
+    );
+  }
+  return err;
+}
+
+/** The messages and codes of an error and its causes (libp2p nests them; AggregateError lists them). */
+function describeCauses(err: unknown, depth = 0): string {
+  if (depth > 5 || typeof err !== "object" || err === null) return String(err);
+  const e = err as { message?: string; code?: string; cause?: unknown; errors?: unknown[] };
+  const parts = [e.message ?? "", e.code ?? ""];
+  if (e.cause !== undefined) parts.push(describeCauses(e.cause, depth + 1));
+  for (const inner of e.errors ?? []) parts.push(describeCauses(inner, depth + 1));
+  return parts.join(" ");
 }

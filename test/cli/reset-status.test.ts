@@ -48,6 +48,7 @@ test("status prints what a node's API reports, and fails clearly when nothing an
     peers: 3,
     mempoolTxs: 7,
     lanes: [{ lane: 0, next: 10, finalizedNext: 9 }],
+    signing: { state: "active", floor: null, reason: "safety record present" },
   };
   const backend = { status: () => status } as unknown as ApiBackend;
   const app = buildApi(backend, {

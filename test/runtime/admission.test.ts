@@ -45,6 +45,7 @@ function backend(mempool: number, maxTxs: number) {
     submit: (t) => submitted.push(t),
     queuedTxs: () => 0,
     accepting: () => true,
+    signing: () => ({ state: "active", floor: null, reason: "test" }),
   });
   return { api, submitted };
 }
