@@ -21,7 +21,7 @@ export async function start(opts: StartOptions): Promise<void> {
 export async function dev(opts: StartOptions): Promise<void> {
   const home = resolve(opts.home ?? DEV_HOME);
   if (!existsSync(join(home, "config.toml"))) {
-    init({ home, chainId: "devnet", moniker: "dev", set: [] });
+    await init({ home, chainId: "devnet", moniker: "dev", set: [] });
   }
   await run(home, opts);
 }

@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import type { StatusJson } from "../api/index.ts";
 import { loadConfig, parseSetFlags } from "../config/index.ts";
 import { CliError, UsageError } from "./errors.ts";
@@ -46,7 +47,16 @@ function apiBase(opts: StatusOptions): string {
     }
   }
   const home = resolveHome(opts.home, process.env);
-  if (!existsSync(home)) return "http://127.0.0.1:26657";
+  if (!existsSync(join(home, "config.toml"))) {
+    const chosen = opts.home !== undefined ? "--home" : process.env.VALIDATOR_HOME ? "$VALIDATOR_HOME" : null;
+    // A home named on purpose that is not there is a mistake, not a reason to ask some other node.
+    if (chosen !== null) {
+      throw new CliError(
+        `no node home at ${home} (from ${chosen}): no config.toml there; check the path, or give the node's API with --api http://host:port`,
+      );
+    }
+    return "http://127.0.0.1:26657";
+  }
   const config = loadConfig({ home, env: process.env, overrides: parseSetFlags(opts.set ?? []) });
   const host = config.api.host === "0.0.0.0" || config.api.host === "::" ? "127.0.0.1" : config.api.host;
   return `http://${host.includes(":") ? `[${host}]` : host}:${config.api.port}`;

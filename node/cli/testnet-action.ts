@@ -89,7 +89,8 @@ export function testnet(opts: TestnetOptions): void {
       { key: "api.port", value: n.apiPort, source: "testnet" },
     ];
     if (!n.validatorKey) wiring.push({ key: "node.validatorKeyFile", value: "", source: "testnet (observer)" });
-    const config = loadConfig({ home: n.home, file: null, overrides: [...userOverrides, ...wiring] });
+    // VALIDATOR_* variables are validated and written like --set (testnet's own wiring wins).
+    const config = loadConfig({ home: n.home, file: null, env: process.env, overrides: [...userOverrides, ...wiring] });
     const paths = homePaths(n.home, config);
     if (n.validatorKey && !paths.validatorKeyFile) {
       throw new UsageError("validators need a key file, so node.validatorKeyFile must not be empty");

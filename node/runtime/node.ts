@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { Level } from "level";
@@ -11,6 +11,7 @@ import { createNetwork, type Network } from "../net/index.ts";
 import { createLogger, createMetrics, type Metrics, StartupError } from "../observability/index.ts";
 import { type NodeEffect, type NodeInput, ProtocolNode, type TimerName } from "../protocol/index.ts";
 import {
+  describeHolder,
   divergedFromFinalized,
   GroupCommitWriter,
   isEmptyDatabase,
@@ -19,9 +20,11 @@ import {
   readGenesisRecord,
   readSigningFloor,
   recover,
+  removePidFile,
   type Storage,
   StorageError,
   writeGenesisRecord,
+  writePidFile,
 } from "../storage/index.ts";
 import { type ConsensusMessage, type DurableWrite, type RecoveredState, toHex, type View } from "../types/index.ts";
 import { createApiBackend, PendingTxs } from "./api-backend.ts";
@@ -187,37 +190,6 @@ function asStartupError(err: unknown, dbPath: string, home: NodeHome): unknown {
     return new StartupError(dbPath, (err as Error).message, damagedRemedy(home));
   }
   return err;
-}
-
-/** The pid file next to the database: which process holds the home (for init --force and reset). */
-export const PID_FILE = "node.pid";
-
-function writePidFile(dataDir: string): void {
-  try {
-    writeFileSync(join(dataDir, PID_FILE), `${process.pid}\n`, { mode: 0o600 });
-  } catch {
-    // Only an aid for messages; the database lock is what excludes a second node.
-  }
-}
-
-function removePidFile(dataDir: string): void {
-  try {
-    const file = join(dataDir, PID_FILE);
-    if (readFileSync(file, "utf8").trim() === String(process.pid)) rmSync(file, { force: true });
-  } catch {
-    // Already gone.
-  }
-}
-
-/** "pid 1234" from the pid file, or what is known. */
-export function describeHolder(dataDir: string): string {
-  try {
-    const pid = Number(readFileSync(join(dataDir, PID_FILE), "utf8").trim());
-    if (Number.isSafeInteger(pid) && pid > 0) return `pid ${pid}`;
-  } catch {
-    // No pid file: a node from before pid files, or one that is starting.
-  }
-  return "pid unknown";
 }
 
 /**

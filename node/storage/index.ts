@@ -21,6 +21,7 @@ export {
   type GroupCommitOptions,
   GroupCommitWriter,
 } from "./group-commit.ts";
+export { describeHolder, homeLockHolder, PID_FILE, removePidFile, writePidFile } from "./home-lock.ts";
 export { type EntryCodec, IndexedWal, type WalDamage, type WalReplay } from "./indexed-wal.ts";
 export { laneSpaceName, readU64Key, u64Key } from "./keys.ts";
 export { LaneStore } from "./lane-store.ts";
