@@ -38,6 +38,21 @@ export async function status(opts: StatusOptions): Promise<void> {
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
+/** `validator health`: GET /health; 200 and 206 are healthy. */
+export async function health(opts: StatusOptions): Promise<void> {
+  const base = apiBase(opts);
+  let res: Response;
+  try {
+    res = await fetch(new URL("/health", base), { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    throw new CliError(`no answer from ${base} (${cause}); is the node running?`);
+  }
+  const body = await res.text();
+  if (res.status !== 200 && res.status !== 206) throw new CliError(`${base}/health answered ${res.status}: ${body}`);
+  process.stdout.write(`${body}\n`);
+}
+
 function apiBase(opts: StatusOptions): string {
   if (opts.api !== undefined) {
     try {

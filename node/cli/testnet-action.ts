@@ -34,6 +34,15 @@ export function testnet(opts: TestnetOptions): void {
     );
   }
   const out = resolve(opts.out);
+  const hostnames = opts.hostnames?.split(",").map((h) => h.trim());
+  if (hostnames !== undefined) {
+    const bad = hostnames.find((h) => !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/.test(h));
+    if (hostnames.length !== total || bad !== undefined) {
+      throw new UsageError(
+        `--hostnames ${JSON.stringify(opts.hostnames)}: give ${total} host names (letters, digits, '.', '-'), one per node in node order`,
+      );
+    }
+  }
   const userOverrides = parseSetFlags(opts.set ?? []);
 
   const nodes: PlannedNode[] = [];
@@ -73,19 +82,23 @@ export function testnet(opts: TestnetOptions): void {
         attesterWeight: 1,
       })),
   });
-  const address = (n: PlannedNode) => `/ip4/127.0.0.1/tcp/${n.p2pPort}`;
+  const address = (n: PlannedNode) => {
+    const host = hostnames?.[nodes.indexOf(n)];
+    return host === undefined ? `/ip4/127.0.0.1/tcp/${n.p2pPort}` : `/dns4/${host}/tcp/${n.p2pPort}`;
+  };
+  const bindHost = hostnames === undefined ? "127.0.0.1" : "0.0.0.0";
 
   // Everything is planned and validated before the first file is written.
   const homes: HomeContents[] = nodes.map((n) => {
     const wiring: Override[] = [
       { key: "node.moniker", value: n.name, source: "testnet" },
-      { key: "p2p.listen", value: [address(n)], source: "testnet" },
+      { key: "p2p.listen", value: [`/ip4/${bindHost}/tcp/${n.p2pPort}`], source: "testnet" },
       {
         key: "p2p.peers",
         value: nodes.filter((o) => o !== n).map((o) => `${address(o)}/p2p/${o.peerId}`),
         source: "testnet",
       },
-      { key: "api.host", value: "127.0.0.1", source: "testnet" },
+      { key: "api.host", value: bindHost, source: "testnet" },
       { key: "api.port", value: n.apiPort, source: "testnet" },
     ];
     if (!n.validatorKey) wiring.push({ key: "node.validatorKeyFile", value: "", source: "testnet (observer)" });

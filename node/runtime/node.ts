@@ -415,6 +415,7 @@ class Runtime implements RunningNode {
           queuedTxs: () => this.#queuedTxs,
           accepting: () => this.#stopping === null && this.#protocol.halted === null,
           signing: () => this.#floor?.json ?? { state: "observer", floor: null, reason: "no validator key" },
+          highestSeenIndex: () => this.#views.highest.index,
         }),
         {
           host: config.api.host,

@@ -75,6 +75,15 @@ export async function up(layout: DevnetLayout, opts: UpOptions = {}): Promise<Up
         `${layout.dir} holds a devnet of ${have} validators; run \`down\` and \`clean\` first for one of ${opts.validators}`,
       );
     }
+    // --set shapes the homes when they are created; ignoring it on an existing devnet would look applied.
+    const sets = opts.sets ?? [];
+    if (sets.length > 0 && sets.join("\n") !== state.sets.join("\n")) {
+      throw new DevnetError(
+        `${layout.dir} holds a devnet created with ${state.sets.length > 0 ? state.sets.map((x) => `--set ${x}`).join(" ") : "no --set"}; ` +
+          `--set applies only when a devnet is created: run \`down\` and \`clean\` first, then \`up --set ...\` ` +
+          `(or edit the config.toml files in ${layout.homesDir} and restart the nodes)`,
+      );
+    }
   } else {
     if (existsSync(layout.homesDir)) {
       throw new DevnetError(`${layout.homesDir} exists without a devnet.json; run \`clean\` first`);

@@ -46,6 +46,7 @@ function backend(mempool: number, maxTxs: number) {
     queuedTxs: () => 0,
     accepting: () => true,
     signing: () => ({ state: "active", floor: null, reason: "test" }),
+    highestSeenIndex: () => 0,
   });
   return { api, submitted };
 }
