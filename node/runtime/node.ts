@@ -187,7 +187,9 @@ function asStartupError(err: unknown, dbPath: string, home: NodeHome): unknown {
     return new StartupError(`${dbPath} (${err.keyRange})`, err.problem, damagedRemedy(home));
   }
   if (err instanceof StorageError || (err as { code?: string }).code?.startsWith("LEVEL_")) {
-    return new StartupError(dbPath, (err as Error).message, damagedRemedy(home));
+    const message = (err as Error).message;
+    const problem = /corrupt/i.test(message) ? `the database is damaged (${message})` : message;
+    return new StartupError(dbPath, problem, damagedRemedy(home));
   }
   return err;
 }
