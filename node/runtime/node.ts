@@ -296,6 +296,14 @@ class Runtime implements RunningNode {
     });
     const signer = home.validatorKey ? new Signer(home.validatorKey.secretKey, home.committee.chainId) : null;
     this.#views = new ViewsSeen(home.committee);
+    // What this node signed or certified before a restart counts as seen: a
+    // peer that lost its safety record asks for it (issue 15).
+    const s = recovered.safety;
+    for (const v of [s?.prepare?.view, s?.commit?.view, s?.timeout?.view, s?.lock?.proposal.view]) {
+      if (v !== undefined) this.#views.noteView(v);
+    }
+    const lastQc = recovered.commitQcs.at(-1) ?? recovered.anchor?.commitQc;
+    if (lastQc !== undefined) this.#views.noteView(lastQc.proposal.view);
     const me = home.validatorIndex;
     this.#floor =
       me === null
@@ -562,6 +570,7 @@ class Runtime implements RunningNode {
           break;
         case "finalized": {
           const { view } = e.qc.proposal;
+          this.#views.noteView(view);
           this.#metrics.finalizedIndex.set(view.index);
           break;
         }
