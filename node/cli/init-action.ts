@@ -5,9 +5,16 @@ import { toHex } from "../types/index.ts";
 import { checkChainId } from "./chain-id.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { clearHome, existingHomeEntries, genesisToJson, writeHome } from "./home.ts";
-import type { InitOptions } from "./init.ts";
 import { assertHomeNotRunning } from "./lock.ts";
 import { flagOverride, resolveHome } from "./options.ts";
+
+export interface InitOptions {
+  home?: string;
+  chainId: string;
+  moniker?: string;
+  force?: boolean;
+  set?: string[];
+}
 
 /** `validator init`: a single-validator home. */
 export async function init(opts: InitOptions): Promise<void> {

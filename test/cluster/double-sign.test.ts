@@ -10,8 +10,8 @@ import { readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { StatusJson } from "../../node/api/index.ts";
+import { LocalCluster } from "../../scripts/cluster/index.ts";
 import { scanVotes } from "./checks.ts";
-import { Cluster } from "./harness.ts";
 import { Load } from "./load.ts";
 
 interface VoteLine {
@@ -39,24 +39,23 @@ function votesIn(logFile: string, from: number, to = Number.POSITIVE_INFINITY): 
 const cmp = (a: { index: number; round: number }, b: { index: number; round: number }) =>
   a.index !== b.index ? a.index - b.index : a.round - b.round;
 
-let cluster: Cluster;
+const KEEP = process.env.KEEP_CLUSTER === "1";
+let cluster: LocalCluster;
+let undoStopOnExit = () => {};
 const load = new Load("ds");
-const onExit = () => cluster?.killAllSync();
 
 describe("double-sign protection after a validator's database is deleted", { timeout: 10 * 60_000 }, () => {
   before(async () => {
-    process.once("exit", onExit);
-    cluster = await Cluster.create({ validators: 4 });
-    for (const node of cluster.validators) cluster.start(node);
-    for (const node of cluster.validators) {
-      await cluster.waitFor(node, `${node.name} to serve /status`, async () => (await node.status()) !== null);
-    }
+    // At debug level every node logs its vote journal.
+    cluster = await LocalCluster.create({ validators: 4, logLevel: "debug" });
+    undoStopOnExit = cluster.stopOnExit({ keepDir: KEEP });
+    await cluster.startAll(cluster.validators);
   });
 
   after(async () => {
     await load.stop();
-    await cluster?.destroy(process.env.KEEP_CLUSTER === "1");
-    process.off("exit", onExit);
+    await cluster?.destroy({ keepDir: KEEP });
+    undoStopOnExit();
   });
 
   test("the wiped validator syncs, holds its votes up to the floor, then votes again: no conflicting votes", {

@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import pino from "pino";
 import { type ApiBackend, buildApi, type HealthJson } from "../../node/api/index.ts";
+import { pickBasePort } from "../../scripts/cluster/index.ts";
 import { REPO, tempDir } from "../cli/run.ts";
-import { freeBasePort } from "../cluster/harness.ts";
 import { runValidator, startNodeProcess, stopProcess, waitUntil } from "./node-process.ts";
 
 test("docker-compose.yml: no shared network namespace; each node has its home, ports and DNS-wired peers", () => {
@@ -32,7 +32,7 @@ test("docker-compose.yml: no shared network namespace; each node has its home, p
 
 test("testnet --hostnames: peers dialed by DNS name; two such nodes finalize together", async () => {
   const { dir, cleanup } = tempDir("opsafety-dns-");
-  const base = await freeBasePort(4);
+  const base = await pickBasePort({ count: 4 });
   const out = join(dir, "net");
   const r = runValidator([
     "testnet",
@@ -72,7 +72,7 @@ test("testnet --hostnames: peers dialed by DNS name; two such nodes finalize tog
 
 test("/health: 206 while a validator syncs before it may sign; `validator health` reads the home's real port", async () => {
   const { dir, cleanup } = tempDir("opsafety-health-");
-  const base = await freeBasePort(8);
+  const base = await pickBasePort({ count: 8 });
   const out = join(dir, "net");
   assert.equal(runValidator(["testnet", "--validators", "4", "--out", out, "--base-port", String(base)]).code, 0);
   // node0 alone: no peer can say what its key signed, so it holds and reports syncing.

@@ -10,8 +10,8 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { pickBasePort } from "../../scripts/cluster/index.ts";
 import { tempDir } from "../cli/run.ts";
-import { freeBasePort } from "../cluster/harness.ts";
 import { devnet } from "../scripts/run.ts";
 import {
   freePort,
@@ -94,7 +94,7 @@ test("kill -TERM of the npm start process stops the node too (no orphan keeps th
 
 test("an observer's 503 carries Retry-After", async () => {
   const { dir, cleanup } = tempDir("opsafety-observer-");
-  const base = await freeBasePort(4);
+  const base = await pickBasePort({ count: 4 });
   const out = join(dir, "net");
   const r = runValidator([
     "testnet",
