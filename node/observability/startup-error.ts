@@ -37,12 +37,21 @@ export function formatOperatorLine(e: OperatorFacing): string {
   return `${e.subject}: ${e.problem}; remedy: ${e.remedy}`;
 }
 
-/** The three fields of an error that carries them (a StartupError or any duck-typed error), else null. */
+/**
+ * The three fields of an error that carries them (a StartupError or any
+ * duck-typed error), else null. Storage's integrity errors name a `path`
+ * (and a `keyRange`, and what was `lost`) instead of a subject: they are
+ * read the same way.
+ */
 export function asOperatorFacing(err: unknown): OperatorFacing | null {
   if (typeof err !== "object" || err === null) return null;
-  const e = err as Partial<Record<keyof OperatorFacing, unknown>>;
-  if (typeof e.subject === "string" && typeof e.problem === "string" && typeof e.remedy === "string") {
-    return { subject: e.subject, problem: e.problem, remedy: e.remedy };
+  const e = err as Partial<Record<"subject" | "problem" | "remedy" | "path" | "keyRange" | "lost", unknown>>;
+  if (typeof e.problem !== "string" || typeof e.remedy !== "string") return null;
+  if (typeof e.subject === "string") return { subject: e.subject, problem: e.problem, remedy: e.remedy };
+  if (typeof e.path === "string") {
+    const range = typeof e.keyRange === "string" && e.keyRange !== "*" ? ` (${e.keyRange})` : "";
+    const lost = typeof e.lost === "string" && e.lost !== "" ? `; lost: ${e.lost}` : "";
+    return { subject: `${e.path}${range}`, problem: `${e.problem}${lost}`, remedy: e.remedy };
   }
   return null;
 }

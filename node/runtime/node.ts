@@ -8,7 +8,7 @@ import type { Override } from "../config/index.ts";
 import { Signer, VerifyCache } from "../crypto/index.ts";
 import { KvApp } from "../execution/index.ts";
 import { createNetwork, type Network } from "../net/index.ts";
-import { createLogger, createMetrics, type Metrics, StartupError } from "../observability/index.ts";
+import { asOperatorFacing, createLogger, createMetrics, type Metrics, StartupError } from "../observability/index.ts";
 import {
   type NodeEffect,
   type NodeInput,
@@ -188,7 +188,8 @@ async function checkGenesisRecord(
 
 /** Start-up failures that come from the data on disk, in the operator's shape. */
 function asStartupError(err: unknown, dbPath: string, home: NodeHome): unknown {
-  if (err instanceof StartupError) return err;
+  // Already in the operator's shape (a StartupError, or a storage error naming its path and remedy).
+  if (err instanceof StartupError || asOperatorFacing(err) !== null) return err;
   if (err instanceof RecoveryError) {
     return new StartupError(`${dbPath} (${err.keyRange})`, err.problem, damagedRemedy(home));
   }
