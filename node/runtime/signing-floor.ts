@@ -9,6 +9,13 @@ import { compareViews, type View } from "../types/index.ts";
 export const FLOOR_POLL_MS = 1000;
 /** At most one "still waiting" log line per this interval. */
 const WAIT_LOG_MS = 10_000;
+/**
+ * Caught up means within this many indexes of what the answering peers have
+ * finalized: on a busy chain a node following live traffic is always an
+ * index or two behind at the instant it asks, and the floor comes from the
+ * peers' views, not from this node's own state.
+ */
+const CAUGHT_UP_SLACK = 2;
 
 /** What `/status` and the status line show about double-sign protection. */
 export interface SigningStateJson {
@@ -195,7 +202,7 @@ export class SigningFloorKeeper {
     }
     const own = this.#p.progress();
     const peerFinal = Math.max(...answers.map((a) => a.finalized));
-    if (own.finalizedIndex < peerFinal) {
+    if (own.finalizedIndex < peerFinal - CAUGHT_UP_SLACK) {
       this.#waiting(`catching up: finalized ${own.finalizedIndex}, peers ${peerFinal}`);
       this.#p.fetchCommitQcs(own.finalizedIndex + 1);
       return;
