@@ -40,6 +40,12 @@ export async function status(opts: StatusOptions): Promise<void> {
     `peers:      ${s.peers}`,
     `mempool:    ${s.mempoolTxs} txs`,
     `lanes:      ${s.lanes.map((l) => `${l.lane}:${l.finalizedNext}/${l.next}`).join(" ")}  (finalized/held)`,
+    // Absent from nodes older than double-sign protection.
+    ...(s.signing
+      ? [
+          `signing:    ${s.signing.state}${s.signing.floor ? `, nothing at or below view (${s.signing.floor.index}, ${s.signing.floor.round})` : ""} (${s.signing.reason})`,
+        ]
+      : []),
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
 }
