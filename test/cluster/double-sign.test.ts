@@ -115,13 +115,54 @@ describe("double-sign protection after a validator's database is deleted", { tim
     const low = after.filter((v) => cmp(v, f) <= 0);
     assert.deepEqual(low, [], "votes at or below the signing floor after the restart");
 
-    // The log says so, once, in words an operator can act on.
+    // The log says so, in words an operator can act on.
     const log = readFileSync(victim.logFile).subarray(cut).toString("utf8");
     assert.match(log, /double-sign protection: peers have seen messages up to view/);
     assert.match(log, /double-sign protection: signing resumed/);
+  });
 
+  test("node.doubleSignCheck = true: a validator restarted with its data (e.g. a restored backup) checks too", {
+    timeout: 8 * 60_000,
+  }, async () => {
+    const node = cluster.node("node2");
+    load.start(() => cluster.validators.filter((n) => n.running), { intervalMs: 100, txsPerRequest: 2 });
+    await cluster.waitFinalized(node, (await cluster.minFinalized(cluster.validators)) + 2);
+    await cluster.stop(node);
+    const cut = statSync(node.logFile).size;
+    const lastBefore = votesIn(node.logFile, 0, cut).reduce((m, v) => (cmp(v, m) > 0 ? v : m));
+    await cluster.startAndWait(node, { sets: ["node.doubleSignCheck=true"] });
+    let floor: StatusJson["signing"]["floor"] = null;
+    await cluster.waitFor(
+      node,
+      `${node.name} to set its floor and resume`,
+      async () => {
+        const s = await node.status();
+        if (s?.signing.floor) floor = s.signing.floor;
+        return s?.signing.state === "active" && floor !== null;
+      },
+      180_000,
+    );
+    const f = floor as unknown as { index: number; round: number };
+    assert.ok(cmp(f, lastBefore) >= 0, `floor ${JSON.stringify(f)} below ${JSON.stringify(lastBefore)}`);
+    await cluster.waitFor(
+      node,
+      `${node.name} to vote again`,
+      async () => votesIn(node.logFile, cut).length > 0,
+      180_000,
+    );
+    await load.stop();
+    assert.deepEqual(
+      votesIn(node.logFile, cut).filter((v) => cmp(v, f) <= 0),
+      [],
+      "votes at or below the floor",
+    );
+    assert.match(readFileSync(node.logFile).subarray(cut).toString("utf8"), /node\.doubleSignCheck is true/);
+  });
+
+  test("no validator ever signed two different votes for one view (vote journals of every run)", () => {
     for (const node of cluster.validators) {
       const scan = scanVotes(node.logFile);
+      assert.ok(scan.votes > 0, `${node.name} never voted`);
       assert.deepEqual(scan.conflicts, [], `${node.name} signed two different votes for one view`);
     }
   });
