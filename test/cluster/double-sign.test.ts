@@ -115,6 +115,18 @@ describe("double-sign protection after a validator's database is deleted", { tim
     const low = after.filter((v) => cmp(v, f) <= 0);
     assert.deepEqual(low, [], "votes at or below the signing floor after the restart");
 
+    // Its own lane goes on from the blocks its first run made: its txs finalize.
+    const mine = await load.send(victim, 3);
+    assert.equal(mine.length, 3, "the resumed validator refused txs");
+    for (const t of mine) {
+      await cluster.waitFor(
+        victim,
+        `tx ${t.hash} sent to ${victim.name} to finalize`,
+        async () => ((await victim.get(`/txs/${t.hash}`)).body as { status?: string }).status === "finalized",
+        120_000,
+      );
+    }
+
     // The log says so, in words an operator can act on.
     const log = readFileSync(victim.logFile).subarray(cut).toString("utf8");
     assert.match(log, /double-sign protection: peers have seen messages up to view/);
