@@ -137,11 +137,15 @@ async function openDatabase(dbPath: string, home: NodeHome): Promise<Level<Uint8
         `stop that node first, or start this one with another --home (now ${home.paths.home})`,
       );
     }
-    throw new StartupError(
-      dbPath,
-      `the database cannot be opened: ${cause?.message ?? (err as Error).message}`,
-      damagedRemedy(home),
-    );
+    const message = cause?.message ?? (err as Error).message;
+    if (/permission denied|EACCES|read-only file system|EROFS/i.test(message)) {
+      throw new StartupError(
+        dbPath,
+        `the database cannot be opened: ${message}`,
+        `let the user running the node (uid ${process.getuid?.() ?? "?"}) read and write ${home.paths.dataDir}`,
+      );
+    }
+    throw new StartupError(dbPath, `the database cannot be opened: ${message}`, damagedRemedy(home));
   }
 }
 
