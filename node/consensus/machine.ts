@@ -152,7 +152,7 @@ export class ConsensusMachine {
 
   /** The signing floor in force (issue 15). */
   get signingFloor(): SigningFloor {
-    return this.#gate.floor;
+    return this.#gate.signingFloor;
   }
 
   /** The safety record including writes not yet durable. */
@@ -167,7 +167,7 @@ export class ConsensusMachine {
   start(nowMs: number): ConsensusEffect[] {
     const out: ConsensusEffect[] = [];
     const s = this.#gate.record;
-    if (this.me !== null && !this.#gate.belowFloor(this.#view)) {
+    if (this.me !== null && !this.#gate.belowSigningFloor(this.#view)) {
       const release: SignedMessage[] = [];
       if (s.prepare && compareViews(s.prepare.view, this.#view) === 0) release.push(this.#sign("prepare", s.prepare));
       if (s.commit && compareViews(s.commit.view, this.#view) === 0) release.push(this.#sign("commit", s.commit));
@@ -197,7 +197,7 @@ export class ConsensusMachine {
         }
         break;
       case "signingFloor":
-        this.#gate.setFloor(input.floor);
+        this.#gate.setSigningFloor(input.floor);
         this.#maybePropose(nowMs, out);
         break;
       case "commitQcs":
@@ -319,7 +319,7 @@ export class ConsensusMachine {
     if (this.me === null || this.#signer === null || this.#finalizing !== null) return;
     const view = this.#view;
     if (this.committee.leader(view) !== this.me || this.#proposalInView !== null) return;
-    if (this.#gate.timedOutAt(view) || this.#gate.belowFloor(view)) return;
+    if (this.#gate.timedOutAt(view) || this.#gate.belowSigningFloor(view)) return;
     const prepared = this.#gate.record.prepare;
     if (prepared !== null && compareViews(prepared.view, view) >= 0) return;
     if (this.#noProposeUpTo !== null && compareViews(view, this.#noProposeUpTo) <= 0) return;

@@ -46,25 +46,25 @@ export class SafetyGate {
   #durable: SafetyRecord;
   /** Records written and not yet durable, by write number, in write order. */
   #pending = new Map<number, SafetyRecord>();
-  #floor: SigningFloor;
+  #signingFloor: SigningFloor;
 
   constructor(recovered: SafetyRecord | null, floor: SigningFloor = null) {
     this.#record = recovered ?? EMPTY;
     this.#durable = this.#record;
-    this.#floor = floor;
+    this.#signingFloor = floor;
   }
 
-  get floor(): SigningFloor {
-    return this.#floor;
+  get signingFloor(): SigningFloor {
+    return this.#signingFloor;
   }
 
-  setFloor(floor: SigningFloor): void {
-    this.#floor = floor;
+  setSigningFloor(floor: SigningFloor): void {
+    this.#signingFloor = floor;
   }
 
   /** True when the signing floor bars every vote at `view`. */
-  belowFloor(view: View): boolean {
-    const f = this.#floor;
+  belowSigningFloor(view: View): boolean {
+    const f = this.#signingFloor;
     return f === "hold" || (f !== null && compareViews(view, f) <= 0);
   }
 
@@ -87,17 +87,17 @@ export class SafetyGate {
   }
 
   prepare(view: View, proposalHash: Uint8Array): GateDecision {
-    if (this.timedOutAt(view) || this.belowFloor(view)) return "barred";
+    if (this.timedOutAt(view) || this.belowSigningFloor(view)) return "barred";
     return this.#phase(this.#record.prepare, this.#durable.prepare, view, proposalHash);
   }
 
   commit(view: View, proposalHash: Uint8Array): GateDecision {
-    if (this.timedOutAt(view) || this.belowFloor(view)) return "barred";
+    if (this.timedOutAt(view) || this.belowSigningFloor(view)) return "barred";
     return this.#phase(this.#record.commit, this.#durable.commit, view, proposalHash);
   }
 
   timeout(view: View, lockRound: number | null): GateDecision {
-    if (this.belowFloor(view)) return "barred";
+    if (this.belowSigningFloor(view)) return "barred";
     const t = this.#record.timeout;
     if (t === null || compareViews(t.view, view) < 0) return "new";
     if (compareViews(t.view, view) > 0 || t.lockRound !== lockRound) return "barred";

@@ -16,14 +16,14 @@ test("hold bars every vote; a view floor bars views at or below it only", () => 
   assert.equal(g.prepare({ index: 9, round: 9 }, h), "barred");
   assert.equal(g.commit({ index: 9, round: 9 }, h), "barred");
   assert.equal(g.timeout({ index: 9, round: 9 }, null), "barred");
-  g.setFloor({ index: 5, round: 0 });
+  g.setSigningFloor({ index: 5, round: 0 });
   assert.equal(g.prepare({ index: 4, round: 7 }, h), "barred");
   assert.equal(g.prepare({ index: 5, round: 0 }, h), "barred", "the floor view itself is barred");
   assert.equal(g.commit({ index: 5, round: 0 }, h), "barred");
   assert.equal(g.timeout({ index: 5, round: 0 }, null), "barred");
   assert.equal(g.prepare({ index: 5, round: 1 }, h), "new");
   assert.equal(g.timeout({ index: 6, round: 0 }, null), "new");
-  g.setFloor(null);
+  g.setSigningFloor(null);
   assert.equal(g.prepare({ index: 1, round: 0 }, h), "new");
 });
 
