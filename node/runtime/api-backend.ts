@@ -149,15 +149,6 @@ export function createApiBackend(parts: ApiBackendParts): ApiBackend {
             `(lanes.mempoolMaxTxs = ${config.lanes.mempoolMaxTxs}); none was accepted: send at most ${config.lanes.mempoolMaxTxs} per request`,
         };
       }
-      const signing = parts.signing();
-      if (signing.state === "syncing") {
-        return {
-          accepted: false,
-          reason: "not_accepting",
-          message: `double-sign protection: this validator is syncing before it signs again (${signing.reason}); retry later`,
-          retryAfterMs: RETRY_AFTER_MS,
-        };
-      }
       const waiting = protocol.lanes.mempoolSize + parts.queuedTxs() + ownUnfinalizedTxs(home, protocol);
       if (protocol.lanes.mempoolFull || waiting + txs.length > config.lanes.mempoolMaxTxs) {
         metrics.mempoolRejected.inc(txs.length);

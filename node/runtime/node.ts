@@ -279,6 +279,13 @@ class Runtime implements RunningNode {
   #turnScheduled = false;
   /** Txs admitted by the API and queued, not yet stepped (they count against the mempool bound). */
   #queuedTxs = 0;
+  /**
+   * Txs admitted while double-sign protection holds (issue 15): the lanes
+   * machine gets them only once the own lane is caught up, so no own block
+   * is signed at a number the node used before. Bounded by the admission
+   * check (they count in #queuedTxs).
+   */
+  #heldTxs: Uint8Array[] = [];
   /** Set once the protocol has started; no input is stepped before. */
   #running = false;
   #writes: OutboxPersist[] = [];
@@ -341,7 +348,10 @@ class Runtime implements RunningNode {
             }),
             fetchOwnLane: (from, to) => this.#catchUp?.laneBlocks(me, from, to),
             fetchCommitQcs: (from) => this.#catchUp?.commitQcs(from),
-            setFloor: (floor) => this.#push({ kind: "signingFloor", floor }),
+            setFloor: (floor) => {
+              this.#push({ kind: "signingFloor", floor });
+              this.#releaseHeldTxs();
+            },
           });
     this.#protocol = new ProtocolNode({
       committee: home.committee,
@@ -511,11 +521,20 @@ class Runtime implements RunningNode {
 
   #submitTxs(txs: Uint8Array[]): void {
     const nowMs = Date.now();
+    const hold = this.#floor?.holding === true;
     for (const tx of txs) {
       this.#pending.add(tx, nowMs);
-      this.#queue.push({ kind: "tx", tx });
+      if (hold) this.#heldTxs.push(tx);
+      else this.#queue.push({ kind: "tx", tx });
     }
     this.#queuedTxs += txs.length;
+    this.#schedule();
+  }
+
+  #releaseHeldTxs(): void {
+    const held = this.#heldTxs;
+    this.#heldTxs = [];
+    for (const tx of held) this.#queue.push({ kind: "tx", tx });
     this.#schedule();
   }
 

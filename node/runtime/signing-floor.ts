@@ -78,7 +78,8 @@ const fmt = (v: View) => `(${v.index}, ${v.round})`;
  * floor it is given (pure), and this keeper decides that floor:
  *
  * 1. Until the floor is known, the gate holds every vote ("hold"), and the
- *    API refuses transactions, so no own lane block is produced.
+ *    runtime keeps admitted transactions from the lanes machine, so no own
+ *    lane block is produced.
  * 2. It catches up: the finalized index reaches what the answering peers
  *    have finalized, and the own lane reaches the highest own block any of
  *    them holds (the old incarnation's blocks are adopted, never re-signed
@@ -138,7 +139,7 @@ export class SigningFloorKeeper {
     return this.#state === "syncing" ? "hold" : this.#floor;
   }
 
-  /** Transactions are refused until the own lane is caught up. */
+  /** Transactions wait (in the runtime) until the own lane is caught up and the floor is set. */
   get holding(): boolean {
     return this.#state === "syncing";
   }
