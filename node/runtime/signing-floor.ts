@@ -93,8 +93,11 @@ const fmt = (v: View) => `(${v.index}, ${v.round})`;
  * only through a TimeoutQC(k, r-1), or f+1 timeout votes at round >= r, and
  * enters (k, 0) only through CommitQC(k-1). Each needs votes of weight >= Q
  * (resp. f+1) from other members, whose signers saw those votes themselves.
- * The answering peers' weight is at least W - Q + 1, so at least one of them
- * signed any quorum the old incarnation used, and H covers its view. So the
+ * The keeper waits for answers from other validators of weight at least
+ * max(W - Q + 1, others - f) (others = W minus its own weight): the weight
+ * that does not answer is then below both Q - own weight and f + 1, so at
+ * least one answering peer signed any quorum, and any f+1 timeout votes, the
+ * old incarnation acted on, and H covers that view. So the
  * old incarnation was at most one step past H: (H.index, H.round + 1) after
  * a TimeoutQC, or (H.index + 1, 0) after a CommitQC it assembled first (a
  * commit or timeout vote it signed there, or a proposal as leader). Every
@@ -195,7 +198,8 @@ export class SigningFloorKeeper {
     const answers = await this.#ask();
     const { committee, me } = this.#p;
     const others = committee.totalWeight - committee.weight(me);
-    const needed = Math.min(others, committee.totalWeight - committee.quorum + 1);
+    // See the class comment: every quorum and every f+1 set must contain an answering peer.
+    const needed = Math.min(others, Math.max(committee.totalWeight - committee.quorum + 1, others - committee.f));
     const weight = answers.reduce((s, a) => s + a.weight, 0);
     if (weight < needed) {
       this.#waiting(`answers from validators of weight ${weight}; ${needed} needed`);

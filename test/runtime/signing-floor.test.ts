@@ -27,7 +27,10 @@ function status(finalized: number, highest: View, mine: View, ownLaneNext = 0): 
   };
 }
 
-function setup(answers: Map<string, SyncStatus>, opts: { optIn?: boolean; finalized?: number; ownLane?: number } = {}) {
+function setup(
+  answers: Map<string, SyncStatus>,
+  opts: { optIn?: boolean; finalized?: number; ownLane?: number; committee?: typeof tc.committee } = {},
+) {
   const db = new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: "view", valueEncoding: "view" });
   const floors: SigningFloor[] = [];
   const fetched: string[] = [];
@@ -39,7 +42,7 @@ function setup(answers: Map<string, SyncStatus>, opts: { optIn?: boolean; finali
   const peers: PeerInfo[] = [...answers.keys()].map((peerId, i) => ({
     peerId,
     addrs: [],
-    validatorIndex: [0, 2, 3][i]!,
+    validatorIndex: [0, 2, 3, 4, 5, 6][i]!,
   }));
   const sync = {
     status: async (peer?: string) => {
@@ -49,14 +52,14 @@ function setup(answers: Map<string, SyncStatus>, opts: { optIn?: boolean; finali
     },
   } as unknown as SyncClientApi;
   const keeper = new SigningFloorKeeper({
-    committee: tc.committee,
+    committee: opts.committee ?? tc.committee,
     me: 1,
     db,
     stored: null,
     check: true,
     why: "started without a safety record",
     optIn: opts.optIn ?? false,
-    log: pino({ level: "silent" }),
+    log: pino({ level: process.env.DBG ? "debug" : "silent" }),
     sync: () => sync,
     peers: () => peers,
     progress: () => progress,
@@ -103,7 +106,7 @@ test("holds, catches up, then sets the floor at (H.index + 1, 0) durably and lif
   }
 });
 
-test("waits for answers of weight W - Q + 1 before it decides", async () => {
+test("waits for answers of weight max(W - Q + 1, others - f) before it decides", async () => {
   const { keeper, floors } = setup(new Map([["a", status(0, { index: 1, round: 0 }, { index: 1, round: 0 })]]));
   keeper.start();
   await new Promise((r) => setTimeout(r, 2500));
@@ -141,4 +144,19 @@ test("a peer claiming a view far beyond the finalized chain is capped", async ()
   await waitFor(() => floors.length > 0);
   keeper.stop();
   assert.deepEqual(floors, [{ index: 8, round: 0 }], "H capped at (finalized + 2, 0)");
+});
+
+test("7 validators (f = 2): answers of weight 3 are not enough (an f+1 set could all be silent); 4 are", async () => {
+  const c7 = testCommittee(7).committee;
+  const answer = status(3, { index: 4, round: 1 }, { index: 4, round: 0 });
+  const three = setup(new Map(["a", "b", "c"].map((p) => [p, answer])), { finalized: 3, committee: c7 });
+  three.keeper.start();
+  await new Promise((r) => setTimeout(r, 2500));
+  three.keeper.stop();
+  assert.deepEqual(three.floors, []);
+  const four = setup(new Map(["a", "b", "c", "d"].map((p) => [p, answer])), { finalized: 3, committee: c7 });
+  four.keeper.start();
+  await waitFor(() => four.floors.length > 0);
+  four.keeper.stop();
+  assert.deepEqual(four.floors, [{ index: 5, round: 0 }]);
 });
