@@ -482,6 +482,12 @@ class Runtime implements RunningNode {
     // queue: the protocol starts (re-sending its identical last votes, arming
     // its timers) before it steps any of them.
     this.#execute(this.#protocol.start(Date.now()));
+    if (this.#stopping !== null) {
+      // The start effects themselves stopped the node (the outbox refused a
+      // re-send, a halt): start nothing more, and tell the caller.
+      await this.#stopping;
+      throw new Error(`the node stopped while starting: ${this.#protocol.halted ?? "a fatal error (see the log)"}`);
+    }
     this.#flushWrites();
     this.#running = true;
     if (this.#queue.length > 0) this.#schedule();
