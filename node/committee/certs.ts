@@ -8,6 +8,9 @@ import { type CertCheck, type VerifyCache, verifyCertificate, verifyMemberSignat
 import {
   type AppQc,
   appVoteSigningBody,
+  type BatchQc,
+  type BatchVote,
+  batchVoteSigningBody,
   bytesEqual,
   compareViews,
   DOMAINS,
@@ -80,6 +83,42 @@ export function verifyAppQc(committee: Committee, qc: AppQc, cache?: VerifyCache
       cache,
     ),
   );
+}
+
+/** BatchQC: batch votes of attester weight >= Qa on one {number, hash}. */
+export function verifyBatchQc(committee: Committee, qc: BatchQc, cache?: VerifyCache): Check {
+  return fromCert(
+    `BatchQC ${qc.body.number}`,
+    verifyCertificate(
+      committee.attesters,
+      {
+        domain: DOMAINS.batchVote,
+        chainId: committee.chainId,
+        signers: qc.signers,
+        signatures: qc.signatures,
+        body: batchVoteSigningBody(qc.body),
+        threshold: committee.attesters.quorum,
+      },
+      cache,
+    ),
+  );
+}
+
+/** One batch vote: its signer is an attester (weight > 0) and signed the body. */
+export function verifyBatchVote(committee: Committee, vote: BatchVote, cache?: VerifyCache): Check {
+  if (!committee.attesters.isAttester(vote.signer)) {
+    return { ok: false, reason: `batch vote from ${vote.signer}, which is not an attester` };
+  }
+  const ok = verifyMemberSignature(
+    committee.attesters,
+    vote.signer,
+    DOMAINS.batchVote,
+    committee.chainId,
+    batchVoteSigningBody(vote.body),
+    vote.signature,
+    cache,
+  );
+  return ok ? OK : { ok: false, reason: `batch vote ${vote.body.number}: invalid signature of ${vote.signer}` };
 }
 
 /** LaneQC: lane votes of weight >= A on one header. */

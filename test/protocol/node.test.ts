@@ -23,6 +23,7 @@ function singleValidator() {
       safety: null,
       app: { executedIndex: 0, appHash: ZERO_HASH },
       chainTip: 0,
+      attestation: { record: null, lastBatch: null, executedAfter: [], batchQcNext: 0 },
     },
     app: new KvApp(),
   });

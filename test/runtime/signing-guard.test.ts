@@ -22,6 +22,7 @@ function recovered(overrides: Partial<RecoveredState> = {}): RecoveredState {
     safety: null,
     app: { executedIndex: 0, appHash: ZERO_HASH },
     chainTip: 0,
+    attestation: { record: null, lastBatch: null, executedAfter: [], batchQcNext: 0 },
     ...overrides,
   };
 }

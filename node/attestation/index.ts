@@ -1,0 +1,16 @@
+/**
+ * Batch attestation (DESIGN section 13), pure (sans-IO): batches of the
+ * finalized chain, their commitments and Merkle proofs, attester votes and
+ * gap-free BatchQCs.
+ */
+export { BatchBuilder, type BatchParams, batchLeaves, type ExecutedBlock } from "./batches.ts";
+export { AttestationMachine, type AttestationMachineOptions, MAX_HELD_BATCHES } from "./machine.ts";
+export { leafHash, merklePath, merkleRoot, nodeHash, verifyMerklePath } from "./merkle.ts";
+export {
+  type AttestationConfig,
+  type AttestationCounters,
+  type AttestationEffect,
+  type AttestationInput,
+  VOTE_VERDICTS,
+  type VoteVerdict,
+} from "./types.ts";

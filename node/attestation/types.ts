@@ -1,0 +1,77 @@
+import type { Batch, BatchQc, BatchVoteMessage, DurableWrite } from "../types/index.ts";
+import type { ExecutedBlock } from "./batches.ts";
+
+/** Node-local attestation settings (config `[attestation]`; batch boundaries are genesis params). */
+export interface AttestationConfig {
+  /** Batch numbers ahead of the next BatchQC for which votes and BatchQCs are kept. */
+  voteWindow: number;
+  /** The node's latest vote is pushed again this often until its BatchQC is stored. */
+  repushMs: number;
+  /**
+   * This node is the network's main node: its status (next batch to attest)
+   * is its own next BatchQC, not a polled one.
+   */
+  mainNode: boolean;
+}
+
+/** How a received batch vote was taken (metrics `votes by verdict`). */
+export type VoteVerdict =
+  | "accepted"
+  | "duplicate"
+  | "invalid"
+  | "old"
+  | "out_of_window"
+  | "superseded"
+  | "equivocation";
+
+export const VOTE_VERDICTS: readonly VoteVerdict[] = [
+  "accepted",
+  "duplicate",
+  "invalid",
+  "old",
+  "out_of_window",
+  "superseded",
+  "equivocation",
+];
+
+export type AttestationInput =
+  /** Global block `index` is executed and its app state durable (in index order). */
+  | { kind: "executed"; block: ExecutedBlock }
+  /** The main node's published status: the next batch to attest (monotonic, from the poller). */
+  | { kind: "status"; next: number }
+  /** A decoded batch vote message; the machine verifies it. */
+  | { kind: "batchVote"; msg: BatchVoteMessage }
+  /** BatchQCs from a sync response, unverified; the machine verifies them. */
+  | { kind: "batchQcs"; qcs: BatchQc[] }
+  /** A stored batch read back for the machine (answer to `loadBatch`). */
+  | { kind: "batchLoaded"; batch: Batch }
+  | { kind: "durable"; id: string }
+  | { kind: "timer" };
+
+export type AttestationEffect =
+  | { kind: "persist"; id: string; write: DurableWrite }
+  /** The node's batch vote (first push or re-push): publish on `batch_vote`. */
+  | { kind: "broadcastBatchVote"; msg: BatchVoteMessage }
+  | { kind: "setTimer"; deadlineMs: number }
+  /** Fetch BatchQCs from number `from` on (this node misses some). */
+  | { kind: "fetchBatchQcs"; from: number }
+  /** Read stored batch `number` and feed it back as `batchLoaded`. */
+  | { kind: "loadBatch"; number: number }
+  /** Batch n closed here (its record is being written). */
+  | { kind: "batchClosed"; batch: Batch; hash: Uint8Array }
+  /** This node's vote for batch n is durable and leaves now. */
+  | { kind: "attested"; batch: Batch; hash: Uint8Array }
+  /** BatchQC(n) is durable in the gap-free WAL. */
+  | { kind: "batchQcStored"; qc: BatchQc; batch: Batch }
+  /** Divergence: a quorum of attesters signed a hash that is not ours. */
+  | { kind: "halt"; reason: string }
+  | { kind: "event"; level: "info" | "warn" | "error"; msg: string; data?: Record<string, unknown> };
+
+export interface AttestationCounters {
+  votes: Record<VoteVerdict, number>;
+  batchQcsFormed: number;
+  batchQcsStored: number;
+  batchesClosed: number;
+  votesSigned: number;
+  repushes: number;
+}
