@@ -205,6 +205,7 @@ async function child(): Promise<void> {
         onLaneVote: () => {},
         onConsensus: () => {},
         onAppVote: () => {},
+        onBatchVote: () => {},
       },
     });
     await net.start();

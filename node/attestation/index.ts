@@ -11,6 +11,7 @@ export {
   type AttestationCounters,
   type AttestationEffect,
   type AttestationInput,
+  type AttestationSigned,
   VOTE_VERDICTS,
   type VoteVerdict,
 } from "./types.ts";

@@ -22,7 +22,6 @@ import {
   type VoteVerdict,
 } from "./types.ts";
 
-const WRITE_PREFIX = "attestation:";
 /** Closed batches kept in memory above the next BatchQC; older or further ones are read back from storage. */
 export const MAX_HELD_BATCHES = 256;
 
@@ -40,7 +39,7 @@ export interface AttestationMachineOptions {
 }
 
 type Write =
-  | { kind: "record"; record: AttestationRecord; batch: Batch }
+  | { kind: "record"; record: AttestationRecord; batch: Batch; vote: BatchVote }
   | { kind: "batch"; batch: Batch }
   | { kind: "batchQc"; qc: BatchQc; batch: Batch };
 
@@ -71,7 +70,7 @@ export class AttestationMachine {
   /** Durable attestation record. */
   #record: AttestationRecord | null;
   /** Record write in flight (one at a time). */
-  #recordWrite: { id: string; record: AttestationRecord; batch: Batch } | null = null;
+  #recordWrite: { id: number; record: AttestationRecord; batch: Batch } | null = null;
   /** Latest status from the main node (next batch to attest), or null before the first. */
   #status: number | null = null;
   /** Closed batches by number (bounded), with their commitment hashes. */
@@ -85,7 +84,7 @@ export class AttestationMachine {
   readonly #qcs = new Map<number, BatchQc>();
   /** Latest vote per attester. */
   readonly #latest = new Map<number, BatchVote>();
-  readonly #writes = new Map<string, Write>();
+  readonly #writes = new Map<number, Write>();
   /** The own vote being re-pushed until its BatchQC is stored. */
   #ownVote: BatchVote | null = null;
   #attempt: number;
@@ -218,7 +217,7 @@ export class AttestationMachine {
     this.counters.batchesClosed++;
     const id = this.#writeId();
     this.#writes.set(id, { kind: "batch", batch });
-    out.push({ kind: "persist", id, write: { kind: "batch", batch } });
+    out.push({ kind: "persist", id, write: { kind: "batch", batch }, release: [] });
     out.push({ kind: "batchClosed", batch, hash: entry.hash });
   }
 
@@ -274,9 +273,17 @@ export class AttestationMachine {
     if (entry === null) return;
     const next: AttestationRecord = { number: target, hash: entry.hash };
     const id = this.#writeId();
+    // Signed now, released by the outbox only once the record is durable.
+    const vote = this.#sign(next);
+    this.counters.votesSigned++;
     this.#recordWrite = { id, record: next, batch: entry.batch };
-    this.#writes.set(id, { kind: "record", record: next, batch: entry.batch });
-    out.push({ kind: "persist", id, write: { kind: "attestation", record: next } });
+    this.#writes.set(id, { kind: "record", record: next, batch: entry.batch, vote });
+    out.push({
+      kind: "persist",
+      id,
+      write: { kind: "attestation", record: next },
+      release: [{ kind: "batchVote", msg: { vote, attempt: this.#nextAttempt() } }],
+    });
   }
 
   #sign(record: AttestationRecord): BatchVote {
@@ -288,11 +295,20 @@ export class AttestationMachine {
     };
   }
 
+  /** Re-pushes the own vote (its record is durable) with a new attempt number. */
   #push(nowMs: number, out: AttestationEffect[]): void {
     if (this.#ownVote === null) return;
-    out.push({ kind: "broadcastBatchVote", msg: { vote: this.#ownVote, attempt: this.#attempt } });
-    this.#attempt = (this.#attempt + 1) % 2 ** 32;
+    out.push({
+      kind: "resend",
+      release: [{ kind: "batchVote", msg: { vote: this.#ownVote, attempt: this.#nextAttempt() } }],
+    });
     this.#nextRepushAtMs = nowMs + this.#config.repushMs;
+  }
+
+  #nextAttempt(): number {
+    const a = this.#attempt;
+    this.#attempt = (this.#attempt + 1) % 2 ** 32;
+    return a;
   }
 
   #repush(nowMs: number, out: AttestationEffect[]): void {
@@ -379,12 +395,12 @@ export class AttestationMachine {
       }
       const id = this.#writeId();
       this.#writes.set(id, { kind: "batchQc", qc, batch: own.batch });
-      out.push({ kind: "persist", id, write: { kind: "batchQc", qc } });
+      out.push({ kind: "persist", id, write: { kind: "batchQc", qc }, release: [] });
       this.#qcStageNext = n + 1;
     }
   }
 
-  #onDurable(id: string, nowMs: number, out: AttestationEffect[]): void {
+  #onDurable(id: number, nowMs: number, out: AttestationEffect[]): void {
     const w = this.#writes.get(id);
     if (w === undefined) return;
     this.#writes.delete(id);
@@ -395,12 +411,11 @@ export class AttestationMachine {
         this.#recordWrite = null;
         this.#record = w.record;
         if (w.record.number < this.#qcNext) return;
-        // Principle 2: the vote is signed and leaves only now that its record is durable.
-        this.#ownVote = this.#sign(w.record);
-        this.counters.votesSigned++;
+        // The outbox released the vote with this acknowledgement: count it, re-push it until its BatchQC.
+        this.#ownVote = w.vote;
         out.push({ kind: "attested", batch: w.batch, hash: w.record.hash });
-        this.#countVote(this.#ownVote);
-        this.#push(nowMs, out);
+        this.#countVote(w.vote);
+        this.#nextRepushAtMs = nowMs + this.#config.repushMs;
         return;
       }
       case "batchQc": {
@@ -450,7 +465,7 @@ export class AttestationMachine {
     out.push({ kind: "halt", reason });
   }
 
-  #writeId(): string {
-    return `${WRITE_PREFIX}${this.#nextWriteId++}`;
+  #writeId(): number {
+    return this.#nextWriteId++;
   }
 }

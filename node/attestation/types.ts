@@ -45,13 +45,21 @@ export type AttestationInput =
   | { kind: "batchQcs"; qcs: BatchQc[] }
   /** A stored batch read back for the machine (answer to `loadBatch`). */
   | { kind: "batchLoaded"; batch: Batch }
-  | { kind: "durable"; id: string }
+  /** Write `id` (from this machine's persist effect) is durable. */
+  | { kind: "durable"; id: number }
   | { kind: "timer" };
 
+/** The one message this machine signs: the batch vote, with its re-push attempt outside the signature. */
+export type AttestationSigned = { kind: "batchVote"; msg: BatchVoteMessage };
+
 export type AttestationEffect =
-  | { kind: "persist"; id: string; write: DurableWrite }
-  /** The node's batch vote (first push or re-push): publish on `batch_vote`. */
-  | { kind: "broadcastBatchVote"; msg: BatchVoteMessage }
+  /**
+   * Make `write` durable; then (and only then: the outbox's rule) release
+   * `release`. A batch vote rides on its attestation record's write.
+   */
+  | { kind: "persist"; id: number; write: DurableWrite; release: AttestationSigned[] }
+  /** Re-push the identical vote whose attestation record is already durable. */
+  | { kind: "resend"; release: AttestationSigned[] }
   | { kind: "setTimer"; deadlineMs: number }
   /** Fetch BatchQCs from number `from` on (this node misses some). */
   | { kind: "fetchBatchQcs"; from: number }
@@ -59,7 +67,7 @@ export type AttestationEffect =
   | { kind: "loadBatch"; number: number }
   /** Batch n closed here (its record is being written). */
   | { kind: "batchClosed"; batch: Batch; hash: Uint8Array }
-  /** This node's vote for batch n is durable and leaves now. */
+  /** This node's vote for batch n: its record is durable and the vote released. */
   | { kind: "attested"; batch: Batch; hash: Uint8Array }
   /** BatchQC(n) is durable in the gap-free WAL. */
   | { kind: "batchQcStored"; qc: BatchQc; batch: Batch }

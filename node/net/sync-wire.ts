@@ -15,7 +15,7 @@ const U8 = new UintNumberType(1);
 const U16 = new UintNumberType(2);
 const U64 = new UintNumberType(8);
 
-export const SYNC_KINDS: readonly SyncKind[] = ["status", "commitQcs", "laneBlocks", "globalBlocks"];
+export const SYNC_KINDS: readonly SyncKind[] = ["status", "commitQcs", "laneBlocks", "globalBlocks", "batchQcs"];
 
 /** Inclusive range first..last; `lane` is used by laneBlocks only (0 otherwise). */
 export const SyncRequestType = new ContainerType({ kind: U8, lane: U16, first: U64, last: U64 });
@@ -28,6 +28,8 @@ export const SyncStatusType = new ContainerType({
   commitQcs: HeldRangeType,
   globalBlocks: HeldRangeType,
   lanes: new ListCompositeType(LaneHeldType, MAX_VALIDATORS),
+  /** BatchQCs held (batch numbers, gap-free from first). */
+  batchQcs: HeldRangeType,
 });
 
 /** Response header: a code, and for errors a short reason the client logs. */
@@ -55,7 +57,8 @@ export type SyncRequest =
   | { kind: "status" }
   | { kind: "commitQcs"; first: number; last: number }
   | { kind: "laneBlocks"; lane: number; first: number; last: number }
-  | { kind: "globalBlocks"; first: number; last: number };
+  | { kind: "globalBlocks"; first: number; last: number }
+  | { kind: "batchQcs"; first: number; last: number };
 
 export function encodeRequest(r: SyncRequest): Uint8Array {
   const kind = SYNC_KINDS.indexOf(r.kind);

@@ -1,8 +1,9 @@
-import { type Committee, verifyCommitQc, verifyTimeoutQc } from "../committee/index.ts";
+import { type Committee, verifyBatchVote, verifyCommitQc, verifyTimeoutQc } from "../committee/index.ts";
 import { type MemberKeys, VerifyCache, verifyMemberSignature } from "../crypto/index.ts";
 import {
   type AppVote,
   appVoteSigningBody,
+  type BatchVoteMessage,
   bytesEqual,
   type ConsensusMessage,
   codecs,
@@ -52,7 +53,8 @@ export type Checked<T> = { verdict: "accept"; value: T } | { verdict: Exclude<Ve
 export type GossipValue =
   | { topic: "lane_vote"; value: LaneVote }
   | { topic: "consensus"; value: ConsensusMessage }
-  | { topic: "app_vote"; value: AppVote };
+  | { topic: "app_vote"; value: AppVote }
+  | { topic: "batch_vote"; value: BatchVoteMessage };
 
 export interface ValidationContext {
   committee: Committee;
@@ -87,6 +89,8 @@ export function maxBytesOf(topic: Topic, ctx: Pick<ValidationContext, "maxConsen
       return codecs.laneVote.maxBytes;
     case "app_vote":
       return codecs.appVote.maxBytes;
+    case "batch_vote":
+      return codecs.batchVoteMessage.maxBytes;
     case "consensus":
       return ctx.maxConsensusMessageBytes;
   }
@@ -101,6 +105,10 @@ export function checkGossip(topic: Topic, data: Uint8Array, ctx: ValidationConte
     }
     case "app_vote": {
       const r = checkAppVote(data, ctx);
+      return r.verdict === "accept" ? { verdict: "accept", value: { topic, value: r.value } } : r;
+    }
+    case "batch_vote": {
+      const r = checkBatchVote(data, ctx);
       return r.verdict === "accept" ? { verdict: "accept", value: { topic, value: r.value } } : r;
     }
     case "consensus": {
@@ -132,6 +140,16 @@ function checkAppVote(data: Uint8Array, ctx: ValidationContext): Checked<AppVote
   if (!verifyMemberSignature(ctx.committee, vote.signer, DOMAINS.appVote, ctx.chainId, body, vote.signature, ctx.cache))
     return reject("bad_signature");
   return { verdict: "accept", value: vote };
+}
+
+/** A batch vote: signed by an attester (attester weight > 0) under the batch_vote domain. */
+function checkBatchVote(data: Uint8Array, ctx: ValidationContext): Checked<BatchVoteMessage> {
+  const d = decodeOrReject(() => codecs.batchVoteMessage.decode(data));
+  if (!d.ok) return reject("decode");
+  const msg = d.value;
+  if (!ctx.committee.attesters.isAttester(msg.vote.signer)) return reject("non_member");
+  if (!verifyBatchVote(ctx.committee, msg.vote, ctx.cache).ok) return reject("bad_signature");
+  return { verdict: "accept", value: msg };
 }
 
 function consensusView(m: ConsensusMessage): View {

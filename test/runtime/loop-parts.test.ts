@@ -95,6 +95,7 @@ describe("catch-up", () => {
         commitQcs: { first: 1, next: 2 },
         globalBlocks: { first: 1, next: 2 },
         lanes: [{ lane: 0, first: 0, next: 2 }],
+        batchQcs: { first: 0, next: 0 },
       }),
       fetchLaneBlocks: async (lane, first, last) => {
         calls.push(`lanes ${lane} ${first}-${last}`);
@@ -108,6 +109,7 @@ describe("catch-up", () => {
         calls.push(`global ${first}-${last}`);
         return [global];
       },
+      fetchBatchQcs: async () => [],
     };
   }
 
