@@ -128,6 +128,7 @@ async function build(): Promise<void> {
         lanes: { ...DEFAULT_LANES_CONFIG, maxBlockDelayMs: 1 },
         consensus: { ...DEFAULT_CONSENSUS_CONFIG },
         execution: { ...DEFAULT_EXECUTION_CONFIG },
+        attestation: { voteWindow: 16, repushMs: 2000, mainNode: i === 0 },
       },
       recovered,
       app: new KvApp(),
@@ -156,6 +157,7 @@ async function build(): Promise<void> {
           for (const n of others) {
             if (e.topic === "lane_vote") n.queue.push({ kind: "laneVote", vote: e.vote });
             else if (e.topic === "consensus") n.queue.push({ kind: "consensus", msg: e.msg });
+            else if (e.topic === "batch_vote") n.queue.push({ kind: "batchVote", msg: e.msg });
             else n.queue.push({ kind: "appVote", vote: e.vote });
           }
           break;

@@ -1,5 +1,4 @@
-import type { Batch } from "../types/index.ts";
-import { leafHash, merkleRoot } from "./merkle.ts";
+import { type Batch, leafHash, merkleRoot } from "../types/index.ts";
 
 /** One executed global block, as batching needs it. */
 export interface ExecutedBlock {
@@ -10,6 +9,12 @@ export interface ExecutedBlock {
   createdAtMs: number;
   /** App hash after executing the index (durable). */
   appHash: Uint8Array;
+}
+
+/** A batch that just closed, with the block hashes its Merkle root covers (kept for inclusion proofs). */
+export interface ClosedBatch {
+  batch: Batch;
+  blockHashes: Uint8Array[];
 }
 
 /** Genesis params that decide batch boundaries. */
@@ -32,6 +37,7 @@ export class BatchBuilder {
   #nextIndex: number;
   #first: ExecutedBlock | null = null;
   #leaves: Uint8Array[] = [];
+  #hashes: Uint8Array[] = [];
 
   /** `last`: the last closed batch (null before batch 0 closed). */
   constructor(params: BatchParams, last: Batch | null) {
@@ -51,13 +57,14 @@ export class BatchBuilder {
   }
 
   /** Adds the next executed index; returns the batch it closes, if any. */
-  add(block: ExecutedBlock): Batch | null {
+  add(block: ExecutedBlock): ClosedBatch | null {
     if (block.index !== this.#nextIndex) {
       throw new Error(`batching: index ${block.index} out of order (expected ${this.#nextIndex})`);
     }
     this.#nextIndex++;
     if (this.#first === null) this.#first = block;
     this.#leaves.push(leafHash(block.index, block.blockHash));
+    this.#hashes.push(block.blockHash);
     const first = this.#first;
     const full = this.#leaves.length >= this.#params.batchMaxIndexes;
     const old = block.createdAtMs - first.createdAtMs >= this.#params.batchMaxMs;
@@ -71,10 +78,12 @@ export class BatchBuilder {
       appHash: block.appHash,
       blocksRoot: merkleRoot(this.#leaves),
     };
+    const blockHashes = this.#hashes;
     this.#number++;
     this.#first = null;
     this.#leaves = [];
-    return batch;
+    this.#hashes = [];
+    return { batch, blockHashes };
   }
 }
 

@@ -3,9 +3,8 @@
  * finalized chain, their commitments and Merkle proofs, attester votes and
  * gap-free BatchQCs.
  */
-export { BatchBuilder, type BatchParams, batchLeaves, type ExecutedBlock } from "./batches.ts";
+export { BatchBuilder, type BatchParams, batchLeaves, type ClosedBatch, type ExecutedBlock } from "./batches.ts";
 export { AttestationMachine, type AttestationMachineOptions, MAX_HELD_BATCHES } from "./machine.ts";
-export { leafHash, merklePath, merkleRoot, nodeHash, verifyMerklePath } from "./merkle.ts";
 export {
   type AttestationConfig,
   type AttestationCounters,

@@ -87,6 +87,8 @@ export class AttestationMachine {
   readonly #writes = new Map<number, Write>();
   /** The own vote being re-pushed until its BatchQC is stored. */
   #ownVote: BatchVote | null = null;
+  /** When the own vote was first pushed (a BatchQC may have formed elsewhere while this node was away). */
+  #ownVoteSinceMs = Number.POSITIVE_INFINITY;
   #attempt: number;
   #nextRepushAtMs = Number.POSITIVE_INFINITY;
   /** Highest batch number some peer or the main node shows a BatchQC exists for beyond ours. */
@@ -95,6 +97,8 @@ export class AttestationMachine {
   /** Batches asked from storage, with when. */
   readonly #loading = new Map<number, number>();
   #timerAtMs = Number.POSITIVE_INFINITY;
+  /** False once attesting was stopped (main node on another genesis). */
+  #attesting = true;
   #halted: string | null = null;
   #nextWriteId = 0;
   /** Recovered executed indexes, cut into batches at start(). */
@@ -154,7 +158,7 @@ export class AttestationMachine {
   }
 
   get isAttester(): boolean {
-    return this.me !== null && this.committee.attesters.isAttester(this.me);
+    return this.me !== null && this.committee.attesters.isAttester(this.me) && this.#attesting;
   }
 
   /** Effects right after start: re-cut recovered indexes, re-send the identical latest vote. */
@@ -165,6 +169,7 @@ export class AttestationMachine {
     if (record !== null && this.isAttester && record.number >= this.#qcNext) {
       // The signature is deterministic: the same record gives the identical vote.
       this.#ownVote = this.#sign(record);
+      this.#ownVoteSinceMs = nowMs;
       this.#countVote(this.#ownVote);
       this.#push(nowMs, out);
     }
@@ -183,8 +188,8 @@ export class AttestationMachine {
   #step(input: AttestationInput, nowMs: number, out: AttestationEffect[]): void {
     switch (input.kind) {
       case "executed": {
-        const batch = this.#builder.add(input.block);
-        if (batch !== null) this.#closed(batch, out);
+        const closed = this.#builder.add(input.block);
+        if (closed !== null) this.#closed(closed.batch, closed.blockHashes, out);
         return;
       }
       case "status":
@@ -200,6 +205,11 @@ export class AttestationMachine {
         this.#loading.delete(input.batch.number);
         if (input.batch.number < this.#batchesClosed) this.#hold(input.batch);
         return;
+      case "stopAttesting":
+        this.#attesting = false;
+        this.#ownVote = null;
+        this.#nextRepushAtMs = Number.POSITIVE_INFINITY;
+        return;
       case "durable":
         this.#onDurable(input.id, nowMs, out);
         return;
@@ -211,13 +221,13 @@ export class AttestationMachine {
 
   // ---- batches ----
 
-  #closed(batch: Batch, out: AttestationEffect[]): void {
+  #closed(batch: Batch, blockHashes: Uint8Array[], out: AttestationEffect[]): void {
     const entry = this.#hold(batch);
     this.#batchesClosed = batch.number + 1;
     this.counters.batchesClosed++;
     const id = this.#writeId();
     this.#writes.set(id, { kind: "batch", batch });
-    out.push({ kind: "persist", id, write: { kind: "batch", batch }, release: [] });
+    out.push({ kind: "persist", id, write: { kind: "batch", batch, blockHashes }, release: [] });
     out.push({ kind: "batchClosed", batch, hash: entry.hash });
   }
 
@@ -410,9 +420,10 @@ export class AttestationMachine {
       case "record": {
         this.#recordWrite = null;
         this.#record = w.record;
-        if (w.record.number < this.#qcNext) return;
+        if (w.record.number < this.#qcNext || !this.#attesting) return;
         // The outbox released the vote with this acknowledgement: count it, re-push it until its BatchQC.
         this.#ownVote = w.vote;
+        this.#ownVoteSinceMs = nowMs;
         out.push({ kind: "attested", batch: w.batch, hash: w.record.hash });
         this.#countVote(w.vote);
         this.#nextRepushAtMs = nowMs + this.#config.repushMs;
@@ -441,9 +452,16 @@ export class AttestationMachine {
     this.#storeQcs(nowMs, out);
     if (this.#halted !== null) return;
     this.#maybeVote(nowMs, out);
-    // BatchQCs exist beyond what this node holds: fetch them (rate-limited).
+    // BatchQCs exist beyond what this node holds (a vote or the status says
+    // so), or the own vote has waited a re-push interval for its BatchQC (it
+    // may have formed while this node was away, and its votes are gone):
+    // fetch them (rate-limited).
     let fetchAtMs = Number.POSITIVE_INFINITY;
-    if (this.#wantQcsUpTo >= this.#qcStageNext && !this.#qcs.has(this.#qcStageNext)) {
+    const ownVoteWaiting =
+      this.#ownVote !== null &&
+      this.#ownVote.body.number >= this.#qcStageNext &&
+      nowMs - this.#ownVoteSinceMs >= this.#config.repushMs;
+    if ((this.#wantQcsUpTo >= this.#qcStageNext || ownVoteWaiting) && !this.#qcs.has(this.#qcStageNext)) {
       if (nowMs - this.#lastFetchAtMs >= this.#config.repushMs) {
         this.#lastFetchAtMs = nowMs;
         out.push({ kind: "fetchBatchQcs", from: this.#qcStageNext });

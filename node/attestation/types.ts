@@ -45,6 +45,8 @@ export type AttestationInput =
   | { kind: "batchQcs"; qcs: BatchQc[] }
   /** A stored batch read back for the machine (answer to `loadBatch`). */
   | { kind: "batchLoaded"; batch: Batch }
+  /** The main node is on another genesis: sign nothing more (votes and BatchQCs are still collected). */
+  | { kind: "stopAttesting" }
   /** Write `id` (from this machine's persist effect) is durable. */
   | { kind: "durable"; id: number }
   | { kind: "timer" };

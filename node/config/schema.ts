@@ -9,6 +9,7 @@ import {
   nameKey,
   numberKey,
   pathKey,
+  urlKey,
 } from "./kinds.ts";
 
 /**
@@ -61,6 +62,16 @@ export const ConfigSchema = z
         maxBlockBytes: intKey(1024, 4 * MiB),
         mempoolMaxTxs: intKey(1, 1_000_000),
         mempoolMaxBytes: intKey(1024, 1024 * MiB),
+      })
+      .strict(),
+    attestation: z
+      .object({
+        mainNodeUrl: urlKey({ optional: true }),
+        pollIntervalMs: intKey(50, 3_600_000),
+        requestTimeoutMs: intKey(10, 600_000),
+        maxBackoffMs: intKey(50, 3_600_000),
+        repushMs: intKey(10, 3_600_000),
+        voteWindow: intKey(1, 1024),
       })
       .strict(),
     storage: z

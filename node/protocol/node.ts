@@ -1,3 +1,4 @@
+import { type AttestationEffect, type AttestationInput, AttestationMachine } from "../attestation/index.ts";
 import type { Committee } from "../committee/index.ts";
 import { type ConsensusEffect, type ConsensusInput, ConsensusMachine } from "../consensus/index.ts";
 import type { Signer, VerifyCache } from "../crypto/index.ts";
@@ -9,7 +10,7 @@ import {
   MAX_PENDING_EXECUTION,
 } from "../execution/index.ts";
 import { type LanesEffect, type LanesInput, LanesMachine } from "../lanes/index.ts";
-import type { RecoveredState } from "../types/index.ts";
+import { type BatchVoteMessage, proposalHash, type RecoveredState } from "../types/index.ts";
 import type { NodeEffect, NodeInput, ProtocolConfig } from "./types.ts";
 
 export interface ProtocolNodeOptions {
@@ -22,12 +23,17 @@ export interface ProtocolNodeOptions {
   app: App;
   /** One cache per process, shared with the network layer's checks. */
   verifyCache?: VerifyCache;
+  /** Start time (seeds the batch vote's re-push counter). */
+  nowMs?: number;
 }
 
 type Work =
   | { to: "lanes"; input: LanesInput }
   | { to: "consensus"; input: ConsensusInput }
-  | { to: "execution"; input: ExecutionInput };
+  | { to: "execution"; input: ExecutionInput }
+  | { to: "attestation"; input: AttestationInput };
+
+const ATTESTATION_WRITE = "attestation:";
 
 /** Bound on internal hand-offs in one step: a loop here would be a bug. */
 const MAX_INTERNAL_STEPS = 100_000;
@@ -49,6 +55,9 @@ export class ProtocolNode {
   readonly lanes: LanesMachine;
   readonly consensus: ConsensusMachine;
   readonly execution: ExecutionMachine;
+  readonly attestation: AttestationMachine;
+  /** Batch votes held until their attestation record is durable (by write id). */
+  readonly #heldBatchVotes = new Map<string, BatchVoteMessage[]>();
   #halted: string | null = null;
 
   constructor(opts: ProtocolNodeOptions) {
@@ -85,6 +94,16 @@ export class ProtocolNode {
       lookup: (lane, number) => lanes.heldBlock(lane, number),
       verifyCache,
     });
+    this.attestation = new AttestationMachine({
+      committee,
+      me,
+      signer,
+      config: opts.config.attestation,
+      params: committee.params,
+      recovered: recovered.attestation,
+      verifyCache,
+      nowMs: opts.nowMs ?? 0,
+    });
   }
 
   get halted(): string | null {
@@ -98,6 +117,7 @@ export class ProtocolNode {
     for (const e of this.lanes.start(nowMs)) this.#fromLanes(e, out, work);
     for (const e of this.consensus.start(nowMs)) this.#fromConsensus(e, out, work);
     for (const e of this.execution.start(nowMs)) this.#fromExecution(e, out, work);
+    for (const e of this.attestation.start(nowMs)) this.#fromAttestation(e, out);
     this.#drain(work, nowMs, out);
     return out;
   }
@@ -121,15 +141,40 @@ export class ProtocolNode {
       case "appVote":
         work.push({ to: "execution", input });
         break;
+      case "batchVote":
+        work.push({ to: "attestation", input: { kind: "batchVote", msg: input.msg } });
+        break;
+      case "attestationStatus":
+        work.push({ to: "attestation", input: { kind: "status", next: input.next } });
+        break;
+      case "batchLoaded":
+      case "stopAttesting":
+        work.push({ to: "attestation", input });
+        break;
+      case "syncBatchQcs":
+        work.push({ to: "attestation", input: { kind: "batchQcs", qcs: input.qcs } });
+        break;
       case "durable": {
         const to = input.id.slice(0, input.id.indexOf(":"));
         if (to === "lanes" || to === "consensus" || to === "execution") work.push({ to, input } as Work);
+        else if (to === "attestation") {
+          // The record is durable: release the vote it holds, then tell the machine.
+          const out: NodeEffect[] = [];
+          for (const msg of this.#heldBatchVotes.get(input.id) ?? [])
+            out.push({ kind: "broadcast", topic: "batch_vote", msg });
+          this.#heldBatchVotes.delete(input.id);
+          const id = Number(input.id.slice(ATTESTATION_WRITE.length));
+          work.push({ to: "attestation", input: { kind: "durable", id } });
+          this.#drain(work, nowMs, out);
+          return out;
+        }
         break;
       }
       case "timer":
         if (input.timer === "lanes") work.push({ to: "lanes", input: { kind: "timer" } });
         else if (input.timer === "consensus")
           work.push({ to: "consensus", input: { kind: "timer", viewKey: input.key } });
+        else if (input.timer === "attestation") work.push({ to: "attestation", input: { kind: "timer" } });
         else work.push({ to: "execution", input: { kind: "timer" } });
         break;
       case "syncLaneBlocks":
@@ -158,6 +203,8 @@ export class ProtocolNode {
       if (w.to === "lanes") for (const e of this.lanes.step(w.input, nowMs)) this.#fromLanes(e, out, work);
       else if (w.to === "consensus")
         for (const e of this.consensus.step(w.input, nowMs)) this.#fromConsensus(e, out, work);
+      else if (w.to === "attestation")
+        for (const e of this.attestation.step(w.input, nowMs)) this.#fromAttestation(e, out);
       else for (const e of this.execution.step(w.input, nowMs)) this.#fromExecution(e, out, work);
     }
   }
@@ -219,12 +266,54 @@ export class ProtocolNode {
       case "setTimer":
         out.push({ kind: "setTimer", timer: "execution", key: "execution", deadlineMs: e.deadlineMs });
         return;
+      case "deliver": {
+        out.push(e);
+        const p = e.block.commitQc.proposal;
+        work.push({
+          to: "attestation",
+          input: {
+            kind: "executed",
+            block: { index: e.block.index, blockHash: proposalHash(p), createdAtMs: p.createdAtMs, appHash: e.appHash },
+          },
+        });
+        return;
+      }
       case "halt":
         this.#halted = e.reason;
         out.push(e);
         return;
       case "event":
         out.push({ ...e, module: "execution" });
+        return;
+      default:
+        out.push(e);
+    }
+  }
+
+  #fromAttestation(e: AttestationEffect, out: NodeEffect[]): void {
+    switch (e.kind) {
+      case "persist": {
+        const id = `${ATTESTATION_WRITE}${e.id}`;
+        if (e.release.length > 0)
+          this.#heldBatchVotes.set(
+            id,
+            e.release.map((r) => r.msg),
+          );
+        out.push({ kind: "persist", id, write: e.write });
+        return;
+      }
+      case "resend":
+        for (const r of e.release) out.push({ kind: "broadcast", topic: "batch_vote", msg: r.msg });
+        return;
+      case "setTimer":
+        out.push({ kind: "setTimer", timer: "attestation", key: "attestation", deadlineMs: e.deadlineMs });
+        return;
+      case "halt":
+        this.#halted = e.reason;
+        out.push(e);
+        return;
+      case "event":
+        out.push({ ...e, module: "attestation" });
         return;
       default:
         out.push(e);

@@ -1,8 +1,12 @@
+import type { AttestationConfig } from "../attestation/index.ts";
 import type { ConsensusConfig } from "../consensus/index.ts";
 import type { ExecutionConfig } from "../execution/index.ts";
 import type { LanesConfig } from "../lanes/index.ts";
 import type {
   AppVote,
+  Batch,
+  BatchQc,
+  BatchVoteMessage,
   CommitQc,
   ConsensusMessage,
   DurableWrite,
@@ -16,9 +20,10 @@ export interface ProtocolConfig {
   lanes: LanesConfig;
   consensus: ConsensusConfig;
   execution: ExecutionConfig;
+  attestation: AttestationConfig;
 }
 
-export type TimerName = "lanes" | "consensus" | "execution";
+export type TimerName = "lanes" | "consensus" | "execution" | "attestation";
 
 /** Everything that can happen to one node, from the outside. */
 export type NodeInput =
@@ -27,13 +32,21 @@ export type NodeInput =
   | { kind: "laneVote"; vote: LaneVote }
   | { kind: "consensus"; msg: ConsensusMessage }
   | { kind: "appVote"; vote: AppVote }
+  | { kind: "batchVote"; msg: BatchVoteMessage }
+  /** The main node's status (next batch to attest), from the poller. */
+  | { kind: "attestationStatus"; next: number }
+  /** The main node is on another genesis: this node signs no more batch votes. */
+  | { kind: "stopAttesting" }
+  /** A stored batch read back (answer to `loadBatch`). */
+  | { kind: "batchLoaded"; batch: Batch }
   /** The write with this id (from a `persist` effect) is durable. */
   | { kind: "durable"; id: string }
   /** A timer set by a `setTimer` effect fired (`key` as given there). */
   | { kind: "timer"; timer: TimerName; key: string }
   /** Sync responses: unverified; the machines check them. */
   | { kind: "syncLaneBlocks"; blocks: LaneBlock[] }
-  | { kind: "syncCommitQcs"; qcs: CommitQc[] };
+  | { kind: "syncCommitQcs"; qcs: CommitQc[] }
+  | { kind: "syncBatchQcs"; qcs: BatchQc[] };
 
 /** Everything one node asks of the outside world. */
 export type NodeEffect =
@@ -44,6 +57,8 @@ export type NodeEffect =
   | { kind: "broadcast"; topic: "lane_vote"; vote: LaneVote }
   | { kind: "broadcast"; topic: "consensus"; msg: ConsensusMessage }
   | { kind: "broadcast"; topic: "app_vote"; vote: AppVote }
+  /** Own batch vote (first push, after its record is durable, or a re-push). */
+  | { kind: "broadcast"; topic: "batch_vote"; msg: BatchVoteMessage }
   /** (Re)arm the named timer; the previous one of that name is replaced. */
   | { kind: "setTimer"; timer: TimerName; key: string; deadlineMs: number }
   /** Index k is final (its CommitQC is durable). */
@@ -52,12 +67,21 @@ export type NodeEffect =
   | { kind: "deliver"; block: GlobalBlock; appHash: Uint8Array }
   | { kind: "fetchLaneBlocks"; lane: number; from: number; to: number }
   | { kind: "fetchCommitQcs"; from: number }
+  | { kind: "fetchBatchQcs"; from: number }
+  /** Read stored batch `number`, feed it back as `batchLoaded`. */
+  | { kind: "loadBatch"; number: number }
+  /** Batch n closed (log). */
+  | { kind: "batchClosed"; batch: Batch; hash: Uint8Array }
+  /** This node's batch vote for n left (log). */
+  | { kind: "attested"; batch: Batch; hash: Uint8Array }
+  /** BatchQC(n) is durable (log, metrics, main node status). */
+  | { kind: "batchQcStored"; qc: BatchQc; batch: Batch }
   | { kind: "txRejected"; tx: Tx; reason: string }
   /** The node must stop (app hash divergence). */
   | { kind: "halt"; reason: string }
   | {
       kind: "event";
-      module: "lanes" | "consensus" | "execution";
+      module: "lanes" | "consensus" | "execution" | "attestation";
       level: "info" | "warn" | "error";
       msg: string;
       data?: Record<string, unknown>;

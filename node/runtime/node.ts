@@ -13,6 +13,7 @@ import { type NodeEffect, type NodeInput, ProtocolNode, type TimerName } from ".
 import { divergedFromFinalized, GroupCommitWriter, openStorage, recover, type Storage } from "../storage/index.ts";
 import { type ConsensusMessage, type DurableWrite, type RecoveredState, toHex } from "../types/index.ts";
 import { createApiBackend, PendingTxs } from "./api-backend.ts";
+import { AttestationPoller } from "./attestation-poller.ts";
 import { CatchUp } from "./catch-up.ts";
 import { FinalizedLog } from "./finalized-log.ts";
 import { loadNodeHome, type NodeHome } from "./home.ts";
@@ -164,6 +165,7 @@ class Runtime implements RunningNode {
   readonly #counters: MachineCounters;
   #net: Network | null = null;
   #catchUp: CatchUp | null = null;
+  #poller: AttestationPoller | null = null;
   #api: FastifyInstance | null = null;
   #statusTimer: NodeJS.Timeout | null = null;
   #probeTimer: NodeJS.Timeout | null = null;
@@ -206,6 +208,7 @@ class Runtime implements RunningNode {
       recovered,
       app: new KvApp(),
       verifyCache: parts.verifyCache,
+      nowMs: Date.now(),
     });
     this.#guard = new SigningGuard(recovered, home.validatorIndex);
     this.#timers = new Timers<TimerName>((timer, key) => this.#push({ kind: "timer", timer, key }));
@@ -246,6 +249,7 @@ class Runtime implements RunningNode {
         onLaneVote: (vote) => this.#offer({ kind: "laneVote", vote }),
         onConsensus: (msg) => this.#offer({ kind: "consensus", msg }),
         onAppVote: (vote) => this.#offer({ kind: "appVote", vote }),
+        onBatchVote: (msg) => this.#offer({ kind: "batchVote", msg }),
         syncServer: syncServerFor(this.#storage, committee.size),
       },
     });
@@ -254,6 +258,7 @@ class Runtime implements RunningNode {
       {
         laneBlocks: (blocks) => this.#push({ kind: "syncLaneBlocks", blocks }),
         commitQcs: (qcs) => this.#push({ kind: "syncCommitQcs", qcs }),
+        batchQcs: (qcs) => this.#push({ kind: "syncBatchQcs", qcs }),
         executedIndex: () => this.#protocol.execution.executedIndex,
       },
       this.#logger.child({ module: "sync" }),
@@ -312,6 +317,7 @@ class Runtime implements RunningNode {
     );
     this.#probeTimer.unref();
     this.#catchUp.probe(this.#protocol.consensus.finalizedIndex);
+    this.#startAttestation();
     if (config.metrics.statusIntervalMs > 0) {
       this.#statusTimer = setInterval(() => this.#statusLine(), config.metrics.statusIntervalMs);
       this.#statusTimer.unref();
@@ -321,6 +327,40 @@ class Runtime implements RunningNode {
   stop(): Promise<void> {
     this.#stopping ??= this.#shutdown();
     return this.#stopping;
+  }
+
+  /**
+   * Batch attestation (DESIGN section 13): the main node (empty
+   * attestation.mainNodeUrl) attests its own next BatchQC; every other node
+   * polls the main node's status and hands each change to the loop.
+   */
+  #startAttestation(): void {
+    const { config, committee } = this.home;
+    const a = this.#protocol.attestation;
+    const url = config.attestation.mainNodeUrl;
+    const log = this.#logger.child({ module: "attestation" });
+    this.#metrics.attestationNextBatch.set(a.status ?? 0);
+    this.#metrics.batchQcsStored.set(a.nextBatchQc);
+    if (url === "") {
+      log.info({ nextBatchToAttest: a.nextBatchQc, attester: a.isAttester }, "attestation: this node is the main node");
+      return;
+    }
+    this.#poller = new AttestationPoller({
+      url,
+      pollIntervalMs: config.attestation.pollIntervalMs,
+      requestTimeoutMs: config.attestation.requestTimeoutMs,
+      maxBackoffMs: config.attestation.maxBackoffMs,
+      genesis: { chainId: committee.chainId, genesisHash: toHex(committee.genesisHash) },
+      onStatus: (next) => {
+        this.#metrics.attestationNextBatch.set(next);
+        this.#push({ kind: "attestationStatus", next });
+      },
+      onError: (kind) => this.#metrics.attestationPollErrors.inc({ kind }),
+      onStopped: () => this.#push({ kind: "stopAttesting" }),
+      logger: log,
+    });
+    this.#poller.start();
+    log.info({ mainNodeUrl: url, attester: a.isAttester }, "attestation: polling the main node");
   }
 
   // ---- intake ----
@@ -406,10 +446,63 @@ class Runtime implements RunningNode {
               this.#journalVote(e.msg);
               void net.publishConsensus(e.msg);
             }
+          } else if (e.topic === "batch_vote") {
+            const { number, hash } = e.msg.vote.body;
+            if (this.#guarded({ kind: "batchVote", number, hash })) void net.publishBatchVote(e.msg);
           } else if (this.#guarded({ kind: "appVote", index: e.vote.body.index, appHash: e.vote.body.appHash })) {
             void net.publishAppVote(e.vote);
           }
           break;
+        case "fetchBatchQcs":
+          this.#catchUp?.batchQcs(e.from);
+          break;
+        case "loadBatch":
+          this.#storage.batch(e.number).then(
+            (batch) => {
+              if (batch !== undefined) this.#push({ kind: "batchLoaded", batch });
+            },
+            (err: Error) => this.#log.warn({ batch: e.number, err: err.message }, "could not read a stored batch"),
+          );
+          break;
+        case "batchClosed":
+          this.#logger.child({ module: "attestation" }).debug(
+            {
+              batch: e.batch.number,
+              firstIndex: e.batch.firstIndex,
+              lastIndex: e.batch.lastIndex,
+              hash: toHex(e.hash),
+            },
+            "batch closed",
+          );
+          break;
+        case "attested":
+          this.#logger.child({ module: "attestation" }).info(
+            {
+              batch: e.batch.number,
+              firstIndex: e.batch.firstIndex,
+              lastIndex: e.batch.lastIndex,
+              hash: toHex(e.hash),
+            },
+            "attesting batch",
+          );
+          break;
+        case "batchQcStored": {
+          const n = e.qc.body.number;
+          this.#metrics.batchQcsStored.set(n + 1);
+          this.#metrics.batchQcs.inc();
+          if (this.home.config.attestation.mainNodeUrl === "") this.#metrics.attestationNextBatch.set(n + 1);
+          this.#logger.child({ module: "attestation" }).info(
+            {
+              batch: n,
+              firstIndex: e.batch.firstIndex,
+              lastIndex: e.batch.lastIndex,
+              hash: toHex(e.qc.body.hash),
+              signers: e.qc.signers.getTrueBitIndexes(),
+            },
+            "BatchQC stored",
+          );
+          break;
+        }
         case "setTimer":
           this.#timers.set(e.timer, e.key, e.deadlineMs, nowMs);
           break;
@@ -534,6 +627,7 @@ class Runtime implements RunningNode {
     if (this.#statusTimer) clearInterval(this.#statusTimer);
     if (this.#probeTimer) clearInterval(this.#probeTimer);
     this.#catchUp?.stop();
+    this.#poller?.stop();
     this.#queue.clear();
     const step = async (what: string, fn: () => Promise<unknown>, fatal = false) => {
       try {

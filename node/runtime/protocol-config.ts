@@ -21,5 +21,10 @@ export function protocolConfig(config: Config): ProtocolConfig {
       viewTimeoutGrowth: config.consensus.viewTimeoutGrowth,
     },
     execution: { ...DEFAULT_EXECUTION_CONFIG },
+    attestation: {
+      voteWindow: config.attestation.voteWindow,
+      repushMs: config.attestation.repushMs,
+      mainNode: config.attestation.mainNodeUrl === "",
+    },
   };
 }

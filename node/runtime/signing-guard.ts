@@ -16,7 +16,8 @@ export type SignedOutput =
   | { kind: "laneBlock"; block: LaneBlock }
   | { kind: "laneVote"; lane: number; number: number }
   | { kind: "consensus"; msg: ConsensusMessage }
-  | { kind: "appVote"; index: number; appHash: Uint8Array };
+  | { kind: "appVote"; index: number; appHash: Uint8Array }
+  | { kind: "batchVote"; number: number; hash: Uint8Array };
 
 /** Own lane headers remembered for the check; older ones are finalized long ago. */
 const MAX_OWN_HEADERS = 8192;
@@ -46,6 +47,7 @@ export class SigningGuard {
   readonly #ownLane: number | null;
   #appIndex: number;
   #appHash: Uint8Array;
+  #attestation: { number: number; hash: Uint8Array } | null;
 
   constructor(recovered: RecoveredState, ownLane: number | null) {
     this.#safety = recovered.safety;
@@ -56,6 +58,7 @@ export class SigningGuard {
     }
     this.#appIndex = recovered.app.executedIndex;
     this.#appHash = recovered.app.appHash;
+    this.#attestation = recovered.attestation.record;
   }
 
   /** Called for every write once storage says it is durable. */
@@ -70,6 +73,9 @@ export class SigningGuard {
         if (lane === this.#ownLane) this.#rememberOwn(w.block);
         return;
       }
+      case "attestation":
+        this.#attestation = w.record;
+        return;
       case "appState":
         if (w.index >= this.#appIndex) {
           this.#appIndex = w.index;
@@ -104,6 +110,13 @@ export class SigningGuard {
         return null;
       case "consensus":
         return this.#checkConsensus(out.msg);
+      case "batchVote": {
+        const r = this.#attestation;
+        if (r === null || r.number !== out.number || !bytesEqual(r.hash, out.hash)) {
+          return `batch vote for ${out.number} is not the durable attestation record (${r ? r.number : "none"})`;
+        }
+        return null;
+      }
     }
   }
 

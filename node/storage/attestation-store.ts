@@ -1,7 +1,8 @@
 import { type AttestationRecord, type Batch, type BatchQc, bytesEqual, codecs, toHex } from "../types/index.ts";
 import { StorageError } from "./errors.ts";
 import { IndexedWal } from "./indexed-wal.ts";
-import { utf8 } from "./keys.ts";
+import { u64Key, utf8 } from "./keys.ts";
+
 import { type LevelDb, plain, type Space, space } from "./level.ts";
 import type { WriteSet } from "./write-set.ts";
 
@@ -15,10 +16,12 @@ const RECORD_KEY = utf8("attestation");
  *                      vote leaves; refuses a lower number or a second hash
  *                      for the same number, like the safety record.
  *   batch/<n>          closed batch n (boundaries, hashes, Merkle root), gap-free
+ *   batchhash/<n>      the global block hashes of batch n, 32 bytes each (inclusion proofs)
  *   bqc/<n>            BatchQC(n), gap-free: n only after n-1
  */
 export class AttestationStore {
   readonly #meta: Space;
+  readonly #hashes: Space;
   readonly batches: IndexedWal<Batch>;
   readonly batchQcs: IndexedWal<BatchQc>;
   #record: AttestationRecord | null;
@@ -27,12 +30,14 @@ export class AttestationStore {
 
   private constructor(
     meta: Space,
+    hashes: Space,
     batches: IndexedWal<Batch>,
     batchQcs: IndexedWal<BatchQc>,
     record: AttestationRecord | null,
     lastBatch: Batch | null,
   ) {
     this.#meta = meta;
+    this.#hashes = hashes;
     this.batches = batches;
     this.batchQcs = batchQcs;
     this.#record = record;
@@ -53,7 +58,7 @@ export class AttestationStore {
     const batchQcs = await IndexedWal.open("bqc", space(db, ["bqc"]), meta, codecs.batchQc, 0);
     let lastBatch: Batch | null = null;
     if (!batches.damaged && batches.next > batches.first) lastBatch = (await batches.get(batches.next - 1)) ?? null;
-    return new AttestationStore(meta, batches, batchQcs, record, lastBatch);
+    return new AttestationStore(meta, space(db, ["batchhash"]), batches, batchQcs, record, lastBatch);
   }
 
   get record(): AttestationRecord | null {
@@ -88,8 +93,12 @@ export class AttestationStore {
   }
 
   /** Appends closed batch n: only at the store's next, starting right after the previous batch. */
-  appendBatch(ws: WriteSet, batch: Batch): void {
+  appendBatch(ws: WriteSet, batch: Batch, blockHashes: Uint8Array[]): void {
     const prev = this.#lastBatch;
+    const count = batch.lastIndex - batch.firstIndex + 1;
+    if (blockHashes.length !== count || blockHashes.some((h) => h.byteLength !== 32)) {
+      throw new StorageError(`batch/${batch.number}: refused: ${blockHashes.length} block hashes for ${count} indexes`);
+    }
     const expectedFirst = prev === null ? 1 : prev.lastIndex + 1;
     if (batch.firstIndex !== expectedFirst || batch.lastIndex < batch.firstIndex) {
       throw new StorageError(
@@ -97,10 +106,20 @@ export class AttestationStore {
       );
     }
     this.batches.append(ws, batch.number, batch);
+    ws.put(this.#hashes, u64Key(batch.number), Buffer.concat(blockHashes));
     this.#lastBatch = batch;
     ws.onUndo(() => {
       this.#lastBatch = prev;
     });
+  }
+
+  /** The block hashes of stored batch n, or undefined. */
+  async blockHashes(n: number): Promise<Uint8Array[] | undefined> {
+    if (!Number.isSafeInteger(n) || n < this.batches.first || n >= this.batches.next) return undefined;
+    const raw = await this.#hashes.get(u64Key(n));
+    if (raw === undefined || raw.byteLength % 32 !== 0) return undefined;
+    const bytes = plain(raw);
+    return Array.from({ length: bytes.byteLength / 32 }, (_, i) => bytes.slice(32 * i, 32 * i + 32));
   }
 
   /** Appends BatchQC(n): only at the WAL's next (gap-free), and only for a batch stored here. */

@@ -18,6 +18,8 @@ import {
   compareViews,
   headerHash,
   type LaneBlock,
+  leafHash,
+  merkleRoot,
   proposalHash,
   type RecoveredAttestation,
   type RecoveredExecuted,
@@ -372,6 +374,17 @@ async function recoverAttestation(
       throw new RecoveryError(key, `starts at index ${b.firstIndex}, the previous batch ended at ${prev.lastIndex}`);
     }
     if (index === 0 && b.firstIndex !== 1) throw new RecoveryError(key, `batch 0 starts at index ${b.firstIndex}`);
+    const hashes = await store.blockHashes(index);
+    const root =
+      hashes?.length === b.lastIndex - b.firstIndex + 1
+        ? merkleRoot(hashes.map((h, i) => leafHash(b.firstIndex + i, h)))
+        : null;
+    if (root === null || !bytesEqual(root, b.blocksRoot)) {
+      throw new RecoveryError(
+        `${key}, batchhash/${index}`,
+        "the batch's block hashes are missing or do not match its Merkle root",
+      );
+    }
     batches.set(index, b);
     prev = b;
   }

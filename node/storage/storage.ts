@@ -117,7 +117,7 @@ export class Storage {
             `batch/${w.batch.number}: refused: ends at index ${w.batch.lastIndex}, beyond the executed index ${this.app.executedIndex}`,
           );
         }
-        this.attestation.appendBatch(ws, w.batch);
+        this.attestation.appendBatch(ws, w.batch, w.blockHashes);
         return;
       case "batchQc":
         this.attestation.appendBatchQc(ws, w.qc);
@@ -165,6 +165,11 @@ export class Storage {
 
   batch(n: number): Promise<Batch | undefined> {
     return this.attestation.batches.get(n);
+  }
+
+  /** Hashes of the global blocks of batch n, in index order (for inclusion proofs). */
+  batchBlockHashes(n: number): Promise<Uint8Array[] | undefined> {
+    return this.attestation.blockHashes(n);
   }
 
   batchQc(n: number): Promise<BatchQc | undefined> {

@@ -45,7 +45,7 @@ export type DurableWrite =
   /** Replace the attestation record (a lower number, or another hash for the same number, is refused). */
   | { kind: "attestation"; record: AttestationRecord }
   /** Append closed batch n to the batch store (only at its next, after its last index is executed). */
-  | { kind: "batch"; batch: Batch }
+  | { kind: "batch"; batch: Batch; blockHashes: Uint8Array[] }
   /** Append BatchQC(n) to the BatchQC WAL (only at its next: gap-free). */
   | { kind: "batchQc"; qc: BatchQc };
 

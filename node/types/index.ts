@@ -10,6 +10,7 @@ export type {
   RecoveredState,
 } from "./durable.ts";
 export * from "./limits.ts";
+export { leafHash, merklePath, merkleRoot, nodeHash, verifyMerklePath } from "./merkle.ts";
 export {
   appVoteSigningBody,
   batchCommitmentHash,

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { BatchBuilder, type ExecutedBlock, leafHash, merkleRoot } from "../../node/attestation/index.ts";
+import { BatchBuilder, type ExecutedBlock } from "../../node/attestation/index.ts";
 import { Committee, genesisHash, parseGenesis } from "../../node/committee/index.ts";
-import { type Batch, batchCommitmentHash, sha256 } from "../../node/types/index.ts";
+import { type Batch, batchCommitmentHash, leafHash, merkleRoot, sha256 } from "../../node/types/index.ts";
 import { testCommittee } from "../fixtures/committee.ts";
 
 const block = (index: number, createdAtMs: number): ExecutedBlock => ({
@@ -15,7 +15,10 @@ const block = (index: number, createdAtMs: number): ExecutedBlock => ({
 function cut(params: { batchMaxIndexes: number; batchMaxMs: number }, times: number[], last: Batch | null = null) {
   const b = new BatchBuilder(params, last);
   const first = last === null ? 1 : last.lastIndex + 1;
-  return times.map((t, i) => b.add(block(first + i, t))).filter((x): x is Batch => x !== null);
+  return times
+    .map((t, i) => b.add(block(first + i, t)))
+    .filter((x) => x !== null)
+    .map((x) => x.batch);
 }
 
 test("batches close at batchMaxIndexes: 1..4, 5..8, and the rest stays open", () => {
@@ -52,6 +55,17 @@ test("boundaries depend only on the chain: restarting from the last batch cuts t
   const whole = cut(params, times);
   const resumed = [...whole.slice(0, 4), ...cut(params, times.slice(whole[3]!.lastIndex), whole[3]!)];
   assert.deepEqual(resumed, whole);
+});
+
+test("a closed batch comes with its block hashes, in index order", () => {
+  const b = new BatchBuilder({ batchMaxIndexes: 3, batchMaxMs: 1e9 }, null);
+  b.add(block(1, 0));
+  b.add(block(2, 0));
+  const closed = b.add(block(3, 0));
+  assert.deepEqual(
+    closed?.blockHashes,
+    [1, 2, 3].map((i) => block(i, 0).blockHash),
+  );
 });
 
 test("an index out of order is a bug, refused", () => {

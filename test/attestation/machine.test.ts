@@ -279,3 +279,19 @@ test("recovered executed indexes are cut again at start and their batch rewritte
   );
   assert.equal(m.openBatch, 1);
 });
+
+test("stopAttesting: nothing more is signed or re-pushed; votes are still collected", () => {
+  const m = machine(0);
+  m.step({ kind: "status", next: 0 }, 0);
+  const [{ hash }] = feed(m, 1, 2) as [{ batch: Batch; hash: Uint8Array }];
+  assert.equal(votesOut(m.step({ kind: "timer" }, 100)).length, 1);
+  m.step({ kind: "stopAttesting" }, 150);
+  assert.equal(votesOut(m.step({ kind: "timer" }, 200)).length, 0);
+  m.step({ kind: "status", next: 1 }, 200);
+  const later = feed(m, 3, 4);
+  assert.equal(later.length, 1);
+  assert.equal(m.record?.number, 0, "no vote for batch 1");
+  m.step(voteIn(vote(1, 0, hash)), 300);
+  const out = m.step(voteIn(vote(2, 0, hash)), 300);
+  assert.equal(of(out, "persist")[0]?.write.kind, "batchQc");
+});

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import type { SyncError, SyncServerHandlers, SyncStatus } from "../../node/net/index.ts";
 import { aggregate } from "../../node/crypto/index.ts";
+import type { SyncError, SyncServerHandlers, SyncStatus } from "../../node/net/index.ts";
 import {
   type BatchQc,
   batchVoteSigningBody,

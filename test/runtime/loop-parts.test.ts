@@ -120,6 +120,7 @@ describe("catch-up", () => {
       sink: {
         laneBlocks: (b: LaneBlock[]) => got.blocks.push(...b),
         commitQcs: (q: CommitQc[]) => got.qcs.push(...q),
+        batchQcs: () => {},
         executedIndex: () => 0,
       },
     };

@@ -1,5 +1,6 @@
 import type { NodeEffect } from "../../node/protocol/index.ts";
 import {
+  type AttestationRecord,
   codecs,
   compareViews,
   type DurableWrite,
@@ -26,6 +27,11 @@ export class DurableShadow {
   /** lane -> number -> header hash hex */
   laneBlocks = new Map<number, Map<number, string>>();
   laneFirst = new Map<number, number>();
+  attestation: AttestationRecord | null = null;
+  /** Next BatchQC number durable here. */
+  batchQcNext = 0;
+  /** Set when a BatchQC write skipped a number (checked by the invariants). */
+  batchQcGap: string | null = null;
 
   apply(w: DurableWrite): void {
     switch (w.kind) {
@@ -45,6 +51,15 @@ export class DurableShadow {
         this.laneBlocks.set(w.block.header.lane, m);
         return;
       }
+      case "attestation":
+        this.attestation = w.record;
+        return;
+      case "batchQc":
+        if (w.qc.body.number !== this.batchQcNext && this.batchQcGap === null) {
+          this.batchQcGap = `BatchQC ${w.qc.body.number} stored after ${this.batchQcNext - 1}`;
+        }
+        this.batchQcNext = w.qc.body.number + 1;
+        return;
       case "pruneLane":
         this.laneFirst.set(w.lane, Math.max(this.laneFirst.get(w.lane) ?? 0, w.before));
         return;
@@ -72,13 +87,19 @@ export interface Violation {
  * - no key signs two different messages for one slot (twins excluded: they
  *   are the faulty ones);
  * - no vote leaves before its record is durable;
- * - app hashes agree.
+ * - app hashes agree;
+ * - attestation: no attester signs two hashes for one batch (slot
+ *   batchVote/<signer>/<n>, across restarts), no two BatchQCs for one
+ *   number, BatchQCs stored gap-free on every node (checked on its writes).
  */
 export class InvariantChecker {
   readonly violations: Violation[] = [];
   readonly #finalized = new Map<number, string>();
   readonly #appHashes = new Map<number, string>();
   readonly #signed = new Map<string, string>();
+  readonly #batchQcs = new Map<number, string>();
+  /** Signers of each BatchQC, as first stored (for tests). */
+  readonly batchQcSigners = new Map<number, number[]>();
   readonly #faultyValidators: Set<number>;
   readonly #leaderOf: (view: View) => number;
 
@@ -120,6 +141,21 @@ export class InvariantChecker {
       case "halt":
         this.#fail("halt", `${node} halted: ${e.reason}`);
         return;
+      case "batchQcStored": {
+        const n = e.qc.body.number;
+        const h = toHex(e.qc.body.hash);
+        const prev = this.#batchQcs.get(n);
+        if (prev === undefined) {
+          this.#batchQcs.set(n, h);
+          this.batchQcSigners.set(n, e.qc.signers.getTrueBitIndexes());
+        } else if (prev !== h) {
+          this.#fail(
+            "one BatchQC per batch",
+            `${node} stored BatchQC ${n} on ${h.slice(0, 12)}, others ${prev.slice(0, 12)}`,
+          );
+        }
+        return;
+      }
       case "pushBlock": {
         const { lane, number } = e.block.header;
         const h = toHex(headerHash(e.block.header));
@@ -154,6 +190,16 @@ export class InvariantChecker {
         this.#fail("durable first", `${node} sent app vote ${index} before its app state was durable`);
       }
       this.#slot(e.vote.signer, `appVote/${e.vote.signer}/${index}`, h, node);
+      return;
+    }
+    if (e.topic === "batch_vote") {
+      const { body, signer } = e.msg.vote;
+      const h = toHex(body.hash);
+      const r = shadow.attestation;
+      if (r === null || r.number !== body.number || toHex(r.hash) !== h) {
+        this.#fail("durable first", `${node} sent batch vote ${body.number} before its attestation record was durable`);
+      }
+      this.#slot(signer, `batchVote/${signer}/${body.number}`, h, node);
       return;
     }
     const m = e.msg;

@@ -21,6 +21,11 @@ export const SIM_PROTOCOL_CONFIG: ProtocolConfig = {
   lanes: { ...DEFAULT_LANES_CONFIG, maxBlockDelayMs: 40, retransmitMs: 150, mempoolMaxTxs: 2000 },
   consensus: { ...DEFAULT_CONSENSUS_CONFIG, viewTimeoutMs: 150, maxViewTimeoutMs: 1200, fetchRetryMs: 100 },
   execution: { ...DEFAULT_EXECUTION_CONFIG, anchorEveryIndexes: 8, fetchRetryMs: 100 },
+  // mainNode is set per node by the simulator (one simulated main node).
+  attestation: { voteWindow: 8, repushMs: 150, mainNode: false },
 };
 
-export const SIM_PARAMS = { laneWindow: 32, maxBlocksPerLane: 16 };
+export const SIM_PARAMS = { laneWindow: 32, maxBlocksPerLane: 16, batchMaxIndexes: 4, batchMaxMs: 200 };
+
+/** How often attesters poll the simulated main node's status. */
+export const SIM_POLL_MS = 100;

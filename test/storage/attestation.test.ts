@@ -51,8 +51,9 @@ async function chainState(): Promise<{ db: Db; batches: Batch[]; executed: Execu
   }
   await writer.submit(writes);
   const builder = new BatchBuilder({ batchMaxIndexes: 2, batchMaxMs: 1e9 }, null);
-  const batches = executed.map((e) => builder.add(e)).filter((b): b is Batch => b !== null);
-  await writer.submit(batches.map((batch) => ({ kind: "batch" as const, batch })));
+  const closed = executed.map((e) => builder.add(e)).filter((b) => b !== null);
+  const batches = closed.map((c) => c.batch);
+  await writer.submit(closed.map((c) => ({ kind: "batch" as const, batch: c.batch, blockHashes: c.blockHashes })));
   await writer.close();
   return { db, batches, executed };
 }
@@ -84,6 +85,10 @@ test("record, batches and BatchQCs recover; the open batch's executed indexes co
   assert.deepEqual(s.attestation.lastBatch, batches[1]);
   assert.equal(s.attestation.batchQcNext, 2);
   assert.deepEqual(s.attestation.executedAfter, [executed[4]]);
+  const storage = await openStorage(db, tc.committee);
+  assert.deepEqual(await storage.batchBlockHashes(1), [executed[2]!.blockHash, executed[3]!.blockHash]);
+  assert.equal(await storage.batchBlockHashes(2), undefined);
+  await storage.close();
 });
 
 test("the attestation record refuses a second hash for one number and a lower number", async () => {
@@ -116,11 +121,19 @@ test("BatchQCs are gap-free and only for stored batches; batches link and never 
     /not stored here/,
   );
   await assert.rejects(
-    writer.submit([{ kind: "batch", batch: { ...batches[1]!, number: 2, firstIndex: 6, lastIndex: 6 } }]),
+    writer.submit([
+      { kind: "batch", batch: { ...batches[1]!, number: 2, firstIndex: 6, lastIndex: 6 }, blockHashes: [appHash(6)] },
+    ]),
     /beyond the executed index 5/,
   );
   await assert.rejects(
-    writer.submit([{ kind: "batch", batch: { ...batches[1]!, number: 2, firstIndex: 4, lastIndex: 5 } }]),
+    writer.submit([
+      {
+        kind: "batch",
+        batch: { ...batches[1]!, number: 2, firstIndex: 4, lastIndex: 5 },
+        blockHashes: [appHash(4), appHash(5)],
+      },
+    ]),
     /expected to start at 5/,
   );
   await writer.close();

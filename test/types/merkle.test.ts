@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { leafHash, merklePath, merkleRoot, nodeHash, verifyMerklePath } from "../../node/attestation/index.ts";
-import { sha256 } from "../../node/types/index.ts";
+import { leafHash, merklePath, merkleRoot, nodeHash, sha256, verifyMerklePath } from "../../node/types/index.ts";
 
 const leaves = (n: number, first = 1) =>
   Array.from({ length: n }, (_, i) => leafHash(first + i, sha256(new Uint8Array([i, n]))));

@@ -12,7 +12,7 @@
  * the leaf's position (index - firstIndex) and the leaf count
  * (lastIndex - firstIndex + 1), all of which the batch commitment fixes.
  */
-import { bytesEqual, sha256 } from "../types/index.ts";
+import { bytesEqual, sha256 } from "./bytes.ts";
 
 const LEAF = new Uint8Array([0]);
 const NODE = new Uint8Array([1]);
