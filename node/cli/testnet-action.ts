@@ -61,7 +61,11 @@ export function testnet(opts: TestnetOptions): void {
   const genesisJson = genesisToJson({
     chainId,
     genesisTimeMs: Date.now(),
-    params: DEFAULT_PARAMS,
+    params: {
+      ...DEFAULT_PARAMS,
+      ...(opts.batchMaxIndexes !== undefined && { batchMaxIndexes: opts.batchMaxIndexes }),
+      ...(opts.batchMaxMs !== undefined && { batchMaxMs: opts.batchMaxMs }),
+    },
     validators: nodes
       .filter((n) => n.validatorKey !== undefined)
       .map((n, index) => ({
@@ -87,6 +91,12 @@ export function testnet(opts: TestnetOptions): void {
       },
       { key: "api.host", value: "127.0.0.1", source: "testnet" },
       { key: "api.port", value: n.apiPort, source: "testnet" },
+      // node0 is the attestation main node; every other node polls its API.
+      {
+        key: "attestation.mainNodeUrl",
+        value: n === nodes[0] ? "" : `http://127.0.0.1:${nodes[0]!.apiPort}`,
+        source: "testnet",
+      },
     ];
     if (!n.validatorKey) wiring.push({ key: "node.validatorKeyFile", value: "", source: "testnet (observer)" });
     const config = loadConfig({ home: n.home, file: null, overrides: [...userOverrides, ...wiring] });

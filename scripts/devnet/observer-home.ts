@@ -39,6 +39,12 @@ export function writeObserverHome(spec: ObserverHomeSpec): { peerId: string } {
     { key: "p2p.peers", value: peers, source: "devnet join" },
     { key: "api.host", value: "127.0.0.1", source: "devnet join" },
     { key: "api.port", value: node.apiPort, source: "devnet join" },
+    // node0 is the attestation main node; its API port is its p2p port + 1 (the testnet scheme).
+    {
+      key: "attestation.mainNodeUrl",
+      value: `http://127.0.0.1:${spec.validatorP2pPorts[0]! + 1}`,
+      source: "devnet join",
+    },
   ];
   const config = loadConfig({ home, file: null, overrides: [...parseSetFlags(spec.sets), ...wiring] });
   const paths = homePaths(home, config);
