@@ -1,4 +1,4 @@
-import type { Batch, BatchQc, BatchVoteMessage, DurableWrite } from "../types/index.ts";
+import type { Batch, BatchQc, BatchVoteMessage, DurableWrite, SignedMessage } from "../types/index.ts";
 import type { ExecutedBlock } from "./batches.ts";
 
 /** Node-local attestation settings (config `[attestation]`; batch boundaries are genesis params). */
@@ -52,7 +52,7 @@ export type AttestationInput =
   | { kind: "timer" };
 
 /** The one message this machine signs: the batch vote, with its re-push attempt outside the signature. */
-export type AttestationSigned = { kind: "batchVote"; msg: BatchVoteMessage };
+export type AttestationSigned = Extract<SignedMessage, { kind: "batchVote" }>;
 
 export type AttestationEffect =
   /**

@@ -10,7 +10,8 @@ import {
   MAX_PENDING_EXECUTION,
 } from "../execution/index.ts";
 import { type LanesEffect, type LanesInput, LanesMachine } from "../lanes/index.ts";
-import { type BatchVoteMessage, proposalHash, type RecoveredState } from "../types/index.ts";
+import { proposalHash, type RecoveredState, type SignedMessage } from "../types/index.ts";
+import { Outbox, type OutboxEvent } from "./outbox.ts";
 import type { NodeEffect, NodeInput, ProtocolConfig } from "./types.ts";
 
 export interface ProtocolNodeOptions {
@@ -23,6 +24,12 @@ export interface ProtocolNodeOptions {
   app: App;
   /** One cache per process, shared with the network layer's checks. */
   verifyCache?: VerifyCache;
+  /**
+   * Test-only faults, the outbox's negative control. `laneVotesEarly`: the
+   * lanes machine hands its lane votes out before their block is durable.
+   * Never set in production.
+   */
+  testFaults?: { laneVotesEarly?: boolean };
   /** Start time (seeds the batch vote's re-push counter). */
   nowMs?: number;
 }
@@ -33,8 +40,6 @@ type Work =
   | { to: "execution"; input: ExecutionInput }
   | { to: "attestation"; input: AttestationInput };
 
-const ATTESTATION_WRITE = "attestation:";
-
 /** Bound on internal hand-offs in one step: a loop here would be a bug. */
 const MAX_INTERNAL_STEPS = 100_000;
 
@@ -42,9 +47,11 @@ const MAX_INTERNAL_STEPS = 100_000;
  * One node's protocol: the lanes, consensus and execution machines wired
  * together, still pure. It routes internal effects (a LaneQC to consensus, a
  * finalized CommitQC to lanes and execution, an anchor to lanes' pruning,
- * the node's own broadcasts back to itself) and returns only the effects the
- * outside world must carry out. The simulator drives it; node/runtime will
- * drive the same class with real storage, network and timers.
+ * the node's own messages back to itself) and returns only the effects the
+ * outside world must carry out. Every write and every signed message passes
+ * through its Outbox: signed messages leave only once their record is
+ * durable, and durable acknowledgements come back to the machine that asked.
+ * The simulator and node/runtime drive this same class.
  *
  * It lives in its own pure folder (not in consensus) because it depends on
  * all three machines, which must not depend on each other.
@@ -56,14 +63,14 @@ export class ProtocolNode {
   readonly consensus: ConsensusMachine;
   readonly execution: ExecutionMachine;
   readonly attestation: AttestationMachine;
-  /** Batch votes held until their attestation record is durable (by write id). */
-  readonly #heldBatchVotes = new Map<string, BatchVoteMessage[]>();
+  readonly outbox: Outbox;
   #halted: string | null = null;
 
   constructor(opts: ProtocolNodeOptions) {
     const { committee, me, signer, recovered, verifyCache } = opts;
     this.committee = committee;
     this.me = me;
+    this.outbox = new Outbox(me, recovered);
     const lastQc = recovered.commitQcs.at(-1) ?? recovered.anchor?.commitQc ?? null;
     this.lanes = new LanesMachine({
       committee,
@@ -74,6 +81,7 @@ export class ProtocolNode {
       finalizedRanges: lastQc?.proposal.ranges ?? null,
       anchorRanges: recovered.anchor?.commitQc.proposal.ranges ?? null,
       verifyCache,
+      faultReleaseVotesEarly: opts.testFaults?.laneVotesEarly === true,
     });
     this.consensus = new ConsensusMachine({
       committee,
@@ -117,7 +125,7 @@ export class ProtocolNode {
     for (const e of this.lanes.start(nowMs)) this.#fromLanes(e, out, work);
     for (const e of this.consensus.start(nowMs)) this.#fromConsensus(e, out, work);
     for (const e of this.execution.start(nowMs)) this.#fromExecution(e, out, work);
-    for (const e of this.attestation.start(nowMs)) this.#fromAttestation(e, out);
+    for (const e of this.attestation.start(nowMs)) this.#fromAttestation(e, out, work);
     this.#drain(work, nowMs, out);
     return out;
   }
@@ -155,20 +163,10 @@ export class ProtocolNode {
         work.push({ to: "attestation", input: { kind: "batchQcs", qcs: input.qcs } });
         break;
       case "durable": {
-        const to = input.id.slice(0, input.id.indexOf(":"));
-        if (to === "lanes" || to === "consensus" || to === "execution") work.push({ to, input } as Work);
-        else if (to === "attestation") {
-          // The record is durable: release the vote it holds, then tell the machine.
-          const out: NodeEffect[] = [];
-          for (const msg of this.#heldBatchVotes.get(input.id) ?? [])
-            out.push({ kind: "broadcast", topic: "batch_vote", msg });
-          this.#heldBatchVotes.delete(input.id);
-          const id = Number(input.id.slice(ATTESTATION_WRITE.length));
-          work.push({ to: "attestation", input: { kind: "durable", id } });
-          this.#drain(work, nowMs, out);
-          return out;
-        }
-        break;
+        const out: NodeEffect[] = [];
+        for (const ev of this.outbox.durable(input.id)) this.#fromOutbox(ev, out, work);
+        this.#drain(work, nowMs, out);
+        return out;
       }
       case "timer":
         if (input.timer === "lanes") work.push({ to: "lanes", input: { kind: "timer" } });
@@ -204,16 +202,71 @@ export class ProtocolNode {
       else if (w.to === "consensus")
         for (const e of this.consensus.step(w.input, nowMs)) this.#fromConsensus(e, out, work);
       else if (w.to === "attestation")
-        for (const e of this.attestation.step(w.input, nowMs)) this.#fromAttestation(e, out);
+        for (const e of this.attestation.step(w.input, nowMs)) this.#fromAttestation(e, out, work);
       else for (const e of this.execution.step(w.input, nowMs)) this.#fromExecution(e, out, work);
+    }
+  }
+
+  /** What the outbox decided: send a released message, route an acknowledgement, or stop. */
+  #fromOutbox(ev: OutboxEvent, out: NodeEffect[], work: Work[]): void {
+    switch (ev.kind) {
+      case "release":
+        this.#send(ev.msg, out, work);
+        return;
+      case "ack":
+        work.push({ to: ev.owner, input: { kind: "durable", id: ev.id } } as Work);
+        return;
+      case "halt":
+        this.#halted = ev.reason;
+        out.push({ kind: "event", module: "protocol", level: "error", msg: ev.reason });
+        out.push(ev);
+        return;
+    }
+  }
+
+  /**
+   * A message the outbox released: to the network, and the own votes back to
+   * the machine that counts them (they count toward certificates).
+   */
+  #send(m: SignedMessage, out: NodeEffect[], work: Work[]): void {
+    switch (m.kind) {
+      case "laneBlock":
+        out.push({ kind: "pushBlock", block: m.msg });
+        return;
+      case "laneVote":
+        out.push({ kind: "broadcast", topic: "lane_vote", vote: m.msg });
+        work.push({ to: "lanes", input: { kind: "laneVote", vote: m.msg } });
+        return;
+      case "proposal":
+        // Not fed back: the machine went through its own proposal when it
+        // made it, and a second pass would only re-send our vote.
+        out.push({ kind: "broadcast", topic: "consensus", msg: m });
+        return;
+      case "prepare":
+      case "commit":
+      case "timeout":
+        out.push({ kind: "broadcast", topic: "consensus", msg: m });
+        work.push({ to: "consensus", input: { kind: "message", msg: m } });
+        return;
+      case "appVote":
+        out.push({ kind: "broadcast", topic: "app_vote", vote: m.msg });
+        work.push({ to: "execution", input: { kind: "appVote", vote: m.msg } });
+        return;
+      case "batchVote":
+        // Not fed back: the attestation machine counts its own vote when the
+        // acknowledgement of its record arrives (right after this release).
+        out.push({ kind: "broadcast", topic: "batch_vote", msg: m.msg });
+        return;
     }
   }
 
   #fromLanes(e: LanesEffect, out: NodeEffect[], work: Work[]): void {
     switch (e.kind) {
-      case "broadcastLaneVote":
-        out.push({ kind: "broadcast", topic: "lane_vote", vote: e.vote });
-        work.push({ to: "lanes", input: { kind: "laneVote", vote: e.vote } });
+      case "persist":
+        out.push(this.outbox.persist("lanes", e));
+        return;
+      case "resend":
+        for (const ev of this.outbox.resend(e.release)) this.#fromOutbox(ev, out, work);
         return;
       case "laneQc":
         work.push({ to: "consensus", input: { kind: "laneQc", qc: e.qc } });
@@ -231,12 +284,16 @@ export class ProtocolNode {
 
   #fromConsensus(e: ConsensusEffect, out: NodeEffect[], work: Work[]): void {
     switch (e.kind) {
+      case "persist":
+        out.push(this.outbox.persist("consensus", e));
+        return;
+      case "resend":
+        for (const ev of this.outbox.resend(e.release)) this.#fromOutbox(ev, out, work);
+        return;
       case "broadcast":
+        // A certificate (others' signatures): sent as it is, and fed back.
         out.push({ kind: "broadcast", topic: "consensus", msg: e.msg });
-        // Own votes and certificates come back as inputs (they count toward
-        // certificates). Not the own proposal: the machine went through it
-        // when it made it, and a second pass would only re-send our vote.
-        if (e.msg.kind !== "proposal") work.push({ to: "consensus", input: { kind: "message", msg: e.msg } });
+        work.push({ to: "consensus", input: { kind: "message", msg: e.msg } });
         return;
       case "finalized":
         out.push(e);
@@ -256,9 +313,11 @@ export class ProtocolNode {
 
   #fromExecution(e: ExecutionEffect, out: NodeEffect[], work: Work[]): void {
     switch (e.kind) {
-      case "broadcastAppVote":
-        out.push({ kind: "broadcast", topic: "app_vote", vote: e.vote });
-        work.push({ to: "execution", input: { kind: "appVote", vote: e.vote } });
+      case "persist":
+        out.push(this.outbox.persist("execution", e));
+        return;
+      case "resend":
+        for (const ev of this.outbox.resend(e.release)) this.#fromOutbox(ev, out, work);
         return;
       case "anchored":
         work.push({ to: "lanes", input: { kind: "prune", ranges: e.anchor.commitQc.proposal.ranges } });
@@ -268,14 +327,15 @@ export class ProtocolNode {
         return;
       case "deliver": {
         out.push(e);
+        // Executed and durable: batching takes the index (DESIGN section 13).
         const p = e.block.commitQc.proposal;
-        work.push({
-          to: "attestation",
-          input: {
-            kind: "executed",
-            block: { index: e.block.index, blockHash: proposalHash(p), createdAtMs: p.createdAtMs, appHash: e.appHash },
-          },
-        });
+        const block = {
+          index: e.block.index,
+          blockHash: proposalHash(p),
+          createdAtMs: p.createdAtMs,
+          appHash: e.appHash,
+        };
+        work.push({ to: "attestation", input: { kind: "executed", block } });
         return;
       }
       case "halt":
@@ -290,20 +350,13 @@ export class ProtocolNode {
     }
   }
 
-  #fromAttestation(e: AttestationEffect, out: NodeEffect[]): void {
+  #fromAttestation(e: AttestationEffect, out: NodeEffect[], work: Work[]): void {
     switch (e.kind) {
-      case "persist": {
-        const id = `${ATTESTATION_WRITE}${e.id}`;
-        if (e.release.length > 0)
-          this.#heldBatchVotes.set(
-            id,
-            e.release.map((r) => r.msg),
-          );
-        out.push({ kind: "persist", id, write: e.write });
+      case "persist":
+        out.push(this.outbox.persist("attestation", e));
         return;
-      }
       case "resend":
-        for (const r of e.release) out.push({ kind: "broadcast", topic: "batch_vote", msg: r.msg });
+        for (const ev of this.outbox.resend(e.release)) this.#fromOutbox(ev, out, work);
         return;
       case "setTimer":
         out.push({ kind: "setTimer", timer: "attestation", key: "attestation", deadlineMs: e.deadlineMs });
