@@ -1,5 +1,6 @@
 import { z } from "zod";
 import {
+  CHAIN_ID_PATTERN,
   fromHex,
   MAX_BATCH_INDEXES,
   MAX_BLOCKS_PER_LANE,
@@ -8,7 +9,6 @@ import {
   MAX_VALIDATORS,
   sha256,
 } from "../types/index.ts";
-import { CHAIN_ID_PATTERN } from "../types/limits.ts";
 
 /**
  * Protocol parameters every node must agree on, because validity depends on

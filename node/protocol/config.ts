@@ -1,29 +1,36 @@
 import type { Config } from "../config/index.ts";
-import { DEFAULT_CONSENSUS_CONFIG } from "../consensus/index.ts";
-import { DEFAULT_EXECUTION_CONFIG } from "../execution/index.ts";
-import { DEFAULT_LANES_CONFIG } from "../lanes/index.ts";
-import type { ProtocolConfig } from "../protocol/index.ts";
+import type { ProtocolConfig } from "./types.ts";
 
-/** The protocol machines' settings from the node's config (protocol-wide ones are in genesis). */
+/**
+ * The protocol machines' settings, every one from the node's config (whose
+ * defaults are config/default.toml); protocol-wide ones are in genesis. The
+ * machines have no defaults of their own: the runtime, the simulator and the
+ * tests all build their settings here, from a loaded Config.
+ */
 export function protocolConfig(config: Config): ProtocolConfig {
   return {
     lanes: {
-      ...DEFAULT_LANES_CONFIG,
       maxBlockBytes: config.lanes.maxBlockBytes,
       maxBlockDelayMs: config.lanes.maxBlockDelayMs,
       mempoolMaxTxs: config.lanes.mempoolMaxTxs,
       mempoolMaxBytes: config.lanes.mempoolMaxBytes,
+      maxBufferedAhead: config.lanes.maxBufferedAhead,
+      retransmitMs: config.lanes.retransmitMs,
     },
     consensus: {
-      ...DEFAULT_CONSENSUS_CONFIG,
       viewTimeoutMs: config.consensus.viewTimeoutMs,
       maxViewTimeoutMs: config.consensus.maxViewTimeoutMs,
       viewTimeoutGrowth: config.consensus.viewTimeoutGrowth,
+      fetchRetryMs: config.consensus.fetchRetryMs,
     },
-    execution: { ...DEFAULT_EXECUTION_CONFIG },
+    execution: {
+      anchorEveryIndexes: config.execution.anchorEveryIndexes,
+      fetchRetryMs: config.execution.fetchRetryMs,
+    },
     attestation: {
       voteWindow: config.attestation.voteWindow,
       repushMs: config.attestation.repushMs,
+      // The main node has no main node to poll: it attests its own next BatchQC.
       mainNode: config.attestation.mainNodeUrl === "",
     },
   };
