@@ -16,6 +16,9 @@ export interface TestnetSpec {
   chainId: string;
   /** `--set section.key=value` written into every home. */
   sets: readonly string[];
+  /** Genesis batch params (batch attestation). */
+  batchMaxIndexes?: number;
+  batchMaxMs?: number;
 }
 
 /** The homes of a new cluster, made by the real CLI: `validator testnet` (its port scheme is state.ts plannedNodes). */
@@ -34,6 +37,8 @@ export function createTestnetHomes(spec: TestnetSpec): string {
     "--chain-id",
     spec.chainId,
     ...spec.sets.flatMap((s) => ["--set", s]),
+    ...(spec.batchMaxIndexes !== undefined ? ["--batch-max-indexes", String(spec.batchMaxIndexes)] : []),
+    ...(spec.batchMaxMs !== undefined ? ["--batch-max-ms", String(spec.batchMaxMs)] : []),
   ];
   const res = spawnSync(process.execPath, args, { cwd: REPO_ROOT, env: nodeEnv(), encoding: "utf8", timeout: 60_000 });
   if (res.status !== 0) {
