@@ -44,6 +44,8 @@ export interface SimResult {
   batchQcs: number;
   /** The BatchQCs stored, by number: their signers (from the first node that stored each). */
   batchQcSigners: Map<number, number[]>;
+  /** Whether the `dropFirstBatchVoteOf` drop happened. */
+  droppedFirstBatchVote: boolean;
   events: number;
   virtualMs: number;
 }
@@ -229,6 +231,7 @@ class Simulation {
       finalized,
       batchQcs: Math.min(...this.honest.map((n) => n.node?.attestation.nextBatchQc ?? 0)),
       batchQcSigners: this.checker.batchQcSigners,
+      droppedFirstBatchVote: this.#droppedFirstBatchVote,
       events: this.events,
       virtualMs: this.now,
     };
