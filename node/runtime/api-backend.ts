@@ -151,7 +151,8 @@ export function createApiBackend(parts: ApiBackendParts): ApiBackend {
     attestationStatus() {
       return {
         genesis: { chainId: committee.chainId, genesisHash: toHex(committee.genesisHash) },
-        nextBatchToAttest: storage.attestation.batchQcs.next,
+        // What the machine knows durable (the WAL's cursor moves when a write is staged).
+        nextBatchToAttest: protocol.attestation.nextBatchQc,
       };
     },
 

@@ -5,7 +5,7 @@
  * the main node; node1..3 poll it. Ordered steps share the cluster.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -101,9 +101,24 @@ function attested(node: ClusterNode): Map<number, Set<string>> {
   return out;
 }
 
-function verify(args: string[]): { code: number | null; out: string } {
-  const r = spawnSync(process.execPath, [VERIFY, ...args], { cwd: REPO_ROOT, encoding: "utf8", timeout: 60_000 });
-  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+/**
+ * Runs the verifier as its own process. Asynchronously: a synchronous spawn
+ * would block this process's event loop for the whole run, and the node's
+ * API would close the idle kept-alive connections meanwhile unnoticed.
+ */
+function verify(args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [VERIFY, ...args], { cwd: REPO_ROOT, timeout: 60_000 });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString("utf8");
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      out += d.toString("utf8");
+    });
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, out }));
+  });
 }
 
 describe("batch attestation on a 4-validator cluster of real processes", { timeout: 20 * 60_000 }, () => {
@@ -212,7 +227,7 @@ describe("batch attestation on a 4-validator cluster of real processes", { timeo
     const stored = (await nextBatch(node1))!;
     assert.ok(stored >= 5);
     for (let n = 0; n < stored; n++) {
-      const r = verify(["--genesis", genesis, "--api", node1.apiUrl, "--batch", String(n)]);
+      const r = await verify(["--genesis", genesis, "--api", node1.apiUrl, "--batch", String(n)]);
       assert.equal(r.code, 0, `batch ${n}: ${r.out}`);
       assert.match(r.out, /ok {2}BatchQC of batch/);
       assert.match(r.out, /is leaf \d+ of \d+ under blocks root/);
@@ -227,7 +242,7 @@ describe("batch attestation on a 4-validator cluster of real processes", { timeo
     const goodProof = join(dir, "proof2.json");
     writeFileSync(good, JSON.stringify(b));
     writeFileSync(goodProof, JSON.stringify(proof));
-    assert.equal(verify(["--genesis", genesis, "--qc", good, "--proof", goodProof]).code, 0);
+    assert.equal((await verify(["--genesis", genesis, "--qc", good, "--proof", goodProof])).code, 0);
 
     const sig = b.qc!.signatures[0]!;
     const tamperedQc = {
@@ -238,7 +253,7 @@ describe("batch attestation on a 4-validator cluster of real processes", { timeo
       },
     };
     writeFileSync(join(dir, "bad-qc.json"), JSON.stringify(tamperedQc));
-    const badQc = verify(["--genesis", genesis, "--qc", join(dir, "bad-qc.json")]);
+    const badQc = await verify(["--genesis", genesis, "--qc", join(dir, "bad-qc.json")]);
     assert.equal(badQc.code, 1, badQc.out);
     assert.match(badQc.out, /FAIL: .*does not verify/);
 
@@ -247,7 +262,7 @@ describe("batch attestation on a 4-validator cluster of real processes", { timeo
       blockHash: `${proof.blockHash.slice(0, 63)}${proof.blockHash.endsWith("0") ? "1" : "0"}`,
     };
     writeFileSync(join(dir, "bad-proof.json"), JSON.stringify(tamperedProof));
-    const badProof = verify(["--genesis", genesis, "--qc", good, "--proof", join(dir, "bad-proof.json")]);
+    const badProof = await verify(["--genesis", genesis, "--qc", good, "--proof", join(dir, "bad-proof.json")]);
     assert.equal(badProof.code, 1, badProof.out);
     assert.match(badProof.out, /FAIL: proof for index/);
   });
