@@ -5,6 +5,7 @@ import type { SyncError, SyncServerHandlers, SyncStatus } from "../../node/net/i
 import {
   type BatchQc,
   batchVoteSigningBody,
+  codecs,
   type CommitQc,
   DOMAINS,
   type GlobalBlock,
@@ -134,7 +135,7 @@ test("BatchQCs are served by range (from batch 0), each verified against the att
     got.map((q) => q.body.number),
     [1, 2, 3, 4],
   );
-  assert.deepEqual(got[0], batchQcs[1]);
+  assert.deepEqual(codecs.batchQc.encode(got[0]!), codecs.batchQc.encode(batchQcs[1]!));
   assert.deepEqual(await v1.net.sync.fetchBatchQcs(6, 9), []);
 });
 
