@@ -5,8 +5,8 @@ import type { SyncError, SyncServerHandlers, SyncStatus } from "../../node/net/i
 import {
   type BatchQc,
   batchVoteSigningBody,
-  codecs,
   type CommitQc,
+  codecs,
   DOMAINS,
   type GlobalBlock,
   headerHash,
