@@ -39,8 +39,8 @@ export type AttestationInput =
   | { kind: "executed"; block: ExecutedBlock }
   /** The main node's published status: the next batch to attest (monotonic, from the poller). */
   | { kind: "status"; next: number }
-  /** A decoded batch vote message; the machine verifies it. */
-  | { kind: "batchVote"; msg: BatchVoteMessage }
+  /** A decoded batch vote message; the machine verifies it unless the network edge did (`verified`). */
+  | { kind: "batchVote"; msg: BatchVoteMessage; verified?: boolean }
   /** BatchQCs from a sync response, unverified; the machine verifies them. */
   | { kind: "batchQcs"; qcs: BatchQc[] }
   /** A stored batch read back for the machine (answer to `loadBatch`). */

@@ -33,6 +33,7 @@ export class MachineCounters {
     }
     this.#add("batchVotesSigned", attestation.votesSigned, (n) => m.batchVotesSigned.inc(n));
     m.mempoolTxs.set(this.#protocol.lanes.mempoolSize);
+    m.outboxPendingWrites.set(this.#protocol.outbox.pendingWrites);
     const view = this.#protocol.consensus.view;
     m.viewIndex.set(view.index);
     m.viewRound.set(view.round);
