@@ -32,6 +32,11 @@ export function registerTestnet(program: Command): void {
     .option("--batch-max-indexes <n>", "genesis: most finalized indexes in one attestation batch", intArg(1, 4096))
     .option("--batch-max-ms <ms>", "genesis: a batch closes once its proposal times span this", intArg(1, 86_400_000))
     .option(
+      "--hostnames <list>",
+      "comma-separated host name of each node, in node order (e.g. node0,node1,node2,node3 in docker-compose.yml): " +
+        "peers are dialed at /dns4/<name>/tcp/<port>, and p2p and the API listen on 0.0.0.0",
+    )
+    .option(
       "--set <section.key=value>",
       `${SET_HELP}; applies to every node (ports, peers and key files are set by testnet)`,
       collect,

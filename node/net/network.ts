@@ -143,6 +143,7 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
       globalBlocks: { first: 0, next: 0 },
       lanes: [],
       batchQcs: { first: 0, next: 0 },
+      views: { highest: { index: 0, round: 0 }, bySigner: [] },
     }),
     commitQcs: () => [],
     laneBlocks: () => [],
@@ -216,9 +217,10 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
         await host.peerStore.merge(peerIdFromString(m.peerId), { tags: { "validator-committee": { value: 100 } } });
       }
       redialer.start();
-      log.info(
+      // The runtime logs the one "network started" line operators read; this is its detail.
+      log.debug(
         { peerId: ownPeerId, validator: index, listen: network.addresses(), peers: peerAddrs.length },
-        "network started",
+        "p2p host listening",
       );
     },
 

@@ -1,5 +1,5 @@
 import type { AttestationConfig } from "../attestation/index.ts";
-import type { ConsensusConfig } from "../consensus/index.ts";
+import type { ConsensusConfig, SigningFloor } from "../consensus/index.ts";
 import type { ExecutionConfig } from "../execution/index.ts";
 import type { LanesConfig } from "../lanes/index.ts";
 import type {
@@ -54,7 +54,9 @@ export type NodeInput =
   /** Sync responses: the machines check them (lane blocks' signatures unless `verified`). */
   | { kind: "syncLaneBlocks"; blocks: LaneBlock[]; verified?: boolean }
   | { kind: "syncCommitQcs"; qcs: CommitQc[] }
-  | { kind: "syncBatchQcs"; qcs: BatchQc[] };
+  | { kind: "syncBatchQcs"; qcs: BatchQc[] }
+  /** A new signing floor (issue 15), already durable: consensus signs no vote at or below it. */
+  | { kind: "signingFloor"; floor: SigningFloor };
 
 /** Everything one node asks of the outside world. */
 export type NodeEffect =

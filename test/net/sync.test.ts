@@ -42,6 +42,7 @@ function arrayServer(
       globalBlocks: { first: 1, next: 1 + globals.length },
       lanes: [...lanes].map(([lane, blocks]) => ({ lane, first: 0, next: blocks.length })),
       batchQcs: { first: 0, next: batchQcs.length },
+      views: { highest: { index: 0, round: 0 }, bySigner: [] },
     }),
     batchQcs: (first, last) => pick(batchQcs, 0, first, last),
     commitQcs: (first, last) => pick(qcs, 1, first, last),

@@ -96,6 +96,7 @@ describe("catch-up", () => {
         globalBlocks: { first: 1, next: 2 },
         lanes: [{ lane: 0, first: 0, next: 2 }],
         batchQcs: { first: 0, next: 0 },
+        views: { highest: { index: 0, round: 0 }, bySigner: [] },
       }),
       fetchLaneBlocks: async (lane, first, last) => {
         calls.push(`lanes ${lane} ${first}-${last}`);
