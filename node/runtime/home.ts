@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { Committee, type Genesis, parseGenesisJson } from "../committee/index.ts";
 import { type Config, type HomePaths, homePaths, loadConfig, type Override } from "../config/index.ts";
 import { type KeyPair, peerIdOf, readKeyFile } from "../crypto/index.ts";
-import { sha256, toHex } from "../types/index.ts";
+import { toHex } from "../types/index.ts";
 
 /** Everything a node needs from its home directory, checked for consistency. */
 export interface NodeHome {
