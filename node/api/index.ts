@@ -1,6 +1,10 @@
 /** HTTP API: status, txs, blocks, kv, peers, metrics, the finality event stream (fastify). */
 export type {
   ApiBackend,
+  AttestationStatusJson,
+  BatchJson,
+  BatchProofJson,
+  BatchProofResult,
   BlockJson,
   CommitQcJson,
   HealthJson,
