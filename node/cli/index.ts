@@ -8,6 +8,7 @@ import { reportError } from "./errors.ts";
 import { registerInit } from "./init.ts";
 import { registerKeys } from "./keys.ts";
 import { registerReset } from "./reset.ts";
+import { registerStandby } from "./standby.ts";
 import { registerStart } from "./start.ts";
 import { registerStatus } from "./status.ts";
 import { registerTestnet } from "./testnet.ts";
@@ -29,6 +30,7 @@ function buildProgram(): Command {
     .helpCommand("help [command]", "show help for a command");
   registerInit(program);
   registerTestnet(program);
+  registerStandby(program);
   registerStart(program);
   registerKeys(program);
   registerStatus(program);

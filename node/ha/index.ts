@@ -5,6 +5,8 @@
  * leader reconciles from. Knows `types`, never the state machines; the
  * runtime decides what to do with a role change.
  */
+
+export { type CoordinatorOptions, HaCoordinator, type HaRole } from "./coordinator.ts";
 export { type HaOp, Lease, type LeaseOptions, type PublishOutcome, type ReadOutcome } from "./lease.ts";
 export { fanOut } from "./quorum.ts";
 export {

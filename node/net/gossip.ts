@@ -1,6 +1,13 @@
 import { TopicValidatorResult } from "@libp2p/gossipsub";
 import type { Logger } from "pino";
-import { type AppVote, type ConsensusMessage, codecs, consensusMessageCodec, type LaneVote } from "../types/index.ts";
+import {
+  type AppVote,
+  type ConsensusMessage,
+  codecs,
+  consensusMessageCodec,
+  type HaAnnouncement,
+  type LaneVote,
+} from "../types/index.ts";
 import type { Host } from "./host.ts";
 import type { NetMetrics, Topic } from "./metrics.ts";
 import { type ProtocolIds, TOPICS, topicOf } from "./protocols.ts";
@@ -10,6 +17,7 @@ export interface GossipHandlers {
   onLaneVote(vote: LaneVote): void;
   onConsensus(msg: ConsensusMessage): void;
   onAppVote(vote: AppVote): void;
+  onHaAnnouncement(a: HaAnnouncement): void;
 }
 
 const VERDICT = {
@@ -99,6 +107,10 @@ export class Gossip {
     return this.#publish("app_vote", codecs.appVote.encode(vote), { topic: "app_vote", value: vote });
   }
 
+  publishHaAnnouncement(a: HaAnnouncement): Promise<void> {
+    return this.#publish("ha_announce", codecs.haAnnouncement.encode(a), { topic: "ha_announce", value: a });
+  }
+
   /** Test and bench hook: publish raw bytes on a topic without loopback. */
   publishRaw(topic: Topic, data: Uint8Array): Promise<void> {
     return this.#send(topic, data);
@@ -130,6 +142,9 @@ export class Gossip {
           break;
         case "app_vote":
           this.#handlers.onAppVote(v.value);
+          break;
+        case "ha_announce":
+          this.#handlers.onHaAnnouncement(v.value);
           break;
       }
     } catch (err) {

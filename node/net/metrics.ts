@@ -11,7 +11,7 @@
  *   push("dropped", n)            -> dropped.inc({ queue: "push" }, n)
  */
 
-export type Topic = "lane_vote" | "consensus" | "app_vote";
+export type Topic = "lane_vote" | "consensus" | "app_vote" | "ha_announce";
 export type Verdict = "accept" | "ignore" | "reject";
 export type SyncKind = "status" | "commitQcs" | "laneBlocks" | "globalBlocks";
 export type SyncRole = "client" | "server";

@@ -1,3 +1,4 @@
+import { peerIdFromString } from "@libp2p/peer-id";
 import { type Committee, verifyCommitQc, verifyTimeoutQc } from "../committee/index.ts";
 import { type MemberKeys, VerifyCache, verifyMemberSignature } from "../crypto/index.ts";
 import {
@@ -9,6 +10,7 @@ import {
   consensusMessageCodec,
   DecodeError,
   DOMAINS,
+  type HaAnnouncement,
   type LaneBlock,
   type LaneVote,
   laneBlockSigningBody,
@@ -52,7 +54,8 @@ export type Checked<T> = { verdict: "accept"; value: T } | { verdict: Exclude<Ve
 export type GossipValue =
   | { topic: "lane_vote"; value: LaneVote }
   | { topic: "consensus"; value: ConsensusMessage }
-  | { topic: "app_vote"; value: AppVote };
+  | { topic: "app_vote"; value: AppVote }
+  | { topic: "ha_announce"; value: HaAnnouncement };
 
 export interface ValidationContext {
   committee: Committee;
@@ -89,6 +92,8 @@ export function maxBytesOf(topic: Topic, ctx: Pick<ValidationContext, "maxConsen
       return codecs.appVote.maxBytes;
     case "consensus":
       return ctx.maxConsensusMessageBytes;
+    case "ha_announce":
+      return codecs.haAnnouncement.maxBytes;
   }
 }
 
@@ -107,7 +112,38 @@ export function checkGossip(topic: Topic, data: Uint8Array, ctx: ValidationConte
       const r = checkConsensus(data, ctx);
       return r.verdict === "accept" ? { verdict: "accept", value: { topic, value: r.value } } : r;
     }
+    case "ha_announce": {
+      const r = checkHaAnnouncement(data, ctx);
+      return r.verdict === "accept" ? { verdict: "accept", value: { topic, value: r.value } } : r;
+    }
   }
+}
+
+/** An HA instance's announcement: signed by a member's validator key, naming a valid peer id. */
+export function checkHaAnnouncement(data: Uint8Array, ctx: ValidationContext): Checked<HaAnnouncement> {
+  const d = decodeOrReject(() => codecs.haAnnouncement.decode(data));
+  if (!d.ok) return reject("decode");
+  const a = d.value;
+  if (!ctx.committee.isMember(a.body.validator)) return reject("non_member");
+  try {
+    peerIdFromString(new TextDecoder("utf-8", { fatal: true }).decode(a.body.peerId));
+  } catch {
+    return reject("decode");
+  }
+  const body = codecs.haAnnouncementBody.encode(a.body);
+  if (
+    !verifyMemberSignature(
+      ctx.committee,
+      a.body.validator,
+      DOMAINS.haAnnouncement,
+      ctx.chainId,
+      body,
+      a.signature,
+      ctx.cache,
+    )
+  )
+    return reject("bad_signature");
+  return { verdict: "accept", value: a };
 }
 
 function checkLaneVote(data: Uint8Array, ctx: ValidationContext): Checked<LaneVote> {

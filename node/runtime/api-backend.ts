@@ -1,4 +1,4 @@
-import type { ApiBackend, BlockJson, SubmitResult } from "../api/index.ts";
+import type { ApiBackend, BlockJson, HaStatusJson, SubmitResult } from "../api/index.ts";
 import type { Network } from "../net/index.ts";
 import type { Metrics } from "../observability/index.ts";
 import type { ProtocolNode } from "../protocol/index.ts";
@@ -59,7 +59,8 @@ export class PendingTxs {
 
 export interface ApiBackendParts {
   home: NodeHome;
-  protocol: ProtocolNode;
+  /** The current protocol (the HA mode rebuilds it on a role change). */
+  protocol: () => ProtocolNode;
   storage: Storage;
   net: Network;
   metrics: Metrics;
@@ -70,15 +71,20 @@ export interface ApiBackendParts {
   queuedTxs(): number;
   /** False while stopping or halted. */
   accepting(): boolean;
+  /** HA status, or undefined without [ha]. */
+  ha?: () => HaStatusJson;
+  /** False on an HA standby (it has no lane to put txs in). */
+  signing?: () => boolean;
 }
 
 /** The running node as the HTTP API sees it. Reads only; writes go through the event loop. */
 export function createApiBackend(parts: ApiBackendParts): ApiBackend {
-  const { home, protocol, storage, net, metrics, pending } = parts;
+  const { home, storage, net, metrics, pending } = parts;
   const { config, committee } = home;
 
   return {
     status() {
+      const protocol = parts.protocol();
       const view = protocol.consensus.view;
       const lock = protocol.consensus.lock;
       const finalRanges = protocol.consensus.lastCommitQc?.proposal.ranges;
@@ -98,6 +104,7 @@ export function createApiBackend(parts: ApiBackendParts): ApiBackend {
           next: protocol.lanes.laneNext(m.index),
           finalizedNext: finalRanges?.[m.index]?.next ?? 0,
         })),
+        ...(parts.ha ? { ha: parts.ha() } : {}),
       };
     },
 
@@ -110,6 +117,14 @@ export function createApiBackend(parts: ApiBackendParts): ApiBackend {
           message: "this node is an observer and has no lane; send transactions to a validator",
         };
       }
+      if (parts.signing && !parts.signing()) {
+        return {
+          accepted: false,
+          reason: "not_accepting",
+          message: "this instance is an HA standby; send transactions to the active instance",
+        };
+      }
+      const protocol = parts.protocol();
       const waiting = protocol.lanes.mempoolSize + parts.queuedTxs() + ownUnfinalizedTxs(home, protocol);
       if (protocol.lanes.mempoolFull || waiting + txs.length > config.lanes.mempoolMaxTxs) {
         metrics.mempoolRejected.inc(txs.length);

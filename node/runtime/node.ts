@@ -15,6 +15,7 @@ import { type ConsensusMessage, type DurableWrite, type RecoveredState, toHex } 
 import { createApiBackend, PendingTxs } from "./api-backend.ts";
 import { CatchUp } from "./catch-up.ts";
 import { FinalizedLog } from "./finalized-log.ts";
+import { HaMode } from "./ha-mode.ts";
 import { loadNodeHome, type NodeHome } from "./home.ts";
 import { InputQueue } from "./input-queue.ts";
 import { MachineCounters } from "./machine-counters.ts";
@@ -154,14 +155,24 @@ class Runtime implements RunningNode {
   readonly #metrics: Metrics;
   readonly #storage: Storage;
   readonly #writer: GroupCommitWriter;
-  readonly #protocol: ProtocolNode;
-  readonly #guard: SigningGuard;
+  #protocol: ProtocolNode;
+  #guard: SigningGuard;
+  readonly #signer: Signer | null;
+  /** The HA mode's lease and role, or null without [ha]. */
+  readonly #ha: HaMode | null;
+  /**
+   * Bumped whenever the protocol is rebuilt (an HA role change): writes,
+   * acknowledgements and timers of an older protocol are ignored.
+   */
+  #generation = 0;
+  /** Settles when every submitted local write has settled. */
+  #localWrites: Promise<unknown> = Promise.resolve();
   readonly #queue = new InputQueue<NodeInput>(INPUT_QUEUE_CAPACITY, INPUT_QUEUE_MAX_BYTES, approxInputBytes);
-  readonly #timers: Timers<TimerName>;
+  #timers: Timers<TimerName>;
   readonly #pending: PendingTxs;
   readonly #finalizedLog: FinalizedLog;
   readonly #verifyCache: VerifyCache;
-  readonly #counters: MachineCounters;
+  #counters: MachineCounters;
   #net: Network | null = null;
   #catchUp: CatchUp | null = null;
   #api: FastifyInstance | null = null;
@@ -197,21 +208,45 @@ class Runtime implements RunningNode {
       this.#metrics.walWriteSeconds.observe(s.durationMs / 1000);
       this.#metrics.walBatchWrites.observe(s.ops);
     });
-    const signer = home.validatorKey ? new Signer(home.validatorKey.secretKey, home.committee.chainId) : null;
-    this.#protocol = new ProtocolNode({
-      committee: home.committee,
-      me: home.validatorIndex,
-      signer,
-      config: protocolConfig(home.config),
-      recovered,
-      app: new KvApp(),
-      verifyCache: parts.verifyCache,
-    });
+    this.#signer = home.validatorKey ? new Signer(home.validatorKey.secretKey, home.committee.chainId) : null;
+    this.#ha =
+      home.config.ha.enabled && home.validatorIndex !== null && this.#signer !== null
+        ? new HaMode({
+            home,
+            logger: parts.logger,
+            metrics: parts.metrics,
+            signer: this.#signer,
+            takeOver: (epoch) => this.#takeOver(epoch),
+            stepDown: (reason) => this.#stepDown(reason),
+            fatal: (reason) => this.#fatal(reason),
+          })
+        : null;
+    // An HA instance starts as a follower; it signs only after winning the lease.
+    this.#protocol = this.#newProtocol(recovered, this.#ha === null);
     this.#guard = new SigningGuard(recovered, home.validatorIndex);
-    this.#timers = new Timers<TimerName>((timer, key) => this.#push({ kind: "timer", timer, key }));
+    this.#timers = this.#newTimers();
     this.#pending = new PendingTxs(home.config.lanes.mempoolMaxTxs * 2);
     this.#finalizedLog = new FinalizedLog(this.#log);
     this.#counters = new MachineCounters(this.#protocol, this.#metrics);
+  }
+
+  #newProtocol(recovered: RecoveredState, signing: boolean): ProtocolNode {
+    return new ProtocolNode({
+      committee: this.home.committee,
+      me: signing ? this.home.validatorIndex : null,
+      signer: signing ? this.#signer : null,
+      config: protocolConfig(this.home.config),
+      recovered,
+      app: new KvApp(),
+      verifyCache: this.#verifyCache,
+    });
+  }
+
+  #newTimers(): Timers<TimerName> {
+    const generation = this.#generation;
+    return new Timers<TimerName>((timer, key) => {
+      if (generation === this.#generation) this.#push({ kind: "timer", timer, key });
+    });
   }
 
   async start(): Promise<void> {
@@ -222,6 +257,7 @@ class Runtime implements RunningNode {
       committee,
       nodeKey: home.nodeKey,
       validatorIndex: home.validatorIndex,
+      haInstance: this.#ha !== null,
       listen: [...config.p2p.listen],
       peers: [...config.p2p.peers],
       logger: netLog,
@@ -276,7 +312,7 @@ class Runtime implements RunningNode {
       this.#api = buildApi(
         createApiBackend({
           home,
-          protocol: this.#protocol,
+          protocol: () => this.#protocol,
           storage: this.#storage,
           net: this.#net,
           metrics: this.#metrics,
@@ -284,6 +320,7 @@ class Runtime implements RunningNode {
           submit: (txs) => this.#submitTxs(txs),
           queuedTxs: () => this.#queuedTxs,
           accepting: () => this.#stopping === null && this.#protocol.halted === null,
+          ...(this.#ha ? { ha: () => this.#ha!.status(), signing: () => this.#ha!.signing() } : {}),
         }),
         {
           host: config.api.host,
@@ -312,6 +349,7 @@ class Runtime implements RunningNode {
     );
     this.#probeTimer.unref();
     this.#catchUp.probe(this.#protocol.consensus.finalizedIndex);
+    this.#ha?.start(this.#net);
     if (config.metrics.statusIntervalMs > 0) {
       this.#statusTimer = setInterval(() => this.#statusLine(), config.metrics.statusIntervalMs);
       this.#statusTimer.unref();
@@ -389,7 +427,7 @@ class Runtime implements RunningNode {
           this.#writes.push({ id: e.id, write: e.write });
           break;
         case "pushBlock":
-          if (this.#guarded({ kind: "laneBlock", block: e.block })) {
+          if (this.#mayRelease() && this.#guarded({ kind: "laneBlock", block: e.block })) {
             try {
               net.pushLaneBlock(e.block);
             } catch (err) {
@@ -398,6 +436,7 @@ class Runtime implements RunningNode {
           }
           break;
         case "broadcast":
+          if (!this.#mayRelease()) break;
           if (e.topic === "lane_vote") {
             const { lane, number } = e.vote.body;
             if (this.#guarded({ kind: "laneVote", lane, number })) void net.publishLaneVote(e.vote);
@@ -479,19 +518,103 @@ class Runtime implements RunningNode {
     return false;
   }
 
+  /**
+   * In the HA mode a signed message leaves only while this instance leads
+   * and its lease is valid (a process paused past its lease releases
+   * nothing when it resumes). Without [ha]: always.
+   */
+  #mayRelease(): boolean {
+    if (this.#ha === null || this.#ha.signing()) return true;
+    this.#metrics.dropped.inc({ queue: "ha_not_leader" });
+    return false;
+  }
+
+  /**
+   * Submits the turn's writes. A write counts as durable when the local
+   * group commit acknowledged it and, in the HA mode while leading, when the
+   * Redis quorum acknowledged the sign state it carries (DESIGN section 10);
+   * only then does `durable(id)` go back to the protocol.
+   */
   #flushWrites(): void {
     if (this.#writes.length === 0) return;
     const batch = this.#writes;
     this.#writes = [];
-    this.#writer.submit(batch.map((w) => w.write)).then(
+    const generation = this.#generation;
+    const writes = batch.map((w) => w.write);
+    const local = this.#writer.submit(writes);
+    this.#localWrites = Promise.all([this.#localWrites, local.catch(() => {})]);
+    const remote = this.#ha?.publish(writes) ?? Promise.resolve();
+    Promise.all([local, remote]).then(
       () => {
+        if (generation !== this.#generation) return;
         for (const w of batch) {
           this.#guard.noteDurable(w.write);
           this.#push({ kind: "durable", id: w.id });
         }
       },
-      (err: Error) => this.#fatal(`a durable write was refused: ${err.message}`),
+      (err: Error) => {
+        // A write of an ended HA term is never acknowledged: what it holds is never sent.
+        if (generation !== this.#generation || this.#ha?.isTermEnd(err)) return;
+        this.#fatal(`a durable write was refused: ${err.message}`);
+      },
     );
+  }
+
+  // ---- HA role changes (DESIGN section 14) ----
+
+  /**
+   * Rebuilds the protocol from durable state, signing or not: the
+   * machines are pure and take their signer at construction, so a role
+   * change is a restart of the protocol in place (network and API stay up).
+   */
+  async #rebuild(signing: boolean): Promise<void> {
+    this.#running = false;
+    this.#generation++;
+    this.#timers.close();
+    this.#timers = this.#newTimers();
+    // Queued inputs belong to the old protocol's turn (durables, timers);
+    // peers' messages that are lost here come back by sync.
+    this.#queue.clear();
+    this.#queuedTxs = 0;
+    this.#writes = [];
+    await this.#localWrites;
+    if (this.#stopping !== null) return;
+    const recovered = await recover(this.#storage, this.home.committee, this.#verifyCache);
+    this.#protocol = this.#newProtocol(recovered, signing);
+    this.#guard = new SigningGuard(recovered, this.home.validatorIndex);
+    this.#counters = new MachineCounters(this.#protocol, this.#metrics);
+    this.#execute(this.#protocol.start(Date.now()));
+    this.#flushWrites();
+    this.#running = true;
+    this.#schedule();
+  }
+
+  /** Won the lease at `epoch`: stop following, reconcile, then sign. */
+  async #takeOver(epoch: number): Promise<boolean> {
+    if (this.#stopping !== null || this.#net === null) return false;
+    this.#running = false;
+    this.#generation++;
+    await this.#localWrites;
+    const ok = await this.#ha!.reconcile({
+      storage: this.#storage,
+      writer: this.#writer,
+      verifyCache: this.#verifyCache,
+      sync: this.#net.sync,
+    });
+    if (!ok || this.#stopping !== null) {
+      await this.#rebuild(false);
+      return false;
+    }
+    this.#ha!.beginTerm(epoch);
+    await this.#rebuild(true);
+    return true;
+  }
+
+  /** Lost the lease (or fenced): nothing more leaves; follow the chain again. */
+  #stepDown(_reason: string): void {
+    this.#generation++;
+    this.#running = false;
+    void this.#rebuild(false).catch((err: Error) => this.#fatal(`could not become a follower: ${err.message}`));
   }
 
   // ---- operator output ----
@@ -531,6 +654,7 @@ class Runtime implements RunningNode {
   async #shutdown(): Promise<void> {
     this.#log.info("stopping: intake closed, flushing writes");
     this.#timers.close();
+    if (this.#ha) await this.#ha.stop();
     if (this.#statusTimer) clearInterval(this.#statusTimer);
     if (this.#probeTimer) clearInterval(this.#probeTimer);
     this.#catchUp?.stop();

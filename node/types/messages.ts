@@ -15,6 +15,8 @@ import {
   AppVoteType,
   ConsensusMessageType,
   GlobalBlockType,
+  HaAnnouncementBodyType,
+  HaAnnouncementType,
   type LaneBlock,
   type LaneBlockHeader,
   LaneBlockHeaderType,
@@ -73,6 +75,8 @@ export const codecs = {
   globalBlock: new Codec("GlobalBlock", GlobalBlockType, MAX_GLOBAL_BLOCK_BYTES),
   anchor: new Codec("Anchor", AnchorType, 2 * MIB),
   safetyRecord: new Codec("SafetyRecord", SafetyRecordType, 2 * MIB),
+  haAnnouncementBody: new Codec("HaAnnouncementBody", HaAnnouncementBodyType, 256),
+  haAnnouncement: new Codec("HaAnnouncement", HaAnnouncementType, 512),
 } as const;
 
 // ---- the consensus topic: a tagged union ----

@@ -206,6 +206,25 @@ export const AnchorType = new ContainerType({
   appQc: AppQcType,
 });
 
+// ---- high availability (DESIGN section 14) ----
+
+/**
+ * "Instance `peerId` signs for validator `validator` since fencing epoch
+ * `epoch`", signed by the validator key. Peers push lane blocks to the
+ * announced instance with the highest epoch.
+ */
+export const HaAnnouncementBodyType = new ContainerType({
+  validator: U16,
+  peerId: new ByteListType(128),
+  epoch: U64,
+  atMs: U64,
+});
+
+export const HaAnnouncementType = new ContainerType({
+  body: HaAnnouncementBodyType,
+  signature: Signature,
+});
+
 /** Consensus safety record (`meta/safety`), written before any vote leaves. */
 export const SafetyRecordType = new ContainerType({
   /** Last view this node sent a prepare vote in, and for which proposal. */
@@ -244,3 +263,5 @@ export type AppQc = ValueOf<typeof AppQcType>;
 export type GlobalBlock = ValueOf<typeof GlobalBlockType>;
 export type Anchor = ValueOf<typeof AnchorType>;
 export type SafetyRecord = ValueOf<typeof SafetyRecordType>;
+export type HaAnnouncementBody = ValueOf<typeof HaAnnouncementBodyType>;
+export type HaAnnouncement = ValueOf<typeof HaAnnouncementType>;

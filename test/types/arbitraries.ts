@@ -158,6 +158,10 @@ export const consensusMessage = (): fc.Arbitrary<ConsensusMessage> =>
     timeoutQc().map((msg): ConsensusMessage => ({ kind: "timeoutQc", msg })),
   );
 
+export const haAnnouncementBody = () =>
+  fc.record({ validator: u16(), peerId: fc.uint8Array({ maxLength: 128 }), epoch: u64(), atMs: u64() });
+export const haAnnouncement = () => fc.record({ body: haAnnouncementBody(), signature: signature() });
+
 type ValueOfCodec<C> = C extends Codec<infer T> ? T : never;
 export type CodecName = keyof typeof codecs;
 
@@ -188,4 +192,6 @@ export const arbitraries: { [K in CodecName]: () => fc.Arbitrary<ValueOfCodec<(t
   globalBlock,
   anchor,
   safetyRecord,
+  haAnnouncementBody,
+  haAnnouncement,
 };
