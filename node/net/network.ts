@@ -184,7 +184,7 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
 
   const onHaAnnouncement = (a: HaAnnouncement) => {
     const { validator, epoch } = a.body;
-    const peerId = new TextDecoder().decode(a.body.peerId);
+    const peerId = peerIdOf(a.body.nodePublicKey);
     const cur = active.get(validator);
     if (cur === undefined || epoch <= cur.epoch) return;
     active.set(validator, { peerId, epoch });

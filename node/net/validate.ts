@@ -1,4 +1,3 @@
-import { peerIdFromString } from "@libp2p/peer-id";
 import { type Committee, verifyCommitQc, verifyTimeoutQc } from "../committee/index.ts";
 import { type MemberKeys, VerifyCache, verifyMemberSignature } from "../crypto/index.ts";
 import {
@@ -125,11 +124,6 @@ export function checkHaAnnouncement(data: Uint8Array, ctx: ValidationContext): C
   if (!d.ok) return reject("decode");
   const a = d.value;
   if (!ctx.committee.isMember(a.body.validator)) return reject("non_member");
-  try {
-    peerIdFromString(new TextDecoder("utf-8", { fatal: true }).decode(a.body.peerId));
-  } catch {
-    return reject("decode");
-  }
   const body = codecs.haAnnouncementBody.encode(a.body);
   if (
     !verifyMemberSignature(

@@ -194,7 +194,7 @@ export class HaMode {
       this.#metrics.haOutstandingPublishes.set(this.lease.outstanding);
       const body = {
         validator: this.#ownLane,
-        peerId: new TextEncoder().encode(this.#opts.home.peerId),
+        nodePublicKey: this.#opts.home.nodeKey.publicKey,
         epoch: this.lease.epoch,
         atMs: Date.now(),
       };

@@ -209,13 +209,14 @@ export const AnchorType = new ContainerType({
 // ---- high availability (DESIGN section 14) ----
 
 /**
- * "Instance `peerId` signs for validator `validator` since fencing epoch
+ * "The instance with node key `nodePublicKey` signs for validator `validator` since fencing epoch
  * `epoch`", signed by the validator key. Peers push lane blocks to the
  * announced instance with the highest epoch.
  */
 export const HaAnnouncementBodyType = new ContainerType({
   validator: U16,
-  peerId: new ByteListType(128),
+  /** The instance's node (libp2p) public key; its peer id follows from it. */
+  nodePublicKey: Hash,
   epoch: U64,
   atMs: U64,
 });

@@ -15,6 +15,8 @@ import type {
   ConsensusMessage,
   codecs,
   GlobalBlock,
+  HaAnnouncement,
+  HaAnnouncementBody,
   LaneBlock,
   LaneBlockHeader,
   LaneQc,
@@ -158,9 +160,10 @@ export const consensusMessage = (): fc.Arbitrary<ConsensusMessage> =>
     timeoutQc().map((msg): ConsensusMessage => ({ kind: "timeoutQc", msg })),
   );
 
-export const haAnnouncementBody = () =>
-  fc.record({ validator: u16(), peerId: fc.uint8Array({ maxLength: 128 }), epoch: u64(), atMs: u64() });
-export const haAnnouncement = () => fc.record({ body: haAnnouncementBody(), signature: signature() });
+export const haAnnouncementBody = (): fc.Arbitrary<HaAnnouncementBody> =>
+  record({ validator: u16(), nodePublicKey: hash(), epoch: u64(), atMs: u64() });
+export const haAnnouncement = (): fc.Arbitrary<HaAnnouncement> =>
+  record({ body: haAnnouncementBody(), signature: signature() });
 
 type ValueOfCodec<C> = C extends Codec<infer T> ? T : never;
 export type CodecName = keyof typeof codecs;

@@ -29,6 +29,8 @@ const FIXED_SIZE = new Set<CodecName>([
   "phaseVote",
   "appVoteBody",
   "appVote",
+  "haAnnouncementBody",
+  "haAnnouncement",
 ]);
 
 const targets: Target[] = [
