@@ -6,6 +6,7 @@ import type { Network, SyncClientApi } from "../net/index.ts";
 import type { Metrics } from "../observability/index.ts";
 import type { GroupCommitWriter, Storage } from "../storage/index.ts";
 import { codecs, DOMAINS, type DurableWrite, toHex } from "../types/index.ts";
+import { HaDurability } from "./ha-durability.ts";
 import { reconcile } from "./ha-reconcile.ts";
 import { HaTerm, TermEnded } from "./ha-term.ts";
 import type { NodeHome } from "./home.ts";
@@ -21,6 +22,8 @@ export interface HaModeOptions {
   metrics: Metrics;
   /** The validator key (signs the active-instance announcement). */
   signer: Signer;
+  /** The local group commit (the other half of "durable"). */
+  writer: GroupCommitWriter;
   /** Won the lease at epoch: reconcile and rebuild as a signer; false to give it back. */
   takeOver(epoch: number): Promise<boolean>;
   /** Lost the lease: rebuild as a follower. */
@@ -37,6 +40,8 @@ export interface HaModeOptions {
  */
 export class HaMode {
   readonly lease: Lease;
+  /** The runtime's durability hook in the HA mode. */
+  readonly durability: HaDurability;
   readonly #coordinator: HaCoordinator;
   readonly #opts: HaModeOptions;
   readonly #log: Logger;
@@ -73,6 +78,7 @@ export class HaMode {
       connectTimeoutMs: ha.connectTimeoutMs,
       observe: (op, seconds) => this.#metrics.haOpSeconds.observe({ op }, seconds),
     });
+    this.durability = new HaDurability(opts.writer, (writes) => this.publish(writes));
     this.#coordinator = new HaCoordinator({
       lease: this.lease,
       renewEveryMs: ha.renewEveryMs,

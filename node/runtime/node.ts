@@ -9,18 +9,24 @@ import { Signer, VerifyCache } from "../crypto/index.ts";
 import { KvApp } from "../execution/index.ts";
 import { createNetwork, type Network } from "../net/index.ts";
 import { createLogger, createMetrics, type Metrics } from "../observability/index.ts";
-import { type NodeEffect, type NodeInput, ProtocolNode, type TimerName } from "../protocol/index.ts";
+import {
+  type NodeEffect,
+  type NodeInput,
+  type OutboxPersist,
+  ProtocolNode,
+  type TimerName,
+} from "../protocol/index.ts";
 import { divergedFromFinalized, GroupCommitWriter, openStorage, recover, type Storage } from "../storage/index.ts";
-import { type ConsensusMessage, type DurableWrite, type RecoveredState, toHex } from "../types/index.ts";
+import { type ConsensusMessage, type RecoveredState, toHex } from "../types/index.ts";
 import { createApiBackend, PendingTxs } from "./api-backend.ts";
 import { CatchUp } from "./catch-up.ts";
+import { type Durability, LocalDurability } from "./durability.ts";
 import { FinalizedLog } from "./finalized-log.ts";
 import { HaMode } from "./ha-mode.ts";
 import { loadNodeHome, type NodeHome } from "./home.ts";
 import { InputQueue } from "./input-queue.ts";
 import { MachineCounters } from "./machine-counters.ts";
 import { protocolConfig } from "./protocol-config.ts";
-import { SigningGuard } from "./signing-guard.ts";
 import { syncServerFor } from "./sync-server.ts";
 import { Timers } from "./timers.ts";
 
@@ -156,7 +162,7 @@ class Runtime implements RunningNode {
   readonly #storage: Storage;
   readonly #writer: GroupCommitWriter;
   #protocol: ProtocolNode;
-  #guard: SigningGuard;
+  readonly #durability: Durability;
   readonly #signer: Signer | null;
   /** The HA mode's lease and role, or null without [ha]. */
   readonly #ha: HaMode | null;
@@ -165,8 +171,6 @@ class Runtime implements RunningNode {
    * acknowledgements and timers of an older protocol are ignored.
    */
   #generation = 0;
-  /** Settles when every submitted local write has settled. */
-  #localWrites: Promise<unknown> = Promise.resolve();
   readonly #queue = new InputQueue<NodeInput>(INPUT_QUEUE_CAPACITY, INPUT_QUEUE_MAX_BYTES, approxInputBytes);
   #timers: Timers<TimerName>;
   readonly #pending: PendingTxs;
@@ -184,7 +188,9 @@ class Runtime implements RunningNode {
   #queuedTxs = 0;
   /** Set once the protocol has started; no input is stepped before. */
   #running = false;
-  #writes: { id: string; write: DurableWrite }[] = [];
+  #writes: OutboxPersist[] = [];
+  /** Settles after the last submitted batch's acknowledgements were reported (they go in persist order). */
+  #acked: Promise<unknown> = Promise.resolve();
   #stopping: Promise<void> | null = null;
   #resolveExit!: (code: number) => void;
   #exitCode = 0;
@@ -216,14 +222,16 @@ class Runtime implements RunningNode {
             logger: parts.logger,
             metrics: parts.metrics,
             signer: this.#signer,
+            writer: this.#writer,
             takeOver: (epoch) => this.#takeOver(epoch),
             stepDown: (reason) => this.#stepDown(reason),
             fatal: (reason) => this.#fatal(reason),
           })
         : null;
+    // The durability hook: local group commit, plus the Redis quorum in the HA mode.
+    this.#durability = this.#ha?.durability ?? new LocalDurability(this.#writer);
     // An HA instance starts as a follower; it signs only after winning the lease.
     this.#protocol = this.#newProtocol(recovered, this.#ha === null);
-    this.#guard = new SigningGuard(recovered, home.validatorIndex);
     this.#timers = this.#newTimers();
     this.#pending = new PendingTxs(home.config.lanes.mempoolMaxTxs * 2);
     this.#finalizedLog = new FinalizedLog(this.#log);
@@ -424,30 +432,24 @@ class Runtime implements RunningNode {
     for (const e of effects) {
       switch (e.kind) {
         case "persist":
-          this.#writes.push({ id: e.id, write: e.write });
+          this.#writes.push(e);
           break;
+        // Signed messages reach here only as the outbox released them.
         case "pushBlock":
-          if (this.#mayRelease() && this.#guarded({ kind: "laneBlock", block: e.block })) {
-            try {
-              net.pushLaneBlock(e.block);
-            } catch (err) {
-              this.#log.error({ err: (err as Error).message }, "could not push own lane block");
-            }
+          if (!this.#mayRelease()) break;
+          try {
+            net.pushLaneBlock(e.block);
+          } catch (err) {
+            this.#log.error({ err: (err as Error).message }, "could not push own lane block");
           }
           break;
         case "broadcast":
           if (!this.#mayRelease()) break;
-          if (e.topic === "lane_vote") {
-            const { lane, number } = e.vote.body;
-            if (this.#guarded({ kind: "laneVote", lane, number })) void net.publishLaneVote(e.vote);
-          } else if (e.topic === "consensus") {
-            if (this.#guarded({ kind: "consensus", msg: e.msg })) {
-              this.#journalVote(e.msg);
-              void net.publishConsensus(e.msg);
-            }
-          } else if (this.#guarded({ kind: "appVote", index: e.vote.body.index, appHash: e.vote.body.appHash })) {
-            void net.publishAppVote(e.vote);
-          }
+          if (e.topic === "lane_vote") void net.publishLaneVote(e.vote);
+          else if (e.topic === "consensus") {
+            this.#journalVote(e.msg);
+            void net.publishConsensus(e.msg);
+          } else void net.publishAppVote(e.vote);
           break;
         case "setTimer":
           this.#timers.set(e.timer, e.key, e.deadlineMs, nowMs);
@@ -509,15 +511,6 @@ class Runtime implements RunningNode {
     }
   }
 
-  /** The signing guard's verdict; a refusal is a machine bug, logged loudly. */
-  #guarded(out: Parameters<SigningGuard["check"]>[0]): boolean {
-    const why = this.#guard.check(out);
-    if (why === null) return true;
-    this.#log.error({ reason: why }, "signing guard held back a message whose record is not durable");
-    this.#metrics.dropped.inc({ queue: "signing_guard" });
-    return false;
-  }
-
   /**
    * In the HA mode a signed message leaves only while this instance leads
    * and its lease is valid (a process paused past its lease releases
@@ -530,27 +523,21 @@ class Runtime implements RunningNode {
   }
 
   /**
-   * Submits the turn's writes. A write counts as durable when the local
-   * group commit acknowledged it and, in the HA mode while leading, when the
-   * Redis quorum acknowledged the sign state it carries (DESIGN section 10);
-   * only then does `durable(id)` go back to the protocol.
+   * Submits the turn's writes to the durability hook; once it acknowledges
+   * them (and every earlier batch), each write's `durable(id)` goes back to
+   * the protocol, in persist order. The outbox releases what they hold. In
+   * the HA mode while leading, "durable" is the local group commit AND the
+   * Redis quorum publish of the sign state the writes carry (DESIGN section 10).
    */
   #flushWrites(): void {
     if (this.#writes.length === 0) return;
     const batch = this.#writes;
     this.#writes = [];
     const generation = this.#generation;
-    const writes = batch.map((w) => w.write);
-    const local = this.#writer.submit(writes);
-    this.#localWrites = Promise.all([this.#localWrites, local.catch(() => {})]);
-    const remote = this.#ha?.publish(writes) ?? Promise.resolve();
-    Promise.all([local, remote]).then(
+    this.#acked = Promise.all([this.#acked, this.#durability.commit(batch)]).then(
       () => {
         if (generation !== this.#generation) return;
-        for (const w of batch) {
-          this.#guard.noteDurable(w.write);
-          this.#push({ kind: "durable", id: w.id });
-        }
+        for (const w of batch) this.#push({ kind: "durable", id: w.id });
       },
       (err: Error) => {
         // A write of an ended HA term is never acknowledged: what it holds is never sent.
@@ -577,11 +564,11 @@ class Runtime implements RunningNode {
     this.#queue.clear();
     this.#queuedTxs = 0;
     this.#writes = [];
-    await this.#localWrites;
+    await this.#ha?.durability.localIdle();
+    this.#acked = Promise.resolve();
     if (this.#stopping !== null) return;
     const recovered = await recover(this.#storage, this.home.committee, this.#verifyCache);
     this.#protocol = this.#newProtocol(recovered, signing);
-    this.#guard = new SigningGuard(recovered, this.home.validatorIndex);
     this.#counters = new MachineCounters(this.#protocol, this.#metrics);
     this.#execute(this.#protocol.start(Date.now()));
     this.#flushWrites();
@@ -594,7 +581,7 @@ class Runtime implements RunningNode {
     if (this.#stopping !== null || this.#net === null) return false;
     this.#running = false;
     this.#generation++;
-    await this.#localWrites;
+    await this.#ha!.durability.localIdle();
     const ok = await this.#ha!.reconcile({
       storage: this.#storage,
       writer: this.#writer,
