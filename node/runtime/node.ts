@@ -14,6 +14,7 @@ import {
   type NodeInput,
   type OutboxPersist,
   ProtocolNode,
+  protocolConfig,
   type TimerName,
 } from "../protocol/index.ts";
 import { divergedFromFinalized, GroupCommitWriter, openStorage, recover, type Storage } from "../storage/index.ts";
@@ -26,7 +27,6 @@ import { HaMode } from "./ha-mode.ts";
 import { loadNodeHome, type NodeHome } from "./home.ts";
 import { InputQueue } from "./input-queue.ts";
 import { MachineCounters } from "./machine-counters.ts";
-import { protocolConfig } from "./protocol-config.ts";
 import { syncServerFor } from "./sync-server.ts";
 import { Timers } from "./timers.ts";
 
