@@ -51,6 +51,8 @@ export class HaMode {
   #net: Network | null = null;
   #announceTimer: NodeJS.Timeout | null = null;
   #lastRole: HaRole = "standby";
+  /** Whether this term's first signed message has been logged. */
+  #releasedInTerm = false;
   /** Test-only switch for the negative control: no fencing at the send point or in Redis. */
   readonly #unfenced: boolean;
 
@@ -61,7 +63,7 @@ export class HaMode {
     this.#log = opts.logger.child({ module: "ha" });
     this.#metrics = opts.metrics;
     this.#ownLane = home.validatorIndex!;
-    this.#unfenced = process.env.VALIDATOR_TEST_HA_UNFENCED === "1";
+    this.#unfenced = process.env.HA_TEST_DISABLE_FENCING === "1";
     const instanceId = ha.instanceId !== "" ? ha.instanceId : home.peerId;
     if (ha.redisUrls.length % 2 === 0) {
       this.#log.warn(
@@ -136,6 +138,13 @@ export class HaMode {
     return this.#term.publish(writes);
   }
 
+  /** Called for every signed message released; logs the term's first (the takeover's end). */
+  noteRelease(): void {
+    if (this.#releasedInTerm) return;
+    this.#releasedInTerm = true;
+    this.#log.info({ epoch: this.lease.epoch, instanceId: this.lease.instanceId }, "first signed message as leader");
+  }
+
   isTermEnd(err: unknown): boolean {
     return err instanceof TermEnded;
   }
@@ -166,6 +175,7 @@ export class HaMode {
 
   /** Starts signing under `epoch` (after reconciliation). */
   beginTerm(epoch: number): void {
+    this.#releasedInTerm = false;
     this.#term = new HaTerm(this.lease, epoch, this.#ownLane, {
       lost: (reason) => this.#coordinator.lose(reason),
       conflict: (reason) => this.#opts.fatal(reason),

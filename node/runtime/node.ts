@@ -27,6 +27,7 @@ import { HaMode } from "./ha-mode.ts";
 import { loadNodeHome, type NodeHome } from "./home.ts";
 import { InputQueue } from "./input-queue.ts";
 import { MachineCounters } from "./machine-counters.ts";
+import { ReceivedJournal } from "./received-journal.ts";
 import { syncServerFor } from "./sync-server.ts";
 import { Timers } from "./timers.ts";
 
@@ -175,6 +176,7 @@ class Runtime implements RunningNode {
   #timers: Timers<TimerName>;
   readonly #pending: PendingTxs;
   readonly #finalizedLog: FinalizedLog;
+  readonly #journal: ReceivedJournal;
   readonly #verifyCache: VerifyCache;
   #counters: MachineCounters;
   #net: Network | null = null;
@@ -235,6 +237,7 @@ class Runtime implements RunningNode {
     this.#timers = this.#newTimers();
     this.#pending = new PendingTxs(home.config.lanes.mempoolMaxTxs * 2);
     this.#finalizedLog = new FinalizedLog(this.#log);
+    this.#journal = new ReceivedJournal(this.#log);
     this.#counters = new MachineCounters(this.#protocol, this.#metrics);
   }
 
@@ -286,10 +289,22 @@ class Runtime implements RunningNode {
         },
       },
       handlers: {
-        onLaneBlock: (block) => this.#offer({ kind: "laneBlock", block }),
-        onLaneVote: (vote) => this.#offer({ kind: "laneVote", vote }),
-        onConsensus: (msg) => this.#offer({ kind: "consensus", msg }),
-        onAppVote: (vote) => this.#offer({ kind: "appVote", vote }),
+        onLaneBlock: (block) => {
+          this.#journal.laneBlock(block);
+          this.#offer({ kind: "laneBlock", block });
+        },
+        onLaneVote: (vote) => {
+          this.#journal.laneVote(vote);
+          this.#offer({ kind: "laneVote", vote });
+        },
+        onConsensus: (msg) => {
+          this.#journal.consensus(msg);
+          this.#offer({ kind: "consensus", msg });
+        },
+        onAppVote: (vote) => {
+          this.#journal.appVote(vote);
+          this.#offer({ kind: "appVote", vote });
+        },
         syncServer: syncServerFor(this.#storage, committee.size),
       },
     });
@@ -517,7 +532,11 @@ class Runtime implements RunningNode {
    * nothing when it resumes). Without [ha]: always.
    */
   #mayRelease(): boolean {
-    if (this.#ha === null || this.#ha.signing()) return true;
+    if (this.#ha === null) return true;
+    if (this.#ha.signing()) {
+      this.#ha.noteRelease();
+      return true;
+    }
     this.#metrics.dropped.inc({ queue: "ha_not_leader" });
     return false;
   }
