@@ -57,6 +57,8 @@ export interface FailoverResult {
   finalizedIndex: number;
   longestStallMs: number;
   txsAccepted: number;
+  /** Why a run without fencing ended early (an instance halted), else null. */
+  aborted: string | null;
   dir: string;
   durationS: number;
 }
@@ -96,7 +98,6 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
     await startInstance(node0);
     await waitLeader(c, instances, undefined);
     await startInstance(standby);
-    await c.waitFinalized(others[0]!, 2);
     log(`cluster up in ${c.dir}; redis ${redis.map((r) => r.port).join(", ")}`);
 
     // Load and the finalization watch run in the background.
@@ -135,8 +136,29 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
       }
     })();
 
+    await c.waitFinalized(others[0]!, 2);
     const failovers: Failover[] = [];
-    for (let n = 1; n <= opts.count; n++) {
+    const conflictShown = () =>
+      scanSignatures(
+        logsOf(c),
+        instances.map((i) => i.logFile),
+        0,
+      ).conflicts.length > 0;
+    let aborted: string | null = null;
+    for (let n = 1; n <= opts.count && aborted === null; n++) {
+      try {
+        await oneFailover(n);
+      } catch (err) {
+        // Without fencing the instances may halt on what the other signed:
+        // that ends the run, and the scan below still reports.
+        if (fencing) throw err;
+        aborted = (err as Error).message.split("\n")[0]!;
+        log(`run ended early: ${aborted}`);
+      }
+      if (opts.stopAtConflict && conflictShown()) break;
+    }
+
+    async function oneFailover(n: number): Promise<void> {
       const { leader, status } = await waitLeader(c, instances, undefined);
       const next = instances.find((i) => i !== leader)!;
       await c.waitFor(
@@ -174,14 +196,17 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
       // The chain goes on under the new leader before the next fault.
       const base = (await others[0]!.status())?.finalizedIndex ?? 0;
       await c.waitFinalized(others[0]!, base + 2, WAIT_MS);
-      if (opts.stopAtConflict && scanSignatures(logsOf(c), 0).conflicts.length > 0) break;
     }
 
     stop = true;
     await Promise.all([load, watch]);
     // Let the last blocks settle on every node, then compare.
     await sleep(1500);
-    const scan = scanSignatures(logsOf(c), 0);
+    const scan = scanSignatures(
+      logsOf(c),
+      instances.map((i) => i.logFile),
+      0,
+    );
     const compared = [...others];
     const leaderNow = await findLeader(instances);
     if (leaderNow) compared.push(leaderNow);
@@ -199,6 +224,7 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
       finalizedIndex: lastIndex,
       longestStallMs,
       txsAccepted: accepted,
+      aborted,
       dir: c.dir,
       durationS: (Date.now() - started) / 1000,
     };

@@ -13,11 +13,20 @@ export interface ConflictScan {
   conflicts: string[];
 }
 
-export function scanSignatures(logFiles: readonly string[], signer: number): ConflictScan {
+/**
+ * `receivedLogs`: every node's log (their "signed received" lines by `signer`);
+ * `sentLogs`: the logs of the instances that sign as `signer` (their "vote sent" lines).
+ */
+export function scanSignatures(
+  receivedLogs: readonly string[],
+  sentLogs: readonly string[],
+  signer: number,
+): ConflictScan {
   const seen = new Map<string, { hash: string; where: string }>();
   const conflicts: string[] = [];
   let lines = 0;
-  for (const file of logFiles) {
+  for (const file of new Set([...receivedLogs, ...sentLogs])) {
+    const ownJournal = sentLogs.includes(file);
     let text: string;
     try {
       text = readFileSync(file, "utf8");
@@ -26,7 +35,7 @@ export function scanSignatures(logFiles: readonly string[], signer: number): Con
     }
     for (const line of text.split("\n")) {
       const received = line.includes('"signed received"');
-      const sent = line.includes('"vote sent"');
+      const sent = ownJournal && line.includes('"vote sent"');
       if (!received && !sent) continue;
       let e: Record<string, unknown>;
       try {
