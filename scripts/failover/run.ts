@@ -36,6 +36,8 @@ export interface FailoverOptions {
   keepDir?: boolean;
   /** Stop early once a conflict shows (the negative control). */
   stopAtConflict?: boolean;
+  /** The first failover's fault; they alternate from there (default kill9). */
+  firstKind?: "kill9" | "pause";
 }
 
 export interface Failover {
@@ -166,7 +168,8 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
         `${next.name} to run as a standby`,
         async () => (await next.status())?.ha?.role === "standby",
       );
-      const kind = n % 2 === 1 ? "kill9" : "pause";
+      const firstKind = opts.firstKind ?? "kill9";
+      const kind = n % 2 === 1 ? firstKind : firstKind === "kill9" ? "pause" : "kill9";
       const offset = fileSize(next.logFile);
       const t0 = Date.now();
       if (kind === "kill9") {
