@@ -9,7 +9,8 @@ import { pickBasePort } from "./ports.ts";
  * free port (below the ephemeral range, like the nodes). Used by the HA
  * unit tests, the failover test and `npm run devnet -- up --ha`.
  */
-export const REDIS_SERVER_BIN = process.env.REDIS_SERVER ?? "/usr/bin/redis-server";
+export const REDIS_SERVER_BIN =
+  process.env.REDIS_SERVER ?? (existsSync("/usr/bin/redis-server") ? "/usr/bin/redis-server" : "redis-server");
 const READY_TIMEOUT_MS = 10_000;
 
 export interface RedisServer {
@@ -25,8 +26,9 @@ export interface RedisServer {
   restart(): Promise<void>;
 }
 
+/** Whether the binary exists (a bare name is looked up in PATH when spawned). */
 export function redisServerAvailable(): boolean {
-  return existsSync(REDIS_SERVER_BIN);
+  return !REDIS_SERVER_BIN.includes("/") || existsSync(REDIS_SERVER_BIN);
 }
 
 function ping(port: number): Promise<boolean> {

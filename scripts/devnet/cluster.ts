@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join as joinPath, resolve } from "node:path";
 import {
   ClusterError,
@@ -99,9 +99,12 @@ export function down(dir: string): Promise<{ name: string; outcome: StopOutcome 
  */
 export async function clean(dir: string): Promise<void> {
   const ha = haStateOf(dir);
+  if (ha !== null) {
+    stopRedis(ha);
+    rmSync(joinPath(dir, "ha.json"), { force: true });
+  }
   if (LocalCluster.exists(dir)) await openDevnet(dir).destroy({ signal: "SIGTERM" });
   else removeClusterDir(layoutOf(dir));
-  if (ha !== null) stopRedis(ha);
 }
 
 /** `kill I` (SIGKILL: a crash) and `stop I` (SIGTERM: a clean shutdown). */
