@@ -75,7 +75,7 @@ export async function up(dir: string, opts: UpOptions = {}): Promise<UpResult> {
   }
   // An HA devnet's redis-servers come back on their ports (empty: they keep no data).
   if (ha !== null && !created) {
-    const redis = await ensureRedis(dir, ha);
+    const redis = await ensureRedis(ha);
     if (redis.some((r, i) => r.pid !== ha.redis[i]?.pid)) {
       writeFileSync(joinPath(dir, "ha.json"), `${JSON.stringify({ ...ha, redis }, null, 2)}\n`);
     }

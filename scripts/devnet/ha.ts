@@ -32,7 +32,7 @@ export function haSets(state: HaState): string[] {
 }
 
 /** Starts the redis-servers of an HA devnet that are not running (new ones on new ports when none exist). */
-export async function ensureRedis(dir: string, existing: HaState | null): Promise<HaState["redis"]> {
+export async function ensureRedis(existing: HaState | null): Promise<HaState["redis"]> {
   const out: HaState["redis"] = [];
   for (let i = 0; i < 3; i++) {
     const prev = existing?.redis[i];
@@ -49,7 +49,7 @@ export async function ensureRedis(dir: string, existing: HaState | null): Promis
 /** `up --ha` on a new devnet: redis-servers, node0 switched to HA in its config, a standby home for it. */
 export async function addHa(dir: string, cluster: LocalCluster): Promise<HaState> {
   const primary = cluster.node("node0");
-  const redis = await ensureRedis(dir, null);
+  const redis = await ensureRedis(null);
   const state: HaState = { redis, standby: "standby0", primary: primary.name };
   enableHaInHome(primary.home, haSets(state));
   await cluster.addNode({ role: "standby", keyOf: primary, name: state.standby, sets: haSets(state) });
