@@ -15,7 +15,7 @@ const { values } = parseArgs({
   options: {
     count: { type: "string", default: "10" },
     "no-fencing": { type: "boolean", default: false },
-    "lease-ttl-ms": { type: "string", default: "2000" },
+    "lease-ttl-ms": { type: "string", default: "3000" },
     "load-tps": { type: "string", default: "40" },
     "keep-dir": { type: "boolean", default: false },
   },

@@ -1,7 +1,7 @@
 import { fanOut } from "./quorum.ts";
 import { highestPerSlot, parseSignState, type SignRecord, type SignState } from "./records.ts";
 import { RedisNode } from "./redis-node.ts";
-import { ACQUIRE, INCR_EPOCH, PUBLISH, READ, RELEASE, RENEW } from "./scripts.ts";
+import { ACQUIRE, INCR_EPOCH, PUBLISH, READ, READ_OWN, RELEASE, RENEW } from "./scripts.ts";
 
 export interface LeaseOptions {
   redisUrls: readonly string[];
@@ -14,6 +14,8 @@ export interface LeaseOptions {
   connectTimeoutMs: number;
   /** Commands in flight to one server at most (bounds the background of slow servers). */
   maxInFlightPerNode?: number;
+  /** Own lane blocks kept by number (at least the chain's lane window); default 64. */
+  ownBlockWindow?: number;
   /** Wall clock (ms); tests may pass their own. */
   now?: () => number;
   /** Latency of each quorum operation. */
@@ -47,11 +49,12 @@ export class Lease {
   readonly quorum: number;
   readonly instanceId: string;
   readonly #opts: LeaseOptions;
-  readonly #keys: [lease: string, epoch: string, sign: string];
+  readonly #keys: [lease: string, epoch: string, sign: string, ownBlocks: string];
   readonly #now: () => number;
   #epoch = 0;
   #validUntilMs = 0;
   #held = false;
+  readonly #ownWindow: number;
   /** Publishes' server commands still running after their call returned. */
   #outstanding = 0;
 
@@ -60,6 +63,7 @@ export class Lease {
     this.#opts = opts;
     this.instanceId = opts.instanceId;
     this.#now = opts.now ?? Date.now;
+    this.#ownWindow = opts.ownBlockWindow ?? 64;
     const maxInFlight = opts.maxInFlightPerNode ?? DEFAULT_MAX_IN_FLIGHT_PER_NODE;
     this.nodes = opts.redisUrls.map(
       (url) =>
@@ -73,7 +77,7 @@ export class Lease {
     this.quorum = Math.floor(this.nodes.length / 2) + 1;
     // One hash tag per validator keeps its keys together should a server be a cluster.
     const p = `{${opts.keyPrefix}}`;
-    this.#keys = [`${p}:lease`, `${p}:epoch`, `${p}:sign`];
+    this.#keys = [`${p}:lease`, `${p}:epoch`, `${p}:sign`, `${p}:own`];
   }
 
   get epoch(): number {
@@ -198,7 +202,7 @@ export class Lease {
   async publish(records: readonly SignRecord[]): Promise<PublishOutcome> {
     if (!this.held()) return { kind: "fenced", reason: "the lease is not held" };
     const t0 = performance.now();
-    const args: (string | number | Buffer)[] = [this.instanceId, this.#epoch];
+    const args: (string | number | Buffer)[] = [this.instanceId, this.#epoch, this.#ownWindow];
     for (const r of records) {
       args.push(
         r.slot,
@@ -249,7 +253,7 @@ export class Lease {
       const res = await fanOut(
         this.nodes,
         this.quorum,
-        (n) => n.eval(READ, this.#keys, [this.instanceId, this.#epoch]) as Promise<Buffer[]>,
+        (n) => n.eval(READ, this.#keys.slice(0, 3), [this.instanceId, this.#epoch]) as Promise<Buffer[]>,
         (v) => v[0]?.toString() === "OK",
       );
       if (res.accepted.length < this.quorum) {
@@ -261,6 +265,28 @@ export class Lease {
     } finally {
       this.#observe("reconcile", t0);
     }
+  }
+
+  /**
+   * Own lane blocks `numbers` as a quorum holds them (under the lease): for
+   * each number the bytes any answering server has, or undefined.
+   */
+  async readOwnBlocks(numbers: readonly number[]): Promise<(Uint8Array | undefined)[] | null> {
+    if (!this.held() || numbers.length === 0) return numbers.length === 0 ? [] : null;
+    const res = await fanOut(
+      this.nodes,
+      this.quorum,
+      (n) => n.eval(READ_OWN, this.#keys, [this.instanceId, this.#epoch, ...numbers]) as Promise<(Buffer | null)[]>,
+      (v) => v[0]?.toString() === "OK",
+    );
+    if (res.accepted.length < this.quorum) return null;
+    return numbers.map((_, i) => {
+      for (const reply of res.accepted) {
+        const b = reply[i + 1];
+        if (b) return new Uint8Array(b);
+      }
+      return undefined;
+    });
   }
 
   /** Per server: URL and whether its last operation succeeded. */

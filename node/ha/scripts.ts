@@ -9,7 +9,9 @@ import { createHash } from "node:crypto";
  * "own", "lane/<L>", "app") holding "<a>:<b>:<tag>", the highest position
  * (a, b) written to that slot and a tag naming its content (a hash); a slot
  * may carry bytes in the field "<slot>#data" (the lock's PrepareQC, the own
- * lane's last block) that a successor needs to continue.
+ * lane's last block) that a successor needs to continue. KEYS[4] keeps the
+ * own lane's last blocks by number (a bounded window), for a successor whose
+ * peers never received them.
  */
 export interface LuaScript {
   readonly name: string;
@@ -77,21 +79,22 @@ return 0`,
 );
 
 /**
- * Write sign-state records, all or none. ARGV: id, epoch, then per record
- * slot, a, b, tag, data ('' = none). Another owner or a higher epoch ->
+ * Write sign-state records, all or none. ARGV: id, epoch, own-block window,
+ * then per record slot, a, b, tag, data ('' = none). Another owner or a higher epoch ->
  * {'FENCED', why}; the same position with another tag -> {'CONFLICT', slot,
  * stored}; the same record again -> ok; a lower position than the stored one
  * -> ok, the higher one is kept. -> {'OK'}
  */
 export const PUBLISH = script(
   "publish",
-  3,
+  4,
   `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'FENCED', 'lease'} end
 local e = tonumber(redis.call('GET', KEYS[2]) or '0')
 local me = tonumber(ARGV[2])
 if e > me then return {'FENCED', 'epoch'} end
 local writes = {}
-for i = 3, #ARGV, 5 do
+local keep = tonumber(ARGV[3])
+for i = 4, #ARGV, 5 do
   local slot = ARGV[i]
   local a = tonumber(ARGV[i + 1])
   local b = tonumber(ARGV[i + 2])
@@ -113,7 +116,13 @@ end
 if e < me then redis.call('SET', KEYS[2], ARGV[2]) end
 for _, i in ipairs(writes) do
   redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1] .. ':' .. ARGV[i + 2] .. ':' .. ARGV[i + 3])
-  if ARGV[i + 4] ~= '' then redis.call('HSET', KEYS[3], ARGV[i] .. '#data', ARGV[i + 4]) end
+  if ARGV[i + 4] ~= '' then
+    redis.call('HSET', KEYS[3], ARGV[i] .. '#data', ARGV[i + 4])
+    if ARGV[i] == 'own' then
+      redis.call('HSET', KEYS[4], ARGV[i + 1], ARGV[i + 4])
+      redis.call('HDEL', KEYS[4], tostring(tonumber(ARGV[i + 1]) - keep))
+    end
+  end
 end
 return {'OK'}`,
 );
@@ -123,6 +132,21 @@ return {'OK'}`,
  * write of an earlier holder on this server is already in it).
  * ARGV: id, epoch. -> {'OK', field, value, ...} | {'FENCED', why}
  */
+/**
+ * Own lane blocks by number, read only by the lease holder at its epoch.
+ * ARGV: id, epoch, numbers... -> {'OK', block|false, ...} | {'FENCED', why}
+ */
+export const READ_OWN = script(
+  "readOwn",
+  4,
+  `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'FENCED', 'lease'} end
+local e = tonumber(redis.call('GET', KEYS[2]) or '0')
+if e > tonumber(ARGV[2]) then return {'FENCED', 'epoch'} end
+local out = {'OK'}
+for i = 3, #ARGV do out[#out + 1] = redis.call('HGET', KEYS[4], ARGV[i]) end
+return out`,
+);
+
 export const READ = script(
   "read",
   3,

@@ -78,6 +78,7 @@ export class HaMode {
       leaseTtlMs: ha.leaseTtlMs,
       commandTimeoutMs: ha.publishTimeoutMs,
       connectTimeoutMs: ha.connectTimeoutMs,
+      ownBlockWindow: home.genesis.params.laneWindow,
       observe: (op, seconds) => this.#metrics.haOpSeconds.observe({ op }, seconds),
     });
     this.durability = new HaDurability(opts.writer, (writes) => this.publish(writes));
@@ -149,11 +150,14 @@ export class HaMode {
     return err instanceof TermEnded;
   }
 
+  /** Reconciles (see ha-reconcile.ts); true when this instance may sign now. */
   async reconcile(parts: {
     storage: Storage;
     writer: GroupCommitWriter;
     verifyCache: VerifyCache;
     sync: SyncClientApi;
+    hint: { commitQcNext: number; ownLaneNext: number };
+    pause(): Promise<void>;
   }): Promise<boolean> {
     const t0 = performance.now();
     const out = await reconcile({

@@ -598,17 +598,28 @@ class Runtime implements RunningNode {
   /** Won the lease at `epoch`: stop following, reconcile, then sign. */
   async #takeOver(epoch: number): Promise<boolean> {
     if (this.#stopping !== null || this.#net === null) return false;
-    this.#running = false;
-    this.#generation++;
-    await this.#ha!.durability.localIdle();
+    const follower = this.#protocol;
+    let paused = false;
     const ok = await this.#ha!.reconcile({
       storage: this.#storage,
       writer: this.#writer,
       verifyCache: this.#verifyCache,
       sync: this.#net.sync,
+      hint: {
+        commitQcNext: follower.consensus.finalizedIndex + 1,
+        ownLaneNext: follower.lanes.laneNext(this.home.validatorIndex!),
+      },
+      // The follower runs while reconciliation gathers; it stops only to apply.
+      pause: async () => {
+        paused = true;
+        this.#running = false;
+        this.#generation++;
+        await this.#ha!.durability.localIdle();
+      },
     });
-    if (!ok || this.#stopping !== null) {
-      await this.#rebuild(false);
+    // The lease may have lapsed while reconciling (the coordinator then stepped down already).
+    if (!ok || this.#stopping !== null || !this.#ha!.lease.held()) {
+      if (paused) await this.#rebuild(false);
       return false;
     }
     this.#ha!.beginTerm(epoch);

@@ -70,8 +70,9 @@ const WAIT_MS = 60_000;
 export async function runFailover(opts: FailoverOptions): Promise<FailoverResult> {
   const log = opts.log ?? (() => {});
   const fencing = opts.fencing ?? true;
-  const leaseTtlMs = opts.leaseTtlMs ?? 2000;
-  const renewEveryMs = opts.renewEveryMs ?? 400;
+  // The shipped defaults unless given (config/default.toml [ha]).
+  const leaseTtlMs = opts.leaseTtlMs ?? 3000;
+  const renewEveryMs = opts.renewEveryMs ?? 500;
   const started = Date.now();
   let redis: RedisServer[] = [];
   let cluster: LocalCluster | null = null;
@@ -83,8 +84,8 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
       `ha.redisUrls=${redis.map((r) => r.url).join(",")}`,
       `ha.leaseTtlMs=${leaseTtlMs}`,
       `ha.renewEveryMs=${renewEveryMs}`,
-      `ha.publishTimeoutMs=${Math.min(200, renewEveryMs - 1)}`,
-      `ha.connectTimeoutMs=${Math.min(300, renewEveryMs - 1)}`,
+      `ha.publishTimeoutMs=${Math.min(200, Math.floor(renewEveryMs / 2))}`,
+      `ha.connectTimeoutMs=${Math.min(300, Math.floor(renewEveryMs / 2))}`,
     ];
     cluster = await LocalCluster.create({ validators: 4, logLevel: "debug" });
     undo = cluster.stopOnExit({ keepDir: opts.keepDir === true });

@@ -127,6 +127,20 @@ describe("lease on three healthy servers", () => {
   });
 });
 
+test("the own lane's last blocks stay readable by number within the window; older ones are dropped", async () => {
+  prefixSeq++;
+  const [a] = track(lease(urls(), "a", { ownBlockWindow: 4 }));
+  assert.ok(await a!.acquire());
+  for (let n = 0; n < 10; n++) {
+    assert.equal((await a!.publish([rec("own", n, 0, `h${n}`, new Uint8Array([n]))])).kind, "ok");
+  }
+  const got = await a!.readOwnBlocks([5, 6, 7, 8, 9]);
+  assert.deepEqual(
+    got?.map((b) => (b ? b[0] : null)),
+    [null, 6, 7, 8, 9],
+  );
+});
+
 describe("faults", () => {
   test("a minority of servers down: acquire, renew, publish and read work", async () => {
     prefixSeq++;
