@@ -77,6 +77,7 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
   let redis: RedisServer[] = [];
   let cluster: LocalCluster | null = null;
   let undo = () => {};
+  let failed = true;
   try {
     redis = await startRedisServers(3);
     const haSets = [
@@ -232,11 +233,15 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
       dir: c.dir,
       durationS: (Date.now() - started) / 1000,
     };
+    failed = false;
     return result;
   } finally {
     if (cluster !== null) {
       for (const n of cluster.nodes) if (n.running) cluster.signal(n, "SIGCONT");
-      await cluster.destroy({ keepDir: opts.keepDir === true });
+      // A failed run keeps its logs for a look.
+      const keepDir = opts.keepDir === true || failed;
+      if (failed) log(`run failed; logs kept in ${cluster.dir}`);
+      await cluster.destroy({ keepDir });
     }
     undo();
     await stopRedisServers(redis);
