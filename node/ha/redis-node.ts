@@ -96,8 +96,9 @@ export class RedisNode {
     if (this.#connecting !== null) return this.#connecting;
     const client = new Redis(this.#opts.url, {
       lazyConnect: true,
-      connectTimeout: this.#opts.connectTimeoutMs,
-      commandTimeout: this.#opts.commandTimeoutMs,
+      // Backstops only: the bound is this class's own timer (see bounded()).
+      connectTimeout: this.#opts.connectTimeoutMs * 2,
+      commandTimeout: this.#opts.commandTimeoutMs * 2,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
@@ -135,9 +136,15 @@ export class RedisNode {
   }
 }
 
+/**
+ * `p`, or a RedisOpError after `ms`. The rejection waits for one turn of the
+ * event loop's I/O phase (setImmediate runs after it): when the process was
+ * busy past the deadline, a reply that arrived meanwhile is read first, so
+ * a stalled event loop does not turn answered commands into timeouts.
+ */
 function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new RedisOpError(`${what} timed out after ${ms} ms`)), ms);
+    const t = setTimeout(() => setImmediate(() => reject(new RedisOpError(`${what} timed out after ${ms} ms`))), ms);
     p.then(
       (v) => {
         clearTimeout(t);

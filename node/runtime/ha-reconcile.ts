@@ -25,7 +25,7 @@ import {
 } from "../types/index.ts";
 
 /** How long a new leader waits for peers to serve what it lacks. */
-const FETCH_TIMEOUT_MS = 5000;
+const FETCH_TIMEOUT_MS = 10_000;
 /** CommitQCs a new leader fetches at most before it signs; further behind, it catches up as a follower first. */
 const MAX_COMMIT_QCS_TO_FETCH = 1024;
 

@@ -3,9 +3,9 @@ import { after, before, describe, test } from "node:test";
 import { Lease, type LeaseOptions, type SignRecord } from "../../node/ha/index.ts";
 import { type RedisServer, startHalfAlive, startRedisServers, stopAll } from "./redis-servers.ts";
 
-const TTL = 1500;
-const CMD_MS = 150;
-const CONNECT_MS = 200;
+const TTL = 3000;
+const CMD_MS = 300;
+const CONNECT_MS = 400;
 /** What one quorum round may take at most: connect + command bounds, plus slack for a loaded machine. */
 const ROUND_BOUND_MS = CONNECT_MS + CMD_MS + 1500;
 
