@@ -20,6 +20,8 @@ export interface LeaseOptions {
   now?: () => number;
   /** Latency of each quorum operation. */
   observe?: (op: HaOp, seconds: number) => void;
+  /** A command not sent because a server already had maxInFlightPerNode in flight. */
+  onRefused?: () => void;
 }
 
 export type HaOp = "acquire" | "renew" | "publish" | "reconcile" | "release";
@@ -72,6 +74,7 @@ export class Lease {
           connectTimeoutMs: opts.connectTimeoutMs,
           commandTimeoutMs: opts.commandTimeoutMs,
           maxInFlight,
+          ...(opts.onRefused !== undefined && { onRefused: opts.onRefused }),
         }),
     );
     this.quorum = Math.floor(this.nodes.length / 2) + 1;

@@ -9,6 +9,8 @@ export interface RedisNodeOptions {
   commandTimeoutMs: number;
   /** Commands in flight to this server at most; beyond, an op fails at once. */
   maxInFlight: number;
+  /** Called for each op refused because maxInFlight were in flight (for a metric). */
+  onRefused?: () => void;
 }
 
 export class RedisOpError extends Error {
@@ -70,6 +72,7 @@ export class RedisNode {
 
   async #run<T>(fn: (c: Redis) => Promise<T>): Promise<T> {
     if (this.#inFlight >= this.#opts.maxInFlight) {
+      this.#opts.onRefused?.();
       this.ok = false;
       this.lastError = `more than ${this.#opts.maxInFlight} commands in flight`;
       throw new RedisOpError(`${this.url}: ${this.lastError}`);

@@ -80,6 +80,7 @@ export class HaMode {
       connectTimeoutMs: ha.connectTimeoutMs,
       ownBlockWindow: home.genesis.params.laneWindow,
       observe: (op, seconds) => this.#metrics.haOpSeconds.observe({ op }, seconds),
+      onRefused: () => this.#metrics.dropped.inc({ queue: "ha_redis_in_flight" }),
     });
     this.durability = new HaDurability(opts.writer, (writes) => this.publish(writes));
     this.#coordinator = new HaCoordinator({
