@@ -67,16 +67,25 @@ export async function reconcile(p: ReconcileParts): Promise<ReconcileResult> {
 
   // 1. Gather, the follower running.
   const needIndex = highestVoteIndex(state);
-  let qcs: CommitQc[] = [];
+  const qcs: CommitQc[] = [];
   if (needIndex > p.hint.commitQcNext) {
     const last = needIndex - 1;
     if (last - p.hint.commitQcNext + 1 > MAX_COMMIT_QCS_TO_FETCH) {
       return { kind: "retry", reason: `${last - p.hint.commitQcNext + 1} CommitQCs behind: catching up first` };
     }
-    try {
-      qcs = await withTimeout(p.sync.fetchCommitQcs(p.hint.commitQcNext, last), "fetching CommitQCs");
-    } catch (err) {
-      return { kind: "retry", reason: (err as Error).message };
+    // A response holds a bounded number: ask again from where it stopped.
+    const deadline = Date.now() + FETCH_TIMEOUT_MS;
+    let from = p.hint.commitQcNext;
+    while (from <= last && Date.now() < deadline) {
+      let got: CommitQc[];
+      try {
+        got = await withTimeout(p.sync.fetchCommitQcs(from, last), "fetching CommitQCs");
+      } catch (err) {
+        return { kind: "retry", reason: (err as Error).message };
+      }
+      if (got.length === 0) break;
+      qcs.push(...got);
+      from = got.at(-1)!.proposal.view.index + 1;
     }
   }
   const own = state.get(SLOT.own);
