@@ -75,7 +75,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     }),
     haRole: new Gauge({
       name: "validator_ha_role",
-      help: "HA role of this instance: 0 standby, 1 reconciling, 2 leader (absent without [ha])",
+      help: "HA role of this instance: 0 standby (also without [ha]), 1 reconciling, 2 leader",
       registers: r,
     }),
     haEpoch: new Gauge({
