@@ -37,5 +37,7 @@ const result = await runFailover({
 });
 const { failovers, ...summary } = result;
 process.stdout.write(`${JSON.stringify({ ...summary, failovers: failovers.length }, null, 2)}\n`);
-const ok = fencing ? result.conflicts.length === 0 && result.hashMismatches.length === 0 : result.conflicts.length > 0;
+const ok = fencing
+  ? result.conflicts.length === 0 && result.contentMismatches.length === 0
+  : result.conflicts.length > 0;
 process.exit(ok ? 0 : 1);

@@ -1,5 +1,5 @@
 import { statSync } from "node:fs";
-import type { StatusJson } from "../../node/api/index.ts";
+import type { BlockJson, StatusJson } from "../../node/api/index.ts";
 import { summarize } from "../bench/stats.ts";
 import {
   type ClusterNode,
@@ -54,7 +54,10 @@ export interface FailoverResult {
   takeover: { p50: number | undefined; p99: number | undefined; max: number | undefined };
   conflicts: string[];
   journalLines: number;
-  hashMismatches: string[];
+  /** Indexes where nodes finalized different lane ranges, txs or app hashes (a safety failure). */
+  contentMismatches: string[];
+  /** Indexes with the same content under CommitQCs of different rounds (not a safety failure; reported). */
+  sameContentOtherCommitQc: string[];
   comparedIndexes: number;
   finalizedIndex: number;
   longestStallMs: number;
@@ -215,7 +218,7 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
     const compared = [...others];
     const leaderNow = await findLeader(instances);
     if (leaderNow) compared.push(leaderNow);
-    const { mismatches, upTo } = await compareFinalized(compared);
+    const { mismatches, otherQcs, upTo } = await compareFinalized(compared);
     const result: FailoverResult = {
       failovers,
       takeover: (() => {
@@ -224,7 +227,8 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
       })(),
       conflicts: scan.conflicts,
       journalLines: scan.lines,
-      hashMismatches: mismatches,
+      contentMismatches: mismatches,
+      sameContentOtherCommitQc: otherQcs,
       comparedIndexes: upTo,
       finalizedIndex: lastIndex,
       longestStallMs,
@@ -289,19 +293,32 @@ async function waitLeader(
 }
 
 /** Every node's block hash at each index up to the lowest finalized index they all serve. */
-async function compareFinalized(nodes: readonly ClusterNode[]): Promise<{ mismatches: string[]; upTo: number }> {
+async function compareFinalized(
+  nodes: readonly ClusterNode[],
+): Promise<{ mismatches: string[]; otherQcs: string[]; upTo: number }> {
+  const otherQcs: string[] = [];
   const statuses = await Promise.all(nodes.map((n) => n.status().catch(() => null)));
   const live = nodes.filter((_, i) => statuses[i] !== null);
   const upTo = Math.min(...statuses.filter((s) => s !== null).map((s) => s!.finalizedIndex));
   const mismatches: string[] = [];
   for (let i = 1; i <= upTo; i++) {
     const blocks = await Promise.all(live.map((n) => n.block(i).catch(() => null)));
+    // What was finalized: the lane ranges, the txs and the app hash after
+    // them. (The block hash is the finalized proposal's, and a cut committed
+    // in round r can carry a second CommitQC from round r+1 on some nodes.)
+    const content = (b: BlockJson | null) =>
+      b === null ? "missing" : JSON.stringify([b.lanes, b.txHashes, b.appHash]);
+    const contents = new Set(blocks.map(content));
     const hashes = new Set(blocks.map((b) => b?.hash ?? "missing"));
-    if (hashes.size > 1 && mismatches.length < 20) {
-      mismatches.push(
-        `index ${i}: ${live.map((n, j) => `${n.name}=${blocks[j]?.hash.slice(0, 12) ?? "missing"}`).join(" ")}`,
+    const who = (f: (b: BlockJson | null) => string) =>
+      live.map((n, j) => `${n.name}=${f(blocks[j] ?? null)}`).join(" ");
+    if (contents.size > 1 && mismatches.length < 20) {
+      mismatches.push(`index ${i}: ${who((b) => b?.hash.slice(0, 12) ?? "missing")}`);
+    } else if (hashes.size > 1 && otherQcs.length < 20) {
+      otherQcs.push(
+        `index ${i}: same content, CommitQCs ${who((b) => (b ? `${b.commitQc.view.round}:${b.hash.slice(0, 12)}` : "missing"))}`,
       );
     }
   }
-  return { mismatches, upTo };
+  return { mismatches, otherQcs, upTo };
 }

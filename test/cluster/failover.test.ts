@@ -24,7 +24,7 @@ test("forced failovers: no conflicting signature, identical finalized hashes, th
   );
   assert.ok(r.journalLines > 0, "the scan saw the validator's signatures");
   assert.deepEqual(r.conflicts, [], "no two different signatures by the HA validator's key at one slot");
-  assert.deepEqual(r.hashMismatches, []);
+  assert.deepEqual(r.contentMismatches, []);
   assert.ok(r.comparedIndexes >= 4, `compared ${r.comparedIndexes} indexes`);
   // Three of four validators are a quorum: finality never waits for the takeover.
   assert.ok(r.longestStallMs < 20_000, `longest finalization stall ${r.longestStallMs} ms`);
