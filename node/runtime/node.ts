@@ -21,7 +21,7 @@ import { divergedFromFinalized, GroupCommitWriter, openStorage, recover, type St
 import { type ConsensusMessage, type RecoveredState, toHex } from "../types/index.ts";
 import { createApiBackend, PendingTxs } from "./api-backend.ts";
 import { CatchUp } from "./catch-up.ts";
-import { type Durability, LocalDurability } from "./durability.ts";
+import { DurableReporter, LocalDurability } from "./durability.ts";
 import { FinalizedLog } from "./finalized-log.ts";
 import { HaMode } from "./ha-mode.ts";
 import { loadNodeHome, type NodeHome } from "./home.ts";
@@ -163,7 +163,8 @@ class Runtime implements RunningNode {
   readonly #storage: Storage;
   readonly #writer: GroupCommitWriter;
   #protocol: ProtocolNode;
-  readonly #durability: Durability;
+  /** Reports durable writes of the current protocol; a new one per protocol (HA role change). */
+  #durable: DurableReporter;
   readonly #signer: Signer | null;
   /** The HA mode's lease and role, or null without [ha]. */
   readonly #ha: HaMode | null;
@@ -191,8 +192,6 @@ class Runtime implements RunningNode {
   /** Set once the protocol has started; no input is stepped before. */
   #running = false;
   #writes: OutboxPersist[] = [];
-  /** Settles after the last submitted batch's acknowledgements were reported (they go in persist order). */
-  #acked: Promise<unknown> = Promise.resolve();
   #stopping: Promise<void> | null = null;
   #resolveExit!: (code: number) => void;
   #exitCode = 0;
@@ -230,10 +229,9 @@ class Runtime implements RunningNode {
             fatal: (reason) => this.#fatal(reason),
           })
         : null;
-    // The durability hook: local group commit, plus the Redis quorum in the HA mode.
-    this.#durability = this.#ha?.durability ?? new LocalDurability(this.#writer);
     // An HA instance starts as a follower; it signs only after winning the lease.
     this.#protocol = this.#newProtocol(recovered, this.#ha === null);
+    this.#durable = this.#newReporter();
     this.#timers = this.#newTimers();
     this.#pending = new PendingTxs(home.config.lanes.mempoolMaxTxs * 2);
     this.#finalizedLog = new FinalizedLog(this.#log);
@@ -251,6 +249,28 @@ class Runtime implements RunningNode {
       app: new KvApp(),
       verifyCache: this.#verifyCache,
     });
+  }
+
+  /**
+   * The durability hook's reporter for the current protocol: `durable(id)`
+   * in persist order. The hook is the local group commit, or in the HA mode
+   * the Redis quorum and then the group commit (DESIGN sections 10 and 14).
+   * A write of an ended HA term is never acknowledged (what it holds is
+   * never sent) and does not stop the node; any other refusal does.
+   */
+  #newReporter(): DurableReporter {
+    const generation = this.#generation;
+    return new DurableReporter(
+      this.#ha?.durability ?? new LocalDurability(this.#writer),
+      (batch) => {
+        if (generation !== this.#generation) return;
+        for (const w of batch) this.#push({ kind: "durable", id: w.id });
+      },
+      (err) => {
+        if (generation !== this.#generation || this.#ha?.isTermEnd(err)) return;
+        this.#fatal(`a durable write was refused: ${err.message}`);
+      },
+    );
   }
 
   #newTimers(): Timers<TimerName> {
@@ -288,22 +308,24 @@ class Runtime implements RunningNode {
           if (event === "dropped") this.#metrics.dropped.inc({ queue: "push" }, count);
         },
       },
+      // The network calls these only with messages net/validate.ts verified
+      // against committee/signed.ts: the machines do not check them again.
       handlers: {
         onLaneBlock: (block) => {
           this.#journal.laneBlock(block);
-          this.#offer({ kind: "laneBlock", block });
+          this.#offer({ kind: "laneBlock", block, verified: true });
         },
         onLaneVote: (vote) => {
           this.#journal.laneVote(vote);
-          this.#offer({ kind: "laneVote", vote });
+          this.#offer({ kind: "laneVote", vote, verified: true });
         },
         onConsensus: (msg) => {
           this.#journal.consensus(msg);
-          this.#offer({ kind: "consensus", msg });
+          this.#offer({ kind: "consensus", msg, verified: true });
         },
         onAppVote: (vote) => {
           this.#journal.appVote(vote);
-          this.#offer({ kind: "appVote", vote });
+          this.#offer({ kind: "appVote", vote, verified: true });
         },
         syncServer: syncServerFor(this.#storage, committee.size),
       },
@@ -311,7 +333,8 @@ class Runtime implements RunningNode {
     this.#catchUp = new CatchUp(
       this.#net.sync,
       {
-        laneBlocks: (blocks) => this.#push({ kind: "syncLaneBlocks", blocks }),
+        // Verified by net/sync-client.ts (signatures and hash links).
+        laneBlocks: (blocks) => this.#push({ kind: "syncLaneBlocks", blocks, verified: true }),
         commitQcs: (qcs) => this.#push({ kind: "syncCommitQcs", qcs }),
         executedIndex: () => this.#protocol.execution.executedIndex,
       },
@@ -552,18 +575,7 @@ class Runtime implements RunningNode {
     if (this.#writes.length === 0) return;
     const batch = this.#writes;
     this.#writes = [];
-    const generation = this.#generation;
-    this.#acked = Promise.all([this.#acked, this.#durability.commit(batch)]).then(
-      () => {
-        if (generation !== this.#generation) return;
-        for (const w of batch) this.#push({ kind: "durable", id: w.id });
-      },
-      (err: Error) => {
-        // A write of an ended HA term is never acknowledged: what it holds is never sent.
-        if (generation !== this.#generation || this.#ha?.isTermEnd(err)) return;
-        this.#fatal(`a durable write was refused: ${err.message}`);
-      },
-    );
+    this.#durable.submit(batch);
   }
 
   // ---- HA role changes (DESIGN section 14) ----
@@ -584,7 +596,7 @@ class Runtime implements RunningNode {
     this.#queuedTxs = 0;
     this.#writes = [];
     await this.#ha?.durability.localIdle();
-    this.#acked = Promise.resolve();
+    this.#durable = this.#newReporter();
     if (this.#stopping !== null) return;
     const recovered = await recover(this.#storage, this.home.committee, this.#verifyCache);
     this.#protocol = this.#newProtocol(recovered, signing);
