@@ -13,7 +13,7 @@ import { runFailover } from "../../scripts/failover/run.ts";
 const TIMEOUT_MS = 5 * 60_000;
 const log = process.env.FAILOVER_TEST_LOG ? (l: string) => console.log(l) : undefined;
 
-test("forced failovers: no conflicting signature, identical finalized hashes, the chain finalizes throughout", {
+test("forced failovers: no conflicting signature, identical finalized blocks (ranges, txs, app hash), the chain finalizes throughout", {
   timeout: TIMEOUT_MS,
 }, async () => {
   const r = await runFailover({ count: 2, ...(log && { log }) });
