@@ -4,6 +4,7 @@ export type {
   BlockJson,
   CommitQcJson,
   HaStatusJson,
+  HealthJson,
   PeerJson,
   StatusJson,
   SubmitResult,

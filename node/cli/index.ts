@@ -12,7 +12,7 @@ import { registerKeys } from "./keys.ts";
 import { registerReset } from "./reset.ts";
 import { registerStandby } from "./standby.ts";
 import { registerStart } from "./start.ts";
-import { registerStatus } from "./status.ts";
+import { registerHealth, registerStatus } from "./status.ts";
 import { registerTestnet } from "./testnet.ts";
 import { registerVersion } from "./version.ts";
 
@@ -36,6 +36,7 @@ function buildProgram(): Command {
   registerStart(program);
   registerKeys(program);
   registerStatus(program);
+  registerHealth(program);
   registerReset(program);
   registerVersion(program);
   return program;
