@@ -10,7 +10,7 @@ import {
   MAX_PENDING_EXECUTION,
 } from "../execution/index.ts";
 import { type LanesEffect, type LanesInput, LanesMachine } from "../lanes/index.ts";
-import { proposalHash, type RecoveredState, type SignedMessage } from "../types/index.ts";
+import { blockHash, type RecoveredState, type SignedMessage } from "../types/index.ts";
 import { Outbox, type OutboxEvent } from "./outbox.ts";
 import type { NodeEffect, NodeInput, ProtocolConfig } from "./types.ts";
 
@@ -348,7 +348,7 @@ export class ProtocolNode {
         const p = e.block.commitQc.proposal;
         const block = {
           index: e.block.index,
-          blockHash: proposalHash(p),
+          blockHash: blockHash(p),
           createdAtMs: p.createdAtMs,
           appHash: e.appHash,
         };

@@ -7,6 +7,7 @@ import {
   type Batch,
   type BatchQc,
   batchCommitmentHash,
+  blockHash,
   concatBytes,
   type GlobalBlock,
   leafHash,
@@ -300,7 +301,7 @@ function blockJson(block: GlobalBlock, appHash: Uint8Array | null): BlockJson {
   const txHashes = block.blocks.flatMap((b) => b.txs.map((tx) => toHex(txHash(tx))));
   return {
     index: block.index,
-    hash: toHex(proposalHash(qc.proposal)),
+    hash: toHex(blockHash(qc.proposal)),
     appHash: appHash === null ? null : toHex(appHash),
     lanes: qc.proposal.ranges.map((r) => ({ lane: r.lane, first: r.first, next: r.next })),
     txCount: txHashes.length,

@@ -15,6 +15,7 @@ export {
   appVoteSigningBody,
   batchCommitmentHash,
   batchVoteSigningBody,
+  blockHash,
   type ConsensusMessage,
   codecs,
   compareViews,
