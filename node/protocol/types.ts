@@ -33,7 +33,13 @@ export type NodeInput =
   | { kind: "timer"; timer: TimerName; key: string }
   /** Sync responses: unverified; the machines check them. */
   | { kind: "syncLaneBlocks"; blocks: LaneBlock[] }
-  | { kind: "syncCommitQcs"; qcs: CommitQc[] };
+  | { kind: "syncCommitQcs"; qcs: CommitQc[] }
+  /**
+   * Finalized global blocks from a sync response, in index order (the sync
+   * client checked each against its CommitQC). Each index's CommitQC goes to
+   * consensus and its lane blocks to lanes and execution once it is final.
+   */
+  | { kind: "syncGlobalBlocks"; blocks: GlobalBlock[] };
 
 /** Everything one node asks of the outside world. */
 export type NodeEffect =

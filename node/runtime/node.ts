@@ -254,7 +254,9 @@ class Runtime implements RunningNode {
       {
         laneBlocks: (blocks) => this.#push({ kind: "syncLaneBlocks", blocks }),
         commitQcs: (qcs) => this.#push({ kind: "syncCommitQcs", qcs }),
+        globalBlocks: (blocks) => this.#push({ kind: "syncGlobalBlocks", blocks }),
         executedIndex: () => this.#protocol.execution.executedIndex,
+        finalizedIndex: () => this.#protocol.consensus.finalizedIndex,
       },
       this.#logger.child({ module: "sync" }),
     );
@@ -375,6 +377,8 @@ class Runtime implements RunningNode {
     }
     this.#flushWrites();
     this.#counters.update();
+    // Catching up: what this turn applied makes room for the next ranges.
+    this.#catchUp?.pump();
     if (this.#queue.length > 0) this.#schedule();
   }
 
