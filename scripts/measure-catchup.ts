@@ -1,0 +1,240 @@
+/**
+ * Measurement (not a test): how fast a node far behind catches up with a
+ * live chain (issue 16 item 4).
+ *
+ *   node scripts/measure-catchup.ts [--indexes 30000] [--target observer|validator|both] [--rate 100]
+ *                                   [--timeout 900] [--dir DIR] [--keep] [--build-only]
+ *
+ * Build (once per --dir; a later run with more --indexes extends it):
+ * `validator testnet --validators 4 --observers 1`, then a history of
+ * `--indexes` finalized indexes through the real protocol of the 4
+ * validators (scripts/history); the observer holds nothing. Each run copies
+ * those homes and starts the live validators as processes under
+ * `scripts/load.ts` (`--rate` tx/s), so the chain keeps growing at its own
+ * pace, then starts the target: the empty observer (4 validators live), or
+ * validator 3 with its data deleted (a validator that far behind; validators
+ * 0-2 live, a quorum, while it catches up; it signed nothing past the
+ * history, so it cannot equivocate by forgetting). It polls
+ * GET /status and GET /blocks/latest every second until the target has
+ * executed up to the chain's finalized index (lag <= 2) or `--timeout` s
+ * pass. It prints the target's catch-up rate (indexes executed per second),
+ * the chain's own rate meanwhile, and the rate per 30 s window.
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { Level } from "level";
+import { loadNodeHome } from "../node/runtime/index.ts";
+import { startNode, stopNode } from "./devnet/node-process.ts";
+import { layoutOf, REPO_ROOT, VALIDATOR_MAIN } from "./devnet/paths.ts";
+import { pickBasePort } from "./devnet/ports.ts";
+import { sleep } from "./devnet/proc.ts";
+import { type NodeEntry, plannedValidators } from "./devnet/state.ts";
+import { buildHistory, historyNodeOf, skipFsync } from "./history/index.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    indexes: { type: "string", default: "30000" },
+    target: { type: "string", default: "both" },
+    rate: { type: "string", default: "100" },
+    timeout: { type: "string", default: "900" },
+    dir: { type: "string" },
+    keep: { type: "boolean", default: false },
+    "build-only": { type: "boolean", default: false },
+  },
+});
+const INDEXES = Number(args.indexes);
+const RATE = Number(args.rate);
+const TIMEOUT_S = Number(args.timeout);
+for (const [name, v] of [
+  ["indexes", INDEXES],
+  ["rate", RATE],
+  ["timeout", TIMEOUT_S],
+] as const) {
+  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`);
+}
+const TARGETS = args.target === "both" ? ["observer", "validator"] : [args.target];
+for (const t of TARGETS)
+  if (t !== "observer" && t !== "validator") throw new Error("--target: observer, validator or both");
+
+const VALIDATORS = 4;
+/** Validators that run the live chain while validator 3 catches up (a quorum of 4). */
+const QUORUM = 3;
+const WINDOW_S = 30;
+const dir = args.dir ?? mkdtempSync(join(tmpdir(), "measure-catchup-"));
+const baseDir = join(dir, "base");
+const runDir = join(dir, "run");
+
+interface Built {
+  basePort: number;
+  finalized: number;
+}
+
+async function build(prev: Built | null): Promise<Built> {
+  const homes = join(baseDir, "homes");
+  let basePort: number;
+  if (prev === null) {
+    basePort = await pickBasePort({ count: 2 * (VALIDATORS + 1) });
+    mkdirSync(baseDir, { recursive: true });
+    const r = spawnSync(
+      process.execPath,
+      [
+        VALIDATOR_MAIN,
+        "testnet",
+        "--validators",
+        String(VALIDATORS),
+        "--observers",
+        "1",
+        "--out",
+        homes,
+        "--base-port",
+        String(basePort),
+      ],
+      { cwd: REPO_ROOT, encoding: "utf8" },
+    );
+    if (r.status !== 0) throw new Error(`validator testnet failed: ${r.stderr}${r.stdout}`);
+  } else basePort = prev.basePort;
+  const nodes = [];
+  for (let i = 0; i < VALIDATORS; i++) {
+    const home = loadNodeHome({ home: join(homes, `node${i}`), env: {}, overrides: [] });
+    const db = new Level<Uint8Array, Uint8Array>(join(home.paths.dataDir, "db"), {
+      keyEncoding: "view",
+      valueEncoding: "view",
+    });
+    await db.open();
+    skipFsync(db);
+    nodes.push(historyNodeOf(home, db));
+  }
+  const built = await buildHistory({
+    nodes,
+    indexes: INDEXES,
+    txsPerRefill: 4,
+    progress: (line) => process.stdout.write(`${line}\n`),
+  });
+  process.stdout.write(
+    `built a history of ${built.finalized} indexes (${built.txs} txs) in ${built.seconds.toFixed(0)} s\n`,
+  );
+  const out = { basePort, finalized: built.finalized };
+  writeFileSync(join(baseDir, "built.json"), JSON.stringify(out));
+  return out;
+}
+
+async function getJson<T>(url: string): Promise<T | null> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+    return res.ok ? ((await res.json()) as T) : null;
+  } catch {
+    return null;
+  }
+}
+
+const finalizedOf = async (port: number) =>
+  (await getJson<{ finalizedIndex: number }>(`http://127.0.0.1:${port}/status`))?.finalizedIndex ?? null;
+const executedOf = async (port: number) =>
+  (await getJson<{ index: number }>(`http://127.0.0.1:${port}/blocks/latest`))?.index ?? 0;
+
+interface Sample {
+  t: number;
+  chain: number;
+  target: number;
+}
+
+async function run(built: Built, target: "observer" | "validator"): Promise<string> {
+  rmSync(runDir, { recursive: true, force: true });
+  cpSync(baseDir, runDir, { recursive: true });
+  const layout = layoutOf(runDir);
+  const validators = plannedValidators(VALIDATORS, built.basePort);
+  const observer: NodeEntry = {
+    name: "observer0",
+    role: "observer",
+    p2pPort: built.basePort + 2 * VALIDATORS,
+    apiPort: built.basePort + 2 * VALIDATORS + 1,
+  };
+  const live = target === "observer" ? validators : validators.slice(0, QUORUM);
+  const behind = target === "observer" ? observer : validators[QUORUM]!;
+  if (target === "validator") rmSync(join(runDir, "homes", behind.name, "data"), { recursive: true, force: true });
+  const started: NodeEntry[] = [];
+  let load: ChildProcess | null = null;
+  try {
+    for (const n of live) {
+      await startNode(layout, n, { readyTimeoutMs: 120_000 });
+      started.push(n);
+    }
+    load = spawn(
+      process.execPath,
+      [
+        join(REPO_ROOT, "scripts", "load.ts"),
+        ...live.flatMap((n) => ["--api", `http://127.0.0.1:${n.apiPort}`]),
+        "--rate",
+        String(RATE),
+        "--duration",
+        String(TIMEOUT_S + 120),
+      ],
+      { cwd: REPO_ROOT, stdio: "ignore" },
+    );
+    // Let the live chain get going before the target starts.
+    await sleep(10_000);
+    const t0 = performance.now();
+    await startNode(layout, behind, { readyTimeoutMs: 120_000 });
+    started.push(behind);
+    const samples: Sample[] = [];
+    let caughtUp: Sample | null = null;
+    while ((performance.now() - t0) / 1000 < TIMEOUT_S) {
+      const chain = await finalizedOf(live[0]!.apiPort);
+      const executed = await executedOf(behind.apiPort);
+      const s: Sample = {
+        t: (performance.now() - t0) / 1000,
+        chain: chain ?? samples.at(-1)?.chain ?? 0,
+        target: executed,
+      };
+      samples.push(s);
+      if (samples.length % 10 === 0) {
+        process.stdout.write(`  ${target}: t=${s.t.toFixed(0)} s chain ${s.chain} target executed ${s.target}\n`);
+      }
+      if (chain !== null && executed >= chain - 2 && executed > built.finalized) {
+        caughtUp = s;
+        break;
+      }
+      await sleep(1000);
+    }
+    const first = samples[0]!;
+    const last = caughtUp ?? samples.at(-1)!;
+    const windows: string[] = [];
+    for (let w = 0; w * WINDOW_S < last.t; w++) {
+      const a = samples.find((s) => s.t >= w * WINDOW_S);
+      const b = [...samples].reverse().find((s) => s.t <= (w + 1) * WINDOW_S);
+      if (a && b && b.t > a.t) windows.push(((b.target - a.target) / (b.t - a.t)).toFixed(0));
+    }
+    const rate = last.target / last.t;
+    const chainRate = (last.chain - first.chain) / (last.t - first.t || 1);
+    return (
+      `${target} ${first.chain} behind at start: ` +
+      (caughtUp
+        ? `caught up (lag <= 2) after ${last.t.toFixed(1)} s at index ${last.target}`
+        : `NOT caught up after ${last.t.toFixed(0)} s: executed ${last.target} of ${last.chain}`) +
+      `; catch-up ${rate.toFixed(0)} indexes/s, chain ${chainRate.toFixed(1)} indexes/s meanwhile; ` +
+      `per ${WINDOW_S} s window: ${windows.join(" ")}`
+    );
+  } finally {
+    if (load !== null && load.exitCode === null) load.kill("SIGTERM");
+    for (const n of started.reverse()) await stopNode(layout, n, "SIGTERM").catch(() => {});
+  }
+}
+
+try {
+  const existing = join(baseDir, "built.json");
+  let built = existsSync(existing) ? (JSON.parse(readFileSync(existing, "utf8")) as Built) : null;
+  if (built !== null && built.finalized >= INDEXES) {
+    process.stdout.write(`reusing the history of ${built.finalized} indexes in ${baseDir}\n`);
+  } else built = await build(built);
+  if (args["build-only"]) process.exit(0);
+  const results: string[] = [];
+  for (const t of TARGETS) results.push(await run(built, t as "observer" | "validator"));
+  for (const line of results) process.stdout.write(`${line}\n`);
+} finally {
+  rmSync(runDir, { recursive: true, force: true });
+  if (args.keep || args.dir !== undefined) process.stdout.write(`history kept in ${baseDir}\n`);
+  else rmSync(dir, { recursive: true, force: true });
+}
