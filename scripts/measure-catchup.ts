@@ -20,18 +20,14 @@
  * pass. It prints the target's catch-up rate (indexes executed per second),
  * the chain's own rate meanwhile, and the rate per 30 s window.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Level } from "level";
 import { loadNodeHome } from "../node/runtime/index.ts";
-import { startNode, stopNode } from "./devnet/node-process.ts";
-import { layoutOf, REPO_ROOT, VALIDATOR_MAIN } from "./devnet/paths.ts";
-import { pickBasePort } from "./devnet/ports.ts";
-import { sleep } from "./devnet/proc.ts";
-import { type NodeEntry, plannedValidators } from "./devnet/state.ts";
+import { type ClusterNode, LocalCluster, REPO_ROOT, sleep } from "./cluster/index.ts";
 import { buildHistory, historyNodeOf, skipFsync } from "./history/index.ts";
 
 const { values: args } = parseArgs({
@@ -64,41 +60,29 @@ const VALIDATORS = 4;
 const QUORUM = 3;
 const WINDOW_S = 30;
 const dir = args.dir ?? mkdtempSync(join(tmpdir(), "measure-catchup-"));
+/** The cluster whose homes hold the history (copied for each run). */
 const baseDir = join(dir, "base");
+const builtFile = join(dir, "built.json");
 const runDir = join(dir, "run");
 
 interface Built {
-  basePort: number;
   finalized: number;
 }
 
 async function build(prev: Built | null): Promise<Built> {
-  const homes = join(baseDir, "homes");
-  let basePort: number;
-  if (prev === null) {
-    basePort = await pickBasePort({ count: 2 * (VALIDATORS + 1) });
-    mkdirSync(baseDir, { recursive: true });
-    const r = spawnSync(
-      process.execPath,
-      [
-        VALIDATOR_MAIN,
-        "testnet",
-        "--validators",
-        String(VALIDATORS),
-        "--observers",
-        "1",
-        "--out",
-        homes,
-        "--base-port",
-        String(basePort),
-      ],
-      { cwd: REPO_ROOT, encoding: "utf8" },
-    );
-    if (r.status !== 0) throw new Error(`validator testnet failed: ${r.stderr}${r.stdout}`);
-  } else basePort = prev.basePort;
+  const cluster =
+    prev === null
+      ? await LocalCluster.create({
+          dir: baseDir,
+          validators: VALIDATORS,
+          observers: 1,
+          chainId: "catchup",
+          extraSlots: 0,
+        })
+      : LocalCluster.open(baseDir);
   const nodes = [];
-  for (let i = 0; i < VALIDATORS; i++) {
-    const home = loadNodeHome({ home: join(homes, `node${i}`), env: {}, overrides: [] });
+  for (const v of cluster.validators) {
+    const home = loadNodeHome({ home: v.home, env: {}, overrides: [] });
     const db = new Level<Uint8Array, Uint8Array>(join(home.paths.dataDir, "db"), {
       keyEncoding: "view",
       valueEncoding: "view",
@@ -116,24 +100,20 @@ async function build(prev: Built | null): Promise<Built> {
   process.stdout.write(
     `built a history of ${built.finalized} indexes (${built.txs} txs) in ${built.seconds.toFixed(0)} s\n`,
   );
-  const out = { basePort, finalized: built.finalized };
-  writeFileSync(join(baseDir, "built.json"), JSON.stringify(out));
+  const out = { finalized: built.finalized };
+  writeFileSync(builtFile, JSON.stringify(out));
   return out;
 }
 
-async function getJson<T>(url: string): Promise<T | null> {
+/** The highest index the node has executed (its latest stored global block). */
+async function executedOf(node: ClusterNode): Promise<number> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
-    return res.ok ? ((await res.json()) as T) : null;
+    const r = await node.get("/blocks/latest");
+    return r.status === 200 ? (r.body as { index: number }).index : 0;
   } catch {
-    return null;
+    return 0;
   }
 }
-
-const finalizedOf = async (port: number) =>
-  (await getJson<{ finalizedIndex: number }>(`http://127.0.0.1:${port}/status`))?.finalizedIndex ?? null;
-const executedOf = async (port: number) =>
-  (await getJson<{ index: number }>(`http://127.0.0.1:${port}/blocks/latest`))?.index ?? 0;
 
 interface Sample {
   t: number;
@@ -144,29 +124,19 @@ interface Sample {
 async function run(built: Built, target: "observer" | "validator"): Promise<string> {
   rmSync(runDir, { recursive: true, force: true });
   cpSync(baseDir, runDir, { recursive: true });
-  const layout = layoutOf(runDir);
-  const validators = plannedValidators(VALIDATORS, built.basePort);
-  const observer: NodeEntry = {
-    name: "observer0",
-    role: "observer",
-    p2pPort: built.basePort + 2 * VALIDATORS,
-    apiPort: built.basePort + 2 * VALIDATORS + 1,
-  };
-  const live = target === "observer" ? validators : validators.slice(0, QUORUM);
-  const behind = target === "observer" ? observer : validators[QUORUM]!;
-  if (target === "validator") rmSync(join(runDir, "homes", behind.name, "data"), { recursive: true, force: true });
-  const started: NodeEntry[] = [];
+  const cluster = LocalCluster.open(runDir);
+  const undo = cluster.stopOnExit({ keepDir: true });
+  const live = target === "observer" ? cluster.validators : cluster.validators.slice(0, QUORUM);
+  const behind: ClusterNode = target === "observer" ? cluster.observers[0]! : cluster.validators[QUORUM]!;
+  if (target === "validator") rmSync(join(behind.home, "data"), { recursive: true, force: true });
   let load: ChildProcess | null = null;
   try {
-    for (const n of live) {
-      await startNode(layout, n, { readyTimeoutMs: 120_000 });
-      started.push(n);
-    }
+    await cluster.startAll(live);
     load = spawn(
       process.execPath,
       [
         join(REPO_ROOT, "scripts", "load.ts"),
-        ...live.flatMap((n) => ["--api", `http://127.0.0.1:${n.apiPort}`]),
+        ...live.flatMap((n) => ["--api", n.apiUrl]),
         "--rate",
         String(RATE),
         "--duration",
@@ -177,13 +147,12 @@ async function run(built: Built, target: "observer" | "validator"): Promise<stri
     // Let the live chain get going before the target starts.
     await sleep(10_000);
     const t0 = performance.now();
-    await startNode(layout, behind, { readyTimeoutMs: 120_000 });
-    started.push(behind);
+    await cluster.startAndWait(behind, {}, 120_000);
     const samples: Sample[] = [];
     let caughtUp: Sample | null = null;
     while ((performance.now() - t0) / 1000 < TIMEOUT_S) {
-      const chain = await finalizedOf(live[0]!.apiPort);
-      const executed = await executedOf(behind.apiPort);
+      const chain = (await live[0]!.status())?.finalizedIndex ?? null;
+      const executed = await executedOf(behind);
       const s: Sample = {
         t: (performance.now() - t0) / 1000,
         chain: chain ?? samples.at(-1)?.chain ?? 0,
@@ -219,13 +188,13 @@ async function run(built: Built, target: "observer" | "validator"): Promise<stri
     );
   } finally {
     if (load !== null && load.exitCode === null) load.kill("SIGTERM");
-    for (const n of started.reverse()) await stopNode(layout, n, "SIGTERM").catch(() => {});
+    await cluster.stopAll();
+    undo();
   }
 }
 
 try {
-  const existing = join(baseDir, "built.json");
-  let built = existsSync(existing) ? (JSON.parse(readFileSync(existing, "utf8")) as Built) : null;
+  let built = existsSync(builtFile) ? (JSON.parse(readFileSync(builtFile, "utf8")) as Built) : null;
   if (built !== null && built.finalized >= INDEXES) {
     process.stdout.write(`reusing the history of ${built.finalized} indexes in ${baseDir}\n`);
   } else built = await build(built);
