@@ -17,7 +17,7 @@
  * history, so it cannot equivocate by forgetting). It polls
  * GET /status and GET /blocks/latest every second until the target has
  * executed up to the chain's finalized index (lag <= 2) or `--timeout` s
- * pass. It prints the target's catch-up rate (indexes executed per second),
+ * pass. It prints the target's catch-up rate (indexes executed per second of wall time and per CPU-second of its process: the machine may be shared), its peak RSS,
  * the chain's own rate meanwhile, and the rate per 30 s window.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -27,7 +27,14 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Level } from "level";
 import { loadNodeHome } from "../node/runtime/index.ts";
-import { type ClusterNode, LocalCluster, REPO_ROOT, sleep } from "./cluster/index.ts";
+import {
+  CLOCK_TICKS_PER_SECOND,
+  type ClusterNode,
+  LocalCluster,
+  REPO_ROOT,
+  sampleProcess,
+  sleep,
+} from "./cluster/index.ts";
 import { buildHistory, historyNodeOf, skipFsync } from "./history/index.ts";
 
 const { values: args } = parseArgs({
@@ -119,6 +126,9 @@ interface Sample {
   t: number;
   chain: number;
   target: number;
+  /** CPU seconds the target process used so far. */
+  cpuS: number;
+  rssBytes: number;
 }
 
 async function run(built: Built, target: "observer" | "validator"): Promise<string> {
@@ -153,10 +163,13 @@ async function run(built: Built, target: "observer" | "validator"): Promise<stri
     while ((performance.now() - t0) / 1000 < TIMEOUT_S) {
       const chain = (await live[0]!.status())?.finalizedIndex ?? null;
       const executed = await executedOf(behind);
+      const proc = behind.pid === undefined ? undefined : sampleProcess(behind.pid);
       const s: Sample = {
         t: (performance.now() - t0) / 1000,
         chain: chain ?? samples.at(-1)?.chain ?? 0,
         target: executed,
+        cpuS: proc === undefined ? (samples.at(-1)?.cpuS ?? 0) : proc.cpuTicks / CLOCK_TICKS_PER_SECOND,
+        rssBytes: proc?.rssBytes ?? 0,
       };
       samples.push(s);
       if (samples.length % 10 === 0) {
@@ -177,13 +190,18 @@ async function run(built: Built, target: "observer" | "validator"): Promise<stri
       if (a && b && b.t > a.t) windows.push(((b.target - a.target) / (b.t - a.t)).toFixed(0));
     }
     const rate = last.target / last.t;
+    // CPU from the first sample (the process up and serving), so start-up is not counted.
+    const cpuS = last.cpuS - first.cpuS;
+    const perCpu = (last.target - first.target) / (cpuS || 1);
+    const maxRssMb = Math.max(...samples.map((x) => x.rssBytes)) / 2 ** 20;
     const chainRate = (last.chain - first.chain) / (last.t - first.t || 1);
     return (
       `${target} ${first.chain} behind at start: ` +
       (caughtUp
         ? `caught up (lag <= 2) after ${last.t.toFixed(1)} s at index ${last.target}`
         : `NOT caught up after ${last.t.toFixed(0)} s: executed ${last.target} of ${last.chain}`) +
-      `; catch-up ${rate.toFixed(0)} indexes/s, chain ${chainRate.toFixed(1)} indexes/s meanwhile; ` +
+      `; catch-up ${rate.toFixed(0)} indexes/s wall, ${perCpu.toFixed(0)} indexes per CPU-second of the target ` +
+      `(${cpuS.toFixed(1)} CPU-s, max RSS ${maxRssMb.toFixed(0)} MiB), chain ${chainRate.toFixed(1)} indexes/s meanwhile; ` +
       `per ${WINDOW_S} s window: ${windows.join(" ")}`
     );
   } finally {

@@ -230,6 +230,8 @@ export class CatchUp {
     for (let run = this.#ready.get(this.#handed + 1); run !== undefined; run = this.#ready.get(this.#handed + 1)) {
       this.#ready.delete(this.#handed + 1);
       this.#handed += run.length;
+      // The stall clock starts when the node has something to apply.
+      this.#progressAtMs = Date.now();
       this.#sink.globalBlocks(run);
     }
     // Answers wholly below what is handed over (after a restart of the pipeline) go.

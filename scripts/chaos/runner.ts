@@ -47,8 +47,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const nodes = cluster.nodes.filter((n) => n.role !== "standby");
   const observer = nodes.length - 1;
   const wrappers = nodes.map((n, i) => networkSetup(n, i, nodes, o.topology));
-  const start = (i: number, logLevel?: string) =>
-    cluster.startAndWait(nodes[i]!, { ...wrappers[i]!, ...(logLevel !== undefined && { logLevel }) }, 120_000);
+  // Debug level: the vote journal ("vote sent" lines) is scanned for equivocation.
+  const start = (i: number) => cluster.startAndWait(nodes[i]!, { ...wrappers[i]!, logLevel: "debug" }, 120_000);
   const checker = new ChainChecker();
   const violations: string[] = [];
   const counts = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
@@ -57,24 +57,18 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const accepted = new Map<string, { api: string; atMs: number }>();
   const paused = new Set<number>();
   const down = new Set<number>();
-  let journal = false;
+  /** GET /evidence exists on these nodes (besides the vote journal, which is always scanned). */
+  let evidenceRoute = false;
   let loadResult: LoadResult | null = null;
   let worstLag0Ms = 0;
   try {
-    // Evidence of equivocation: GET /evidence where the node has it, else the vote journal (debug log).
-    await start(0);
-    journal = (await nodes[0]!.get("/evidence")).status === 404;
-    if (journal) {
-      await cluster.stop(nodes[0]!);
-      await start(0, "debug");
-    }
-    const level = journal ? "debug" : undefined;
-    await Promise.all(nodes.slice(1).map((_, k) => start(k + 1, level)));
+    await Promise.all(nodes.map((_, i) => start(i)));
+    evidenceRoute = (await nodes[0]!.get("/evidence")).status !== 404;
     await cluster.waitConnected(cluster.validators);
     o.log(
       `chaos: seed ${o.seed}, ${o.seconds} s, ${nodes.length} nodes in ${o.topology ? "network namespaces" : "127.0.0.1"}` +
         `${o.topology ? "" : ` (no partitions: ${o.noPartitionsReason ?? "namespaces off"})`}, ` +
-        `equivocation check by ${journal ? "vote journal" : "GET /evidence"}; logs in ${cluster.dir}`,
+        `equivocation check by the vote journal${evidenceRoute ? " and GET /evidence" : ""}; logs in ${cluster.dir}`,
     );
 
     const t0 = Date.now();
@@ -144,7 +138,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     }
     violations.push(...checker.violations);
     const txReport = await checkTxs(nodes, checker, accepted, lostMempoolAtMs, violations);
-    violations.push(...(await equivocation(nodes, journal)));
+    violations.push(...(await equivocation(nodes, evidenceRoute)));
     const load_ = loadResult as LoadResult | null;
     const faults = FAULT_KINDS.filter((k) => counts[k] > 0)
       .map((k) => `${k} ${counts[k]}`)
@@ -153,7 +147,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       `chaos seed=${o.seed} seconds=${o.seconds} ${violations.length === 0 ? "PASS" : "FAIL"}: ` +
       `faults {${faults || "none"}}${o.topology ? "" : " (partitions skipped: no network namespaces)"}; ` +
       `invariants checked on ${checker.blocksChecked} blocks (${checker.indexes} indexes x ${nodes.length} nodes, hashes and app hashes), ` +
-      `${checker.txs} final txs at one index, ${txReport}, equivocation by ${journal ? "vote journal" : "/evidence"}; ` +
+      `${checker.txs} final txs at one index, ${txReport}, equivocation by vote journal${evidenceRoute ? " and /evidence" : ""}; ` +
       `load ${load_?.acceptedTxs ?? 0} accepted of ${load_?.sentTxs ?? 0} sent; ` +
       `worst time to lag 0 after the last heal ${(worstLag0Ms / 1000).toFixed(1)} s; violations ${violations.length}`;
     return { ok: violations.length === 0, summary, violations, dir: cluster.dir };
@@ -194,7 +188,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         lostMempoolAtMs.set(n.name, Date.now());
         await cluster.kill9(n);
         await sleep(f.downMs);
-        await start(f.node, journal ? "debug" : undefined);
+        await start(f.node);
         down.delete(f.node);
         return;
       case "sigstop":
@@ -210,7 +204,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         const stopped = await cluster.stop(n);
         if (stopped.code !== null && stopped.code !== 0)
           violations.push(`${n.name}: SIGTERM exit code ${stopped.code}`);
-        await start(f.node, journal ? "debug" : undefined);
+        await start(f.node);
         down.delete(f.node);
         return;
       }
@@ -220,7 +214,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         await cluster.kill9(n);
         rmSync(join(n.home, "data"), { recursive: true, force: true });
         checker.reset(n);
-        await start(f.node, journal ? "debug" : undefined);
+        await start(f.node);
         down.delete(f.node);
         return;
     }
@@ -316,13 +310,11 @@ async function checkTxs(
   return `${accepted.size} accepted txs: ${final.length} final, ${lost} lost with a killed node's mempool, ${notFinal} missing; ${asked} tx statuses asked`;
 }
 
-async function equivocation(nodes: readonly ClusterNode[], journal: boolean): Promise<string[]> {
+async function equivocation(nodes: readonly ClusterNode[], evidenceRoute: boolean): Promise<string[]> {
   const out: string[] = [];
   for (const n of nodes) {
-    if (journal) {
-      for (const c of scanVotes(n.logFile).conflicts) out.push(`${n.name} equivocated: ${c}`);
-      continue;
-    }
+    for (const c of scanVotes(n.logFile).conflicts) out.push(`${n.name} equivocated: ${c}`);
+    if (!evidenceRoute) continue;
     const r = await n.get("/evidence").catch(() => null);
     const count = (r?.body as { count?: number } | undefined)?.count;
     if (r?.status !== 200) out.push(`${n.name}: GET /evidence answered ${r?.status}`);
