@@ -11,7 +11,7 @@ import { type NodeEffect, type NodeInput, ProtocolNode } from "../../node/protoc
 import { CatchUp } from "../../node/runtime/catch-up.ts";
 import { syncServerFor } from "../../node/runtime/sync-server.ts";
 import { GroupCommitWriter, openStorage, recover, type Storage } from "../../node/storage/index.ts";
-import { bytesEqual, type CommitQc, type DurableWrite, type GlobalBlock } from "../../node/types/index.ts";
+import { bytesEqual, type CommitQc, codecs, type DurableWrite, type GlobalBlock } from "../../node/types/index.ts";
 import { buildHistory } from "../../scripts/history/index.ts";
 import { testCommittee } from "../fixtures/committee.ts";
 
@@ -63,7 +63,10 @@ function prunedPeer(calls: { global: number; indexes: number }): SyncClientApi {
     fetchCommitQcs: async () => [],
     async fetchGlobalBlocks(first, last) {
       calls.global++;
-      const got = (await server.globalBlocks(first, last)) as GlobalBlock[];
+      // As a peer's sync server answers: encoded straight from storage; decoded as the client does.
+      const got = (await server.globalBlocks(first, last)).map((b) =>
+        b instanceof Uint8Array ? codecs.globalBlock.decode(b) : (b as GlobalBlock),
+      );
       calls.indexes += got.length;
       return got;
     },
