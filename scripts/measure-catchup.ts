@@ -26,6 +26,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Level } from "level";
+import { parseSetFlags } from "../node/config/index.ts";
 import { loadNodeHome } from "../node/runtime/index.ts";
 import {
   CLOCK_TICKS_PER_SECOND,
@@ -89,7 +90,8 @@ async function build(prev: Built | null): Promise<Built> {
       : LocalCluster.open(baseDir);
   const nodes = [];
   for (const v of cluster.validators) {
-    const home = loadNodeHome({ home: v.home, env: {}, overrides: [] });
+    // A block as soon as a tx waits 1 ms: one lane block per lane per index.
+    const home = loadNodeHome({ home: v.home, env: {}, overrides: parseSetFlags(["lanes.maxBlockDelayMs=1"]) });
     const db = new Level<Uint8Array, Uint8Array>(join(home.paths.dataDir, "db"), {
       keyEncoding: "view",
       valueEncoding: "view",

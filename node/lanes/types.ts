@@ -1,6 +1,10 @@
-import type { DurableWrite, LaneBlock, LaneQc, LaneRange, LaneVote, Tx } from "../types/index.ts";
+import type { LaneBlock, LaneQc, LaneRange, LaneVote, PersistEffect, ResendEffect, Tx } from "../types/index.ts";
 
-/** Node-local lane settings (protocol-wide ones come from genesis params). */
+/**
+ * Node-local lane settings (protocol-wide ones come from genesis params).
+ * No defaults here: every value comes from the config ([lanes] of
+ * config/default.toml) through protocol/config.ts.
+ */
 export interface LanesConfig {
   /** Produce a block once the mempool holds this many bytes. */
   maxBlockBytes: number;
@@ -15,15 +19,6 @@ export interface LanesConfig {
   retransmitMs: number;
 }
 
-export const DEFAULT_LANES_CONFIG: LanesConfig = {
-  maxBlockBytes: 256 * 1024,
-  maxBlockDelayMs: 50,
-  mempoolMaxTxs: 10_000,
-  mempoolMaxBytes: 64 * 1024 * 1024,
-  maxBufferedAhead: 16,
-  retransmitMs: 500,
-};
-
 /**
  * Inputs. Signed messages are verified by the machine itself through the
  * shared VerifyCache, so a message the network layer already checked costs a
@@ -34,8 +29,8 @@ export type LanesInput =
   /** A pushed lane block, or one from a sync response. */
   | { kind: "laneBlock"; block: LaneBlock }
   | { kind: "laneVote"; vote: LaneVote }
-  /** A write this machine asked for is durable. */
-  | { kind: "durable"; id: string }
+  /** A write this machine asked for is durable (its number from the persist effect). */
+  | { kind: "durable"; id: number }
   /** The lanes' timer fired (production deadline, retransmission). */
   | { kind: "timer" }
   /** Consensus finalized these ranges: the window moves. */
@@ -44,10 +39,10 @@ export type LanesInput =
   | { kind: "prune"; ranges: LaneRange[] };
 
 export type LanesEffect =
-  | { kind: "persist"; id: string; write: DurableWrite }
-  /** Send the own lane block to every committee member (push protocol). */
-  | { kind: "pushBlock"; block: LaneBlock }
-  | { kind: "broadcastLaneVote"; vote: LaneVote }
+  /** A block write; it releases the own block and the own vote for it (to the outbox). */
+  | PersistEffect
+  /** Identical re-sends of durable own blocks and votes (to the outbox). */
+  | ResendEffect
   /** A LaneQC formed: block `number` of `lane` is available. */
   | { kind: "laneQc"; qc: LaneQc }
   | { kind: "setTimer"; deadlineMs: number }

@@ -13,11 +13,17 @@
  * their stores stay empty, so they start that far behind.
  */
 import type { Committee } from "../../node/committee/index.ts";
-import { DEFAULT_CONSENSUS_CONFIG } from "../../node/consensus/index.ts";
 import { Signer, VerifyCache } from "../../node/crypto/index.ts";
-import { DEFAULT_EXECUTION_CONFIG, KvApp } from "../../node/execution/index.ts";
-import { DEFAULT_LANES_CONFIG } from "../../node/lanes/index.ts";
-import { type NodeEffect, type NodeInput, ProtocolNode, type TimerName } from "../../node/protocol/index.ts";
+import { KvApp } from "../../node/execution/index.ts";
+import {
+  type NodeEffect,
+  type NodeInput,
+  type ProtocolConfig,
+  ProtocolNode,
+  protocolConfig,
+  type TimerName,
+  type WriteId,
+} from "../../node/protocol/index.ts";
 import type { NodeHome } from "../../node/runtime/index.ts";
 import { GroupCommitWriter, type LevelDb, openStorage, recover, type Storage } from "../../node/storage/index.ts";
 import type { DurableWrite } from "../../node/types/index.ts";
@@ -27,15 +33,28 @@ export interface HistoryNode {
   validatorIndex: number;
   /** The validator's signing key. */
   secretKey: Uint8Array;
+  /**
+   * The machines' settings. Small `lanes.maxBlockDelayMs` (1 ms) makes a
+   * block as soon as a tx waits; small `lanes.maxBlockBytes` makes every few
+   * txs a block, so that one index carries several blocks per lane (as under
+   * load).
+   */
+  config: ProtocolConfig;
   /** An opened database for this node (it is closed at the end of the build). */
   db: LevelDb;
 }
 
-/** A validator home as a history node. */
+/** A validator home as a history node, with the home's config (load it with the overrides the build wants). */
 export function historyNodeOf(home: NodeHome, db: LevelDb): HistoryNode {
   if (home.validatorKey === null || home.validatorIndex === null)
     throw new Error(`${home.paths.home} is not a validator home`);
-  return { committee: home.committee, validatorIndex: home.validatorIndex, secretKey: home.validatorKey.secretKey, db };
+  return {
+    committee: home.committee,
+    validatorIndex: home.validatorIndex,
+    secretKey: home.validatorKey.secretKey,
+    config: protocolConfig(home.config),
+    db,
+  };
 }
 
 export interface BuildHistoryOptions {
@@ -44,12 +63,6 @@ export interface BuildHistoryOptions {
   indexes: number;
   /** Txs given to each validator whenever its mempool ran dry. */
   txsPerRefill: number;
-  /**
-   * Lane block size bound: small values make every few txs a block, so that
-   * one index carries several blocks per lane (as under load). Default: the
-   * node's default (one block per lane per index here).
-   */
-  maxBlockBytes?: number;
   /** Progress lines (every 10 s); default none. */
   progress?: (line: string) => void;
   /** Warnings and errors of the machines; default none. */
@@ -68,7 +81,7 @@ interface BuildNode {
   writer: GroupCommitWriter;
   protocol: ProtocolNode;
   queue: NodeInput[];
-  writes: { id: string; write: DurableWrite }[];
+  writes: { id: WriteId; write: DurableWrite }[];
   timers: Map<TimerName, { key: string; deadlineMs: number }>;
 }
 
@@ -76,23 +89,14 @@ interface BuildNode {
 export async function buildHistory(opts: BuildHistoryOptions): Promise<BuildHistoryResult> {
   const cache = new VerifyCache(65_536);
   const nodes: BuildNode[] = [];
-  for (const { committee, validatorIndex, secretKey, db } of opts.nodes) {
+  for (const { committee, validatorIndex, secretKey, config, db } of opts.nodes) {
     const storage = await openStorage(db, committee);
     const recovered = await recover(storage, committee, new VerifyCache(1024));
     const protocol = new ProtocolNode({
       committee,
       me: validatorIndex,
       signer: new Signer(secretKey, committee.chainId),
-      config: {
-        // A block as soon as a tx waits 1 ms.
-        lanes: {
-          ...DEFAULT_LANES_CONFIG,
-          maxBlockDelayMs: 1,
-          maxBlockBytes: opts.maxBlockBytes ?? DEFAULT_LANES_CONFIG.maxBlockBytes,
-        },
-        consensus: { ...DEFAULT_CONSENSUS_CONFIG },
-        execution: { ...DEFAULT_EXECUTION_CONFIG },
-      },
+      config,
       recovered,
       app: new KvApp(),
       verifyCache: cache,

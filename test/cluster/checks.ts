@@ -68,7 +68,7 @@ export async function compareBlocks(
 // The vote-journal scan lives in scripts/cluster (the chaos runner uses it too).
 export { scanVotes, type VoteScan, voteSlot } from "../../scripts/cluster/index.ts";
 
-/** Log lines at level error (50) or fatal (60): a fatal stop, a signing guard refusal, an API 500. */
+/** Log lines at level error (50) or fatal (60): a fatal stop (an outbox halt included), an API 500. */
 export function errorLines(logFile: string): string[] {
   const out: string[] = [];
   for (const line of readFileSync(logFile, "utf8").split("\n")) {

@@ -1,5 +1,5 @@
 /** Builders for consensus machine tests over a 4-validator committee (f = 1, Q = 3). */
-import { type ConsensusEffect, ConsensusMachine, DEFAULT_CONSENSUS_CONFIG } from "../../node/consensus/index.ts";
+import { type ConsensusEffect, ConsensusMachine } from "../../node/consensus/index.ts";
 import {
   type ConsensusMessage,
   codecs,
@@ -14,6 +14,7 @@ import {
   phaseVoteSigningBody,
   proposalHash,
   type SafetyRecord,
+  type SignedMessage,
   type TimeoutQc,
   type TimeoutVote,
   timeoutVoteSigningBody,
@@ -22,6 +23,7 @@ import {
 } from "../../node/types/index.ts";
 import { laneChain, laneQc } from "../fixtures/certs.ts";
 import { type TestCommittee, testCommittee } from "../fixtures/committee.ts";
+import { testProtocolConfig } from "../fixtures/config.ts";
 
 export const tc: TestCommittee = testCommittee(4);
 export const committee = tc.committee;
@@ -45,7 +47,7 @@ export function machine(me: number, safety: SafetyRecord | null = null): Consens
     committee,
     me,
     signer: tc.signers[me]!,
-    config: DEFAULT_CONSENSUS_CONFIG,
+    config: testProtocolConfig().consensus,
     recovered: { commitQcs: [], anchor: null, finalizedIndex: 0, safety },
   });
 }
@@ -95,14 +97,32 @@ export function persists(effects: ConsensusEffect[]) {
   return effects.filter((e): e is Extract<ConsensusEffect, { kind: "persist" }> => e.kind === "persist");
 }
 
+/**
+ * Messages that leave at once: certificates, and identical re-sends (which the
+ * outbox checks against the durable record). Not the releases of a persist.
+ */
 export function broadcasts(effects: ConsensusEffect[], kind?: ConsensusMessage["kind"]): ConsensusMessage[] {
   return effects
-    .filter((e): e is Extract<ConsensusEffect, { kind: "broadcast" }> => e.kind === "broadcast")
-    .map((e) => e.msg)
+    .flatMap((e): ConsensusMessage[] =>
+      e.kind === "broadcast" ? [e.msg] : e.kind === "resend" ? e.release.map(asConsensus) : [],
+    )
     .filter((m) => kind === undefined || m.kind === kind);
 }
 
-/** Acknowledges every persist in `effects` as durable, returning what that releases. */
+function asConsensus(m: SignedMessage): ConsensusMessage {
+  if (m.kind === "laneBlock" || m.kind === "laneVote" || m.kind === "appVote")
+    throw new Error(`consensus released a ${m.kind}`);
+  return m;
+}
+
+/**
+ * Acknowledges every persist in `effects` as durable, as the outbox does:
+ * returns each write's releases (as broadcasts) and what the machine does on
+ * the acknowledgement.
+ */
 export function ackAll(m: ConsensusMachine, effects: ConsensusEffect[], nowMs = 0): ConsensusEffect[] {
-  return persists(effects).flatMap((p) => m.step({ kind: "durable", id: p.id }, nowMs));
+  return persists(effects).flatMap((p) => [
+    ...p.release.map((msg): ConsensusEffect => ({ kind: "broadcast", msg: asConsensus(msg) })),
+    ...m.step({ kind: "durable", id: p.id }, nowMs),
+  ]);
 }

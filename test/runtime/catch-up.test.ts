@@ -2,18 +2,17 @@ import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { MemoryLevel } from "memory-level";
 import pino from "pino";
-import { DEFAULT_CONSENSUS_CONFIG } from "../../node/consensus/index.ts";
 import { VerifyCache } from "../../node/crypto/index.ts";
-import { DEFAULT_EXECUTION_CONFIG, KvApp } from "../../node/execution/index.ts";
-import { DEFAULT_LANES_CONFIG } from "../../node/lanes/index.ts";
+import { KvApp } from "../../node/execution/index.ts";
 import type { SyncClientApi } from "../../node/net/index.ts";
-import { type NodeEffect, type NodeInput, ProtocolNode } from "../../node/protocol/index.ts";
+import { type NodeEffect, type NodeInput, ProtocolNode, type WriteId } from "../../node/protocol/index.ts";
 import { CatchUp } from "../../node/runtime/catch-up.ts";
 import { syncServerFor } from "../../node/runtime/sync-server.ts";
 import { GroupCommitWriter, openStorage, recover, type Storage } from "../../node/storage/index.ts";
 import { bytesEqual, type CommitQc, codecs, type DurableWrite, type GlobalBlock } from "../../node/types/index.ts";
 import { buildHistory } from "../../scripts/history/index.ts";
 import { testCommittee } from "../fixtures/committee.ts";
+import { testProtocolConfig } from "../fixtures/config.ts";
 
 /**
  * Catch-up of a node far behind a chain whose peers pruned everything but
@@ -42,11 +41,16 @@ before(async () => {
   const dbs = tc.keys.map(() => new MemoryLevel<Uint8Array, Uint8Array>(BYTES));
   await Promise.all(dbs.map((db) => db.open()));
   await buildHistory({
-    nodes: dbs.map((db, i) => ({ committee: tc.committee, validatorIndex: i, secretKey: tc.keys[i]!.secretKey, db })),
+    nodes: dbs.map((db, i) => ({
+      committee: tc.committee,
+      validatorIndex: i,
+      secretKey: tc.keys[i]!.secretKey,
+      // Small blocks at once: several lane blocks per lane in one index, as under load.
+      config: testProtocolConfig(["lanes.maxBlockDelayMs=1", "lanes.maxBlockBytes=64"]),
+      db,
+    })),
     indexes: HISTORY,
-    // Small blocks: several lane blocks per lane in one index, as under load.
     txsPerRefill: 3,
-    maxBlockBytes: 64,
   });
   source = await openStorage(dbs[0]!, tc.committee);
   for (let i = HISTORY - LIVE_TAIL + 1; i <= HISTORY; i++) tail.push((await source.globalBlock(i))!.commitQc);
@@ -95,11 +99,7 @@ async function catchUp(
     committee: tc.committee,
     me,
     signer: me === null ? null : tc.signers[me]!,
-    config: {
-      lanes: { ...DEFAULT_LANES_CONFIG },
-      consensus: { ...DEFAULT_CONSENSUS_CONFIG },
-      execution: { ...DEFAULT_EXECUTION_CONFIG },
-    },
+    config: testProtocolConfig(),
     recovered,
     app: new KvApp(),
     verifyCache: new VerifyCache(65_536),
@@ -122,7 +122,7 @@ async function catchUp(
     },
     silent,
   );
-  let writes: { id: string; write: DurableWrite }[] = [];
+  let writes: { id: WriteId; write: DurableWrite }[] = [];
   const run = (effects: NodeEffect[]) => {
     for (const e of effects) {
       if (e.kind === "persist") writes.push({ id: e.id, write: e.write });
