@@ -3,7 +3,7 @@
  * live chain (issue 16 item 4).
  *
  *   node scripts/measure-catchup.ts [--indexes 30000] [--target observer|validator|both] [--rate 100]
- *                                   [--timeout 900] [--dir DIR] [--keep] [--build-only]
+ *                                   [--timeout 900] [--dir DIR] [--keep] [--build-only] [--in-process [--max-requests N]]
  *
  * Build (once per --dir; a later run with more --indexes extends it):
  * `validator testnet --validators 4 --observers 1`, then a history of
@@ -19,6 +19,13 @@
  * executed up to the chain's finalized index (lag <= 2) or `--timeout` s
  * pass. It prints the target's catch-up rate (indexes executed per second of wall time and per CPU-second of its process: the machine may be shared), its peak RSS,
  * the chain's own rate meanwhile, and the rate per 30 s window.
+ *
+ * `--in-process` measures the node alone instead (no other process, no
+ * network: what a shared machine does to the processes cannot blur it):
+ * scripts/history catchUpInProcess runs the target's real protocol, storage
+ * (LevelDB in a temp dir) and CatchUp against validator 0's stored history,
+ * served by the real sync-server handlers, up to 300 indexes below its tip,
+ * with those last 300 CommitQCs gossiped to it meanwhile as a live chain's.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -27,7 +34,11 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Level } from "level";
 import { parseSetFlags } from "../node/config/index.ts";
+import { Signer } from "../node/crypto/index.ts";
+import { protocolConfig } from "../node/protocol/index.ts";
 import { loadNodeHome } from "../node/runtime/index.ts";
+import { openStorage } from "../node/storage/index.ts";
+import type { CommitQc } from "../node/types/index.ts";
 import {
   CLOCK_TICKS_PER_SECOND,
   type ClusterNode,
@@ -36,7 +47,7 @@ import {
   sampleProcess,
   sleep,
 } from "./cluster/index.ts";
-import { buildHistory, historyNodeOf, skipFsync } from "./history/index.ts";
+import { buildHistory, catchUpInProcess, historyNodeOf, skipFsync } from "./history/index.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -47,6 +58,9 @@ const { values: args } = parseArgs({
     dir: { type: "string" },
     keep: { type: "boolean", default: false },
     "build-only": { type: "boolean", default: false },
+    "in-process": { type: "boolean", default: false },
+    /** In-process: stop after this many global-block requests (a crawl would make one per index). */
+    "max-requests": { type: "string" },
   },
 });
 const INDEXES = Number(args.indexes);
@@ -213,6 +227,50 @@ async function run(built: Built, target: "observer" | "validator"): Promise<stri
   }
 }
 
+/** The live tail gossiped during an in-process run: more than consensus buffers (256). */
+const LIVE_TAIL = 300;
+
+async function runInProcess(target: "observer" | "validator"): Promise<string> {
+  const cluster = LocalCluster.open(baseDir);
+  const open = (path: string) =>
+    new Level<Uint8Array, Uint8Array>(path, { keyEncoding: "view", valueEncoding: "view" });
+  const sourceHome = loadNodeHome({ home: cluster.validators[0]!.home, env: {}, overrides: [] });
+  const source = await openStorage(open(join(sourceHome.paths.dataDir, "db")), sourceHome.committee);
+  const tip = source.chain.tip;
+  const liveTail: CommitQc[] = [];
+  for (let i = tip - LIVE_TAIL + 1; i <= tip; i++) liveTail.push((await source.globalBlock(i))!.commitQc);
+  const home = loadNodeHome({
+    home: target === "observer" ? cluster.observers[0]!.home : cluster.validators[QUORUM]!.home,
+    env: {},
+    overrides: [],
+  });
+  const scratch = mkdtempSync(join(tmpdir(), "catchup-target-"));
+  try {
+    const r = await catchUpInProcess({
+      source,
+      committee: home.committee,
+      me: home.validatorIndex,
+      signer: home.validatorKey ? new Signer(home.validatorKey.secretKey, home.committee.chainId) : null,
+      config: protocolConfig(home.config),
+      db: open(join(scratch, "db")),
+      liveTail,
+      target: tip - LIVE_TAIL,
+      maxRequests: args["max-requests"] === undefined ? Number.MAX_SAFE_INTEGER : Number(args["max-requests"]),
+    });
+    const executed = r.protocol.execution.executedIndex;
+    await r.storage.close();
+    return (
+      `${target} in-process, ${tip - LIVE_TAIL} behind with the last ${LIVE_TAIL} CommitQCs gossiped: executed ${executed} in ` +
+      `${r.seconds.toFixed(1)} s, ${(executed / r.seconds).toFixed(0)} indexes/s wall, ` +
+      `${(executed / r.cpuSeconds).toFixed(0)} indexes per CPU-second (${r.cpuSeconds.toFixed(1)} CPU-s); ` +
+      `${r.requests} global-block requests, ${r.indexesFetched} indexes fetched`
+    );
+  } finally {
+    await source.close();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
 try {
   let built = existsSync(builtFile) ? (JSON.parse(readFileSync(builtFile, "utf8")) as Built) : null;
   if (built !== null && built.finalized >= INDEXES) {
@@ -220,7 +278,10 @@ try {
   } else built = await build(built);
   if (args["build-only"]) process.exit(0);
   const results: string[] = [];
-  for (const t of TARGETS) results.push(await run(built, t as "observer" | "validator"));
+  for (const t of TARGETS) {
+    const target = t as "observer" | "validator";
+    results.push(args["in-process"] ? await runInProcess(target) : await run(built, target));
+  }
   for (const line of results) process.stdout.write(`${line}\n`);
 } finally {
   rmSync(runDir, { recursive: true, force: true });

@@ -9,7 +9,8 @@
  * state, global blocks, tx index, pruning anchors.
  *
  * Used by scripts/measure-recovery.ts, scripts/measure-catchup.ts and the
- * catch-up tests. Inactive validators (not in `active`) are never stepped:
+ * catch-up tests; catchUpInProcess (catch-up.ts) runs one node catching up
+ * on such a history. Inactive validators (not in `active`) are never stepped:
  * their stores stay empty, so they start that far behind.
  */
 import type { Committee } from "../../node/committee/index.ts";
@@ -27,6 +28,8 @@ import {
 import type { NodeHome } from "../../node/runtime/index.ts";
 import { GroupCommitWriter, type LevelDb, openStorage, recover, type Storage } from "../../node/storage/index.ts";
 import type { DurableWrite } from "../../node/types/index.ts";
+
+export { catchUpInProcess, type InProcessCatchUpOptions, type InProcessCatchUpResult } from "./catch-up.ts";
 
 export interface HistoryNode {
   committee: Committee;
