@@ -49,6 +49,20 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const wrappers = nodes.map((n, i) => networkSetup(n, i, nodes, o.topology));
   // Debug level: the vote journal ("vote sent" lines) is scanned for equivocation.
   const start = (i: number) => cluster.startAndWait(nodes[i]!, { ...wrappers[i]!, logLevel: "debug" }, 120_000);
+  /** A node that does not come back after a fault is a violation; the run goes on (one more try). */
+  const restart = async (i: number, after: string) => {
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      try {
+        await start(i);
+        return;
+      } catch (err) {
+        const first = (err as Error).message.split("\n")[0];
+        violations.push(`${nodes[i]!.name} did not start again after ${after} (attempt ${attempt}): ${first}`);
+        await sleep(2_000);
+      }
+    }
+  };
+  let finished = false;
   const checker = new ChainChecker();
   const violations: string[] = [];
   const counts = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
@@ -150,6 +164,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       `${checker.txs} final txs at one index, ${txReport}, equivocation by vote journal${evidenceRoute ? " and /evidence" : ""}; ` +
       `load ${load_?.acceptedTxs ?? 0} accepted of ${load_?.sentTxs ?? 0} sent; ` +
       `worst time to lag 0 after the last heal ${(worstLag0Ms / 1000).toFixed(1)} s; violations ${violations.length}`;
+    finished = true;
     return { ok: violations.length === 0, summary, violations, dir: cluster.dir };
   } finally {
     for (const i of paused) {
@@ -162,7 +177,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     if (o.topology) for (let i = 0; i < nodes.length; i++) for (let j = i + 1; j < nodes.length; j++) linkUp(i, j);
     await cluster.stopAll();
     undoExit();
-    if (violations.length === 0 && !o.keep) rmSync(cluster.dir, { recursive: true, force: true });
+    // Logs stay after a violation or a failure of the runner itself.
+    if (finished && violations.length === 0 && !o.keep) rmSync(cluster.dir, { recursive: true, force: true });
+    else if (!finished) o.log(`chaos: the run failed; logs kept in ${cluster.dir}`);
   }
 
   function linkUp(i: number, j: number): void {
@@ -188,7 +205,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         lostMempoolAtMs.set(n.name, Date.now());
         await cluster.kill9(n);
         await sleep(f.downMs);
-        await start(f.node);
+        await restart(f.node, f.kind);
         down.delete(f.node);
         return;
       case "sigstop":
@@ -204,7 +221,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         const stopped = await cluster.stop(n);
         if (stopped.code !== null && stopped.code !== 0)
           violations.push(`${n.name}: SIGTERM exit code ${stopped.code}`);
-        await start(f.node);
+        await restart(f.node, f.kind);
         down.delete(f.node);
         return;
       }
@@ -214,7 +231,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         await cluster.kill9(n);
         rmSync(join(n.home, "data"), { recursive: true, force: true });
         checker.reset(n);
-        await start(f.node);
+        await restart(f.node, f.kind);
         down.delete(f.node);
         return;
     }
