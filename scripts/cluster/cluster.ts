@@ -212,7 +212,7 @@ export class LocalCluster {
       node,
       `${node.name} to serve /status on port ${node.apiPort}`,
       async () => {
-        if (!node.running) throw new ExitedError(`${node.name} exited during start`);
+        if (!this.#alive(node)) throw new ExitedError(`${node.name} exited during start`);
         status = await node.status();
         return status !== null;
       },
@@ -242,6 +242,18 @@ export class LocalCluster {
     const failures = results.flatMap((r) => (r.status === "rejected" ? [(r.reason as Error).message] : []));
     if (failures.length > 0) throw new ClusterError(failures.join("\n"));
     return pids;
+  }
+
+  /**
+   * Whether the node's process still exists. For a child of this process,
+   * its exit is what counts: behind a wrapper that execs the node (`ip
+   * netns exec`), /proc shows an empty command line for a moment, which the
+   * pid file's marker check would take for an exit.
+   */
+  #alive(node: ClusterNode): boolean {
+    const child = this.#children.get(node.name)?.child;
+    if (child !== undefined) return child.exitCode === null && child.signalCode === null;
+    return node.running;
   }
 
   /** How the node's current run ends, when this process started it (undefined otherwise). */
