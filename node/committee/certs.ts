@@ -4,21 +4,21 @@
  * so they live here. Each returns a reason instead of throwing: a bad
  * certificate is external input, not a bug.
  */
-import { type CertCheck, type VerifyCache, verifyCertificate, verifyMemberSignature } from "../crypto/index.ts";
+import { type CertCheck, type VerifyCache, verifyCertificate } from "../crypto/index.ts";
 import {
   type AppQc,
   appVoteSigningBody,
-  bytesEqual,
+  type BatchQc,
+  type BatchVote,
+  batchVoteSigningBody,
   compareViews,
   DOMAINS,
   type Domain,
   type LaneBlock,
   type LaneQc,
-  laneBlockSigningBody,
   laneVoteSigningBody,
   type PrepareQc,
   type ProposalQc,
-  payloadHash,
   phaseVoteSigningBody,
   proposalQcVoteBody,
   type TimeoutQc,
@@ -26,6 +26,7 @@ import {
   viewKey,
 } from "../types/index.ts";
 import type { Committee } from "./committee.ts";
+import { verifySigned } from "./signed.ts";
 
 export type Check = { ok: true } | { ok: false; reason: string };
 
@@ -82,6 +83,31 @@ export function verifyAppQc(committee: Committee, qc: AppQc, cache?: VerifyCache
   );
 }
 
+/** BatchQC: batch votes of attester weight >= Qa on one {number, hash}. */
+export function verifyBatchQc(committee: Committee, qc: BatchQc, cache?: VerifyCache): Check {
+  return fromCert(
+    `BatchQC ${qc.body.number}`,
+    verifyCertificate(
+      committee.attesters,
+      {
+        domain: DOMAINS.batchVote,
+        chainId: committee.chainId,
+        signers: qc.signers,
+        signatures: qc.signatures,
+        body: batchVoteSigningBody(qc.body),
+        threshold: committee.attesters.quorum,
+      },
+      cache,
+    ),
+  );
+}
+
+/** One batch vote: its signer is an attester (weight > 0) and signed the body (the signed-kind table's rule). */
+export function verifyBatchVote(committee: Committee, vote: BatchVote, cache?: VerifyCache): Check {
+  const check = verifySigned(committee, { kind: "batchVote", msg: { vote, attempt: 0 } }, cache);
+  return check.ok ? OK : { ok: false, reason: `batch vote ${vote.body.number}: ${check.reason}` };
+}
+
 /** LaneQC: lane votes of weight >= A on one header. */
 export function verifyLaneQc(committee: Committee, qc: LaneQc, cache?: VerifyCache): Check {
   if (!committee.isMember(qc.body.lane)) return { ok: false, reason: `LaneQC for unknown lane ${qc.body.lane}` };
@@ -104,28 +130,13 @@ export function verifyLaneQc(committee: Committee, qc: LaneQc, cache?: VerifyCac
 
 /**
  * A lane block: signed by its lane's owner (lane index == validator index),
- * the payload hash and tx count match its transactions.
+ * the payload hash and tx count match its transactions (signed.ts's rules).
  */
 export function verifyLaneBlock(committee: Committee, block: LaneBlock, cache?: VerifyCache): Check {
-  const { lane, number } = block.header;
-  const what = `lane block ${lane}/${number}`;
-  if (!committee.isMember(lane)) return { ok: false, reason: `${what}: lane ${lane} has no owner in the committee` };
-  if (block.header.txCount !== block.txs.length) {
-    return { ok: false, reason: `${what}: header says ${block.header.txCount} txs, block has ${block.txs.length}` };
-  }
-  if (!bytesEqual(payloadHash(block.txs), block.header.payloadHash)) {
-    return { ok: false, reason: `${what}: payload hash does not match its transactions` };
-  }
-  const signed = verifyMemberSignature(
-    committee,
-    lane,
-    DOMAINS.laneBlock,
-    committee.chainId,
-    laneBlockSigningBody(block),
-    block.signature,
-    cache,
-  );
-  return signed ? OK : { ok: false, reason: `${what}: invalid signature of lane owner ${lane}` };
+  const check = verifySigned(committee, { kind: "laneBlock", msg: block }, cache);
+  return check.ok
+    ? OK
+    : { ok: false, reason: `lane block ${block.header.lane}/${block.header.number}: ${check.reason}` };
 }
 
 /**

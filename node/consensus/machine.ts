@@ -1,5 +1,5 @@
-import { type Committee, verifyCommitQc, verifyPrepareQc, verifyTimeoutQc } from "../committee/index.ts";
-import { type Signer, type VerifyCache, verifyMemberSignature } from "../crypto/index.ts";
+import { type Committee, verifyCommitQc, verifyPrepareQc, verifySigned, verifyTimeoutQc } from "../committee/index.ts";
+import type { Signer, VerifyCache } from "../crypto/index.ts";
 import {
   type CommitQc,
   type ConsensusMessage,
@@ -27,7 +27,7 @@ import {
 } from "../types/index.ts";
 import { checkProposal, type LaneTip, laneTips } from "./proposal-validity.ts";
 import { buildProposal } from "./proposer.ts";
-import { SafetyGate } from "./safety-gate.ts";
+import { SafetyGate, type SigningFloor } from "./safety-gate.ts";
 import { viewTimeoutMs } from "./timeouts.ts";
 import type { ConsensusConfig, ConsensusCounters, ConsensusEffect, ConsensusInput } from "./types.ts";
 import { MAX_ROUNDS_AHEAD, PhaseVoteBook, TimeoutVoteBook } from "./votes.ts";
@@ -46,6 +46,8 @@ export interface ConsensusMachineOptions {
   config: ConsensusConfig;
   recovered: Pick<RecoveredState, "commitQcs" | "anchor" | "finalizedIndex" | "safety">;
   verifyCache?: VerifyCache;
+  /** The signing floor at start (issue 15); later changes arrive as `signingFloor` inputs. */
+  signingFloor?: SigningFloor;
 }
 
 /**
@@ -107,7 +109,7 @@ export class ConsensusMachine {
     this.#config = opts.config;
     this.#cache = opts.verifyCache;
     const r = opts.recovered;
-    this.#gate = new SafetyGate(r.safety);
+    this.#gate = new SafetyGate(r.safety, opts.signingFloor ?? null);
     this.#lastCommitQc = r.commitQcs.at(-1) ?? r.anchor?.commitQc ?? null;
     this.#finalizedIndex = this.#lastCommitQc?.proposal.view.index ?? 0;
     if (this.#finalizedIndex !== r.finalizedIndex) {
@@ -148,6 +150,11 @@ export class ConsensusMachine {
     return this.#gate.lock;
   }
 
+  /** The signing floor in force (issue 15). */
+  get signingFloor(): SigningFloor {
+    return this.#gate.signingFloor;
+  }
+
   /** The safety record including writes not yet durable. */
   get safetyRecord() {
     return this.#gate.record;
@@ -160,7 +167,7 @@ export class ConsensusMachine {
   start(nowMs: number): ConsensusEffect[] {
     const out: ConsensusEffect[] = [];
     const s = this.#gate.record;
-    if (this.me !== null) {
+    if (this.me !== null && !this.#gate.belowSigningFloor(this.#view)) {
       const release: SignedMessage[] = [];
       if (s.prepare && compareViews(s.prepare.view, this.#view) === 0) release.push(this.#sign("prepare", s.prepare));
       if (s.commit && compareViews(s.commit.view, this.#view) === 0) release.push(this.#sign("commit", s.commit));
@@ -175,7 +182,7 @@ export class ConsensusMachine {
     const out: ConsensusEffect[] = [];
     switch (input.kind) {
       case "message":
-        this.#onMessage(input.msg, nowMs, out);
+        this.#onMessage(input.msg, nowMs, out, input.verified === true);
         break;
       case "laneQc":
         this.#onLaneQc(input.qc, nowMs, out);
@@ -189,6 +196,10 @@ export class ConsensusMachine {
           this.#onViewTimeout(out);
         }
         break;
+      case "signingFloor":
+        this.#gate.setSigningFloor(input.floor);
+        this.#maybePropose(nowMs, out);
+        break;
       case "commitQcs":
         for (const qc of [...input.qcs].sort((a, b) => a.proposal.view.index - b.proposal.view.index)) {
           this.#onCommitQc(qc, false, nowMs, out);
@@ -201,10 +212,15 @@ export class ConsensusMachine {
 
   // ---- message dispatch ----
 
-  #onMessage(msg: ConsensusMessage, nowMs: number, out: ConsensusEffect[]): void {
+  /**
+   * `verified`: the network edge checked the message's own signature
+   * (committee/signed.ts), or a CommitQC / TimeoutQC announcement as a whole;
+   * certificates nested inside a message are checked here.
+   */
+  #onMessage(msg: ConsensusMessage, nowMs: number, out: ConsensusEffect[], verified = false): void {
     const index = messageIndex(msg);
     if (msg.kind === "commitQc") {
-      this.#onCommitQc(msg.msg, false, nowMs, out);
+      this.#onCommitQc(msg.msg, false, nowMs, out, verified);
       return;
     }
     if (index < this.#view.index) return; // an older index: already final here
@@ -214,19 +230,19 @@ export class ConsensusMachine {
     }
     switch (msg.kind) {
       case "proposal":
-        this.#onProposal(msg.msg, nowMs, out);
+        this.#onProposal(msg.msg, nowMs, out, verified);
         return;
       case "prepare":
-        this.#onPhaseVote("prepare", msg.msg, nowMs, out);
+        this.#onPhaseVote("prepare", msg.msg, nowMs, out, verified);
         return;
       case "commit":
-        this.#onPhaseVote("commit", msg.msg, nowMs, out);
+        this.#onPhaseVote("commit", msg.msg, nowMs, out, verified);
         return;
       case "timeout":
-        this.#onTimeoutVote(msg.msg, nowMs, out);
+        this.#onTimeoutVote(msg.msg, nowMs, out, verified);
         return;
       case "timeoutQc":
-        this.#onTimeoutQc(msg.msg, false, nowMs, out);
+        this.#onTimeoutQc(msg.msg, false, nowMs, out, verified);
         return;
     }
   }
@@ -255,7 +271,7 @@ export class ConsensusMachine {
 
   // ---- proposals and prepare votes ----
 
-  #onProposal(pm: ProposalMessage, nowMs: number, out: ConsensusEffect[]): void {
+  #onProposal(pm: ProposalMessage, nowMs: number, out: ConsensusEffect[], verified = false): void {
     const v = pm.proposal.view;
     if (v.round < this.#view.round) return;
     if (v.round > this.#view.round) {
@@ -273,7 +289,7 @@ export class ConsensusMachine {
       return;
     }
     const reason = checkProposal(
-      { committee: this.committee, lastCommitQc: this.#lastCommitQc, cache: this.#cache },
+      { committee: this.committee, lastCommitQc: this.#lastCommitQc, cache: this.#cache, signatureVerified: verified },
       pm,
     );
     if (reason !== null) {
@@ -308,7 +324,7 @@ export class ConsensusMachine {
     if (this.me === null || this.#signer === null || this.#finalizing !== null) return;
     const view = this.#view;
     if (this.committee.leader(view) !== this.me || this.#proposalInView !== null) return;
-    if (this.#gate.timedOutAt(view)) return;
+    if (this.#gate.timedOutAt(view) || this.#gate.belowSigningFloor(view)) return;
     const prepared = this.#gate.record.prepare;
     if (prepared !== null && compareViews(prepared.view, view) >= 0) return;
     if (this.#noProposeUpTo !== null && compareViews(view, this.#noProposeUpTo) <= 0) return;
@@ -324,32 +340,29 @@ export class ConsensusMachine {
       prevCommitQc: this.#lastCommitQc,
     };
     this.counters.proposals++;
-    // Our own proposal goes through the same checks as anyone's, then the
-    // vote (and the proposal) wait for the durable record.
-    this.#onProposal(pm, nowMs, out);
+    // Our own proposal goes through the same checks as anyone's (its
+    // signature is ours), then the vote (and the proposal) wait for the
+    // durable record.
+    this.#onProposal(pm, nowMs, out, true);
   }
 
   // ---- prepare and commit votes, certificates ----
 
-  #onPhaseVote(phase: "prepare" | "commit", vote: PhaseVote, nowMs: number, out: ConsensusEffect[]): void {
+  #onPhaseVote(
+    phase: "prepare" | "commit",
+    vote: PhaseVote,
+    nowMs: number,
+    out: ConsensusEffect[],
+    verified: boolean,
+  ): void {
     const v = vote.body.view;
     if (v.round < this.#view.round - 1 || v.round > this.#view.round + MAX_ROUNDS_AHEAD) return;
-    if (!this.committee.isMember(vote.signer)) {
-      this.#reject(`${phase} vote`, "signer is not a member", out);
-      return;
-    }
-    const ok = verifyMemberSignature(
-      this.committee,
-      vote.signer,
-      phase === "prepare" ? DOMAINS.prepare : DOMAINS.commit,
-      this.committee.chainId,
-      phaseVoteSigningBody(vote.body),
-      vote.signature,
-      this.#cache,
-    );
-    if (!ok) {
-      this.#reject(`${phase} vote`, `bad signature from ${vote.signer}`, out);
-      return;
+    if (!verified) {
+      const check = verifySigned(this.committee, { kind: phase, msg: vote }, this.#cache);
+      if (!check.ok) {
+        this.#reject(`${phase} vote`, check.reason, out);
+        return;
+      }
     }
     (phase === "prepare" ? this.#prepares : this.#commits).add(vote);
     if (compareViews(v, this.#view) === 0) this.#workSeen = true;
@@ -397,17 +410,18 @@ export class ConsensusMachine {
     this.#persistSafety({ commit: body, lock: qc }, [this.#sign("commit", body)], out);
   }
 
-  #onCommitQc(qc: CommitQc, formedHere: boolean, nowMs: number, out: ConsensusEffect[]): void {
+  #onCommitQc(qc: CommitQc, formedHere: boolean, nowMs: number, out: ConsensusEffect[], verified = false): void {
+    const checked = formedHere || verified;
     const index = qc.proposal.view.index;
     if (index <= this.#finalizedIndex) return;
     const expected = this.#finalizedIndex + 1;
     if (index > expected || this.#finalizing !== null) {
       if (this.#finalizing?.qc.proposal.view.index === index || this.#futureCommitQcs.has(index)) return;
-      this.#holdFutureCommitQc(qc);
+      this.#holdFutureCommitQc(qc, checked);
       if (index > expected + (this.#finalizing !== null ? 1 : 0)) this.#fetchCommitQcs(nowMs, out);
       return;
     }
-    if (!formedHere) {
+    if (!checked) {
       const check = verifyCommitQc(this.committee, qc, this.#cache);
       if (!check.ok) {
         this.#reject("CommitQC", check.reason, out);
@@ -430,14 +444,14 @@ export class ConsensusMachine {
    * buffer would fill with the tip and the synced run in between would be
    * dropped, one index finalized per fetch (issue 16 item 4).
    */
-  #holdFutureCommitQc(qc: CommitQc): void {
+  #holdFutureCommitQc(qc: CommitQc, checked: boolean): void {
     const index = qc.proposal.view.index;
     let farthest = -1;
     if (this.#futureCommitQcs.size >= MAX_FUTURE_COMMIT_QCS) {
       for (const i of this.#futureCommitQcs.keys()) if (i > farthest) farthest = i;
       if (farthest < index) return;
     }
-    if (!verifyCommitQc(this.committee, qc, this.#cache).ok) return;
+    if (!checked && !verifyCommitQc(this.committee, qc, this.#cache).ok) return;
     if (farthest >= 0) this.#futureCommitQcs.delete(farthest);
     this.#futureCommitQcs.set(index, qc);
   }
@@ -512,25 +526,15 @@ export class ConsensusMachine {
     this.#persistSafety({ timeout: body }, [this.#signTimeout(body)], out);
   }
 
-  #onTimeoutVote(vote: TimeoutVote, nowMs: number, out: ConsensusEffect[]): void {
+  #onTimeoutVote(vote: TimeoutVote, nowMs: number, out: ConsensusEffect[], verified: boolean): void {
     const v = vote.body.view;
     if (v.round < this.#view.round || v.round > this.#view.round + MAX_ROUNDS_AHEAD) return;
-    if (!this.committee.isMember(vote.signer)) {
-      this.#reject("timeout vote", "signer is not a member", out);
-      return;
-    }
-    const ok = verifyMemberSignature(
-      this.committee,
-      vote.signer,
-      DOMAINS.timeout,
-      this.committee.chainId,
-      timeoutVoteSigningBody(vote.body),
-      vote.signature,
-      this.#cache,
-    );
-    if (!ok) {
-      this.#reject("timeout vote", `bad signature from ${vote.signer}`, out);
-      return;
+    if (!verified) {
+      const check = verifySigned(this.committee, { kind: "timeout", msg: vote }, this.#cache);
+      if (!check.ok) {
+        this.#reject("timeout vote", check.reason, out);
+        return;
+      }
     }
     const lr = vote.body.lockRound;
     if (lr !== null) {
@@ -567,19 +571,20 @@ export class ConsensusMachine {
     if (tc !== null) this.#onTimeoutQc(tc, true, nowMs, out);
   }
 
-  #onTimeoutQc(tc: TimeoutQc, formedHere: boolean, nowMs: number, out: ConsensusEffect[]): void {
+  #onTimeoutQc(tc: TimeoutQc, formedHere: boolean, nowMs: number, out: ConsensusEffect[], verified = false): void {
     if (tc.view.index !== this.#view.index) return;
+    const checked = formedHere || verified;
     if (tc.view.round === this.#view.round - 1 && this.#entryTc === null) {
       // We joined this round through f+1 timeout votes, without its
       // TimeoutQC; a leader needs it to propose here.
-      if (formedHere || verifyTimeoutQc(this.committee, tc, this.#cache).ok) {
+      if (checked || verifyTimeoutQc(this.committee, tc, this.#cache).ok) {
         this.#entryTc = tc;
         this.#maybePropose(nowMs, out);
       }
       return;
     }
     if (tc.view.round < this.#view.round) return;
-    if (!formedHere) {
+    if (!checked) {
       const check = verifyTimeoutQc(this.committee, tc, this.#cache);
       if (!check.ok) {
         this.#reject("TimeoutQC", check.reason, out);

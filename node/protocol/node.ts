@@ -1,5 +1,6 @@
-import type { Committee } from "../committee/index.ts";
-import { type ConsensusEffect, type ConsensusInput, ConsensusMachine } from "../consensus/index.ts";
+import { type AttestationEffect, type AttestationInput, AttestationMachine } from "../attestation/index.ts";
+import { type Committee, rememberOwnSigned } from "../committee/index.ts";
+import { type ConsensusEffect, type ConsensusInput, ConsensusMachine, type SigningFloor } from "../consensus/index.ts";
 import type { Signer, VerifyCache } from "../crypto/index.ts";
 import {
   type App,
@@ -9,7 +10,14 @@ import {
   MAX_PENDING_EXECUTION,
 } from "../execution/index.ts";
 import { type LanesEffect, type LanesInput, LanesMachine } from "../lanes/index.ts";
-import type { CommitQc, GlobalBlock, LaneBlock, RecoveredState, SignedMessage } from "../types/index.ts";
+import {
+  type CommitQc,
+  type GlobalBlock,
+  type LaneBlock,
+  proposalHash,
+  type RecoveredState,
+  type SignedMessage,
+} from "../types/index.ts";
 import { Outbox, type OutboxEvent } from "./outbox.ts";
 import type { NodeEffect, NodeInput, ProtocolConfig } from "./types.ts";
 
@@ -23,18 +31,23 @@ export interface ProtocolNodeOptions {
   app: App;
   /** One cache per process, shared with the network layer's checks. */
   verifyCache?: VerifyCache;
+  /** Signing floor at start (issue 15: a start without a trustworthy safety record). */
+  signingFloor?: SigningFloor;
   /**
    * Test-only faults, the outbox's negative control. `laneVotesEarly`: the
    * lanes machine hands its lane votes out before their block is durable.
    * Never set in production.
    */
   testFaults?: { laneVotesEarly?: boolean };
+  /** Start time (seeds the batch vote's re-push counter). */
+  nowMs?: number;
 }
 
 type Work =
   | { to: "lanes"; input: LanesInput }
   | { to: "consensus"; input: ConsensusInput }
-  | { to: "execution"; input: ExecutionInput };
+  | { to: "execution"; input: ExecutionInput }
+  | { to: "attestation"; input: AttestationInput };
 
 /** Bound on internal hand-offs in one step: a loop here would be a bug. */
 const MAX_INTERNAL_STEPS = 100_000;
@@ -63,7 +76,9 @@ export class ProtocolNode {
   readonly lanes: LanesMachine;
   readonly consensus: ConsensusMachine;
   readonly execution: ExecutionMachine;
+  readonly attestation: AttestationMachine;
   readonly outbox: Outbox;
+  readonly #verifyCache: VerifyCache | undefined;
   #halted: string | null = null;
   /** Lane blocks of synced global blocks not final here yet, by index (bounded by MAX_SYNCED_AHEAD). */
   readonly #synced = new Map<number, LaneBlock[]>();
@@ -73,6 +88,7 @@ export class ProtocolNode {
     this.committee = committee;
     this.me = me;
     this.outbox = new Outbox(me, recovered);
+    this.#verifyCache = verifyCache;
     const lastQc = recovered.commitQcs.at(-1) ?? recovered.anchor?.commitQc ?? null;
     this.lanes = new LanesMachine({
       committee,
@@ -92,6 +108,7 @@ export class ProtocolNode {
       config: opts.config.consensus,
       recovered,
       verifyCache,
+      signingFloor: opts.signingFloor ?? null,
     });
     const lanes = this.lanes;
     this.execution = new ExecutionMachine({
@@ -103,6 +120,16 @@ export class ProtocolNode {
       recovered,
       lookup: (lane, number) => lanes.heldBlock(lane, number),
       verifyCache,
+    });
+    this.attestation = new AttestationMachine({
+      committee,
+      me,
+      signer,
+      config: opts.config.attestation,
+      params: committee.params,
+      recovered: recovered.attestation,
+      verifyCache,
+      nowMs: opts.nowMs ?? 0,
     });
   }
 
@@ -117,6 +144,7 @@ export class ProtocolNode {
     for (const e of this.lanes.start(nowMs)) this.#fromLanes(e, out, work);
     for (const e of this.consensus.start(nowMs)) this.#fromConsensus(e, out, work);
     for (const e of this.execution.start(nowMs)) this.#fromExecution(e, out, work);
+    for (const e of this.attestation.start(nowMs)) this.#fromAttestation(e, out, work);
     this.#drain(work, nowMs, out);
     return out;
   }
@@ -135,10 +163,26 @@ export class ProtocolNode {
         work.push({ to: "lanes", input });
         break;
       case "consensus":
-        work.push({ to: "consensus", input: { kind: "message", msg: input.msg } });
+        work.push({ to: "consensus", input: { kind: "message", msg: input.msg, verified: input.verified } });
         break;
       case "appVote":
         work.push({ to: "execution", input });
+        break;
+      case "batchVote":
+        work.push({
+          to: "attestation",
+          input: { kind: "batchVote", msg: input.msg, verified: input.verified === true },
+        });
+        break;
+      case "attestationStatus":
+        work.push({ to: "attestation", input: { kind: "status", next: input.next } });
+        break;
+      case "batchLoaded":
+      case "stopAttesting":
+        work.push({ to: "attestation", input });
+        break;
+      case "syncBatchQcs":
+        work.push({ to: "attestation", input: { kind: "batchQcs", qcs: input.qcs } });
         break;
       case "durable": {
         const out: NodeEffect[] = [];
@@ -150,11 +194,16 @@ export class ProtocolNode {
         if (input.timer === "lanes") work.push({ to: "lanes", input: { kind: "timer" } });
         else if (input.timer === "consensus")
           work.push({ to: "consensus", input: { kind: "timer", viewKey: input.key } });
+        else if (input.timer === "attestation") work.push({ to: "attestation", input: { kind: "timer" } });
         else work.push({ to: "execution", input: { kind: "timer" } });
         break;
       case "syncLaneBlocks":
-        for (const block of input.blocks) work.push({ to: "lanes", input: { kind: "laneBlock", block } });
+        for (const block of input.blocks)
+          work.push({ to: "lanes", input: { kind: "laneBlock", block, verified: input.verified } });
         work.push({ to: "execution", input: { kind: "blocks", blocks: input.blocks } });
+        break;
+      case "signingFloor":
+        work.push({ to: "consensus", input });
         break;
       case "syncCommitQcs": {
         // Catch-up runs no further ahead of execution than execution can
@@ -210,6 +259,8 @@ export class ProtocolNode {
       if (w.to === "lanes") for (const e of this.lanes.step(w.input, nowMs)) this.#fromLanes(e, out, work);
       else if (w.to === "consensus")
         for (const e of this.consensus.step(w.input, nowMs)) this.#fromConsensus(e, out, work);
+      else if (w.to === "attestation")
+        for (const e of this.attestation.step(w.input, nowMs)) this.#fromAttestation(e, out, work);
       else for (const e of this.execution.step(w.input, nowMs)) this.#fromExecution(e, out, work);
     }
   }
@@ -233,16 +284,19 @@ export class ProtocolNode {
 
   /**
    * A message the outbox released: to the network, and the own votes back to
-   * the machine that counts them (they count toward certificates).
+   * the machine that counts them (they count toward certificates), marked
+   * verified. The own signature seeds the verify cache: when it comes back
+   * inside a certificate, checking it is a lookup.
    */
   #send(m: SignedMessage, out: NodeEffect[], work: Work[]): void {
+    if (this.#verifyCache !== undefined) rememberOwnSigned(this.committee, m, this.#verifyCache);
     switch (m.kind) {
       case "laneBlock":
         out.push({ kind: "pushBlock", block: m.msg });
         return;
       case "laneVote":
         out.push({ kind: "broadcast", topic: "lane_vote", vote: m.msg });
-        work.push({ to: "lanes", input: { kind: "laneVote", vote: m.msg } });
+        work.push({ to: "lanes", input: { kind: "laneVote", vote: m.msg, verified: true } });
         return;
       case "proposal":
         // Not fed back: the machine went through its own proposal when it
@@ -253,12 +307,19 @@ export class ProtocolNode {
       case "commit":
       case "timeout":
         out.push({ kind: "broadcast", topic: "consensus", msg: m });
-        work.push({ to: "consensus", input: { kind: "message", msg: m } });
+        work.push({ to: "consensus", input: { kind: "message", msg: m, verified: true } });
         return;
       case "appVote":
         out.push({ kind: "broadcast", topic: "app_vote", vote: m.msg });
-        work.push({ to: "execution", input: { kind: "appVote", vote: m.msg } });
+        work.push({ to: "execution", input: { kind: "appVote", vote: m.msg, verified: true } });
         return;
+      case "batchVote":
+        // Not fed back: the attestation machine counts its own vote when the
+        // acknowledgement of its record arrives (right after this release).
+        out.push({ kind: "broadcast", topic: "batch_vote", msg: m.msg });
+        return;
+      default:
+        m satisfies never;
     }
   }
 
@@ -334,12 +395,48 @@ export class ProtocolNode {
       case "setTimer":
         out.push({ kind: "setTimer", timer: "execution", key: "execution", deadlineMs: e.deadlineMs });
         return;
+      case "deliver": {
+        out.push(e);
+        // Executed and durable: batching takes the index (DESIGN section 13).
+        const p = e.block.commitQc.proposal;
+        const block = {
+          index: e.block.index,
+          blockHash: proposalHash(p),
+          createdAtMs: p.createdAtMs,
+          appHash: e.appHash,
+        };
+        work.push({ to: "attestation", input: { kind: "executed", block } });
+        return;
+      }
       case "halt":
         this.#halted = e.reason;
         out.push(e);
         return;
       case "event":
         out.push({ ...e, module: "execution" });
+        return;
+      default:
+        out.push(e);
+    }
+  }
+
+  #fromAttestation(e: AttestationEffect, out: NodeEffect[], work: Work[]): void {
+    switch (e.kind) {
+      case "persist":
+        out.push(this.outbox.persist("attestation", e));
+        return;
+      case "resend":
+        for (const ev of this.outbox.resend(e.release)) this.#fromOutbox(ev, out, work);
+        return;
+      case "setTimer":
+        out.push({ kind: "setTimer", timer: "attestation", key: "attestation", deadlineMs: e.deadlineMs });
+        return;
+      case "halt":
+        this.#halted = e.reason;
+        out.push(e);
+        return;
+      case "event":
+        out.push({ ...e, module: "attestation" });
         return;
       default:
         out.push(e);

@@ -1,13 +1,29 @@
-import type { ApiBackend, BlockJson, SubmitResult } from "../api/index.ts";
+import type { ApiBackend, BatchJson, BlockJson, StatusJson, SubmitResult } from "../api/index.ts";
 import type { Network } from "../net/index.ts";
 import type { Metrics } from "../observability/index.ts";
 import type { ProtocolNode } from "../protocol/index.ts";
 import type { Storage } from "../storage/index.ts";
-import { concatBytes, type GlobalBlock, proposalHash, sha256, toHex, txHash } from "../types/index.ts";
+import {
+  type Batch,
+  type BatchQc,
+  batchCommitmentHash,
+  concatBytes,
+  type GlobalBlock,
+  leafHash,
+  merklePath,
+  proposalHash,
+  sha256,
+  toHex,
+  txHash,
+} from "../types/index.ts";
 import type { NodeHome } from "./home.ts";
 
 /** How long a client should wait before retrying when the mempool is full. */
 const RETRY_AFTER_MS = 1000;
+/** An observer never takes txs: clients should move on rather than retry soon. */
+const OBSERVER_RETRY_AFTER_MS = 60_000;
+/** Behind by more than this many indexes (messages seen from peers): /health says syncing. */
+const SYNCING_LAG = 2;
 const KV_PREFIX = new TextEncoder().encode("kv/");
 
 /**
@@ -70,6 +86,10 @@ export interface ApiBackendParts {
   queuedTxs(): number;
   /** False while stopping or halted. */
   accepting(): boolean;
+  /** Double-sign protection state (issue 15). */
+  signing(): StatusJson["signing"];
+  /** Highest consensus index seen in any message (own or peers'). */
+  highestSeenIndex(): number;
 }
 
 /** The running node as the HTTP API sees it. Reads only; writes go through the event loop. */
@@ -98,16 +118,47 @@ export function createApiBackend(parts: ApiBackendParts): ApiBackend {
           next: protocol.lanes.laneNext(m.index),
           finalizedNext: finalRanges?.[m.index]?.next ?? 0,
         })),
+        signing: parts.signing(),
       };
     },
 
+    health() {
+      const finalizedIndex = protocol.consensus.finalizedIndex;
+      if (protocol.halted !== null) return { status: "halted", finalizedIndex, reason: protocol.halted };
+      if (!parts.accepting()) return { status: "halted", finalizedIndex, reason: "the node is stopping" };
+      const signing = parts.signing();
+      if (signing.state === "syncing") return { status: "syncing", finalizedIndex, reason: signing.reason };
+      const seen = parts.highestSeenIndex();
+      if (seen > finalizedIndex + SYNCING_LAG) {
+        return { status: "syncing", finalizedIndex, reason: `peers are at index ${seen}` };
+      }
+      return { status: "ok", finalizedIndex };
+    },
+
     submitTxs(txs): SubmitResult {
-      if (!parts.accepting()) return { accepted: false, reason: "not_accepting", message: "the node is stopping" };
+      if (!parts.accepting()) {
+        return {
+          accepted: false,
+          reason: "not_accepting",
+          message: "the node is stopping",
+          retryAfterMs: RETRY_AFTER_MS,
+        };
+      }
       if (home.validatorIndex === null) {
         return {
           accepted: false,
           reason: "not_accepting",
           message: "this node is an observer and has no lane; send transactions to a validator",
+          retryAfterMs: OBSERVER_RETRY_AFTER_MS,
+        };
+      }
+      if (txs.length > config.lanes.mempoolMaxTxs) {
+        return {
+          accepted: false,
+          reason: "too_many",
+          message:
+            `this request holds ${txs.length} txs, more than this node's mempool can ever hold ` +
+            `(lanes.mempoolMaxTxs = ${config.lanes.mempoolMaxTxs}); none was accepted: send at most ${config.lanes.mempoolMaxTxs} per request`,
         };
       }
       const waiting = protocol.lanes.mempoolSize + parts.queuedTxs() + ownUnfinalizedTxs(home, protocol);
@@ -134,6 +185,52 @@ export function createApiBackend(parts: ApiBackendParts): ApiBackend {
       if (block === undefined) return null;
       const appHash = await storage.appHashAt(k);
       return blockJson(block, appHash ?? null);
+    },
+
+    attestationStatus() {
+      return {
+        genesis: { chainId: committee.chainId, genesisHash: toHex(committee.genesisHash) },
+        // What the machine knows durable (the WAL's cursor moves when a write is staged).
+        nextBatchToAttest: protocol.attestation.nextBatchQc,
+      };
+    },
+
+    async batch(n) {
+      const number = n === "latest" ? storage.attestation.batches.next - 1 : n;
+      if (number < 0) return null;
+      const batch = await storage.batch(number);
+      if (batch === undefined) return null;
+      return batchJson(committee.chainId, committee.genesisHash, batch, (await storage.batchQc(number)) ?? null);
+    },
+
+    async batchProof(n, index) {
+      const batch = await storage.batch(n);
+      const hashes = batch === undefined ? undefined : await storage.batchBlockHashes(n);
+      if (batch === undefined || hashes === undefined) {
+        return { ok: false, reason: "unknown_batch", message: `batch ${n} has not closed here` };
+      }
+      if (index < batch.firstIndex || index > batch.lastIndex) {
+        return {
+          ok: false,
+          reason: "not_in_batch",
+          message: `index ${index} is not in batch ${n} (indexes ${batch.firstIndex}..${batch.lastIndex})`,
+        };
+      }
+      const leaves = hashes.map((h, i) => leafHash(batch.firstIndex + i, h));
+      const position = index - batch.firstIndex;
+      return {
+        ok: true,
+        proof: {
+          batch: n,
+          index,
+          blockHash: toHex(hashes[position]!),
+          leafIndex: position,
+          leafCount: leaves.length,
+          siblings: merklePath(leaves, position).map(toHex),
+          blocksRoot: toHex(batch.blocksRoot),
+          batchHash: toHex(batchCommitmentHash(committee.chainId, committee.genesisHash, batch)),
+        },
+      };
     },
 
     async kvGet(key) {
@@ -165,6 +262,20 @@ export function ownUnfinalizedTxs(home: Pick<NodeHome, "validatorIndex">, protoc
     txs += protocol.lanes.heldBlock(me, n)?.header.txCount ?? 0;
   }
   return txs;
+}
+
+function batchJson(chainId: string, genesisHash: Uint8Array, b: Batch, qc: BatchQc | null): BatchJson {
+  return {
+    number: b.number,
+    firstIndex: b.firstIndex,
+    lastIndex: b.lastIndex,
+    hash: toHex(batchCommitmentHash(chainId, genesisHash, b)),
+    appHash: toHex(b.appHash),
+    blocksRoot: toHex(b.blocksRoot),
+    lastBlockHash: toHex(b.lastBlockHash),
+    firstCreatedAtMs: b.firstCreatedAtMs,
+    qc: qc === null ? null : { signers: qc.signers.getTrueBitIndexes(), signatures: qc.signatures.map(toHex) },
+  };
 }
 
 function blockJson(block: GlobalBlock, appHash: Uint8Array | null): BlockJson {

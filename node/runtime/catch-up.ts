@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { SyncClientApi } from "../net/index.ts";
-import type { CommitQc, GlobalBlock, LaneBlock } from "../types/index.ts";
+import type { BatchQc, CommitQc, GlobalBlock, LaneBlock } from "../types/index.ts";
 
 /** Lane-block and CommitQC fetches in flight at once; more wait for the next ask. */
 const MAX_IN_FLIGHT = 8;
@@ -29,6 +29,7 @@ export interface CatchUpSink {
   commitQcs(qcs: CommitQc[]): void;
   /** A run of finalized global blocks, in index order. */
   globalBlocks(blocks: GlobalBlock[]): void;
+  batchQcs(qcs: BatchQc[]): void;
   /** Highest index whose global block this node has executed. */
   executedIndex(): number;
   /** Highest index whose CommitQC this node holds durably. */
@@ -120,6 +121,14 @@ export class CatchUp {
       const qcs = await this.#sync.fetchCommitQcs(from, from + RANGE_ITEMS - 1);
       if (qcs.length > 0) this.#sink.commitQcs(qcs);
       else await this.#globalFromStatus(from);
+    });
+  }
+
+  /** BatchQCs from batch `from` on (this node missed some). */
+  batchQcs(from: number): void {
+    this.#run(`bqc/${from}`, async () => {
+      const qcs = await this.#sync.fetchBatchQcs(from, from + RANGE_ITEMS - 1);
+      if (qcs.length > 0) this.#sink.batchQcs(qcs);
     });
   }
 

@@ -9,6 +9,8 @@ export interface NodeHome {
   paths: HomePaths;
   config: Config;
   genesis: Genesis;
+  /** sha256 (hex) of the parsed genesis: the database records it at creation. */
+  genesisHash: string;
   committee: Committee;
   nodeKey: KeyPair;
   peerId: string;
@@ -69,5 +71,8 @@ export function loadNodeHome(opts: {
       `lanes.maxBlockBytes = ${config.lanes.maxBlockBytes} exceeds the chain's params.maxLaneBlockBytes = ${genesis.params.maxLaneBlockBytes}`,
     );
   }
-  return { paths, config, genesis, committee, nodeKey, peerId, validatorKey, validatorIndex };
+  // One genesis hash for the whole node (committee/genesis.ts): recorded in the
+  // database, and named in batch commitments and the attestation status.
+  const genesisHash = toHex(committee.genesisHash);
+  return { paths, config, genesis, genesisHash, committee, nodeKey, peerId, validatorKey, validatorIndex };
 }

@@ -3,12 +3,12 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { Level } from "level";
 import type { Logger } from "pino";
-import { buildApi } from "../api/index.ts";
+import { buildApi, EventHub } from "../api/index.ts";
 import type { Override } from "../config/index.ts";
 import { Signer, VerifyCache } from "../crypto/index.ts";
 import { KvApp } from "../execution/index.ts";
 import { createNetwork, type Network } from "../net/index.ts";
-import { createLogger, createMetrics, type Metrics } from "../observability/index.ts";
+import { asOperatorFacing, createLogger, createMetrics, type Metrics, StartupError } from "../observability/index.ts";
 import {
   type NodeEffect,
   type NodeInput,
@@ -17,17 +17,35 @@ import {
   protocolConfig,
   type TimerName,
 } from "../protocol/index.ts";
-import { divergedFromFinalized, GroupCommitWriter, openStorage, recover, type Storage } from "../storage/index.ts";
-import { type ConsensusMessage, type RecoveredState, toHex } from "../types/index.ts";
+import {
+  describeHolder,
+  divergedFromFinalized,
+  GroupCommitWriter,
+  isEmptyDatabase,
+  openStorage,
+  RecoveryError,
+  readGenesisRecord,
+  readSigningFloor,
+  recover,
+  removePidFile,
+  type Storage,
+  StorageError,
+  writeGenesisRecord,
+  writePidFile,
+} from "../storage/index.ts";
+import { type ConsensusMessage, type RecoveredState, toHex, type View } from "../types/index.ts";
 import { createApiBackend, PendingTxs } from "./api-backend.ts";
+import { AttestationPoller } from "./attestation-poller.ts";
 import { CatchUp } from "./catch-up.ts";
-import { type Durability, LocalDurability } from "./durability.ts";
+import { DurableReporter, LocalDurability } from "./durability.ts";
 import { FinalizedLog } from "./finalized-log.ts";
 import { loadNodeHome, type NodeHome } from "./home.ts";
 import { InputQueue } from "./input-queue.ts";
 import { MachineCounters } from "./machine-counters.ts";
+import { SigningFloorKeeper } from "./signing-floor.ts";
 import { syncServerFor } from "./sync-server.ts";
 import { Timers } from "./timers.ts";
+import { ViewsSeen } from "./views-seen.ts";
 
 /** Outside inputs waiting for the loop; beyond this, network messages are dropped (and counted). */
 const INPUT_QUEUE_CAPACITY = 100_000;
@@ -77,37 +95,115 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
 
   mkdirSync(home.paths.dataDir, { recursive: true, mode: 0o700 });
   const dbPath = join(home.paths.dataDir, "db");
-  const db = new Level<Uint8Array, Uint8Array>(dbPath, { keyEncoding: "view", valueEncoding: "view" });
-  try {
-    await db.open();
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    if (cause?.code === "LEVEL_LOCKED") {
-      throw new Error(`the database ${dbPath} is in use: is another node running with home ${home.paths.home}?`);
-    }
-    throw new Error(`cannot open the database ${dbPath}: ${cause?.message ?? (err as Error).message}`);
-  }
+  const db = await openDatabase(dbPath, home);
 
   const verifyCache = new VerifyCache(VERIFY_CACHE_ENTRIES);
   let storage: Storage;
   let recovered: RecoveredState;
+  let storedFloor: View | null;
   try {
+    await checkGenesisRecord(db, home, dbPath, logger);
+    storedFloor = await readSigningFloor(db);
     storage = await openStorage(db, committee, { logger });
     recovered = await recover(storage, committee, verifyCache);
     assertOwnLaneIsOurs(recovered, home.validatorIndex, dbPath);
   } catch (err) {
     await db.close().catch(() => {});
-    throw err;
+    throw asStartupError(err, dbPath, home);
   }
+  writePidFile(home.paths.dataDir);
 
-  const runtime = new Runtime({ home, logger, metrics, storage, recovered, verifyCache });
+  const runtime = new Runtime({ home, logger, metrics, storage, recovered, verifyCache, db, storedFloor });
   try {
     await runtime.start();
   } catch (err) {
-    await runtime.stop();
+    await runtime.abort();
     throw err;
   }
   return runtime;
+}
+
+/** Opens the LevelDB; a lock held by another node or a damaged database is a StartupError. */
+async function openDatabase(dbPath: string, home: NodeHome): Promise<Level<Uint8Array, Uint8Array>> {
+  const db = new Level<Uint8Array, Uint8Array>(dbPath, { keyEncoding: "view", valueEncoding: "view" });
+  try {
+    await db.open();
+    return db;
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    if (cause?.code === "LEVEL_LOCKED") {
+      throw new StartupError(
+        dbPath,
+        `the database is in use by another node (${describeHolder(home.paths.dataDir)})`,
+        `stop that node first, or start this one with another --home (now ${home.paths.home})`,
+      );
+    }
+    const message = cause?.message ?? (err as Error).message;
+    if (/permission denied|EACCES|read-only file system|EROFS/i.test(message)) {
+      throw new StartupError(
+        dbPath,
+        `the database cannot be opened: ${message}`,
+        `let the user running the node (uid ${process.getuid?.() ?? "?"}) read and write ${home.paths.dataDir}`,
+      );
+    }
+    throw new StartupError(dbPath, `the database cannot be opened: ${message}`, damagedRemedy(home));
+  }
+}
+
+/** What to do about a database that is damaged or does not validate. */
+function damagedRemedy(home: NodeHome): string {
+  return (
+    `restore ${home.paths.dataDir} from a backup, or delete it with \`validator reset --yes --home ${home.paths.home}\` ` +
+    "and start again: the node re-syncs from its peers, and double-sign protection holds its votes until that is safe"
+  );
+}
+
+/**
+ * The database records the genesis it was created for (meta/genesis). A
+ * different genesis.json is the operator's file, not damage: the remedy is
+ * to restore that file, never to wipe the data.
+ */
+async function checkGenesisRecord(
+  db: Level<Uint8Array, Uint8Array>,
+  home: NodeHome,
+  dbPath: string,
+  logger: Logger,
+): Promise<void> {
+  const recorded = await readGenesisRecord(db);
+  if (recorded === null) {
+    const fresh = await isEmptyDatabase(db);
+    await writeGenesisRecord(db, home.genesisHash);
+    if (!fresh) {
+      logger.info(
+        { genesisHash: home.genesisHash },
+        "recorded the genesis hash in a database created before it was kept",
+      );
+    }
+    return;
+  }
+  if (recorded !== home.genesisHash) {
+    throw new StartupError(
+      home.paths.genesisFile,
+      `its genesis hash is ${home.genesisHash}, but the database ${dbPath} was created for genesis ${recorded} ` +
+        "(the chain id, params, validators or weights differ)",
+      `restore the original genesis.json (hash ${recorded}); to run the chain of this genesis.json instead, give it a new --home`,
+    );
+  }
+}
+
+/** Start-up failures that come from the data on disk, in the operator's shape. */
+function asStartupError(err: unknown, dbPath: string, home: NodeHome): unknown {
+  // Already in the operator's shape (a StartupError, or a storage error naming its path and remedy).
+  if (err instanceof StartupError || asOperatorFacing(err) !== null) return err;
+  if (err instanceof RecoveryError) {
+    return new StartupError(`${dbPath} (${err.keyRange})`, err.problem, damagedRemedy(home));
+  }
+  if (err instanceof StorageError || (err as { code?: string }).code?.startsWith("LEVEL_")) {
+    const message = (err as Error).message;
+    const problem = /corrupt/i.test(message) ? `the database is damaged (${message})` : message;
+    return new StartupError(dbPath, problem, damagedRemedy(home));
+  }
+  return err;
 }
 
 /**
@@ -139,6 +235,9 @@ function approxInputBytes(input: NodeInput): number {
 }
 
 interface RuntimeParts {
+  db: Level<Uint8Array, Uint8Array>;
+  /** meta/signing-floor as read at start. */
+  storedFloor: View | null;
   home: NodeHome;
   logger: Logger;
   metrics: Metrics;
@@ -161,27 +260,39 @@ class Runtime implements RunningNode {
   readonly #storage: Storage;
   readonly #writer: GroupCommitWriter;
   readonly #protocol: ProtocolNode;
-  readonly #durability: Durability;
+  readonly #durable: DurableReporter;
   readonly #queue = new InputQueue<NodeInput>(INPUT_QUEUE_CAPACITY, INPUT_QUEUE_MAX_BYTES, approxInputBytes);
   readonly #timers: Timers<TimerName>;
   readonly #pending: PendingTxs;
   readonly #finalizedLog: FinalizedLog;
   readonly #verifyCache: VerifyCache;
   readonly #counters: MachineCounters;
+  /** Views of consensus messages seen, served to peers in sync status (issue 15). */
+  readonly #views: ViewsSeen;
+  /** Double-sign protection; null for an observer. */
+  readonly #floor: SigningFloorKeeper | null;
   #net: Network | null = null;
   #catchUp: CatchUp | null = null;
+  #poller: AttestationPoller | null = null;
   #api: FastifyInstance | null = null;
+  /** GET /events fan-out; null without the API. */
+  #events: EventHub | null = null;
   #statusTimer: NodeJS.Timeout | null = null;
   #probeTimer: NodeJS.Timeout | null = null;
   #peerCount = 0;
   #turnScheduled = false;
   /** Txs admitted by the API and queued, not yet stepped (they count against the mempool bound). */
   #queuedTxs = 0;
+  /**
+   * Txs admitted while double-sign protection holds (issue 15): the lanes
+   * machine gets them only once the own lane is caught up, so no own block
+   * is signed at a number the node used before. Bounded by the admission
+   * check (they count in #queuedTxs).
+   */
+  #heldTxs: Uint8Array[] = [];
   /** Set once the protocol has started; no input is stepped before. */
   #running = false;
   #writes: OutboxPersist[] = [];
-  /** Settles after the last submitted batch's acknowledgements were reported (they go in persist order). */
-  #acked: Promise<unknown> = Promise.resolve();
   #stopping: Promise<void> | null = null;
   #resolveExit!: (code: number) => void;
   #exitCode = 0;
@@ -206,6 +317,44 @@ class Runtime implements RunningNode {
       this.#metrics.walBatchWrites.observe(s.ops);
     });
     const signer = home.validatorKey ? new Signer(home.validatorKey.secretKey, home.committee.chainId) : null;
+    this.#views = new ViewsSeen(home.committee);
+    // What this node signed or certified before a restart counts as seen: a
+    // peer that lost its safety record asks for it (issue 15).
+    const s = recovered.safety;
+    for (const v of [s?.prepare?.view, s?.commit?.view, s?.timeout?.view, s?.lock?.proposal.view]) {
+      if (v !== undefined) this.#views.noteView(v);
+    }
+    const lastQc = recovered.commitQcs.at(-1) ?? recovered.anchor?.commitQc;
+    if (lastQc !== undefined) this.#views.noteView(lastQc.proposal.view);
+    const me = home.validatorIndex;
+    this.#floor =
+      me === null
+        ? null
+        : new SigningFloorKeeper({
+            committee: home.committee,
+            me,
+            db: parts.db,
+            stored: parts.storedFloor,
+            check: recovered.safety === null || home.config.node.doubleSignCheck,
+            why: home.config.node.doubleSignCheck
+              ? "node.doubleSignCheck is true"
+              : "started without a safety record (new, reset or lost data directory)",
+            optIn: home.config.node.doubleSignCheck,
+            log: parts.logger.child({ module: "safety" }),
+            sync: () => this.#net?.sync ?? null,
+            peers: () => this.#net?.peers() ?? [],
+            progress: () => ({
+              finalizedIndex: this.#protocol.consensus.finalizedIndex,
+              view: this.#protocol.consensus.view,
+              ownLaneNext: this.#protocol.lanes.laneNext(me),
+            }),
+            fetchOwnLane: (from, to) => this.#catchUp?.laneBlocks(me, from, to),
+            fetchCommitQcs: (from) => this.#catchUp?.commitQcs(from),
+            setFloor: (floor) => {
+              this.#push({ kind: "signingFloor", floor });
+              this.#releaseHeldTxs();
+            },
+          });
     this.#protocol = new ProtocolNode({
       committee: home.committee,
       me: home.validatorIndex,
@@ -214,8 +363,18 @@ class Runtime implements RunningNode {
       recovered,
       app: new KvApp(),
       verifyCache: parts.verifyCache,
+      nowMs: Date.now(),
+      signingFloor: this.#floor?.initialFloor ?? null,
     });
-    this.#durability = new LocalDurability(this.#writer);
+    // The HA mode (DESIGN section 14) replaces LocalDurability with a hook
+    // that also waits for the Redis quorum publish (see durability.ts).
+    this.#durable = new DurableReporter(
+      new LocalDurability(this.#writer),
+      (batch) => {
+        for (const w of batch) this.#push({ kind: "durable", id: w.id });
+      },
+      (err) => this.#fatal(`a durable write was refused: ${err.message}`),
+    );
     this.#timers = new Timers<TimerName>((timer, key) => this.#push({ kind: "timer", timer, key }));
     this.#pending = new PendingTxs(home.config.lanes.mempoolMaxTxs * 2);
     this.#finalizedLog = new FinalizedLog(this.#log);
@@ -249,26 +408,38 @@ class Runtime implements RunningNode {
           if (event === "dropped") this.#metrics.dropped.inc({ queue: "push" }, count);
         },
       },
+      // The network calls these only with messages net/validate.ts verified
+      // against committee/signed.ts: the machines do not check them again.
       handlers: {
-        onLaneBlock: (block) => this.#offer({ kind: "laneBlock", block }),
-        onLaneVote: (vote) => this.#offer({ kind: "laneVote", vote }),
-        onConsensus: (msg) => this.#offer({ kind: "consensus", msg }),
-        onAppVote: (vote) => this.#offer({ kind: "appVote", vote }),
-        syncServer: syncServerFor(this.#storage, committee.size),
+        onLaneBlock: (block) => this.#offer({ kind: "laneBlock", block, verified: true }),
+        onLaneVote: (vote) => this.#offer({ kind: "laneVote", vote, verified: true }),
+        onConsensus: (msg) => {
+          this.#views.note(msg);
+          this.#offer({ kind: "consensus", msg, verified: true });
+        },
+        onAppVote: (vote) => this.#offer({ kind: "appVote", vote, verified: true }),
+        onBatchVote: (msg) => this.#offer({ kind: "batchVote", msg, verified: true }),
+        syncServer: syncServerFor(this.#storage, committee.size, this.#views),
       },
     });
     this.#catchUp = new CatchUp(
       this.#net.sync,
       {
-        laneBlocks: (blocks) => this.#push({ kind: "syncLaneBlocks", blocks }),
+        // Verified by net/sync-client.ts (signatures and hash links).
+        laneBlocks: (blocks) => this.#push({ kind: "syncLaneBlocks", blocks, verified: true }),
         commitQcs: (qcs) => this.#push({ kind: "syncCommitQcs", qcs }),
         globalBlocks: (blocks) => this.#push({ kind: "syncGlobalBlocks", blocks }),
+        batchQcs: (qcs) => this.#push({ kind: "syncBatchQcs", qcs }),
         executedIndex: () => this.#protocol.execution.executedIndex,
         finalizedIndex: () => this.#protocol.consensus.finalizedIndex,
       },
       this.#logger.child({ module: "sync" }),
     );
-    await this.#net.start();
+    try {
+      await this.#net.start();
+    } catch (err) {
+      throw listenError(err, "p2p.listen", config.p2p.listen.join(", "), "--set p2p.listen=/ip4/<host>/tcp/<port>");
+    }
     this.p2pAddresses = this.#net.addresses();
     this.#log.info(
       {
@@ -283,6 +454,11 @@ class Runtime implements RunningNode {
     );
 
     if (config.api.enabled) {
+      this.#events = new EventHub({
+        maxStreams: config.api.maxEventStreams,
+        bufferEvents: config.api.eventBufferEvents,
+        onDrop: (reason) => this.#metrics.eventStreamsDropped.inc({ reason }),
+      });
       this.#api = buildApi(
         createApiBackend({
           home,
@@ -294,6 +470,8 @@ class Runtime implements RunningNode {
           submit: (txs) => this.#submitTxs(txs),
           queuedTxs: () => this.#queuedTxs,
           accepting: () => this.#stopping === null && this.#protocol.halted === null,
+          signing: () => this.#floor?.json ?? { state: "observer", floor: null, reason: "no validator key" },
+          highestSeenIndex: () => this.#views.highest.index,
         }),
         {
           host: config.api.host,
@@ -302,9 +480,15 @@ class Runtime implements RunningNode {
           maxTxBytes: committee.params.maxTxBytes,
           maxTxsPerRequest: 10_000,
           logger: this.#logger.child({ module: "api" }),
+          events: this.#events,
         },
       );
-      const address = await this.#api.listen({ host: config.api.host, port: config.api.port });
+      let address: string;
+      try {
+        address = await this.#api.listen({ host: config.api.host, port: config.api.port });
+      } catch (err) {
+        throw listenError(err, "api.port", `${config.api.host}:${config.api.port}`, "--api-port <port>");
+      }
       this.apiUrl = address;
       this.#log.info({ url: address }, "HTTP API listening");
     }
@@ -313,6 +497,12 @@ class Runtime implements RunningNode {
     // queue: the protocol starts (re-sending its identical last votes, arming
     // its timers) before it steps any of them.
     this.#execute(this.#protocol.start(Date.now()));
+    if (this.#stopping !== null) {
+      // The start effects themselves stopped the node (the outbox refused a
+      // re-send, a halt): start nothing more, and tell the caller.
+      await this.#stopping;
+      throw new Error(`the node stopped while starting: ${this.#protocol.halted ?? "a fatal error (see the log)"}`);
+    }
     this.#flushWrites();
     this.#running = true;
     if (this.#queue.length > 0) this.#schedule();
@@ -322,6 +512,8 @@ class Runtime implements RunningNode {
     );
     this.#probeTimer.unref();
     this.#catchUp.probe(this.#protocol.consensus.finalizedIndex);
+    this.#startAttestation();
+    this.#floor?.start();
     if (config.metrics.statusIntervalMs > 0) {
       this.#statusTimer = setInterval(() => this.#statusLine(), config.metrics.statusIntervalMs);
       this.#statusTimer.unref();
@@ -331,6 +523,46 @@ class Runtime implements RunningNode {
   stop(): Promise<void> {
     this.#stopping ??= this.#shutdown();
     return this.#stopping;
+  }
+
+  /**
+   * Batch attestation (DESIGN section 13): the main node (empty
+   * attestation.mainNodeUrl) attests its own next BatchQC; every other node
+   * polls the main node's status and hands each change to the loop.
+   */
+  #startAttestation(): void {
+    const { config, committee } = this.home;
+    const a = this.#protocol.attestation;
+    const url = config.attestation.mainNodeUrl;
+    const log = this.#logger.child({ module: "attestation" });
+    this.#metrics.attestationNextBatch.set(a.status ?? 0);
+    this.#metrics.batchQcsStored.set(a.nextBatchQc);
+    if (url === "") {
+      log.info({ nextBatchToAttest: a.nextBatchQc, attester: a.isAttester }, "attestation: this node is the main node");
+      return;
+    }
+    this.#poller = new AttestationPoller({
+      url,
+      pollIntervalMs: config.attestation.pollIntervalMs,
+      requestTimeoutMs: config.attestation.requestTimeoutMs,
+      maxBackoffMs: config.attestation.maxBackoffMs,
+      genesis: { chainId: committee.chainId, genesisHash: toHex(committee.genesisHash) },
+      onStatus: (next) => {
+        this.#metrics.attestationNextBatch.set(next);
+        this.#push({ kind: "attestationStatus", next });
+      },
+      onError: (kind) => this.#metrics.attestationPollErrors.inc({ kind }),
+      onStopped: () => this.#push({ kind: "stopAttesting" }),
+      logger: log,
+    });
+    this.#poller.start();
+    log.info({ mainNodeUrl: url, attester: a.isAttester }, "attestation: polling the main node");
+  }
+
+  /** Stops after a failed start: the exit code (and the final log line) says 1. */
+  abort(): Promise<void> {
+    this.#exitCode = 1;
+    return this.stop();
   }
 
   // ---- intake ----
@@ -354,11 +586,20 @@ class Runtime implements RunningNode {
 
   #submitTxs(txs: Uint8Array[]): void {
     const nowMs = Date.now();
+    const hold = this.#floor?.holding === true;
     for (const tx of txs) {
       this.#pending.add(tx, nowMs);
-      this.#queue.push({ kind: "tx", tx });
+      if (hold) this.#heldTxs.push(tx);
+      else this.#queue.push({ kind: "tx", tx });
     }
     this.#queuedTxs += txs.length;
+    this.#schedule();
+  }
+
+  #releaseHeldTxs(): void {
+    const held = this.#heldTxs;
+    this.#heldTxs = [];
+    for (const tx of held) this.#queue.push({ kind: "tx", tx });
     this.#schedule();
   }
 
@@ -411,15 +652,68 @@ class Runtime implements RunningNode {
         case "broadcast":
           if (e.topic === "lane_vote") void net.publishLaneVote(e.vote);
           else if (e.topic === "consensus") {
+            this.#views.note(e.msg);
             this.#journalVote(e.msg);
             void net.publishConsensus(e.msg);
-          } else void net.publishAppVote(e.vote);
+          } else if (e.topic === "batch_vote") void net.publishBatchVote(e.msg);
+          else void net.publishAppVote(e.vote);
           break;
+        case "fetchBatchQcs":
+          this.#catchUp?.batchQcs(e.from);
+          break;
+        case "loadBatch":
+          this.#storage.batch(e.number).then(
+            (batch) => {
+              if (batch !== undefined) this.#push({ kind: "batchLoaded", batch });
+            },
+            (err: Error) => this.#log.warn({ batch: e.number, err: err.message }, "could not read a stored batch"),
+          );
+          break;
+        case "batchClosed":
+          this.#logger.child({ module: "attestation" }).debug(
+            {
+              batch: e.batch.number,
+              firstIndex: e.batch.firstIndex,
+              lastIndex: e.batch.lastIndex,
+              hash: toHex(e.hash),
+            },
+            "batch closed",
+          );
+          break;
+        case "attested":
+          this.#logger.child({ module: "attestation" }).info(
+            {
+              batch: e.batch.number,
+              firstIndex: e.batch.firstIndex,
+              lastIndex: e.batch.lastIndex,
+              hash: toHex(e.hash),
+            },
+            "attesting batch",
+          );
+          break;
+        case "batchQcStored": {
+          const n = e.qc.body.number;
+          this.#metrics.batchQcsStored.set(n + 1);
+          this.#metrics.batchQcs.inc();
+          if (this.home.config.attestation.mainNodeUrl === "") this.#metrics.attestationNextBatch.set(n + 1);
+          this.#logger.child({ module: "attestation" }).info(
+            {
+              batch: n,
+              firstIndex: e.batch.firstIndex,
+              lastIndex: e.batch.lastIndex,
+              hash: toHex(e.qc.body.hash),
+              signers: e.qc.signers.getTrueBitIndexes(),
+            },
+            "BatchQC stored",
+          );
+          break;
+        }
         case "setTimer":
           this.#timers.set(e.timer, e.key, e.deadlineMs, nowMs);
           break;
         case "finalized": {
           const { view } = e.qc.proposal;
+          this.#views.noteView(view);
           this.#metrics.finalizedIndex.set(view.index);
           break;
         }
@@ -457,6 +751,8 @@ class Runtime implements RunningNode {
     }
     this.#metrics.txsFinalized.inc(txs);
     this.#finalizedLog.note(index, round, txs, nowMs);
+    // One bounded enqueue; hashing and the writes to each stream run after the turn.
+    if (this.#events) this.#events.publish(index, blocks);
   }
 
   /**
@@ -484,12 +780,7 @@ class Runtime implements RunningNode {
     if (this.#writes.length === 0) return;
     const batch = this.#writes;
     this.#writes = [];
-    this.#acked = Promise.all([this.#acked, this.#durability.commit(batch)]).then(
-      () => {
-        for (const w of batch) this.#push({ kind: "durable", id: w.id });
-      },
-      (err: Error) => this.#fatal(`a durable write was refused: ${err.message}`),
-    );
+    this.#durable.submit(batch);
   }
 
   // ---- operator output ----
@@ -512,6 +803,7 @@ class Runtime implements RunningNode {
         appHash: toHex(p.execution.appHash).slice(0, 16),
         queued: this.#queue.length,
         syncing: this.#catchUp?.inFlight ?? 0,
+        signing: this.#floor?.json.state ?? "observer",
       },
       "status",
     );
@@ -531,7 +823,9 @@ class Runtime implements RunningNode {
     this.#timers.close();
     if (this.#statusTimer) clearInterval(this.#statusTimer);
     if (this.#probeTimer) clearInterval(this.#probeTimer);
+    this.#floor?.stop();
     this.#catchUp?.stop();
+    this.#poller?.stop();
     this.#queue.clear();
     const step = async (what: string, fn: () => Promise<unknown>, fatal = false) => {
       try {
@@ -546,7 +840,43 @@ class Runtime implements RunningNode {
     if (this.#net) await step("stopping the network", () => this.#net!.stop());
     await step("flushing writes", () => this.#writer.close(), true);
     await step("closing the database", () => this.#storage.close(), true);
+    removePidFile(this.home.paths.dataDir);
     this.#log.info({ exitCode: this.#exitCode }, "stopped");
     this.#resolveExit(this.#exitCode);
   }
+}
+
+/**
+ * A listen failure as the operator should read it: which config key and
+ * flag, the address, and what to do. EADDRINUSE is the common case; libp2p
+ * wraps it (and suggests a transportManager option this node does not have).
+ */
+function listenError(err: unknown, key: string, address: string, flag: string): unknown {
+  const text = describeCauses(err);
+  if (/EADDRINUSE|address already in use/i.test(text)) {
+    return new StartupError(
+      `${key} ${address}`,
+      "the address is already in use (another node or program listens on it)",
+      `stop the other program, or choose a free port: set ${key} in config.toml or pass ${flag}`,
+    );
+  }
+  if (/EADDRNOTAVAIL|EACCES|ENOTFOUND|EAI_AGAIN/i.test(text)) {
+    const code = /EADDRNOTAVAIL|EACCES|ENOTFOUND|EAI_AGAIN/i.exec(text)?.[0];
+    return new StartupError(
+      `${key} ${address}`,
+      `cannot listen on this address (${code})`,
+      `use an address of this machine and a port above 1023: set ${key} in config.toml or pass ${flag}`,
+    );
+  }
+  return err;
+}
+
+/** The messages and codes of an error and its causes (libp2p nests them; AggregateError lists them). */
+function describeCauses(err: unknown, depth = 0): string {
+  if (depth > 5 || typeof err !== "object" || err === null) return String(err);
+  const e = err as { message?: string; code?: string; cause?: unknown; errors?: unknown[] };
+  const parts = [e.message ?? "", e.code ?? ""];
+  if (e.cause !== undefined) parts.push(describeCauses(e.cause, depth + 1));
+  for (const inner of e.errors ?? []) parts.push(describeCauses(inner, depth + 1));
+  return parts.join(" ");
 }

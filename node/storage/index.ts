@@ -11,6 +11,7 @@
  */
 export { AnchorStore } from "./anchor-store.ts";
 export { type AppStateWrite, AppStore, MAX_APP_KEY_BYTES } from "./app-store.ts";
+export { AttestationStore } from "./attestation-store.ts";
 export { ChainStore, type TxLocation } from "./chain-store.ts";
 export { CommitQcStore } from "./commit-qc-store.ts";
 export { RESET_REMEDY, RecoveryError, StorageError } from "./errors.ts";
@@ -21,10 +22,18 @@ export {
   type GroupCommitOptions,
   GroupCommitWriter,
 } from "./group-commit.ts";
+export { describeHolder, homeLockHolder, PID_FILE, removePidFile, writePidFile } from "./home-lock.ts";
 export { type EntryCodec, IndexedWal, type WalDamage, type WalReplay } from "./indexed-wal.ts";
 export { laneSpaceName, readU64Key, u64Key } from "./keys.ts";
 export { LaneStore } from "./lane-store.ts";
 export { type LevelDb, type Space, space } from "./level.ts";
+export {
+  isEmptyDatabase,
+  readGenesisRecord,
+  readSigningFloor,
+  writeGenesisRecord,
+  writeSigningFloor,
+} from "./node-records.ts";
 export { divergedFromFinalized, recover } from "./recover.ts";
 export { inconsistency as safetyInconsistency, refusal as safetyRefusal, SafetyStore } from "./safety-store.ts";
 export { MAX_RANGE_ENTRIES, openStorage, Storage, type StorageOptions } from "./storage.ts";

@@ -10,7 +10,7 @@ import {
   ProtocolNode,
   type WriteId,
 } from "../../node/protocol/index.ts";
-import { CatchUp, syncServerFor } from "../../node/runtime/index.ts";
+import { CatchUp, syncServerFor, ViewsSeen } from "../../node/runtime/index.ts";
 import { GroupCommitWriter, type LevelDb, openStorage, recover, type Storage } from "../../node/storage/index.ts";
 import { type CommitQc, codecs, type DurableWrite, type GlobalBlock } from "../../node/types/index.ts";
 
@@ -77,6 +77,7 @@ export async function catchUpInProcess(o: InProcessCatchUpOptions): Promise<InPr
       laneBlocks: (blocks) => queue.push({ kind: "syncLaneBlocks", blocks }),
       commitQcs: (qcs) => queue.push({ kind: "syncCommitQcs", qcs }),
       globalBlocks: (blocks) => queue.push({ kind: "syncGlobalBlocks", blocks }),
+      batchQcs: () => {},
       executedIndex: () => protocol.execution.executedIndex,
       finalizedIndex: () => protocol.consensus.finalizedIndex,
     },
@@ -134,7 +135,7 @@ function prunedPeer(
   committee: Committee,
   calls: { requests: number; indexes: number },
 ): SyncClientApi {
-  const server = syncServerFor(source, committee.size);
+  const server = syncServerFor(source, committee.size, new ViewsSeen(committee));
   return {
     async status() {
       const s = await server.status();
@@ -142,6 +143,7 @@ function prunedPeer(
     },
     fetchLaneBlocks: async () => [],
     fetchCommitQcs: async () => [],
+    fetchBatchQcs: async () => [],
     async fetchGlobalBlocks(first, last) {
       calls.requests++;
       const got = (await server.globalBlocks(first, last)).map((b) =>

@@ -110,19 +110,20 @@ export function broadcasts(effects: ConsensusEffect[], kind?: ConsensusMessage["
 }
 
 function asConsensus(m: SignedMessage): ConsensusMessage {
-  if (m.kind === "laneBlock" || m.kind === "laneVote" || m.kind === "appVote")
+  if (m.kind === "laneBlock" || m.kind === "laneVote" || m.kind === "appVote" || m.kind === "batchVote")
     throw new Error(`consensus released a ${m.kind}`);
   return m;
 }
 
 /**
  * Acknowledges every persist in `effects` as durable, as the outbox does:
- * returns each write's releases (as broadcasts) and what the machine does on
+ * returns each write's releases (as messages that leave now) and what the machine does on
  * the acknowledgement.
  */
 export function ackAll(m: ConsensusMachine, effects: ConsensusEffect[], nowMs = 0): ConsensusEffect[] {
   return persists(effects).flatMap((p) => [
-    ...p.release.map((msg): ConsensusEffect => ({ kind: "broadcast", msg: asConsensus(msg) })),
+    // The releases, in the shape `broadcasts()` reads (what now leaves).
+    ...p.release.map((msg): ConsensusEffect => ({ kind: "resend", release: [msg] })),
     ...m.step({ kind: "durable", id: p.id }, nowMs),
   ]);
 }

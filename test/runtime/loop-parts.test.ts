@@ -95,6 +95,8 @@ describe("catch-up", () => {
         commitQcs: { first: 1, next: 2 },
         globalBlocks: { first: 1, next: 2 },
         lanes: [{ lane: 0, first: 0, next: 2 }],
+        batchQcs: { first: 0, next: 0 },
+        views: { highest: { index: 0, round: 0 }, bySigner: [] },
       }),
       fetchLaneBlocks: async (lane, first, last) => {
         calls.push(`lanes ${lane} ${first}-${last}`);
@@ -108,6 +110,7 @@ describe("catch-up", () => {
         calls.push(`global ${first}-${last}`);
         return [global];
       },
+      fetchBatchQcs: async () => [],
     };
   }
 
@@ -119,6 +122,7 @@ describe("catch-up", () => {
         laneBlocks: (b: LaneBlock[]) => got.blocks.push(...b),
         commitQcs: (q: CommitQc[]) => got.qcs.push(...q),
         globalBlocks: (g: GlobalBlock[]) => got.global.push(...g),
+        batchQcs: () => {},
         executedIndex: () => 0,
         finalizedIndex: () => 0,
       },
@@ -165,9 +169,12 @@ describe("catch-up", () => {
         commitQcs: { first: tip, next: tip + 1 },
         globalBlocks: { first: 1, next: tip + 1 },
         lanes: [],
+        batchQcs: { first: 0, next: 0 },
+        views: { highest: { index: 0, round: 0 }, bySigner: [] },
       }),
       fetchLaneBlocks: async () => [],
       fetchCommitQcs: async () => [],
+      fetchBatchQcs: async () => [],
       fetchGlobalBlocks: (first, last) => {
         asked.push(`${first}-${last}`);
         inFlight++;
@@ -187,6 +194,7 @@ describe("catch-up", () => {
         laneBlocks: () => {},
         commitQcs: () => {},
         globalBlocks: (g) => handed.push(...g.map((b) => b.index)),
+        batchQcs: () => {},
         executedIndex: () => executed,
         finalizedIndex: () => executed,
       },
