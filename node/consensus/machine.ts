@@ -417,12 +417,7 @@ export class ConsensusMachine {
     const expected = this.#finalizedIndex + 1;
     if (index > expected || this.#finalizing !== null) {
       if (this.#finalizing?.qc.proposal.view.index === index || this.#futureCommitQcs.has(index)) return;
-      if (
-        this.#futureCommitQcs.size < MAX_FUTURE_COMMIT_QCS &&
-        (checked || verifyCommitQc(this.committee, qc, this.#cache).ok)
-      ) {
-        this.#futureCommitQcs.set(index, qc);
-      }
+      this.#holdFutureCommitQc(qc, checked);
       if (index > expected + (this.#finalizing !== null ? 1 : 0)) this.#fetchCommitQcs(nowMs, out);
       return;
     }
@@ -440,6 +435,25 @@ export class ConsensusMachine {
     this.#finalizing = { qc, id };
     out.push({ kind: "persist", id, write: { kind: "commitQc", qc }, release: [] });
     if (formedHere) out.push({ kind: "broadcast", msg: { kind: "commitQc", msg: qc } });
+  }
+
+  /**
+   * Keeps the nearest CommitQCs beyond the next index: when the buffer is
+   * full, one nearer than the farthest held replaces it. A node catching up
+   * also hears the live chain's newest CommitQCs; were those kept first, the
+   * buffer would fill with the tip and the synced run in between would be
+   * dropped, one index finalized per fetch (issue 16 item 4).
+   */
+  #holdFutureCommitQc(qc: CommitQc, checked: boolean): void {
+    const index = qc.proposal.view.index;
+    let farthest = -1;
+    if (this.#futureCommitQcs.size >= MAX_FUTURE_COMMIT_QCS) {
+      for (const i of this.#futureCommitQcs.keys()) if (i > farthest) farthest = i;
+      if (farthest < index) return;
+    }
+    if (!checked && !verifyCommitQc(this.committee, qc, this.#cache).ok) return;
+    if (farthest >= 0) this.#futureCommitQcs.delete(farthest);
+    this.#futureCommitQcs.set(index, qc);
   }
 
   #onDurable(id: number, nowMs: number, out: ConsensusEffect[]): void {

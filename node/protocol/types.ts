@@ -54,6 +54,12 @@ export type NodeInput =
   /** Sync responses: the machines check them (lane blocks' signatures unless `verified`). */
   | { kind: "syncLaneBlocks"; blocks: LaneBlock[]; verified?: boolean }
   | { kind: "syncCommitQcs"; qcs: CommitQc[] }
+  /**
+   * Finalized global blocks from a sync response, in index order (the sync
+   * client checked each against its CommitQC). Each index's CommitQC goes to
+   * consensus and its lane blocks to lanes and execution once it is final.
+   */
+  | { kind: "syncGlobalBlocks"; blocks: GlobalBlock[] }
   | { kind: "syncBatchQcs"; qcs: BatchQc[] }
   /** A new signing floor (issue 15), already durable: consensus signs no vote at or below it. */
   | { kind: "signingFloor"; floor: SigningFloor };

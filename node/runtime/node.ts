@@ -491,8 +491,10 @@ class Runtime implements RunningNode {
         // Verified by net/sync-client.ts (signatures and hash links).
         laneBlocks: (blocks) => this.#push({ kind: "syncLaneBlocks", blocks, verified: true }),
         commitQcs: (qcs) => this.#push({ kind: "syncCommitQcs", qcs }),
+        globalBlocks: (blocks) => this.#push({ kind: "syncGlobalBlocks", blocks }),
         batchQcs: (qcs) => this.#push({ kind: "syncBatchQcs", qcs }),
         executedIndex: () => this.#protocol.execution.executedIndex,
+        finalizedIndex: () => this.#protocol.consensus.finalizedIndex,
       },
       this.#logger.child({ module: "sync" }),
     );
@@ -689,6 +691,8 @@ class Runtime implements RunningNode {
     }
     this.#flushWrites();
     this.#counters.update();
+    // Catching up: what this turn applied makes room for the next ranges.
+    this.#catchUp?.pump();
     if (this.#queue.length > 0) this.#schedule();
   }
 

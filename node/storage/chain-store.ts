@@ -89,6 +89,22 @@ export class ChainStore {
     return raw === undefined ? undefined : codecs.globalBlock.decode(plain(raw));
   }
 
+  /**
+   * Global blocks first..last as stored (encoded), contiguous from `first`:
+   * one iterator, so a sync server reads a range in one pass and sends the
+   * bytes without decoding and encoding them again.
+   */
+  async encodedRange(first: number, last: number): Promise<Uint8Array[]> {
+    const to = Math.min(last, this.#tip);
+    if (!Number.isSafeInteger(first) || first < 1 || to < first) return [];
+    const out: Uint8Array[] = [];
+    for await (const [key, bytes] of this.#blocks.iterator({ gte: u64Key(first), lte: u64Key(to) })) {
+      if (readU64Key(key) !== first + out.length) break;
+      out.push(plain(bytes));
+    }
+    return out;
+  }
+
   async txLocation(hash: Uint8Array): Promise<TxLocation | undefined> {
     if (hash.byteLength !== 32) return undefined;
     const raw = await this.#txs.get(hash);

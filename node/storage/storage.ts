@@ -151,6 +151,11 @@ export class Storage {
     return this.chain.block(index);
   }
 
+  /** Encoded global blocks first..last (inclusive) that are held, contiguous from `first`. */
+  encodedGlobalBlocks(first: number, last: number): Promise<Uint8Array[]> {
+    return this.chain.encodedRange(first, last);
+  }
+
   txLocation(hash: Uint8Array): Promise<TxLocation | undefined> {
     return this.chain.txLocation(hash);
   }
