@@ -66,5 +66,4 @@ test("item 7: a member pre-filling the next-index buffer does not crowd out hone
   );
   assert.ok(timeoutWrite !== undefined, "the honest votes for k+1 were kept and acted on");
   assert.ok(m.counters.bufferedNextDropped >= 284, "the flood beyond the window and per-sender bound is dropped");
-
 });
