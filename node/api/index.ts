@@ -8,4 +8,5 @@ export type {
   SubmitResult,
   TxStatusJson,
 } from "./backend.ts";
+export type { ApiLimits } from "./bounds.ts";
 export { type ApiOptions, buildApi } from "./server.ts";

@@ -1,6 +1,7 @@
 import type { Committee } from "../committee/index.ts";
 import { type ConsensusEffect, type ConsensusInput, ConsensusMachine } from "../consensus/index.ts";
 import type { Signer, VerifyCache } from "../crypto/index.ts";
+import { EquivocationDetector } from "../evidence/index.ts";
 import {
   type App,
   type ExecutionEffect,
@@ -9,7 +10,7 @@ import {
   MAX_PENDING_EXECUTION,
 } from "../execution/index.ts";
 import { type LanesEffect, type LanesInput, LanesMachine } from "../lanes/index.ts";
-import type { RecoveredState } from "../types/index.ts";
+import type { Evidence, RecoveredState } from "../types/index.ts";
 import type { NodeEffect, NodeInput, ProtocolConfig } from "./types.ts";
 
 export interface ProtocolNodeOptions {
@@ -22,6 +23,8 @@ export interface ProtocolNodeOptions {
   app: App;
   /** One cache per process, shared with the network layer's checks. */
   verifyCache?: VerifyCache;
+  /** Evidence already on disk: not reported again. */
+  knownEvidence?: Evidence[];
 }
 
 type Work =
@@ -49,6 +52,8 @@ export class ProtocolNode {
   readonly lanes: LanesMachine;
   readonly consensus: ConsensusMachine;
   readonly execution: ExecutionMachine;
+  /** Equivocation by any member, seen in the messages that reach the machines. */
+  readonly #evidence: EquivocationDetector;
   #halted: string | null = null;
 
   constructor(opts: ProtocolNodeOptions) {
@@ -74,6 +79,8 @@ export class ProtocolNode {
       recovered,
       verifyCache,
     });
+    this.#evidence = new EquivocationDetector(committee, verifyCache);
+    this.#evidence.known(opts.knownEvidence ?? []);
     const lanes = this.lanes;
     this.execution = new ExecutionMachine({
       committee,
@@ -146,6 +153,7 @@ export class ProtocolNode {
       }
     }
     const out: NodeEffect[] = [];
+    for (const evidence of this.#evidence.observe(input)) out.push({ kind: "evidence", evidence });
     this.#drain(work, nowMs, out);
     return out;
   }

@@ -6,6 +6,7 @@ import type {
   CommitQc,
   ConsensusMessage,
   DurableWrite,
+  Evidence,
   GlobalBlock,
   LaneBlock,
   LaneVote,
@@ -55,6 +56,8 @@ export type NodeEffect =
   | { kind: "txRejected"; tx: Tx; reason: string }
   /** The node must stop (app hash divergence). */
   | { kind: "halt"; reason: string }
+  /** A member signed two different statements for one slot: keep the proof (storage dedupes). */
+  | { kind: "evidence"; evidence: Evidence }
   | {
       kind: "event";
       module: "lanes" | "consensus" | "execution";

@@ -3,7 +3,7 @@ import type { Network } from "../net/index.ts";
 import type { Metrics } from "../observability/index.ts";
 import type { ProtocolNode } from "../protocol/index.ts";
 import type { Storage } from "../storage/index.ts";
-import { concatBytes, type GlobalBlock, proposalHash, sha256, toHex, txHash } from "../types/index.ts";
+import { concatBytes, evidenceToJson, type GlobalBlock, proposalHash, sha256, toHex, txHash } from "../types/index.ts";
 import type { NodeHome } from "./home.ts";
 
 /** How long a client should wait before retrying when the mempool is full. */
@@ -146,6 +146,10 @@ export function createApiBackend(parts: ApiBackendParts): ApiBackend {
 
     async metrics() {
       return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() };
+    },
+
+    evidence() {
+      return storage.evidence.list().map(evidenceToJson);
     },
   };
 }

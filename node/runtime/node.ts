@@ -6,9 +6,10 @@ import type { Logger } from "pino";
 import { buildApi } from "../api/index.ts";
 import type { Override } from "../config/index.ts";
 import { Signer, VerifyCache } from "../crypto/index.ts";
+import { verifyEvidence } from "../evidence/index.ts";
 import { KvApp } from "../execution/index.ts";
 import { createNetwork, type Network } from "../net/index.ts";
-import { createLogger, createMetrics, type Metrics } from "../observability/index.ts";
+import { createLogger, createMetrics, type Metrics, WarnLimiter } from "../observability/index.ts";
 import { type NodeEffect, type NodeInput, ProtocolNode, type TimerName } from "../protocol/index.ts";
 import { divergedFromFinalized, GroupCommitWriter, openStorage, recover, type Storage } from "../storage/index.ts";
 import { type ConsensusMessage, type DurableWrite, type RecoveredState, toHex } from "../types/index.ts";
@@ -162,6 +163,9 @@ class Runtime implements RunningNode {
   readonly #finalizedLog: FinalizedLog;
   readonly #verifyCache: VerifyCache;
   readonly #counters: MachineCounters;
+  /** Warnings from the machines, rate-limited per message (one peer can trigger many). */
+  readonly #warnings: WarnLimiter;
+  #nextEvidenceWrite = 0;
   #net: Network | null = null;
   #catchUp: CatchUp | null = null;
   #api: FastifyInstance | null = null;
@@ -198,6 +202,17 @@ class Runtime implements RunningNode {
       this.#metrics.walBatchWrites.observe(s.ops);
     });
     const signer = home.validatorKey ? new Signer(home.validatorKey.secretKey, home.committee.chainId) : null;
+    const knownEvidence = storage.evidence.list().filter((e) => {
+      const why = verifyEvidence(home.committee, e, parts.verifyCache);
+      if (why !== null)
+        this.#log.warn({ kind: e.kind, signer: e.signer, slot: e.slot, why }, "stored evidence is invalid");
+      return why === null;
+    });
+    if (knownEvidence.length > 0)
+      this.#log.warn({ records: knownEvidence.length }, "equivocation evidence on record (GET /evidence)");
+    this.#warnings = new WarnLimiter(this.#log, (key) =>
+      this.#metrics.warningsSuppressed.inc({ module: key.slice(0, key.indexOf(":")) }),
+    );
     this.#protocol = new ProtocolNode({
       committee: home.committee,
       me: home.validatorIndex,
@@ -206,6 +221,7 @@ class Runtime implements RunningNode {
       recovered,
       app: new KvApp(),
       verifyCache: parts.verifyCache,
+      knownEvidence,
     });
     this.#guard = new SigningGuard(recovered, home.validatorIndex);
     this.#timers = new Timers<TimerName>((timer, key) => this.#push({ kind: "timer", timer, key }));
@@ -225,7 +241,17 @@ class Runtime implements RunningNode {
       listen: [...config.p2p.listen],
       peers: [...config.p2p.peers],
       logger: netLog,
-      limits: { maxGossipFrameBytes: config.p2p.maxMessageBytes, redialMaxMs: config.p2p.redialMaxBackoffMs },
+      limits: {
+        maxGossipFrameBytes: config.p2p.maxMessageBytes,
+        redialMaxMs: config.p2p.redialMaxBackoffMs,
+        maxConnections: config.p2p.maxConnections,
+        banMs: config.p2p.banMs,
+        maxSyncInflightPerPeer: config.p2p.syncMaxInflightPerPeer,
+        maxSyncRequestsPerSecond: config.p2p.syncMaxRequestsPerSecond,
+        maxSyncInflight: config.p2p.syncMaxInflight,
+        maxSyncInflightBytes: config.p2p.syncMaxInflightBytes,
+        syncReservedPercent: config.p2p.syncReservedPercent,
+      },
       verifyCache: this.#verifyCache,
       loopback: false,
       metricsSink: {
@@ -240,6 +266,8 @@ class Runtime implements RunningNode {
         push: (event, count) => {
           if (event === "dropped") this.#metrics.dropped.inc({ queue: "push" }, count);
         },
+        banned: () => this.#metrics.peersBanned.inc(),
+        warningSuppressed: () => this.#metrics.warningsSuppressed.inc({ module: "net" }),
       },
       handlers: {
         onLaneBlock: (block) => this.#offer({ kind: "laneBlock", block }),
@@ -291,7 +319,9 @@ class Runtime implements RunningNode {
           maxBodyBytes: config.api.maxBodyBytes,
           maxTxBytes: committee.params.maxTxBytes,
           maxTxsPerRequest: 10_000,
+          limits: config.api,
           logger: this.#logger.child({ module: "api" }),
+          onRejected: (reason) => this.#metrics.apiRejected.inc({ reason }),
         },
       );
       const address = await this.#api.listen({ host: config.api.host, port: config.api.port });
@@ -435,8 +465,23 @@ class Runtime implements RunningNode {
           this.#fatal(`halted: ${e.reason}`);
           break;
         case "event":
-          this.#logger.child({ module: e.module })[e.level](e.data ?? {}, e.msg);
+          if (e.level === "warn") this.#warnings.warn(`${e.module}:${e.msg}`, { module: e.module, ...e.data }, e.msg);
+          else this.#logger.child({ module: e.module })[e.level](e.data ?? {}, e.msg);
           break;
+        case "evidence": {
+          const { kind, signer, slot } = e.evidence;
+          this.#metrics.equivocations.inc({ kind });
+          this.#warnings.warn(
+            `evidence:${kind}:${signer}`,
+            { kind, signer, slot },
+            "equivocation: a member signed two different statements (proof kept, GET /evidence)",
+          );
+          this.#writes.push({
+            id: `evidence:${this.#nextEvidenceWrite++}`,
+            write: { kind: "evidence", evidence: e.evidence },
+          });
+          break;
+        }
       }
     }
   }
@@ -497,6 +542,7 @@ class Runtime implements RunningNode {
   // ---- operator output ----
 
   #statusLine(): void {
+    this.#warnings.flush();
     const p = this.#protocol;
     const view = p.consensus.view;
     const lock = p.consensus.lock;

@@ -1,6 +1,5 @@
 import type { SyncServerHandlers, SyncStatus } from "../net/index.ts";
 import type { Storage } from "../storage/index.ts";
-import type { GlobalBlock } from "../types/index.ts";
 
 /** What this node serves to syncing peers, straight from storage. */
 export function syncServerFor(storage: Storage, laneCount: number): SyncServerHandlers {
@@ -20,13 +19,16 @@ export function syncServerFor(storage: Storage, laneCount: number): SyncServerHa
     commitQcs: (first, last) => storage.commitQcRange(first, last + 1),
     laneBlocks: (lane, first, last) =>
       lane < laneCount ? storage.laneBlocks(lane, first, last + 1) : Promise.resolve([]),
-    async globalBlocks(first, last) {
-      // Contiguous from `first`: stop at the first index not held.
-      const out: GlobalBlock[] = [];
-      for (let i = first; i <= last; i++) {
-        const block = await storage.globalBlock(i);
+    async globalBlocks(first, last, maxBytes) {
+      // Contiguous from `first`: stop at the first index not held, and once
+      // the response bound is reached (nothing beyond it is read).
+      const out: Uint8Array[] = [];
+      let bytes = 0;
+      for (let i = first; i <= last && bytes < maxBytes; i++) {
+        const block = await storage.chain.blockBytes(i);
         if (block === undefined) break;
         out.push(block);
+        bytes += block.byteLength;
       }
       return out;
     },

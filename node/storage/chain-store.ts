@@ -89,6 +89,13 @@ export class ChainStore {
     return raw === undefined ? undefined : codecs.globalBlock.decode(plain(raw));
   }
 
+  /** Block k as stored (its canonical encoding), for serving without a decode. */
+  async blockBytes(index: number): Promise<Uint8Array | undefined> {
+    if (!Number.isSafeInteger(index) || index < 1 || index > this.#tip) return undefined;
+    const raw = await this.#blocks.get(u64Key(index));
+    return raw === undefined ? undefined : plain(raw);
+  }
+
   async txLocation(hash: Uint8Array): Promise<TxLocation | undefined> {
     if (hash.byteLength !== 32) return undefined;
     const raw = await this.#txs.get(hash);

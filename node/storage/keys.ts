@@ -11,6 +11,7 @@
  *   chain/tx/<tx hash>                  -> index u64 ++ position u32
  *   app/state                           executed index u64 ++ app hash (32 bytes)
  *   app/kv/<key bytes>                  app state
+ *   evidence/<kind>/<member 5 digits>/<slot>   equivocation proofs (JSON), a few per kind and member
  */
 
 export const U64_BYTES = 8;

@@ -6,6 +6,7 @@ import { AppStore } from "./app-store.ts";
 import { ChainStore, type TxLocation } from "./chain-store.ts";
 import { CommitQcStore } from "./commit-qc-store.ts";
 import { StorageError } from "./errors.ts";
+import { EvidenceStore } from "./evidence-store.ts";
 import { LaneStore } from "./lane-store.ts";
 import { type LevelDb, space } from "./level.ts";
 import { SafetyStore } from "./safety-store.ts";
@@ -31,6 +32,7 @@ export class Storage {
   readonly anchor: AnchorStore;
   readonly chain: ChainStore;
   readonly app: AppStore;
+  readonly evidence: EvidenceStore;
   readonly logger: Logger;
 
   constructor(parts: {
@@ -41,6 +43,7 @@ export class Storage {
     anchor: AnchorStore;
     chain: ChainStore;
     app: AppStore;
+    evidence: EvidenceStore;
     logger: Logger;
   }) {
     this.db = parts.db;
@@ -50,6 +53,7 @@ export class Storage {
     this.anchor = parts.anchor;
     this.chain = parts.chain;
     this.app = parts.app;
+    this.evidence = parts.evidence;
     this.logger = parts.logger;
   }
 
@@ -103,6 +107,9 @@ export class Storage {
           throw new StorageError(`cqc: refused: pruning below ${w.before} passes the anchor ${this.anchor.index}`);
         }
         this.commitQcs.prune(ws, w.before);
+        return;
+      case "evidence":
+        this.evidence.put(ws, w.evidence);
         return;
       default:
         throw new StorageError(`unknown durable write ${JSON.stringify((w as { kind: unknown }).kind)}`);
@@ -172,6 +179,7 @@ export async function openStorage(db: LevelDb, committee: Committee, opts: Stora
     anchor,
     chain: await ChainStore.open(db),
     app: await AppStore.open(db),
+    evidence: await EvidenceStore.open(space(db, ["evidence"])),
     logger,
   });
 }

@@ -5,6 +5,7 @@
  * and tells the machine when it is durable. On start, storage reads it all
  * back as a `RecoveredState`. Storage knows these types, never the machines.
  */
+import type { Evidence } from "./evidence.ts";
 import type { Anchor, CommitQc, GlobalBlock, LaneBlock, SafetyRecord } from "./schema.ts";
 
 export type DurableWrite =
@@ -32,7 +33,9 @@ export type DurableWrite =
   /** Drop lane `lane`'s WAL entries below `before`. */
   | { kind: "pruneLane"; lane: number; before: number }
   /** Drop CommitQC WAL entries below index `before`. */
-  | { kind: "pruneCommitQcs"; before: number };
+  | { kind: "pruneCommitQcs"; before: number }
+  /** Keep proof of a member's equivocation (bounded per kind and member; a duplicate is a no-op). */
+  | { kind: "evidence"; evidence: Evidence };
 
 export interface RecoveredLane {
   lane: number;

@@ -3,6 +3,13 @@ export { bytesEqual, concatBytes, fromHex, sha256, toHex, ZERO_HASH } from "./by
 export { Codec, DecodeError } from "./codec.ts";
 export { assertChainId, DOMAINS, type Domain, PROTOCOL_VERSION, signingDigest } from "./domains.ts";
 export type { DurableWrite, RecoveredLane, RecoveredState } from "./durable.ts";
+export {
+  type Evidence,
+  type EvidenceJson,
+  evidenceFromJson,
+  evidenceToJson,
+  type SignedStatement,
+} from "./evidence.ts";
 export * from "./limits.ts";
 export {
   appVoteSigningBody,

@@ -50,6 +50,7 @@ function fakeBackend(opts: { full?: boolean } = {}): ApiBackend & { submitted: U
     },
     peers: () => [{ peerId: "p1", addrs: ["/ip4/127.0.0.1/tcp/1"], validatorIndex: 1 }],
     metrics: async () => ({ contentType: "text/plain; version=0.0.4", body: "validator_up 1\n" }),
+    evidence: () => [],
   };
 }
 
@@ -59,6 +60,17 @@ const opts = {
   maxBodyBytes: 4096,
   maxTxBytes: 100,
   maxTxsPerRequest: 10,
+  limits: {
+    maxConnections: 16,
+    maxInflightPerConnection: 4,
+    maxInflight: 8,
+    maxBodyBytesInFlight: 16384,
+    requestTimeoutMs: 2000,
+    headersTimeoutMs: 1000,
+    idleTimeoutMs: 5000,
+    keepAliveTimeoutMs: 1000,
+    metricsCacheMs: 1000,
+  },
   logger: pino({ level: "silent" }),
 };
 
