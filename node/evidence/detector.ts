@@ -18,7 +18,10 @@ export type Observed =
   | { kind: "appVote"; vote: AppVote };
 
 /** The statements a message makes, by the registry in rules.ts. */
-export function statementsOf(input: { kind: string }, committee: Committee): Statement[] {
+/** Any input with a kind; the ones listed in `Observed` make statements. */
+export type Input = { readonly kind: string; readonly [field: string]: unknown };
+
+export function statementsOf(input: Input, committee: Committee): Statement[] {
   const i = input as Observed;
   switch (i.kind) {
     case "laneBlock":
@@ -72,7 +75,7 @@ export class EquivocationDetector {
     for (const e of evidence) this.#remember(`${e.kind}|${e.signer}|${e.slot}`);
   }
 
-  observe(input: { kind: string }): Evidence[] {
+  observe(input: Input): Evidence[] {
     const out: Evidence[] = [];
     for (const s of statementsOf(input, this.#committee)) {
       const e = this.#check(s);
