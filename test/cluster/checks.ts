@@ -3,8 +3,8 @@
  * every node, and the vote journal scan for equivocation.
  */
 import { readFileSync } from "node:fs";
-import type { ClusterNode } from "./harness.ts";
-import { mapLimit } from "./http.ts";
+import type { ClusterNode } from "../../scripts/cluster/index.ts";
+import { mapLimit } from "./map-limit.ts";
 
 export interface BlockSummary {
   index: number;
