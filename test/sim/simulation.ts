@@ -13,6 +13,7 @@ import {
   viewKey,
 } from "../../node/types/index.ts";
 import { testCommittee } from "../fixtures/committee.ts";
+import { ByzantineFlood } from "./byzantine.ts";
 import { EventQueue } from "./event-queue.ts";
 import { DurableShadow, InvariantChecker, type Violation } from "./invariants.ts";
 import { Prng } from "./prng.ts";
@@ -52,12 +53,17 @@ type SimEvent =
   | { kind: "restart"; node: SimNode }
   | { kind: "partition"; groups: number[]; durationMs: number }
   | { kind: "heal" }
-  | { kind: "tx" };
+  | { kind: "tx" }
+  | { kind: "flood" };
 
 const SYNC_LIMIT = 64;
 /** Debugging aid: SIM_TRACE=<index> prints every consensus message and finality of that index. */
 const TRACE_INDEX = process.env.SIM_TRACE === undefined ? null : Number(process.env.SIM_TRACE);
 const TX_EVERY_MS = 30;
+/** Virtual time between two bursts of the Byzantine member's flood. */
+const FLOOD_EVERY_MS = 20;
+/** Evidence kinds every honest validator must have recorded about the Byzantine member. */
+const EXPECTED_EVIDENCE = ["lane_block", "app_vote", "prepare"];
 /** Indexes every honest node must finalize after healing before a run may end early. */
 const SUSTAINED_INDEXES = 12;
 
@@ -122,6 +128,8 @@ class Simulation {
   partitioned = false;
   timerToken = 0;
   txSeq = 0;
+  /** The Byzantine member (fault "byzantine"): its own node, and the junk it floods. */
+  byzantine: { node: SimNode; flood: ByzantineFlood } | null = null;
 
   constructor(opts: SimOptions) {
     this.opts = { faultPhaseMs: 1000, livenessBoundMs: 2000, observers: 0, ...opts };
@@ -133,6 +141,11 @@ class Simulation {
       const t = this.rng.int(0, opts.nodes - 1);
       this.nodes.push(new SimNode(`v${t}'`, t));
       faulty.push(t);
+    }
+    if (opts.faults.includes("byzantine")) {
+      const b = this.rng.int(0, opts.nodes - 1);
+      if (!faulty.includes(b)) faulty.push(b);
+      this.byzantine = { node: this.nodes[b]!, flood: new ByzantineFlood(b, this.tc.signers[b]!, this.tc.committee) };
     }
     for (let o = 0; o < this.opts.observers; o++) this.nodes.push(new SimNode(`o${o}`, null));
     this.honest = this.nodes.filter((n) => n.validator === null || !faulty.includes(n.validator));
@@ -167,6 +180,7 @@ class Simulation {
       }
     }
     const finalized = Math.min(...this.honest.map((n) => n.node?.consensus.finalizedIndex ?? 0));
+    if (this.checker.ok && this.byzantine !== null) this.checkEvidence(this.byzantine.node.validator!);
     if (this.checker.ok && !this.opts.faults.includes("wipe")) {
       for (const n of this.honest) {
         const k = n.node?.consensus.finalizedIndex ?? 0;
@@ -186,6 +200,24 @@ class Simulation {
       events: this.events,
       virtualMs: this.now,
     };
+  }
+
+  /** Every honest validator that ran the whole time holds proof of the Byzantine member's equivocations. */
+  checkEvidence(byzantine: number): void {
+    // With other faults a node may never see one of the two statements (dropped, down, partitioned).
+    if (this.opts.faults.some((f) => f !== "byzantine")) return;
+    for (const n of this.honest) {
+      if (n.validator === null || n.storage === null) continue;
+      const kinds = new Set(
+        n.storage.evidence
+          .list()
+          .filter((e) => e.signer === byzantine)
+          .map((e) => e.kind),
+      );
+      const missing = EXPECTED_EVIDENCE.filter((k) => !kinds.has(k));
+      if (missing.length > 0)
+        this.checker.note("evidence", `${n.name} has no ${missing.join(", ")} evidence about v${byzantine}`);
+    }
   }
 
   livenessShown(finalizedAtHeal: number): boolean {
@@ -222,6 +254,9 @@ class Simulation {
         const groups = this.nodes.map(() => this.rng.int(0, 1));
         this.queue.push(this.rng.int(50, F - 100), { kind: "partition", groups, durationMs: this.rng.int(100, 600) });
       }
+    }
+    if (this.byzantine !== null) {
+      for (let t = 50; t < F; t += FLOOD_EVERY_MS) this.queue.push(t, { kind: "flood" });
     }
     if (faults.includes("wipe")) {
       // More than f amnesiac validators: restarts that forget what they signed.
@@ -279,6 +314,12 @@ class Simulation {
           for (const n of this.nodes) if (!n.up) await this.boot(n);
         }
         return;
+      case "flood": {
+        const b = this.byzantine;
+        if (b === null || !b.node.up || b.node.node === null) return;
+        for (const input of b.flood.burst(b.node.node, this.rng)) this.sendToAll(b.node, input);
+        return;
+      }
       case "tx": {
         const up = this.nodes.filter((n) => n.up);
         if (up.length > 0) {
@@ -366,6 +407,10 @@ class Simulation {
           break;
         case "pushBlock":
           this.sendToAll(n, { kind: "laneBlock", block: e.block });
+          break;
+        case "evidence":
+          // As the runtime does: proof of equivocation is kept on disk.
+          writes.push({ id: `evidence:${this.events}`, write: { kind: "evidence", evidence: e.evidence } });
           break;
         case "broadcast":
           if (e.topic === "lane_vote") this.sendToAll(n, { kind: "laneVote", vote: e.vote });
