@@ -34,7 +34,7 @@ import { DEFAULT_CONSENSUS_CONFIG } from "../node/consensus/index.ts";
 import { Signer, VerifyCache } from "../node/crypto/index.ts";
 import { DEFAULT_EXECUTION_CONFIG, KvApp } from "../node/execution/index.ts";
 import { DEFAULT_LANES_CONFIG } from "../node/lanes/index.ts";
-import { type NodeEffect, type NodeInput, ProtocolNode, type TimerName } from "../node/protocol/index.ts";
+import { type NodeEffect, type NodeInput, ProtocolNode, type TimerName, type WriteId } from "../node/protocol/index.ts";
 import { loadNodeHome, type NodeHome, startNode } from "../node/runtime/index.ts";
 import { GroupCommitWriter, openStorage, recover, type Storage } from "../node/storage/index.ts";
 import type { DurableWrite } from "../node/types/index.ts";
@@ -98,7 +98,7 @@ interface SimNode {
   writer: GroupCommitWriter;
   protocol: ProtocolNode;
   queue: NodeInput[];
-  writes: { id: string; write: DurableWrite }[];
+  writes: { id: WriteId; write: DurableWrite }[];
   timers: Map<TimerName, { key: string; deadlineMs: number }>;
 }
 

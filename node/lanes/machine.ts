@@ -13,6 +13,7 @@ import {
   MAX_TXS_PER_BLOCK,
   payloadHash,
   type RecoveredLane,
+  type SignedMessage,
   type Tx,
   ZERO_HASH,
 } from "../types/index.ts";
@@ -37,7 +38,7 @@ interface LaneState {
   blocks: Map<number, HeldBlock>;
   /** Every block below this number is durable. */
   durableNext: number;
-  /** Next number this node may vote for: votes go strictly in order. */
+  /** Next number this node signs a vote for: votes go strictly in order. */
   votedNext: number;
   /** Blocks beyond `next`, held while the gap is fetched. */
   ahead: Map<number, LaneBlock>;
@@ -48,7 +49,6 @@ interface LaneState {
   lastFetchAtMs: number;
 }
 
-const WRITE_PREFIX = "lanes:";
 /** Header, signature and list offsets: what a block costs beyond its txs. */
 const BLOCK_OVERHEAD_BYTES = 256;
 
@@ -65,13 +65,20 @@ export interface LanesMachineOptions {
   /** Ranges of the recovered pruning anchor's CommitQC, if any. */
   anchorRanges?: LaneRange[] | null;
   verifyCache?: VerifyCache;
+  /**
+   * Test-only fault (negative control of the outbox): lane votes are handed
+   * out at once instead of with their block's write. Never set in production.
+   */
+  faultReleaseVotesEarly?: boolean;
 }
 
 /**
  * The availability layer of one node (DESIGN section 5): produces the own
  * lane's blocks from the mempool, accepts other lanes' blocks in order, votes
- * for each block only once it is durable and only in order, and aggregates
- * lane votes into LaneQCs. Pure: inputs in, effects out.
+ * for each block in order, and aggregates lane votes into LaneQCs. A block's
+ * write carries the signatures it makes safe (the own block, the lane vote):
+ * the outbox releases them once the block is durable. Pure: inputs in,
+ * effects out.
  */
 export class LanesMachine {
   readonly committee: Committee;
@@ -91,7 +98,8 @@ export class LanesMachine {
   readonly #lanes: LaneState[];
   readonly #votes: LaneVoteAggregator;
   /** Write id -> (lane, number) of the lane block it makes durable. */
-  #pendingWrites = new Map<string, { lane: number; number: number }>();
+  #pendingWrites = new Map<number, { lane: number; number: number }>();
+  readonly #faultReleaseVotesEarly: boolean;
   #nextWriteId = 0;
   #timerAtMs: number | null = null;
   #lastRetransmitAtMs = 0;
@@ -107,6 +115,7 @@ export class LanesMachine {
     this.#signer = opts.signer;
     this.#config = opts.config;
     this.#cache = opts.verifyCache;
+    this.#faultReleaseVotesEarly = opts.faultReleaseVotesEarly === true;
     this.#mempool = new Mempool(opts.config.mempoolMaxTxs, opts.config.mempoolMaxBytes);
     this.#votes = new LaneVoteAggregator(opts.committee);
     this.#lanes = opts.recoveredLanes.map((r, lane) => {
@@ -132,10 +141,9 @@ export class LanesMachine {
         tipHash,
         blocks,
         durableNext: r.next,
-        // Recovered blocks were voted before the crash (votes follow
-        // durability); re-voting them yields identical signatures, so
-        // restart from the finalized tip and re-send.
-        votedNext: Math.max(r.first, finalizedNext),
+        // Recovered blocks were voted before the crash (or their vote was
+        // lost with the crash); start() re-sends the identical votes.
+        votedNext: r.next,
         ahead: new Map(),
         finalizedNext,
         certifiedNext: finalizedNext,
@@ -179,7 +187,7 @@ export class LanesMachine {
         this.#onVote(input.vote, out);
         break;
       case "durable":
-        this.#onDurable(input.id, out);
+        this.#onDurable(input.id);
         break;
       case "timer":
         this.#timerAtMs = null;
@@ -200,9 +208,14 @@ export class LanesMachine {
   /** Effects to run right after start: re-send the votes of recovered blocks. */
   start(nowMs: number): LanesEffect[] {
     const out: LanesEffect[] = [];
-    for (const lane of this.#lanes) {
-      this.#voteInOrder(lane, out);
-      if (lane.lane === this.me) this.#pushLatestOwn(lane, out);
+    if (this.me !== null) {
+      const release: SignedMessage[] = [];
+      for (const lane of this.#lanes) {
+        for (let n = Math.max(lane.first, lane.finalizedNext); n < lane.durableNext; n++)
+          release.push(this.#signVote(lane, n));
+      }
+      if (release.length > 0) out.push({ kind: "resend", release });
+      this.#pushLatestOwn(this.#lanes[this.me]!, out);
     }
     this.#armTimer(nowMs, out);
     return out;
@@ -255,7 +268,7 @@ export class LanesMachine {
     const block: LaneBlock = { header, signature: new Uint8Array(64), txs };
     block.signature = this.#signer.sign(DOMAINS.laneBlock, laneBlockSigningBody(block));
     this.counters.blocksProduced++;
-    // Appended now, persisted now, pushed only once durable (#onDurable).
+    // Appended and persisted now; the outbox pushes it once durable.
     this.#append(own, block, out);
   }
 
@@ -321,14 +334,37 @@ export class LanesMachine {
     return true;
   }
 
+  /**
+   * Holds block `lane.next` and persists it. The write releases the own block
+   * and this node's vote for it: votes go strictly in order (blocks are
+   * appended in order), and none below the finalized tip (not needed).
+   */
   #append(lane: LaneState, block: LaneBlock, out: LanesEffect[]): void {
     const hash = headerHash(block.header);
-    lane.blocks.set(block.header.number, { block, hash, durable: false });
-    lane.next = block.header.number + 1;
+    const number = block.header.number;
+    lane.blocks.set(number, { block, hash, durable: false });
+    lane.next = number + 1;
     lane.tipHash = hash;
-    const id = `${WRITE_PREFIX}${this.#nextWriteId++}`;
-    this.#pendingWrites.set(id, { lane: lane.lane, number: block.header.number });
-    out.push({ kind: "persist", id, write: { kind: "laneBlock", block } });
+    const release: SignedMessage[] = [];
+    if (lane.lane === this.me) release.push({ kind: "laneBlock", msg: block });
+    lane.votedNext = Math.max(lane.votedNext, lane.finalizedNext, lane.first);
+    if (this.me !== null && lane.votedNext === number) {
+      release.push(this.#signVote(lane, number));
+      lane.votedNext = number + 1;
+    }
+    const id = this.#nextWriteId++;
+    this.#pendingWrites.set(id, { lane: lane.lane, number });
+    if (this.#faultReleaseVotesEarly) {
+      out.push({ kind: "resend", release: release.filter((m) => m.kind === "laneVote") });
+      out.push({
+        kind: "persist",
+        id,
+        write: { kind: "laneBlock", block },
+        release: release.filter((m) => m.kind !== "laneVote"),
+      });
+      return;
+    }
+    out.push({ kind: "persist", id, write: { kind: "laneBlock", block }, release });
   }
 
   #equivocation(lane: LaneState, number: number, out: LanesEffect[]): void {
@@ -349,7 +385,8 @@ export class LanesMachine {
 
   // ---- durability, votes, certificates ----
 
-  #onDurable(id: string, out: LanesEffect[]): void {
+  /** Bookkeeping only: what the write released, the outbox has sent. */
+  #onDurable(id: number): void {
     const w = this.#pendingWrites.get(id);
     if (w === undefined) return;
     this.#pendingWrites.delete(id);
@@ -358,24 +395,16 @@ export class LanesMachine {
     if (held === undefined) return;
     held.durable = true;
     while (lane.blocks.get(lane.durableNext)?.durable === true) lane.durableNext++;
-    // Principle 2: the own block leaves the node only once it is durable.
-    if (lane.lane === this.me) out.push({ kind: "pushBlock", block: held.block });
-    this.#voteInOrder(lane, out);
   }
 
-  /** Votes every durable block after the last voted one, strictly in order. */
-  #voteInOrder(lane: LaneState, out: LanesEffect[]): void {
-    if (this.me === null || this.#signer === null) return;
-    lane.votedNext = Math.max(lane.votedNext, lane.finalizedNext, lane.first);
-    while (lane.votedNext < lane.durableNext) {
-      out.push({ kind: "broadcastLaneVote", vote: this.#signVote(lane, lane.votedNext) });
-      lane.votedNext++;
-    }
-  }
-
-  #signVote(lane: LaneState, number: number): LaneVote {
+  #signVote(lane: LaneState, number: number): SignedMessage {
     const body = { lane: lane.lane, number, headerHash: lane.blocks.get(number)!.hash };
-    return { body, signer: this.me!, signature: this.#signer!.sign(DOMAINS.laneVote, laneVoteSigningBody(body)) };
+    const vote: LaneVote = {
+      body,
+      signer: this.me!,
+      signature: this.#signer!.sign(DOMAINS.laneVote, laneVoteSigningBody(body)),
+    };
+    return { kind: "laneVote", msg: vote };
   }
 
   #onVote(vote: LaneVote, out: LanesEffect[]): void {
@@ -455,22 +484,24 @@ export class LanesMachine {
       lane.first = to;
       out.push({
         kind: "persist",
-        id: `${WRITE_PREFIX}${this.#nextWriteId++}`,
+        id: this.#nextWriteId++,
         write: { kind: "pruneLane", lane: lane.lane, before: to },
+        release: [],
       });
     }
   }
 
   /**
-   * Lost messages: re-send the latest own vote of every lane whose votes are
-   * not yet certified, and re-push the latest own block. Identical bytes, so
-   * re-sending is always safe.
+   * Lost messages: re-send the latest durable own vote of every lane whose
+   * votes are not yet certified, and re-push the latest durable own block.
+   * Identical bytes, so re-sending is always safe.
    */
   #retransmit(nowMs: number, out: LanesEffect[]): void {
     this.#lastRetransmitAtMs = nowMs;
     for (const lane of this.#lanes) {
-      if (this.me !== null && lane.votedNext > lane.certifiedNext && lane.blocks.has(lane.votedNext - 1)) {
-        out.push({ kind: "broadcastLaneVote", vote: this.#signVote(lane, lane.votedNext - 1) });
+      const last = Math.min(lane.votedNext, lane.durableNext) - 1;
+      if (this.me !== null && last >= lane.certifiedNext && last >= lane.finalizedNext && lane.blocks.has(last)) {
+        out.push({ kind: "resend", release: [this.#signVote(lane, last)] });
       }
       if (lane.lane === this.me) this.#pushLatestOwn(lane, out);
       if (lane.ahead.size > 0 || lane.next < lane.finalizedNext) {
@@ -483,7 +514,7 @@ export class LanesMachine {
   #pushLatestOwn(lane: LaneState, out: LanesEffect[]): void {
     const last = lane.durableNext - 1;
     if (last >= lane.certifiedNext && lane.blocks.has(last))
-      out.push({ kind: "pushBlock", block: lane.blocks.get(last)!.block });
+      out.push({ kind: "resend", release: [{ kind: "laneBlock", msg: lane.blocks.get(last)!.block }] });
   }
 
   #armTimer(nowMs: number, out: LanesEffect[]): void {

@@ -106,7 +106,7 @@ export function voteSlot(vote: string, index: number, round: number): string {
   return `${vote} ${index}/${round}`;
 }
 
-/** Log lines at level error (50) or fatal (60): a fatal stop, a signing guard refusal, an API 500. */
+/** Log lines at level error (50) or fatal (60): a fatal stop (an outbox halt included), an API 500. */
 export function errorLines(logFile: string): string[] {
   const out: string[] = [];
   for (const line of readFileSync(logFile, "utf8").split("\n")) {

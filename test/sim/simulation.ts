@@ -1,7 +1,13 @@
 import { MemoryLevel } from "memory-level";
 import { VerifyCache } from "../../node/crypto/index.ts";
 import { KvApp } from "../../node/execution/index.ts";
-import { type NodeEffect, type NodeInput, ProtocolNode, type TimerName } from "../../node/protocol/index.ts";
+import {
+  type NodeEffect,
+  type NodeInput,
+  type OutboxPersist,
+  ProtocolNode,
+  type TimerName,
+} from "../../node/protocol/index.ts";
 import type { GroupCommitWriter, Storage } from "../../node/storage/index.ts";
 import { openStorage, recover, space, GroupCommitWriter as Writer } from "../../node/storage/index.ts";
 import {
@@ -46,7 +52,7 @@ type SyncRequest = Extract<NodeEffect, { kind: "fetchLaneBlocks" | "fetchCommitQ
 
 type SimEvent =
   | { kind: "deliver"; to: SimNode; inc: number; input: NodeInput }
-  | { kind: "flush"; node: SimNode; inc: number; writes: { id: string; write: DurableWrite }[] }
+  | { kind: "flush"; node: SimNode; inc: number; writes: OutboxPersist[]; evidence: DurableWrite[] }
   | { kind: "timer"; node: SimNode; inc: number; timer: TimerName; key: string; token: number }
   | { kind: "sync"; from: SimNode; peer: SimNode; req: SyncRequest }
   | { kind: "crash"; node: SimNode; downMs: number }
@@ -284,7 +290,7 @@ class Simulation {
         }
         return;
       case "flush":
-        return this.flush(ev.node, ev.inc, ev.writes);
+        return this.flush(ev.node, ev.inc, ev.writes, ev.evidence);
       case "sync":
         return this.serveSync(ev.from, ev.peer, ev.req);
       case "crash":
@@ -349,10 +355,7 @@ class Simulation {
 
   async boot(n: SimNode): Promise<void> {
     const committee = this.tc.committee;
-    if (n.wipeOnRestart && n.inc > 0) {
-      await space(n.db, ["meta"]).del(new TextEncoder().encode("safety"));
-      n.shadow.wipeSafety();
-    }
+    if (n.wipeOnRestart && n.inc > 0) await space(n.db, ["meta"]).del(new TextEncoder().encode("safety"));
     let recovered: Awaited<ReturnType<typeof recover>>;
     try {
       n.storage = await openStorage(n.db, committee);
@@ -371,6 +374,9 @@ class Simulation {
       recovered,
       app: new KvApp(),
       verifyCache: this.cache,
+      // Negative control of the outbox: the first validator's lanes machine
+      // hands out its lane votes before their block is durable.
+      testFaults: { laneVotesEarly: this.opts.faults.includes("early-vote") && n.validator === 0 },
     });
     n.up = true;
     n.lastFlushAtMs = this.now;
@@ -378,10 +384,11 @@ class Simulation {
   }
 
   /** A group commit completes: the writes become durable, then the machines hear of it. */
-  async flush(n: SimNode, inc: number, writes: { id: string; write: DurableWrite }[]): Promise<void> {
+  async flush(n: SimNode, inc: number, writes: OutboxPersist[], evidence: DurableWrite[]): Promise<void> {
     if (!n.up || n.inc !== inc) return;
     try {
-      await n.writer!.submit(writes.map((w) => w.write));
+      // Evidence rides in the same batch but is no protocol write: nothing waits for it.
+      await n.writer!.submit([...writes.map((w) => w.write), ...evidence]);
     } catch (err) {
       this.checker.note("storage contract", `${n.name}: a write was refused: ${(err as Error).message}`);
       return;
@@ -394,23 +401,24 @@ class Simulation {
   }
 
   effects(n: SimNode, effects: NodeEffect[]): void {
-    const writes: { id: string; write: DurableWrite }[] = [];
+    const writes: OutboxPersist[] = [];
+    const evidence: DurableWrite[] = [];
     for (const e of effects) {
-      this.checker.onEffect(n.name, e, n.shadow);
+      this.checker.onEffect(n.name, e);
       if (n.validator === null && signsSomething(e)) {
         this.checker.note("observers never sign", `${n.name} emitted a signed ${e.kind}`);
       }
       if (TRACE_INDEX !== null) this.trace(n, e);
       switch (e.kind) {
         case "persist":
-          writes.push({ id: e.id, write: e.write });
+          writes.push(e);
           break;
         case "pushBlock":
           this.sendToAll(n, { kind: "laneBlock", block: e.block });
           break;
         case "evidence":
           // As the runtime does: proof of equivocation is kept on disk.
-          writes.push({ id: `evidence:${this.events}`, write: { kind: "evidence", evidence: e.evidence } });
+          evidence.push({ kind: "evidence", evidence: e.evidence });
           break;
         case "broadcast":
           if (e.topic === "lane_vote") this.sendToAll(n, { kind: "laneVote", vote: e.vote });
@@ -441,11 +449,11 @@ class Simulation {
           break;
       }
     }
-    if (writes.length > 0) {
+    if (writes.length > 0 || evidence.length > 0) {
       // One synced batch per step (group commit), completing in order.
       const at = Math.max(this.now + this.rng.int(1, 3), n.lastFlushAtMs);
       n.lastFlushAtMs = at;
-      this.queue.push(at, { kind: "flush", node: n, inc: n.inc, writes });
+      this.queue.push(at, { kind: "flush", node: n, inc: n.inc, writes, evidence });
     }
   }
 
