@@ -30,6 +30,17 @@ const validators = Math.round(positiveNumber("validators", values.validators, 4)
 const MiB = 1024 * 1024;
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
+/** validator_process_nodejs_heap_size_used_bytes of a node, in MiB (null when it does not answer). */
+async function heapUsedMiB(apiUrl: string): Promise<number | null> {
+  try {
+    const text = await (await fetch(`${apiUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    const m = /^validator_process_nodejs_heap_size_used_bytes (\d+)/m.exec(text);
+    return m ? Number(m[1]) / MiB : null;
+  } catch {
+    return null;
+  }
+}
+
 const cluster = await LocalCluster.create({ validators });
 const undo = cluster.stopOnExit({ keepDir: values.keep });
 try {
@@ -37,7 +48,7 @@ try {
   await cluster.waitConnected();
   const nodes = cluster.validators;
   out(`soak: ${validators} validators, ${rate} tx/s for ${minutes} min, RSS every ${sampleS} s (dir ${cluster.dir})`);
-  out(["t(s)", ...nodes.map((n) => `${n.name} RSS MiB`), "finalized"].join("\t"));
+  out(["t(s)", ...nodes.map((n) => `${n.name} RSS/heap MiB`), "finalized"].join("\t"));
   const samples: { tS: number; rss: (number | null)[] }[] = [];
   const t0 = Date.now();
   let loadDone = false;
@@ -55,10 +66,18 @@ try {
       const s = pid === undefined ? undefined : sampleProcess(pid);
       return s === undefined ? null : s.rssBytes / MiB;
     });
+    // JS heap in use tells V8 heap growth apart from native memory (LevelDB, sockets).
+    const heap = await Promise.all(nodes.map((n) => heapUsedMiB(n.apiUrl)));
     const finalized = (await nodes[0]!.status().catch(() => null))?.finalizedIndex ?? "?";
     const tS = Math.round((Date.now() - t0) / 1000);
     samples.push({ tS, rss });
-    out([tS, ...rss.map((r) => (r === null ? "down" : r.toFixed(0))), finalized].join("\t"));
+    out(
+      [
+        tS,
+        ...rss.map((r, i) => (r === null ? "down" : `${r.toFixed(0)}/${heap[i] === null ? "?" : heap[i]!.toFixed(0)}`)),
+        finalized,
+      ].join("\t"),
+    );
     for (let waited = 0; waited < sampleS * 1000 && !loadDone; waited += 250) await sleep(250);
   }
   const result = await load;
