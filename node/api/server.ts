@@ -23,6 +23,8 @@ export interface ApiOptions {
 const HASH_HEX = /^[0-9a-f]{64}$/;
 const INDEX = /^[0-9]{1,15}$/;
 const MAX_KV_KEY_BYTES = 1024;
+/** Largest request head (request line and headers); beyond it Node answers 431. */
+const MAX_HEADER_BYTES = 16 * 1024;
 
 class BadRequest extends Error {
   readonly statusCode = 400;
@@ -65,7 +67,7 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
       headersTimeout: limits.headersTimeoutMs,
       // How often Node checks the two timeouts above (its default is 30 s).
       connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
-      maxHeaderSize: 16 * 1024,
+      maxHeaderSize: MAX_HEADER_BYTES,
     },
     // Errors fastify raises before routing (a malformed URL) get our shape too.
     frameworkErrors: (err, _req, reply) => {
