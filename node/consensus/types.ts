@@ -1,5 +1,6 @@
 import type { CommitQc, ConsensusMessage, LaneQc, PersistEffect, ResendEffect } from "../types/index.ts";
 
+/** Settings from the config ([consensus] of config/default.toml, through protocol/config.ts); no defaults here. */
 export interface ConsensusConfig {
   /** View timeout after a view starts having work (DESIGN section 6). */
   viewTimeoutMs: number;
@@ -11,21 +12,20 @@ export interface ConsensusConfig {
   fetchRetryMs: number;
 }
 
-export const DEFAULT_CONSENSUS_CONFIG: ConsensusConfig = {
-  viewTimeoutMs: 1000,
-  maxViewTimeoutMs: 8000,
-  viewTimeoutGrowth: 2,
-  fetchRetryMs: 200,
-};
-
 /**
- * Inputs. Consensus messages arrive decoded; the machine verifies every
- * signature and certificate in them itself, through the shared VerifyCache
- * (so the network layer's earlier check makes the second one a lookup).
- * `laneQc` comes from this node's own lanes machine and is trusted.
+ * Inputs. Consensus messages arrive decoded. A message's own signature is
+ * checked once, by committee/signed.ts: at the network edge (then the input
+ * says `verified`) or else here; certificates inside it are checked here,
+ * through the shared VerifyCache. `laneQc` comes from this node's own lanes
+ * machine and is trusted.
  */
 export type ConsensusInput =
-  | { kind: "message"; msg: ConsensusMessage }
+  /**
+   * `verified`: the message's own signature already passed committee/signed.ts
+   * (network edge, or the node's own message); absent, the machine checks it.
+   * Certificates inside a message are always checked here.
+   */
+  | { kind: "message"; msg: ConsensusMessage; verified?: boolean }
   | { kind: "laneQc"; qc: LaneQc }
   /** A write this machine asked for is durable (its number from the persist effect). */
   | { kind: "durable"; id: number }

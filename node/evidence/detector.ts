@@ -1,6 +1,14 @@
 import type { Committee } from "../committee/index.ts";
 import { type VerifyCache, verifyMemberSignature } from "../crypto/index.ts";
-import type { AppVote, ConsensusMessage, Evidence, LaneBlock, LaneVote, SignedStatement } from "../types/index.ts";
+import type {
+  AppVote,
+  ConsensusMessage,
+  Evidence,
+  LaneBlock,
+  LaneVote,
+  SignedMessage,
+  SignedStatement,
+} from "../types/index.ts";
 import { bytesEqual } from "../types/index.ts";
 import { domainOf, type EvidenceKind, isEvidenceKind, type Statement, statement } from "./rules.ts";
 
@@ -17,40 +25,35 @@ export type Observed =
   | { kind: "consensus"; msg: ConsensusMessage }
   | { kind: "appVote"; vote: AppVote };
 
-/** The statements a message makes, by the registry in rules.ts. */
-/** Any input with a kind; the ones listed in `Observed` make statements. */
+/** Any input with a kind; the ones listed in `Observed` carry signed messages. */
 export type Input = { readonly kind: string; readonly [field: string]: unknown };
 
-export function statementsOf(input: Input, committee: Committee): Statement[] {
+/** The signed messages an input carries (certificates are not one member's statement). */
+export function signedIn(input: Input): SignedMessage[] {
   const i = input as Observed;
   switch (i.kind) {
     case "laneBlock":
-      return committee.isMember(i.block.header.lane) ? [statement("lane_block", i.block, committee)] : [];
+      return [{ kind: "laneBlock", msg: i.block }];
     case "syncLaneBlocks":
-      return i.blocks
-        .filter((b) => committee.isMember(b.header.lane))
-        .map((b) => statement("lane_block", b, committee));
+      return i.blocks.map((b) => ({ kind: "laneBlock", msg: b }));
     case "laneVote":
-      return [statement("lane_vote", i.vote, committee)];
+      return [{ kind: "laneVote", msg: i.vote }];
     case "appVote":
-      return [statement("app_vote", i.vote, committee)];
+      return [{ kind: "appVote", msg: i.vote }];
     case "consensus": {
       const m = i.msg;
-      switch (m.kind) {
-        case "proposal":
-          return [statement("proposal", m.msg, committee)];
-        case "prepare":
-        case "commit":
-          return [statement(m.kind, m.msg, committee)];
-        case "timeout":
-          return [statement("timeout", m.msg, committee)];
-        default:
-          return []; // certificates are not one member's statement
-      }
+      if (m.kind === "commitQc" || m.kind === "timeoutQc") return [];
+      return [m as SignedMessage];
     }
     default:
       return [];
   }
+}
+
+export function statementsOf(input: Input, committee: Committee): Statement[] {
+  return signedIn(input)
+    .map((m) => statement(m, committee))
+    .filter((s) => committee.isMember(s.signer));
 }
 
 /**

@@ -1,20 +1,5 @@
-import type { Committee } from "../committee/index.ts";
-import {
-  type AppVote,
-  appVoteSigningBody,
-  codecs,
-  DOMAINS,
-  type Domain,
-  type LaneBlock,
-  type LaneVote,
-  laneBlockSigningBody,
-  laneVoteSigningBody,
-  type PhaseVote,
-  type ProposalMessage,
-  phaseVoteSigningBody,
-  type TimeoutVote,
-  timeoutVoteSigningBody,
-} from "../types/index.ts";
+import { type Committee, SIGNED, type SignedOf, type SignedRule } from "../committee/index.ts";
+import type { Domain, SignedKind, SignedMessage } from "../types/index.ts";
 
 /** One member's signature on one slot, as the detector compares them. */
 export interface Statement {
@@ -26,98 +11,44 @@ export interface Statement {
   signature: Uint8Array;
 }
 
-interface EvidenceRule<M> {
-  domain: Domain;
-  statement(m: M, committee: Committee): Omit<Statement, "kind">;
-}
-
-function rule<M>(r: EvidenceRule<M>): EvidenceRule<M> {
-  return r;
-}
-
-const phase = (domain: Domain) =>
-  rule<PhaseVote>({
-    domain,
-    statement: (v) => ({
-      signer: v.signer,
-      slot: `view ${v.body.view.index}/${v.body.view.round}`,
-      body: phaseVoteSigningBody(v.body),
-      signature: v.signature,
-    }),
-  });
+const view = (v: { index: number; round: number }) => `view ${v.index}/${v.round}`;
 
 /**
- * Every signed kind whose double signing is equivocation: the signing domain
- * and what one member may sign only once. Adding a kind (e.g. batch votes)
- * is one entry here plus its line in `statementsOf` (detector.ts).
+ * The registry of evidence: for every signed kind, what one member may sign
+ * only once. Signer, signed bytes, signature and domain come from the
+ * signed-message rules (committee/signed.ts SIGNED), so a new signed kind
+ * (e.g. batch votes) is one entry here, and the type makes it required.
  */
-export const EVIDENCE_RULES = {
-  lane_block: rule<LaneBlock>({
-    domain: DOMAINS.laneBlock,
-    statement: (b) => ({
-      signer: b.header.lane,
-      slot: `lane ${b.header.lane} block ${b.header.number}`,
-      body: laneBlockSigningBody(b),
-      signature: b.signature,
-    }),
-  }),
-  lane_vote: rule<LaneVote>({
-    domain: DOMAINS.laneVote,
-    statement: (v) => ({
-      signer: v.signer,
-      slot: `lane ${v.body.lane} block ${v.body.number}`,
-      body: laneVoteSigningBody(v.body),
-      signature: v.signature,
-    }),
-  }),
-  proposal: rule<ProposalMessage>({
-    domain: DOMAINS.proposal,
-    statement: (pm, committee) => ({
-      signer: committee.leader(pm.proposal.view),
-      slot: `view ${pm.proposal.view.index}/${pm.proposal.view.round}`,
-      body: codecs.proposal.encode(pm.proposal),
-      signature: pm.signature,
-    }),
-  }),
-  prepare: phase(DOMAINS.prepare),
-  commit: phase(DOMAINS.commit),
-  timeout: rule<TimeoutVote>({
-    domain: DOMAINS.timeout,
-    statement: (v) => ({
-      signer: v.signer,
-      slot: `view ${v.body.view.index}/${v.body.view.round}`,
-      body: timeoutVoteSigningBody(v.body),
-      signature: v.signature,
-    }),
-  }),
-  app_vote: rule<AppVote>({
-    domain: DOMAINS.appVote,
-    statement: (v) => ({
-      signer: v.signer,
-      slot: `index ${v.body.index}`,
-      body: appVoteSigningBody(v.body),
-      signature: v.signature,
-    }),
-  }),
+export const EVIDENCE_SLOTS: { readonly [K in SignedKind]: (m: SignedOf<K>) => string } = {
+  laneBlock: (b) => `lane ${b.header.lane} block ${b.header.number}`,
+  laneVote: (v) => `lane ${v.body.lane} block ${v.body.number}`,
+  proposal: (pm) => view(pm.proposal.view),
+  prepare: (v) => view(v.body.view),
+  commit: (v) => view(v.body.view),
+  timeout: (v) => view(v.body.view),
+  appVote: (v) => `index ${v.body.index}`,
 };
 
-export type EvidenceKind = keyof typeof EVIDENCE_RULES;
-export const EVIDENCE_KINDS = Object.keys(EVIDENCE_RULES) as EvidenceKind[];
+export type EvidenceKind = SignedKind;
+export const EVIDENCE_KINDS = Object.keys(EVIDENCE_SLOTS) as EvidenceKind[];
 
-/** A statement of `kind` for message `m`. */
-export function statement<K extends EvidenceKind>(
-  kind: K,
-  m: Parameters<(typeof EVIDENCE_RULES)[K]["statement"]>[0],
-  committee: Committee,
-): Statement {
-  const r = EVIDENCE_RULES[kind] as EvidenceRule<typeof m>;
-  return { kind, ...r.statement(m, committee) };
+/** The statement a signed message makes. */
+export function statement(m: SignedMessage, committee: Committee): Statement {
+  const r = SIGNED[m.kind] as SignedRule<typeof m.kind>;
+  const msg = m.msg as never;
+  return {
+    kind: m.kind,
+    signer: r.signer(msg, committee),
+    slot: (EVIDENCE_SLOTS[m.kind] as (x: never) => string)(msg),
+    body: r.body(msg),
+    signature: r.signature(msg),
+  };
 }
 
 export function isEvidenceKind(kind: string): kind is EvidenceKind {
-  return Object.hasOwn(EVIDENCE_RULES, kind);
+  return Object.hasOwn(EVIDENCE_SLOTS, kind);
 }
 
 export function domainOf(kind: EvidenceKind): Domain {
-  return EVIDENCE_RULES[kind].domain;
+  return SIGNED[kind].domain;
 }

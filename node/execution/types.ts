@@ -1,5 +1,6 @@
 import type { Anchor, AppVote, CommitQc, GlobalBlock, LaneBlock, PersistEffect, ResendEffect } from "../types/index.ts";
 
+/** Settings from the config ([execution] of config/default.toml, through protocol/config.ts); no defaults here. */
 export interface ExecutionConfig {
   /** Write a pruning anchor at most every this many indexes. */
   anchorEveryIndexes: number;
@@ -7,15 +8,13 @@ export interface ExecutionConfig {
   fetchRetryMs: number;
 }
 
-export const DEFAULT_EXECUTION_CONFIG: ExecutionConfig = { anchorEveryIndexes: 16, fetchRetryMs: 200 };
-
 export type ExecutionInput =
   /** CommitQC(k) is durable (from consensus), in index order. */
   | { kind: "finalized"; qc: CommitQc }
   /** Lane blocks from a sync response: matched by hash, never trusted otherwise. */
   | { kind: "blocks"; blocks: LaneBlock[] }
-  /** A decoded app vote; the machine verifies its signature. */
-  | { kind: "appVote"; vote: AppVote }
+  /** A decoded app vote; unless `verified` at the edge (committee/signed.ts), the machine verifies it. */
+  | { kind: "appVote"; vote: AppVote; verified?: boolean }
   /** A write this machine asked for is durable (its number from the persist effect). */
   | { kind: "durable"; id: number }
   | { kind: "timer" };

@@ -1,6 +1,10 @@
 import type { LaneBlock, LaneQc, LaneRange, LaneVote, PersistEffect, ResendEffect, Tx } from "../types/index.ts";
 
-/** Node-local lane settings (protocol-wide ones come from genesis params). */
+/**
+ * Node-local lane settings (protocol-wide ones come from genesis params).
+ * No defaults here: every value comes from the config ([lanes] of
+ * config/default.toml) through protocol/config.ts.
+ */
 export interface LanesConfig {
   /** Produce a block once the mempool holds this many bytes. */
   maxBlockBytes: number;
@@ -15,25 +19,17 @@ export interface LanesConfig {
   retransmitMs: number;
 }
 
-export const DEFAULT_LANES_CONFIG: LanesConfig = {
-  maxBlockBytes: 256 * 1024,
-  maxBlockDelayMs: 50,
-  mempoolMaxTxs: 10_000,
-  mempoolMaxBytes: 64 * 1024 * 1024,
-  maxBufferedAhead: 16,
-  retransmitMs: 500,
-};
-
 /**
- * Inputs. Signed messages are verified by the machine itself through the
- * shared VerifyCache, so a message the network layer already checked costs a
- * cache lookup, and nothing unverified can reach the state.
+ * Inputs. A signed message is verified once, by committee/signed.ts: at the
+ * network edge (then the input says `verified`: nothing is hashed or checked
+ * twice) or else by the machine itself, so nothing unverified reaches the
+ * state.
  */
 export type LanesInput =
   | { kind: "tx"; tx: Tx }
   /** A pushed lane block, or one from a sync response. */
-  | { kind: "laneBlock"; block: LaneBlock }
-  | { kind: "laneVote"; vote: LaneVote }
+  | { kind: "laneBlock"; block: LaneBlock; verified?: boolean }
+  | { kind: "laneVote"; vote: LaneVote; verified?: boolean }
   /** A write this machine asked for is durable (its number from the persist effect). */
   | { kind: "durable"; id: number }
   /** The lanes' timer fired (production deadline, retransmission). */

@@ -47,11 +47,11 @@ function conflicting(): Record<string, [{ kind: string }, { kind: string }]> {
   const lock = prepareQc(tc, pA.proposal);
   const c = (msg: ConsensusMessage) => ({ kind: "consensus", msg });
   return {
-    lane_block: [
+    laneBlock: [
       { kind: "laneBlock", block: b1 },
       { kind: "syncLaneBlocks", blocks: [b2] },
     ] as never,
-    lane_vote: [
+    laneVote: [
       { kind: "laneVote", vote: laneVote(1, 2, 5, headerHash(b1.header)) },
       { kind: "laneVote", vote: laneVote(1, 2, 5, headerHash(b2.header)) },
     ] as never,
@@ -59,7 +59,7 @@ function conflicting(): Record<string, [{ kind: string }, { kind: string }]> {
     prepare: [c(phaseVote("prepare", 1, pA.proposal)), c(phaseVote("prepare", 1, pB.proposal))] as never,
     commit: [c(phaseVote("commit", 1, pA.proposal)), c(phaseVote("commit", 1, pB.proposal))] as never,
     timeout: [c(timeoutVote(1, view, null)), c(timeoutVote(1, view, lock))] as never,
-    app_vote: [
+    appVote: [
       { kind: "appVote", vote: appVote(1, 7, 1) },
       { kind: "appVote", vote: appVote(1, 7, 2) },
     ] as never,

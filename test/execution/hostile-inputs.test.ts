@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DEFAULT_EXECUTION_CONFIG, ExecutionMachine, KvApp } from "../../node/execution/index.ts";
+import { ExecutionMachine, KvApp } from "../../node/execution/index.ts";
 import {
   type AppVote,
   appVoteSigningBody,
@@ -16,6 +16,7 @@ import {
 } from "../../node/types/index.ts";
 import { commitQc, laneBlock, laneChain } from "../fixtures/certs.ts";
 import { testCommittee } from "../fixtures/committee.ts";
+import { testProtocolConfig } from "../fixtures/config.ts";
 
 const tc = testCommittee(4);
 const chain = laneChain(tc, 0, 0, 2);
@@ -32,7 +33,7 @@ function exec(me: number, held: LaneBlock[]): ExecutionMachine {
     committee: tc.committee,
     me,
     signer: tc.signers[me]!,
-    config: DEFAULT_EXECUTION_CONFIG,
+    config: testProtocolConfig().execution,
     app: new KvApp(),
     recovered: { commitQcs: [qc1], anchor: null, app: { executedIndex: 0, appHash: ZERO_HASH }, chainTip: 0 },
     lookup: (lane, n) => held.find((b) => b.header.lane === lane && b.header.number === n),
