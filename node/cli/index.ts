@@ -11,7 +11,7 @@ import { registerInit } from "./init.ts";
 import { registerKeys } from "./keys.ts";
 import { registerReset } from "./reset.ts";
 import { registerStart } from "./start.ts";
-import { registerStatus } from "./status.ts";
+import { registerHealth, registerStatus } from "./status.ts";
 import { registerTestnet } from "./testnet.ts";
 import { registerVersion } from "./version.ts";
 
@@ -34,6 +34,7 @@ function buildProgram(): Command {
   registerStart(program);
   registerKeys(program);
   registerStatus(program);
+  registerHealth(program);
   registerReset(program);
   registerVersion(program);
   return program;

@@ -1,5 +1,5 @@
 import { type Committee, rememberOwnSigned } from "../committee/index.ts";
-import { type ConsensusEffect, type ConsensusInput, ConsensusMachine } from "../consensus/index.ts";
+import { type ConsensusEffect, type ConsensusInput, ConsensusMachine, type SigningFloor } from "../consensus/index.ts";
 import type { Signer, VerifyCache } from "../crypto/index.ts";
 import { EquivocationDetector } from "../evidence/index.ts";
 import {
@@ -26,6 +26,8 @@ export interface ProtocolNodeOptions {
   verifyCache?: VerifyCache;
   /** Evidence already on disk: not reported again. */
   knownEvidence?: Evidence[];
+  /** Signing floor at start (issue 15: a start without a trustworthy safety record). */
+  signingFloor?: SigningFloor;
   /**
    * Test-only faults, the outbox's negative control. `laneVotesEarly`: the
    * lanes machine hands its lane votes out before their block is durable.
@@ -92,6 +94,7 @@ export class ProtocolNode {
       config: opts.config.consensus,
       recovered,
       verifyCache,
+      signingFloor: opts.signingFloor ?? null,
     });
     this.#evidence = new EquivocationDetector(committee, verifyCache);
     this.#evidence.known(opts.knownEvidence ?? []);
@@ -158,6 +161,9 @@ export class ProtocolNode {
         for (const block of input.blocks)
           work.push({ to: "lanes", input: { kind: "laneBlock", block, verified: input.verified } });
         work.push({ to: "execution", input: { kind: "blocks", blocks: input.blocks } });
+        break;
+      case "signingFloor":
+        work.push({ to: "consensus", input });
         break;
       case "syncCommitQcs": {
         // Catch-up runs no further ahead of execution than execution can

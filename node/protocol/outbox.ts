@@ -232,7 +232,12 @@ interface Pending {
 export class Outbox {
   readonly #me: number | null;
   readonly #record: DurableRecord;
-  /** Writes not yet durable, in persist order. */
+  /**
+   * Writes not yet durable, in persist order. Bounded by the group-commit
+   * writer (storage/group-commit.ts, DEFAULT_MAX_QUEUED_REQUESTS and _BYTES): a write beyond that
+   * bound is refused and stops the node, so this map cannot outgrow it. The
+   * runtime exports its size as validator_outbox_pending_writes.
+   */
   readonly #pending = new Map<WriteId, Pending>();
   #nextId = 0;
   #halted: string | null = null;

@@ -32,6 +32,7 @@ export class MachineCounters {
     this.#add("appVotes", execution.appVotesDropped, (n) => m.dropped.inc({ queue: "app_votes" }, n));
     this.#add("pool", execution.poolDropped, (n) => m.dropped.inc({ queue: "execution_pool" }, n));
     m.mempoolTxs.set(this.#protocol.lanes.mempoolSize);
+    m.outboxPendingWrites.set(this.#protocol.outbox.pendingWrites);
     const view = this.#protocol.consensus.view;
     m.viewIndex.set(view.index);
     m.viewRound.set(view.round);

@@ -15,11 +15,13 @@ export const RESET_REMEDY =
  */
 export class RecoveryError extends Error {
   readonly keyRange: string;
+  readonly problem: string;
   readonly remedy: string;
   constructor(keyRange: string, problem: string) {
     super(`invalid durable state at ${keyRange}: ${problem}; ${RESET_REMEDY}`);
     this.name = "RecoveryError";
     this.keyRange = keyRange;
+    this.problem = `invalid durable state at ${keyRange}: ${problem}`;
     this.remedy = RESET_REMEDY;
   }
 }

@@ -22,10 +22,18 @@ export {
   type GroupCommitOptions,
   GroupCommitWriter,
 } from "./group-commit.ts";
+export { describeHolder, homeLockHolder, PID_FILE, removePidFile, writePidFile } from "./home-lock.ts";
 export { type EntryCodec, IndexedWal, type WalDamage, type WalReplay } from "./indexed-wal.ts";
 export { laneSpaceName, readU64Key, u64Key } from "./keys.ts";
 export { LaneStore } from "./lane-store.ts";
 export { type LevelDb, type Space, space } from "./level.ts";
+export {
+  isEmptyDatabase,
+  readGenesisRecord,
+  readSigningFloor,
+  writeGenesisRecord,
+  writeSigningFloor,
+} from "./node-records.ts";
 export { divergedFromFinalized, recover } from "./recover.ts";
 export { inconsistency as safetyInconsistency, refusal as safetyRefusal, SafetyStore } from "./safety-store.ts";
 export { MAX_RANGE_ENTRIES, openStorage, Storage, type StorageOptions } from "./storage.ts";
