@@ -1,6 +1,10 @@
 /** HTTP API: status, txs, blocks, kv, peers, metrics (fastify). */
 export type {
   ApiBackend,
+  AttestationStatusJson,
+  BatchJson,
+  BatchProofJson,
+  BatchProofResult,
   BlockJson,
   CommitQcJson,
   HealthJson,

@@ -47,6 +47,14 @@ function parseIndex(raw: string): number {
   return n;
 }
 
+function parseBatchNumber(raw: string): number {
+  if (!INDEX.test(raw))
+    throw new BadRequest(
+      `invalid batch number ${JSON.stringify(raw.slice(0, 80))}: expected an integer from 0, or "latest"`,
+    );
+  return Number(raw);
+}
+
 /**
  * Builds the HTTP API (fastify). Every route validates its input; errors are
  * JSON `{ error }` with a 4xx status, and nothing a client sends can throw
@@ -140,6 +148,26 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
     const block = await backend.block(index);
     if (block === null) return reply.status(404).send({ error: `block ${index} is not finalized yet` });
     return block;
+  });
+
+  app.get("/attestation/status", async () => backend.attestationStatus());
+
+  app.get<{ Params: { n: string } }>("/batches/:n", async (req, reply) => {
+    const n = req.params.n === "latest" ? "latest" : parseBatchNumber(req.params.n);
+    const batch = await backend.batch(n);
+    if (batch === null)
+      return reply
+        .status(404)
+        .send({ error: n === "latest" ? "no batch has closed yet" : `batch ${n} has not closed here` });
+    return batch;
+  });
+
+  app.get<{ Params: { n: string; index: string } }>("/batches/:n/proof/:index", async (req, reply) => {
+    const n = parseBatchNumber(req.params.n);
+    const index = parseIndex(req.params.index);
+    const r = await backend.batchProof(n, index);
+    if (r.ok) return r.proof;
+    return reply.status(r.reason === "unknown_batch" ? 404 : 400).send({ error: r.message });
   });
 
   app.get<{ Params: { key: string } }>("/kv/:key", async (req, reply) => {

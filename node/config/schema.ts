@@ -9,6 +9,7 @@ import {
   nameKey,
   numberKey,
   pathKey,
+  urlKey,
 } from "./kinds.ts";
 
 /**
@@ -104,6 +105,16 @@ export const ConfigSchema = z
       .object({
         enabled: booleanKey(),
         statusIntervalMs: intKey(0, 3_600_000, " (0 = no status line)"),
+      })
+      .strict(),
+    attestation: z
+      .object({
+        mainNodeUrl: urlKey({ optional: true }),
+        pollIntervalMs: intKey(50, 3_600_000),
+        requestTimeoutMs: intKey(10, 600_000),
+        maxBackoffMs: intKey(50, 3_600_000),
+        repushMs: intKey(10, 3_600_000),
+        voteWindow: intKey(1, 1024),
       })
       .strict(),
   })

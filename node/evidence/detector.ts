@@ -2,6 +2,7 @@ import type { Committee } from "../committee/index.ts";
 import { type VerifyCache, verifyMemberSignature } from "../crypto/index.ts";
 import type {
   AppVote,
+  BatchVoteMessage,
   ConsensusMessage,
   Evidence,
   LaneBlock,
@@ -23,7 +24,8 @@ export type Observed =
   | { kind: "syncLaneBlocks"; blocks: LaneBlock[] }
   | { kind: "laneVote"; vote: LaneVote }
   | { kind: "consensus"; msg: ConsensusMessage }
-  | { kind: "appVote"; vote: AppVote };
+  | { kind: "appVote"; vote: AppVote }
+  | { kind: "batchVote"; msg: BatchVoteMessage };
 
 /** Any input with a kind; the ones listed in `Observed` carry signed messages. */
 export type Input = { readonly kind: string; readonly [field: string]: unknown };
@@ -40,6 +42,8 @@ export function signedIn(input: Input): SignedMessage[] {
       return [{ kind: "laneVote", msg: i.vote }];
     case "appVote":
       return [{ kind: "appVote", msg: i.vote }];
+    case "batchVote":
+      return [{ kind: "batchVote", msg: i.msg }];
     case "consensus": {
       const m = i.msg;
       if (m.kind === "commitQc" || m.kind === "timeoutQc") return [];

@@ -27,6 +27,7 @@ export const EVIDENCE_SLOTS: { readonly [K in SignedKind]: (m: SignedOf<K>) => s
   commit: (v) => view(v.body.view),
   timeout: (v) => view(v.body.view),
   appVote: (v) => `index ${v.body.index}`,
+  batchVote: (m) => `batch ${m.vote.body.number}`,
 };
 
 export type EvidenceKind = SignedKind;

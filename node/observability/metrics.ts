@@ -101,6 +101,38 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ["reason"] as const,
       registers: r,
     }),
+    attestationNextBatch: new Gauge({
+      name: "validator_attestation_next_batch",
+      help: "The next batch to attest: the main node's published status (its own next BatchQC on the main node)",
+      registers: r,
+    }),
+    batchQcsStored: new Gauge({
+      name: "validator_batch_qcs_stored",
+      help: "BatchQCs held in the gap-free WAL (the next BatchQC number)",
+      registers: r,
+    }),
+    batchQcs: new Counter({
+      name: "validator_batch_qcs_total",
+      help: "BatchQCs stored by this process",
+      registers: r,
+    }),
+    batchVotes: new Counter({
+      name: "validator_batch_votes_total",
+      help: "Batch votes received by verdict (accepted, duplicate, invalid, old, out_of_window, superseded, equivocation)",
+      labelNames: ["verdict"] as const,
+      registers: r,
+    }),
+    batchVotesSigned: new Counter({
+      name: "validator_batch_votes_signed_total",
+      help: "Batch votes this node signed",
+      registers: r,
+    }),
+    attestationPollErrors: new Counter({
+      name: "validator_attestation_poll_errors_total",
+      help: "Failed polls of the main node's attestation status, by kind",
+      labelNames: ["kind"] as const,
+      registers: r,
+    }),
     dropped: new Counter({
       name: "validator_dropped_total",
       help: "Items dropped because a bounded queue or buffer was full",

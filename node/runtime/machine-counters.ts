@@ -31,6 +31,11 @@ export class MachineCounters {
     this.#add("bufferedNext", consensus.bufferedNextDropped, (n) => m.dropped.inc({ queue: "next_index_buffer" }, n));
     this.#add("appVotes", execution.appVotesDropped, (n) => m.dropped.inc({ queue: "app_votes" }, n));
     this.#add("pool", execution.poolDropped, (n) => m.dropped.inc({ queue: "execution_pool" }, n));
+    const attestation = this.#protocol.attestation.counters;
+    for (const [verdict, count] of Object.entries(attestation.votes)) {
+      this.#add(`batchVotes/${verdict}`, count, (n) => m.batchVotes.inc({ verdict }, n));
+    }
+    this.#add("batchVotesSigned", attestation.votesSigned, (n) => m.batchVotesSigned.inc(n));
     m.mempoolTxs.set(this.#protocol.lanes.mempoolSize);
     m.outboxPendingWrites.set(this.#protocol.outbox.pendingWrites);
     const view = this.#protocol.consensus.view;

@@ -43,6 +43,7 @@ import {
 } from "../storage/index.ts";
 import { type ConsensusMessage, type RecoveredState, toHex, type View } from "../types/index.ts";
 import { createApiBackend, PendingTxs } from "./api-backend.ts";
+import { AttestationPoller } from "./attestation-poller.ts";
 import { CatchUp } from "./catch-up.ts";
 import { DurableReporter, LocalDurability } from "./durability.ts";
 import { FinalizedLog } from "./finalized-log.ts";
@@ -282,6 +283,7 @@ class Runtime implements RunningNode {
   readonly #floor: SigningFloorKeeper | null;
   #net: Network | null = null;
   #catchUp: CatchUp | null = null;
+  #poller: AttestationPoller | null = null;
   #api: FastifyInstance | null = null;
   #statusTimer: NodeJS.Timeout | null = null;
   #probeTimer: NodeJS.Timeout | null = null;
@@ -381,6 +383,7 @@ class Runtime implements RunningNode {
       app: new KvApp(),
       verifyCache: parts.verifyCache,
       knownEvidence,
+      nowMs: Date.now(),
       signingFloor: this.#floor?.initialFloor ?? null,
     });
     // The HA mode (DESIGN section 14) replaces LocalDurability with a hook
@@ -447,6 +450,7 @@ class Runtime implements RunningNode {
           this.#offer({ kind: "consensus", msg, verified: true });
         },
         onAppVote: (vote) => this.#offer({ kind: "appVote", vote, verified: true }),
+        onBatchVote: (msg) => this.#offer({ kind: "batchVote", msg, verified: true }),
         syncServer: syncServerFor(this.#storage, committee.size, this.#views),
       },
     });
@@ -456,6 +460,7 @@ class Runtime implements RunningNode {
         // Verified by net/sync-client.ts (signatures and hash links).
         laneBlocks: (blocks) => this.#push({ kind: "syncLaneBlocks", blocks, verified: true }),
         commitQcs: (qcs) => this.#push({ kind: "syncCommitQcs", qcs }),
+        batchQcs: (qcs) => this.#push({ kind: "syncBatchQcs", qcs }),
         executedIndex: () => this.#protocol.execution.executedIndex,
       },
       this.#logger.child({ module: "sync" }),
@@ -533,6 +538,7 @@ class Runtime implements RunningNode {
     );
     this.#probeTimer.unref();
     this.#catchUp.probe(this.#protocol.consensus.finalizedIndex);
+    this.#startAttestation();
     this.#floor?.start();
     if (config.metrics.statusIntervalMs > 0) {
       this.#statusTimer = setInterval(() => this.#statusLine(), config.metrics.statusIntervalMs);
@@ -543,6 +549,40 @@ class Runtime implements RunningNode {
   stop(): Promise<void> {
     this.#stopping ??= this.#shutdown();
     return this.#stopping;
+  }
+
+  /**
+   * Batch attestation (DESIGN section 13): the main node (empty
+   * attestation.mainNodeUrl) attests its own next BatchQC; every other node
+   * polls the main node's status and hands each change to the loop.
+   */
+  #startAttestation(): void {
+    const { config, committee } = this.home;
+    const a = this.#protocol.attestation;
+    const url = config.attestation.mainNodeUrl;
+    const log = this.#logger.child({ module: "attestation" });
+    this.#metrics.attestationNextBatch.set(a.status ?? 0);
+    this.#metrics.batchQcsStored.set(a.nextBatchQc);
+    if (url === "") {
+      log.info({ nextBatchToAttest: a.nextBatchQc, attester: a.isAttester }, "attestation: this node is the main node");
+      return;
+    }
+    this.#poller = new AttestationPoller({
+      url,
+      pollIntervalMs: config.attestation.pollIntervalMs,
+      requestTimeoutMs: config.attestation.requestTimeoutMs,
+      maxBackoffMs: config.attestation.maxBackoffMs,
+      genesis: { chainId: committee.chainId, genesisHash: toHex(committee.genesisHash) },
+      onStatus: (next) => {
+        this.#metrics.attestationNextBatch.set(next);
+        this.#push({ kind: "attestationStatus", next });
+      },
+      onError: (kind) => this.#metrics.attestationPollErrors.inc({ kind }),
+      onStopped: () => this.#push({ kind: "stopAttesting" }),
+      logger: log,
+    });
+    this.#poller.start();
+    log.info({ mainNodeUrl: url, attester: a.isAttester }, "attestation: polling the main node");
   }
 
   /** Stops after a failed start: the exit code (and the final log line) says 1. */
@@ -639,8 +679,59 @@ class Runtime implements RunningNode {
             this.#views.note(e.msg);
             this.#journalVote(e.msg);
             void net.publishConsensus(e.msg);
-          } else void net.publishAppVote(e.vote);
+          } else if (e.topic === "batch_vote") void net.publishBatchVote(e.msg);
+          else void net.publishAppVote(e.vote);
           break;
+        case "fetchBatchQcs":
+          this.#catchUp?.batchQcs(e.from);
+          break;
+        case "loadBatch":
+          this.#storage.batch(e.number).then(
+            (batch) => {
+              if (batch !== undefined) this.#push({ kind: "batchLoaded", batch });
+            },
+            (err: Error) => this.#log.warn({ batch: e.number, err: err.message }, "could not read a stored batch"),
+          );
+          break;
+        case "batchClosed":
+          this.#logger.child({ module: "attestation" }).debug(
+            {
+              batch: e.batch.number,
+              firstIndex: e.batch.firstIndex,
+              lastIndex: e.batch.lastIndex,
+              hash: toHex(e.hash),
+            },
+            "batch closed",
+          );
+          break;
+        case "attested":
+          this.#logger.child({ module: "attestation" }).info(
+            {
+              batch: e.batch.number,
+              firstIndex: e.batch.firstIndex,
+              lastIndex: e.batch.lastIndex,
+              hash: toHex(e.hash),
+            },
+            "attesting batch",
+          );
+          break;
+        case "batchQcStored": {
+          const n = e.qc.body.number;
+          this.#metrics.batchQcsStored.set(n + 1);
+          this.#metrics.batchQcs.inc();
+          if (this.home.config.attestation.mainNodeUrl === "") this.#metrics.attestationNextBatch.set(n + 1);
+          this.#logger.child({ module: "attestation" }).info(
+            {
+              batch: n,
+              firstIndex: e.batch.firstIndex,
+              lastIndex: e.batch.lastIndex,
+              hash: toHex(e.qc.body.hash),
+              signers: e.qc.signers.getTrueBitIndexes(),
+            },
+            "BatchQC stored",
+          );
+          break;
+        }
         case "setTimer":
           this.#timers.set(e.timer, e.key, e.deadlineMs, nowMs);
           break;
@@ -772,6 +863,7 @@ class Runtime implements RunningNode {
     if (this.#probeTimer) clearInterval(this.#probeTimer);
     this.#floor?.stop();
     this.#catchUp?.stop();
+    this.#poller?.stop();
     this.#queue.clear();
     const step = async (what: string, fn: () => Promise<unknown>, fatal = false) => {
       try {

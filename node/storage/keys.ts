@@ -11,6 +11,9 @@
  *   chain/tx/<tx hash>                  -> index u64 ++ position u32
  *   app/state                           executed index u64 ++ app hash (32 bytes)
  *   app/kv/<key bytes>                  app state
+ *   meta/attestation                    attestation record {n, hash} (last batch voted)
+ *   batch/<n u64>                       closed batches, gap-free from 0
+ *   bqc/<n u64>                         BatchQC WAL, gap-free from 0
  *   evidence/<kind>/<member 5 digits>/<slot>   equivocation proofs (JSON), a few per kind and member
  */
 

@@ -18,6 +18,9 @@ function backend(renders: { n: number }): ApiBackend {
       renders.n++;
       return { contentType: "text/plain", body: `render ${renders.n}\n` };
     },
+    attestationStatus: () => ({}) as never,
+    batch: async () => null,
+    batchProof: async () => ({}) as never,
     evidence: () => [
       {
         kind: "prepare",

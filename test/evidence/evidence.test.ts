@@ -10,6 +10,7 @@ import { MAX_EVIDENCE_PER_MEMBER_KIND, openStorage, WriteSet } from "../../node/
 import {
   type AppVote,
   appVoteSigningBody,
+  batchVoteSigningBody,
   type ConsensusMessage,
   codecs,
   DOMAINS,
@@ -30,6 +31,17 @@ const committee = tc.committee;
 function laneVote(signer: number, lane: number, number: number, hash: Uint8Array): LaneVote {
   const body = { lane, number, headerHash: hash };
   return { body, signer, signature: tc.signers[signer]!.sign(DOMAINS.laneVote, laneVoteSigningBody(body)) };
+}
+
+function batchVote(signer: number, n: number, fill: number) {
+  const body = { number: n, hash: new Uint8Array(32).fill(fill) };
+  return {
+    kind: "batchVote",
+    msg: {
+      vote: { body, signer, signature: tc.signers[signer]!.sign(DOMAINS.batchVote, batchVoteSigningBody(body)) },
+      attempt: fill,
+    },
+  };
 }
 
 function appVote(signer: number, index: number, fill: number): AppVote {
@@ -63,6 +75,7 @@ function conflicting(): Record<string, [{ kind: string }, { kind: string }]> {
       { kind: "appVote", vote: appVote(1, 7, 1) },
       { kind: "appVote", vote: appVote(1, 7, 2) },
     ] as never,
+    batchVote: [batchVote(1, 4, 1), batchVote(1, 4, 2)] as never,
   };
 }
 
