@@ -1,4 +1,4 @@
-/** HTTP API: status, txs, blocks, kv, peers, metrics (fastify). */
+/** HTTP API: status, txs, blocks, kv, peers, metrics, the finality event stream (fastify). */
 export type {
   ApiBackend,
   AttestationStatusJson,
@@ -13,5 +13,7 @@ export type {
   SubmitResult,
   TxStatusJson,
 } from "./backend.ts";
+export { BINARY_TXS_CONTENT_TYPE, encodeBinaryTxs, parseBinaryTxs } from "./binary-txs.ts";
 export type { ApiLimits } from "./bounds.ts";
+export { EventHub, type EventHubOptions, finalizedFrame, MAX_PENDING_BLOCKS } from "./events.ts";
 export { type ApiOptions, buildApi } from "./server.ts";

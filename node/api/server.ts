@@ -1,8 +1,12 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
 import type { Logger } from "pino";
 import type { ApiBackend } from "./backend.ts";
+import { parseBinaryTxs, registerBinaryTxsParser } from "./binary-txs.ts";
 import { type ApiLimits, RequestBounds } from "./bounds.ts";
 import { cachedEvery } from "./cache.ts";
+import type { EventHub } from "./events.ts";
+import { registerEventsRoute } from "./events-route.ts";
+import { HttpError } from "./http-error.ts";
 
 export interface ApiOptions {
   host: string;
@@ -18,6 +22,8 @@ export interface ApiOptions {
   logger: Logger;
   /** Called for each request or connection refused by the bounds (a metric). */
   onRejected?: (reason: string) => void;
+  /** The finality stream behind GET /events; without it the route is absent. */
+  events?: EventHub;
 }
 
 const HASH_HEX = /^[0-9a-f]{64}$/;
@@ -26,8 +32,10 @@ const MAX_KV_KEY_BYTES = 1024;
 /** Largest request head (request line and headers); beyond it Node answers 431. */
 const MAX_HEADER_BYTES = 16 * 1024;
 
-class BadRequest extends Error {
-  readonly statusCode = 400;
+class BadRequest extends HttpError {
+  constructor(message: string) {
+    super(400, message);
+  }
 }
 
 function parseHash(raw: string): Uint8Array {
@@ -120,8 +128,9 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
   });
   app.get("/status", async () => backend.status());
 
+  registerBinaryTxsParser(app);
   app.post("/txs", async (req, reply) => {
-    const txs = parseTxsBody(req.body, opts);
+    const txs = req.body instanceof Uint8Array ? parseBinaryTxs(req.body, opts) : parseTxsBody(req.body, opts);
     const result = backend.submitTxs(txs);
     if (result.accepted) return reply.status(202).send({ hashes: result.hashes });
     if (result.reason === "mempool_full") {
@@ -184,6 +193,8 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
 
   // Rendered at most once per interval, however many clients ask.
   const metrics = cachedEvery(limits.metricsCacheMs, () => backend.metrics());
+  if (opts.events) registerEventsRoute(app, opts.events);
+
   app.get("/metrics", async (_req, reply) => {
     const { contentType, body } = await metrics();
     return reply.header("Content-Type", contentType).send(body);
@@ -204,7 +215,8 @@ function parseTxsBody(body: unknown, opts: ApiOptions): Uint8Array[] {
   const raw = (body as { txs: unknown[] }).txs;
   if (raw.length === 0) throw new BadRequest("txs is empty");
   if (raw.length > opts.maxTxsPerRequest) {
-    throw new BadRequest(`at most ${opts.maxTxsPerRequest} txs per request, got ${raw.length}`);
+    // The same answer as the binary route (binary-txs.ts): the body is too large, not malformed.
+    throw new HttpError(413, `at most ${opts.maxTxsPerRequest} txs per request, got ${raw.length}`);
   }
   const enc = new TextEncoder();
   return raw.map((tx, i) => {

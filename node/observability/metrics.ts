@@ -42,6 +42,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: "Transactions in finalized blocks",
       registers: r,
     }),
+    eventStreamsDropped: new Counter({
+      name: "validator_event_streams_dropped_total",
+      help: "GET /events streams refused at the cap (too_many_streams) or cut off: a client whose buffer filled (slow_client), or every stream when the fan-out fell behind (hub_overflow)",
+      labelNames: ["reason"] as const,
+      registers: r,
+    }),
     mempoolTxs: new Gauge({ name: "validator_mempool_txs", help: "Transactions waiting in the mempool", registers: r }),
     outboxPendingWrites: new Gauge({
       name: "validator_outbox_pending_writes",

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { Level } from "level";
 import type { Logger } from "pino";
-import { buildApi } from "../api/index.ts";
+import { buildApi, EventHub } from "../api/index.ts";
 import type { Override } from "../config/index.ts";
 import { Signer, VerifyCache } from "../crypto/index.ts";
 import { verifyEvidence } from "../evidence/index.ts";
@@ -285,6 +285,8 @@ class Runtime implements RunningNode {
   #catchUp: CatchUp | null = null;
   #poller: AttestationPoller | null = null;
   #api: FastifyInstance | null = null;
+  /** GET /events fan-out; null without the API. */
+  #events: EventHub | null = null;
   #statusTimer: NodeJS.Timeout | null = null;
   #probeTimer: NodeJS.Timeout | null = null;
   #peerCount = 0;
@@ -484,6 +486,11 @@ class Runtime implements RunningNode {
     );
 
     if (config.api.enabled) {
+      this.#events = new EventHub({
+        maxStreams: config.api.maxEventStreams,
+        bufferEvents: config.api.eventBufferEvents,
+        onDrop: (reason) => this.#metrics.eventStreamsDropped.inc({ reason }),
+      });
       this.#api = buildApi(
         createApiBackend({
           home,
@@ -507,6 +514,7 @@ class Runtime implements RunningNode {
           limits: config.api,
           logger: this.#logger.child({ module: "api" }),
           onRejected: (reason) => this.#metrics.apiRejected.inc({ reason }),
+          events: this.#events,
         },
       );
       let address: string;
@@ -790,6 +798,8 @@ class Runtime implements RunningNode {
     }
     this.#metrics.txsFinalized.inc(txs);
     this.#finalizedLog.note(index, round, txs, nowMs);
+    // One bounded enqueue; hashing and the writes to each stream run after the turn.
+    if (this.#events) this.#events.publish(index, blocks);
   }
 
   /**
