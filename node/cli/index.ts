@@ -10,6 +10,7 @@ import { reportError } from "./errors.ts";
 import { registerInit } from "./init.ts";
 import { registerKeys } from "./keys.ts";
 import { registerReset } from "./reset.ts";
+import { registerStandby } from "./standby.ts";
 import { registerStart } from "./start.ts";
 import { registerHealth, registerStatus } from "./status.ts";
 import { registerTestnet } from "./testnet.ts";
@@ -31,6 +32,7 @@ function buildProgram(): Command {
     .helpCommand("help [command]", "show help for a command");
   registerInit(program);
   registerTestnet(program);
+  registerStandby(program);
   registerStart(program);
   registerKeys(program);
   registerStatus(program);

@@ -184,13 +184,15 @@ export function handlePushStream(
     cache: VerifyCache;
     metrics: NetMetrics;
     log: Logger;
+    /** The committee member a peer currently pushes for (genesis, or an HA instance's announcement). */
+    laneOfPeer(peerId: string): number | undefined;
     onLaneBlock(block: LaneBlock, fromPeer: string): void;
     /** The peer sent an invalid block (rate-limited warning and ban are the caller's). */
     onInvalid?(peer: string, validator: number, reason: string): void;
   },
 ): void {
   const from = connection.remotePeer.toString();
-  const pusher = ctx.committee.indexOfPeerId(from);
+  const pusher = ctx.laneOfPeer(from);
   if (pusher === undefined) {
     ctx.metrics.pushEvent("rejected");
     ctx.log.debug({ peer: from }, "push stream from a non-member refused");
