@@ -2,6 +2,7 @@ import { type AttestationEffect, type AttestationInput, AttestationMachine } fro
 import { type Committee, rememberOwnSigned } from "../committee/index.ts";
 import { type ConsensusEffect, type ConsensusInput, ConsensusMachine, type SigningFloor } from "../consensus/index.ts";
 import type { Signer, VerifyCache } from "../crypto/index.ts";
+import { EquivocationDetector } from "../evidence/index.ts";
 import {
   type App,
   type ExecutionEffect,
@@ -13,6 +14,7 @@ import { type LanesEffect, type LanesInput, LanesMachine } from "../lanes/index.
 import {
   blockHash,
   type CommitQc,
+  type Evidence,
   type GlobalBlock,
   type LaneBlock,
   type RecoveredState,
@@ -31,6 +33,8 @@ export interface ProtocolNodeOptions {
   app: App;
   /** One cache per process, shared with the network layer's checks. */
   verifyCache?: VerifyCache;
+  /** Evidence already on disk: not reported again. */
+  knownEvidence?: Evidence[];
   /** Signing floor at start (issue 15: a start without a trustworthy safety record). */
   signingFloor?: SigningFloor;
   /**
@@ -76,6 +80,8 @@ export class ProtocolNode {
   readonly lanes: LanesMachine;
   readonly consensus: ConsensusMachine;
   readonly execution: ExecutionMachine;
+  /** Equivocation by any member, seen in the messages that reach the machines. */
+  readonly #evidence: EquivocationDetector;
   readonly attestation: AttestationMachine;
   readonly outbox: Outbox;
   readonly #verifyCache: VerifyCache | undefined;
@@ -110,6 +116,8 @@ export class ProtocolNode {
       verifyCache,
       signingFloor: opts.signingFloor ?? null,
     });
+    this.#evidence = new EquivocationDetector(committee, verifyCache);
+    this.#evidence.known(opts.knownEvidence ?? []);
     const lanes = this.lanes;
     this.execution = new ExecutionMachine({
       committee,
@@ -218,6 +226,7 @@ export class ProtocolNode {
         break;
     }
     const out: NodeEffect[] = [];
+    for (const evidence of this.#evidence.observe(input)) out.push({ kind: "evidence", evidence });
     this.#drain(work, nowMs, out);
     return out;
   }

@@ -9,6 +9,7 @@ import type {
   BatchVoteMessage,
   CommitQc,
   ConsensusMessage,
+  Evidence,
   GlobalBlock,
   LaneBlock,
   LaneVote,
@@ -99,6 +100,8 @@ export type NodeEffect =
   | { kind: "txRejected"; tx: Tx; reason: string }
   /** The node must stop (app hash divergence, or a release the durable record does not cover). */
   | { kind: "halt"; reason: string }
+  /** A member signed two different statements for one slot: keep the proof (storage dedupes). */
+  | { kind: "evidence"; evidence: Evidence }
   | {
       kind: "event";
       module: "lanes" | "consensus" | "execution" | "attestation" | "protocol";

@@ -9,6 +9,7 @@ import {
   batchCommitmentHash,
   blockHash,
   concatBytes,
+  evidenceToJson,
   type GlobalBlock,
   leafHash,
   merklePath,
@@ -261,6 +262,10 @@ export function createApiBackend(parts: ApiBackendParts): ApiBackend {
 
     async metrics() {
       return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() };
+    },
+
+    evidence() {
+      return storage.evidence.list().map(evidenceToJson);
     },
   };
 }

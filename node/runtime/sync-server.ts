@@ -23,7 +23,8 @@ export function syncServerFor(storage: Storage, laneCount: number, views: ViewsS
     batchQcs: (first, last) => storage.batchQcRange(first, last + 1),
     laneBlocks: (lane, first, last) =>
       lane < laneCount ? storage.laneBlocks(lane, first, last + 1) : Promise.resolve([]),
-    // Contiguous from `first`, as stored: one range read, no decode and re-encode.
-    globalBlocks: (first, last) => storage.encodedGlobalBlocks(first, last),
+    // Contiguous from `first`, as stored: one range read, no decode and
+    // re-encode, and nothing read beyond the response bound.
+    globalBlocks: (first, last, maxBytes) => storage.encodedGlobalBlocks(first, last, maxBytes),
   };
 }

@@ -15,6 +15,7 @@ export { AttestationStore } from "./attestation-store.ts";
 export { ChainStore, type TxLocation } from "./chain-store.ts";
 export { CommitQcStore } from "./commit-qc-store.ts";
 export { RESET_REMEDY, RecoveryError, StorageError } from "./errors.ts";
+export { EvidenceStore, MAX_EVIDENCE_PER_MEMBER_KIND } from "./evidence-store.ts";
 export {
   type BatchStats,
   DEFAULT_MAX_QUEUED_BYTES,

@@ -9,6 +9,13 @@ export type {
   RecoveredLane,
   RecoveredState,
 } from "./durable.ts";
+export {
+  type Evidence,
+  type EvidenceJson,
+  evidenceFromJson,
+  evidenceToJson,
+  type SignedStatement,
+} from "./evidence.ts";
 export * from "./limits.ts";
 export { leafHash, merklePath, merkleRoot, nodeHash, verifyMerklePath } from "./merkle.ts";
 export {

@@ -2,7 +2,7 @@ import { type Logger, pino } from "pino";
 import type { Committee } from "../../node/committee/index.ts";
 import { type Signer, VerifyCache } from "../../node/crypto/index.ts";
 import { KvApp } from "../../node/execution/index.ts";
-import type { SyncClientApi } from "../../node/net/index.ts";
+import { DEFAULT_NET_LIMITS, type SyncClientApi } from "../../node/net/index.ts";
 import {
   type NodeEffect,
   type NodeInput,
@@ -146,7 +146,7 @@ function prunedPeer(
     fetchBatchQcs: async () => [],
     async fetchGlobalBlocks(first, last) {
       calls.requests++;
-      const got = (await server.globalBlocks(first, last)).map((b) =>
+      const got = (await server.globalBlocks(first, last, DEFAULT_NET_LIMITS.maxSyncResponseBytes)).map((b) =>
         b instanceof Uint8Array ? codecs.globalBlock.decode(b) : (b as GlobalBlock),
       );
       calls.indexes += got.length;
