@@ -4,12 +4,18 @@ import type { EventHub } from "./events.ts";
 /** Seconds a client refused for the stream cap should wait before trying again. */
 const EVENTS_RETRY_AFTER_S = 5;
 
+/** An SSE comment line: ignored by clients, but it keeps the socket active. */
+const HEARTBEAT = ": keep-alive\n\n";
+
 /**
  * `GET /events`: the finality stream (server-sent events, see events.ts).
  * Over the stream cap: 503 with Retry-After. Closing the server ends every
- * stream first, so close() does not wait on them.
+ * stream first, so close() does not wait on them. An idle chain finalizes
+ * nothing for a while (by design); the server closes sockets idle for
+ * api.idleTimeoutMs, so a stream sends a comment line every `heartbeatMs`
+ * (less than that timeout) to stay open.
  */
-export function registerEventsRoute(app: FastifyInstance, hub: EventHub): void {
+export function registerEventsRoute(app: FastifyInstance, hub: EventHub, heartbeatMs: number): void {
   app.addHook("preClose", async () => hub.closeAll());
   app.get("/events", async (req, reply) => {
     if (!hub.hasRoom()) {
@@ -21,6 +27,11 @@ export function registerEventsRoute(app: FastifyInstance, hub: EventHub): void {
     reply.hijack();
     req.raw.socket.setNoDelay(true);
     hub.open(reply.raw);
+    const beat = setInterval(() => {
+      if (!reply.raw.writableEnded && !reply.raw.destroyed) reply.raw.write(HEARTBEAT);
+    }, heartbeatMs);
+    beat.unref();
+    reply.raw.on("close", () => clearInterval(beat));
     return reply;
   });
 }

@@ -193,7 +193,7 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
 
   // Rendered at most once per interval, however many clients ask.
   const metrics = cachedEvery(limits.metricsCacheMs, () => backend.metrics());
-  if (opts.events) registerEventsRoute(app, opts.events);
+  if (opts.events) registerEventsRoute(app, opts.events, Math.max(1, Math.floor(limits.idleTimeoutMs / 2)));
 
   app.get("/metrics", async (_req, reply) => {
     const { contentType, body } = await metrics();

@@ -19,14 +19,15 @@ const txsOf = (index: number, n: number) => [
   { txs: Array.from({ length: n }, (_, i) => enc.encode(`k${index}-${i}=v`)) },
 ];
 
-async function serve(hub: EventHub) {
+async function serve(hub: EventHub, idleTimeoutMs?: number) {
+  const limits = defaultConfig().api;
   const app = buildApi(backend, {
     host: "127.0.0.1",
     port: 0,
     maxBodyBytes: 4096,
     maxTxBytes: 100,
     maxTxsPerRequest: 10,
-    limits: defaultConfig().api,
+    limits: idleTimeoutMs === undefined ? limits : { ...limits, idleTimeoutMs },
     logger: pino({ level: "silent" }),
     events: hub,
   });
@@ -127,6 +128,24 @@ describe("GET /events", () => {
     a.close();
     b.close();
     await until(() => hub.streams === 0, "streams forgotten after the clients left");
+  });
+
+  test("an idle stream outlives the server's idle-socket timeout (heartbeat comments) and still gets events", async () => {
+    const hub = new EventHub({ maxStreams: 4, bufferEvents: 8, onDrop: () => {} });
+    const { app, port } = await serve(hub, 400);
+    apps.push(app);
+    const a = await connect(port);
+    let ended = false;
+    void a.ended.then(() => {
+      ended = true;
+    });
+    await until(() => hub.streams === 1, "one stream");
+    // Three idle timeouts with nothing finalized.
+    await new Promise((r) => setTimeout(r, 1200));
+    assert.equal(ended, false, "the idle stream was closed");
+    hub.publish(1, txsOf(1, 1));
+    await until(() => a.events.length === 1, "the event after the idle period");
+    a.close();
   });
 
   test("the cap holds: one stream more gets 503 with Retry-After; a slot frees when a client leaves", async () => {
