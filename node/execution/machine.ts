@@ -208,7 +208,7 @@ export class ExecutionMachine {
     const writes = this.#app.takeWrites();
     const block: GlobalBlock = { index, commitQc: qc, blocks };
     if (index > this.#chainTip) {
-      out.push({ kind: "persist", id: this.#writeId(), write: { kind: "globalBlock", block } });
+      out.push({ kind: "persist", id: this.#writeId(), write: { kind: "globalBlock", block, voidLanes } });
       this.#chainTip = index;
     }
     // App state, executed index and hash in one write; the app vote waits for it.

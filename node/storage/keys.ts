@@ -8,7 +8,8 @@
  *   meta/anchor                         pruning anchor
  *   meta/cursor/<wal name>              WAL cursors {first, next}, written on truncation
  *   chain/block/<index u64>             finalized global blocks
- *   chain/tx/<tx hash>                  -> index u64 ++ position u32
+ *   chain/tx/<tx hash>                  -> index u64 ++ position u32 (executed txs)
+ *   chain/void/<tx hash>                -> index u64 ++ position u32 (txs of voided lane ranges)
  *   app/state                           executed index u64 ++ app hash (32 bytes)
  *   app/kv/<key bytes>                  app state
  */

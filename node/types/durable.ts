@@ -14,8 +14,12 @@ export type DurableWrite =
   | { kind: "commitQc"; qc: CommitQc }
   /** Replace the consensus safety record (a lower lock is refused). */
   | { kind: "safety"; record: SafetyRecord }
-  /** Store finalized global block k and index its txs by hash. */
-  | { kind: "globalBlock"; block: GlobalBlock }
+  /**
+   * Store finalized global block k and index its txs by hash. `voidLanes`:
+   * lanes whose range execution voided (the owner equivocated; their txs
+   * were not executed), indexed apart so tx status can say so.
+   */
+  | { kind: "globalBlock"; block: GlobalBlock; voidLanes?: number[] }
   /**
    * Apply executed block k to the app state: set or delete keys, and record
    * executed index and app hash, all in the same batch.
