@@ -25,6 +25,8 @@ interface HeldBlock {
   block: LaneBlock;
   hash: Uint8Array;
   durable: boolean;
+  /** Our signed vote for it, kept for re-sending (signing is deterministic, this saves the work). */
+  vote?: LaneVote;
 }
 
 /** What this node holds of one lane. Blocks first..next-1 are in `blocks`. */
@@ -45,6 +47,12 @@ interface LaneState {
   finalizedNext: number;
   /** Highest number with a known LaneQC, plus one. */
   certifiedNext: number;
+  /**
+   * Numbers at or above finalizedNext with a known LaneQC. A LaneQC on a
+   * high number does not make lower ones useless: the leader may only use
+   * one within maxBlocksPerLane of the finalized tip.
+   */
+  certified: Set<number>;
   lastFetchAtMs: number;
 }
 
@@ -139,6 +147,7 @@ export class LanesMachine {
         ahead: new Map(),
         finalizedNext,
         certifiedNext: finalizedNext,
+        certified: new Set<number>(),
         lastFetchAtMs: Number.NEGATIVE_INFINITY,
       };
     });
@@ -374,16 +383,20 @@ export class LanesMachine {
   }
 
   #signVote(lane: LaneState, number: number): LaneVote {
-    const body = { lane: lane.lane, number, headerHash: lane.blocks.get(number)!.hash };
-    return { body, signer: this.me!, signature: this.#signer!.sign(DOMAINS.laneVote, laneVoteSigningBody(body)) };
+    const held = lane.blocks.get(number)!;
+    if (held.vote !== undefined) return held.vote;
+    const body = { lane: lane.lane, number, headerHash: held.hash };
+    held.vote = { body, signer: this.me!, signature: this.#signer!.sign(DOMAINS.laneVote, laneVoteSigningBody(body)) };
+    return held.vote;
   }
 
   #onVote(vote: LaneVote, out: LanesEffect[]): void {
     const lane = this.#lanes[vote.body.lane];
     if (lane === undefined || !this.committee.isMember(vote.signer)) return;
     const n = vote.body.number;
-    // Bounded: only numbers that can still matter, inside the window.
-    if (n < lane.finalizedNext || n < lane.certifiedNext) return;
+    // Bounded: only numbers that can still matter, inside the window. A
+    // number below the highest certified one still matters (see `certified`).
+    if (n < lane.finalizedNext || lane.certified.has(n)) return;
     if (n >= lane.finalizedNext + this.committee.params.laneWindow) return;
     const ok = verifyMemberSignature(
       this.committee,
@@ -402,7 +415,7 @@ export class LanesMachine {
     if (qc === null) return;
     this.counters.laneQcs++;
     lane.certifiedNext = Math.max(lane.certifiedNext, n + 1);
-    this.#votes.dropBelow(lane.lane, lane.certifiedNext);
+    lane.certified.add(n);
     out.push({ kind: "laneQc", qc });
   }
 
@@ -414,6 +427,7 @@ export class LanesMachine {
       if (lane === undefined || range.next <= lane.finalizedNext) continue;
       lane.finalizedNext = range.next;
       lane.certifiedNext = Math.max(lane.certifiedNext, range.next);
+      for (const n of lane.certified) if (n < range.next) lane.certified.delete(n);
       this.#votes.dropBelow(lane.lane, range.next);
       if (lane.tipHash === null && lane.next === range.next) lane.tipHash = range.lastHash;
       const held = lane.blocks.get(range.next - 1);
@@ -462,15 +476,17 @@ export class LanesMachine {
   }
 
   /**
-   * Lost messages: re-send the latest own vote of every lane whose votes are
-   * not yet certified, and re-push the latest own block. Identical bytes, so
-   * re-sending is always safe.
+   * Lost messages: re-send the own votes the next proposal needs (below) and
+   * the latest own vote of every lane not yet certified, and re-push the
+   * latest own block. Identical bytes, so re-sending is always safe.
    */
   #retransmit(nowMs: number, out: LanesEffect[]): void {
     this.#lastRetransmitAtMs = nowMs;
     for (const lane of this.#lanes) {
-      if (this.me !== null && lane.votedNext > lane.certifiedNext && lane.blocks.has(lane.votedNext - 1)) {
-        out.push({ kind: "broadcastLaneVote", vote: this.#signVote(lane, lane.votedNext - 1) });
+      if (this.me !== null) {
+        for (const n of this.#votesToResend(lane)) {
+          out.push({ kind: "broadcastLaneVote", vote: this.#signVote(lane, n) });
+        }
       }
       if (lane.lane === this.me) this.#pushLatestOwn(lane, out);
       if (lane.ahead.size > 0 || lane.next < lane.finalizedNext) {
@@ -478,6 +494,32 @@ export class LanesMachine {
         this.#fetchGap(lane, upTo, nowMs, out);
       }
     }
+  }
+
+  /**
+   * A leader can only use a LaneQC within maxBlocksPerLane of the finalized
+   * tip. Every own vote in that reach above its highest certified number is
+   * re-sent until certified, and the newest vote too. After a full restart
+   * the in-order re-votes of start() went out while no peer was connected,
+   * and a LaneQC on the newest block alone is out of reach when the lane is
+   * more than maxBlocksPerLane ahead of finality: without this the lane
+   * would stick. At most maxBlocksPerLane + 1 votes per lane and period.
+   */
+  #votesToResend(lane: LaneState): number[] {
+    const from = Math.max(lane.finalizedNext, lane.first);
+    const newest = lane.votedNext - 1;
+    const top = Math.min(newest, lane.finalizedNext + this.committee.params.maxBlocksPerLane - 1);
+    let low = from;
+    for (let n = top; n >= from; n--) {
+      if (lane.certified.has(n)) {
+        low = n + 1;
+        break;
+      }
+    }
+    const numbers: number[] = [];
+    for (let n = low; n <= top; n++) if (lane.blocks.has(n)) numbers.push(n);
+    if (newest > top && !lane.certified.has(newest) && lane.blocks.has(newest)) numbers.push(newest);
+    return numbers;
   }
 
   #pushLatestOwn(lane: LaneState, out: LanesEffect[]): void {
