@@ -8,6 +8,7 @@ import { reportError } from "./errors.ts";
 import { registerInit } from "./init.ts";
 import { registerKeys } from "./keys.ts";
 import { registerReset } from "./reset.ts";
+import { registerResync } from "./resync.ts";
 import { registerStart } from "./start.ts";
 import { registerStatus } from "./status.ts";
 import { registerTestnet } from "./testnet.ts";
@@ -33,6 +34,7 @@ function buildProgram(): Command {
   registerKeys(program);
   registerStatus(program);
   registerReset(program);
+  registerResync(program);
   registerVersion(program);
   return program;
 }

@@ -1,7 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { Level } from "level";
 import type { Logger } from "pino";
 import { buildApi } from "../api/index.ts";
 import type { Override } from "../config/index.ts";
@@ -10,7 +9,17 @@ import { KvApp } from "../execution/index.ts";
 import { createNetwork, type Network } from "../net/index.ts";
 import { createLogger, createMetrics, type Metrics } from "../observability/index.ts";
 import { type NodeEffect, type NodeInput, ProtocolNode, type TimerName } from "../protocol/index.ts";
-import { divergedFromFinalized, GroupCommitWriter, openStorage, recover, type Storage } from "../storage/index.ts";
+import {
+  divergedFromFinalized,
+  GroupCommitWriter,
+  openDatabase,
+  openStorage,
+  recordDamage,
+  recover,
+  resyncCommand,
+  type Storage,
+  StorageIntegrityError,
+} from "../storage/index.ts";
 import { type ConsensusMessage, type DurableWrite, type RecoveredState, toHex } from "../types/index.ts";
 import { createApiBackend, PendingTxs } from "./api-backend.ts";
 import { CatchUp } from "./catch-up.ts";
@@ -19,6 +28,7 @@ import { loadNodeHome, type NodeHome } from "./home.ts";
 import { InputQueue } from "./input-queue.ts";
 import { MachineCounters } from "./machine-counters.ts";
 import { protocolConfig } from "./protocol-config.ts";
+import { Scrubber } from "./scrub.ts";
 import { SigningGuard } from "./signing-guard.ts";
 import { syncServerFor } from "./sync-server.ts";
 import { Timers } from "./timers.ts";
@@ -71,30 +81,34 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
 
   mkdirSync(home.paths.dataDir, { recursive: true, mode: 0o700 });
   const dbPath = join(home.paths.dataDir, "db");
-  const db = new Level<Uint8Array, Uint8Array>(dbPath, { keyEncoding: "view", valueEncoding: "view" });
+  const located = (err: unknown) => (err instanceof StorageIntegrityError ? err.locate(dbPath, home.paths.home) : err);
+  let opened: Awaited<ReturnType<typeof openDatabase>>;
   try {
-    await db.open();
+    opened = await openDatabase(dbPath, { verifyTables: config.storage.verifyTablesAtStart });
   } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    if (cause?.code === "LEVEL_LOCKED") {
+    if (err instanceof Error && err.message.includes("is in use")) {
       throw new Error(`the database ${dbPath} is in use: is another node running with home ${home.paths.home}?`);
     }
-    throw new Error(`cannot open the database ${dbPath}: ${cause?.message ?? (err as Error).message}`);
+    throw located(err);
   }
+  const { db, report } = opened;
+  logger.child({ module: "storage" }).info(report, "database files checked (log records; table blocks if enabled)");
 
   const verifyCache = new VerifyCache(VERIFY_CACHE_ENTRIES);
   let storage: Storage;
   let recovered: RecoveredState;
   try {
     storage = await openStorage(db, committee, { logger });
-    recovered = await recover(storage, committee, verifyCache);
+    recovered = await recover(storage, committee, verifyCache, {
+      deepCheckBlocks: config.storage.deepCheckBlocksAtStart,
+    });
     assertOwnLaneIsOurs(recovered, home.validatorIndex, dbPath);
   } catch (err) {
     await db.close().catch(() => {});
-    throw err;
+    throw located(err);
   }
 
-  const runtime = new Runtime({ home, logger, metrics, storage, recovered, verifyCache });
+  const runtime = new Runtime({ home, logger, metrics, storage, recovered, verifyCache, dbPath });
   try {
     await runtime.start();
   } catch (err) {
@@ -139,6 +153,7 @@ interface RuntimeParts {
   storage: Storage;
   recovered: RecoveredState;
   verifyCache: VerifyCache;
+  dbPath: string;
 }
 
 /** The event loop: one input queue, the protocol driver, and the effects' executors. */
@@ -164,6 +179,7 @@ class Runtime implements RunningNode {
   readonly #counters: MachineCounters;
   #net: Network | null = null;
   #catchUp: CatchUp | null = null;
+  readonly #scrubber: Scrubber;
   #api: FastifyInstance | null = null;
   #statusTimer: NodeJS.Timeout | null = null;
   #probeTimer: NodeJS.Timeout | null = null;
@@ -191,7 +207,29 @@ class Runtime implements RunningNode {
       this.#resolveExit = resolve;
     });
     this.#writer = new GroupCommitWriter(storage, {
-      onFatal: (err) => this.#fatal(`a durable write failed; stopping rather than voting on it: ${err.message}`),
+      onFatal: (err) =>
+        this.#fatal(
+          `a durable write failed; stopping rather than voting on it: ${err.message}${
+            /corrupt|checksum/i.test(err.message)
+              ? `; LevelDB found damaged data (a table it cannot read); remedy: ${resyncCommand(home.paths.home)}`
+              : ""
+          }`,
+        ),
+    });
+    this.#scrubber = new Scrubber({
+      storage,
+      committee: home.committee,
+      dbPath: parts.dbPath,
+      home: home.paths.home,
+      bytesPerSecond: home.config.storage.scrubBytesPerSecond,
+      logger: parts.logger.child({ module: "scrub" }),
+      onBytes: (bytes) => this.#metrics.scrubBytes.inc(bytes),
+      onPass: () => this.#metrics.scrubPasses.inc(),
+      onDamage: (err) => {
+        recordDamage(parts.dbPath, err.facts());
+        this.#log.fatal(err.facts(), "the scrub found damaged data");
+        this.#fatal(err.message);
+      },
     });
     this.#writer.onBatch((s) => {
       this.#metrics.walWriteSeconds.observe(s.durationMs / 1000);
@@ -312,6 +350,7 @@ class Runtime implements RunningNode {
     );
     this.#probeTimer.unref();
     this.#catchUp.probe(this.#protocol.consensus.finalizedIndex);
+    this.#scrubber.start();
     if (config.metrics.statusIntervalMs > 0) {
       this.#statusTimer = setInterval(() => this.#statusLine(), config.metrics.statusIntervalMs);
       this.#statusTimer.unref();
@@ -546,6 +585,7 @@ class Runtime implements RunningNode {
     };
     if (this.#api) await step("closing the API", () => this.#api!.close());
     if (this.#net) await step("stopping the network", () => this.#net!.stop());
+    await step("stopping the scrub", () => this.#scrubber.stop());
     await step("flushing writes", () => this.#writer.close(), true);
     await step("closing the database", () => this.#storage.close(), true);
     this.#log.info({ exitCode: this.#exitCode }, "stopped");

@@ -1,7 +1,7 @@
 import { codecs, type GlobalBlock, txHash } from "../types/index.ts";
 import { StorageError } from "./errors.ts";
 import { readU64, readU64Key, u64Key, writeU64 } from "./keys.ts";
-import { type LevelDb, plain, type Space, space } from "./level.ts";
+import { type LevelDb, plain, SCAN, type Space, space } from "./level.ts";
 import type { WriteSet } from "./write-set.ts";
 
 /** Where a finalized tx is: global block index and its position in that block's tx order. */
@@ -96,6 +96,18 @@ export class ChainStore {
     if (!Number.isSafeInteger(index) || index < 1 || index > this.#tip) return undefined;
     const raw = await this.#blocks.get(u64Key(index));
     return raw === undefined ? undefined : codecs.globalBlock.decode(plain(raw));
+  }
+
+  /** Indexes of the stored blocks in order (keys only; null for a key that is not an index). */
+  async *indexes(): AsyncGenerator<number | null> {
+    for await (const key of this.#blocks.keys(SCAN)) yield readU64Key(key);
+  }
+
+  /** Stored blocks from index `from` on, raw, in order (the scrub's and recovery's deep check). */
+  async *rawBlocks(from: number, to: number): AsyncGenerator<{ index: number | null; bytes: Uint8Array }> {
+    const range = { ...SCAN, gte: u64Key(Math.max(0, from)), lte: u64Key(Math.max(0, to)) };
+    for await (const [key, bytes] of this.#blocks.iterator(range))
+      yield { index: readU64Key(key), bytes: plain(bytes) };
   }
 
   /** Where an executed tx is (its latest occurrence). */

@@ -8,11 +8,13 @@ import {
   viewKey,
 } from "../types/index.ts";
 import { StorageError } from "./errors.ts";
-import { utf8 } from "./keys.ts";
+import { readU64, utf8, writeU64 } from "./keys.ts";
 import { plain, type Space } from "./level.ts";
 import type { WriteSet } from "./write-set.ts";
 
 const KEY = utf8("safety");
+/** Written by `validator resync`: the safety record was carried over into rebuilt chain data. */
+const CARRIED_KEY = utf8("resync");
 
 /**
  * The consensus safety record (`meta/safety`). The store itself refuses a
@@ -23,10 +25,12 @@ const KEY = utf8("safety");
 export class SafetyStore {
   readonly #meta: Space;
   #current: SafetyRecord | null;
+  #carriedIndex: number;
 
-  private constructor(meta: Space, current: SafetyRecord | null) {
+  private constructor(meta: Space, current: SafetyRecord | null, carriedIndex: number) {
     this.#meta = meta;
     this.#current = current;
+    this.#carriedIndex = carriedIndex;
   }
 
   static async open(meta: Space): Promise<SafetyStore> {
@@ -39,11 +43,39 @@ export class SafetyStore {
         throw new StorageError(`meta/safety: ${(err as Error).message}`);
       }
     }
-    return new SafetyStore(meta, current);
+    const carried = await meta.get(CARRIED_KEY);
+    if (carried !== undefined && carried.byteLength !== 8) throw new StorageError("meta/resync is corrupt");
+    return new SafetyStore(meta, current, carried === undefined ? 0 : readU64(carried, 0));
   }
 
   get current(): SafetyRecord | null {
     return this.#current;
+  }
+
+  /**
+   * The highest index of a safety record carried over by `validator resync`
+   * (0 if none). The rebuilt CommitQC WAL starts empty, so the carried votes
+   * and lock may be ahead of it: they still bar every view at or below them.
+   */
+  get carriedIndex(): number {
+    return this.#carriedIndex;
+  }
+
+  /**
+   * Writes a safety record carried over from damaged chain data into a
+   * fresh database (`validator resync`), with the index it reaches.
+   */
+  carry(ws: WriteSet, record: SafetyRecord): void {
+    if (this.#current !== null) throw new StorageError("meta/safety: refused: a record is already held");
+    const problem = inconsistency(record, Number.MAX_SAFE_INTEGER);
+    if (problem !== null) throw new StorageError(`meta/safety: refused: ${problem}`);
+    const index = highestIndex(record);
+    const raw = new Uint8Array(8);
+    writeU64(raw, 0, index);
+    ws.put(this.#meta, KEY, codecs.safetyRecord.encode(record));
+    ws.put(this.#meta, CARRIED_KEY, raw);
+    this.#current = record;
+    this.#carriedIndex = index;
   }
 
   /**
@@ -53,7 +85,8 @@ export class SafetyStore {
    */
   put(ws: WriteSet, record: SafetyRecord, commitQcNext: number): void {
     const problem =
-      (this.#current === null ? null : refusal(this.#current, record)) ?? inconsistency(record, commitQcNext);
+      (this.#current === null ? null : refusal(this.#current, record)) ??
+      inconsistency(record, Math.max(commitQcNext, this.#carriedIndex));
     if (problem !== null) throw new StorageError(`meta/safety: refused: ${problem}`);
     const before = this.#current;
     ws.put(this.#meta, KEY, codecs.safetyRecord.encode(record));
@@ -62,6 +95,16 @@ export class SafetyStore {
       this.#current = before;
     });
   }
+}
+
+/** The highest index any vote or the lock of `record` names. */
+export function highestIndex(record: SafetyRecord): number {
+  return Math.max(
+    record.prepare?.view.index ?? 0,
+    record.commit?.view.index ?? 0,
+    record.timeout?.view.index ?? 0,
+    record.lock?.proposal.view.index ?? 0,
+  );
 }
 
 /** Why `record` cannot be valid on its own, or null. Recovery rejects the same. */

@@ -58,7 +58,11 @@ test("after a full restart, a lane more than maxBlocksPerLane ahead of finality 
       note(i, out);
       sent.push(...votesOf(out));
     });
-    for (const v of sent) nodes.forEach((m, i) => note(i, m.step({ kind: "laneVote", vote: v }, nowMs)));
+    for (const v of sent) {
+      nodes.forEach((m, i) => {
+        note(i, m.step({ kind: "laneVote", vote: v }, nowMs));
+      });
+    }
     return sent.length;
   };
   const usable = (finalizedNext: number) =>
@@ -70,7 +74,9 @@ test("after a full restart, a lane more than maxBlocksPerLane ahead of finality 
     exchange(now, () => ({ kind: "timer" }));
   }
   const reach = usable(0);
-  reach.forEach((numbers, i) => assert.ok(numbers.length > 0, `node ${i} holds no LaneQC a leader can use (0..31)`));
+  for (const [i, numbers] of reach.entries()) {
+    assert.ok(numbers.length > 0, `node ${i} holds no LaneQC a leader can use (0..31)`);
+  }
   const best = Math.max(...reach[0]!);
   assert.equal(best, maxBlocksPerLane - 1, "the highest block within reach is certified");
 
@@ -85,9 +91,9 @@ test("after a full restart, a lane more than maxBlocksPerLane ahead of finality 
     now += DEFAULT_LANES_CONFIG.retransmitMs;
     exchange(now, () => ({ kind: "timer" }));
   }
-  usable(best + 1).forEach((numbers, i) =>
-    assert.ok(numbers.includes(ahead - 1), `node ${i}: the lane's last block ${ahead - 1} is certified`),
-  );
+  for (const [i, numbers] of usable(best + 1).entries()) {
+    assert.ok(numbers.includes(ahead - 1), `node ${i}: the lane's last block ${ahead - 1} is certified`);
+  }
 });
 
 test("retransmission is bounded: at most maxBlocksPerLane + 1 votes per lane and period, none once certified", () => {
