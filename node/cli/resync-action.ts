@@ -44,10 +44,12 @@ export async function resync(opts: ResyncOptions): Promise<void> {
         `restore the database from a backup, or wipe it with \`validator reset --home ${homeDir} --yes\` (the node then no longer knows what it voted)`,
     );
   }
-  const aside = await rebuildWithSafety(dbPath, home.committee, salvaged.record, Date.now());
+  const aside = await rebuildWithSafety(dbPath, home.committee, salvaged, Date.now());
   process.stdout.write(
     `moved the damaged database to ${aside} (delete it when no longer needed)\n` +
       `kept the ${describeSafety(salvaged.record)}${salvaged.how === "repaired copy" ? ", read from a repaired copy" : ""}\n` +
+      `the node casts no new vote at or below index ${salvaged.floorIndex} (the highest index the damaged data names)` +
+      `${salvaged.logDamaged ? "; the write-ahead log was damaged, so votes after the kept record may have been lost: wait until the chain has moved past the moment of the damage before starting" : ""}\n` +
       `created a fresh database at ${dbPath}; keys, config and genesis are unchanged\n` +
       `start the node (validator start --home ${homeDir}): it fetches the chain from its peers and votes again only above the kept record\n`,
   );

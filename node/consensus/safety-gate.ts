@@ -35,10 +35,13 @@ export class SafetyGate {
   /** The latest record known durable. */
   #durable: SafetyRecord;
   #pending = new Map<string, { record: SafetyRecord; release: ConsensusMessage[] }>();
+  /** No new vote at or below this index: a record carried over by `validator resync` may be stale. */
+  readonly #floorIndex: number;
 
-  constructor(recovered: SafetyRecord | null) {
+  constructor(recovered: SafetyRecord | null, floorIndex = 0) {
     this.#record = recovered ?? EMPTY;
     this.#durable = this.#record;
+    this.#floorIndex = floorIndex;
   }
 
   get record(): SafetyRecord {
@@ -61,20 +64,24 @@ export class SafetyGate {
 
   prepare(view: View, proposalHash: Uint8Array): GateDecision {
     if (this.timedOutAt(view)) return "barred";
-    return this.#phase(this.#record.prepare, this.#durable.prepare, view, proposalHash);
+    return this.#floor(view, this.#phase(this.#record.prepare, this.#durable.prepare, view, proposalHash));
   }
 
   commit(view: View, proposalHash: Uint8Array): GateDecision {
     if (this.timedOutAt(view)) return "barred";
-    return this.#phase(this.#record.commit, this.#durable.commit, view, proposalHash);
+    return this.#floor(view, this.#phase(this.#record.commit, this.#durable.commit, view, proposalHash));
   }
 
   timeout(view: View, lockRound: number | null): GateDecision {
     const t = this.#record.timeout;
-    if (t === null || compareViews(t.view, view) < 0) return "new";
+    if (t === null || compareViews(t.view, view) < 0) return this.#floor(view, "new");
     if (compareViews(t.view, view) > 0 || t.lockRound !== lockRound) return "barred";
     const d = this.#durable.timeout;
     return d !== null && compareViews(d.view, view) === 0 ? "resend" : "pending";
+  }
+
+  #floor(view: View, decision: GateDecision): GateDecision {
+    return decision === "new" && view.index <= this.#floorIndex ? "barred" : decision;
   }
 
   #phase(

@@ -81,7 +81,19 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
 
   mkdirSync(home.paths.dataDir, { recursive: true, mode: 0o700 });
   const dbPath = join(home.paths.dataDir, "db");
-  const located = (err: unknown) => (err instanceof StorageIntegrityError ? err.locate(dbPath, home.paths.home) : err);
+  const located = (err: unknown) => {
+    if (err instanceof StorageIntegrityError) return err.locate(dbPath, home.paths.home);
+    // LevelDB tripping over a damaged block while recovery reads: the same clear error.
+    const message = err instanceof Error ? err.message : String(err);
+    if (!/corrupt|checksum/i.test(message)) return err;
+    return new StorageIntegrityError({
+      path: dbPath,
+      keyRange: "* (a block LevelDB could not read while recovery read the database)",
+      problem: `LevelDB: ${message}`,
+      lost: "the records in the damaged block (start with storage.verifyTablesAtStart = true to name its key range)",
+      remedy: resyncCommand(home.paths.home),
+    });
+  };
   let opened: Awaited<ReturnType<typeof openDatabase>>;
   try {
     opened = await openDatabase(dbPath, { verifyTables: config.storage.verifyTablesAtStart });

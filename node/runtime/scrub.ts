@@ -19,6 +19,8 @@ const BLOCKS_PER_SLICE = 32;
 const TABLE_SETTLE_MS = 10_000;
 /** The longest single pause, so stop() is prompt and a slow rate still makes progress. */
 const MAX_PAUSE_MS = 5_000;
+/** Passes start at most this often (a small database is checked quickly; no need to spin). */
+const MIN_PASS_INTERVAL_MS = 60_000;
 
 export interface ScrubOptions {
   storage: Storage;
@@ -77,7 +79,7 @@ export class Scrubber {
         { tableBytes: tables, blockBytes: blocks, durationMs: Math.round(performance.now() - started) },
         "scrub pass complete: every table block and global block checked",
       );
-      await this.#pause(1000);
+      await this.#pause(MIN_PASS_INTERVAL_MS - (performance.now() - started));
     }
   }
 

@@ -165,7 +165,7 @@ function logDamage(dbPath: string, damage: FileDamage[]): StorageIntegrityError 
   const where = damage.map((x) => `bytes ${x.offset}..${x.offset + x.bytes - 1}`).join(", ");
   return new StorageIntegrityError({
     path: dbPath,
-    keyRange: `${basename(d.file)} ${where} (the most recent writes)`,
+    keyRange: `${basename(d.file)} ${where} (writes since the last table flush)`,
     problem: `${bytes} bytes of the write-ahead log fail their checksum (${d.reason}); LevelDB would silently drop them`,
     lost: "the writes in those bytes: records acknowledged as durable (blocks, certificates, votes); which keys they held cannot be read",
     remedy: resyncCommand(),

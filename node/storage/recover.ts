@@ -99,6 +99,7 @@ export async function recover(
     commitQcs,
     finalizedIndex,
     safety,
+    safetyFloorIndex: storage.safety.carriedIndex,
     app: { executedIndex, appHash: storage.app.appHash },
     chainTip,
   };

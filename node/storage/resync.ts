@@ -13,6 +13,7 @@ import { codecs, type SafetyRecord, viewKey } from "../types/index.ts";
 import { StorageError } from "./errors.ts";
 import { utf8 } from "./keys.ts";
 import { space } from "./level.ts";
+import { listDbFiles, verifyLogFile } from "./leveldb-files.ts";
 import { clearDamage } from "./open-db.ts";
 import { highestIndex, inconsistency } from "./safety-store.ts";
 import { openStorage } from "./storage.ts";
@@ -39,6 +40,14 @@ export interface SalvagedSafety {
   record: SafetyRecord | null;
   /** How the record was read back: directly, or after LevelDB's repair of a copy. */
   how: "read" | "repaired copy";
+  /**
+   * The highest index anything in the salvaged data names (CommitQC WAL,
+   * anchor, chain, app, the record itself): no new vote at or below it, since
+   * a later safety record may have been lost with the damage.
+   */
+  floorIndex: number;
+  /** The write-ahead log was damaged: records after the kept one may be lost. */
+  logDamaged: boolean;
 }
 
 /**
@@ -53,16 +62,18 @@ export async function salvageSafetyRecord(dbPath: string, committee: Committee):
   const copy = join(scratch, "db");
   try {
     cpSync(dbPath, copy, { recursive: true, filter: (src) => !src.endsWith("/LOCK") });
+    const logDamaged = listDbFiles(dbPath).logs.some((name) => verifyLogFile(join(dbPath, name)).length > 0);
     let how: SalvagedSafety["how"] = "read";
-    let raw: Uint8Array | undefined;
+    let read: { raw: Uint8Array | undefined; highest: number };
     try {
-      raw = await readSafety(copy);
+      read = await readSafety(copy, committee);
     } catch {
       await (Level as unknown as ClassicStatic).repair(copy);
       how = "repaired copy";
-      raw = await readSafety(copy);
+      read = await readSafety(copy, committee);
     }
-    if (raw === undefined) return { record: null, how };
+    const { raw } = read;
+    if (raw === undefined) return { record: null, how, floorIndex: read.highest, logDamaged };
     let record: SafetyRecord;
     try {
       record = codecs.safetyRecord.decode(new Uint8Array(raw));
@@ -75,13 +86,17 @@ export async function salvageSafetyRecord(dbPath: string, committee: Committee):
       const check = verifyPrepareQc(committee, record.lock);
       if (!check.ok) throw new StorageError(`meta/safety: the lock's certificate does not verify: ${check.reason}`);
     }
-    return { record, how };
+    return { record, how, floorIndex: Math.max(read.highest, highestIndex(record)), logDamaged };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
 }
 
-async function readSafety(dbPath: string): Promise<Uint8Array | undefined> {
+/** The raw safety record and the highest index the rest of the data names (best effort: it may be damaged). */
+async function readSafety(
+  dbPath: string,
+  committee: Committee,
+): Promise<{ raw: Uint8Array | undefined; highest: number }> {
   const db = new Level<Uint8Array, Uint8Array>(dbPath, {
     createIfMissing: false,
     keyEncoding: "view",
@@ -89,7 +104,20 @@ async function readSafety(dbPath: string): Promise<Uint8Array | undefined> {
   });
   await db.open();
   try {
-    return await space(db, ["meta"]).get(utf8("safety"));
+    const raw = await space(db, ["meta"]).get(utf8("safety"));
+    let highest = 0;
+    try {
+      const storage = await openStorage(db, committee);
+      highest = Math.max(
+        storage.commitQcs.wal.next - 1,
+        storage.anchor.index,
+        storage.chain.tip,
+        storage.app.executedIndex,
+      );
+    } catch {
+      // The rest is damaged: the record alone sets the floor.
+    }
+    return { raw, highest };
   } finally {
     await db.close();
   }
@@ -103,7 +131,7 @@ async function readSafety(dbPath: string): Promise<Uint8Array | undefined> {
 export async function rebuildWithSafety(
   dbPath: string,
   committee: Committee,
-  record: SafetyRecord | null,
+  salvaged: Pick<SalvagedSafety, "record" | "floorIndex">,
   nowMs: number,
 ): Promise<string> {
   const stamp = new Date(nowMs).toISOString().replace(/[:.]/g, "-");
@@ -118,9 +146,9 @@ export async function rebuildWithSafety(
   });
   const storage = await openStorage(db, committee);
   try {
-    if (record !== null) {
+    {
       const ws = new WriteSet();
-      storage.safety.carry(ws, record);
+      storage.safety.carry(ws, salvaged.record, salvaged.floorIndex);
       const batch = storage.db.batch();
       for (const op of ws.ops) {
         if (op.type === "put") batch.put(op.key, op.value, { sublevel: op.space });

@@ -53,9 +53,10 @@ export class SafetyStore {
   }
 
   /**
-   * The highest index of a safety record carried over by `validator resync`
-   * (0 if none). The rebuilt CommitQC WAL starts empty, so the carried votes
-   * and lock may be ahead of it: they still bar every view at or below them.
+   * The vote floor written by `validator resync` (0 if none): at least the
+   * highest index of the carried record. The rebuilt CommitQC WAL starts
+   * empty, so the carried votes and lock may be ahead of it; consensus casts
+   * no new vote at or below the floor.
    */
   get carriedIndex(): number {
     return this.#carriedIndex;
@@ -63,16 +64,17 @@ export class SafetyStore {
 
   /**
    * Writes a safety record carried over from damaged chain data into a
-   * fresh database (`validator resync`), with the index it reaches.
+   * fresh database (`validator resync`), and the floor: no new vote at or
+   * below max(floorIndex, the record's highest index).
    */
-  carry(ws: WriteSet, record: SafetyRecord): void {
+  carry(ws: WriteSet, record: SafetyRecord | null, floorIndex: number): void {
     if (this.#current !== null) throw new StorageError("meta/safety: refused: a record is already held");
-    const problem = inconsistency(record, Number.MAX_SAFE_INTEGER);
+    const problem = record === null ? null : inconsistency(record, Number.MAX_SAFE_INTEGER);
     if (problem !== null) throw new StorageError(`meta/safety: refused: ${problem}`);
-    const index = highestIndex(record);
+    const index = Math.max(floorIndex, record === null ? 0 : highestIndex(record));
     const raw = new Uint8Array(8);
     writeU64(raw, 0, index);
-    ws.put(this.#meta, KEY, codecs.safetyRecord.encode(record));
+    if (record !== null) ws.put(this.#meta, KEY, codecs.safetyRecord.encode(record));
     ws.put(this.#meta, CARRIED_KEY, raw);
     this.#current = record;
     this.#carriedIndex = index;

@@ -57,6 +57,12 @@ export interface RecoveredState {
   /** Highest finalized index (0 before the first CommitQC). */
   finalizedIndex: number;
   safety: SafetyRecord | null;
+  /**
+   * No new vote at or below this index (0 = none): set when `validator
+   * resync` carried the safety record over from damaged data, where later
+   * votes may have been lost with the damage.
+   */
+  safetyFloorIndex?: number;
   app: {
     /** Last index whose txs are applied to the app state (0 = none). */
     executedIndex: number;
