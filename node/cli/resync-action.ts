@@ -37,7 +37,7 @@ export async function resync(opts: ResyncOptions): Promise<void> {
 
   let salvaged: Awaited<ReturnType<typeof salvageSafetyRecord>>;
   try {
-    salvaged = await salvageSafetyRecord(dbPath, home.committee);
+    salvaged = await salvageSafetyRecord(dbPath, home.committee, home.validatorIndex);
   } catch (err) {
     throw new CliError(
       `the safety record cannot be read back from ${dbPath} (${(err as Error).message}), so resync cannot keep it; ` +
@@ -49,6 +49,7 @@ export async function resync(opts: ResyncOptions): Promise<void> {
     `moved the damaged database to ${aside} (delete it when no longer needed)\n` +
       `kept the ${describeSafety(salvaged.record)}${salvaged.how === "repaired copy" ? ", read from a repaired copy" : ""}\n` +
       `the node casts no new vote at or below index ${salvaged.floorIndex} (the highest index the damaged data names)` +
+      `${salvaged.ownLaneNext > 0 ? `; it signs no own lane block below number ${salvaged.ownLaneNext} again (it fetches them from peers)` : ""}` +
       `${salvaged.logDamaged ? "; the write-ahead log was damaged, so votes after the kept record may have been lost: wait until the chain has moved past the moment of the damage before starting" : ""}\n` +
       `created a fresh database at ${dbPath}; keys, config and genesis are unchanged\n` +
       `start the node (validator start --home ${homeDir}): it fetches the chain from its peers and votes again only above the kept record\n`,

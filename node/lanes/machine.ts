@@ -72,6 +72,8 @@ export interface LanesMachineOptions {
   finalizedRanges: LaneRange[] | null;
   /** Ranges of the recovered pruning anchor's CommitQC, if any. */
   anchorRanges?: LaneRange[] | null;
+  /** Own lane numbers below this were signed before a resync: never sign them again, fetch them. */
+  ownLaneFloor?: number;
   verifyCache?: VerifyCache;
 }
 
@@ -103,6 +105,7 @@ export class LanesMachine {
   #nextWriteId = 0;
   #timerAtMs: number | null = null;
   #lastRetransmitAtMs = 0;
+  readonly #ownLaneFloor: number;
 
   constructor(opts: LanesMachineOptions) {
     if ((opts.me === null) !== (opts.signer === null)) throw new Error("a validator needs a signer; an observer none");
@@ -115,6 +118,7 @@ export class LanesMachine {
     this.#signer = opts.signer;
     this.#config = opts.config;
     this.#cache = opts.verifyCache;
+    this.#ownLaneFloor = opts.ownLaneFloor ?? 0;
     this.#mempool = new Mempool(opts.config.mempoolMaxTxs, opts.config.mempoolMaxBytes);
     this.#votes = new LaneVoteAggregator(opts.committee);
     this.#lanes = opts.recoveredLanes.map((r, lane) => {
@@ -239,6 +243,8 @@ export class LanesMachine {
     // reset, catching up): we signed those numbers before, so producing now
     // would sign a second block at one of them. Wait until sync fills it in.
     if (own.next < own.finalizedNext) return;
+    // Likewise below what we signed before a resync, finalized or not.
+    if (own.next < this.#ownLaneFloor) return;
     // The window is the backpressure: no new block while `laneWindow`
     // own blocks wait for finality.
     if (own.next - own.finalizedNext >= this.committee.params.laneWindow) return;
@@ -489,8 +495,9 @@ export class LanesMachine {
         }
       }
       if (lane.lane === this.me) this.#pushLatestOwn(lane, out);
-      if (lane.ahead.size > 0 || lane.next < lane.finalizedNext) {
-        const upTo = Math.max(lane.finalizedNext, ...lane.ahead.keys());
+      const floor = lane.lane === this.me ? this.#ownLaneFloor : 0;
+      if (lane.ahead.size > 0 || lane.next < lane.finalizedNext || lane.next < floor) {
+        const upTo = Math.max(lane.finalizedNext, floor, ...lane.ahead.keys());
         this.#fetchGap(lane, upTo, nowMs, out);
       }
     }

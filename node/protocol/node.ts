@@ -64,6 +64,7 @@ export class ProtocolNode {
       recoveredLanes: recovered.lanes,
       finalizedRanges: lastQc?.proposal.ranges ?? null,
       anchorRanges: recovered.anchor?.commitQc.proposal.ranges ?? null,
+      ownLaneFloor: recovered.ownLaneFloor ?? 0,
       verifyCache,
     });
     this.consensus = new ConsensusMachine({

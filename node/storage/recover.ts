@@ -100,6 +100,7 @@ export async function recover(
     finalizedIndex,
     safety,
     safetyFloorIndex: storage.safety.carriedIndex,
+    ownLaneFloor: storage.safety.carriedOwnLaneNext,
     app: { executedIndex, appHash: storage.app.appHash },
     chainTip,
   };

@@ -48,6 +48,8 @@ export interface SalvagedSafety {
   floorIndex: number;
   /** The write-ahead log was damaged: records after the kept one may be lost. */
   logDamaged: boolean;
+  /** Next number of this validator's own lane WAL (0 for an observer or when unreadable). */
+  ownLaneNext: number;
 }
 
 /**
@@ -57,23 +59,27 @@ export interface SalvagedSafety {
  * damaged manifest). The record must decode and validate (its lock
  * certificate verifies); otherwise resync cannot keep it and says so.
  */
-export async function salvageSafetyRecord(dbPath: string, committee: Committee): Promise<SalvagedSafety> {
+export async function salvageSafetyRecord(
+  dbPath: string,
+  committee: Committee,
+  me: number | null,
+): Promise<SalvagedSafety> {
   const scratch = mkdtempSync(join(dirname(dbPath), ".resync-salvage-"));
   const copy = join(scratch, "db");
   try {
     cpSync(dbPath, copy, { recursive: true, filter: (src) => !src.endsWith("/LOCK") });
     const logDamaged = listDbFiles(dbPath).logs.some((name) => verifyLogFile(join(dbPath, name)).length > 0);
     let how: SalvagedSafety["how"] = "read";
-    let read: { raw: Uint8Array | undefined; highest: number };
+    let read: Awaited<ReturnType<typeof readSafety>>;
     try {
-      read = await readSafety(copy, committee);
+      read = await readSafety(copy, committee, me);
     } catch {
       await (Level as unknown as ClassicStatic).repair(copy);
       how = "repaired copy";
-      read = await readSafety(copy, committee);
+      read = await readSafety(copy, committee, me);
     }
-    const { raw } = read;
-    if (raw === undefined) return { record: null, how, floorIndex: read.highest, logDamaged };
+    const { raw, ownLaneNext } = read;
+    if (raw === undefined) return { record: null, how, floorIndex: read.highest, ownLaneNext, logDamaged };
     let record: SafetyRecord;
     try {
       record = codecs.safetyRecord.decode(new Uint8Array(raw));
@@ -86,7 +92,7 @@ export async function salvageSafetyRecord(dbPath: string, committee: Committee):
       const check = verifyPrepareQc(committee, record.lock);
       if (!check.ok) throw new StorageError(`meta/safety: the lock's certificate does not verify: ${check.reason}`);
     }
-    return { record, how, floorIndex: Math.max(read.highest, highestIndex(record)), logDamaged };
+    return { record, how, floorIndex: Math.max(read.highest, highestIndex(record)), ownLaneNext, logDamaged };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -96,7 +102,8 @@ export async function salvageSafetyRecord(dbPath: string, committee: Committee):
 async function readSafety(
   dbPath: string,
   committee: Committee,
-): Promise<{ raw: Uint8Array | undefined; highest: number }> {
+  me: number | null,
+): Promise<{ raw: Uint8Array | undefined; highest: number; ownLaneNext: number }> {
   const db = new Level<Uint8Array, Uint8Array>(dbPath, {
     createIfMissing: false,
     keyEncoding: "view",
@@ -106,8 +113,10 @@ async function readSafety(
   try {
     const raw = await space(db, ["meta"]).get(utf8("safety"));
     let highest = 0;
+    let ownLaneNext = 0;
     try {
       const storage = await openStorage(db, committee);
+      if (me !== null) ownLaneNext = storage.lanes.wal(me).next;
       highest = Math.max(
         storage.commitQcs.wal.next - 1,
         storage.anchor.index,
@@ -117,7 +126,7 @@ async function readSafety(
     } catch {
       // The rest is damaged: the record alone sets the floor.
     }
-    return { raw, highest };
+    return { raw, highest, ownLaneNext };
   } finally {
     await db.close();
   }
@@ -131,7 +140,7 @@ async function readSafety(
 export async function rebuildWithSafety(
   dbPath: string,
   committee: Committee,
-  salvaged: Pick<SalvagedSafety, "record" | "floorIndex">,
+  salvaged: Pick<SalvagedSafety, "record" | "floorIndex" | "ownLaneNext">,
   nowMs: number,
 ): Promise<string> {
   const stamp = new Date(nowMs).toISOString().replace(/[:.]/g, "-");
@@ -148,7 +157,7 @@ export async function rebuildWithSafety(
   try {
     {
       const ws = new WriteSet();
-      storage.safety.carry(ws, salvaged.record, salvaged.floorIndex);
+      storage.safety.carry(ws, salvaged.record, salvaged.floorIndex, salvaged.ownLaneNext);
       const batch = storage.db.batch();
       for (const op of ws.ops) {
         if (op.type === "put") batch.put(op.key, op.value, { sublevel: op.space });

@@ -15,6 +15,8 @@ import type { WriteSet } from "./write-set.ts";
 const KEY = utf8("safety");
 /** Written by `validator resync`: the safety record was carried over into rebuilt chain data. */
 const CARRIED_KEY = utf8("resync");
+/** Vote floor index u64 ++ own lane's signed next number u64. */
+const CARRIED_BYTES = 16;
 
 /**
  * The consensus safety record (`meta/safety`). The store itself refuses a
@@ -26,11 +28,13 @@ export class SafetyStore {
   readonly #meta: Space;
   #current: SafetyRecord | null;
   #carriedIndex: number;
+  #carriedOwnLaneNext: number;
 
-  private constructor(meta: Space, current: SafetyRecord | null, carriedIndex: number) {
+  private constructor(meta: Space, current: SafetyRecord | null, carried: { index: number; ownLaneNext: number }) {
     this.#meta = meta;
     this.#current = current;
-    this.#carriedIndex = carriedIndex;
+    this.#carriedIndex = carried.index;
+    this.#carriedOwnLaneNext = carried.ownLaneNext;
   }
 
   static async open(meta: Space): Promise<SafetyStore> {
@@ -44,8 +48,11 @@ export class SafetyStore {
       }
     }
     const carried = await meta.get(CARRIED_KEY);
-    if (carried !== undefined && carried.byteLength !== 8) throw new StorageError("meta/resync is corrupt");
-    return new SafetyStore(meta, current, carried === undefined ? 0 : readU64(carried, 0));
+    if (carried !== undefined && carried.byteLength !== CARRIED_BYTES) throw new StorageError("meta/resync is corrupt");
+    return new SafetyStore(meta, current, {
+      index: carried === undefined ? 0 : readU64(carried, 0),
+      ownLaneNext: carried === undefined ? 0 : readU64(carried, 8),
+    });
   }
 
   get current(): SafetyRecord | null {
@@ -62,22 +69,29 @@ export class SafetyStore {
     return this.#carriedIndex;
   }
 
+  /** Written by `validator resync`: this validator signed its own lane's blocks up to this number - 1. */
+  get carriedOwnLaneNext(): number {
+    return this.#carriedOwnLaneNext;
+  }
+
   /**
    * Writes a safety record carried over from damaged chain data into a
    * fresh database (`validator resync`), and the floor: no new vote at or
    * below max(floorIndex, the record's highest index).
    */
-  carry(ws: WriteSet, record: SafetyRecord | null, floorIndex: number): void {
+  carry(ws: WriteSet, record: SafetyRecord | null, floorIndex: number, ownLaneNext = 0): void {
     if (this.#current !== null) throw new StorageError("meta/safety: refused: a record is already held");
     const problem = record === null ? null : inconsistency(record, Number.MAX_SAFE_INTEGER);
     if (problem !== null) throw new StorageError(`meta/safety: refused: ${problem}`);
     const index = Math.max(floorIndex, record === null ? 0 : highestIndex(record));
-    const raw = new Uint8Array(8);
+    const raw = new Uint8Array(CARRIED_BYTES);
     writeU64(raw, 0, index);
+    writeU64(raw, 8, ownLaneNext);
     if (record !== null) ws.put(this.#meta, KEY, codecs.safetyRecord.encode(record));
     ws.put(this.#meta, CARRIED_KEY, raw);
     this.#current = record;
     this.#carriedIndex = index;
+    this.#carriedOwnLaneNext = ownLaneNext;
   }
 
   /**

@@ -63,6 +63,12 @@ export interface RecoveredState {
    * votes may have been lost with the damage.
    */
   safetyFloorIndex?: number;
+  /**
+   * This validator signed its own lane's blocks below this number before
+   * `validator resync` (0 = none): it signs no new own block below it, and
+   * fetches those blocks from peers instead.
+   */
+  ownLaneFloor?: number;
   app: {
     /** Last index whose txs are applied to the app state (0 = none). */
     executedIndex: number;

@@ -117,3 +117,35 @@ test("retransmission is bounded: at most maxBlocksPerLane + 1 votes per lane and
     [...Array.from({ length: maxBlocksPerLane }, (_, n) => n), ahead - 1],
   );
 });
+
+test("after a resync, the own lane signs no block below the carried floor: it fetches them instead", () => {
+  const m = new LanesMachine({
+    committee: tc.committee,
+    me: 1,
+    signer: tc.signers[1]!,
+    config: DEFAULT_LANES_CONFIG,
+    recoveredLanes: tc.committee.members.map((_, lane) => ({ lane, first: 0, next: 0, blocks: [] })),
+    finalizedRanges: null,
+    ownLaneFloor: 3,
+  });
+  m.start(0);
+  const out = m.step({ kind: "tx", tx: new TextEncoder().encode("a=1") }, 1);
+  const later = m.step({ kind: "timer" }, 10_000);
+  const all = [...out, ...later];
+  assert.equal(
+    all.filter((e) => e.kind === "persist").length,
+    0,
+    "no own block 0: this key signed one before the resync",
+  );
+  const fetch = all.find((e) => e.kind === "fetchLaneBlocks");
+  assert.ok(fetch?.kind === "fetchLaneBlocks" && fetch.lane === 1 && fetch.from === 0 && fetch.to === 3);
+  // Once blocks 0..2 are back (from peers), production resumes at 3 with the waiting tx.
+  const chain = laneChain(tc, 1, 0, 3);
+  const after: LanesEffect[] = [];
+  for (const b of chain) after.push(...m.step({ kind: "laneBlock", block: b }, 10_001));
+  const own = after.flatMap((e) =>
+    e.kind === "persist" && e.write.kind === "laneBlock" ? [e.write.block.header.number] : [],
+  );
+  assert.deepEqual(own, [0, 1, 2, 3], "the fetched blocks are stored, then own block 3 is signed");
+  assert.equal(m.laneNext(1), 4);
+});
