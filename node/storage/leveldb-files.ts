@@ -18,6 +18,7 @@ import { crc32c, unmaskCrc } from "./crc32c.ts";
 const LOG_BLOCK_BYTES = 32 * 1024;
 const LOG_HEADER_BYTES = 7;
 const LOG_FULL = 1;
+const LOG_FIRST = 2;
 const LOG_LAST = 4;
 
 const FOOTER_BYTES = 48;
@@ -77,6 +78,13 @@ export function verifyLogFile(path: string): FileDamage[] {
   const data = readWhole(path);
   const out: FileDamage[] = [];
   let pos = 0;
+  // After damage, the rest of a record that spanned blocks is lost with it
+  // (LevelDB drops those fragments too: "missing start of fragmented record").
+  let orphaned = false;
+  const fail = (at: number, bytes: number, reason: string) => {
+    out.push(damage(path, at, bytes, reason));
+    orphaned = true;
+  };
   while (pos < data.length) {
     const blockEnd = Math.min(data.length, (Math.floor(pos / LOG_BLOCK_BYTES) + 1) * LOG_BLOCK_BYTES);
     if (blockEnd - pos < LOG_HEADER_BYTES) {
@@ -93,21 +101,26 @@ export function verifyLogFile(path: string): FileDamage[] {
     }
     if (end > blockEnd) {
       if (blockEnd === data.length) break; // cut short by a crash at the end of the file
-      out.push(damage(path, pos, blockEnd - pos, `bad record length ${length}`));
+      fail(pos, blockEnd - pos, `bad record length ${length}`);
       pos = blockEnd;
       continue;
     }
     if (type < LOG_FULL || type > LOG_LAST) {
-      out.push(damage(path, pos, blockEnd - pos, `unknown record type ${type}`));
+      fail(pos, blockEnd - pos, `unknown record type ${type}`);
       pos = blockEnd;
       continue;
     }
     const expected = unmaskCrc(readU32(data, pos));
     const actual = crc32c(data.subarray(pos + LOG_HEADER_BYTES, end), crc32c(data.subarray(pos + 6, pos + 7)));
     if (actual !== expected) {
-      out.push(damage(path, pos, blockEnd - pos, "checksum mismatch"));
+      fail(pos, blockEnd - pos, "checksum mismatch");
       pos = blockEnd;
       continue;
+    }
+    if (type === LOG_FULL || type === LOG_FIRST) orphaned = false;
+    else if (orphaned) {
+      out.push(damage(path, pos, end - pos, "the rest of a record whose start was damaged"));
+      if (type === LOG_LAST) orphaned = false;
     }
     pos = end;
   }
@@ -148,11 +161,11 @@ export function verifyTableFile(path: string, describeKey: (key: Uint8Array) => 
       out.push({ ...damage(path, index.offset, index.size, "bad block handle in index"), keyRange: range });
       continue;
     }
-    const block = readBlock(data, h);
-    if (typeof block === "string") out.push({ ...damage(path, h.offset, h.size, block), keyRange: range });
+    const problem = checkBlock(data, h);
+    if (problem !== null) out.push({ ...damage(path, h.offset, h.size, problem), keyRange: range });
   }
-  const metaBlock = readBlock(data, meta);
-  if (typeof metaBlock === "string") out.push(damage(path, meta.offset, meta.size, `meta block: ${metaBlock}`));
+  const metaProblem = checkBlock(data, meta);
+  if (metaProblem !== null) out.push(damage(path, meta.offset, meta.size, `meta block: ${metaProblem}`));
   return out;
 }
 
@@ -245,17 +258,28 @@ function readHandle(b: Uint8Array, c: { pos: number }): Handle | null {
   return offset === null || size === null ? null : { offset, size };
 }
 
-/** The block's contents (decompressed), or why it cannot be read. */
-function readBlock(data: Uint8Array, h: Handle): Uint8Array | string {
+/** Why a block (contents and trailer) does not check, or null: its checksum and its compression type. */
+function checkBlock(data: Uint8Array, h: Handle): string | null {
   if (h.offset + h.size + BLOCK_TRAILER_BYTES > data.length) return "block extends past the end of the file";
-  const contents = data.subarray(h.offset, h.offset + h.size);
   const type = data[h.offset + h.size]!;
   const expected = unmaskCrc(readU32(data, h.offset + h.size + 1));
-  const actual = crc32c(data.subarray(h.offset + h.size, h.offset + h.size + 1), crc32c(contents));
+  // The checksum covers the stored contents and the type byte.
+  const actual = crc32c(
+    data.subarray(h.offset + h.size, h.offset + h.size + 1),
+    crc32c(data.subarray(h.offset, h.offset + h.size)),
+  );
   if (actual !== expected) return "block checksum mismatch";
-  if (type === NO_COMPRESSION) return contents;
-  if (type === SNAPPY) return snappyDecompress(contents) ?? "snappy data does not decompress";
-  return `bad block type ${type}`;
+  if (type !== NO_COMPRESSION && type !== SNAPPY) return `bad block type ${type}`;
+  return null;
+}
+
+/** The block's contents (decompressed), or why it cannot be read. */
+function readBlock(data: Uint8Array, h: Handle): Uint8Array | string {
+  const problem = checkBlock(data, h);
+  if (problem !== null) return problem;
+  const contents = data.subarray(h.offset, h.offset + h.size);
+  if (data[h.offset + h.size] === NO_COMPRESSION) return contents;
+  return snappyDecompress(contents) ?? "snappy data does not decompress";
 }
 
 /** Entries of a block: shared-prefix keys and values, then restart offsets and their count. */
