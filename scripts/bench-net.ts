@@ -4,6 +4,10 @@
  * gossipsub (same libp2p stack, StrictNoSign, content-hash ids, IDONTWANT
  * off), side by side.
  *
+ * Both configurations run the node's own host (node/net createHost, the
+ * libp2p stack and gossipsub settings of a running node, limits from the
+ * shipped config), so the benchmark cannot drift from the node.
+ *
  * Every process owns a lane and sends its own blocks at a fixed offered rate;
  * every receiver decodes each block and checks its payload hash and the lane
  * owner's signature (the same work node/net does on a pushed block).
@@ -18,27 +22,13 @@
  * --rates are offered MB/s per sender (so a receiver is offered 3x that).
  */
 import { fork } from "node:child_process";
-import { createServer } from "node:net";
 import { parseArgs } from "node:util";
-import { noise } from "@chainsafe/libp2p-noise";
-import { yamux } from "@chainsafe/libp2p-yamux";
-import { type GossipSub, gossipsub, StrictNoSign, TopicValidatorResult } from "@libp2p/gossipsub";
-import { identify } from "@libp2p/identify";
-import { ping } from "@libp2p/ping";
-import { tcp } from "@libp2p/tcp";
+import { TopicValidatorResult } from "@libp2p/gossipsub";
 import { multiaddr } from "@multiformats/multiaddr";
-import { createLibp2p } from "libp2p";
 import { pino } from "pino";
-import { Committee, DEFAULT_PARAMS, type Genesis } from "../node/committee/index.ts";
-import {
-  generateKeyPair,
-  type KeyPair,
-  libp2pPrivateKey,
-  peerIdOf,
-  Signer,
-  verifyMemberSignature,
-} from "../node/crypto/index.ts";
-import { createNetwork } from "../node/net/index.ts";
+import { defaultConfig } from "../node/config/index.ts";
+import { libp2pPrivateKey, peerIdOf, type Signer, verifyMemberSignature } from "../node/crypto/index.ts";
+import { createHost, createNetwork, protocolIds, resolveLimits } from "../node/net/index.ts";
 import {
   bytesEqual,
   codecs,
@@ -47,9 +37,10 @@ import {
   type LaneBlock,
   laneBlockSigningBody,
   payloadHash,
-  sha256,
   ZERO_HASH,
 } from "../node/types/index.ts";
+import { benchCommittee, signedLaneBlock } from "./bench/chain.ts";
+import { freePorts } from "./cluster/index.ts";
 
 const N = 4;
 const CHAIN_ID = "benchnet";
@@ -82,30 +73,6 @@ interface ChildReport {
 
 // ---- shared setup ----
 
-function keys(): { validator: KeyPair[]; node: KeyPair[] } {
-  return {
-    validator: Array.from({ length: N }, (_, i) => generateKeyPair(new Uint8Array(32).fill(i + 1))),
-    node: Array.from({ length: N }, (_, i) => generateKeyPair(new Uint8Array(32).fill(200 + i))),
-  };
-}
-
-function committeeOf(k: ReturnType<typeof keys>): Committee {
-  const genesis: Genesis = {
-    chainId: CHAIN_ID,
-    genesisTimeMs: 0,
-    params: { ...DEFAULT_PARAMS, maxLaneBlockBytes: 4 * 1024 * 1024 },
-    validators: k.validator.map((v, i) => ({
-      index: i,
-      name: `v${i}`,
-      publicKey: Buffer.from(v.publicKey).toString("hex"),
-      peerId: peerIdOf(k.node[i]!.publicKey),
-      weight: 1,
-      attesterWeight: 1,
-    })),
-  };
-  return new Committee(genesis);
-}
-
 function nowMs(): number {
   return performance.timeOrigin + performance.now();
 }
@@ -126,16 +93,7 @@ function makeBlock(
   const count = Math.max(1, Math.round((sizeBytes - 200) / (txBytes + 4)));
   const txs = Array.from({ length: count }, (_, i) => new Uint8Array(txBytes).fill((lane + i) % 251));
   new DataView(txs[0]!.buffer).setFloat64(0, nowMs());
-  const header = {
-    lane,
-    number,
-    parent,
-    payloadHash: payloadHash(txs),
-    txCount: txs.length,
-    createdAtMs: Math.floor(nowMs()),
-  };
-  const unsigned: LaneBlock = { header, signature: new Uint8Array(64), txs };
-  return { ...unsigned, signature: signer.sign(DOMAINS.laneBlock, laneBlockSigningBody(unsigned)) };
+  return signedLaneBlock(signer, lane, number, parent, txs, Math.floor(nowMs()));
 }
 
 /** Payload bytes of a block (what "delivered MB" counts). */
@@ -155,10 +113,10 @@ function sentAt(block: LaneBlock): number {
 async function child(): Promise<void> {
   const spec = await new Promise<RunSpec & { index: number }>((resolve) => process.once("message", resolve as never));
   const { index, mode } = spec;
-  const k = keys();
-  const committee = committeeOf(k);
-  const signer = new Signer(k.validator[index]!.secretKey, CHAIN_ID);
-  const addrOf = (i: number) => `/ip4/127.0.0.1/tcp/${spec.ports[i]}/p2p/${peerIdOf(k.node[i]!.publicKey)}`;
+  const bench = benchCommittee(N, CHAIN_ID, { maxLaneBlockBytes: 4 * 1024 * 1024 });
+  const { committee } = bench;
+  const signer = bench.signers[index]!;
+  const addrOf = (i: number) => `/ip4/127.0.0.1/tcp/${spec.ports[i]}/p2p/${peerIdOf(bench.nodeKeys[i]!.publicKey)}`;
   const others = [...Array(N).keys()].filter((i) => i !== index);
 
   const report: ChildReport = {
@@ -192,7 +150,7 @@ async function child(): Promise<void> {
   if (mode === "push") {
     const net = await createNetwork({
       committee,
-      nodeKey: k.node[index]!,
+      nodeKey: bench.nodeKeys[index]!,
       validatorIndex: index,
       listen: [`/ip4/127.0.0.1/tcp/${spec.ports[index]}`],
       peers: others.map(addrOf),
@@ -214,31 +172,17 @@ async function child(): Promise<void> {
     dropped = () => net.metrics.snapshot().push.dropped;
     debugInfo = () => JSON.stringify([net.metrics.snapshot().push, net.pushStatus()]);
   } else {
-    const topic = `/validator/${CHAIN_ID}/bench_lane_block/1`;
-    const enc = new TextEncoder();
-    const host = await createLibp2p({
-      privateKey: libp2pPrivateKey(k.node[index]!),
-      addresses: { listen: [`/ip4/127.0.0.1/tcp/${spec.ports[index]}`] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      connectionMonitor: { abortConnectionOnPingFailure: false },
-      services: {
-        identify: identify(),
-        ping: ping(),
-        pubsub: gossipsub({
-          globalSignaturePolicy: StrictNoSign,
-          emitSelf: false,
-          allowPublishToZeroTopicPeers: true,
-          msgIdFn: (m) => sha256(enc.encode(m.topic), new Uint8Array([0]), m.data),
-          maxInboundDataLength: 8 * 1024 * 1024,
-          maxOutboundBufferSize: 512 * 1024 * 1024,
-          idontwantMinDataSize: Number.MAX_SAFE_INTEGER,
-          scoreParams: { IPColocationFactorWeight: 0 },
-        }),
-      },
+    // The node's host allows only its own topics: lane blocks ride the lane_vote topic of this bench chain.
+    const ids = protocolIds(CHAIN_ID);
+    const topic = ids.topic.lane_vote;
+    const host = await createHost({
+      privateKey: libp2pPrivateKey(bench.nodeKeys[index]!),
+      listen: [`/ip4/127.0.0.1/tcp/${spec.ports[index]}`],
+      ids,
+      limits: resolveLimits({ maxGossipFrameBytes: defaultConfig().p2p.maxMessageBytes }),
     });
-    const pubsub = host.services.pubsub as GossipSub;
+    await host.start();
+    const pubsub = host.services.pubsub;
     const decoded = new WeakMap<Uint8Array, LaneBlock>();
     pubsub.topicValidators.set(topic, (_peer, msg) => {
       // The same checks node/net runs on a pushed block.
@@ -267,7 +211,6 @@ async function child(): Promise<void> {
       if (b !== undefined) received(b, payloadBytes(b));
     });
     pubsub.subscribe(topic);
-    await host.start();
     for (const i of others) {
       await host.dial(multiaddr(addrOf(i))).catch(() => {});
     }
@@ -336,23 +279,6 @@ async function child(): Promise<void> {
 }
 
 // ---- parent ----
-
-async function freePorts(count: number): Promise<number[]> {
-  const ports: number[] = [];
-  for (let i = 0; i < count; i++) {
-    ports.push(
-      await new Promise<number>((resolve, reject) => {
-        const s = createServer();
-        s.once("error", reject);
-        s.listen(0, "127.0.0.1", () => {
-          const addr = s.address();
-          s.close(() => resolve(typeof addr === "object" && addr !== null ? addr.port : 0));
-        });
-      }),
-    );
-  }
-  return ports;
-}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;

@@ -18,8 +18,7 @@ import { parseArgs } from "node:util";
 import { Level } from "level";
 import { type BatchStats, GroupCommitWriter, openStorage } from "../node/storage/index.ts";
 import { codecs, headerHash, type LaneBlock } from "../node/types/index.ts";
-import { laneBlock } from "../test/fixtures/certs.ts";
-import { testCommittee } from "../test/fixtures/committee.ts";
+import { benchCommittee, signedLaneBlock } from "./bench/chain.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -32,7 +31,7 @@ const { values: args } = parseArgs({
 const SMALL = Number(args.small);
 const LARGE = Number(args.large);
 const RUNS = Number(args.runs);
-const tc = testCommittee(4);
+const tc = benchCommittee(4, "benchnet");
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
@@ -45,7 +44,8 @@ function buildBlocks(count: number, txs: () => Uint8Array[]): LaneBlock[] {
   const out: LaneBlock[] = [];
   for (let i = 0; i < count; i++) {
     const lane = i % lanes;
-    const b = laneBlock(tc, lane, Math.floor(i / lanes), parents[lane]!, txs());
+    const number = Math.floor(i / lanes);
+    const b = signedLaneBlock(tc.signers[lane]!, lane, number, parents[lane]!, txs(), 1000 + number);
     parents[lane] = headerHash(b.header);
     out.push(b);
   }

@@ -23,12 +23,7 @@ import { formatProfile, type ProfileSummary, readProfile, summarizeProfile } fro
 import { ProcSampler } from "./bench/proc-sampler.ts";
 import { measureFsync, measureStreamThroughput } from "./bench/raw-limits.ts";
 import { type BenchRun, formatRun, medianRun, stepOf } from "./bench/report.ts";
-import { clean, profilesDir, restartOne, up } from "./devnet/cluster.ts";
-import { apiUrl, getJson } from "./devnet/http.ts";
-import { runningPid, stopNode } from "./devnet/node-process.ts";
-import { type DevnetLayout, layoutOf, REPO_ROOT } from "./devnet/paths.ts";
-import { sleep } from "./devnet/proc.ts";
-import { readState } from "./devnet/state.ts";
+import { LocalCluster, REPO_ROOT } from "./cluster/index.ts";
 import { runLoad } from "./load.ts";
 
 export interface BenchOptions {
@@ -101,45 +96,30 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions & { out: s
   };
 }
 
-/** Waits until every validator has its 3 peers (and so the cluster can finalize). */
-async function waitConnected(layout: DevnetLayout, timeoutMs = 60_000): Promise<void> {
-  const state = readState(layout);
-  const want = state.nodes.length - 1;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const peers = await Promise.all(
-      state.nodes.map((n) =>
-        getJson<{ peers: number }>(apiUrl(n.apiPort, "/status")).then(
-          (s) => s.peers,
-          () => -1,
-        ),
-      ),
-    );
-    if (peers.every((p) => p >= want)) return;
-    if (Date.now() > deadline) throw new Error(`nodes did not connect: peers ${peers.join(", ")}`);
-    await sleep(250);
-  }
+/** The cluster of one run: 4 validators, no observer. */
+function createCluster(dir: string): Promise<LocalCluster> {
+  return LocalCluster.create({ dir, validators: 4, chainId: "benchnet", extraSlots: 0 });
 }
 
-function apisOf(layout: DevnetLayout): string[] {
-  return readState(layout).nodes.map((n) => `http://127.0.0.1:${n.apiPort}`);
+function apisOf(cluster: LocalCluster): string[] {
+  return cluster.validators.map((n) => n.apiUrl);
 }
 
-/** One fresh cluster: raw limits, warm-up, the sweep; the cluster is removed afterwards. */
-async function benchRun(opts: BenchOptions, layout: DevnetLayout, runNo: number): Promise<BenchRun> {
+/** One fresh cluster: raw limits, warm-up, the sweep. */
+async function benchRun(opts: BenchOptions, cluster: LocalCluster, runNo: number): Promise<BenchRun> {
   say(`run ${runNo}: raw limits`);
-  const fsync = measureFsync(layout.dir);
+  const fsync = measureFsync(cluster.dir);
   const stream = await measureStreamThroughput(opts.streamSeconds);
-  say(`run ${runNo}: starting a fresh 4-validator cluster in ${layout.dir}`);
-  await up(layout, { validators: 4 });
-  await waitConnected(layout);
-  const apis = apisOf(layout);
+  say(`run ${runNo}: starting a fresh 4-validator cluster in ${cluster.dir}`);
+  await cluster.startAll(cluster.validators);
+  // Every validator has its 3 peers, so the cluster can finalize.
+  await cluster.waitConnected(cluster.validators);
+  const apis = apisOf(cluster);
   // Warm-up: JIT, connections, first blocks; not recorded.
   await runLoad({ apis, rateTps: Math.min(200, opts.rates[0] ?? 200), durationS: 2, drainS: 10 });
   const steps = [];
   for (const rate of opts.rates) {
-    const state = readState(layout);
-    const pids = new Map(state.nodes.map((n) => [n.name, runningPid(layout, n) ?? -1]));
+    const pids = new Map(cluster.validators.map((n) => [n.name, n.pid ?? -1]));
     const sampler = new ProcSampler(pids);
     sampler.start();
     const load = await runLoad({
@@ -160,17 +140,18 @@ async function benchRun(opts: BenchOptions, layout: DevnetLayout, runNo: number)
 
 /** Restarts node0 under --cpu-prof, loads the cluster at `rate`, stops node0 and summarizes its profile. */
 async function profileNode0(
-  layout: DevnetLayout,
+  cluster: LocalCluster,
   rate: number,
   seconds: number,
   keepAs: string,
 ): Promise<ProfileSummary> {
-  const dir = profilesDir(layout);
+  const dir = cluster.layout.profilesDir;
   rmSync(dir, { recursive: true, force: true });
-  await restartOne(layout, "node0", { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`] });
-  await waitConnected(layout);
-  await runLoad({ apis: apisOf(layout), rateTps: rate, durationS: seconds, drainS: 5 });
-  await stopNode(layout, readState(layout).nodes[0]!, "SIGTERM", 30_000);
+  const node0 = cluster.node("node0");
+  await cluster.restart(node0, { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`] });
+  await cluster.waitConnected(cluster.validators);
+  await runLoad({ apis: apisOf(cluster), rateTps: rate, durationS: seconds, drainS: 5 });
+  await cluster.stop(node0, 30_000);
   const files = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"));
   if (files.length === 0) throw new Error(`node0 wrote no profile into ${dir}`);
   const newest = files.map((f) => join(dir, f)).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]!;
@@ -180,10 +161,26 @@ async function profileNode0(
   return summarizeProfile(readProfile(keepAs), 25);
 }
 
+const USAGE = `usage: npm run bench -- [--quick] [--runs N] [--profile] [--rates 500,1000] [--step-seconds S] [--drain S] [--out FILE]
+  (default: rates ${FULL.rates.join(",")} tx/s, ${FULL.stepSeconds} s per step; --quick: ${QUICK.rates.join(",")} tx/s, ${QUICK.stepSeconds} s per step)
+`;
+
 async function main(): Promise<void> {
-  const opts = parseBenchArgs(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  let opts: ReturnType<typeof parseBenchArgs>;
+  try {
+    opts = parseBenchArgs(argv);
+  } catch (err) {
+    process.stderr.write(`bench: ${(err as Error).message}\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
   const resultsDir = join(REPO_ROOT, "bench-results");
-  const layout = layoutOf(join(resultsDir, `devnet-${process.pid}`));
+  const clusterDir = join(resultsDir, `cluster-${process.pid}`);
   const started = new Date();
   say(
     `bench: rates ${opts.rates.join(", ")} tx/s, ${opts.stepSeconds} s per step, ${opts.runs} run(s); ` +
@@ -193,23 +190,22 @@ async function main(): Promise<void> {
   );
   const runs: BenchRun[] = [];
   let profile: ProfileSummary | undefined;
-  const cleanup = () => clean(layout).catch(() => {});
-  process.once("SIGINT", () => {
-    void cleanup().then(() => process.exit(130));
-  });
-  try {
-    for (let i = 1; i <= opts.runs; i++) {
-      const run = await benchRun(opts, layout, i);
+  for (let i = 1; i <= opts.runs; i++) {
+    const cluster = await createCluster(clusterDir);
+    // Interrupted (Ctrl-C): the nodes die with us and the directory goes.
+    const undo = cluster.stopOnExit();
+    try {
+      const run = await benchRun(opts, cluster, i);
       runs.push(run);
       say(formatRun(run, `\nrun ${i} of ${opts.runs}`));
       if (opts.profile && i === opts.runs) {
         const keepAs = join(resultsDir, `node0-${started.toISOString().replace(/[:.]/g, "-")}.cpuprofile`);
-        profile = await profileNode0(layout, opts.rates.at(-1)!, Math.max(10, opts.stepSeconds), keepAs);
+        profile = await profileNode0(cluster, opts.rates.at(-1)!, Math.max(10, opts.stepSeconds), keepAs);
       }
-      await clean(layout);
+    } finally {
+      await cluster.destroy({ signal: "SIGTERM" });
+      undo();
     }
-  } finally {
-    await cleanup();
   }
   const summary = runs.length > 1 ? medianRun(runs) : runs[0]!;
   if (runs.length > 1) say(formatRun(summary, `\nmedian of ${runs.length} runs (each cell on its own)`));

@@ -10,17 +10,16 @@
  *   npm run devnet -- down                                   stop every node, keep the data
  *   npm run devnet -- clean                                  down, then delete the devnet directory
  *
- * State lives in .devnet/ of the checkout (git-ignored; --dir or $DEVNET_DIR
- * for another): devnet.json (ports, nodes), homes/<node>, logs/<node>.log,
- * pids/<node>.pid. `up` picks a random free base port (checked by binding
- * every port the cluster and its joins need), so two clusters on one machine
- * do not collide by accident.
+ * A devnet is a LocalCluster (scripts/cluster) whose nodes run in the
+ * background. State lives in .devnet/ of the checkout (git-ignored; --dir or
+ * $DEVNET_DIR for another): cluster.json (ports, nodes), homes/<node>,
+ * logs/<node>.log, pids/<node>.pid. `up` picks a random free base port
+ * (checked by binding every port the cluster and its joins need), so two
+ * clusters on one machine do not collide by accident.
  */
 import { Command, InvalidArgumentError } from "commander";
-import { clean, down, join, load, profilesDir, restartOne, stopOne, up } from "./devnet/cluster.ts";
-import { followLog } from "./devnet/logs.ts";
-import { type DevnetLayout, devnetDir, layoutOf, logFileOf } from "./devnet/paths.ts";
-import { findNode, readState } from "./devnet/state.ts";
+import { followLog } from "./cluster/index.ts";
+import { clean, devnetDir, down, join, load, openDevnet, restartOne, stopOne, up } from "./devnet/cluster.ts";
 import { collectStatus, formatStatus } from "./devnet/status.ts";
 import { formatLoadResult } from "./load.ts";
 
@@ -47,7 +46,7 @@ export function buildProgram(): Command {
     .option("--dir <dir>", "devnet directory (default: $DEVNET_DIR, else .devnet in the checkout)")
     .exitOverride()
     .showHelpAfterError();
-  const layout = (): DevnetLayout => layoutOf(devnetDir(program.opts<{ dir?: string }>().dir, process.env));
+  const dirOf = (): string => devnetDir(program.opts<{ dir?: string }>().dir, process.env);
 
   program
     .command("up")
@@ -55,11 +54,11 @@ export function buildProgram(): Command {
     .option("--set <section.key=value>", "config override for every node of a new devnet (repeatable)", collect)
     .description("create a devnet of N validators and start it, or start the stopped nodes of an existing one")
     .action(async (validators: number | undefined, opts: { set?: string[] }) => {
-      const l = layout();
-      const res = await up(l, { ...(validators !== undefined && { validators }), sets: opts.set ?? [] });
-      const s = res.state;
+      const dir = dirOf();
+      const res = await up(dir, { ...(validators !== undefined && { validators }), sets: opts.set ?? [] });
+      const s = res.cluster.state;
       out(
-        `${res.created ? "created" : "resumed"} devnet in ${l.dir}: ${s.nodes.length} nodes, chain ${s.chainId}, ports ${s.basePort}..${s.basePort + 2 * s.nodes.length - 1}`,
+        `${res.created ? "created" : "resumed"} devnet in ${dir}: ${s.nodes.length} nodes, chain ${s.chainId}, ports ${s.basePort}..${s.basePort + 2 * s.nodes.length - 1}`,
       );
       for (const n of s.nodes) {
         const started = res.started.find((x) => x.name === n.name);
@@ -74,8 +73,7 @@ export function buildProgram(): Command {
     .option("--json", "print the rows as JSON")
     .description("one line per node: finalized index, round, peers, lag behind the highest node")
     .action(async (opts: { json?: boolean }) => {
-      const l = layout();
-      const rows = await collectStatus(l, readState(l));
+      const rows = await collectStatus(openDevnet(dirOf()));
       out(opts.json ? JSON.stringify(rows, null, 2) : formatStatus(rows));
     });
 
@@ -87,11 +85,10 @@ export function buildProgram(): Command {
     .option("--raw", "print the JSON lines as they are")
     .description("follow a node's log, pretty-printed")
     .action(async (which: string, opts: { lines: number; follow: boolean; raw?: boolean }) => {
-      const l = layout();
-      const node = findNode(readState(l), which);
+      const node = openDevnet(dirOf()).node(which);
       const stop = new AbortController();
       process.once("SIGINT", () => stop.abort());
-      await followLog(logFileOf(l, node.name), {
+      await followLog(node.logFile, {
         lines: opts.lines,
         follow: opts.follow,
         pretty: !opts.raw,
@@ -110,7 +107,7 @@ export function buildProgram(): Command {
       .argument("<node>", "node position (0, 1, ...) or name")
       .description(what)
       .action(async (which: string) => {
-        const { node, outcome } = await stopOne(layout(), which, signal);
+        const { node, outcome } = await stopOne(dirOf(), which, signal);
         out(`${node.name}: ${outcome}`);
       });
   }
@@ -121,9 +118,9 @@ export function buildProgram(): Command {
     .option("--cpu-prof", "run it under node --cpu-prof (the profile is written to <dir>/profiles when it stops)")
     .description("stop a node if it runs, then start it again from its data")
     .action(async (which: string, opts: { cpuProf?: boolean }) => {
-      const l = layout();
-      const nodeArgs = opts.cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${profilesDir(l)}`] : [];
-      const { node, stopped, pid } = await restartOne(l, which, { nodeArgs });
+      const dir = dirOf();
+      const nodeArgs = opts.cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${openDevnet(dir).layout.profilesDir}`] : [];
+      const { node, stopped, pid } = await restartOne(dir, which, { nodeArgs });
       out(`${node.name}: ${stopped === "not running" ? "was not running" : stopped}; started pid ${pid}`);
     });
 
@@ -131,7 +128,7 @@ export function buildProgram(): Command {
     .command("join")
     .description("start an extra observer node that syncs from the running cluster")
     .action(async () => {
-      const { node, peerId, pid } = await join(layout());
+      const { node, peerId, pid } = await join(dirOf());
       out(`${node.name} joined: pid ${pid}, p2p ${node.p2pPort}, api http://127.0.0.1:${node.apiPort}, peer ${peerId}`);
       out("it syncs the chain from the validators; watch its lag with: npm run devnet -- status");
     });
@@ -145,7 +142,7 @@ export function buildProgram(): Command {
     .option("--json", "print the result as JSON")
     .description("submit txs at a fixed rate to every validator and measure submit-to-final latency")
     .action(async (opts: { rate: number; duration: number; txBytes: number; drain: number; json?: boolean }) => {
-      const { result, down: stopped } = await load(layout(), {
+      const { result, down: stopped } = await load(dirOf(), {
         rateTps: opts.rate,
         durationS: opts.duration,
         txBytes: opts.txBytes,
@@ -159,16 +156,16 @@ export function buildProgram(): Command {
     .command("down")
     .description("stop every node (SIGTERM); keys, config and data stay")
     .action(async () => {
-      for (const { name, outcome } of await down(layout())) out(`${name}: ${outcome}`);
+      for (const { name, outcome } of await down(dirOf())) out(`${name}: ${outcome}`);
     });
 
   program
     .command("clean")
     .description("stop every node and delete the devnet directory")
     .action(async () => {
-      const l = layout();
-      await clean(l);
-      out(`removed ${l.dir}`);
+      const dir = dirOf();
+      await clean(dir);
+      out(`removed ${dir}`);
     });
 
   return program;

@@ -4,7 +4,7 @@
  *
  *   node scripts/measure-recovery.ts [--validators 4] [--indexes 10000] [--txs 4] [--runs 5] [--dir DIR] [--keep]
  *
- * Build: `validator testnet` creates real homes; then the real protocol
+ * Build: a LocalCluster (scripts/cluster: `validator testnet`) creates real homes; then the real protocol
  * (ProtocolNode: lanes, consensus, execution) of every validator runs
  * in-process over its own real LevelDB through GroupCommitWriter, with
  * messages handed directly between the nodes and a clock that jumps to the
@@ -22,12 +22,10 @@
  * The OS page cache is warm (the build just wrote the files); a cold
  * cache would add disk reads.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Level } from "level";
 import { pino } from "pino";
@@ -36,13 +34,12 @@ import { DEFAULT_CONSENSUS_CONFIG } from "../node/consensus/index.ts";
 import { Signer, VerifyCache } from "../node/crypto/index.ts";
 import { DEFAULT_EXECUTION_CONFIG, KvApp } from "../node/execution/index.ts";
 import { DEFAULT_LANES_CONFIG } from "../node/lanes/index.ts";
-import { type NodeEffect, type NodeInput, ProtocolNode, type TimerName } from "../node/protocol/index.ts";
+import { type NodeEffect, type NodeInput, ProtocolNode, type TimerName, type WriteId } from "../node/protocol/index.ts";
 import { loadNodeHome, type NodeHome, startNode } from "../node/runtime/index.ts";
 import { GroupCommitWriter, openStorage, recover, type Storage } from "../node/storage/index.ts";
 import type { DurableWrite } from "../node/types/index.ts";
+import { LocalCluster } from "./cluster/index.ts";
 
-const REPO = fileURLToPath(new URL("../", import.meta.url));
-const MAIN = join(REPO, "node", "main.ts");
 const RECOVERED_LINE = "recovered durable state";
 
 const { values: args } = parseArgs({
@@ -69,8 +66,11 @@ for (const [name, v] of [
 }
 
 const dir = args.dir ?? mkdtempSync(join(tmpdir(), "measure-recovery-"));
-const homesDir = join(dir, "homes");
-const homeOf = (i: number) => join(homesDir, `node${i}`);
+const reuse = LocalCluster.exists(dir);
+const cluster = reuse
+  ? LocalCluster.open(dir)
+  : await LocalCluster.create({ dir, validators: VALIDATORS, chainId: "measure", extraSlots: 0 });
+const homeOf = (i: number) => cluster.node(`node${i}`).home;
 
 function openDb(home: NodeHome): Level<Uint8Array, Uint8Array> {
   return new Level<Uint8Array, Uint8Array>(join(home.paths.dataDir, "db"), {
@@ -98,18 +98,11 @@ interface SimNode {
   writer: GroupCommitWriter;
   protocol: ProtocolNode;
   queue: NodeInput[];
-  writes: { id: string; write: DurableWrite }[];
+  writes: { id: WriteId; write: DurableWrite }[];
   timers: Map<TimerName, { key: string; deadlineMs: number }>;
 }
 
 async function build(): Promise<void> {
-  const r = spawnSync(
-    process.execPath,
-    [MAIN, "testnet", "--validators", String(VALIDATORS), "--out", homesDir, "--base-port", String(freePortBase())],
-    { cwd: REPO, encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir } },
-  );
-  if (r.status !== 0) throw new Error(`validator testnet failed: ${r.stderr}${r.stdout}`);
-
   const cache = new VerifyCache(65_536);
   const nodes: SimNode[] = [];
   for (let i = 0; i < VALIDATORS; i++) {
@@ -255,12 +248,6 @@ function skipFsync(db: Level<Uint8Array, Uint8Array>): void {
   };
 }
 
-function freePortBase(): number {
-  // The homes' ports only matter when a node is started; the measurements
-  // below override them with port 0.
-  return 40_000 + 2 * Math.floor(Math.random() * 5_000);
-}
-
 // ---- measure ----
 
 /** Ports chosen by the OS, so the measurements never collide with anything. */
@@ -332,34 +319,29 @@ async function measureStartNode(): Promise<void> {
 async function measureChildProcess(): Promise<void> {
   const toRecovered: number[] = [];
   const toApi: number[] = [];
+  const node0 = cluster.node("node0");
   for (let r = 0; r < RUNS; r++) {
-    const args = [MAIN, "start", "--home", homeOf(0)];
-    for (const s of ANY_PORT) args.push("--set", s);
+    const seen = Promise.withResolvers<{ recovered: number; api: number }>();
+    let recovered = Number.NaN;
+    let carry = "";
     const t0 = performance.now();
-    const child = spawn(process.execPath, args, {
-      cwd: REPO,
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    children.add(child);
-    const times = await new Promise<{ recovered: number; api: number }>((resolve, reject) => {
-      let recovered = Number.NaN;
-      let buffered = "";
-      let stderr = "";
-      child.stderr!.on("data", (d) => {
-        stderr += String(d);
-      });
-      child.stdout!.on("data", (d) => {
-        buffered += String(d);
+    cluster.start(node0, {
+      sets: ANY_PORT,
+      onOutput: (chunk) => {
         const now = performance.now();
-        if (Number.isNaN(recovered) && buffered.includes(RECOVERED_LINE)) recovered = now;
-        if (buffered.includes("HTTP API listening")) resolve({ recovered, api: now });
-      });
-      child.once("exit", (code) => reject(new Error(`validator start exited ${code}: ${stderr}${buffered}`)));
+        const text = carry + chunk;
+        carry = text.slice(-64); // a line split across two chunks is still seen
+        if (Number.isNaN(recovered) && text.includes(RECOVERED_LINE)) recovered = now;
+        if (text.includes("HTTP API listening")) seen.resolve({ recovered, api: now });
+      },
     });
+    void cluster.exited(node0)?.then(({ code }) => {
+      seen.reject(new Error(`validator start exited ${code}; its log ends with:\n${node0.logTail()}`));
+    });
+    const times = await seen.promise;
     toRecovered.push(times.recovered - t0);
     toApi.push(times.api - t0);
-    await stopChild(child);
+    await cluster.stop(node0);
   }
   process.stdout.write(
     `validator start (child process) on node0, from spawn:\n` +
@@ -368,30 +350,17 @@ async function measureChildProcess(): Promise<void> {
   );
 }
 
-/** A child still running when this script exits (e.g. killed by a closed pipe) is killed with it. */
-const children = new Set<ChildProcess>();
-process.once("exit", () => {
-  for (const c of children) c.kill("SIGKILL");
-});
-
-function stopChild(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    child.removeAllListeners("exit");
-    child.once("exit", () => {
-      children.delete(child);
-      resolve();
-    });
-    child.kill("SIGTERM");
-  });
-}
+/** A node still running when this script exits (e.g. killed by a closed pipe) is killed with it. */
+const undoStopOnExit = cluster.stopOnExit({ keepDir: true });
 
 try {
-  if (existsSync(homeOf(0))) process.stdout.write(`reusing homes in ${homesDir}\n`);
+  if (reuse) process.stdout.write(`reusing homes in ${dir}\n`);
   else await build();
   await measureRecover();
   await measureStartNode();
   await measureChildProcess();
 } finally {
-  if (args.keep || args.dir !== undefined) process.stdout.write(`homes kept in ${homesDir}\n`);
-  else rmSync(dir, { recursive: true, force: true });
+  undoStopOnExit();
+  if (args.keep || args.dir !== undefined) process.stdout.write(`homes kept in ${dir}\n`);
+  else await cluster.destroy();
 }

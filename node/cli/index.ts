@@ -1,7 +1,9 @@
 /**
  * The `validator` command line. Each command has a definition file (options
  * and help; cheap to load) and an action file that is imported only when the
- * command runs, so --help and usage errors answer quickly.
+ * command runs, so --help and usage errors answer quickly. The dependency
+ * runs one way: the action file owns its options type, and the definition
+ * imports it as a type only (erased at run time) plus the dynamic import.
  */
 import { Command } from "commander";
 import { reportError } from "./errors.ts";

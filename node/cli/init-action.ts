@@ -5,8 +5,15 @@ import { toHex } from "../types/index.ts";
 import { checkChainId } from "./chain-id.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { clearHome, existingHomeEntries, genesisToJson, writeHome } from "./home.ts";
-import type { InitOptions } from "./init.ts";
 import { flagOverride, resolveHome } from "./options.ts";
+
+export interface InitOptions {
+  home?: string;
+  chainId: string;
+  moniker?: string;
+  force?: boolean;
+  set?: string[];
+}
 
 /** `validator init`: a single-validator home. */
 export function init(opts: InitOptions): void {

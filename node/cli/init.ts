@@ -1,15 +1,8 @@
 import type { Command } from "commander";
+import type { InitOptions } from "./init-action.ts";
 import { collect, HOME_HELP, SET_HELP } from "./options.ts";
 
 export const DEFAULT_INIT_CHAIN_ID = "validator-local";
-
-export interface InitOptions {
-  home?: string;
-  chainId: string;
-  moniker?: string;
-  force?: boolean;
-  set?: string[];
-}
 
 export function registerInit(program: Command): void {
   program

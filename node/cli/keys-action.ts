@@ -5,8 +5,17 @@ import { homePaths, loadConfig, parseSetFlags } from "../config/index.ts";
 import { generateKeyPair, peerIdOf, readKeyFile, writeKeyFile } from "../crypto/index.ts";
 import { toHex } from "../types/index.ts";
 import { CliError } from "./errors.ts";
-import type { GenerateOptions, ShowOptions } from "./keys.ts";
 import { resolveHome } from "./options.ts";
+
+export interface ShowOptions {
+  home?: string;
+  set?: string[];
+  json?: boolean;
+}
+export interface GenerateOptions {
+  out: string;
+  json?: boolean;
+}
 
 /** What `keys show` reports. */
 interface KeyReport {

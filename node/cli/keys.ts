@@ -1,16 +1,6 @@
 import type { Command } from "commander";
+import type { GenerateOptions, ShowOptions } from "./keys-action.ts";
 import { collect, HOME_HELP, SET_HELP } from "./options.ts";
-
-export interface ShowOptions {
-  home?: string;
-  set?: string[];
-  json?: boolean;
-}
-
-export interface GenerateOptions {
-  out: string;
-  json?: boolean;
-}
 
 export function registerKeys(program: Command): void {
   const keys = program.command("keys").description("show or generate keys");

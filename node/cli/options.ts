@@ -20,6 +20,9 @@ export function collect(value: string, previous: string[] | undefined): string[]
   return [...(previous ?? []), value];
 }
 
+/** Where `validator dev` (npm start) keeps its single-validator home, relative to the working directory. */
+export const DEV_HOME = ".dev-home";
+
 export const HOME_HELP = "node home directory (default: $VALIDATOR_HOME, else ~/.validator)";
 export const SET_HELP = "override a config key, e.g. --set consensus.viewTimeoutMs=2000 (repeatable)";
 

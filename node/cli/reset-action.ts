@@ -3,7 +3,12 @@ import { Level } from "level";
 import { homePaths, loadConfig, parseSetFlags } from "../config/index.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { resolveHome } from "./options.ts";
-import type { ResetOptions } from "./reset.ts";
+
+export interface ResetOptions {
+  home?: string;
+  set?: string[];
+  yes?: boolean;
+}
 
 /** `validator reset`: wipes the data directory after checking no node is using it. */
 export async function reset(opts: ResetOptions): Promise<void> {

@@ -1,11 +1,6 @@
 import type { Command } from "commander";
 import { collect, HOME_HELP, SET_HELP } from "./options.ts";
-
-export interface ResetOptions {
-  home?: string;
-  set?: string[];
-  yes?: boolean;
-}
+import type { ResetOptions } from "./reset-action.ts";
 
 export function registerReset(program: Command): void {
   program

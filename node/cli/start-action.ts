@@ -5,8 +5,16 @@ import { parseSetFlags } from "../config/index.ts";
 import { HomeError, startNode } from "../runtime/index.ts";
 import { CliError } from "./errors.ts";
 import { init } from "./init-action.ts";
-import { flagOverride, resolveHome } from "./options.ts";
-import { DEV_HOME, type StartOptions } from "./start.ts";
+import { DEV_HOME, flagOverride, resolveHome } from "./options.ts";
+
+export interface StartOptions {
+  home?: string;
+  set?: string[];
+  logLevel?: string;
+  logFormat?: string;
+  apiHost?: string;
+  apiPort?: number;
+}
 
 /** Time allowed for a clean stop before the process exits anyway. */
 const STOP_DEADLINE_MS = 10_000;

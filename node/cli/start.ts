@@ -1,16 +1,6 @@
 import type { Command } from "commander";
-import { collect, HOME_HELP, intArg, SET_HELP } from "./options.ts";
-
-export interface StartOptions {
-  home?: string;
-  set?: string[];
-  logLevel?: string;
-  logFormat?: string;
-  apiHost?: string;
-  apiPort?: number;
-}
-
-export const DEV_HOME = ".dev-home";
+import { collect, DEV_HOME, HOME_HELP, intArg, SET_HELP } from "./options.ts";
+import type { StartOptions } from "./start-action.ts";
 
 function commonStartOptions(cmd: Command): Command {
   return cmd

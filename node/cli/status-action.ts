@@ -3,7 +3,13 @@ import type { StatusJson } from "../api/index.ts";
 import { loadConfig, parseSetFlags } from "../config/index.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { resolveHome } from "./options.ts";
-import type { StatusOptions } from "./status.ts";
+
+export interface StatusOptions {
+  api?: string;
+  home?: string;
+  set?: string[];
+  json?: boolean;
+}
 
 const REQUEST_TIMEOUT_MS = 5000;
 

@@ -1,12 +1,6 @@
 import type { Command } from "commander";
 import { collect, HOME_HELP, SET_HELP } from "./options.ts";
-
-export interface StatusOptions {
-  api?: string;
-  home?: string;
-  set?: string[];
-  json?: boolean;
-}
+import type { StatusOptions } from "./status-action.ts";
 
 export function registerStatus(program: Command): void {
   program

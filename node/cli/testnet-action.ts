@@ -7,7 +7,15 @@ import { MAX_VALIDATORS, toHex } from "../types/index.ts";
 import { checkChainId } from "./chain-id.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { genesisToJson, type HomeContents, writeHome } from "./home.ts";
-import type { TestnetOptions } from "./testnet.ts";
+
+export interface TestnetOptions {
+  validators: number;
+  observers: number;
+  out: string;
+  basePort: number;
+  chainId: string;
+  set?: string[];
+}
 
 /** One node of the testnet, before anything is written. */
 interface PlannedNode {

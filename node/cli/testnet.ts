@@ -1,18 +1,10 @@
 import type { Command } from "commander";
 import { collect, intArg, SET_HELP } from "./options.ts";
+import type { TestnetOptions } from "./testnet-action.ts";
 
 export const DEFAULT_TESTNET_CHAIN_ID = "validator-testnet";
 export const DEFAULT_BASE_PORT = 26656;
 export const MAX_OBSERVERS = 64;
-
-export interface TestnetOptions {
-  validators: number;
-  observers: number;
-  out: string;
-  basePort: number;
-  chainId: string;
-  set?: string[];
-}
 
 const PORT_SCHEME = `
 Ports (all on 127.0.0.1): nodes are numbered j = 0, 1, ... with the validators

@@ -15,6 +15,8 @@ import {
   phaseVoteSigningBody,
   proposalHash,
   type RecoveredState,
+  type SafetyRecord,
+  type SignedMessage,
   type TimeoutQc,
   type TimeoutVote,
   type TimeoutVoteBody,
@@ -30,7 +32,6 @@ import { viewTimeoutMs } from "./timeouts.ts";
 import type { ConsensusConfig, ConsensusCounters, ConsensusEffect, ConsensusInput } from "./types.ts";
 import { MAX_ROUNDS_AHEAD, PhaseVoteBook, TimeoutVoteBook } from "./votes.ts";
 
-const WRITE_PREFIX = "consensus:";
 /** Messages for index k+1 held while CommitQC(k) becomes durable. */
 const MAX_BUFFERED_NEXT = 256;
 /** CommitQCs beyond the next index, held until their turn (sync catch-up). */
@@ -52,7 +53,8 @@ export interface ConsensusMachineOptions {
  * node. Views (k, r); the leader proposes a tip cut; prepare votes make a
  * PrepareQC, which becomes the lock; commit votes make a CommitQC, which
  * finalizes k. Timeouts make a TimeoutQC carrying the highest lock, which the
- * next leader must re-propose. Every vote passes the SafetyGate.
+ * next leader must re-propose. Every vote passes the SafetyGate, and leaves
+ * in the `persist` of the record that covers it (the outbox releases it).
  */
 export class ConsensusMachine {
   readonly committee: Committee;
@@ -75,7 +77,7 @@ export class ConsensusMachine {
   #lastCommitQc: CommitQc | null;
   #tips: LaneTip[];
   /** CommitQC(k) waiting to become durable before the move to k+1. */
-  #finalizing: { qc: CommitQc; id: string } | null = null;
+  #finalizing: { qc: CommitQc; id: number } | null = null;
   #view: View;
   /** TimeoutQC(k, r-1) that brought us to round r (needed to propose). */
   #entryTc: TimeoutQc | null = null;
@@ -159,9 +161,11 @@ export class ConsensusMachine {
     const out: ConsensusEffect[] = [];
     const s = this.#gate.record;
     if (this.me !== null) {
-      if (s.prepare && compareViews(s.prepare.view, this.#view) === 0) out.push(this.#send("prepare", s.prepare));
-      if (s.commit && compareViews(s.commit.view, this.#view) === 0) out.push(this.#send("commit", s.commit));
-      if (s.timeout && compareViews(s.timeout.view, this.#view) === 0) out.push(this.#sendTimeout(s.timeout));
+      const release: SignedMessage[] = [];
+      if (s.prepare && compareViews(s.prepare.view, this.#view) === 0) release.push(this.#sign("prepare", s.prepare));
+      if (s.commit && compareViews(s.commit.view, this.#view) === 0) release.push(this.#sign("commit", s.commit));
+      if (s.timeout && compareViews(s.timeout.view, this.#view) === 0) release.push(this.#signTimeout(s.timeout));
+      if (release.length > 0) out.push({ kind: "resend", release });
     }
     this.#armTimer(nowMs, out);
     return out;
@@ -288,16 +292,15 @@ export class ConsensusMachine {
     if (this.me === null) return;
     const body: PhaseVoteBody = { view: pm.proposal.view, proposalHash: hash };
     const decision = this.#gate.prepare(body.view, hash);
-    if (decision === "resend") out.push(this.#send("prepare", body));
+    if (decision === "resend") out.push({ kind: "resend", release: [this.#sign("prepare", body)] });
     if (decision !== "new") return;
-    const id = this.#writeId();
-    const release: ConsensusMessage[] = [];
+    const release: SignedMessage[] = [];
     // A leader's proposal leaves together with its own prepare vote: the
     // record then also bars a second proposal in this view after a crash.
     if (this.committee.leader(body.view) === this.me) release.push({ kind: "proposal", msg: pm });
-    release.push(this.#send("prepare", body).msg);
+    release.push(this.#sign("prepare", body));
     this.counters.prepareVotes++;
-    out.push({ kind: "persist", id, write: this.#gate.write(id, { prepare: body }, release) });
+    this.#persistSafety({ prepare: body }, release, out);
   }
 
   /** Leader duty: propose once per view when there is something to order. */
@@ -388,15 +391,10 @@ export class ConsensusMachine {
     if (this.me === null) return;
     const body: PhaseVoteBody = { view: qc.proposal.view, proposalHash: proposalHash(qc.proposal) };
     const decision = this.#gate.commit(body.view, body.proposalHash);
-    if (decision === "resend") out.push(this.#send("commit", body));
+    if (decision === "resend") out.push({ kind: "resend", release: [this.#sign("commit", body)] });
     if (decision !== "new") return;
-    const id = this.#writeId();
     this.counters.commitVotes++;
-    out.push({
-      kind: "persist",
-      id,
-      write: this.#gate.write(id, { commit: body, lock: qc }, [this.#send("commit", body).msg]),
-    });
+    this.#persistSafety({ commit: body, lock: qc }, [this.#sign("commit", body)], out);
   }
 
   #onCommitQc(qc: CommitQc, formedHere: boolean, nowMs: number, out: ConsensusEffect[]): void {
@@ -421,14 +419,14 @@ export class ConsensusMachine {
     // Index k is final. It moves on to k+1 only once the CommitQC is durable,
     // so that a restarted node's record never refers to an index it cannot
     // recover the start of.
-    const id = this.#writeId();
+    const id = this.#nextWriteId++;
     this.#finalizing = { qc, id };
-    out.push({ kind: "persist", id, write: { kind: "commitQc", qc } });
+    out.push({ kind: "persist", id, write: { kind: "commitQc", qc }, release: [] });
     if (formedHere) out.push({ kind: "broadcast", msg: { kind: "commitQc", msg: qc } });
   }
 
-  #onDurable(id: string, nowMs: number, out: ConsensusEffect[]): void {
-    for (const msg of this.#gate.durableAck(id)) out.push({ kind: "broadcast", msg });
+  #onDurable(id: number, nowMs: number, out: ConsensusEffect[]): void {
+    this.#gate.durableAck(id);
     if (this.#finalizing?.id !== id) return;
     const qc = this.#finalizing.qc;
     this.#finalizing = null;
@@ -491,11 +489,10 @@ export class ConsensusMachine {
     const lockRound = lock !== null && lock.proposal.view.index === this.#view.index ? lock.proposal.view.round : null;
     const body: TimeoutVoteBody = { view: this.#view, lockRound };
     const decision = this.#gate.timeout(this.#view, lockRound);
-    if (decision === "resend") out.push(this.#sendTimeout(body));
+    if (decision === "resend") out.push({ kind: "resend", release: [this.#signTimeout(body)] });
     if (decision !== "new") return;
-    const id = this.#writeId();
     this.counters.timeoutVotes++;
-    out.push({ kind: "persist", id, write: this.#gate.write(id, { timeout: body }, [this.#sendTimeout(body).msg]) });
+    this.#persistSafety({ timeout: body }, [this.#signTimeout(body)], out);
   }
 
   #onTimeoutVote(vote: TimeoutVote, nowMs: number, out: ConsensusEffect[]): void {
@@ -622,22 +619,24 @@ export class ConsensusMachine {
 
   // ---- signing ----
 
-  #send(phase: "prepare" | "commit", body: PhaseVoteBody): { kind: "broadcast"; msg: ConsensusMessage } {
+  /** A new safety record; `release` leaves (through the outbox) once it is durable. */
+  #persistSafety(change: Partial<SafetyRecord>, release: SignedMessage[], out: ConsensusEffect[]): void {
+    const id = this.#nextWriteId++;
+    out.push({ kind: "persist", id, write: this.#gate.write(id, change), release });
+  }
+
+  #sign(phase: "prepare" | "commit", body: PhaseVoteBody): SignedMessage {
     const signature = this.#signer!.sign(
       phase === "prepare" ? DOMAINS.prepare : DOMAINS.commit,
       phaseVoteSigningBody(body),
     );
-    return { kind: "broadcast", msg: { kind: phase, msg: { body, signer: this.me!, signature } } };
+    return { kind: phase, msg: { body, signer: this.me!, signature } };
   }
 
-  #sendTimeout(body: TimeoutVoteBody): { kind: "broadcast"; msg: ConsensusMessage } {
+  #signTimeout(body: TimeoutVoteBody): SignedMessage {
     const lock = body.lockRound === null ? null : this.#gate.lock;
     const signature = this.#signer!.sign(DOMAINS.timeout, timeoutVoteSigningBody(body));
-    return { kind: "broadcast", msg: { kind: "timeout", msg: { body, signer: this.me!, signature, lock } } };
-  }
-
-  #writeId(): string {
-    return `${WRITE_PREFIX}${this.#nextWriteId++}`;
+    return { kind: "timeout", msg: { body, signer: this.me!, signature, lock } };
   }
 }
 

@@ -1,6 +1,5 @@
 import {
   bytesEqual,
-  type ConsensusMessage,
   compareViews,
   type DurableWrite,
   type PrepareQc,
@@ -23,18 +22,20 @@ const EMPTY: SafetyRecord = { prepare: null, commit: null, timeout: null, lock: 
 
 /**
  * The safety record gate (DESIGN sections 1.2 and 6). Every prepare, commit
- * and timeout vote passes here. A new vote first changes the record; the
- * record is persisted; the vote is released only when that write is durable.
- * After a crash the recovered record bars every view at or below it, except
- * for the identical vote. This is what makes "kill -9 at any instant" unable
- * to produce two different signatures for one slot.
+ * and timeout vote is decided here: a new vote first changes the record, and
+ * the machine persists it with the vote as its release (the outbox sends the
+ * vote once the write is durable). After a crash the recovered record bars
+ * every view at or below it, except for the identical vote. This is what
+ * makes "kill -9 at any instant" unable to produce two different signatures
+ * for one slot.
  */
 export class SafetyGate {
   /** The record including writes not yet durable: what we have committed to. */
   #record: SafetyRecord;
   /** The latest record known durable. */
   #durable: SafetyRecord;
-  #pending = new Map<string, { record: SafetyRecord; release: ConsensusMessage[] }>();
+  /** Records written and not yet durable, by write number, in write order. */
+  #pending = new Map<number, SafetyRecord>();
   /** No new vote at or below this index: a record carried over by `validator resync` may be stale. */
   readonly #floorIndex: number;
 
@@ -96,31 +97,25 @@ export class SafetyGate {
   }
 
   /**
-   * Commits to a new record and returns the write; `release` leaves the node
-   * when `durable(id)` reports it. The lock never regresses: a lower one
-   * passed in is ignored.
+   * Commits to a new record and returns the write (machine write number
+   * `id`). The lock never regresses: a lower one passed in is ignored.
    */
-  write(id: string, change: Partial<SafetyRecord>, release: ConsensusMessage[]): DurableWrite {
+  write(id: number, change: Partial<SafetyRecord>): DurableWrite {
     const next: SafetyRecord = { ...this.#record, ...change };
     if (change.lock !== undefined && !isHigherLock(change.lock, this.#record.lock)) next.lock = this.#record.lock;
     this.#record = next;
-    this.#pending.set(id, { record: next, release });
+    this.#pending.set(id, next);
     return { kind: "safety", record: next };
   }
 
-  /** The write `id` is durable: returns the messages it was holding back. */
-  durableAck(id: string): ConsensusMessage[] {
-    const p = this.#pending.get(id);
-    if (p === undefined) return [];
-    // Writes become durable in order: everything before `id` is durable too.
-    const out: ConsensusMessage[] = [];
-    for (const [key, entry] of this.#pending) {
-      out.push(...entry.release);
+  /** The write `id` is durable (and, writes being durable in order, every one before it). */
+  durableAck(id: number): void {
+    if (!this.#pending.has(id)) return;
+    for (const [key, record] of this.#pending) {
       this.#pending.delete(key);
-      this.#durable = entry.record;
+      this.#durable = record;
       if (key === id) break;
     }
-    return out;
   }
 }
 

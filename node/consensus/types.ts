@@ -1,4 +1,4 @@
-import type { CommitQc, ConsensusMessage, DurableWrite, LaneQc } from "../types/index.ts";
+import type { CommitQc, ConsensusMessage, LaneQc, PersistEffect, ResendEffect } from "../types/index.ts";
 
 export interface ConsensusConfig {
   /** View timeout after a view starts having work (DESIGN section 6). */
@@ -27,14 +27,19 @@ export const DEFAULT_CONSENSUS_CONFIG: ConsensusConfig = {
 export type ConsensusInput =
   | { kind: "message"; msg: ConsensusMessage }
   | { kind: "laneQc"; qc: LaneQc }
-  | { kind: "durable"; id: string }
+  /** A write this machine asked for is durable (its number from the persist effect). */
+  | { kind: "durable"; id: number }
   | { kind: "timer"; viewKey: string }
   /** CommitQCs from a sync response, any order, unverified. */
   | { kind: "commitQcs"; qcs: CommitQc[] };
 
 export type ConsensusEffect =
+  /** Certificates (CommitQC, TimeoutQC): others' signatures, sent as they are. */
   | { kind: "broadcast"; msg: ConsensusMessage }
-  | { kind: "persist"; id: string; write: DurableWrite }
+  /** A write; a safety record releases the votes (and own proposal) it covers, via the outbox. */
+  | PersistEffect
+  /** Identical re-sends of votes whose record is durable (via the outbox). */
+  | ResendEffect
   /** One view timer: a new one replaces the previous. */
   | { kind: "setTimer"; viewKey: string; deadlineMs: number }
   /** CommitQC(k) is durable: index k is final (emitted once, in order). */

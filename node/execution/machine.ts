@@ -11,6 +11,7 @@ import {
   headerHash,
   type LaneBlock,
   type RecoveredState,
+  type SignedMessage,
   toHex,
   ZERO_HASH,
 } from "../types/index.ts";
@@ -19,8 +20,6 @@ import { AppVoteBook } from "./app-votes.ts";
 import { assembleGlobalBlock, type BlockLookup } from "./assembly.ts";
 import type { ExecutionConfig, ExecutionCounters, ExecutionEffect, ExecutionInput } from "./types.ts";
 
-const WRITE_PREFIX = "execution:";
-/** Finalized indexes waiting for execution (beyond: they stay in the CommitQC WAL). */
 /** Finalized indexes waiting for execution; the driver keeps sync within it. */
 export const MAX_PENDING = 1024;
 /** Fetched lane blocks held until their index executes. */
@@ -43,8 +42,8 @@ export interface ExecutionMachineOptions {
 /**
  * Execution (DESIGN section 7): takes finalized CommitQCs in order, builds
  * each global block from the certified lane blocks, applies it to the app,
- * persists app state with index and hash in one batch, and only then signs
- * the app vote. Aggregates AppQCs; a quorum hash that differs from ours halts
+ * persists app state with index and hash in one batch, with the app vote as
+ * that write's release (the outbox sends it once durable). Aggregates AppQCs; a quorum hash that differs from ours halts
  * the node. Writes pruning anchors.
  */
 export class ExecutionMachine {
@@ -68,8 +67,8 @@ export class ExecutionMachine {
   #durableIndex: number;
   #commitQcs = new Map<number, CommitQc>();
   #appQcs = new Map<number, AppQc>();
-  #writes = new Map<string, { block: GlobalBlock; appHash: Uint8Array }>();
-  #anchorWrite: { id: string; anchor: { commitQc: CommitQc; appQc: AppQc } } | null = null;
+  #writes = new Map<number, { block: GlobalBlock; appHash: Uint8Array }>();
+  #anchorWrite: { id: number; anchor: { commitQc: CommitQc; appQc: AppQc } } | null = null;
   #lastAnchorIndex: number;
   #halted: string | null = null;
   #lastFetchAtMs = Number.NEGATIVE_INFINITY;
@@ -119,7 +118,7 @@ export class ExecutionMachine {
   start(nowMs: number): ExecutionEffect[] {
     const out: ExecutionEffect[] = [];
     if (this.#executedIndex > 0 && this.me !== null)
-      out.push({ kind: "broadcastAppVote", vote: this.#sign(this.#executedIndex, this.#appHash) });
+      out.push({ kind: "resend", release: [this.#sign(this.#executedIndex, this.#appHash)] });
     this.#run(nowMs, out);
     return out;
   }
@@ -208,16 +207,22 @@ export class ExecutionMachine {
     const writes = this.#app.takeWrites();
     const block: GlobalBlock = { index, commitQc: qc, blocks };
     if (index > this.#chainTip) {
-      out.push({ kind: "persist", id: this.#writeId(), write: { kind: "globalBlock", block, voidLanes } });
+      out.push({
+        kind: "persist",
+        id: this.#nextWriteId++,
+        write: { kind: "globalBlock", block, voidLanes },
+        release: [],
+      });
       this.#chainTip = index;
     }
     // App state, executed index and hash in one write; the app vote waits for it.
-    const id = this.#writeId();
+    const id = this.#nextWriteId++;
     this.#writes.set(id, { block, appHash });
     out.push({
       kind: "persist",
       id,
       write: { kind: "appState", index, appHash, puts: writes.puts, dels: writes.dels },
+      release: this.me === null ? [] : [this.#sign(index, appHash)],
     });
     this.#executedIndex = index;
     this.#appHash = appHash;
@@ -248,14 +253,14 @@ export class ExecutionMachine {
     }
   }
 
-  #onDurable(id: string, out: ExecutionEffect[]): void {
+  #onDurable(id: number, out: ExecutionEffect[]): void {
     if (this.#anchorWrite?.id === id) {
       const anchor = this.#anchorWrite.anchor;
       this.#anchorWrite = null;
       const k = anchor.commitQc.proposal.view.index;
       this.counters.anchors++;
       // Only after the anchor is durable may anything below it go.
-      out.push({ kind: "persist", id: this.#writeId(), write: { kind: "pruneCommitQcs", before: k } });
+      out.push({ kind: "persist", id: this.#nextWriteId++, write: { kind: "pruneCommitQcs", before: k }, release: [] });
       out.push({
         kind: "anchored",
         anchor,
@@ -267,17 +272,20 @@ export class ExecutionMachine {
     if (w === undefined) return;
     this.#writes.delete(id);
     this.#durableIndex = w.block.index;
-    // Principle 2: the app vote leaves only once the app state is durable.
-    if (this.me !== null) out.push({ kind: "broadcastAppVote", vote: this.#sign(w.block.index, w.appHash) });
     out.push({ kind: "deliver", block: w.block, appHash: w.appHash });
     this.#maybeAnchor(out);
   }
 
   // ---- app votes, AppQCs, divergence, anchors ----
 
-  #sign(index: number, appHash: Uint8Array): AppVote {
+  #sign(index: number, appHash: Uint8Array): SignedMessage {
     const body = { index, appHash };
-    return { body, signer: this.me!, signature: this.#signer!.sign(DOMAINS.appVote, appVoteSigningBody(body)) };
+    const vote: AppVote = {
+      body,
+      signer: this.me!,
+      signature: this.#signer!.sign(DOMAINS.appVote, appVoteSigningBody(body)),
+    };
+    return { kind: "appVote", msg: vote };
   }
 
   #onAppVote(vote: AppVote, out: ExecutionEffect[]): void {
@@ -331,12 +339,12 @@ export class ExecutionMachine {
     }
     if (best === null) return;
     const anchor = { commitQc: this.#commitQcs.get(best)!, appQc: this.#appQcs.get(best)! };
-    const id = this.#writeId();
+    const id = this.#nextWriteId++;
     this.#anchorWrite = { id, anchor };
     this.#lastAnchorIndex = best;
     for (const i of [...this.#appQcs.keys()]) if (i <= best) this.#appQcs.delete(i);
     this.#votes.dropBelow(best + 1);
-    out.push({ kind: "persist", id, write: { kind: "anchor", anchor } });
+    out.push({ kind: "persist", id, write: { kind: "anchor", anchor }, release: [] });
   }
 
   #remember(qc: CommitQc): void {
@@ -346,9 +354,5 @@ export class ExecutionMachine {
   #setRecent<T>(map: Map<number, T>, index: number, value: T): void {
     map.set(index, value);
     if (map.size > MAX_RECENT) map.delete(Math.min(...map.keys()));
-  }
-
-  #writeId(): string {
-    return `${WRITE_PREFIX}${this.#nextWriteId++}`;
   }
 }

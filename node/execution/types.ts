@@ -1,4 +1,4 @@
-import type { Anchor, AppVote, CommitQc, DurableWrite, GlobalBlock, LaneBlock } from "../types/index.ts";
+import type { Anchor, AppVote, CommitQc, GlobalBlock, LaneBlock, PersistEffect, ResendEffect } from "../types/index.ts";
 
 export interface ExecutionConfig {
   /** Write a pruning anchor at most every this many indexes. */
@@ -16,12 +16,15 @@ export type ExecutionInput =
   | { kind: "blocks"; blocks: LaneBlock[] }
   /** A decoded app vote; the machine verifies its signature. */
   | { kind: "appVote"; vote: AppVote }
-  | { kind: "durable"; id: string }
+  /** A write this machine asked for is durable (its number from the persist effect). */
+  | { kind: "durable"; id: number }
   | { kind: "timer" };
 
 export type ExecutionEffect =
-  | { kind: "persist"; id: string; write: DurableWrite }
-  | { kind: "broadcastAppVote"; vote: AppVote }
+  /** A write; the app state write releases the app vote (via the outbox). */
+  | PersistEffect
+  /** The identical app vote of the recovered app state (via the outbox). */
+  | ResendEffect
   /** Global block k with its app hash: delivered once, in index order, once durable. */
   | { kind: "deliver"; block: GlobalBlock; appHash: Uint8Array }
   | { kind: "fetchLaneBlocks"; lane: number; from: number; to: number }

@@ -13,6 +13,7 @@ import {
   MAX_TXS_PER_BLOCK,
   payloadHash,
   type RecoveredLane,
+  type SignedMessage,
   type Tx,
   ZERO_HASH,
 } from "../types/index.ts";
@@ -39,7 +40,7 @@ interface LaneState {
   blocks: Map<number, HeldBlock>;
   /** Every block below this number is durable. */
   durableNext: number;
-  /** Next number this node may vote for: votes go strictly in order. */
+  /** Next number this node signs a vote for: votes go strictly in order. */
   votedNext: number;
   /** Blocks beyond `next`, held while the gap is fetched. */
   ahead: Map<number, LaneBlock>;
@@ -56,7 +57,6 @@ interface LaneState {
   lastFetchAtMs: number;
 }
 
-const WRITE_PREFIX = "lanes:";
 /** Header, signature and list offsets: what a block costs beyond its txs. */
 const BLOCK_OVERHEAD_BYTES = 256;
 
@@ -75,13 +75,20 @@ export interface LanesMachineOptions {
   /** Own lane numbers below this were signed before a resync: never sign them again, fetch them. */
   ownLaneFloor?: number;
   verifyCache?: VerifyCache;
+  /**
+   * Test-only fault (negative control of the outbox): lane votes are handed
+   * out at once instead of with their block's write. Never set in production.
+   */
+  faultReleaseVotesEarly?: boolean;
 }
 
 /**
  * The availability layer of one node (DESIGN section 5): produces the own
  * lane's blocks from the mempool, accepts other lanes' blocks in order, votes
- * for each block only once it is durable and only in order, and aggregates
- * lane votes into LaneQCs. Pure: inputs in, effects out.
+ * for each block in order, and aggregates lane votes into LaneQCs. A block's
+ * write carries the signatures it makes safe (the own block, the lane vote):
+ * the outbox releases them once the block is durable. Pure: inputs in,
+ * effects out.
  */
 export class LanesMachine {
   readonly committee: Committee;
@@ -101,7 +108,8 @@ export class LanesMachine {
   readonly #lanes: LaneState[];
   readonly #votes: LaneVoteAggregator;
   /** Write id -> (lane, number) of the lane block it makes durable. */
-  #pendingWrites = new Map<string, { lane: number; number: number }>();
+  #pendingWrites = new Map<number, { lane: number; number: number }>();
+  readonly #faultReleaseVotesEarly: boolean;
   #nextWriteId = 0;
   #timerAtMs: number | null = null;
   #lastRetransmitAtMs = 0;
@@ -119,6 +127,7 @@ export class LanesMachine {
     this.#config = opts.config;
     this.#cache = opts.verifyCache;
     this.#ownLaneFloor = opts.ownLaneFloor ?? 0;
+    this.#faultReleaseVotesEarly = opts.faultReleaseVotesEarly === true;
     this.#mempool = new Mempool(opts.config.mempoolMaxTxs, opts.config.mempoolMaxBytes);
     this.#votes = new LaneVoteAggregator(opts.committee);
     this.#lanes = opts.recoveredLanes.map((r, lane) => {
@@ -144,10 +153,9 @@ export class LanesMachine {
         tipHash,
         blocks,
         durableNext: r.next,
-        // Recovered blocks were voted before the crash (votes follow
-        // durability); re-voting them yields identical signatures, so
-        // restart from the finalized tip and re-send.
-        votedNext: Math.max(r.first, finalizedNext),
+        // Recovered blocks were voted before the crash (or their vote was
+        // lost with the crash); start() re-sends the identical votes.
+        votedNext: r.next,
         ahead: new Map(),
         finalizedNext,
         certifiedNext: finalizedNext,
@@ -192,7 +200,7 @@ export class LanesMachine {
         this.#onVote(input.vote, out);
         break;
       case "durable":
-        this.#onDurable(input.id, out);
+        this.#onDurable(input.id);
         break;
       case "timer":
         this.#timerAtMs = null;
@@ -213,9 +221,14 @@ export class LanesMachine {
   /** Effects to run right after start: re-send the votes of recovered blocks. */
   start(nowMs: number): LanesEffect[] {
     const out: LanesEffect[] = [];
-    for (const lane of this.#lanes) {
-      this.#voteInOrder(lane, out);
-      if (lane.lane === this.me) this.#pushLatestOwn(lane, out);
+    if (this.me !== null) {
+      const release: SignedMessage[] = [];
+      for (const lane of this.#lanes) {
+        for (let n = Math.max(lane.first, lane.finalizedNext); n < lane.durableNext; n++)
+          release.push(this.#signVote(lane, n));
+      }
+      if (release.length > 0) out.push({ kind: "resend", release });
+      this.#pushLatestOwn(this.#lanes[this.me]!, out);
     }
     this.#armTimer(nowMs, out);
     return out;
@@ -270,7 +283,7 @@ export class LanesMachine {
     const block: LaneBlock = { header, signature: new Uint8Array(64), txs };
     block.signature = this.#signer.sign(DOMAINS.laneBlock, laneBlockSigningBody(block));
     this.counters.blocksProduced++;
-    // Appended now, persisted now, pushed only once durable (#onDurable).
+    // Appended and persisted now; the outbox pushes it once durable.
     this.#append(own, block, out);
   }
 
@@ -336,14 +349,37 @@ export class LanesMachine {
     return true;
   }
 
+  /**
+   * Holds block `lane.next` and persists it. The write releases the own block
+   * and this node's vote for it: votes go strictly in order (blocks are
+   * appended in order), and none below the finalized tip (not needed).
+   */
   #append(lane: LaneState, block: LaneBlock, out: LanesEffect[]): void {
     const hash = headerHash(block.header);
-    lane.blocks.set(block.header.number, { block, hash, durable: false });
-    lane.next = block.header.number + 1;
+    const number = block.header.number;
+    lane.blocks.set(number, { block, hash, durable: false });
+    lane.next = number + 1;
     lane.tipHash = hash;
-    const id = `${WRITE_PREFIX}${this.#nextWriteId++}`;
-    this.#pendingWrites.set(id, { lane: lane.lane, number: block.header.number });
-    out.push({ kind: "persist", id, write: { kind: "laneBlock", block } });
+    const release: SignedMessage[] = [];
+    if (lane.lane === this.me) release.push({ kind: "laneBlock", msg: block });
+    lane.votedNext = Math.max(lane.votedNext, lane.finalizedNext, lane.first);
+    if (this.me !== null && lane.votedNext === number) {
+      release.push(this.#signVote(lane, number));
+      lane.votedNext = number + 1;
+    }
+    const id = this.#nextWriteId++;
+    this.#pendingWrites.set(id, { lane: lane.lane, number });
+    if (this.#faultReleaseVotesEarly) {
+      out.push({ kind: "resend", release: release.filter((m) => m.kind === "laneVote") });
+      out.push({
+        kind: "persist",
+        id,
+        write: { kind: "laneBlock", block },
+        release: release.filter((m) => m.kind !== "laneVote"),
+      });
+      return;
+    }
+    out.push({ kind: "persist", id, write: { kind: "laneBlock", block }, release });
   }
 
   #equivocation(lane: LaneState, number: number, out: LanesEffect[]): void {
@@ -364,7 +400,8 @@ export class LanesMachine {
 
   // ---- durability, votes, certificates ----
 
-  #onDurable(id: string, out: LanesEffect[]): void {
+  /** Bookkeeping only: what the write released, the outbox has sent. */
+  #onDurable(id: number): void {
     const w = this.#pendingWrites.get(id);
     if (w === undefined) return;
     this.#pendingWrites.delete(id);
@@ -373,27 +410,19 @@ export class LanesMachine {
     if (held === undefined) return;
     held.durable = true;
     while (lane.blocks.get(lane.durableNext)?.durable === true) lane.durableNext++;
-    // Principle 2: the own block leaves the node only once it is durable.
-    if (lane.lane === this.me) out.push({ kind: "pushBlock", block: held.block });
-    this.#voteInOrder(lane, out);
   }
 
-  /** Votes every durable block after the last voted one, strictly in order. */
-  #voteInOrder(lane: LaneState, out: LanesEffect[]): void {
-    if (this.me === null || this.#signer === null) return;
-    lane.votedNext = Math.max(lane.votedNext, lane.finalizedNext, lane.first);
-    while (lane.votedNext < lane.durableNext) {
-      out.push({ kind: "broadcastLaneVote", vote: this.#signVote(lane, lane.votedNext) });
-      lane.votedNext++;
-    }
-  }
-
-  #signVote(lane: LaneState, number: number): LaneVote {
+  #signVote(lane: LaneState, number: number): SignedMessage {
     const held = lane.blocks.get(number)!;
-    if (held.vote !== undefined) return held.vote;
-    const body = { lane: lane.lane, number, headerHash: held.hash };
-    held.vote = { body, signer: this.me!, signature: this.#signer!.sign(DOMAINS.laneVote, laneVoteSigningBody(body)) };
-    return held.vote;
+    if (held.vote === undefined) {
+      const body = { lane: lane.lane, number, headerHash: held.hash };
+      held.vote = {
+        body,
+        signer: this.me!,
+        signature: this.#signer!.sign(DOMAINS.laneVote, laneVoteSigningBody(body)),
+      };
+    }
+    return { kind: "laneVote", msg: held.vote };
   }
 
   #onVote(vote: LaneVote, out: LanesEffect[]): void {
@@ -475,24 +504,25 @@ export class LanesMachine {
       lane.first = to;
       out.push({
         kind: "persist",
-        id: `${WRITE_PREFIX}${this.#nextWriteId++}`,
+        id: this.#nextWriteId++,
         write: { kind: "pruneLane", lane: lane.lane, before: to },
+        release: [],
       });
     }
   }
 
   /**
-   * Lost messages: re-send the own votes the next proposal needs (below) and
-   * the latest own vote of every lane not yet certified, and re-push the
-   * latest own block. Identical bytes, so re-sending is always safe.
+   * Lost messages: re-send the durable own votes the next proposal needs
+   * (below) and the latest durable own vote of every lane not yet certified,
+   * and re-push the latest durable own block. Identical bytes, so re-sending
+   * is always safe.
    */
   #retransmit(nowMs: number, out: LanesEffect[]): void {
     this.#lastRetransmitAtMs = nowMs;
     for (const lane of this.#lanes) {
       if (this.me !== null) {
-        for (const n of this.#votesToResend(lane)) {
-          out.push({ kind: "broadcastLaneVote", vote: this.#signVote(lane, n) });
-        }
+        const numbers = this.#votesToResend(lane);
+        if (numbers.length > 0) out.push({ kind: "resend", release: numbers.map((n) => this.#signVote(lane, n)) });
       }
       if (lane.lane === this.me) this.#pushLatestOwn(lane, out);
       const floor = lane.lane === this.me ? this.#ownLaneFloor : 0;
@@ -514,7 +544,8 @@ export class LanesMachine {
    */
   #votesToResend(lane: LaneState): number[] {
     const from = Math.max(lane.finalizedNext, lane.first);
-    const newest = lane.votedNext - 1;
+    // Only votes whose block is durable: those were released (re-sending cannot run ahead of the outbox).
+    const newest = Math.min(lane.votedNext, lane.durableNext) - 1;
     const top = Math.min(newest, lane.finalizedNext + this.committee.params.maxBlocksPerLane - 1);
     let low = from;
     for (let n = top; n >= from; n--) {
@@ -532,7 +563,7 @@ export class LanesMachine {
   #pushLatestOwn(lane: LaneState, out: LanesEffect[]): void {
     const last = lane.durableNext - 1;
     if (last >= lane.certifiedNext && lane.blocks.has(last))
-      out.push({ kind: "pushBlock", block: lane.blocks.get(last)!.block });
+      out.push({ kind: "resend", release: [{ kind: "laneBlock", msg: lane.blocks.get(last)!.block }] });
   }
 
   #armTimer(nowMs: number, out: LanesEffect[]): void {

@@ -1,4 +1,4 @@
-import type { DurableWrite, LaneBlock, LaneQc, LaneRange, LaneVote, Tx } from "../types/index.ts";
+import type { LaneBlock, LaneQc, LaneRange, LaneVote, PersistEffect, ResendEffect, Tx } from "../types/index.ts";
 
 /** Node-local lane settings (protocol-wide ones come from genesis params). */
 export interface LanesConfig {
@@ -34,8 +34,8 @@ export type LanesInput =
   /** A pushed lane block, or one from a sync response. */
   | { kind: "laneBlock"; block: LaneBlock }
   | { kind: "laneVote"; vote: LaneVote }
-  /** A write this machine asked for is durable. */
-  | { kind: "durable"; id: string }
+  /** A write this machine asked for is durable (its number from the persist effect). */
+  | { kind: "durable"; id: number }
   /** The lanes' timer fired (production deadline, retransmission). */
   | { kind: "timer" }
   /** Consensus finalized these ranges: the window moves. */
@@ -44,10 +44,10 @@ export type LanesInput =
   | { kind: "prune"; ranges: LaneRange[] };
 
 export type LanesEffect =
-  | { kind: "persist"; id: string; write: DurableWrite }
-  /** Send the own lane block to every committee member (push protocol). */
-  | { kind: "pushBlock"; block: LaneBlock }
-  | { kind: "broadcastLaneVote"; vote: LaneVote }
+  /** A block write; it releases the own block and the own vote for it (to the outbox). */
+  | PersistEffect
+  /** Identical re-sends of durable own blocks and votes (to the outbox). */
+  | ResendEffect
   /** A LaneQC formed: block `number` of `lane` is available. */
   | { kind: "laneQc"; qc: LaneQc }
   | { kind: "setTimer"; deadlineMs: number }

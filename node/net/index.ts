@@ -28,6 +28,7 @@
  * on a microtask (never re-entrantly, never through the network); gossipsub
  * runs with emitSelf off.
  */
+export { createHost, type Host } from "./host.ts";
 export { DEFAULT_NET_LIMITS, type NetLimits, resolveLimits } from "./limits.ts";
 export {
   NetMetrics,

@@ -9,7 +9,8 @@ import {
   MAX_PENDING_EXECUTION,
 } from "../execution/index.ts";
 import { type LanesEffect, type LanesInput, LanesMachine } from "../lanes/index.ts";
-import type { RecoveredState } from "../types/index.ts";
+import type { RecoveredState, SignedMessage } from "../types/index.ts";
+import { Outbox, type OutboxEvent } from "./outbox.ts";
 import type { NodeEffect, NodeInput, ProtocolConfig } from "./types.ts";
 
 export interface ProtocolNodeOptions {
@@ -22,6 +23,12 @@ export interface ProtocolNodeOptions {
   app: App;
   /** One cache per process, shared with the network layer's checks. */
   verifyCache?: VerifyCache;
+  /**
+   * Test-only faults, the outbox's negative control. `laneVotesEarly`: the
+   * lanes machine hands its lane votes out before their block is durable.
+   * Never set in production.
+   */
+  testFaults?: { laneVotesEarly?: boolean };
 }
 
 type Work =
@@ -36,9 +43,11 @@ const MAX_INTERNAL_STEPS = 100_000;
  * One node's protocol: the lanes, consensus and execution machines wired
  * together, still pure. It routes internal effects (a LaneQC to consensus, a
  * finalized CommitQC to lanes and execution, an anchor to lanes' pruning,
- * the node's own broadcasts back to itself) and returns only the effects the
- * outside world must carry out. The simulator drives it; node/runtime will
- * drive the same class with real storage, network and timers.
+ * the node's own messages back to itself) and returns only the effects the
+ * outside world must carry out. Every write and every signed message passes
+ * through its Outbox: signed messages leave only once their record is
+ * durable, and durable acknowledgements come back to the machine that asked.
+ * The simulator and node/runtime drive this same class.
  *
  * It lives in its own pure folder (not in consensus) because it depends on
  * all three machines, which must not depend on each other.
@@ -49,12 +58,14 @@ export class ProtocolNode {
   readonly lanes: LanesMachine;
   readonly consensus: ConsensusMachine;
   readonly execution: ExecutionMachine;
+  readonly outbox: Outbox;
   #halted: string | null = null;
 
   constructor(opts: ProtocolNodeOptions) {
     const { committee, me, signer, recovered, verifyCache } = opts;
     this.committee = committee;
     this.me = me;
+    this.outbox = new Outbox(me, recovered);
     const lastQc = recovered.commitQcs.at(-1) ?? recovered.anchor?.commitQc ?? null;
     this.lanes = new LanesMachine({
       committee,
@@ -66,6 +77,7 @@ export class ProtocolNode {
       anchorRanges: recovered.anchor?.commitQc.proposal.ranges ?? null,
       ownLaneFloor: recovered.ownLaneFloor ?? 0,
       verifyCache,
+      faultReleaseVotesEarly: opts.testFaults?.laneVotesEarly === true,
     });
     this.consensus = new ConsensusMachine({
       committee,
@@ -123,9 +135,10 @@ export class ProtocolNode {
         work.push({ to: "execution", input });
         break;
       case "durable": {
-        const to = input.id.slice(0, input.id.indexOf(":"));
-        if (to === "lanes" || to === "consensus" || to === "execution") work.push({ to, input } as Work);
-        break;
+        const out: NodeEffect[] = [];
+        for (const ev of this.outbox.durable(input.id)) this.#fromOutbox(ev, out, work);
+        this.#drain(work, nowMs, out);
+        return out;
       }
       case "timer":
         if (input.timer === "lanes") work.push({ to: "lanes", input: { kind: "timer" } });
@@ -163,11 +176,61 @@ export class ProtocolNode {
     }
   }
 
+  /** What the outbox decided: send a released message, route an acknowledgement, or stop. */
+  #fromOutbox(ev: OutboxEvent, out: NodeEffect[], work: Work[]): void {
+    switch (ev.kind) {
+      case "release":
+        this.#send(ev.msg, out, work);
+        return;
+      case "ack":
+        work.push({ to: ev.owner, input: { kind: "durable", id: ev.id } } as Work);
+        return;
+      case "halt":
+        this.#halted = ev.reason;
+        out.push({ kind: "event", module: "protocol", level: "error", msg: ev.reason });
+        out.push(ev);
+        return;
+    }
+  }
+
+  /**
+   * A message the outbox released: to the network, and the own votes back to
+   * the machine that counts them (they count toward certificates).
+   */
+  #send(m: SignedMessage, out: NodeEffect[], work: Work[]): void {
+    switch (m.kind) {
+      case "laneBlock":
+        out.push({ kind: "pushBlock", block: m.msg });
+        return;
+      case "laneVote":
+        out.push({ kind: "broadcast", topic: "lane_vote", vote: m.msg });
+        work.push({ to: "lanes", input: { kind: "laneVote", vote: m.msg } });
+        return;
+      case "proposal":
+        // Not fed back: the machine went through its own proposal when it
+        // made it, and a second pass would only re-send our vote.
+        out.push({ kind: "broadcast", topic: "consensus", msg: m });
+        return;
+      case "prepare":
+      case "commit":
+      case "timeout":
+        out.push({ kind: "broadcast", topic: "consensus", msg: m });
+        work.push({ to: "consensus", input: { kind: "message", msg: m } });
+        return;
+      case "appVote":
+        out.push({ kind: "broadcast", topic: "app_vote", vote: m.msg });
+        work.push({ to: "execution", input: { kind: "appVote", vote: m.msg } });
+        return;
+    }
+  }
+
   #fromLanes(e: LanesEffect, out: NodeEffect[], work: Work[]): void {
     switch (e.kind) {
-      case "broadcastLaneVote":
-        out.push({ kind: "broadcast", topic: "lane_vote", vote: e.vote });
-        work.push({ to: "lanes", input: { kind: "laneVote", vote: e.vote } });
+      case "persist":
+        out.push(this.outbox.persist("lanes", e));
+        return;
+      case "resend":
+        for (const ev of this.outbox.resend(e.release)) this.#fromOutbox(ev, out, work);
         return;
       case "laneQc":
         work.push({ to: "consensus", input: { kind: "laneQc", qc: e.qc } });
@@ -185,12 +248,16 @@ export class ProtocolNode {
 
   #fromConsensus(e: ConsensusEffect, out: NodeEffect[], work: Work[]): void {
     switch (e.kind) {
+      case "persist":
+        out.push(this.outbox.persist("consensus", e));
+        return;
+      case "resend":
+        for (const ev of this.outbox.resend(e.release)) this.#fromOutbox(ev, out, work);
+        return;
       case "broadcast":
+        // A certificate (others' signatures): sent as it is, and fed back.
         out.push({ kind: "broadcast", topic: "consensus", msg: e.msg });
-        // Own votes and certificates come back as inputs (they count toward
-        // certificates). Not the own proposal: the machine went through it
-        // when it made it, and a second pass would only re-send our vote.
-        if (e.msg.kind !== "proposal") work.push({ to: "consensus", input: { kind: "message", msg: e.msg } });
+        work.push({ to: "consensus", input: { kind: "message", msg: e.msg } });
         return;
       case "finalized":
         out.push(e);
@@ -210,9 +277,11 @@ export class ProtocolNode {
 
   #fromExecution(e: ExecutionEffect, out: NodeEffect[], work: Work[]): void {
     switch (e.kind) {
-      case "broadcastAppVote":
-        out.push({ kind: "broadcast", topic: "app_vote", vote: e.vote });
-        work.push({ to: "execution", input: { kind: "appVote", vote: e.vote } });
+      case "persist":
+        out.push(this.outbox.persist("execution", e));
+        return;
+      case "resend":
+        for (const ev of this.outbox.resend(e.release)) this.#fromOutbox(ev, out, work);
         return;
       case "anchored":
         work.push({ to: "lanes", input: { kind: "prune", ranges: e.anchor.commitQc.proposal.ranges } });

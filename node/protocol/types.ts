@@ -1,16 +1,8 @@
 import type { ConsensusConfig } from "../consensus/index.ts";
 import type { ExecutionConfig } from "../execution/index.ts";
 import type { LanesConfig } from "../lanes/index.ts";
-import type {
-  AppVote,
-  CommitQc,
-  ConsensusMessage,
-  DurableWrite,
-  GlobalBlock,
-  LaneBlock,
-  LaneVote,
-  Tx,
-} from "../types/index.ts";
+import type { AppVote, CommitQc, ConsensusMessage, GlobalBlock, LaneBlock, LaneVote, Tx } from "../types/index.ts";
+import type { OutboxPersist, WriteId } from "./outbox.ts";
 
 export interface ProtocolConfig {
   lanes: LanesConfig;
@@ -27,8 +19,11 @@ export type NodeInput =
   | { kind: "laneVote"; vote: LaneVote }
   | { kind: "consensus"; msg: ConsensusMessage }
   | { kind: "appVote"; vote: AppVote }
-  /** The write with this id (from a `persist` effect) is durable. */
-  | { kind: "durable"; id: string }
+  /**
+   * The write with this id (from a `persist` effect) is durable, and so is
+   * every write persisted before it: report in persist order.
+   */
+  | { kind: "durable"; id: WriteId }
   /** A timer set by a `setTimer` effect fired (`key` as given there). */
   | { kind: "timer"; timer: TimerName; key: string }
   /** Sync responses: unverified; the machines check them. */
@@ -37,10 +32,14 @@ export type NodeInput =
 
 /** Everything one node asks of the outside world. */
 export type NodeEffect =
-  /** Make this write durable (group commit), then feed back `durable(id)`. */
-  | { kind: "persist"; id: string; write: DurableWrite }
-  /** Own lane block to every committee member (push protocol). */
+  /**
+   * Make this write durable (group commit), then feed back `durable(id)`.
+   * `signed` lists what it will release, for the HA hook only: never send it.
+   */
+  | OutboxPersist
+  /** Own lane block to every committee member (push protocol); only ever released by the outbox. */
   | { kind: "pushBlock"; block: LaneBlock }
+  /** Own votes and proposals are released by the outbox; certificates relay others' signatures. */
   | { kind: "broadcast"; topic: "lane_vote"; vote: LaneVote }
   | { kind: "broadcast"; topic: "consensus"; msg: ConsensusMessage }
   | { kind: "broadcast"; topic: "app_vote"; vote: AppVote }
@@ -53,11 +52,11 @@ export type NodeEffect =
   | { kind: "fetchLaneBlocks"; lane: number; from: number; to: number }
   | { kind: "fetchCommitQcs"; from: number }
   | { kind: "txRejected"; tx: Tx; reason: string }
-  /** The node must stop (app hash divergence). */
+  /** The node must stop (app hash divergence, or a release the durable record does not cover). */
   | { kind: "halt"; reason: string }
   | {
       kind: "event";
-      module: "lanes" | "consensus" | "execution";
+      module: "lanes" | "consensus" | "execution" | "protocol";
       level: "info" | "warn" | "error";
       msg: string;
       data?: Record<string, unknown>;

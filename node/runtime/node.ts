@@ -8,7 +8,13 @@ import { Signer, VerifyCache } from "../crypto/index.ts";
 import { KvApp } from "../execution/index.ts";
 import { createNetwork, type Network } from "../net/index.ts";
 import { createLogger, createMetrics, type Metrics } from "../observability/index.ts";
-import { type NodeEffect, type NodeInput, ProtocolNode, type TimerName } from "../protocol/index.ts";
+import {
+  type NodeEffect,
+  type NodeInput,
+  type OutboxPersist,
+  ProtocolNode,
+  type TimerName,
+} from "../protocol/index.ts";
 import {
   divergedFromFinalized,
   GroupCommitWriter,
@@ -20,16 +26,16 @@ import {
   type Storage,
   StorageIntegrityError,
 } from "../storage/index.ts";
-import { type ConsensusMessage, type DurableWrite, type RecoveredState, toHex } from "../types/index.ts";
+import { type ConsensusMessage, type RecoveredState, toHex } from "../types/index.ts";
 import { createApiBackend, PendingTxs } from "./api-backend.ts";
 import { CatchUp } from "./catch-up.ts";
+import { type Durability, LocalDurability } from "./durability.ts";
 import { FinalizedLog } from "./finalized-log.ts";
 import { loadNodeHome, type NodeHome } from "./home.ts";
 import { InputQueue } from "./input-queue.ts";
 import { MachineCounters } from "./machine-counters.ts";
 import { protocolConfig } from "./protocol-config.ts";
 import { Scrubber } from "./scrub.ts";
-import { SigningGuard } from "./signing-guard.ts";
 import { syncServerFor } from "./sync-server.ts";
 import { Timers } from "./timers.ts";
 
@@ -182,7 +188,7 @@ class Runtime implements RunningNode {
   readonly #storage: Storage;
   readonly #writer: GroupCommitWriter;
   readonly #protocol: ProtocolNode;
-  readonly #guard: SigningGuard;
+  readonly #durability: Durability;
   readonly #queue = new InputQueue<NodeInput>(INPUT_QUEUE_CAPACITY, INPUT_QUEUE_MAX_BYTES, approxInputBytes);
   readonly #timers: Timers<TimerName>;
   readonly #pending: PendingTxs;
@@ -201,7 +207,9 @@ class Runtime implements RunningNode {
   #queuedTxs = 0;
   /** Set once the protocol has started; no input is stepped before. */
   #running = false;
-  #writes: { id: string; write: DurableWrite }[] = [];
+  #writes: OutboxPersist[] = [];
+  /** Settles after the last submitted batch's acknowledgements were reported (they go in persist order). */
+  #acked: Promise<unknown> = Promise.resolve();
   #stopping: Promise<void> | null = null;
   #resolveExit!: (code: number) => void;
   #exitCode = 0;
@@ -257,7 +265,7 @@ class Runtime implements RunningNode {
       app: new KvApp(),
       verifyCache: parts.verifyCache,
     });
-    this.#guard = new SigningGuard(recovered, home.validatorIndex);
+    this.#durability = new LocalDurability(this.#writer);
     this.#timers = new Timers<TimerName>((timer, key) => this.#push({ kind: "timer", timer, key }));
     this.#pending = new PendingTxs(home.config.lanes.mempoolMaxTxs * 2);
     this.#finalizedLog = new FinalizedLog(this.#log);
@@ -437,29 +445,22 @@ class Runtime implements RunningNode {
     for (const e of effects) {
       switch (e.kind) {
         case "persist":
-          this.#writes.push({ id: e.id, write: e.write });
+          this.#writes.push(e);
           break;
+        // Signed messages reach here only as the outbox released them.
         case "pushBlock":
-          if (this.#guarded({ kind: "laneBlock", block: e.block })) {
-            try {
-              net.pushLaneBlock(e.block);
-            } catch (err) {
-              this.#log.error({ err: (err as Error).message }, "could not push own lane block");
-            }
+          try {
+            net.pushLaneBlock(e.block);
+          } catch (err) {
+            this.#log.error({ err: (err as Error).message }, "could not push own lane block");
           }
           break;
         case "broadcast":
-          if (e.topic === "lane_vote") {
-            const { lane, number } = e.vote.body;
-            if (this.#guarded({ kind: "laneVote", lane, number })) void net.publishLaneVote(e.vote);
-          } else if (e.topic === "consensus") {
-            if (this.#guarded({ kind: "consensus", msg: e.msg })) {
-              this.#journalVote(e.msg);
-              void net.publishConsensus(e.msg);
-            }
-          } else if (this.#guarded({ kind: "appVote", index: e.vote.body.index, appHash: e.vote.body.appHash })) {
-            void net.publishAppVote(e.vote);
-          }
+          if (e.topic === "lane_vote") void net.publishLaneVote(e.vote);
+          else if (e.topic === "consensus") {
+            this.#journalVote(e.msg);
+            void net.publishConsensus(e.msg);
+          } else void net.publishAppVote(e.vote);
           break;
         case "setTimer":
           this.#timers.set(e.timer, e.key, e.deadlineMs, nowMs);
@@ -521,25 +522,18 @@ class Runtime implements RunningNode {
     }
   }
 
-  /** The signing guard's verdict; a refusal is a machine bug, logged loudly. */
-  #guarded(out: Parameters<SigningGuard["check"]>[0]): boolean {
-    const why = this.#guard.check(out);
-    if (why === null) return true;
-    this.#log.error({ reason: why }, "signing guard held back a message whose record is not durable");
-    this.#metrics.dropped.inc({ queue: "signing_guard" });
-    return false;
-  }
-
+  /**
+   * Submits the turn's writes to the durability hook; once it acknowledges
+   * them (and every earlier batch), each write's `durable(id)` goes back to
+   * the protocol, in persist order. The outbox releases what they hold.
+   */
   #flushWrites(): void {
     if (this.#writes.length === 0) return;
     const batch = this.#writes;
     this.#writes = [];
-    this.#writer.submit(batch.map((w) => w.write)).then(
+    this.#acked = Promise.all([this.#acked, this.#durability.commit(batch)]).then(
       () => {
-        for (const w of batch) {
-          this.#guard.noteDurable(w.write);
-          this.#push({ kind: "durable", id: w.id });
-        }
+        for (const w of batch) this.#push({ kind: "durable", id: w.id });
       },
       (err: Error) => this.#fatal(`a durable write was refused: ${err.message}`),
     );

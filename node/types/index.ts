@@ -22,3 +22,4 @@ export {
   viewKey,
 } from "./messages.ts";
 export type * from "./schema.ts";
+export type { PersistEffect, ResendEffect, SignedKind, SignedMessage } from "./signed.ts";

@@ -1,4 +1,4 @@
-import { CLOCK_TICKS_PER_SECOND, sampleProcess } from "../devnet/proc.ts";
+import { CLOCK_TICKS_PER_SECOND, sampleProcess } from "../cluster/index.ts";
 
 export interface NodeUsage {
   name: string;

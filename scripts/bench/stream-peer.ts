@@ -1,7 +1,7 @@
 /**
  * One side of the raw libp2p stream benchmark, run as its own process:
- * the transport stack of node/net (TCP + Noise + Yamux, libp2p 3 defaults),
- * one stream, no framing or validation on top.
+ * the node's own host (node/net createHost: TCP + Noise + Yamux and the
+ * node's settings), one stream, no framing or validation on top.
  *
  *   node scripts/bench/stream-peer.ts receive
  *       prints {"addr": "<multiaddr>"}; after the sender closes its stream,
@@ -9,22 +9,19 @@
  *   node scripts/bench/stream-peer.ts send <multiaddr> <seconds> <chunkBytes>
  *       writes chunks as fast as the stream drains for <seconds>, then closes
  */
-import { noise } from "@chainsafe/libp2p-noise";
-import { yamux } from "@chainsafe/libp2p-yamux";
 import type { Stream } from "@libp2p/interface";
-import { tcp } from "@libp2p/tcp";
 import { multiaddr } from "@multiformats/multiaddr";
-import { createLibp2p } from "libp2p";
+import { generateKeyPair, libp2pPrivateKey } from "../../node/crypto/index.ts";
+import { createHost, protocolIds, resolveLimits } from "../../node/net/index.ts";
 
 export const STREAM_PROTOCOL = "/validator-bench/stream/1";
 
 function host() {
-  return createLibp2p({
-    addresses: { listen: ["/ip4/127.0.0.1/tcp/0"] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    connectionMonitor: { abortConnectionOnPingFailure: false },
+  return createHost({
+    privateKey: libp2pPrivateKey(generateKeyPair()),
+    listen: ["/ip4/127.0.0.1/tcp/0"],
+    ids: protocolIds("benchnet"),
+    limits: resolveLimits(),
   });
 }
 

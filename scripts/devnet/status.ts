@@ -1,7 +1,4 @@
-import { apiUrl, getJson } from "./http.ts";
-import { runningPid } from "./node-process.ts";
-import type { DevnetLayout } from "./paths.ts";
-import type { DevnetState, NodeEntry } from "./state.ts";
+import type { ClusterNode, LocalCluster } from "../cluster/index.ts";
 
 /** The fields of GET /status the devnet shows (node/api/backend.ts StatusJson). */
 export interface NodeStatusJson {
@@ -14,7 +11,7 @@ export interface NodeStatusJson {
 
 export interface NodeStatusRow {
   name: string;
-  role: NodeEntry["role"];
+  role: ClusterNode["role"];
   apiPort: number;
   pid: number | undefined;
   /** undefined when the node is down or did not answer. */
@@ -31,18 +28,15 @@ export function withLag(rows: Omit<NodeStatusRow, "lag">[]): NodeStatusRow[] {
   return rows.map((r) => ({ ...r, lag: r.status ? highest - r.status.finalizedIndex : undefined }));
 }
 
-export async function collectStatus(layout: DevnetLayout, state: DevnetState): Promise<NodeStatusRow[]> {
+export async function collectStatus(cluster: LocalCluster): Promise<NodeStatusRow[]> {
   const rows = await Promise.all(
-    state.nodes.map(async (node) => {
-      const pid = runningPid(layout, node);
+    cluster.nodes.map(async (node) => {
+      const pid = node.pid;
       const base = { name: node.name, role: node.role, apiPort: node.apiPort, pid };
       if (pid === undefined) return { ...base, status: undefined, error: "down" };
-      try {
-        const status = await getJson<NodeStatusJson>(apiUrl(node.apiPort, "/status"), 3000);
-        return { ...base, status, error: undefined };
-      } catch (err) {
-        return { ...base, status: undefined, error: `no answer (${(err as Error).message.slice(0, 60)})` };
-      }
+      const r = await node.get("/status").catch((err: Error) => ({ status: 0, body: err.message }));
+      if (r.status === 200) return { ...base, status: r.body as NodeStatusJson, error: undefined };
+      return { ...base, status: undefined, error: `no answer (${String(r.status || r.body).slice(0, 60)})` };
     }),
   );
   return withLag(rows);

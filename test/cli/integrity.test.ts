@@ -26,7 +26,7 @@ import { after, before, describe, test } from "node:test";
 import { Level } from "level";
 import { Committee, parseGenesisJson } from "../../node/committee/index.ts";
 import { openDatabase, openStorage, recover, u64Key } from "../../node/storage/index.ts";
-import { Cluster, type ClusterNode } from "../cluster/harness.ts";
+import { type ClusterNode, LocalCluster } from "../../scripts/cluster/index.ts";
 import { Load } from "../cluster/load.ts";
 import { hasStackTrace, runValidator } from "./run.ts";
 
@@ -67,7 +67,7 @@ function startRefused(home: string, extra: string[] = []): string {
 }
 
 describe("damaged storage is refused at start, with the key range and the resync remedy", () => {
-  let cluster: Cluster;
+  let cluster: LocalCluster;
   let node3: ClusterNode;
   const load = new Load("integrity");
   /** A clean copy of node3's home after its second stop. */
@@ -76,22 +76,19 @@ describe("damaged storage is refused at start, with the key range and the resync
 
   before(
     async () => {
-      cluster = await Cluster.create({ validators: 4 });
-      for (const n of cluster.nodes) cluster.start(n);
-      for (const n of cluster.nodes) {
-        await cluster.waitFor(n, `${n.name} to serve /status`, async () => (await n.status()) !== null);
-      }
+      cluster = await LocalCluster.create({ validators: 4 });
+      await cluster.startAll(cluster.validators);
       node3 = cluster.node("node3");
       load.start(() => cluster.running().filter((n) => n.name !== "node3"), { intervalMs: 40, txsPerRequest: 8 });
       await cluster.waitFinalized(cluster.node("node0"), 15);
-      assert.equal(await cluster.stop(node3), 0);
+      assert.equal((await cluster.stop(node3)).code, 0);
       // Restarted, LevelDB turns the old log into a table; the new log then fills with recent writes.
       await cluster.startAndWait(node3);
       const s = await cluster.waitFinalized(cluster.node("node0"), 15);
       await cluster.waitFinalized(node3, s.finalizedIndex + 15);
       const status = await node3.status();
       finalizedAtStop = status?.finalizedIndex ?? 0;
-      assert.equal(await cluster.stop(node3), 0);
+      assert.equal((await cluster.stop(node3)).code, 0);
       pristine = join(cluster.dir, "node3-pristine");
       cpSync(node3.home, pristine, { recursive: true });
       assert.ok(files(pristine, /\.ldb$|\.sst$/).length > 0, "node3's database has table files");

@@ -3,8 +3,8 @@
  * every node, and the vote journal scan for equivocation.
  */
 import { readFileSync } from "node:fs";
-import type { ClusterNode } from "./harness.ts";
-import { mapLimit } from "./http.ts";
+import type { ClusterNode } from "../../scripts/cluster/index.ts";
+import { mapLimit } from "./map-limit.ts";
 
 export interface BlockSummary {
   index: number;
@@ -106,7 +106,7 @@ export function voteSlot(vote: string, index: number, round: number): string {
   return `${vote} ${index}/${round}`;
 }
 
-/** Log lines at level error (50) or fatal (60): a fatal stop, a signing guard refusal, an API 500. */
+/** Log lines at level error (50) or fatal (60): a fatal stop (an outbox halt included), an API 500. */
 export function errorLines(logFile: string): string[] {
   const out: string[] = [];
   for (const line of readFileSync(logFile, "utf8").split("\n")) {

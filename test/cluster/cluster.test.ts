@@ -5,24 +5,20 @@
  * node's vote journal (all of its runs) for equivocation.
  */
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
+import { type ClusterNode, LocalCluster, request, sleep } from "../../scripts/cluster/index.ts";
 import { compareBlocks, errorLines, scanVotes, type VoteScan, voteSlot } from "./checks.ts";
-import { Cluster, type ClusterNode } from "./harness.ts";
-import { mapLimit, request, sleep } from "./http.ts";
 import { type AcceptedTx, Load } from "./load.ts";
+import { mapLimit } from "./map-limit.ts";
 
 const STEP_TIMEOUT_MS = 180_000;
+/** KEEP_CLUSTER=1 keeps the homes and logs for a post-mortem. */
+const KEEP = process.env.KEEP_CLUSTER === "1";
 
-let cluster: Cluster;
-const load = new Load("k");
-const onExit = () => cluster?.killAllSync();
+let cluster: LocalCluster;
 /** Interrupted (e.g. the runner is stopped): no node may outlive the test. */
-const onSignal = (signal: NodeJS.Signals) => {
-  cluster?.killAllSync();
-  if (cluster && process.env.KEEP_CLUSTER !== "1") rmSync(cluster.dir, { recursive: true, force: true });
-  process.kill(process.pid, signal);
-};
+let undoStopOnExit = () => {};
+const load = new Load("k");
 
 /** Waits until every node reports every hash finalized; returns hash -> index (same on all nodes). */
 async function waitTxsFinalized(
@@ -96,23 +92,16 @@ async function assertNewTxsFinalize(senders: readonly ClusterNode[], watchers: r
 
 describe("a 4-validator cluster of real processes", { timeout: 15 * 60_000 }, () => {
   before(async () => {
-    process.once("exit", onExit);
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
-    cluster = await Cluster.create({ validators: 4, observers: 1 });
-    for (const node of cluster.validators) cluster.start(node);
-    for (const node of cluster.validators) {
-      await cluster.waitFor(node, `${node.name} to serve /status`, async () => (await node.status()) !== null);
-    }
+    // At debug level every node logs its vote journal (scanned by the last step).
+    cluster = await LocalCluster.create({ validators: 4, observers: 1, logLevel: "debug" });
+    undoStopOnExit = cluster.stopOnExit({ keepDir: KEEP });
+    await cluster.startAll(cluster.validators);
   });
 
   after(async () => {
     await load.stop();
-    // KEEP_CLUSTER=1 keeps the homes and logs for a post-mortem.
-    await cluster?.destroy(process.env.KEEP_CLUSTER === "1");
-    process.off("exit", onExit);
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    await cluster?.destroy({ keepDir: KEEP });
+    undoStopOnExit();
   });
 
   test("txs submitted to different nodes are finalized, with identical blocks on every node", {
@@ -300,7 +289,7 @@ describe("a 4-validator cluster of real processes", { timeout: 15 * 60_000 }, ()
     const finalizedTxs = load.accepted.filter((t) => txIndex.has(t.hash));
     assert.ok(txIndex.size >= 50, `only ${txIndex.size} txs were finalized before the stop`);
 
-    const codes = await Promise.all(validators.map((n) => cluster.stop(n)));
+    const codes = await Promise.all(validators.map(async (n) => (await cluster.stop(n)).code));
     assert.deepEqual(codes, [0, 0, 0, 0], "every node exits 0 on SIGTERM");
 
     for (const node of validators) cluster.start(node);

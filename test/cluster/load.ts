@@ -3,8 +3,7 @@
  * posts a few unique `key=value` txs to the next of the currently running
  * targets, and remembers what each node accepted (202).
  */
-import type { ClusterNode } from "./harness.ts";
-import { postJson, sleep } from "./http.ts";
+import { type ClusterNode, sleep } from "../../scripts/cluster/index.ts";
 
 export interface AcceptedTx {
   hash: string;
@@ -33,7 +32,7 @@ export class Load {
       const n = this.#seq++;
       txs.push({ key: `${this.#prefix}-${n}`, value: `v${n}-${node.name}` });
     }
-    const r = await postJson(`${node.apiUrl}/txs`, { txs: txs.map((t) => `${t.key}=${t.value}`) });
+    const r = await node.post("/txs", { txs: txs.map((t) => `${t.key}=${t.value}`) });
     if (r.status !== 202) {
       this.refused++;
       return [];

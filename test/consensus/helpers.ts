@@ -14,6 +14,7 @@ import {
   phaseVoteSigningBody,
   proposalHash,
   type SafetyRecord,
+  type SignedMessage,
   type TimeoutQc,
   type TimeoutVote,
   timeoutVoteSigningBody,
@@ -95,14 +96,32 @@ export function persists(effects: ConsensusEffect[]) {
   return effects.filter((e): e is Extract<ConsensusEffect, { kind: "persist" }> => e.kind === "persist");
 }
 
+/**
+ * Messages that leave at once: certificates, and identical re-sends (which the
+ * outbox checks against the durable record). Not the releases of a persist.
+ */
 export function broadcasts(effects: ConsensusEffect[], kind?: ConsensusMessage["kind"]): ConsensusMessage[] {
   return effects
-    .filter((e): e is Extract<ConsensusEffect, { kind: "broadcast" }> => e.kind === "broadcast")
-    .map((e) => e.msg)
+    .flatMap((e): ConsensusMessage[] =>
+      e.kind === "broadcast" ? [e.msg] : e.kind === "resend" ? e.release.map(asConsensus) : [],
+    )
     .filter((m) => kind === undefined || m.kind === kind);
 }
 
-/** Acknowledges every persist in `effects` as durable, returning what that releases. */
+function asConsensus(m: SignedMessage): ConsensusMessage {
+  if (m.kind === "laneBlock" || m.kind === "laneVote" || m.kind === "appVote")
+    throw new Error(`consensus released a ${m.kind}`);
+  return m;
+}
+
+/**
+ * Acknowledges every persist in `effects` as durable, as the outbox does:
+ * returns each write's releases (as broadcasts) and what the machine does on
+ * the acknowledgement.
+ */
 export function ackAll(m: ConsensusMachine, effects: ConsensusEffect[], nowMs = 0): ConsensusEffect[] {
-  return persists(effects).flatMap((p) => m.step({ kind: "durable", id: p.id }, nowMs));
+  return persists(effects).flatMap((p) => [
+    ...p.release.map((msg): ConsensusEffect => ({ kind: "broadcast", msg: asConsensus(msg) })),
+    ...m.step({ kind: "durable", id: p.id }, nowMs),
+  ]);
 }

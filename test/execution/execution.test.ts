@@ -51,17 +51,14 @@ test("a recovered, finalized index is executed in order; the app vote waits for 
     writes.map((w) => w.write.kind),
     ["globalBlock", "appState"],
   );
-  assert.equal(
-    out.filter((e) => e.kind === "broadcastAppVote").length,
-    0,
-    "no app vote before the app state is durable",
-  );
+  assert.equal(out.filter((e) => e.kind === "resend").length, 0, "no app vote leaves before the app state is durable");
   const appState = writes[1]!;
+  assert.deepEqual(writes[0]!.release, [], "the global block releases nothing");
+  const [v] = appState.release;
+  assert.ok(v?.kind === "appVote", "the app state write releases the app vote");
+  assert.equal(v.msg.body.index, 1);
+  assert.deepEqual(v.msg.body.appHash, m.appHash);
   const acked = m.step({ kind: "durable", id: appState.id }, 1);
-  const v = acked.find((e) => e.kind === "broadcastAppVote");
-  assert.ok(v?.kind === "broadcastAppVote");
-  assert.equal(v.vote.body.index, 1);
-  assert.deepEqual(v.vote.body.appHash, m.appHash);
   assert.ok(acked.some((e) => e.kind === "deliver"));
   assert.equal(m.executedIndex, 1);
 });

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { DEFAULT_LANES_CONFIG, type LanesEffect, LanesMachine } from "../../node/lanes/index.ts";
-import { DOMAINS, headerHash, type LaneBlock, type LaneVote, laneVoteSigningBody } from "../../node/types/index.ts";
+import {
+  DOMAINS,
+  headerHash,
+  type LaneBlock,
+  type LaneVote,
+  laneVoteSigningBody,
+  type SignedMessage,
+} from "../../node/types/index.ts";
 import { laneBlock, laneChain } from "../fixtures/certs.ts";
 import { type TestCommittee, testCommittee } from "../fixtures/committee.ts";
 
@@ -20,32 +27,49 @@ function lanes(me: number, tc: TestCommittee = tc4, config = DEFAULT_LANES_CONFI
 
 const persisted = (out: LanesEffect[]) =>
   out.filter((e): e is Extract<LanesEffect, { kind: "persist" }> => e.kind === "persist");
-const votes = (out: LanesEffect[]) =>
-  out
-    .filter((e): e is Extract<LanesEffect, { kind: "broadcastLaneVote" }> => e.kind === "broadcastLaneVote")
-    .map((e) => e.vote);
+/** Signed messages a write releases once durable (the outbox sends them then). */
+const released = (out: LanesEffect[]) => persisted(out).flatMap((p) => p.release);
+/** Identical re-sends (the outbox checks them against the durable record at once). */
+const resent = (out: LanesEffect[]) => out.flatMap((e) => (e.kind === "resend" ? e.release : []));
+const votes = (msgs: SignedMessage[]) => msgs.flatMap((m) => (m.kind === "laneVote" ? [m.msg] : []));
+const ownBlocks = (msgs: SignedMessage[]) => msgs.flatMap((m) => (m.kind === "laneBlock" ? [m.msg] : []));
 
 function vote(tc: TestCommittee, signer: number, block: LaneBlock): LaneVote {
   const body = { lane: block.header.lane, number: block.header.number, headerHash: headerHash(block.header) };
   return { body, signer, signature: tc.signers[signer]!.sign(DOMAINS.laneVote, laneVoteSigningBody(body)) };
 }
 
-test("lane votes only after the block is durable, and only in order", () => {
+test("a lane vote travels with its block's write (released once durable), in order", () => {
   const m = lanes(0);
   const [b0, b1] = laneChain(tc4, 1, 0, 2);
   const out0 = m.step({ kind: "laneBlock", block: b0! }, 1);
   const out1 = m.step({ kind: "laneBlock", block: b1! }, 2);
-  assert.equal(votes([...out0, ...out1]).length, 0, "no vote before durability");
+  assert.equal(resent([...out0, ...out1]).length, 0, "nothing leaves before durability");
   const [w0] = persisted(out0);
   const [w1] = persisted(out1);
-  assert.ok(w0 && w1);
-  // Block 1 becomes durable first (it cannot, in a real group commit, but the
-  // machine must not rely on it): still no vote, since block 0 is not durable.
-  assert.equal(votes(m.step({ kind: "durable", id: w1.id }, 3)).length, 0);
-  const after = votes(m.step({ kind: "durable", id: w0.id }, 4));
+  assert.ok(w0 && w1 && w0.write.kind === "laneBlock" && w1.write.kind === "laneBlock");
   assert.deepEqual(
-    after.map((v) => v.body.number),
-    [0, 1],
+    [w0, w1].map((w) => votes(w.release).map((v) => [v.body.number, v.signer])),
+    [[[0, 0]], [[1, 0]]],
+    "each block's write releases exactly this node's vote for it",
+  );
+  assert.deepEqual(votes(w1.release)[0]!.body.headerHash, headerHash(b1!.header));
+  // Acknowledgements are bookkeeping: nothing is sent by the machine itself.
+  assert.equal(resent(m.step({ kind: "durable", id: w0.id }, 3)).length, 0);
+  assert.equal(resent(m.step({ kind: "durable", id: w1.id }, 4)).length, 0);
+});
+
+test("retransmission re-sends only the latest durable vote", () => {
+  const m = lanes(0);
+  const [b0, b1] = laneChain(tc4, 1, 0, 2);
+  const w0 = persisted(m.step({ kind: "laneBlock", block: b0! }, 1))[0]!;
+  persisted(m.step({ kind: "laneBlock", block: b1! }, 2));
+  m.step({ kind: "durable", id: w0.id }, 3);
+  const again = votes(resent(m.step({ kind: "timer" }, 10_000)));
+  assert.deepEqual(
+    again.map((v) => v.body.number),
+    [0],
+    "block 1 is not durable: its vote is not re-sent",
   );
 });
 
@@ -56,8 +80,9 @@ test("an equivocating lane block is never voted and is counted", () => {
   const out = m.step({ kind: "laneBlock", block: b0 }, 1);
   const second = m.step({ kind: "laneBlock", block: twin }, 2);
   assert.equal(persisted(second).length, 0);
+  assert.equal(resent(second).length, 0);
   assert.equal(m.counters.equivocations, 1);
-  const voted = votes(m.step({ kind: "durable", id: persisted(out)[0]!.id }, 3));
+  const voted = votes(released(out));
   assert.equal(voted.length, 1);
   assert.deepEqual(voted[0]!.body.headerHash, headerHash(b0.header));
 });
@@ -117,10 +142,10 @@ test("the own block is persisted first and pushed only once durable; the window 
   const out = produce(0, 0);
   const w = persisted(out);
   assert.equal(w.length, 1);
-  assert.equal(out.filter((e) => e.kind === "pushBlock").length, 0, "not pushed before durable");
-  const acked = m.step({ kind: "durable", id: w[0]!.id }, 20);
-  assert.equal(acked.filter((e) => e.kind === "pushBlock").length, 1);
-  assert.equal(votes(acked).length, 1, "the own block gets the own vote after durability");
+  assert.equal(resent(out).length, 0, "not pushed before durable");
+  assert.equal(ownBlocks(w[0]!.release).length, 1, "the block's write releases the block");
+  assert.equal(votes(w[0]!.release).length, 1, "and the own vote for it");
+  m.step({ kind: "durable", id: w[0]!.id }, 20);
   assert.equal(persisted(produce(1, 30)).length, 1);
   assert.equal(persisted(produce(2, 60)).length, 0, "window of 2 full: no third block");
   assert.equal(m.mempoolSize, 1);
@@ -195,5 +220,5 @@ test("a node whose own lane is finalized beyond what it holds (data reset) produ
   m.step({ kind: "tx", tx: new TextEncoder().encode("k=v") }, 0);
   const out = m.step({ kind: "timer" }, 20);
   assert.equal(persisted(out).length, 0, "signing a new block 0 would equivocate with the finalized one");
-  assert.equal(out.filter((e) => e.kind === "pushBlock").length, 0);
+  assert.equal(ownBlocks(resent(out)).length, 0);
 });

@@ -17,8 +17,9 @@ const tc = testCommittee(4);
 const LANE = 2;
 const { maxBlocksPerLane, laneWindow } = tc.committee.params;
 
+/** Votes sent at once (re-sends of durable blocks' votes: start and retransmission). */
 const votesOf = (out: LanesEffect[]): LaneVote[] =>
-  out.flatMap((e) => (e.kind === "broadcastLaneVote" ? [e.vote] : []));
+  out.flatMap((e) => (e.kind === "resend" ? e.release.flatMap((m) => (m.kind === "laneVote" ? [m.msg] : [])) : []));
 const qcsOf = (out: LanesEffect[]): LaneQc[] => out.flatMap((e) => (e.kind === "laneQc" ? [e.qc] : []));
 
 test("after a full restart, a lane more than maxBlocksPerLane ahead of finality gets usable LaneQCs (issue 16 item 5)", () => {

@@ -19,7 +19,7 @@ test("devnet CLI: help exits 0, usage errors 2, commands without a devnet 1 with
     for (const args of [["status"], ["kill", "2"]]) {
       const res = devnet(dir, args);
       assert.equal(res.code, 1, args.join(" "));
-      assert.match(res.stderr, /no devnet in .*start one with: npm run devnet -- up/);
+      assert.match(res.stderr, /no cluster in .*start one with: npm run devnet -- up/);
     }
     // clean of a directory that holds other files refuses instead of deleting them.
     const foreign = join(root, "foreign");
@@ -27,7 +27,7 @@ test("devnet CLI: help exits 0, usage errors 2, commands without a devnet 1 with
     writeFileSync(join(foreign, "precious.txt"), "keep me");
     const cleaned = devnet(foreign, ["clean"]);
     assert.equal(cleaned.code, 1);
-    assert.match(cleaned.stderr, /holds more than a devnet \(precious\.txt\)/);
+    assert.match(cleaned.stderr, /holds more than a cluster \(precious\.txt\)/);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

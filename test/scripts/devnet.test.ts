@@ -48,7 +48,7 @@ async function getBlock(port: number, index: number, deadline: number): Promise<
 }
 
 function readState(): State {
-  return JSON.parse(readFileSync(join(dir, "devnet.json"), "utf8")) as State;
+  return JSON.parse(readFileSync(join(dir, "cluster.json"), "utf8")) as State;
 }
 
 function load(args: string[]): LoadJson {

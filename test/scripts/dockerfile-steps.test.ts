@@ -10,10 +10,10 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { freePorts } from "../../scripts/cluster/index.ts";
 import { execForm, parseDockerfile, parseEnv, splitFlags } from "../../scripts/dockerfile-lint.ts";
 import { REPO } from "./run.ts";
 
@@ -24,17 +24,6 @@ after(() => {
   if (node && node.exitCode === null) node.kill("SIGKILL");
   rmSync(root, { recursive: true, force: true });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 test("the Dockerfile's steps work outside Docker: production install, init, start, health check", async () => {
   const ins = parseDockerfile(readFileSync(join(REPO, "Dockerfile"), "utf8"));
@@ -78,8 +67,7 @@ test("the Dockerfile's steps work outside Docker: production install, init, star
     ...ins.filter((i) => i.keyword === "ENV").map((i) => parseEnv(i.args)),
   );
   assert.equal(imageEnv.VALIDATOR_API_HOST, "0.0.0.0");
-  const apiPort = await freePort();
-  const p2pPort = await freePort();
+  const [apiPort, p2pPort] = await freePorts(2);
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     HOME: root,

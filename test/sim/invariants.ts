@@ -1,12 +1,10 @@
 import type { NodeEffect } from "../../node/protocol/index.ts";
 import {
   codecs,
-  compareViews,
   type DurableWrite,
   headerHash,
   type PhaseVote,
   proposalHash,
-  type SafetyRecord,
   sha256,
   toHex,
   type View,
@@ -14,48 +12,16 @@ import {
 } from "../../node/types/index.ts";
 
 /**
- * What one node has made durable, mirrored by the simulator at the moment a
- * batch is acknowledged. Checks "no signature leaves before its record"
- * against it, independently of the storage code.
+ * What one node has made durably final, mirrored by the simulator when a
+ * batch is acknowledged: a restart must not recover less. (Whether a signed
+ * message may leave before its record is durable is the outbox's rule, in
+ * node/protocol/outbox.ts; the simulator runs it and reports its halts.)
  */
 export class DurableShadow {
-  safety: SafetyRecord | null = null;
   finalizedIndex = 0;
-  executedIndex = 0;
-  appHashes = new Map<number, string>();
-  /** lane -> number -> header hash hex */
-  laneBlocks = new Map<number, Map<number, string>>();
-  laneFirst = new Map<number, number>();
 
   apply(w: DurableWrite): void {
-    switch (w.kind) {
-      case "safety":
-        this.safety = w.record;
-        return;
-      case "commitQc":
-        this.finalizedIndex = Math.max(this.finalizedIndex, w.qc.proposal.view.index);
-        return;
-      case "appState":
-        this.executedIndex = w.index;
-        this.appHashes.set(w.index, toHex(w.appHash));
-        return;
-      case "laneBlock": {
-        const m = this.laneBlocks.get(w.block.header.lane) ?? new Map<number, string>();
-        m.set(w.block.header.number, toHex(headerHash(w.block.header)));
-        this.laneBlocks.set(w.block.header.lane, m);
-        return;
-      }
-      case "pruneLane":
-        this.laneFirst.set(w.lane, Math.max(this.laneFirst.get(w.lane) ?? 0, w.before));
-        return;
-      default:
-        return;
-    }
-  }
-
-  /** Forget everything: the node's database was wiped of its safety record. */
-  wipeSafety(): void {
-    this.safety = null;
+    if (w.kind === "commitQc") this.finalizedIndex = Math.max(this.finalizedIndex, w.qc.proposal.view.index);
   }
 }
 
@@ -71,8 +37,8 @@ export interface Violation {
  * - a finalized index stays finalized after restarts;
  * - no key signs two different messages for one slot (twins excluded: they
  *   are the faulty ones);
- * - no vote leaves before its record is durable;
- * - app hashes agree.
+ * - app hashes agree, and no node halts (an outbox halt included: it means a
+ *   machine tried to release a signature its durable record does not cover).
  */
 export class InvariantChecker {
   readonly violations: Violation[] = [];
@@ -96,7 +62,7 @@ export class InvariantChecker {
   }
 
   /** One effect emitted by sim node `node`. */
-  onEffect(node: string, e: NodeEffect, shadow: DurableShadow): void {
+  onEffect(node: string, e: NodeEffect): void {
     switch (e.kind) {
       case "finalized": {
         // What an index finalizes is its tip cut (and timestamp); rounds differ.
@@ -122,70 +88,38 @@ export class InvariantChecker {
         return;
       case "pushBlock": {
         const { lane, number } = e.block.header;
-        const h = toHex(headerHash(e.block.header));
-        if (shadow.laneBlocks.get(lane)?.get(number) !== h)
-          this.#fail("durable first", `${node} pushed block ${lane}/${number} before it was durable`);
-        this.#slot(lane, `laneBlock/${lane}/${number}`, h, node);
+        this.#slot(lane, `laneBlock/${lane}/${number}`, toHex(headerHash(e.block.header)), node);
         return;
       }
       case "broadcast":
-        this.#onBroadcast(node, e, shadow);
+        this.#onBroadcast(node, e);
         return;
       default:
         return;
     }
   }
 
-  #onBroadcast(node: string, e: Extract<NodeEffect, { kind: "broadcast" }>, shadow: DurableShadow): void {
+  #onBroadcast(node: string, e: Extract<NodeEffect, { kind: "broadcast" }>): void {
     if (e.topic === "lane_vote") {
       const { lane, number, headerHash: hh } = e.vote.body;
-      const h = toHex(hh);
-      const pruned = number < (shadow.laneFirst.get(lane) ?? 0);
-      if (!pruned && shadow.laneBlocks.get(lane)?.get(number) !== h) {
-        this.#fail("durable first", `${node} voted lane block ${lane}/${number} before it was durable`);
-      }
-      this.#slot(e.vote.signer, `laneVote/${e.vote.signer}/${lane}/${number}`, h, node);
+      this.#slot(e.vote.signer, `laneVote/${e.vote.signer}/${lane}/${number}`, toHex(hh), node);
       return;
     }
     if (e.topic === "app_vote") {
       const { index, appHash } = e.vote.body;
-      const h = toHex(appHash);
-      if (shadow.executedIndex < index || (shadow.appHashes.has(index) && shadow.appHashes.get(index) !== h)) {
-        this.#fail("durable first", `${node} sent app vote ${index} before its app state was durable`);
-      }
-      this.#slot(e.vote.signer, `appVote/${e.vote.signer}/${index}`, h, node);
+      this.#slot(e.vote.signer, `appVote/${e.vote.signer}/${index}`, toHex(appHash), node);
       return;
     }
     const m = e.msg;
-    const s = shadow.safety;
     switch (m.kind) {
       case "prepare":
       case "commit": {
         const v: PhaseVote = m.msg;
-        const rec = m.kind === "prepare" ? s?.prepare : s?.commit;
-        const recorded = rec !== null && rec !== undefined && compareViews(rec.view, v.body.view) >= 0;
-        if (!recorded)
-          this.#fail(
-            "durable first",
-            `${node} sent a ${m.kind} vote at ${viewKey(v.body.view)} before its record was durable`,
-          );
-        if (m.kind === "commit" && (!s?.lock || compareViews(s.lock.proposal.view, v.body.view) < 0)) {
-          this.#fail(
-            "durable first",
-            `${node} sent a commit vote at ${viewKey(v.body.view)} before its lock was durable`,
-          );
-        }
         this.#slot(v.signer, `${m.kind}/${v.signer}/${viewKey(v.body.view)}`, toHex(v.body.proposalHash), node);
         return;
       }
       case "timeout": {
         const v = m.msg;
-        if (!s?.timeout || compareViews(s.timeout.view, v.body.view) < 0) {
-          this.#fail(
-            "durable first",
-            `${node} sent a timeout vote at ${viewKey(v.body.view)} before its record was durable`,
-          );
-        }
         this.#slot(v.signer, `timeout/${v.signer}/${viewKey(v.body.view)}`, String(v.body.lockRound), node);
         return;
       }

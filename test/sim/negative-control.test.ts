@@ -28,3 +28,19 @@ test("the same runs with intact safety records pass", async () => {
   assert.equal(r.ok, true, JSON.stringify(r.violations));
   assert.ok(r.finalized > 0);
 });
+
+/**
+ * The outbox's negative control: one validator's lanes machine hands out its
+ * lane votes before their block is durable (a test-only fault). The outbox
+ * that the simulator runs must halt that node, naming the vote and the
+ * record, on every seed.
+ */
+test("negative control: a lane vote released before its block is durable halts the node (the outbox)", async () => {
+  for (const seed of [1, 2, 3]) {
+    const r = await runSimulation({ seed, nodes: 4, faults: ["early-vote"] });
+    assert.equal(r.ok, false, `seed ${seed}: the early vote went unnoticed`);
+    const v = r.violations[0]!;
+    assert.equal(v.invariant, "halt");
+    assert.match(v.detail, /^v0 halted: outbox: lane vote for \d+\/\d+ .* not covered by the durable record/);
+  }
+});

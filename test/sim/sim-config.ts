@@ -4,7 +4,7 @@ import { DEFAULT_LANES_CONFIG } from "../../node/lanes/index.ts";
 import type { ProtocolConfig } from "../../node/protocol/index.ts";
 
 /** Faults a simulation can mix. */
-export const FAULTS = ["crash", "partition", "drop", "twins", "wipe"] as const;
+export const FAULTS = ["crash", "partition", "drop", "twins", "wipe", "early-vote"] as const;
 export type Fault = (typeof FAULTS)[number];
 
 export function parseFaults(list: string): Fault[] {

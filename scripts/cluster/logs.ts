@@ -17,6 +17,21 @@ export interface FollowOptions {
   write: (text: string) => void;
 }
 
+/** The last lines of a log file, for error messages ("(no log)" when there is none). */
+export function logTail(file: string, lines = 25): string {
+  if (!existsSync(file)) return "(no log)";
+  const start = tailOffset(file, lines);
+  const fd = openSync(file, "r");
+  try {
+    const size = statSync(file).size;
+    const buf = Buffer.alloc(size - start);
+    readSync(fd, buf, 0, buf.length, start);
+    return buf.toString("utf8").trimEnd();
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Start offset of the last `lines` lines of a file (reads its tail only). */
 export function tailOffset(file: string, lines: number): number {
   const size = statSync(file).size;

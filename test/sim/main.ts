@@ -6,8 +6,8 @@
  * `N passed, N failed` (exit code 1 if any failed).
  */
 import { parseArgs } from "node:util";
-import { FAULTS, parseFaults } from "../test/sim/sim-config.ts";
-import { runSimulation } from "../test/sim/simulation.ts";
+import { FAULTS, parseFaults } from "./sim-config.ts";
+import { runSimulation } from "./simulation.ts";
 
 const { values } = parseArgs({
   options: {

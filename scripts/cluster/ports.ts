@@ -1,6 +1,11 @@
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 
+/**
+ * Free ports on 127.0.0.1 for local clusters and benchmarks: the one port
+ * finder of the project (scripts and tests use it; nothing else binds probes).
+ */
+
 /** True when nothing listens on 127.0.0.1:port (checked by binding it for a moment). */
 export function isPortFree(port: number, host = "127.0.0.1"): Promise<boolean> {
   return new Promise((resolve) => {
@@ -19,7 +24,7 @@ export async function allPortsFree(first: number, count: number): Promise<boolea
 }
 
 export interface PickPortOptions {
-  /** Ports the cluster needs from the base on (2 per node, plus room for joins). */
+  /** Consecutive ports needed from the base on (a cluster: 2 per node, plus room for joins). */
   count: number;
   min?: number;
   max?: number;
@@ -57,12 +62,12 @@ function readOrUndefined(file: string): string | undefined {
 }
 
 /**
- * Where devnet ports live: from 20000 up to just below the ephemeral range
+ * Where cluster ports live: from 20000 up to just below the ephemeral range
  * (an outgoing connection of any program, the nodes' own dials included,
  * could otherwise hold a port the cluster or a later join needs). When the
  * ephemeral range leaves no room below it, above it.
  */
-export function devnetPortWindow(ephemeral = ephemeralPortRange()): { min: number; max: number } {
+export function clusterPortWindow(ephemeral = ephemeralPortRange()): { min: number; max: number } {
   if (ephemeral.lo - 1 - 20_000 >= 2_000) return { min: 20_000, max: ephemeral.lo - 1 };
   if (ephemeral.lo > 12_000) return { min: 10_000, max: ephemeral.lo - 1 };
   return { min: Math.min(ephemeral.hi + 1, 63_000), max: 65_535 };
@@ -75,7 +80,7 @@ export function devnetPortWindow(ephemeral = ephemeralPortRange()): { min: numbe
  * ports already in use.
  */
 export async function pickBasePort(opts: PickPortOptions): Promise<number> {
-  const window = devnetPortWindow();
+  const window = clusterPortWindow();
   const { lo, hi } = baseRange(opts.count, opts.min ?? window.min, opts.max ?? window.max);
   const random = opts.random ?? Math.random;
   const isFree = opts.isFree ?? allPortsFree;
@@ -88,4 +93,10 @@ export async function pickBasePort(opts: PickPortOptions): Promise<number> {
   throw new Error(
     `found no ${opts.count} free consecutive ports between ${lo} and ${hi + opts.count - 1} in ${attempts} tries`,
   );
+}
+
+/** `count` free consecutive ports (a random range checked by binding each one). */
+export async function freePorts(count: number): Promise<number[]> {
+  const base = await pickBasePort({ count });
+  return Array.from({ length: count }, (_, i) => base + i);
 }

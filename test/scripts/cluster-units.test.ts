@@ -4,28 +4,31 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { lineFormatter, tailOffset } from "../../scripts/devnet/logs.ts";
-import { layoutOf } from "../../scripts/devnet/paths.ts";
 import {
   baseRange,
-  devnetPortWindow,
+  ClusterError,
+  type ClusterState,
+  clusterPortWindow,
   ephemeralPortRange,
-  isPortFree,
-  pickBasePort,
-} from "../../scripts/devnet/ports.ts";
-import { isRunning, parseProcStat, parseVmRssBytes, sampleProcess } from "../../scripts/devnet/proc.ts";
-import {
-  DevnetError,
-  type DevnetState,
   findNode,
-  nextObserver,
-  plannedValidators,
+  isPortFree,
+  isRunning,
+  layoutOf,
+  lineFormatter,
+  logTail,
+  nextSlot,
+  parseProcStat,
+  parseVmRssBytes,
+  pickBasePort,
+  plannedNodes,
   readState,
+  sampleProcess,
+  tailOffset,
   writeState,
-} from "../../scripts/devnet/state.ts";
+} from "../../scripts/cluster/index.ts";
 import { formatStatus, formatTable, withLag } from "../../scripts/devnet/status.ts";
 
-function state(): DevnetState {
+function state(): ClusterState {
   return {
     version: 1,
     chainId: "devnet",
@@ -33,14 +36,15 @@ function state(): DevnetState {
     reservedPorts: 24,
     createdAtMs: 1,
     sets: [],
-    nodes: plannedValidators(4, 30_000),
+    nodes: plannedNodes(4, 0, 30_000),
   };
 }
 
-test("plannedValidators follows validator testnet's port scheme", () => {
-  assert.deepEqual(plannedValidators(2, 40_000), [
+test("plannedNodes follows validator testnet's port scheme: validators, then observers", () => {
+  assert.deepEqual(plannedNodes(2, 1, 40_000), [
     { name: "node0", role: "validator", p2pPort: 40_000, apiPort: 40_001 },
     { name: "node1", role: "validator", p2pPort: 40_002, apiPort: 40_003 },
+    { name: "observer0", role: "observer", p2pPort: 40_004, apiPort: 40_005 },
   ]);
 });
 
@@ -50,23 +54,26 @@ test("findNode accepts a position or a name and names the choices otherwise", ()
   assert.equal(findNode(s, "node3").name, "node3");
   assert.throws(
     () => findNode(s, "7"),
-    (e: Error) => e instanceof DevnetError && /0 \(node0\)/.test(e.message),
+    (e: Error) => e instanceof ClusterError && /0 \(node0\)/.test(e.message),
   );
-  assert.throws(() => findNode(s, "x"), DevnetError);
+  assert.throws(() => findNode(s, "x"), ClusterError);
 });
 
-test("nextObserver takes the next slot of the port range", () => {
+test("nextSlot takes the next slot of the port range and a free name", () => {
   const s = state();
-  assert.deepEqual(nextObserver(s), { name: "observer0", role: "observer", p2pPort: 30_008, apiPort: 30_009 });
-  s.nodes.push(nextObserver(s));
-  assert.deepEqual(nextObserver(s), { name: "observer1", role: "observer", p2pPort: 30_010, apiPort: 30_011 });
+  assert.deepEqual(nextSlot(s, "observer"), { name: "observer0", role: "observer", p2pPort: 30_008, apiPort: 30_009 });
+  s.nodes.push(nextSlot(s, "observer"));
+  assert.deepEqual(nextSlot(s, "observer"), { name: "observer1", role: "observer", p2pPort: 30_010, apiPort: 30_011 });
+  assert.deepEqual(nextSlot(s, "standby"), { name: "standby0", role: "standby", p2pPort: 30_010, apiPort: 30_011 });
+  assert.equal(nextSlot(s, "standby", "spare").name, "spare");
+  assert.throws(() => nextSlot(s, "observer", "node1"), /already has a node named node1/);
 });
 
 test("state file round-trips and a damaged one is a clear error", () => {
   const dir = mkdtempSync(join(tmpdir(), "devnet-state-"));
   try {
     const layout = layoutOf(dir);
-    assert.throws(() => readState(layout), /no devnet in .*npm run devnet -- up/);
+    assert.throws(() => readState(layout), /no cluster in .*npm run devnet -- up/);
     writeState(layout, state());
     assert.deepEqual(readState(layout), state());
     writeFileSync(layout.stateFile, "{not json");
@@ -100,12 +107,12 @@ test("pickBasePort: random even base inside the range, retried past busy ranges"
   await assert.rejects(pickBasePort({ count: 4, attempts: 3, isFree: async () => false }), /no 4 free consecutive/);
 });
 
-test("devnet ports stay below the kernel's ephemeral range (outgoing connections take ports from it)", () => {
+test("cluster ports stay below the kernel's ephemeral range (outgoing connections take ports from it)", () => {
   assert.deepEqual(ephemeralPortRange("32768\t60999\n"), { lo: 32_768, hi: 60_999 });
   assert.deepEqual(ephemeralPortRange("garbage"), { lo: 32_768, hi: 60_999 });
-  assert.deepEqual(devnetPortWindow({ lo: 32_768, hi: 60_999 }), { min: 20_000, max: 32_767 });
-  assert.deepEqual(devnetPortWindow({ lo: 15_000, hi: 30_000 }), { min: 10_000, max: 14_999 });
-  assert.deepEqual(devnetPortWindow({ lo: 1_024, hi: 40_000 }), { min: 40_001, max: 65_535 });
+  assert.deepEqual(clusterPortWindow({ lo: 32_768, hi: 60_999 }), { min: 20_000, max: 32_767 });
+  assert.deepEqual(clusterPortWindow({ lo: 15_000, hi: 30_000 }), { min: 10_000, max: 14_999 });
+  assert.deepEqual(clusterPortWindow({ lo: 1_024, hi: 40_000 }), { min: 40_001, max: 65_535 });
 });
 
 test("isPortFree sees a port that is bound on 127.0.0.1", async () => {
@@ -190,6 +197,8 @@ test("tailOffset finds the start of the last N lines; lineFormatter makes pino J
     assert.match(out, /node: "node0"/);
     assert.equal(pretty("not json"), "not json\n");
     assert.equal(lineFormatter(false, false)('{"a":1}'), '{"a":1}\n');
+    assert.equal(logTail(file, 2), "two\nthree");
+    assert.equal(logTail(join(dir, "none.log")), "(no log)");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,0 +1,59 @@
+/** Small HTTP helpers for the node API (global fetch, keep-alive by default); every request has a deadline. */
+
+const REQUEST_TIMEOUT_MS = 10_000;
+
+export class HttpError extends Error {
+  override name = "HttpError";
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export interface HttpResult {
+  status: number;
+  /** Parsed JSON body, or the raw text when it is not JSON (e.g. /metrics). */
+  body: unknown;
+}
+
+/** Any request; answers with the status and the body, whatever the status. */
+export async function request(
+  url: string,
+  init: { method?: string; body?: string | Uint8Array; headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<HttpResult> {
+  const res = await fetch(url, {
+    method: init.method ?? "GET",
+    ...(init.body !== undefined && { body: init.body }),
+    ...(init.headers !== undefined && { headers: init.headers }),
+    signal: AbortSignal.timeout(init.timeoutMs ?? REQUEST_TIMEOUT_MS),
+  });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, body };
+}
+
+export function postJson(url: string, value: unknown): Promise<HttpResult> {
+  return request(url, {
+    method: "POST",
+    body: JSON.stringify(value),
+    headers: { "content-type": "application/json" },
+  });
+}
+
+/** GET a JSON body; anything but 2xx is an HttpError. */
+export async function getJson<T>(url: string, timeoutMs = 2000): Promise<T> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  const text = await res.text();
+  if (!res.ok) throw new HttpError(res.status, `GET ${url}: ${res.status} ${text.slice(0, 200)}`);
+  return JSON.parse(text) as T;
+}
+
+export function apiUrl(apiPort: number, path: string): string {
+  return `http://127.0.0.1:${apiPort}${path}`;
+}

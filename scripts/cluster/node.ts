@@ -1,0 +1,73 @@
+import type { BlockJson, StatusJson } from "../../node/api/index.ts";
+import { type HttpResult, postJson, request } from "./http.ts";
+import { logTail } from "./logs.ts";
+import { runningPid } from "./process.ts";
+import type { NodeEntry } from "./state.ts";
+
+/** One node of a LocalCluster: where it lives and how to ask it things over its API. */
+export class ClusterNode {
+  readonly name: string;
+  readonly role: NodeEntry["role"];
+  readonly home: string;
+  readonly p2pPort: number;
+  readonly apiPort: number;
+  /** http://127.0.0.1:<apiPort> */
+  readonly apiUrl: string;
+  /** stdout and stderr of every run, appended. */
+  readonly logFile: string;
+  readonly pidFile: string;
+  /** Starts by this process. */
+  starts = 0;
+
+  constructor(entry: NodeEntry, files: { home: string; logFile: string; pidFile: string }) {
+    this.name = entry.name;
+    this.role = entry.role;
+    this.p2pPort = entry.p2pPort;
+    this.apiPort = entry.apiPort;
+    this.apiUrl = `http://127.0.0.1:${entry.apiPort}`;
+    this.home = files.home;
+    this.logFile = files.logFile;
+    this.pidFile = files.pidFile;
+  }
+
+  /** Its pid while it runs (also when another process started it); a stale pid file does not count. */
+  get pid(): number | undefined {
+    return runningPid(this.pidFile, this.home);
+  }
+
+  /** True while its process exists (a SIGSTOPped node counts as running). */
+  get running(): boolean {
+    return this.pid !== undefined;
+  }
+
+  /** The last lines of its log, for failure messages. */
+  logTail(lines = 25): string {
+    return logTail(this.logFile, lines);
+  }
+
+  /** GET /status, or null when it does not answer 200. */
+  async status(): Promise<StatusJson | null> {
+    try {
+      const r = await request(`${this.apiUrl}/status`);
+      return r.status === 200 ? (r.body as StatusJson) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** GET /blocks/:index; null while it is not final (or not yet executed) there. */
+  async block(index: number): Promise<BlockJson | null> {
+    const r = await request(`${this.apiUrl}/blocks/${index}`);
+    if (r.status === 404) return null;
+    if (r.status !== 200) throw new Error(`${this.name} GET /blocks/${index}: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body as BlockJson;
+  }
+
+  get(path: string): Promise<HttpResult> {
+    return request(`${this.apiUrl}${path}`);
+  }
+
+  post(path: string, json: unknown): Promise<HttpResult> {
+    return postJson(`${this.apiUrl}${path}`, json);
+  }
+}
