@@ -28,7 +28,7 @@ import { Committee, parseGenesisJson } from "../../node/committee/index.ts";
 import { openDatabase, openStorage, recover, u64Key } from "../../node/storage/index.ts";
 import { type ClusterNode, LocalCluster } from "../../scripts/cluster/index.ts";
 import { Load } from "../cluster/load.ts";
-import { hasStackTrace, runValidator } from "./run.ts";
+import { hasStackTrace, runValidator, tempDir } from "./run.ts";
 
 const STEP_TIMEOUT_MS = 180_000;
 
@@ -68,6 +68,8 @@ function startRefused(home: string, extra: string[] = []): string {
 
 describe("damaged storage is refused at start, with the key range and the resync remedy", () => {
   let cluster: LocalCluster;
+  /** Copies of node3's home, outside the cluster's directory (which the cluster library owns). */
+  const work = tempDir("validator-integrity-");
   let node3: ClusterNode;
   const load = new Load("integrity");
   /** A clean copy of node3's home after its second stop. */
@@ -89,7 +91,7 @@ describe("damaged storage is refused at start, with the key range and the resync
       const status = await node3.status();
       finalizedAtStop = status?.finalizedIndex ?? 0;
       assert.equal((await cluster.stop(node3)).code, 0);
-      pristine = join(cluster.dir, "node3-pristine");
+      pristine = join(work.dir, "node3-pristine");
       cpSync(node3.home, pristine, { recursive: true });
       assert.ok(files(pristine, /\.ldb$|\.sst$/).length > 0, "node3's database has table files");
       assert.ok(files(pristine, /\.log$/).length > 0, "and a write-ahead log");
@@ -100,10 +102,11 @@ describe("damaged storage is refused at start, with the key range and the resync
   after(async () => {
     await load.stop();
     await cluster?.destroy();
+    work.cleanup();
   });
 
   function copyHome(name: string): string {
-    const home = join(cluster.dir, name);
+    const home = join(work.dir, name);
     cpSync(pristine, home, { recursive: true });
     return home;
   }
