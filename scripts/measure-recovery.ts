@@ -30,11 +30,16 @@ import { parseArgs } from "node:util";
 import { Level } from "level";
 import { pino } from "pino";
 import { parseSetFlags } from "../node/config/index.ts";
-import { DEFAULT_CONSENSUS_CONFIG } from "../node/consensus/index.ts";
 import { Signer, VerifyCache } from "../node/crypto/index.ts";
-import { DEFAULT_EXECUTION_CONFIG, KvApp } from "../node/execution/index.ts";
-import { DEFAULT_LANES_CONFIG } from "../node/lanes/index.ts";
-import { type NodeEffect, type NodeInput, ProtocolNode, type TimerName, type WriteId } from "../node/protocol/index.ts";
+import { KvApp } from "../node/execution/index.ts";
+import {
+  type NodeEffect,
+  type NodeInput,
+  ProtocolNode,
+  protocolConfig,
+  type TimerName,
+  type WriteId,
+} from "../node/protocol/index.ts";
 import { loadNodeHome, type NodeHome, startNode } from "../node/runtime/index.ts";
 import { GroupCommitWriter, openStorage, recover, type Storage } from "../node/storage/index.ts";
 import type { DurableWrite } from "../node/types/index.ts";
@@ -106,7 +111,8 @@ async function build(): Promise<void> {
   const cache = new VerifyCache(65_536);
   const nodes: SimNode[] = [];
   for (let i = 0; i < VALIDATORS; i++) {
-    const home = loadNodeHome({ home: homeOf(i), env: {}, overrides: [] });
+    // A block as soon as a tx waits 1 ms: one lane block per lane per index.
+    const home = loadNodeHome({ home: homeOf(i), env: {}, overrides: parseSetFlags(["lanes.maxBlockDelayMs=1"]) });
     const db = openDb(home);
     await db.open();
     skipFsync(db);
@@ -116,12 +122,7 @@ async function build(): Promise<void> {
       committee: home.committee,
       me: home.validatorIndex,
       signer: new Signer(home.validatorKey!.secretKey, home.committee.chainId),
-      config: {
-        // A block as soon as a tx waits 1 ms: one lane block per lane per index.
-        lanes: { ...DEFAULT_LANES_CONFIG, maxBlockDelayMs: 1 },
-        consensus: { ...DEFAULT_CONSENSUS_CONFIG },
-        execution: { ...DEFAULT_EXECUTION_CONFIG },
-      },
+      config: protocolConfig(home.config),
       recovered,
       app: new KvApp(),
       verifyCache: cache,

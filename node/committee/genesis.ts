@@ -1,6 +1,12 @@
 import { z } from "zod";
-import { fromHex, MAX_BLOCKS_PER_LANE, MAX_LANE_BLOCK_BYTES, MAX_TX_BYTES, MAX_VALIDATORS } from "../types/index.ts";
-import { CHAIN_ID_PATTERN } from "../types/limits.ts";
+import {
+  CHAIN_ID_PATTERN,
+  fromHex,
+  MAX_BLOCKS_PER_LANE,
+  MAX_LANE_BLOCK_BYTES,
+  MAX_TX_BYTES,
+  MAX_VALIDATORS,
+} from "../types/index.ts";
 
 /**
  * Protocol parameters every node must agree on, because validity depends on

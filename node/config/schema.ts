@@ -53,6 +53,7 @@ export const ConfigSchema = z
         viewTimeoutMs: intKey(50, 600_000),
         maxViewTimeoutMs: intKey(50, 3_600_000),
         viewTimeoutGrowth: numberKey(1, 4),
+        fetchRetryMs: intKey(10, 60_000),
       })
       .strict(),
     lanes: z
@@ -61,6 +62,14 @@ export const ConfigSchema = z
         maxBlockBytes: intKey(1024, 4 * MiB),
         mempoolMaxTxs: intKey(1, 1_000_000),
         mempoolMaxBytes: intKey(1024, 1024 * MiB),
+        maxBufferedAhead: intKey(1, 1024),
+        retransmitMs: intKey(10, 60_000),
+      })
+      .strict(),
+    execution: z
+      .object({
+        anchorEveryIndexes: intKey(1, 1_000_000),
+        fetchRetryMs: intKey(10, 60_000),
       })
       .strict(),
     storage: z

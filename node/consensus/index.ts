@@ -11,11 +11,10 @@ export {
 export { buildProposal } from "./proposer.ts";
 export { type GateDecision, isHigherLock, SafetyGate } from "./safety-gate.ts";
 export { viewTimeoutMs } from "./timeouts.ts";
-export {
-  type ConsensusConfig,
-  type ConsensusCounters,
-  type ConsensusEffect,
-  type ConsensusInput,
-  DEFAULT_CONSENSUS_CONFIG,
+export type {
+  ConsensusConfig,
+  ConsensusCounters,
+  ConsensusEffect,
+  ConsensusInput,
 } from "./types.ts";
 export { MAX_ROUNDS_AHEAD, PhaseVoteBook, TimeoutVoteBook } from "./votes.ts";

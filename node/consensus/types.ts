@@ -1,5 +1,6 @@
 import type { CommitQc, ConsensusMessage, LaneQc, PersistEffect, ResendEffect } from "../types/index.ts";
 
+/** Settings from the config ([consensus] of config/default.toml, through protocol/config.ts); no defaults here. */
 export interface ConsensusConfig {
   /** View timeout after a view starts having work (DESIGN section 6). */
   viewTimeoutMs: number;
@@ -10,13 +11,6 @@ export interface ConsensusConfig {
   /** Minimum spacing of sync requests for missing CommitQCs. */
   fetchRetryMs: number;
 }
-
-export const DEFAULT_CONSENSUS_CONFIG: ConsensusConfig = {
-  viewTimeoutMs: 1000,
-  maxViewTimeoutMs: 8000,
-  viewTimeoutGrowth: 2,
-  fetchRetryMs: 200,
-};
 
 /**
  * Inputs. Consensus messages arrive decoded; the machine verifies every

@@ -3,10 +3,9 @@ export { type App, type AppWrites, KvApp, type TxResult } from "./app.ts";
 export { AppVoteBook, MAX_APP_VOTE_INDEXES } from "./app-votes.ts";
 export { type Assembly, assembleGlobalBlock, type BlockLookup } from "./assembly.ts";
 export { ExecutionMachine, type ExecutionMachineOptions, MAX_PENDING as MAX_PENDING_EXECUTION } from "./machine.ts";
-export {
-  DEFAULT_EXECUTION_CONFIG,
-  type ExecutionConfig,
-  type ExecutionCounters,
-  type ExecutionEffect,
-  type ExecutionInput,
+export type {
+  ExecutionConfig,
+  ExecutionCounters,
+  ExecutionEffect,
+  ExecutionInput,
 } from "./types.ts";

@@ -1,13 +1,12 @@
 import type { Anchor, AppVote, CommitQc, GlobalBlock, LaneBlock, PersistEffect, ResendEffect } from "../types/index.ts";
 
+/** Settings from the config ([execution] of config/default.toml, through protocol/config.ts); no defaults here. */
 export interface ExecutionConfig {
   /** Write a pruning anchor at most every this many indexes. */
   anchorEveryIndexes: number;
   /** Minimum spacing of sync requests for missing lane blocks. */
   fetchRetryMs: number;
 }
-
-export const DEFAULT_EXECUTION_CONFIG: ExecutionConfig = { anchorEveryIndexes: 16, fetchRetryMs: 200 };
 
 export type ExecutionInput =
   /** CommitQC(k) is durable (from consensus), in index order. */

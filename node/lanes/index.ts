@@ -3,10 +3,9 @@ export { checkLaneBlockIntrinsic } from "./acceptance.ts";
 export { LaneVoteAggregator } from "./lane-qc.ts";
 export { LanesMachine, type LanesMachineOptions } from "./machine.ts";
 export { Mempool } from "./mempool.ts";
-export {
-  DEFAULT_LANES_CONFIG,
-  type LanesConfig,
-  type LanesCounters,
-  type LanesEffect,
-  type LanesInput,
+export type {
+  LanesConfig,
+  LanesCounters,
+  LanesEffect,
+  LanesInput,
 } from "./types.ts";

@@ -1,6 +1,10 @@
 import type { LaneBlock, LaneQc, LaneRange, LaneVote, PersistEffect, ResendEffect, Tx } from "../types/index.ts";
 
-/** Node-local lane settings (protocol-wide ones come from genesis params). */
+/**
+ * Node-local lane settings (protocol-wide ones come from genesis params).
+ * No defaults here: every value comes from the config ([lanes] of
+ * config/default.toml) through protocol/config.ts.
+ */
 export interface LanesConfig {
   /** Produce a block once the mempool holds this many bytes. */
   maxBlockBytes: number;
@@ -14,15 +18,6 @@ export interface LanesConfig {
   /** Re-broadcast cadence for own votes/blocks not yet certified (lost messages). */
   retransmitMs: number;
 }
-
-export const DEFAULT_LANES_CONFIG: LanesConfig = {
-  maxBlockBytes: 256 * 1024,
-  maxBlockDelayMs: 50,
-  mempoolMaxTxs: 10_000,
-  mempoolMaxBytes: 64 * 1024 * 1024,
-  maxBufferedAhead: 16,
-  retransmitMs: 500,
-};
 
 /**
  * Inputs. Signed messages are verified by the machine itself through the

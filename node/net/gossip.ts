@@ -1,6 +1,7 @@
 import { TopicValidatorResult } from "@libp2p/gossipsub";
 import type { Logger } from "pino";
 import { type AppVote, type ConsensusMessage, codecs, consensusMessageCodec, type LaneVote } from "../types/index.ts";
+import { openGossip, PublishGenerations, sealGossip } from "./gossip-envelope.ts";
 import type { Host } from "./host.ts";
 import type { NetMetrics, Topic } from "./metrics.ts";
 import { type ProtocolIds, TOPICS, topicOf } from "./protocols.ts";
@@ -34,6 +35,8 @@ export class Gossip {
   /** Decoded values between validation and delivery; keyed weakly so it cannot grow. */
   readonly #validated = new WeakMap<Uint8Array, GossipValue>();
   readonly #loopback: boolean;
+  /** Re-publish generations (see gossip-envelope.ts): a re-send gets past gossipsub's seen cache. */
+  readonly #generations = new PublishGenerations();
 
   constructor(
     host: Host,
@@ -58,7 +61,9 @@ export class Gossip {
     for (const t of TOPICS) {
       const topicString = this.#ids.topic[t];
       pubsub.topicValidators.set(topicString, (peer, msg) => {
-        const result = checkGossip(t, msg.data, this.#ctx);
+        const payload = openGossip(msg.data);
+        const result =
+          payload === null ? ({ verdict: "reject", reason: "decode" } as const) : checkGossip(t, payload, this.#ctx);
         if (result.verdict === "accept") {
           this.#metrics.message(t, "accept", "ok");
           this.#validated.set(msg.data, result.value);
@@ -79,8 +84,9 @@ export class Gossip {
       let value = this.#validated.get(data);
       if (value === undefined) {
         // Not the buffer we validated (should not happen): validate again rather than trust it.
-        const again = checkGossip(t, data, this.#ctx);
-        if (again.verdict !== "accept") return;
+        const payload = openGossip(data);
+        const again = payload === null ? null : checkGossip(t, payload, this.#ctx);
+        if (again?.verdict !== "accept") return;
         value = again.value;
       }
       this.#deliver(value);
@@ -99,7 +105,7 @@ export class Gossip {
     return this.#publish("app_vote", codecs.appVote.encode(vote), { topic: "app_vote", value: vote });
   }
 
-  /** Test and bench hook: publish raw bytes on a topic without loopback. */
+  /** Test and bench hook: publish raw message bytes (enveloped like any publish) on a topic without loopback. */
   publishRaw(topic: Topic, data: Uint8Array): Promise<void> {
     return this.#send(topic, data);
   }
@@ -111,10 +117,14 @@ export class Gossip {
   }
 
   async #send(topic: Topic, data: Uint8Array): Promise<void> {
+    const topicString = this.#ids.topic[topic];
+    const envelope = sealGossip(data, this.#generations.next(topicString, data));
     try {
-      await this.#host.services.pubsub.publish(this.#ids.topic[topic], data);
+      await this.#host.services.pubsub.publish(topicString, envelope);
     } catch (err) {
-      // No backpressure and no retry: consensus re-broadcasts what matters on its timers.
+      // No backpressure and no retry here: the machines re-send what matters on
+      // their timers, and the envelope's generation makes each re-send a new
+      // gossip message (gossip-envelope.ts).
       this.#log.warn({ topic, err: (err as Error).message }, "gossip publish failed");
     }
   }

@@ -1,5 +1,5 @@
 /** One node's protocol: lanes + consensus + execution wired together, pure (sans-IO). */
-
+export { protocolConfig } from "./config.ts";
 export { ProtocolNode, type ProtocolNodeOptions } from "./node.ts";
 export {
   DurableRecord,

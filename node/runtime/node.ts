@@ -13,6 +13,7 @@ import {
   type NodeInput,
   type OutboxPersist,
   ProtocolNode,
+  protocolConfig,
   type TimerName,
 } from "../protocol/index.ts";
 import {
@@ -34,7 +35,6 @@ import { FinalizedLog } from "./finalized-log.ts";
 import { loadNodeHome, type NodeHome } from "./home.ts";
 import { InputQueue } from "./input-queue.ts";
 import { MachineCounters } from "./machine-counters.ts";
-import { protocolConfig } from "./protocol-config.ts";
 import { Scrubber } from "./scrub.ts";
 import { syncServerFor } from "./sync-server.ts";
 import { Timers } from "./timers.ts";

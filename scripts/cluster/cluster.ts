@@ -113,7 +113,9 @@ export class LocalCluster {
     const layout = layoutOf(opts.dir ?? mkdtempSync(join(tmpdir(), "validator-cluster-")));
     if (hasState(layout)) throw new ClusterError(`${layout.dir} already holds a cluster`);
     if (existsSync(layout.homesDir)) {
-      throw new ClusterError(`${layout.homesDir} exists without a cluster.json; remove it first`);
+      throw new ClusterError(
+        `${layout.homesDir} exists without a cluster.json (a devnet of an older checkout?); stop its nodes and remove it first (npm run devnet -- clean)`,
+      );
     }
     const reservedPorts = 2 * (validators + observers + (opts.extraSlots ?? 8));
     const basePort = await pickBasePort({ count: reservedPorts });

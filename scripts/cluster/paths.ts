@@ -21,6 +21,9 @@ export interface ClusterLayout {
 export const LAYOUT_ENTRIES: ReadonlySet<string> = new Set([
   "cluster.json",
   "cluster.json.tmp",
+  // A devnet directory from before scripts/cluster kept its state here; `clean` may remove it.
+  "devnet.json",
+  "devnet.json.tmp",
   "homes",
   "logs",
   "pids",

@@ -31,6 +31,14 @@ test("the defaults are the documented ones", () => {
   assert.equal(c.api.host, "127.0.0.1");
   assert.equal(c.api.port, 26657);
   assert.equal(c.consensus.viewTimeoutMs, 1000);
+  assert.equal(c.consensus.maxViewTimeoutMs, 8000);
+  assert.equal(c.consensus.viewTimeoutGrowth, 2);
+  assert.equal(c.consensus.fetchRetryMs, 200);
+  assert.equal(c.lanes.maxBlockDelayMs, 100);
+  assert.equal(c.lanes.maxBufferedAhead, 16);
+  assert.equal(c.lanes.retransmitMs, 500);
+  assert.equal(c.execution.anchorEveryIndexes, 16);
+  assert.equal(c.execution.fetchRetryMs, 200);
   assert.equal(c.storage.dataDir, "data");
   assert.equal(c.log.format, "json");
 });

@@ -27,7 +27,7 @@ test("level 2, file: config.toml in the home overrides the defaults, other keys 
   const c = loadConfig({ home });
   assert.equal(c.consensus.viewTimeoutMs, 2000);
   assert.equal(c.log.level, "debug");
-  assert.equal(c.consensus.maxViewTimeoutMs, 30000);
+  assert.equal(c.consensus.maxViewTimeoutMs, 8000);
 });
 
 test("an explicit file path is read instead of the home's config.toml", () => {

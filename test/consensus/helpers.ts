@@ -1,5 +1,5 @@
 /** Builders for consensus machine tests over a 4-validator committee (f = 1, Q = 3). */
-import { type ConsensusEffect, ConsensusMachine, DEFAULT_CONSENSUS_CONFIG } from "../../node/consensus/index.ts";
+import { type ConsensusEffect, ConsensusMachine } from "../../node/consensus/index.ts";
 import {
   type ConsensusMessage,
   codecs,
@@ -23,6 +23,7 @@ import {
 } from "../../node/types/index.ts";
 import { laneChain, laneQc } from "../fixtures/certs.ts";
 import { type TestCommittee, testCommittee } from "../fixtures/committee.ts";
+import { testProtocolConfig } from "../fixtures/config.ts";
 
 export const tc: TestCommittee = testCommittee(4);
 export const committee = tc.committee;
@@ -46,7 +47,7 @@ export function machine(me: number, safety: SafetyRecord | null = null): Consens
     committee,
     me,
     signer: tc.signers[me]!,
-    config: DEFAULT_CONSENSUS_CONFIG,
+    config: testProtocolConfig().consensus,
     recovered: { commitQcs: [], anchor: null, finalizedIndex: 0, safety },
   });
 }

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DEFAULT_CONSENSUS_CONFIG, viewTimeoutMs } from "../../node/consensus/index.ts";
+import { viewTimeoutMs } from "../../node/consensus/index.ts";
 import { proposalHash } from "../../node/types/index.ts";
 import { commitQc, prepareQc, timeoutQc } from "../fixtures/certs.ts";
+import { testProtocolConfig } from "../fixtures/config.ts";
 import {
   ackAll,
   broadcasts,
@@ -99,7 +100,11 @@ test("f+1 timeout votes at a later round move the node there", () => {
 });
 
 test("the view timeout doubles on consecutive timeouts up to its cap", () => {
-  const c = { ...DEFAULT_CONSENSUS_CONFIG, viewTimeoutMs: 100, maxViewTimeoutMs: 500 };
+  const c = testProtocolConfig([
+    "consensus.viewTimeoutMs=100",
+    "consensus.maxViewTimeoutMs=500",
+    "consensus.viewTimeoutGrowth=2",
+  ]).consensus;
   assert.deepEqual(
     [0, 1, 2, 3, 10].map((n) => viewTimeoutMs(c, n)),
     [100, 200, 400, 500, 500],

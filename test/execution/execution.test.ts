@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DEFAULT_EXECUTION_CONFIG, type ExecutionEffect, ExecutionMachine, KvApp } from "../../node/execution/index.ts";
+import { type ExecutionEffect, ExecutionMachine, KvApp } from "../../node/execution/index.ts";
 import {
   type AppVote,
   appVoteSigningBody,
@@ -13,6 +13,10 @@ import {
 } from "../../node/types/index.ts";
 import { commitQc, laneChain } from "../fixtures/certs.ts";
 import { testCommittee } from "../fixtures/committee.ts";
+import { testProtocolConfig } from "../fixtures/config.ts";
+
+/** The shipped execution defaults (config/default.toml through the loader). */
+const DEFAULT_EXECUTION = testProtocolConfig().execution;
 
 const tc = testCommittee(4);
 const chain = laneChain(tc, 0, 0, 2);
@@ -23,7 +27,7 @@ const ranges = tc.committee.members.map((_, lane) =>
 );
 const qc1: CommitQc = commitQc(tc, { view: { index: 1, round: 0 }, createdAtMs: 1000, ranges });
 
-function exec(me: number, held: LaneBlock[] = chain, config = DEFAULT_EXECUTION_CONFIG): ExecutionMachine {
+function exec(me: number, held: LaneBlock[] = chain, config = DEFAULT_EXECUTION): ExecutionMachine {
   return new ExecutionMachine({
     committee: tc.committee,
     me,
@@ -145,7 +149,7 @@ test("an app hash that differs from a quorum's halts the node, naming both hashe
 });
 
 test("f votes for another hash do not halt; a matching AppQC anchors and then prunes", () => {
-  const m = exec(1, chain, { ...DEFAULT_EXECUTION_CONFIG, anchorEveryIndexes: 1 });
+  const m = exec(1, chain, { ...DEFAULT_EXECUTION, anchorEveryIndexes: 1 });
   const started = m.start(0);
   m.step({ kind: "durable", id: persisted(started)[1]!.id }, 1);
   const other = sha256(new TextEncoder().encode("x"));

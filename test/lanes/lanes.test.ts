@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DEFAULT_LANES_CONFIG, type LanesEffect, LanesMachine } from "../../node/lanes/index.ts";
+import { type LanesEffect, LanesMachine } from "../../node/lanes/index.ts";
 import {
   DOMAINS,
   headerHash,
@@ -11,10 +11,14 @@ import {
 } from "../../node/types/index.ts";
 import { laneBlock, laneChain } from "../fixtures/certs.ts";
 import { type TestCommittee, testCommittee } from "../fixtures/committee.ts";
+import { testProtocolConfig } from "../fixtures/config.ts";
+
+/** The shipped lane defaults (config/default.toml through the loader). */
+const DEFAULT_LANES = testProtocolConfig().lanes;
 
 const tc4 = testCommittee(4);
 
-function lanes(me: number, tc: TestCommittee = tc4, config = DEFAULT_LANES_CONFIG): LanesMachine {
+function lanes(me: number, tc: TestCommittee = tc4, config = DEFAULT_LANES): LanesMachine {
   return new LanesMachine({
     committee: tc.committee,
     me,
@@ -134,7 +138,7 @@ test("a LaneQC needs lane votes of weight A", () => {
 
 test("the own block is persisted first and pushed only once durable; the window is backpressure", () => {
   const tc = testCommittee(4, { params: { laneWindow: 2 } });
-  const m = lanes(0, tc, { ...DEFAULT_LANES_CONFIG, maxBlockDelayMs: 10 });
+  const m = lanes(0, tc, { ...DEFAULT_LANES, maxBlockDelayMs: 10 });
   const produce = (i: number, now: number) => {
     m.step({ kind: "tx", tx: new TextEncoder().encode(`k${i}=v`) }, now);
     return m.step({ kind: "timer" }, now + 10);
@@ -167,7 +171,7 @@ test("the own block is persisted first and pushed only once durable; the window 
 
 test("a full mempool rejects transactions", () => {
   const m = lanes(0, tc4, {
-    ...DEFAULT_LANES_CONFIG,
+    ...DEFAULT_LANES,
     mempoolMaxTxs: 2,
     maxBlockDelayMs: 1_000_000,
     maxBlockBytes: 1 << 20,
@@ -202,7 +206,7 @@ test("pruning below an anchor keeps a foreign branch's link block out of recover
 });
 
 test("a node whose own lane is finalized beyond what it holds (data reset) produces nothing until sync fills it", () => {
-  const m = lanes(0, tc4, { ...DEFAULT_LANES_CONFIG, maxBlockDelayMs: 10 });
+  const m = lanes(0, tc4, { ...DEFAULT_LANES, maxBlockDelayMs: 10 });
   // Catch-up tells it that blocks 0 and 1 of its own lane are final; it holds none.
   const [, b1] = laneChain(tc4, 0, 0, 2);
   m.step(

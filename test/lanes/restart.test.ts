@@ -7,11 +7,15 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DEFAULT_LANES_CONFIG, type LanesEffect, LanesMachine } from "../../node/lanes/index.ts";
+import { type LanesEffect, LanesMachine } from "../../node/lanes/index.ts";
 import type { LaneQc, LaneRange, LaneVote } from "../../node/types/index.ts";
 import { headerHash, ZERO_HASH } from "../../node/types/index.ts";
 import { laneChain } from "../fixtures/certs.ts";
 import { testCommittee } from "../fixtures/committee.ts";
+import { testProtocolConfig } from "../fixtures/config.ts";
+
+/** The shipped lane defaults (config/default.toml through the loader). */
+const DEFAULT_LANES_CONFIG = testProtocolConfig().lanes;
 
 const tc = testCommittee(4);
 const LANE = 2;

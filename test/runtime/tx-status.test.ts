@@ -4,11 +4,14 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DEFAULT_EXECUTION_CONFIG, type ExecutionEffect, ExecutionMachine, KvApp } from "../../node/execution/index.ts";
+import { type ExecutionEffect, ExecutionMachine, KvApp } from "../../node/execution/index.ts";
 import { PendingTxs, txStatusOf } from "../../node/runtime/api-backend.ts";
 import { type CommitQc, headerHash, type LaneBlock, toHex, txHash, ZERO_HASH } from "../../node/types/index.ts";
 import { commitQc, laneBlock, proposal } from "../fixtures/certs.ts";
+import { testProtocolConfig } from "../fixtures/config.ts";
 import { openMemory, tc } from "../storage/helpers.ts";
+
+const DEFAULT_EXECUTION_CONFIG = testProtocolConfig().execution;
 
 const enc = new TextEncoder();
 

@@ -1,7 +1,5 @@
-import { DEFAULT_CONSENSUS_CONFIG } from "../../node/consensus/index.ts";
-import { DEFAULT_EXECUTION_CONFIG } from "../../node/execution/index.ts";
-import { DEFAULT_LANES_CONFIG } from "../../node/lanes/index.ts";
 import type { ProtocolConfig } from "../../node/protocol/index.ts";
+import { testProtocolConfig } from "../fixtures/config.ts";
 
 /** Faults a simulation can mix. */
 export const FAULTS = ["crash", "partition", "drop", "twins", "wipe", "early-vote"] as const;
@@ -16,11 +14,31 @@ export function parseFaults(list: string): Fault[] {
   });
 }
 
-/** Protocol settings scaled to a virtual network of 1-60 ms links. */
-export const SIM_PROTOCOL_CONFIG: ProtocolConfig = {
-  lanes: { ...DEFAULT_LANES_CONFIG, maxBlockDelayMs: 40, retransmitMs: 150, mempoolMaxTxs: 2000 },
-  consensus: { ...DEFAULT_CONSENSUS_CONFIG, viewTimeoutMs: 150, maxViewTimeoutMs: 1200, fetchRetryMs: 100 },
-  execution: { ...DEFAULT_EXECUTION_CONFIG, anchorEveryIndexes: 8, fetchRetryMs: 100 },
-};
+/**
+ * The simulator's overrides of the shipped defaults, applied through the
+ * config loader (so the schema checks them) on top of config/default.toml;
+ * every other setting is what production runs.
+ *
+ * Time scaling: virtual links take 1-60 ms, against the tens to hundreds of
+ * ms a real cluster sees under load, so every timer is shortened about 7x
+ * (view timeout 1000 -> 150 ms and its cap 8000 -> 1200 ms, keeping the 8x
+ * ratio; retransmit 500 -> 150; fetch retries 200 -> 100) and lane blocks
+ * are cut a little sooner (100 -> 40 ms). Growth (2) is unchanged.
+ * Size scaling: a smaller mempool (10000 -> 2000 txs) and an anchor every 8
+ * indexes instead of 16, so short runs still prune and recover from anchors.
+ */
+export const SIM_OVERRIDES: readonly string[] = [
+  "consensus.viewTimeoutMs=150",
+  "consensus.maxViewTimeoutMs=1200",
+  "consensus.fetchRetryMs=100",
+  "lanes.maxBlockDelayMs=40",
+  "lanes.retransmitMs=150",
+  "lanes.mempoolMaxTxs=2000",
+  "execution.anchorEveryIndexes=8",
+  "execution.fetchRetryMs=100",
+];
+
+/** Protocol settings of every simulated node: the defaults through the loader, with SIM_OVERRIDES. */
+export const SIM_PROTOCOL_CONFIG: ProtocolConfig = testProtocolConfig(SIM_OVERRIDES, "simulator scaling");
 
 export const SIM_PARAMS = { laneWindow: 32, maxBlocksPerLane: 16 };

@@ -1,0 +1,31 @@
+import type { Config } from "../config/index.ts";
+import type { ProtocolConfig } from "./types.ts";
+
+/**
+ * The protocol machines' settings, every one from the node's config (whose
+ * defaults are config/default.toml); protocol-wide ones are in genesis. The
+ * machines have no defaults of their own: the runtime, the simulator and the
+ * tests all build their settings here, from a loaded Config.
+ */
+export function protocolConfig(config: Config): ProtocolConfig {
+  return {
+    lanes: {
+      maxBlockBytes: config.lanes.maxBlockBytes,
+      maxBlockDelayMs: config.lanes.maxBlockDelayMs,
+      mempoolMaxTxs: config.lanes.mempoolMaxTxs,
+      mempoolMaxBytes: config.lanes.mempoolMaxBytes,
+      maxBufferedAhead: config.lanes.maxBufferedAhead,
+      retransmitMs: config.lanes.retransmitMs,
+    },
+    consensus: {
+      viewTimeoutMs: config.consensus.viewTimeoutMs,
+      maxViewTimeoutMs: config.consensus.maxViewTimeoutMs,
+      viewTimeoutGrowth: config.consensus.viewTimeoutGrowth,
+      fetchRetryMs: config.consensus.fetchRetryMs,
+    },
+    execution: {
+      anchorEveryIndexes: config.execution.anchorEveryIndexes,
+      fetchRetryMs: config.execution.fetchRetryMs,
+    },
+  };
+}
