@@ -4,14 +4,16 @@
 # classic-level bundles plus bench.cc, then
 #   1. opens a copy of a database whose log has 4 KiB overwritten, with
 #      paranoid_checks off and on;
-#   2. writes 40,000 batches (8 x 2 KiB, every 16th synced) with
-#      paranoid_checks off and on;
+#   2. writes $2 batches (default 40,000; 8 x 2 KiB, every 16th synced)
+#      with paranoid_checks off and on;
 #   3. scans the result with verify_checksums off and on, twice.
 # Needs g++ and libsnappy-dev (apt-get install libsnappy-dev). Work dir: $1 (default /tmp/leveldb-checks).
+# Usage: scripts/leveldb-checks/run.sh [WORKDIR] [BATCHES]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$here/../../node_modules/classic-level/deps/leveldb/leveldb-1.20"
 work="${1:-/tmp/leveldb-checks}"
+batches="${2:-40000}"
 rm -rf "$work" && mkdir -p "$work"
 cp -r "$src" "$work/leveldb"
 cd "$work/leveldb"
@@ -30,6 +32,6 @@ for p in 0 1; do
   ./bench open "damaged$p" "$p"
 done
 grep -h "dropping" damaged0/LOG || true
-./bench write big0 0 40000
-./bench write big1 1 40000
+./bench write big0 0 "$batches"
+./bench write big1 1 "$batches"
 for i in 1 2; do ./bench scan big0 0; ./bench scan big0 1; done
