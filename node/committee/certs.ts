@@ -4,21 +4,18 @@
  * so they live here. Each returns a reason instead of throwing: a bad
  * certificate is external input, not a bug.
  */
-import { type CertCheck, type VerifyCache, verifyCertificate, verifyMemberSignature } from "../crypto/index.ts";
+import { type CertCheck, type VerifyCache, verifyCertificate } from "../crypto/index.ts";
 import {
   type AppQc,
   appVoteSigningBody,
-  bytesEqual,
   compareViews,
   DOMAINS,
   type Domain,
   type LaneBlock,
   type LaneQc,
-  laneBlockSigningBody,
   laneVoteSigningBody,
   type PrepareQc,
   type ProposalQc,
-  payloadHash,
   phaseVoteSigningBody,
   proposalQcVoteBody,
   type TimeoutQc,
@@ -26,6 +23,7 @@ import {
   viewKey,
 } from "../types/index.ts";
 import type { Committee } from "./committee.ts";
+import { verifySigned } from "./signed.ts";
 
 export type Check = { ok: true } | { ok: false; reason: string };
 
@@ -104,28 +102,13 @@ export function verifyLaneQc(committee: Committee, qc: LaneQc, cache?: VerifyCac
 
 /**
  * A lane block: signed by its lane's owner (lane index == validator index),
- * the payload hash and tx count match its transactions.
+ * the payload hash and tx count match its transactions (signed.ts's rules).
  */
 export function verifyLaneBlock(committee: Committee, block: LaneBlock, cache?: VerifyCache): Check {
-  const { lane, number } = block.header;
-  const what = `lane block ${lane}/${number}`;
-  if (!committee.isMember(lane)) return { ok: false, reason: `${what}: lane ${lane} has no owner in the committee` };
-  if (block.header.txCount !== block.txs.length) {
-    return { ok: false, reason: `${what}: header says ${block.header.txCount} txs, block has ${block.txs.length}` };
-  }
-  if (!bytesEqual(payloadHash(block.txs), block.header.payloadHash)) {
-    return { ok: false, reason: `${what}: payload hash does not match its transactions` };
-  }
-  const signed = verifyMemberSignature(
-    committee,
-    lane,
-    DOMAINS.laneBlock,
-    committee.chainId,
-    laneBlockSigningBody(block),
-    block.signature,
-    cache,
-  );
-  return signed ? OK : { ok: false, reason: `${what}: invalid signature of lane owner ${lane}` };
+  const check = verifySigned(committee, { kind: "laneBlock", msg: block }, cache);
+  return check.ok
+    ? OK
+    : { ok: false, reason: `lane block ${block.header.lane}/${block.header.number}: ${check.reason}` };
 }
 
 /**

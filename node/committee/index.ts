@@ -21,3 +21,15 @@ export {
   parseGenesis,
   parseGenesisJson,
 } from "./genesis.ts";
+export {
+  checkLaneChain,
+  type KnownHashes,
+  laneParent,
+  linksToParent,
+  rememberOwnSigned,
+  SIGNED,
+  type SignedCheck,
+  type SignedOf,
+  type SignedRule,
+  verifySigned,
+} from "./signed.ts";

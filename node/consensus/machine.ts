@@ -1,5 +1,5 @@
-import { type Committee, verifyCommitQc, verifyPrepareQc, verifyTimeoutQc } from "../committee/index.ts";
-import { type Signer, type VerifyCache, verifyMemberSignature } from "../crypto/index.ts";
+import { type Committee, verifyCommitQc, verifyPrepareQc, verifySigned, verifyTimeoutQc } from "../committee/index.ts";
+import type { Signer, VerifyCache } from "../crypto/index.ts";
 import {
   type CommitQc,
   type ConsensusMessage,
@@ -175,7 +175,7 @@ export class ConsensusMachine {
     const out: ConsensusEffect[] = [];
     switch (input.kind) {
       case "message":
-        this.#onMessage(input.msg, nowMs, out);
+        this.#onMessage(input.msg, nowMs, out, input.verified === true);
         break;
       case "laneQc":
         this.#onLaneQc(input.qc, nowMs, out);
@@ -201,10 +201,15 @@ export class ConsensusMachine {
 
   // ---- message dispatch ----
 
-  #onMessage(msg: ConsensusMessage, nowMs: number, out: ConsensusEffect[]): void {
+  /**
+   * `verified`: the network edge checked the message's own signature
+   * (committee/signed.ts), or a CommitQC / TimeoutQC announcement as a whole;
+   * certificates nested inside a message are checked here.
+   */
+  #onMessage(msg: ConsensusMessage, nowMs: number, out: ConsensusEffect[], verified = false): void {
     const index = messageIndex(msg);
     if (msg.kind === "commitQc") {
-      this.#onCommitQc(msg.msg, false, nowMs, out);
+      this.#onCommitQc(msg.msg, false, nowMs, out, verified);
       return;
     }
     if (index < this.#view.index) return; // an older index: already final here
@@ -214,19 +219,19 @@ export class ConsensusMachine {
     }
     switch (msg.kind) {
       case "proposal":
-        this.#onProposal(msg.msg, nowMs, out);
+        this.#onProposal(msg.msg, nowMs, out, verified);
         return;
       case "prepare":
-        this.#onPhaseVote("prepare", msg.msg, nowMs, out);
+        this.#onPhaseVote("prepare", msg.msg, nowMs, out, verified);
         return;
       case "commit":
-        this.#onPhaseVote("commit", msg.msg, nowMs, out);
+        this.#onPhaseVote("commit", msg.msg, nowMs, out, verified);
         return;
       case "timeout":
-        this.#onTimeoutVote(msg.msg, nowMs, out);
+        this.#onTimeoutVote(msg.msg, nowMs, out, verified);
         return;
       case "timeoutQc":
-        this.#onTimeoutQc(msg.msg, false, nowMs, out);
+        this.#onTimeoutQc(msg.msg, false, nowMs, out, verified);
         return;
     }
   }
@@ -255,7 +260,7 @@ export class ConsensusMachine {
 
   // ---- proposals and prepare votes ----
 
-  #onProposal(pm: ProposalMessage, nowMs: number, out: ConsensusEffect[]): void {
+  #onProposal(pm: ProposalMessage, nowMs: number, out: ConsensusEffect[], verified = false): void {
     const v = pm.proposal.view;
     if (v.round < this.#view.round) return;
     if (v.round > this.#view.round) {
@@ -273,7 +278,7 @@ export class ConsensusMachine {
       return;
     }
     const reason = checkProposal(
-      { committee: this.committee, lastCommitQc: this.#lastCommitQc, cache: this.#cache },
+      { committee: this.committee, lastCommitQc: this.#lastCommitQc, cache: this.#cache, signatureVerified: verified },
       pm,
     );
     if (reason !== null) {
@@ -324,32 +329,29 @@ export class ConsensusMachine {
       prevCommitQc: this.#lastCommitQc,
     };
     this.counters.proposals++;
-    // Our own proposal goes through the same checks as anyone's, then the
-    // vote (and the proposal) wait for the durable record.
-    this.#onProposal(pm, nowMs, out);
+    // Our own proposal goes through the same checks as anyone's (its
+    // signature is ours), then the vote (and the proposal) wait for the
+    // durable record.
+    this.#onProposal(pm, nowMs, out, true);
   }
 
   // ---- prepare and commit votes, certificates ----
 
-  #onPhaseVote(phase: "prepare" | "commit", vote: PhaseVote, nowMs: number, out: ConsensusEffect[]): void {
+  #onPhaseVote(
+    phase: "prepare" | "commit",
+    vote: PhaseVote,
+    nowMs: number,
+    out: ConsensusEffect[],
+    verified: boolean,
+  ): void {
     const v = vote.body.view;
     if (v.round < this.#view.round - 1 || v.round > this.#view.round + MAX_ROUNDS_AHEAD) return;
-    if (!this.committee.isMember(vote.signer)) {
-      this.#reject(`${phase} vote`, "signer is not a member", out);
-      return;
-    }
-    const ok = verifyMemberSignature(
-      this.committee,
-      vote.signer,
-      phase === "prepare" ? DOMAINS.prepare : DOMAINS.commit,
-      this.committee.chainId,
-      phaseVoteSigningBody(vote.body),
-      vote.signature,
-      this.#cache,
-    );
-    if (!ok) {
-      this.#reject(`${phase} vote`, `bad signature from ${vote.signer}`, out);
-      return;
+    if (!verified) {
+      const check = verifySigned(this.committee, { kind: phase, msg: vote }, this.#cache);
+      if (!check.ok) {
+        this.#reject(`${phase} vote`, check.reason, out);
+        return;
+      }
     }
     (phase === "prepare" ? this.#prepares : this.#commits).add(vote);
     if (compareViews(v, this.#view) === 0) this.#workSeen = true;
@@ -397,19 +399,23 @@ export class ConsensusMachine {
     this.#persistSafety({ commit: body, lock: qc }, [this.#sign("commit", body)], out);
   }
 
-  #onCommitQc(qc: CommitQc, formedHere: boolean, nowMs: number, out: ConsensusEffect[]): void {
+  #onCommitQc(qc: CommitQc, formedHere: boolean, nowMs: number, out: ConsensusEffect[], verified = false): void {
+    const checked = formedHere || verified;
     const index = qc.proposal.view.index;
     if (index <= this.#finalizedIndex) return;
     const expected = this.#finalizedIndex + 1;
     if (index > expected || this.#finalizing !== null) {
       if (this.#finalizing?.qc.proposal.view.index === index || this.#futureCommitQcs.has(index)) return;
-      if (this.#futureCommitQcs.size < MAX_FUTURE_COMMIT_QCS && verifyCommitQc(this.committee, qc, this.#cache).ok) {
+      if (
+        this.#futureCommitQcs.size < MAX_FUTURE_COMMIT_QCS &&
+        (checked || verifyCommitQc(this.committee, qc, this.#cache).ok)
+      ) {
         this.#futureCommitQcs.set(index, qc);
       }
       if (index > expected + (this.#finalizing !== null ? 1 : 0)) this.#fetchCommitQcs(nowMs, out);
       return;
     }
-    if (!formedHere) {
+    if (!checked) {
       const check = verifyCommitQc(this.committee, qc, this.#cache);
       if (!check.ok) {
         this.#reject("CommitQC", check.reason, out);
@@ -495,25 +501,15 @@ export class ConsensusMachine {
     this.#persistSafety({ timeout: body }, [this.#signTimeout(body)], out);
   }
 
-  #onTimeoutVote(vote: TimeoutVote, nowMs: number, out: ConsensusEffect[]): void {
+  #onTimeoutVote(vote: TimeoutVote, nowMs: number, out: ConsensusEffect[], verified: boolean): void {
     const v = vote.body.view;
     if (v.round < this.#view.round || v.round > this.#view.round + MAX_ROUNDS_AHEAD) return;
-    if (!this.committee.isMember(vote.signer)) {
-      this.#reject("timeout vote", "signer is not a member", out);
-      return;
-    }
-    const ok = verifyMemberSignature(
-      this.committee,
-      vote.signer,
-      DOMAINS.timeout,
-      this.committee.chainId,
-      timeoutVoteSigningBody(vote.body),
-      vote.signature,
-      this.#cache,
-    );
-    if (!ok) {
-      this.#reject("timeout vote", `bad signature from ${vote.signer}`, out);
-      return;
+    if (!verified) {
+      const check = verifySigned(this.committee, { kind: "timeout", msg: vote }, this.#cache);
+      if (!check.ok) {
+        this.#reject("timeout vote", check.reason, out);
+        return;
+      }
     }
     const lr = vote.body.lockRound;
     if (lr !== null) {
@@ -550,19 +546,20 @@ export class ConsensusMachine {
     if (tc !== null) this.#onTimeoutQc(tc, true, nowMs, out);
   }
 
-  #onTimeoutQc(tc: TimeoutQc, formedHere: boolean, nowMs: number, out: ConsensusEffect[]): void {
+  #onTimeoutQc(tc: TimeoutQc, formedHere: boolean, nowMs: number, out: ConsensusEffect[], verified = false): void {
     if (tc.view.index !== this.#view.index) return;
+    const checked = formedHere || verified;
     if (tc.view.round === this.#view.round - 1 && this.#entryTc === null) {
       // We joined this round through f+1 timeout votes, without its
       // TimeoutQC; a leader needs it to propose here.
-      if (formedHere || verifyTimeoutQc(this.committee, tc, this.#cache).ok) {
+      if (checked || verifyTimeoutQc(this.committee, tc, this.#cache).ok) {
         this.#entryTc = tc;
         this.#maybePropose(nowMs, out);
       }
       return;
     }
     if (tc.view.round < this.#view.round) return;
-    if (!formedHere) {
+    if (!checked) {
       const check = verifyTimeoutQc(this.committee, tc, this.#cache);
       if (!check.ok) {
         this.#reject("TimeoutQC", check.reason, out);

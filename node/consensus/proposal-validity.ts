@@ -1,11 +1,9 @@
-import { type Committee, verifyLaneQc, verifyTimeoutQc } from "../committee/index.ts";
-import { type VerifyCache, verifyMemberSignature } from "../crypto/index.ts";
+import { type Committee, verifyLaneQc, verifySigned, verifyTimeoutQc } from "../committee/index.ts";
+import type { VerifyCache } from "../crypto/index.ts";
 import {
   bytesEqual,
   type CommitQc,
-  codecs,
   compareViews,
-  DOMAINS,
   type LaneRange,
   type Proposal,
   type ProposalMessage,
@@ -50,6 +48,8 @@ export interface ProposalContext {
   /** CommitQC(k-1), or null when k == 1. */
   lastCommitQc: CommitQc | null;
   cache?: VerifyCache;
+  /** The leader's signature passed committee/signed.ts at the edge (or is ours). */
+  signatureVerified?: boolean;
 }
 
 /**
@@ -72,17 +72,8 @@ export interface ProposalContext {
 export function checkProposal(ctx: ProposalContext, pm: ProposalMessage): string | null {
   const { committee, lastCommitQc } = ctx;
   const p = pm.proposal;
-  const leader = committee.leader(p.view);
-  const signed = verifyMemberSignature(
-    committee,
-    leader,
-    DOMAINS.proposal,
-    committee.chainId,
-    codecs.proposal.encode(p),
-    pm.signature,
-    ctx.cache,
-  );
-  if (!signed) return `not signed by the leader ${leader} of the view`;
+  if (ctx.signatureVerified !== true && !verifySigned(committee, { kind: "proposal", msg: pm }, ctx.cache).ok)
+    return `not signed by the leader ${committee.leader(p.view)} of the view`;
   if (lastCommitQc !== null) {
     if (pm.prevCommitQc === null) return "missing the previous CommitQC";
     if (!sameCut(pm.prevCommitQc.proposal, lastCommitQc.proposal))

@@ -13,13 +13,19 @@ export interface ConsensusConfig {
 }
 
 /**
- * Inputs. Consensus messages arrive decoded; the machine verifies every
- * signature and certificate in them itself, through the shared VerifyCache
- * (so the network layer's earlier check makes the second one a lookup).
- * `laneQc` comes from this node's own lanes machine and is trusted.
+ * Inputs. Consensus messages arrive decoded. A message's own signature is
+ * checked once, by committee/signed.ts: at the network edge (then the input
+ * says `verified`) or else here; certificates inside it are checked here,
+ * through the shared VerifyCache. `laneQc` comes from this node's own lanes
+ * machine and is trusted.
  */
 export type ConsensusInput =
-  | { kind: "message"; msg: ConsensusMessage }
+  /**
+   * `verified`: the message's own signature already passed committee/signed.ts
+   * (network edge, or the node's own message); absent, the machine checks it.
+   * Certificates inside a message are always checked here.
+   */
+  | { kind: "message"; msg: ConsensusMessage; verified?: boolean }
   | { kind: "laneQc"; qc: LaneQc }
   /** A write this machine asked for is durable (its number from the persist effect). */
   | { kind: "durable"; id: number }
@@ -27,9 +33,16 @@ export type ConsensusInput =
   /** CommitQCs from a sync response, any order, unverified. */
   | { kind: "commitQcs"; qcs: CommitQc[] };
 
+/** The consensus messages that carry no new signature of this node. */
+export type CertificateMessage = Extract<ConsensusMessage, { kind: "commitQc" | "timeoutQc" }>;
+
 export type ConsensusEffect =
-  /** Certificates (CommitQC, TimeoutQC): others' signatures, sent as they are. */
-  | { kind: "broadcast"; msg: ConsensusMessage }
+  /**
+   * Certificates (CommitQC, TimeoutQC): others' signatures, sent as they are.
+   * Typed to certificates only, so an own vote cannot take this path around
+   * the outbox.
+   */
+  | { kind: "broadcast"; msg: CertificateMessage }
   /** A write; a safety record releases the votes (and own proposal) it covers, via the outbox. */
   | PersistEffect
   /** Identical re-sends of votes whose record is durable (via the outbox). */

@@ -106,6 +106,24 @@ export function checkSignature(
   return ok;
 }
 
+/**
+ * Records a signature this node made itself as verified, so that it costs a
+ * cache lookup when it comes back (inside a certificate, or fed back to the
+ * machines). Only for the node's own signatures: nothing is checked.
+ */
+export function rememberOwnSignature(
+  members: MemberKeys,
+  signer: number,
+  domain: Domain,
+  chainId: string,
+  body: Uint8Array,
+  signature: Uint8Array,
+  cache: VerifyCache,
+): void {
+  const publicKey = members.publicKey(signer);
+  if (publicKey !== undefined) cache.add(VerifyCache.key(publicKey, signingDigest(domain, chainId, body), signature));
+}
+
 /** Verifies one member's signed message (a vote, a block, a proposal). */
 export function verifyMemberSignature(
   members: MemberKeys,

@@ -6,6 +6,7 @@ export {
   type CertificateInput,
   checkSignature,
   type MemberKeys,
+  rememberOwnSignature,
   type SignedPart,
   verifyCertificate,
   verifyMemberSignature,

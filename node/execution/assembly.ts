@@ -1,3 +1,4 @@
+import { laneParent, linksToParent } from "../committee/index.ts";
 import { bytesEqual, type CommitQc, headerHash, type LaneBlock, toHex } from "../types/index.ts";
 
 /** Finds a held block by lane and number (the lanes machine's store). */
@@ -42,10 +43,10 @@ export function assembleGlobalBlock(
         break;
       }
       chain.push(block);
-      expected = block.header.parent;
+      expected = laneParent(block);
     }
     if (!complete) continue;
-    if (!bytesEqual(expected, tipHashes[range.lane]!)) voidLanes.push(range.lane);
+    if (!linksToParent(chain.at(-1)!, tipHashes[range.lane]!)) voidLanes.push(range.lane);
     blocks.push(...chain.reverse());
   }
   return missing.length > 0 ? { ok: false, missing } : { ok: true, blocks, voidLanes };

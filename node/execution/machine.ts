@@ -1,5 +1,5 @@
-import type { Committee } from "../committee/index.ts";
-import { type Signer, type VerifyCache, verifyMemberSignature } from "../crypto/index.ts";
+import { type Committee, verifySigned } from "../committee/index.ts";
+import type { Signer, VerifyCache } from "../crypto/index.ts";
 import {
   type AppQc,
   type AppVote,
@@ -154,7 +154,7 @@ export class ExecutionMachine {
         this.#addToPool(input.blocks);
         break;
       case "appVote":
-        this.#onAppVote(input.vote, out);
+        this.#onAppVote(input.vote, input.verified === true, out);
         break;
       case "durable":
         this.#onDurable(input.id, out);
@@ -288,19 +288,10 @@ export class ExecutionMachine {
     return { kind: "appVote", msg: vote };
   }
 
-  #onAppVote(vote: AppVote, out: ExecutionEffect[]): void {
+  #onAppVote(vote: AppVote, verified: boolean, out: ExecutionEffect[]): void {
     if (!this.committee.isMember(vote.signer)) return;
     if (vote.body.index + MAX_RECENT < this.#executedIndex) return;
-    const ok = verifyMemberSignature(
-      this.committee,
-      vote.signer,
-      DOMAINS.appVote,
-      this.committee.chainId,
-      appVoteSigningBody(vote.body),
-      vote.signature,
-      this.#cache,
-    );
-    if (!ok) {
+    if (!verified && !verifySigned(this.committee, { kind: "appVote", msg: vote }, this.#cache).ok) {
       out.push({ kind: "event", level: "warn", msg: "bad app vote signature", data: { signer: vote.signer } });
       return;
     }

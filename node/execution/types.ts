@@ -13,8 +13,8 @@ export type ExecutionInput =
   | { kind: "finalized"; qc: CommitQc }
   /** Lane blocks from a sync response: matched by hash, never trusted otherwise. */
   | { kind: "blocks"; blocks: LaneBlock[] }
-  /** A decoded app vote; the machine verifies its signature. */
-  | { kind: "appVote"; vote: AppVote }
+  /** A decoded app vote; unless `verified` at the edge (committee/signed.ts), the machine verifies it. */
+  | { kind: "appVote"; vote: AppVote; verified?: boolean }
   /** A write this machine asked for is durable (its number from the persist effect). */
   | { kind: "durable"; id: number }
   | { kind: "timer" };

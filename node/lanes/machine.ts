@@ -1,6 +1,5 @@
-import type { Committee } from "../committee/index.ts";
+import { type Committee, linksToParent, verifySigned } from "../committee/index.ts";
 import type { Signer, VerifyCache } from "../crypto/index.ts";
-import { verifyMemberSignature } from "../crypto/index.ts";
 import {
   bytesEqual,
   DOMAINS,
@@ -194,10 +193,10 @@ export class LanesMachine {
         this.#onTx(input.tx, nowMs, out);
         break;
       case "laneBlock":
-        this.#onBlock(input.block, nowMs, out);
+        this.#onBlock(input.block, input.verified === true, nowMs, out);
         break;
       case "laneVote":
-        this.#onVote(input.vote, out);
+        this.#onVote(input.vote, input.verified === true, out);
         break;
       case "durable":
         this.#onDurable(input.id);
@@ -289,8 +288,8 @@ export class LanesMachine {
 
   // ---- accepting blocks ----
 
-  #onBlock(block: LaneBlock, nowMs: number, out: LanesEffect[]): void {
-    const reason = checkLaneBlockIntrinsic(this.committee, block, this.#cache);
+  #onBlock(block: LaneBlock, verified: boolean, nowMs: number, out: LanesEffect[]): void {
+    const reason = checkLaneBlockIntrinsic(this.committee, block, this.#cache, verified);
     if (reason !== null) {
       this.counters.blocksRejected++;
       out.push({ kind: "event", level: "warn", msg: "lane block rejected", data: { lane: block.header.lane, reason } });
@@ -333,7 +332,7 @@ export class LanesMachine {
 
   /** Block `lane.next` whose intrinsic checks passed. */
   #acceptNext(lane: LaneState, block: LaneBlock, out: LanesEffect[]): boolean {
-    if (lane.tipHash !== null && !bytesEqual(block.header.parent, lane.tipHash)) {
+    if (lane.tipHash !== null && !linksToParent(block, lane.tipHash)) {
       // The owner forked the chain below this block: we hold another branch.
       this.counters.blocksRejected++;
       out.push({
@@ -425,7 +424,7 @@ export class LanesMachine {
     return { kind: "laneVote", msg: held.vote };
   }
 
-  #onVote(vote: LaneVote, out: LanesEffect[]): void {
+  #onVote(vote: LaneVote, verified: boolean, out: LanesEffect[]): void {
     const lane = this.#lanes[vote.body.lane];
     if (lane === undefined || !this.committee.isMember(vote.signer)) return;
     const n = vote.body.number;
@@ -433,16 +432,7 @@ export class LanesMachine {
     // number below the highest certified one still matters (see `certified`).
     if (n < lane.finalizedNext || lane.certified.has(n)) return;
     if (n >= lane.finalizedNext + this.committee.params.laneWindow) return;
-    const ok = verifyMemberSignature(
-      this.committee,
-      vote.signer,
-      DOMAINS.laneVote,
-      this.committee.chainId,
-      laneVoteSigningBody(vote.body),
-      vote.signature,
-      this.#cache,
-    );
-    if (!ok) {
+    if (!verified && !verifySigned(this.committee, { kind: "laneVote", msg: vote }, this.#cache).ok) {
       out.push({ kind: "event", level: "warn", msg: "bad lane vote signature", data: { signer: vote.signer } });
       return;
     }

@@ -20,15 +20,16 @@ export interface LanesConfig {
 }
 
 /**
- * Inputs. Signed messages are verified by the machine itself through the
- * shared VerifyCache, so a message the network layer already checked costs a
- * cache lookup, and nothing unverified can reach the state.
+ * Inputs. A signed message is verified once, by committee/signed.ts: at the
+ * network edge (then the input says `verified`: nothing is hashed or checked
+ * twice) or else by the machine itself, so nothing unverified reaches the
+ * state.
  */
 export type LanesInput =
   | { kind: "tx"; tx: Tx }
   /** A pushed lane block, or one from a sync response. */
-  | { kind: "laneBlock"; block: LaneBlock }
-  | { kind: "laneVote"; vote: LaneVote }
+  | { kind: "laneBlock"; block: LaneBlock; verified?: boolean }
+  | { kind: "laneVote"; vote: LaneVote; verified?: boolean }
   /** A write this machine asked for is durable (its number from the persist effect). */
   | { kind: "durable"; id: number }
   /** The lanes' timer fired (production deadline, retransmission). */

@@ -201,7 +201,7 @@ export function handlePushStream(
     stream,
     maxFrameBytes,
     (frame) => {
-      const checked = checkLaneBlock(frame, ctx.committee, ctx.chainId, ctx.cache);
+      const checked = checkLaneBlock(frame, ctx.committee, ctx.cache);
       if (checked.verdict !== "accept" || checked.value.header.lane !== pusher) {
         ctx.metrics.pushEvent("rejected");
         const reason = checked.verdict === "accept" ? "wrong_lane" : checked.reason;

@@ -1,17 +1,9 @@
 import type { PeerId, Stream } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { Logger } from "pino";
-import { type Committee, verifyCommitQc } from "../committee/index.ts";
+import { type Committee, checkLaneChain, verifyCommitQc } from "../committee/index.ts";
 import type { VerifyCache } from "../crypto/index.ts";
-import {
-  bytesEqual,
-  type CommitQc,
-  codecs,
-  type GlobalBlock,
-  headerHash,
-  type LaneBlock,
-  MAX_GLOBAL_BLOCK_BYTES,
-} from "../types/index.ts";
+import { type CommitQc, codecs, type GlobalBlock, type LaneBlock, MAX_GLOBAL_BLOCK_BYTES } from "../types/index.ts";
 import { readFrames, writeFrame } from "./framing.ts";
 import type { Host } from "./host.ts";
 import type { NetLimits } from "./limits.ts";
@@ -266,18 +258,14 @@ export class SyncClient implements SyncClientApi {
   }
 
   #verifyLaneBlocks(lane: number, first: number, frames: Uint8Array[]): LaneBlock[] {
-    const out: LaneBlock[] = [];
-    for (const frame of frames) {
-      const checked = checkLaneBlock(frame, this.#committee, this.#chainId, this.#cache);
+    const out = frames.map((frame) => {
+      const checked = checkLaneBlock(frame, this.#committee, this.#cache);
       if (checked.verdict !== "accept") throw new SyncError("invalid", `lane block: ${checked.reason}`);
-      const b = checked.value;
-      const prev = out[out.length - 1];
-      if (b.header.lane !== lane || b.header.number !== first + out.length)
-        throw new SyncError("invalid", `expected lane ${lane} block ${first + out.length}`);
-      if (prev !== undefined && !bytesEqual(b.header.parent, headerHash(prev.header)))
-        throw new SyncError("invalid", `lane ${lane} block ${b.header.number} does not link to its parent`);
-      out.push(b);
-    }
+      return checked.value;
+    });
+    // The first block's parent is not ours to know here; the lanes machine links it to its tip.
+    const broken = checkLaneChain(out, { lane, first, parent: null });
+    if (broken !== null) throw new SyncError("invalid", broken);
     return out;
   }
 
@@ -316,20 +304,26 @@ export class SyncClient implements SyncClientApi {
       if (!check.ok) throw new SyncError("invalid", `global block ${index}: ${check.reason}`);
       let at = 0;
       for (const range of g.commitQc.proposal.ranges) {
-        let prev: LaneBlock | undefined;
-        for (let n = range.first; n < range.next; n++) {
-          const b = g.blocks[at++];
-          if (b === undefined || b.header.lane !== range.lane || b.header.number !== n)
-            throw new SyncError("invalid", `global block ${index}: expected lane ${range.lane} block ${n}`);
-          const checked = checkLaneBlockValue(b, this.#committee, this.#chainId, this.#cache);
+        const run = g.blocks.slice(at, at + (range.next - range.first));
+        at += range.next - range.first;
+        if (run.length !== range.next - range.first)
+          throw new SyncError(
+            "invalid",
+            `global block ${index}: expected lane ${range.lane} block ${range.first + run.length}`,
+          );
+        // The first block's parent may be on a voided branch: only the run must link and end at lastHash.
+        const broken = checkLaneChain(run, {
+          lane: range.lane,
+          first: range.first,
+          parent: null,
+          last: range.lastHash,
+        });
+        if (broken !== null) throw new SyncError("invalid", `global block ${index}: ${broken}`);
+        for (const b of run) {
+          const checked = checkLaneBlockValue(b, this.#committee, this.#cache);
           if (checked.verdict !== "accept")
             throw new SyncError("invalid", `global block ${index}: lane block ${checked.reason}`);
-          if (prev !== undefined && !bytesEqual(b.header.parent, headerHash(prev.header)))
-            throw new SyncError("invalid", `global block ${index}: lane ${range.lane} block ${n} does not link`);
-          prev = b;
         }
-        if (prev !== undefined && !bytesEqual(headerHash(prev.header), range.lastHash))
-          throw new SyncError("invalid", `global block ${index}: lane ${range.lane} does not end at lastHash`);
       }
       if (at !== g.blocks.length) throw new SyncError("invalid", `global block ${index}: extra lane blocks`);
       return g;

@@ -1,22 +1,15 @@
-import { type Committee, verifyCommitQc, verifyTimeoutQc } from "../committee/index.ts";
-import { type MemberKeys, VerifyCache, verifyMemberSignature } from "../crypto/index.ts";
+import { type Committee, type KnownHashes, verifyCommitQc, verifySigned, verifyTimeoutQc } from "../committee/index.ts";
+import { VerifyCache } from "../crypto/index.ts";
 import {
   type AppVote,
-  appVoteSigningBody,
-  bytesEqual,
   type ConsensusMessage,
   codecs,
   consensusMessageCodec,
   DecodeError,
-  DOMAINS,
   type LaneBlock,
   type LaneVote,
-  laneBlockSigningBody,
-  laneVoteSigningBody,
-  payloadHash,
-  phaseVoteSigningBody,
+  type SignedMessage,
   sha256,
-  timeoutVoteSigningBody,
   type View,
 } from "../types/index.ts";
 import type { Topic, Verdict } from "./metrics.ts";
@@ -110,28 +103,30 @@ export function checkGossip(topic: Topic, data: Uint8Array, ctx: ValidationConte
   }
 }
 
+/** A decoded signed message through the one table of rules (committee/signed.ts), as a verdict. */
+function verdictOf<T>(
+  m: SignedMessage,
+  ctx: { committee: Committee; cache?: VerifyCache },
+  value: T,
+  known?: KnownHashes,
+): Checked<T> {
+  const check = verifySigned(ctx.committee, m, ctx.cache, known);
+  if (check.ok) return { verdict: "accept", value };
+  if (check.code === "non_member") return reject("non_member");
+  if (check.code === "bad_content") return reject(m.kind === "laneVote" ? "non_member" : "bad_payload");
+  return reject(m.kind === "proposal" ? "wrong_leader" : "bad_signature");
+}
+
 function checkLaneVote(data: Uint8Array, ctx: ValidationContext): Checked<LaneVote> {
   const d = decodeOrReject(() => codecs.laneVote.decode(data));
   if (!d.ok) return reject("decode");
-  const vote = d.value;
-  if (!ctx.committee.isMember(vote.signer) || !ctx.committee.isMember(vote.body.lane)) return reject("non_member");
-  const body = laneVoteSigningBody(vote.body);
-  if (
-    !verifyMemberSignature(ctx.committee, vote.signer, DOMAINS.laneVote, ctx.chainId, body, vote.signature, ctx.cache)
-  )
-    return reject("bad_signature");
-  return { verdict: "accept", value: vote };
+  return verdictOf({ kind: "laneVote", msg: d.value }, ctx, d.value);
 }
 
 function checkAppVote(data: Uint8Array, ctx: ValidationContext): Checked<AppVote> {
   const d = decodeOrReject(() => codecs.appVote.decode(data));
   if (!d.ok) return reject("decode");
-  const vote = d.value;
-  if (!ctx.committee.isMember(vote.signer)) return reject("non_member");
-  const body = appVoteSigningBody(vote.body);
-  if (!verifyMemberSignature(ctx.committee, vote.signer, DOMAINS.appVote, ctx.chainId, body, vote.signature, ctx.cache))
-    return reject("bad_signature");
-  return { verdict: "accept", value: vote };
+  return verdictOf({ kind: "appVote", msg: d.value }, ctx, d.value);
 }
 
 function consensusView(m: ConsensusMessage): View {
@@ -153,35 +148,17 @@ function checkConsensus(data: Uint8Array, ctx: ValidationContext): Checked<Conse
   const d = decodeOrReject(() => consensusMessageCodec.decode(data));
   if (!d.ok) return reject("decode");
   const m = d.value;
-  const { committee, chainId, cache } = ctx;
+  const { committee, cache } = ctx;
   // CommitQCs stay relevant at any view (laggards learn from them); the rest may be ignored by view window.
   if (m.kind !== "commitQc" && ctx.isRelevantView !== undefined && !ctx.isRelevantView(consensusView(m))) {
     return { verdict: "ignore", reason: "irrelevant" };
   }
   switch (m.kind) {
-    case "proposal": {
-      const leader = committee.leader(m.msg.proposal.view);
-      const body = codecs.proposal.encode(m.msg.proposal);
-      if (!verifyMemberSignature(committee, leader, DOMAINS.proposal, chainId, body, m.msg.signature, cache))
-        return reject("wrong_leader");
-      break;
-    }
+    case "proposal":
     case "prepare":
-    case "commit": {
-      if (!committee.isMember(m.msg.signer)) return reject("non_member");
-      const domain = m.kind === "prepare" ? DOMAINS.prepare : DOMAINS.commit;
-      const body = phaseVoteSigningBody(m.msg.body);
-      if (!verifyMemberSignature(committee, m.msg.signer, domain, chainId, body, m.msg.signature, cache))
-        return reject("bad_signature");
-      break;
-    }
-    case "timeout": {
-      if (!committee.isMember(m.msg.signer)) return reject("non_member");
-      const body = timeoutVoteSigningBody(m.msg.body);
-      if (!verifyMemberSignature(committee, m.msg.signer, DOMAINS.timeout, chainId, body, m.msg.signature, cache))
-        return reject("bad_signature");
-      break;
-    }
+    case "commit":
+    case "timeout":
+      return verdictOf(m, ctx, m);
     case "commitQc":
       if (!verifyCommitQc(committee, m.msg, cache).ok) return reject("bad_certificate");
       break;
@@ -197,20 +174,14 @@ function checkConsensus(data: Uint8Array, ctx: ValidationContext): Checked<Conse
  * A lane block as it arrives by push or sync: canonical, within the chain's
  * size limit, its lane a committee member, signed by that lane's owner, and
  * its header committing to exactly these transactions. The same rules as
- * node/committee's verifyLaneBlock, with reason codes for the metrics and
- * the payload hash taken from the received bytes (no re-encode).
+ * node/committee's signed-message table, with reason codes for the metrics
+ * and the payload hash taken from the received bytes (no re-encode).
  */
-export function checkLaneBlock(
-  data: Uint8Array,
-  members: MemberKeys & Pick<Committee, "params" | "isMember">,
-  chainId: string,
-  cache?: VerifyCache,
-): Checked<LaneBlock> {
-  if (data.byteLength > members.params.maxLaneBlockBytes) return reject("oversize");
+export function checkLaneBlock(data: Uint8Array, committee: Committee, cache?: VerifyCache): Checked<LaneBlock> {
+  if (data.byteLength > committee.params.maxLaneBlockBytes) return reject("oversize");
   const d = decodeOrReject(() => codecs.laneBlock.decode(data));
   if (!d.ok) return reject("decode");
-  const block = d.value;
-  return checkLaneBlockValue(block, members, chainId, cache, encodedPayloadHash(data));
+  return checkLaneBlockValue(d.value, committee, cache, encodedPayloadHash(data));
 }
 
 /**
@@ -248,18 +219,9 @@ function encodedPayloadHash(data: Uint8Array): Uint8Array | undefined {
 
 export function checkLaneBlockValue(
   block: LaneBlock,
-  members: MemberKeys & Pick<Committee, "isMember">,
-  chainId: string,
+  committee: Committee,
   cache?: VerifyCache,
   knownPayloadHash?: Uint8Array,
 ): Checked<LaneBlock> {
-  const lane = block.header.lane;
-  if (!members.isMember(lane)) return reject("non_member");
-  const actualPayloadHash = knownPayloadHash ?? payloadHash(block.txs);
-  if (block.header.txCount !== block.txs.length || !bytesEqual(block.header.payloadHash, actualPayloadHash))
-    return reject("bad_payload");
-  const body = laneBlockSigningBody(block);
-  if (!verifyMemberSignature(members, lane, DOMAINS.laneBlock, chainId, body, block.signature, cache))
-    return reject("bad_signature");
-  return { verdict: "accept", value: block };
+  return verdictOf({ kind: "laneBlock", msg: block }, { committee, cache }, block, { payloadHash: knownPayloadHash });
 }

@@ -53,6 +53,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       registers: r,
     }),
     mempoolTxs: new Gauge({ name: "validator_mempool_txs", help: "Transactions waiting in the mempool", registers: r }),
+    outboxPendingWrites: new Gauge({
+      name: "validator_outbox_pending_writes",
+      help: "Writes the outbox holds signed messages behind, waiting for their durable acknowledgement",
+      registers: r,
+    }),
     mempoolRejected: new Counter({
       name: "validator_mempool_rejected_total",
       help: "Txs refused because the mempool was full",

@@ -1,4 +1,4 @@
-import type { Committee } from "../committee/index.ts";
+import { type Committee, rememberOwnSigned } from "../committee/index.ts";
 import { type ConsensusEffect, type ConsensusInput, ConsensusMachine } from "../consensus/index.ts";
 import type { Signer, VerifyCache } from "../crypto/index.ts";
 import {
@@ -59,6 +59,7 @@ export class ProtocolNode {
   readonly consensus: ConsensusMachine;
   readonly execution: ExecutionMachine;
   readonly outbox: Outbox;
+  readonly #verifyCache: VerifyCache | undefined;
   #halted: string | null = null;
 
   constructor(opts: ProtocolNodeOptions) {
@@ -66,6 +67,7 @@ export class ProtocolNode {
     this.committee = committee;
     this.me = me;
     this.outbox = new Outbox(me, recovered);
+    this.#verifyCache = verifyCache;
     const lastQc = recovered.commitQcs.at(-1) ?? recovered.anchor?.commitQc ?? null;
     this.lanes = new LanesMachine({
       committee,
@@ -129,7 +131,7 @@ export class ProtocolNode {
         work.push({ to: "lanes", input });
         break;
       case "consensus":
-        work.push({ to: "consensus", input: { kind: "message", msg: input.msg } });
+        work.push({ to: "consensus", input: { kind: "message", msg: input.msg, verified: input.verified } });
         break;
       case "appVote":
         work.push({ to: "execution", input });
@@ -147,7 +149,8 @@ export class ProtocolNode {
         else work.push({ to: "execution", input: { kind: "timer" } });
         break;
       case "syncLaneBlocks":
-        for (const block of input.blocks) work.push({ to: "lanes", input: { kind: "laneBlock", block } });
+        for (const block of input.blocks)
+          work.push({ to: "lanes", input: { kind: "laneBlock", block, verified: input.verified } });
         work.push({ to: "execution", input: { kind: "blocks", blocks: input.blocks } });
         break;
       case "syncCommitQcs": {
@@ -195,16 +198,19 @@ export class ProtocolNode {
 
   /**
    * A message the outbox released: to the network, and the own votes back to
-   * the machine that counts them (they count toward certificates).
+   * the machine that counts them (they count toward certificates), marked
+   * verified. The own signature seeds the verify cache: when it comes back
+   * inside a certificate, checking it is a lookup.
    */
   #send(m: SignedMessage, out: NodeEffect[], work: Work[]): void {
+    if (this.#verifyCache !== undefined) rememberOwnSigned(this.committee, m, this.#verifyCache);
     switch (m.kind) {
       case "laneBlock":
         out.push({ kind: "pushBlock", block: m.msg });
         return;
       case "laneVote":
         out.push({ kind: "broadcast", topic: "lane_vote", vote: m.msg });
-        work.push({ to: "lanes", input: { kind: "laneVote", vote: m.msg } });
+        work.push({ to: "lanes", input: { kind: "laneVote", vote: m.msg, verified: true } });
         return;
       case "proposal":
         // Not fed back: the machine went through its own proposal when it
@@ -215,12 +221,14 @@ export class ProtocolNode {
       case "commit":
       case "timeout":
         out.push({ kind: "broadcast", topic: "consensus", msg: m });
-        work.push({ to: "consensus", input: { kind: "message", msg: m } });
+        work.push({ to: "consensus", input: { kind: "message", msg: m, verified: true } });
         return;
       case "appVote":
         out.push({ kind: "broadcast", topic: "app_vote", vote: m.msg });
-        work.push({ to: "execution", input: { kind: "appVote", vote: m.msg } });
+        work.push({ to: "execution", input: { kind: "appVote", vote: m.msg, verified: true } });
         return;
+      default:
+        m satisfies never;
     }
   }
 

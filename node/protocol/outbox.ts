@@ -16,6 +16,13 @@
  * in that order). For each write, in persist order, the outbox applies it to
  * the record, releases what it held, then hands the acknowledgement back to
  * the machine that asked for it (typed: owner + that machine's write number).
+ *
+ * A new signed kind (e.g. the batch vote): add it to `SignedMessage`
+ * (types/signed.ts), give it a row in `RELEASE_RULES` below and in
+ * committee/signed.ts's `SIGNED` (the compiler asks for both), teach
+ * `DurableRecord.apply` its write if the record is a new write kind, add its
+ * machine to `WriteOwner`, and route it to the network in ProtocolNode's
+ * `#send` (which the compiler checks is exhaustive).
  */
 import {
   bytesEqual,
@@ -23,7 +30,6 @@ import {
   type DurableWrite,
   headerHash,
   type PersistEffect,
-  type ProposalMessage,
   proposalHash,
   type RecoveredState,
   type SafetyRecord,
@@ -112,18 +118,12 @@ export class DurableRecord {
   }
 }
 
-/** A breach, or null when the durable record covers the message. */
-type ReleaseCheck<K extends SignedKind> = (
-  msg: Extract<SignedMessage, { kind: K }>["msg"],
-  record: DurableRecord,
-  me: number,
-) => string | null;
-
 const hex = (b: Uint8Array) => toHex(b).slice(0, 16);
 const fmtVote = (v: { view: View; proposalHash: Uint8Array } | null | undefined) =>
   v ? `${viewKey(v.view)} ${hex(v.proposalHash)}` : "none";
 const fmtLock = (s: SafetyRecord | null) =>
   s?.lock ? `${viewKey(s.lock.proposal.view)} ${hex(proposalHash(s.lock.proposal))}` : "none";
+const notMe = (signer: number, me: number) => (signer === me ? null : `signer ${signer} is not this node (${me})`);
 
 /** The durable record must name exactly this prepare/commit vote. */
 function samePhaseVote(
@@ -137,84 +137,90 @@ function samePhaseVote(
   return `the durable record's ${phase} is ${fmtVote(rec)}`;
 }
 
+interface ReleaseRule<K extends SignedKind> {
+  /** The message in words, for the halt error. */
+  describe(msg: SignedOf<K>): string;
+  /** What in the durable record covers it: null, or the breach (naming the record). */
+  check(msg: SignedOf<K>, record: DurableRecord, me: number): string | null;
+}
+
+type SignedOf<K extends SignedKind> = Extract<SignedMessage, { kind: K }>["msg"];
+
 /**
  * One release rule per signed kind (DESIGN 1.2): what in the durable record
- * forbids a conflicting signature. Adding a signed kind adds a row here.
+ * forbids a conflicting signature. Adding a signed kind adds a row here (the
+ * compiler asks for it once the kind is in `SignedMessage`).
  */
-const RELEASE_CHECKS: { [K in SignedKind]: ReleaseCheck<K> } = {
-  laneBlock: (block, record, me) => {
-    const { lane, number } = block.header;
-    if (lane !== me) return `it is lane ${lane}'s block, not this node's (${me})`;
-    const durable = record.laneBlockHash(lane, number);
-    if (durable !== undefined && bytesEqual(durable, headerHash(block.header))) return null;
-    return `the durable own block ${lane}/${number} is ${durable ? hex(durable) : "none"}`;
+const RELEASE_RULES: { readonly [K in SignedKind]: ReleaseRule<K> } = {
+  laneBlock: {
+    describe: (b) => `own lane block ${b.header.lane}/${b.header.number} ${hex(headerHash(b.header))}`,
+    check: (block, record, me) => {
+      const { lane, number } = block.header;
+      if (lane !== me) return `it is lane ${lane}'s block, not this node's (${me})`;
+      const durable = record.laneBlockHash(lane, number);
+      if (durable !== undefined && bytesEqual(durable, headerHash(block.header))) return null;
+      return `the durable own block ${lane}/${number} is ${durable ? hex(durable) : "none"}`;
+    },
   },
-  laneVote: (vote, record, me) => {
-    if (vote.signer !== me) return `signer ${vote.signer} is not this node (${me})`;
-    const { lane, number, headerHash: h } = vote.body;
-    const durable = record.laneBlockHash(lane, number);
-    if (durable !== undefined && bytesEqual(durable, h)) return null;
-    return `the durable block ${lane}/${number} is ${durable ? hex(durable) : "none"}`;
+  laneVote: {
+    describe: (v) => `lane vote for ${v.body.lane}/${v.body.number} ${hex(v.body.headerHash)}`,
+    check: (vote, record, me) => {
+      const { lane, number, headerHash: h } = vote.body;
+      const durable = record.laneBlockHash(lane, number);
+      if (durable !== undefined && bytesEqual(durable, h)) return notMe(vote.signer, me);
+      return `the durable block ${lane}/${number} is ${durable ? hex(durable) : "none"}`;
+    },
   },
-  proposal: (pm: ProposalMessage, record) =>
+  proposal: {
+    describe: (pm) => `proposal at ${viewKey(pm.proposal.view)} ${hex(proposalHash(pm.proposal))}`,
     // The leader's proposal leaves with its own prepare vote, in one record.
-    samePhaseVote("prepare", { view: pm.proposal.view, proposalHash: proposalHash(pm.proposal) }, record.safety),
-  prepare: (vote, record, me) =>
-    vote.signer !== me
-      ? `signer ${vote.signer} is not this node (${me})`
-      : samePhaseVote("prepare", vote.body, record.safety),
-  commit: (vote, record, me) => {
-    if (vote.signer !== me) return `signer ${vote.signer} is not this node (${me})`;
-    const s = record.safety;
-    const breach = samePhaseVote("commit", vote.body, s);
-    if (breach !== null) return breach;
-    // Covered by a durable lock: at a higher view, or this very PrepareQC.
-    const lock = s?.lock ?? null;
-    const c = lock === null ? -1 : compareViews(lock.proposal.view, vote.body.view);
-    if (c > 0 || (c === 0 && bytesEqual(proposalHash(lock!.proposal), vote.body.proposalHash))) return null;
-    return `the durable lock is ${fmtLock(s)}`;
+    check: (pm, record) =>
+      samePhaseVote("prepare", { view: pm.proposal.view, proposalHash: proposalHash(pm.proposal) }, record.safety),
   },
-  timeout: (vote, record, me) => {
-    if (vote.signer !== me) return `signer ${vote.signer} is not this node (${me})`;
-    const s = record.safety;
-    const rec = s?.timeout ?? null;
-    const { view, lockRound } = vote.body;
-    if (rec === null || compareViews(rec.view, view) !== 0 || rec.lockRound !== lockRound) {
-      return `the durable record's timeout is ${rec ? `${viewKey(rec.view)} lockRound ${rec.lockRound}` : "none"}`;
-    }
-    if (lockRound === null) return vote.lock === null ? null : "it carries a lock but names no lockRound";
-    const carried = vote.lock?.proposal.view;
-    const lock = s?.lock?.proposal.view;
-    if (carried === undefined || carried.index !== view.index || carried.round !== lockRound)
-      return `its carried lock does not match lockRound ${lockRound}`;
-    if (lock === undefined || compareViews(lock, carried) < 0) return `the durable lock is ${fmtLock(s)}`;
-    return null;
+  prepare: {
+    describe: (v) => `prepare vote at ${fmtVote(v.body)}`,
+    check: (vote, record, me) => notMe(vote.signer, me) ?? samePhaseVote("prepare", vote.body, record.safety),
   },
-  appVote: (vote, record, me) => {
-    if (vote.signer !== me) return `signer ${vote.signer} is not this node (${me})`;
-    const { index, appHash } = vote.body;
-    if (index === record.appIndex && bytesEqual(appHash, record.appHash)) return null;
-    return `the durable app state is index ${record.appIndex} hash ${hex(record.appHash)}`;
+  commit: {
+    describe: (v) => `commit vote at ${fmtVote(v.body)}`,
+    check: (vote, record, me) => {
+      const s = record.safety;
+      const breach = notMe(vote.signer, me) ?? samePhaseVote("commit", vote.body, s);
+      if (breach !== null) return breach;
+      // Covered by a durable lock: at a higher view, or this very PrepareQC.
+      const lock = s?.lock ?? null;
+      const c = lock === null ? -1 : compareViews(lock.proposal.view, vote.body.view);
+      if (c > 0 || (c === 0 && bytesEqual(proposalHash(lock!.proposal), vote.body.proposalHash))) return null;
+      return `the durable lock is ${fmtLock(s)}`;
+    },
+  },
+  timeout: {
+    describe: (v) => `timeout vote at ${viewKey(v.body.view)} lockRound ${v.body.lockRound}`,
+    check: (vote, record, me) => {
+      const s = record.safety;
+      const rec = s?.timeout ?? null;
+      const { view, lockRound } = vote.body;
+      if (rec === null || compareViews(rec.view, view) !== 0 || rec.lockRound !== lockRound) {
+        return `the durable record's timeout is ${rec ? `${viewKey(rec.view)} lockRound ${rec.lockRound}` : "none"}`;
+      }
+      if (lockRound === null) return vote.lock === null ? notMe(vote.signer, me) : "it carries a lock but no lockRound";
+      const carried = vote.lock?.proposal.view;
+      const lock = s?.lock?.proposal.view;
+      if (carried === undefined || carried.index !== view.index || carried.round !== lockRound)
+        return `its carried lock does not match lockRound ${lockRound}`;
+      if (lock === undefined || compareViews(lock, carried) < 0) return `the durable lock is ${fmtLock(s)}`;
+      return notMe(vote.signer, me);
+    },
+  },
+  appVote: {
+    describe: (v) => `app vote for index ${v.body.index} ${hex(v.body.appHash)}`,
+    check: (vote, record, me) => {
+      const { index, appHash } = vote.body;
+      if (index === record.appIndex && bytesEqual(appHash, record.appHash)) return notMe(vote.signer, me);
+      return `the durable app state is index ${record.appIndex} hash ${hex(record.appHash)}`;
+    },
   },
 };
-
-function describe(m: SignedMessage): string {
-  switch (m.kind) {
-    case "laneBlock":
-      return `own lane block ${m.msg.header.lane}/${m.msg.header.number} ${hex(headerHash(m.msg.header))}`;
-    case "laneVote":
-      return `lane vote for ${m.msg.body.lane}/${m.msg.body.number} ${hex(m.msg.body.headerHash)}`;
-    case "proposal":
-      return `proposal at ${viewKey(m.msg.proposal.view)} ${hex(proposalHash(m.msg.proposal))}`;
-    case "prepare":
-    case "commit":
-      return `${m.kind} vote at ${fmtVote(m.msg.body)}`;
-    case "timeout":
-      return `timeout vote at ${viewKey(m.msg.body.view)} lockRound ${m.msg.body.lockRound}`;
-    case "appVote":
-      return `app vote for index ${m.msg.body.index} ${hex(m.msg.body.appHash)}`;
-  }
-}
 
 interface Pending {
   owner: WriteOwner;
@@ -226,7 +232,12 @@ interface Pending {
 export class Outbox {
   readonly #me: number | null;
   readonly #record: DurableRecord;
-  /** Writes not yet durable, in persist order. */
+  /**
+   * Writes not yet durable, in persist order. Bounded by the group-commit
+   * writer (storage/group-commit.ts, DEFAULT_MAX_QUEUED_REQUESTS and _BYTES): a write beyond that
+   * bound is refused and stops the node, so this map cannot outgrow it. The
+   * runtime exports its size as validator_outbox_pending_writes.
+   */
   readonly #pending = new Map<WriteId, Pending>();
   #nextId = 0;
   #halted: string | null = null;
@@ -280,13 +291,13 @@ export class Outbox {
    */
   #release(msg: SignedMessage, out: OutboxEvent[]): boolean {
     if (this.#halted !== null) return false;
-    const check = RELEASE_CHECKS[msg.kind] as ReleaseCheck<SignedKind>;
-    const breach = this.#me === null ? "an observer never signs" : check(msg.msg, this.#record, this.#me);
+    const rule = RELEASE_RULES[msg.kind] as ReleaseRule<SignedKind>;
+    const breach = this.#me === null ? "an observer never signs" : rule.check(msg.msg, this.#record, this.#me);
     if (breach === null) {
       out.push({ kind: "release", msg });
       return true;
     }
-    this.#halted = `outbox: ${describe(msg)} is not covered by the durable record (${breach}); a machine released a signature before its record was durable, so the node stops rather than send it`;
+    this.#halted = `outbox: ${rule.describe(msg.msg)} is not covered by the durable record (${breach}); a machine released a signature before its record was durable, so the node stops rather than send it`;
     out.push({ kind: "halt", reason: this.#halted });
     return false;
   }

@@ -12,13 +12,18 @@ export interface ProtocolConfig {
 
 export type TimerName = "lanes" | "consensus" | "execution";
 
-/** Everything that can happen to one node, from the outside. */
+/**
+ * Everything that can happen to one node, from the outside. `verified`: the
+ * message passed committee/signed.ts's verifySigned at the network edge
+ * (net/validate.ts, net/sync-client.ts), so the machines do not check its
+ * signature again; absent, they do (the simulator's inputs, tests).
+ */
 export type NodeInput =
   | { kind: "tx"; tx: Tx }
-  | { kind: "laneBlock"; block: LaneBlock }
-  | { kind: "laneVote"; vote: LaneVote }
-  | { kind: "consensus"; msg: ConsensusMessage }
-  | { kind: "appVote"; vote: AppVote }
+  | { kind: "laneBlock"; block: LaneBlock; verified?: boolean }
+  | { kind: "laneVote"; vote: LaneVote; verified?: boolean }
+  | { kind: "consensus"; msg: ConsensusMessage; verified?: boolean }
+  | { kind: "appVote"; vote: AppVote; verified?: boolean }
   /**
    * The write with this id (from a `persist` effect) is durable, and so is
    * every write persisted before it: report in persist order.
@@ -26,8 +31,8 @@ export type NodeInput =
   | { kind: "durable"; id: WriteId }
   /** A timer set by a `setTimer` effect fired (`key` as given there). */
   | { kind: "timer"; timer: TimerName; key: string }
-  /** Sync responses: unverified; the machines check them. */
-  | { kind: "syncLaneBlocks"; blocks: LaneBlock[] }
+  /** Sync responses: the machines check them (lane blocks' signatures unless `verified`). */
+  | { kind: "syncLaneBlocks"; blocks: LaneBlock[]; verified?: boolean }
   | { kind: "syncCommitQcs"; qcs: CommitQc[] };
 
 /** Everything one node asks of the outside world. */

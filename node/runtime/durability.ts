@@ -39,3 +39,36 @@ export class LocalDurability implements Durability {
     return this.#writer.submit(batch.map((p) => p.write));
   }
 }
+
+/**
+ * Runs batches through a durability hook and reports each batch's writes
+ * durable in submit order, whatever order the hook completes them in (the
+ * outbox relies on persist order). After a failure nothing more is reported.
+ */
+export class DurableReporter {
+  readonly #hook: Durability;
+  readonly #report: (batch: readonly OutboxPersist[]) => void;
+  readonly #fail: (err: Error) => void;
+  #last: Promise<void> = Promise.resolve();
+  #failed = false;
+
+  constructor(hook: Durability, report: (batch: readonly OutboxPersist[]) => void, fail: (err: Error) => void) {
+    this.#hook = hook;
+    this.#report = report;
+    this.#fail = fail;
+  }
+
+  submit(batch: readonly OutboxPersist[]): void {
+    const done = this.#hook.commit(batch);
+    this.#last = Promise.all([this.#last, done]).then(
+      () => {
+        if (!this.#failed) this.#report(batch);
+      },
+      (err: Error) => {
+        if (this.#failed) return;
+        this.#failed = true;
+        this.#fail(err);
+      },
+    );
+  }
+}

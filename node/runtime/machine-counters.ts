@@ -28,6 +28,7 @@ export class MachineCounters {
     this.#add("timeouts", consensus.timeoutVotes, (n) => m.timeouts.inc(n));
     this.#add("roundChanges", consensus.timeoutQcs, (n) => m.roundChanges.inc(n));
     m.mempoolTxs.set(this.#protocol.lanes.mempoolSize);
+    m.outboxPendingWrites.set(this.#protocol.outbox.pendingWrites);
     const view = this.#protocol.consensus.view;
     m.viewIndex.set(view.index);
     m.viewRound.set(view.round);

@@ -30,7 +30,7 @@ import {
 import { type ConsensusMessage, type RecoveredState, toHex } from "../types/index.ts";
 import { createApiBackend, PendingTxs } from "./api-backend.ts";
 import { CatchUp } from "./catch-up.ts";
-import { type Durability, LocalDurability } from "./durability.ts";
+import { DurableReporter, LocalDurability } from "./durability.ts";
 import { FinalizedLog } from "./finalized-log.ts";
 import { loadNodeHome, type NodeHome } from "./home.ts";
 import { InputQueue } from "./input-queue.ts";
@@ -188,7 +188,7 @@ class Runtime implements RunningNode {
   readonly #storage: Storage;
   readonly #writer: GroupCommitWriter;
   readonly #protocol: ProtocolNode;
-  readonly #durability: Durability;
+  readonly #durable: DurableReporter;
   readonly #queue = new InputQueue<NodeInput>(INPUT_QUEUE_CAPACITY, INPUT_QUEUE_MAX_BYTES, approxInputBytes);
   readonly #timers: Timers<TimerName>;
   readonly #pending: PendingTxs;
@@ -208,8 +208,6 @@ class Runtime implements RunningNode {
   /** Set once the protocol has started; no input is stepped before. */
   #running = false;
   #writes: OutboxPersist[] = [];
-  /** Settles after the last submitted batch's acknowledgements were reported (they go in persist order). */
-  #acked: Promise<unknown> = Promise.resolve();
   #stopping: Promise<void> | null = null;
   #resolveExit!: (code: number) => void;
   #exitCode = 0;
@@ -265,7 +263,15 @@ class Runtime implements RunningNode {
       app: new KvApp(),
       verifyCache: parts.verifyCache,
     });
-    this.#durability = new LocalDurability(this.#writer);
+    // The HA mode (DESIGN section 14) replaces LocalDurability with a hook
+    // that also waits for the Redis quorum publish (see durability.ts).
+    this.#durable = new DurableReporter(
+      new LocalDurability(this.#writer),
+      (batch) => {
+        for (const w of batch) this.#push({ kind: "durable", id: w.id });
+      },
+      (err) => this.#fatal(`a durable write was refused: ${err.message}`),
+    );
     this.#timers = new Timers<TimerName>((timer, key) => this.#push({ kind: "timer", timer, key }));
     this.#pending = new PendingTxs(home.config.lanes.mempoolMaxTxs * 2);
     this.#finalizedLog = new FinalizedLog(this.#log);
@@ -299,18 +305,21 @@ class Runtime implements RunningNode {
           if (event === "dropped") this.#metrics.dropped.inc({ queue: "push" }, count);
         },
       },
+      // The network calls these only with messages net/validate.ts verified
+      // against committee/signed.ts: the machines do not check them again.
       handlers: {
-        onLaneBlock: (block) => this.#offer({ kind: "laneBlock", block }),
-        onLaneVote: (vote) => this.#offer({ kind: "laneVote", vote }),
-        onConsensus: (msg) => this.#offer({ kind: "consensus", msg }),
-        onAppVote: (vote) => this.#offer({ kind: "appVote", vote }),
+        onLaneBlock: (block) => this.#offer({ kind: "laneBlock", block, verified: true }),
+        onLaneVote: (vote) => this.#offer({ kind: "laneVote", vote, verified: true }),
+        onConsensus: (msg) => this.#offer({ kind: "consensus", msg, verified: true }),
+        onAppVote: (vote) => this.#offer({ kind: "appVote", vote, verified: true }),
         syncServer: syncServerFor(this.#storage, committee.size),
       },
     });
     this.#catchUp = new CatchUp(
       this.#net.sync,
       {
-        laneBlocks: (blocks) => this.#push({ kind: "syncLaneBlocks", blocks }),
+        // Verified by net/sync-client.ts (signatures and hash links).
+        laneBlocks: (blocks) => this.#push({ kind: "syncLaneBlocks", blocks, verified: true }),
         commitQcs: (qcs) => this.#push({ kind: "syncCommitQcs", qcs }),
         executedIndex: () => this.#protocol.execution.executedIndex,
       },
@@ -531,12 +540,7 @@ class Runtime implements RunningNode {
     if (this.#writes.length === 0) return;
     const batch = this.#writes;
     this.#writes = [];
-    this.#acked = Promise.all([this.#acked, this.#durability.commit(batch)]).then(
-      () => {
-        for (const w of batch) this.#push({ kind: "durable", id: w.id });
-      },
-      (err: Error) => this.#fatal(`a durable write was refused: ${err.message}`),
-    );
+    this.#durable.submit(batch);
   }
 
   // ---- operator output ----

@@ -1,6 +1,7 @@
 import {
   type Check,
   type Committee,
+  linksToParent,
   verifyAppQc,
   verifyCommitQc,
   verifyLaneBlock,
@@ -241,7 +242,7 @@ async function recoverLane(
       throw new RecoveryError(key, `holds block ${block.header.lane}/${block.header.number}`);
     }
     fail(key, verifyLaneBlock(committee, block, cache));
-    if (parent !== null && !bytesEqual(parent, block.header.parent)) {
+    if (parent !== null && !linksToParent(block, parent)) {
       throw new RecoveryError(
         key,
         `parent ${toHex(block.header.parent).slice(0, 16)} does not match the previous header ${toHex(parent).slice(0, 16)}`,

@@ -4,10 +4,11 @@
  * conflicting signature is durable. Each kind carries its wire message under
  * `msg`; the consensus kinds have exactly the shape of a `ConsensusMessage`.
  *
- * Adding a signed kind (e.g. the batch vote): add it here, give it a release
- * check in the outbox's `RELEASE_CHECKS` table (the compiler asks for it) and,
- * if its durable record is a new write kind, teach `DurableRecord.apply` that
- * write.
+ * Adding a signed kind (e.g. the batch vote): add it here, then follow the
+ * compiler: a row in the outbox's `RELEASE_RULES` (node/protocol/outbox.ts)
+ * and in `SIGNED` (node/committee/signed.ts), its route in ProtocolNode's
+ * `#send`; if its durable record is a new write kind, teach
+ * `DurableRecord.apply` that write.
  */
 import type { DurableWrite } from "./durable.ts";
 import type { AppVote, LaneBlock, LaneVote, PhaseVote, ProposalMessage, TimeoutVote } from "./schema.ts";

@@ -117,12 +117,13 @@ function asConsensus(m: SignedMessage): ConsensusMessage {
 
 /**
  * Acknowledges every persist in `effects` as durable, as the outbox does:
- * returns each write's releases (as broadcasts) and what the machine does on
+ * returns each write's releases (as messages that leave now) and what the machine does on
  * the acknowledgement.
  */
 export function ackAll(m: ConsensusMachine, effects: ConsensusEffect[], nowMs = 0): ConsensusEffect[] {
   return persists(effects).flatMap((p) => [
-    ...p.release.map((msg): ConsensusEffect => ({ kind: "broadcast", msg: asConsensus(msg) })),
+    // The releases, in the shape `broadcasts()` reads (what now leaves).
+    ...p.release.map((msg): ConsensusEffect => ({ kind: "resend", release: [msg] })),
     ...m.step({ kind: "durable", id: p.id }, nowMs),
   ]);
 }

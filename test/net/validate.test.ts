@@ -83,14 +83,14 @@ test("app votes are checked under their own domain", () => {
 
 test("a lane block whose transactions do not match its signed header is rejected", () => {
   const b = laneChain(c, 0, 1)[0]!;
-  assert.equal(checkLaneBlock(codecs.laneBlock.encode(b), c.committee, CHAIN_ID).verdict, "accept");
+  assert.equal(checkLaneBlock(codecs.laneBlock.encode(b), c.committee).verdict, "accept");
   const swapped = { ...b, txs: [new Uint8Array([1])] };
-  assert.deepEqual(checkLaneBlock(codecs.laneBlock.encode(swapped), c.committee, CHAIN_ID), {
+  assert.deepEqual(checkLaneBlock(codecs.laneBlock.encode(swapped), c.committee), {
     verdict: "reject",
     reason: "bad_payload",
   });
   const big = new Uint8Array(c.committee.params.maxLaneBlockBytes + 1);
-  assert.deepEqual(checkLaneBlock(big, c.committee, CHAIN_ID), { verdict: "reject", reason: "oversize" });
+  assert.deepEqual(checkLaneBlock(big, c.committee), { verdict: "reject", reason: "oversize" });
 });
 
 test("the payload hash read from encoded bytes equals payloadHash(txs) for any tx list", async () => {
@@ -104,7 +104,7 @@ test("the payload hash read from encoded bytes equals payloadHash(txs) for any t
       txs,
       signature: c.signers[1]!.sign(DOMAINS.laneBlock, codecs.laneBlockHeader.encode(header)),
     };
-    const r = checkLaneBlock(codecs.laneBlock.encode(signed), c.committee, CHAIN_ID);
+    const r = checkLaneBlock(codecs.laneBlock.encode(signed), c.committee);
     assert.equal(r.verdict, "accept", `tx sizes ${sizes.join(",")}`);
     assert.ok(r.verdict === "accept" && headerHash(r.value.header).byteLength === 32);
   }

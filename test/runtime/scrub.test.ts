@@ -22,6 +22,12 @@ import { tempDir } from "../cli/run.ts";
 import { history, tc } from "../storage/helpers.ts";
 
 const tmp = tempDir("validator-scrub-");
+
+/** Polls until `done`, for up to 60 s (generous: the machine may be loaded); the assertions after it say what failed. */
+async function until(done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+}
 after(tmp.cleanup);
 
 /** A real database with table files: app keys enough to flush LevelDB's 4 MiB write buffer, reopened once. */
@@ -74,7 +80,7 @@ test("the scrub finds a damaged table block written long ago and names its key r
   const found: StorageIntegrityError[] = [];
   const { s } = scrubber(storage, dir, found);
   s.start();
-  for (let i = 0; i < 200 && found.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+  await until(() => found.length > 0);
   await s.stop();
   await storage.close();
   assert.equal(found.length, 1, "the scrub reported the damage");
@@ -110,7 +116,7 @@ test("the scrub checks the finalized chain in depth: a missing tx index entry be
   const found: StorageIntegrityError[] = [];
   const { s } = scrubber(storage, dir, found);
   s.start();
-  for (let i = 0; i < 200 && found.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+  await until(() => found.length > 0);
   await s.stop();
   await storage.close();
   assert.equal(found.length, 1);

@@ -1,4 +1,5 @@
 import { MemoryLevel } from "memory-level";
+import { verifyCommitQc, verifySigned, verifyTimeoutQc } from "../../node/committee/index.ts";
 import { VerifyCache } from "../../node/crypto/index.ts";
 import { KvApp } from "../../node/execution/index.ts";
 import {
@@ -238,9 +239,12 @@ class Simulation {
 
   async handle(ev: SimEvent): Promise<void> {
     switch (ev.kind) {
-      case "deliver":
-        if (ev.to.up && ev.to.inc === ev.inc) this.step(ev.to, ev.input);
+      case "deliver": {
+        if (!ev.to.up || ev.to.inc !== ev.inc) return;
+        const input = this.edge(ev.input);
+        if (input !== null) this.step(ev.to, input);
         return;
+      }
       case "timer":
         if (ev.node.up && ev.node.inc === ev.inc && ev.node.timers.get(ev.timer) === ev.token) {
           ev.node.timers.delete(ev.timer);
@@ -289,6 +293,37 @@ class Simulation {
         return;
       }
     }
+  }
+
+  /**
+   * The network edge, as in production (net/validate.ts): a signed message
+   * passes committee/signed.ts's verifySigned once (a CommitQC or TimeoutQC
+   * announcement its certificate check) and arrives `verified`; one that
+   * fails is dropped. Sync responses arrive unverified: the machines check
+   * those themselves.
+   */
+  edge(input: NodeInput): NodeInput | null {
+    const committee = this.tc.committee;
+    let ok: boolean;
+    let what: string = input.kind;
+    if (input.kind === "laneBlock")
+      ok = verifySigned(committee, { kind: "laneBlock", msg: input.block }, this.cache).ok;
+    else if (input.kind === "laneVote")
+      ok = verifySigned(committee, { kind: "laneVote", msg: input.vote }, this.cache).ok;
+    else if (input.kind === "appVote")
+      ok = verifySigned(committee, { kind: "appVote", msg: input.vote }, this.cache).ok;
+    else if (input.kind === "consensus") {
+      const m = input.msg;
+      what = m.kind;
+      if (m.kind === "commitQc") ok = verifyCommitQc(committee, m.msg, this.cache).ok;
+      else if (m.kind === "timeoutQc") ok = verifyTimeoutQc(committee, m.msg, this.cache).ok;
+      else ok = verifySigned(committee, m, this.cache).ok;
+    } else return input;
+    if (!ok) {
+      this.checker.note("edge", `a ${what} failed its check at the network edge`);
+      return null;
+    }
+    return { ...input, verified: true } as NodeInput;
   }
 
   step(n: SimNode, input: NodeInput): void {
