@@ -13,14 +13,13 @@
 # Pinned to the Node release the project is tested with (pin the digest too in production).
 FROM node:24.21.0-slim
 
-# VALIDATOR_HOME is the home of `init` and `start`. Inside a container the API
-# and p2p must listen on every interface so published ports reach them; the
-# node's own default stays 127.0.0.1. VALIDATOR_API_PORT also tells the health
-# check where to look.
+# VALIDATOR_HOME is the home of `init`, `start` and the health check. Inside a
+# container the API and p2p must listen on every interface so published ports
+# reach them; the node's own default stays 127.0.0.1. The API port is the
+# home's api.port (26657 by default), which the health check reads too.
 ENV NODE_ENV=production \
     VALIDATOR_HOME=/data \
     VALIDATOR_API_HOST=0.0.0.0 \
-    VALIDATOR_API_PORT=26657 \
     VALIDATOR_P2P_LISTEN=/ip4/0.0.0.0/tcp/26656
 
 WORKDIR /app
@@ -41,8 +40,11 @@ VOLUME ["/data"]
 # p2p (libp2p TCP) and the HTTP API.
 EXPOSE 26656 26657
 
-HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.VALIDATOR_API_PORT||26657)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# `validator health` asks GET /health at the API address of the home's config
+# (VALIDATOR_HOME, VALIDATOR_API_* included): healthy on 200 (ok) and 206
+# (syncing), unhealthy on 503 (halted or stopping) or no answer.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "/app/node/main.ts", "health"]
 
 ENTRYPOINT ["node", "/app/node/main.ts"]
 CMD ["start"]

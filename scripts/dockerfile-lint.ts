@@ -10,7 +10,7 @@
  *   data-volume    a VOLUME holding $VALIDATOR_HOME (the node's keys, config and data)
  *   ports          EXPOSE of the p2p port (VALIDATOR_P2P_LISTEN) and the API port (VALIDATOR_API_PORT)
  *   api-host       VALIDATOR_API_HOST=0.0.0.0 so a published port reaches the API
- *   healthcheck    HEALTHCHECK with --interval/--timeout, exec form, hitting /health
+ *   healthcheck    HEALTHCHECK with --interval/--timeout, exec form, hitting /health (or `validator health`)
  *   entrypoint     ENTRYPOINT + CMD in exec form run `node .../node/main.ts start`
  *   no-add         no ADD (COPY for local files; no remote URLs or archives fetched at build time)
  *   no-secrets     COPY sources are explicit (never `.`), none looks like a key or secret; no ENV/ARG
@@ -200,7 +200,9 @@ export function lintDockerfile(input: LintInput): RuleResult[] {
     if (!/^CMD\s/i.test(rest)) return void p.push("HEALTHCHECK without CMD");
     const cmd = execForm(rest.replace(/^CMD\s+/i, ""));
     if (!cmd) p.push("HEALTHCHECK CMD is not in exec form (JSON array)");
-    else if (!cmd.join(" ").includes("/health")) p.push("HEALTHCHECK CMD does not request /health");
+    else if (!cmd.join(" ").includes("/health") && cmd.at(-1) !== "health") {
+      p.push("HEALTHCHECK CMD does not request /health (directly or through `validator health`)");
+    }
     for (const f of ["interval", "timeout"]) if (!(f in flags)) p.push(`HEALTHCHECK has no --${f}`);
   });
 

@@ -15,6 +15,16 @@ export interface StatusJson {
   peers: number;
   mempoolTxs: number;
   lanes: { lane: number; next: number; finalizedNext: number }[];
+  /**
+   * Double-sign protection (README): "syncing" and "held" mean this
+   * validator signs nothing yet; `floor` is the highest view it refuses to
+   * sign in; "observer" for a node without a validator key.
+   */
+  signing: {
+    state: "observer" | "syncing" | "held" | "active";
+    floor: { index: number; round: number } | null;
+    reason: string;
+  };
 }
 
 /**
@@ -53,13 +63,27 @@ export interface PeerJson {
   validatorIndex: number | null;
 }
 
+/**
+ * GET /health: 200 ok; 206 syncing (behind its peers, or holding its votes
+ * until double-sign protection lets it sign); 503 halted or stopping.
+ */
+export interface HealthJson {
+  status: "ok" | "syncing" | "halted";
+  finalizedIndex: number;
+  reason?: string;
+}
+
 export type SubmitResult =
   | { accepted: true; hashes: string[] }
   | { accepted: false; reason: "mempool_full"; retryAfterMs: number }
-  | { accepted: false; reason: "not_accepting"; message: string };
+  /** More txs in one request than the mempool can ever hold (lanes.mempoolMaxTxs): 413. */
+  | { accepted: false; reason: "too_many"; message: string }
+  | { accepted: false; reason: "not_accepting"; message: string; retryAfterMs: number };
 
 export interface ApiBackend {
   status(): StatusJson;
+  /** Absent: always ok (test backends). */
+  health?(): HealthJson;
   /** Admits txs to the mempool, all or none. */
   submitTxs(txs: Uint8Array[]): SubmitResult;
   txStatus(hash: Uint8Array): Promise<TxStatusJson | null>;

@@ -3,6 +3,7 @@ export type {
   ApiBackend,
   BlockJson,
   CommitQcJson,
+  HealthJson,
   PeerJson,
   StatusJson,
   SubmitResult,

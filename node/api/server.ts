@@ -67,7 +67,12 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
     void reply.status(404).send({ error: `no route ${req.method} ${req.url.slice(0, 200)}` });
   });
 
-  app.get("/health", async () => ({ status: "ok" }));
+  app.get("/health", async (_req, reply) => {
+    const h = backend.health?.() ?? { status: "ok" };
+    const code = h.status === "ok" ? 200 : h.status === "syncing" ? 206 : 503;
+    if (code === 503) void reply.header("Retry-After", "10");
+    return reply.status(code).send(h);
+  });
   app.get("/status", async () => backend.status());
 
   app.post("/txs", async (req, reply) => {
@@ -80,7 +85,11 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
         .header("Retry-After", String(Math.max(1, Math.ceil(result.retryAfterMs / 1000))))
         .send({ error: "mempool is full; retry later" });
     }
-    return reply.status(503).send({ error: result.message });
+    if (result.reason === "too_many") return reply.status(413).send({ error: result.message });
+    return reply
+      .status(503)
+      .header("Retry-After", String(Math.max(1, Math.ceil(result.retryAfterMs / 1000))))
+      .send({ error: result.message });
   });
 
   app.get<{ Params: { hash: string } }>("/txs/:hash", async (req, reply) => {

@@ -15,8 +15,18 @@ export class CliError extends Error {
   override name = "CliError";
 }
 
+/** The message was already printed (and logged); only the exit code is left to return. */
+export class ReportedError extends Error {
+  override name = "ReportedError";
+  readonly exitCode: number;
+  constructor(exitCode: number) {
+    super("reported");
+    this.exitCode = exitCode;
+  }
+}
+
 /** Errors that mean a bug in this program, not bad input: these keep their stack trace. */
-function isInternal(err: unknown): boolean {
+export function isInternal(err: unknown): boolean {
   return err instanceof TypeError || err instanceof ReferenceError || err instanceof RangeError;
 }
 
@@ -31,6 +41,7 @@ export async function reportError(err: unknown, writeErr: (text: string) => void
     // asked for (--help, help <command>, --version) exits 0, anything else is a usage error.
     return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
   }
+  if (err instanceof ReportedError) return err.exitCode;
   if (err instanceof UsageError) {
     writeErr(`error: ${err.message}\n(run with --help for usage)\n`);
     return EXIT_USAGE;

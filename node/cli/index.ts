@@ -12,7 +12,7 @@ import { registerKeys } from "./keys.ts";
 import { registerReset } from "./reset.ts";
 import { registerResync } from "./resync.ts";
 import { registerStart } from "./start.ts";
-import { registerStatus } from "./status.ts";
+import { registerHealth, registerStatus } from "./status.ts";
 import { registerTestnet } from "./testnet.ts";
 import { registerVersion } from "./version.ts";
 
@@ -35,6 +35,7 @@ function buildProgram(): Command {
   registerStart(program);
   registerKeys(program);
   registerStatus(program);
+  registerHealth(program);
   registerReset(program);
   registerResync(program);
   registerVersion(program);

@@ -5,6 +5,7 @@ import { toHex } from "../types/index.ts";
 import { checkChainId } from "./chain-id.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { clearHome, existingHomeEntries, genesisToJson, writeHome } from "./home.ts";
+import { assertHomeNotRunning } from "./lock.ts";
 import { flagOverride, resolveHome } from "./options.ts";
 
 export interface InitOptions {
@@ -16,12 +17,12 @@ export interface InitOptions {
 }
 
 /** `validator init`: a single-validator home. */
-export function init(opts: InitOptions): void {
+export async function init(opts: InitOptions): Promise<void> {
   const chainId = checkChainId(opts.chainId);
   const home = resolveHome(opts.home, process.env);
   const overrides = [...parseSetFlags(opts.set ?? []), ...flagOverride("node.moniker", "--moniker", opts.moniker)];
-  // The written config holds defaults and flags only; the environment applies when the node loads it.
-  const config = loadConfig({ home, file: null, overrides });
+  // VALIDATOR_* variables are validated and written into config.toml like flags (README "Configuration").
+  const config = loadConfig({ home, file: null, env: process.env, overrides });
   const paths = homePaths(home, config);
   if (!paths.validatorKeyFile) {
     throw new UsageError("init creates a validator home, so node.validatorKeyFile must not be empty");
@@ -34,6 +35,7 @@ export function init(opts: InitOptions): void {
           "Use --force to replace it (new keys, config and genesis; its data directory is deleted), or choose another --home.",
       );
     }
+    await assertHomeNotRunning("init --force", home, paths.dataDir);
     clearHome(paths);
   }
 

@@ -15,6 +15,6 @@ export function registerInit(program: Command): void {
     .option("--force", "replace an existing home: new keys, config and genesis, and its data directory is deleted")
     .action(async (opts: InitOptions) => {
       const { init } = await import("./init-action.ts");
-      init(opts);
+      await init(opts);
     });
 }

@@ -1,7 +1,7 @@
 import { existsSync, rmSync, statSync } from "node:fs";
-import { Level } from "level";
 import { homePaths, loadConfig, parseSetFlags } from "../config/index.ts";
 import { CliError, UsageError } from "./errors.ts";
+import { assertHomeNotRunning } from "./lock.ts";
 import { resolveHome } from "./options.ts";
 
 export interface ResetOptions {
@@ -23,25 +23,7 @@ export async function reset(opts: ResetOptions): Promise<void> {
   if (!opts.yes) {
     throw new UsageError(`reset deletes every block, certificate and vote record in ${dataDir}; add --yes to confirm`);
   }
-  await assertNotInUse(`${dataDir}/db`);
+  await assertHomeNotRunning("reset", home, dataDir);
   rmSync(dataDir, { recursive: true, force: true });
   process.stdout.write(`deleted ${dataDir}; keys, config and genesis in ${home} are kept\n`);
-}
-
-/** LevelDB holds an exclusive lock while a node runs: opening it tells us whether one does. */
-async function assertNotInUse(dbDir: string): Promise<void> {
-  if (!existsSync(dbDir)) return;
-  const db = new Level(dbDir, { createIfMissing: false });
-  try {
-    await db.open();
-  } catch (err) {
-    // Only a held lock stops us; a database that does not open for another
-    // reason (damaged, half-created) is exactly what reset is for.
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    if (cause?.code === "LEVEL_LOCKED") {
-      throw new CliError(`cannot reset ${dbDir} while a node is using it (stop the node first): ${cause.message}`);
-    }
-  } finally {
-    await db.close().catch(() => {});
-  }
 }

@@ -2,8 +2,9 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Override } from "../config/index.ts";
 import { parseSetFlags } from "../config/index.ts";
-import { HomeError, startNode } from "../runtime/index.ts";
-import { CliError } from "./errors.ts";
+import { asOperatorFacing, createLogger, formatOperatorLine } from "../observability/index.ts";
+import { startNode } from "../runtime/index.ts";
+import { CliError, EXIT_FAILURE, isInternal, ReportedError } from "./errors.ts";
 import { init } from "./init-action.ts";
 import { DEV_HOME, flagOverride, resolveHome } from "./options.ts";
 
@@ -28,7 +29,7 @@ export async function start(opts: StartOptions): Promise<void> {
 export async function dev(opts: StartOptions): Promise<void> {
   const home = resolve(opts.home ?? DEV_HOME);
   if (!existsSync(join(home, "config.toml"))) {
-    init({ home, chainId: "devnet", moniker: "dev", set: [] });
+    await init({ home, chainId: "devnet", moniker: "dev", set: [] });
   }
   await run(home, opts);
 }
@@ -45,8 +46,8 @@ async function run(home: string, opts: StartOptions): Promise<void> {
   try {
     node = await startNode({ home, env: process.env, overrides });
   } catch (err) {
-    if (err instanceof HomeError) throw new CliError(err.message);
-    throw err;
+    if (isInternal(err)) throw err;
+    reportStartupFailure(err, home);
   }
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -67,4 +68,21 @@ async function run(home: string, opts: StartOptions): Promise<void> {
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
   if (code !== 0) throw new CliError("the node stopped after a fatal error (see the log above)");
+}
+
+/**
+ * A start-up failure an operator can cause (issue 15): one line on stderr
+ * and one JSON log line on stdout with the same words, no stack trace, and
+ * the real exit code on that final log line.
+ */
+function reportStartupFailure(err: unknown, home: string): never {
+  const facing = asOperatorFacing(err);
+  const line = facing ? formatOperatorLine(facing) : err instanceof Error ? err.message : String(err);
+  process.stderr.write(`error: ${line}\n`);
+  const log = createLogger({ level: "info", format: "json", base: { module: "cli" } });
+  log.fatal(
+    { home, exitCode: EXIT_FAILURE, ...(facing && { subject: facing.subject, remedy: facing.remedy }) },
+    `could not start: ${line}`,
+  );
+  throw new ReportedError(EXIT_FAILURE);
 }

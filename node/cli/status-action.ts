@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import type { StatusJson } from "../api/index.ts";
 import { loadConfig, parseSetFlags } from "../config/index.ts";
 import { CliError, UsageError } from "./errors.ts";
@@ -39,8 +40,29 @@ export async function status(opts: StatusOptions): Promise<void> {
     `peers:      ${s.peers}`,
     `mempool:    ${s.mempoolTxs} txs`,
     `lanes:      ${s.lanes.map((l) => `${l.lane}:${l.finalizedNext}/${l.next}`).join(" ")}  (finalized/held)`,
+    // Absent from nodes older than double-sign protection.
+    ...(s.signing
+      ? [
+          `signing:    ${s.signing.state}${s.signing.floor ? `, nothing at or below view (${s.signing.floor.index}, ${s.signing.floor.round})` : ""} (${s.signing.reason})`,
+        ]
+      : []),
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+/** `validator health`: GET /health; 200 and 206 are healthy. */
+export async function health(opts: StatusOptions): Promise<void> {
+  const base = apiBase(opts);
+  let res: Response;
+  try {
+    res = await fetch(new URL("/health", base), { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    throw new CliError(`no answer from ${base} (${cause}); is the node running?`);
+  }
+  const body = await res.text();
+  if (res.status !== 200 && res.status !== 206) throw new CliError(`${base}/health answered ${res.status}: ${body}`);
+  process.stdout.write(`${body}\n`);
 }
 
 function apiBase(opts: StatusOptions): string {
@@ -52,7 +74,16 @@ function apiBase(opts: StatusOptions): string {
     }
   }
   const home = resolveHome(opts.home, process.env);
-  if (!existsSync(home)) return "http://127.0.0.1:26657";
+  if (!existsSync(join(home, "config.toml"))) {
+    const chosen = opts.home !== undefined ? "--home" : process.env.VALIDATOR_HOME ? "$VALIDATOR_HOME" : null;
+    // A home named on purpose that is not there is a mistake, not a reason to ask some other node.
+    if (chosen !== null) {
+      throw new CliError(
+        `no node home at ${home} (from ${chosen}): no config.toml there; check the path, or give the node's API with --api http://host:port`,
+      );
+    }
+    return "http://127.0.0.1:26657";
+  }
   const config = loadConfig({ home, env: process.env, overrides: parseSetFlags(opts.set ?? []) });
   const host = config.api.host === "0.0.0.0" || config.api.host === "::" ? "127.0.0.1" : config.api.host;
   return `http://${host.includes(":") ? `[${host}]` : host}:${config.api.port}`;

@@ -15,3 +15,19 @@ export function registerStatus(program: Command): void {
       await status(opts);
     });
 }
+
+export function registerHealth(program: Command): void {
+  program
+    .command("health")
+    .description(
+      "ask a running node's GET /health (the API address from its home's config): exit 0 when it answers 200 (ok) " +
+        "or 206 (syncing), 1 when it is halted, stopping or does not answer (the Docker health check)",
+    )
+    .option("--api <url>", "the node's API base URL (default: from the home's config)")
+    .option("--home <dir>", HOME_HELP)
+    .option("--set <section.key=value>", SET_HELP, collect)
+    .action(async (opts: StatusOptions) => {
+      const { health } = await import("./status-action.ts");
+      await health(opts);
+    });
+}

@@ -15,6 +15,8 @@ export interface TestnetOptions {
   basePort: number;
   chainId: string;
   set?: string[];
+  /** Comma-separated host name per node: peers by /dns4/<name>, listening on 0.0.0.0 (containers). */
+  hostnames?: string;
 }
 
 /** One node of the testnet, before anything is written. */
@@ -42,6 +44,15 @@ export function testnet(opts: TestnetOptions): void {
     );
   }
   const out = resolve(opts.out);
+  const hostnames = opts.hostnames?.split(",").map((h) => h.trim());
+  if (hostnames !== undefined) {
+    const bad = hostnames.find((h) => !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/.test(h));
+    if (hostnames.length !== total || bad !== undefined) {
+      throw new UsageError(
+        `--hostnames ${JSON.stringify(opts.hostnames)}: give ${total} host names (letters, digits, '.', '-'), one per node in node order`,
+      );
+    }
+  }
   const userOverrides = parseSetFlags(opts.set ?? []);
 
   const nodes: PlannedNode[] = [];
@@ -81,23 +92,28 @@ export function testnet(opts: TestnetOptions): void {
         attesterWeight: 1,
       })),
   });
-  const address = (n: PlannedNode) => `/ip4/127.0.0.1/tcp/${n.p2pPort}`;
+  const address = (n: PlannedNode) => {
+    const host = hostnames?.[nodes.indexOf(n)];
+    return host === undefined ? `/ip4/127.0.0.1/tcp/${n.p2pPort}` : `/dns4/${host}/tcp/${n.p2pPort}`;
+  };
+  const bindHost = hostnames === undefined ? "127.0.0.1" : "0.0.0.0";
 
   // Everything is planned and validated before the first file is written.
   const homes: HomeContents[] = nodes.map((n) => {
     const wiring: Override[] = [
       { key: "node.moniker", value: n.name, source: "testnet" },
-      { key: "p2p.listen", value: [address(n)], source: "testnet" },
+      { key: "p2p.listen", value: [`/ip4/${bindHost}/tcp/${n.p2pPort}`], source: "testnet" },
       {
         key: "p2p.peers",
         value: nodes.filter((o) => o !== n).map((o) => `${address(o)}/p2p/${o.peerId}`),
         source: "testnet",
       },
-      { key: "api.host", value: "127.0.0.1", source: "testnet" },
+      { key: "api.host", value: bindHost, source: "testnet" },
       { key: "api.port", value: n.apiPort, source: "testnet" },
     ];
     if (!n.validatorKey) wiring.push({ key: "node.validatorKeyFile", value: "", source: "testnet (observer)" });
-    const config = loadConfig({ home: n.home, file: null, overrides: [...userOverrides, ...wiring] });
+    // VALIDATOR_* variables are validated and written like --set (testnet's own wiring wins).
+    const config = loadConfig({ home: n.home, file: null, env: process.env, overrides: [...userOverrides, ...wiring] });
     const paths = homePaths(n.home, config);
     if (n.validatorKey && !paths.validatorKeyFile) {
       throw new UsageError("validators need a key file, so node.validatorKeyFile must not be empty");

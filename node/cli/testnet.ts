@@ -26,6 +26,11 @@ export function registerTestnet(program: Command): void {
     .option("--base-port <port>", "first port; see the scheme below", intArg(1024, 65_535), DEFAULT_BASE_PORT)
     .option("--chain-id <id>", "chain id of the genesis", DEFAULT_TESTNET_CHAIN_ID)
     .option(
+      "--hostnames <list>",
+      "comma-separated host name of each node, in node order (e.g. node0,node1,node2,node3 in docker-compose.yml): " +
+        "peers are dialed at /dns4/<name>/tcp/<port>, and p2p and the API listen on 0.0.0.0",
+    )
+    .option(
       "--set <section.key=value>",
       `${SET_HELP}; applies to every node (ports, peers and key files are set by testnet)`,
       collect,

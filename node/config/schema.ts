@@ -30,6 +30,7 @@ export const ConfigSchema = z
         validatorKeyFile: pathKey({ optional: true }),
         nodeKeyFile: pathKey({ optional: false }),
         genesisFile: pathKey({ optional: false }),
+        doubleSignCheck: booleanKey(),
       })
       .strict(),
     p2p: z

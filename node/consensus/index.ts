@@ -9,7 +9,7 @@ export {
   sameCut,
 } from "./proposal-validity.ts";
 export { buildProposal } from "./proposer.ts";
-export { type GateDecision, isHigherLock, SafetyGate } from "./safety-gate.ts";
+export { type GateDecision, isHigherLock, SafetyGate, type SigningFloor } from "./safety-gate.ts";
 export { viewTimeoutMs } from "./timeouts.ts";
 export type {
   ConsensusConfig,

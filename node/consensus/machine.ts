@@ -27,7 +27,7 @@ import {
 } from "../types/index.ts";
 import { checkProposal, type LaneTip, laneTips } from "./proposal-validity.ts";
 import { buildProposal } from "./proposer.ts";
-import { SafetyGate } from "./safety-gate.ts";
+import { SafetyGate, type SigningFloor } from "./safety-gate.ts";
 import { viewTimeoutMs } from "./timeouts.ts";
 import type { ConsensusConfig, ConsensusCounters, ConsensusEffect, ConsensusInput } from "./types.ts";
 import { MAX_ROUNDS_AHEAD, PhaseVoteBook, TimeoutVoteBook } from "./votes.ts";
@@ -46,6 +46,8 @@ export interface ConsensusMachineOptions {
   config: ConsensusConfig;
   recovered: Pick<RecoveredState, "commitQcs" | "anchor" | "finalizedIndex" | "safety" | "safetyFloorIndex">;
   verifyCache?: VerifyCache;
+  /** The signing floor at start (issue 15); later changes arrive as `signingFloor` inputs. */
+  signingFloor?: SigningFloor;
 }
 
 /**
@@ -107,7 +109,7 @@ export class ConsensusMachine {
     this.#config = opts.config;
     this.#cache = opts.verifyCache;
     const r = opts.recovered;
-    this.#gate = new SafetyGate(r.safety, r.safetyFloorIndex ?? 0);
+    this.#gate = new SafetyGate(r.safety, opts.signingFloor ?? null, r.safetyFloorIndex ?? 0);
     this.#lastCommitQc = r.commitQcs.at(-1) ?? r.anchor?.commitQc ?? null;
     this.#finalizedIndex = this.#lastCommitQc?.proposal.view.index ?? 0;
     if (this.#finalizedIndex !== r.finalizedIndex) {
@@ -148,6 +150,11 @@ export class ConsensusMachine {
     return this.#gate.lock;
   }
 
+  /** The signing floor in force (issue 15). */
+  get signingFloor(): SigningFloor {
+    return this.#gate.signingFloor;
+  }
+
   /** The safety record including writes not yet durable. */
   get safetyRecord() {
     return this.#gate.record;
@@ -160,7 +167,7 @@ export class ConsensusMachine {
   start(nowMs: number): ConsensusEffect[] {
     const out: ConsensusEffect[] = [];
     const s = this.#gate.record;
-    if (this.me !== null) {
+    if (this.me !== null && !this.#gate.belowSigningFloor(this.#view)) {
       const release: SignedMessage[] = [];
       if (s.prepare && compareViews(s.prepare.view, this.#view) === 0) release.push(this.#sign("prepare", s.prepare));
       if (s.commit && compareViews(s.commit.view, this.#view) === 0) release.push(this.#sign("commit", s.commit));
@@ -188,6 +195,10 @@ export class ConsensusMachine {
           this.#timer = null;
           this.#onViewTimeout(out);
         }
+        break;
+      case "signingFloor":
+        this.#gate.setSigningFloor(input.floor);
+        this.#maybePropose(nowMs, out);
         break;
       case "commitQcs":
         for (const qc of [...input.qcs].sort((a, b) => a.proposal.view.index - b.proposal.view.index)) {
@@ -313,7 +324,7 @@ export class ConsensusMachine {
     if (this.me === null || this.#signer === null || this.#finalizing !== null) return;
     const view = this.#view;
     if (this.committee.leader(view) !== this.me || this.#proposalInView !== null) return;
-    if (this.#gate.timedOutAt(view)) return;
+    if (this.#gate.timedOutAt(view) || this.#gate.belowSigningFloor(view)) return;
     const prepared = this.#gate.record.prepare;
     if (prepared !== null && compareViews(prepared.view, view) >= 0) return;
     if (this.#noProposeUpTo !== null && compareViews(view, this.#noProposeUpTo) <= 0) return;

@@ -18,6 +18,16 @@ export type GateDecision =
   /** A different vote in this slot, or a later one, is on record. */
   | "barred";
 
+/**
+ * The signing floor (issue 15), a separate input to the gate: after a start
+ * without a trustworthy safety record the node may have signed in views it
+ * no longer remembers. "hold" bars every vote (the floor is not known yet);
+ * a view bars every vote at or below it; null bars nothing. The runtime
+ * computes it from what peers have seen and makes it durable before it is
+ * set here, so the gate itself stays pure.
+ */
+export type SigningFloor = View | "hold" | null;
+
 const EMPTY: SafetyRecord = { prepare: null, commit: null, timeout: null, lock: null };
 
 /**
@@ -36,13 +46,30 @@ export class SafetyGate {
   #durable: SafetyRecord;
   /** Records written and not yet durable, by write number, in write order. */
   #pending = new Map<number, SafetyRecord>();
+  #signingFloor: SigningFloor;
+
   /** No new vote at or below this index: a record carried over by `validator resync` may be stale. */
   readonly #floorIndex: number;
 
-  constructor(recovered: SafetyRecord | null, floorIndex = 0) {
+  constructor(recovered: SafetyRecord | null, floor: SigningFloor = null, floorIndex = 0) {
     this.#record = recovered ?? EMPTY;
     this.#durable = this.#record;
+    this.#signingFloor = floor;
     this.#floorIndex = floorIndex;
+  }
+
+  get signingFloor(): SigningFloor {
+    return this.#signingFloor;
+  }
+
+  setSigningFloor(floor: SigningFloor): void {
+    this.#signingFloor = floor;
+  }
+
+  /** True when the signing floor bars every vote at `view`. */
+  belowSigningFloor(view: View): boolean {
+    const f = this.#signingFloor;
+    return f === "hold" || (f !== null && compareViews(view, f) <= 0);
   }
 
   get record(): SafetyRecord {
@@ -64,16 +91,17 @@ export class SafetyGate {
   }
 
   prepare(view: View, proposalHash: Uint8Array): GateDecision {
-    if (this.timedOutAt(view)) return "barred";
+    if (this.timedOutAt(view) || this.belowSigningFloor(view)) return "barred";
     return this.#floor(view, this.#phase(this.#record.prepare, this.#durable.prepare, view, proposalHash));
   }
 
   commit(view: View, proposalHash: Uint8Array): GateDecision {
-    if (this.timedOutAt(view)) return "barred";
+    if (this.timedOutAt(view) || this.belowSigningFloor(view)) return "barred";
     return this.#floor(view, this.#phase(this.#record.commit, this.#durable.commit, view, proposalHash));
   }
 
   timeout(view: View, lockRound: number | null): GateDecision {
+    if (this.belowSigningFloor(view)) return "barred";
     const t = this.#record.timeout;
     if (t === null || compareViews(t.view, view) < 0) return this.#floor(view, "new");
     if (compareViews(t.view, view) > 0 || t.lockRound !== lockRound) return "barred";

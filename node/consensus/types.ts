@@ -1,4 +1,5 @@
 import type { CommitQc, ConsensusMessage, LaneQc, PersistEffect, ResendEffect } from "../types/index.ts";
+import type { SigningFloor } from "./safety-gate.ts";
 
 /** Settings from the config ([consensus] of config/default.toml, through protocol/config.ts); no defaults here. */
 export interface ConsensusConfig {
@@ -31,7 +32,9 @@ export type ConsensusInput =
   | { kind: "durable"; id: number }
   | { kind: "timer"; viewKey: string }
   /** CommitQCs from a sync response, any order, unverified. */
-  | { kind: "commitQcs"; qcs: CommitQc[] };
+  | { kind: "commitQcs"; qcs: CommitQc[] }
+  /** A new signing floor (issue 15), already durable. */
+  | { kind: "signingFloor"; floor: SigningFloor };
 
 /** The consensus messages that carry no new signature of this node. */
 export type CertificateMessage = Extract<ConsensusMessage, { kind: "commitQc" | "timeoutQc" }>;

@@ -136,7 +136,12 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
   );
   const syncClient = new SyncClient(host, ids.sync, committee, cache, limits, metrics, log.child({ part: "sync" }));
   const unavailable: SyncServerHandlers = {
-    status: () => ({ commitQcs: { first: 0, next: 0 }, globalBlocks: { first: 0, next: 0 }, lanes: [] }),
+    status: () => ({
+      commitQcs: { first: 0, next: 0 },
+      globalBlocks: { first: 0, next: 0 },
+      lanes: [],
+      views: { highest: { index: 0, round: 0 }, bySigner: [] },
+    }),
     commitQcs: () => [],
     laneBlocks: () => [],
     globalBlocks: () => [],
@@ -208,9 +213,10 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
         await host.peerStore.merge(peerIdFromString(m.peerId), { tags: { "validator-committee": { value: 100 } } });
       }
       redialer.start();
-      log.info(
+      // The runtime logs the one "network started" line operators read; this is its detail.
+      log.debug(
         { peerId: ownPeerId, validator: index, listen: network.addresses(), peers: peerAddrs.length },
-        "network started",
+        "p2p host listening",
       );
     },
 

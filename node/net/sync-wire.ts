@@ -14,6 +14,8 @@ import type { SyncKind } from "./metrics.ts";
 const U8 = new UintNumberType(1);
 const U16 = new UintNumberType(2);
 const U64 = new UintNumberType(8);
+/** A consensus view, as in the consensus wire types. */
+const ViewType = new ContainerType({ index: U64, round: new UintNumberType(4) });
 
 export const SYNC_KINDS: readonly SyncKind[] = ["status", "commitQcs", "laneBlocks", "globalBlocks"];
 
@@ -28,6 +30,13 @@ export const SyncStatusType = new ContainerType({
   commitQcs: HeldRangeType,
   globalBlocks: HeldRangeType,
   lanes: new ListCompositeType(LaneHeldType, MAX_VALIDATORS),
+  /**
+   * The highest consensus view in which the answering node has seen a
+   * message, and per committee member the highest view of a message carrying
+   * its signature ((0, 0) = none). A validator that lost its safety record
+   * reads these before it signs again (issue 15).
+   */
+  views: new ContainerType({ highest: ViewType, bySigner: new ListCompositeType(ViewType, MAX_VALIDATORS) }),
 });
 
 /** Response header: a code, and for errors a short reason the client logs. */

@@ -1,5 +1,5 @@
 import { type Committee, rememberOwnSigned } from "../committee/index.ts";
-import { type ConsensusEffect, type ConsensusInput, ConsensusMachine } from "../consensus/index.ts";
+import { type ConsensusEffect, type ConsensusInput, ConsensusMachine, type SigningFloor } from "../consensus/index.ts";
 import type { Signer, VerifyCache } from "../crypto/index.ts";
 import {
   type App,
@@ -23,6 +23,8 @@ export interface ProtocolNodeOptions {
   app: App;
   /** One cache per process, shared with the network layer's checks. */
   verifyCache?: VerifyCache;
+  /** Signing floor at start (issue 15: a start without a trustworthy safety record). */
+  signingFloor?: SigningFloor;
   /**
    * Test-only faults, the outbox's negative control. `laneVotesEarly`: the
    * lanes machine hands its lane votes out before their block is durable.
@@ -88,6 +90,7 @@ export class ProtocolNode {
       config: opts.config.consensus,
       recovered,
       verifyCache,
+      signingFloor: opts.signingFloor ?? null,
     });
     const lanes = this.lanes;
     this.execution = new ExecutionMachine({
@@ -152,6 +155,9 @@ export class ProtocolNode {
         for (const block of input.blocks)
           work.push({ to: "lanes", input: { kind: "laneBlock", block, verified: input.verified } });
         work.push({ to: "execution", input: { kind: "blocks", blocks: input.blocks } });
+        break;
+      case "signingFloor":
+        work.push({ to: "consensus", input });
         break;
       case "syncCommitQcs": {
         // Catch-up runs no further ahead of execution than execution can

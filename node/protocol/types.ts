@@ -1,4 +1,4 @@
-import type { ConsensusConfig } from "../consensus/index.ts";
+import type { ConsensusConfig, SigningFloor } from "../consensus/index.ts";
 import type { ExecutionConfig } from "../execution/index.ts";
 import type { LanesConfig } from "../lanes/index.ts";
 import type { AppVote, CommitQc, ConsensusMessage, GlobalBlock, LaneBlock, LaneVote, Tx } from "../types/index.ts";
@@ -33,7 +33,9 @@ export type NodeInput =
   | { kind: "timer"; timer: TimerName; key: string }
   /** Sync responses: the machines check them (lane blocks' signatures unless `verified`). */
   | { kind: "syncLaneBlocks"; blocks: LaneBlock[]; verified?: boolean }
-  | { kind: "syncCommitQcs"; qcs: CommitQc[] };
+  | { kind: "syncCommitQcs"; qcs: CommitQc[] }
+  /** A new signing floor (issue 15), already durable: consensus signs no vote at or below it. */
+  | { kind: "signingFloor"; floor: SigningFloor };
 
 /** Everything one node asks of the outside world. */
 export type NodeEffect =

@@ -1,4 +1,4 @@
-import type { ApiBackend, BlockJson, SubmitResult, TxStatusJson } from "../api/index.ts";
+import type { ApiBackend, BlockJson, StatusJson, SubmitResult, TxStatusJson } from "../api/index.ts";
 import type { Network } from "../net/index.ts";
 import type { Metrics } from "../observability/index.ts";
 import type { ProtocolNode } from "../protocol/index.ts";
@@ -8,6 +8,10 @@ import type { NodeHome } from "./home.ts";
 
 /** How long a client should wait before retrying when the mempool is full. */
 const RETRY_AFTER_MS = 1000;
+/** An observer never takes txs: clients should move on rather than retry soon. */
+const OBSERVER_RETRY_AFTER_MS = 60_000;
+/** Behind by more than this many indexes (messages seen from peers): /health says syncing. */
+const SYNCING_LAG = 2;
 const KV_PREFIX = new TextEncoder().encode("kv/");
 
 /**
@@ -70,6 +74,10 @@ export interface ApiBackendParts {
   queuedTxs(): number;
   /** False while stopping or halted. */
   accepting(): boolean;
+  /** Double-sign protection state (issue 15). */
+  signing(): StatusJson["signing"];
+  /** Highest consensus index seen in any message (own or peers'). */
+  highestSeenIndex(): number;
 }
 
 /** The running node as the HTTP API sees it. Reads only; writes go through the event loop. */
@@ -98,16 +106,47 @@ export function createApiBackend(parts: ApiBackendParts): ApiBackend {
           next: protocol.lanes.laneNext(m.index),
           finalizedNext: finalRanges?.[m.index]?.next ?? 0,
         })),
+        signing: parts.signing(),
       };
     },
 
+    health() {
+      const finalizedIndex = protocol.consensus.finalizedIndex;
+      if (protocol.halted !== null) return { status: "halted", finalizedIndex, reason: protocol.halted };
+      if (!parts.accepting()) return { status: "halted", finalizedIndex, reason: "the node is stopping" };
+      const signing = parts.signing();
+      if (signing.state === "syncing") return { status: "syncing", finalizedIndex, reason: signing.reason };
+      const seen = parts.highestSeenIndex();
+      if (seen > finalizedIndex + SYNCING_LAG) {
+        return { status: "syncing", finalizedIndex, reason: `peers are at index ${seen}` };
+      }
+      return { status: "ok", finalizedIndex };
+    },
+
     submitTxs(txs): SubmitResult {
-      if (!parts.accepting()) return { accepted: false, reason: "not_accepting", message: "the node is stopping" };
+      if (!parts.accepting()) {
+        return {
+          accepted: false,
+          reason: "not_accepting",
+          message: "the node is stopping",
+          retryAfterMs: RETRY_AFTER_MS,
+        };
+      }
       if (home.validatorIndex === null) {
         return {
           accepted: false,
           reason: "not_accepting",
           message: "this node is an observer and has no lane; send transactions to a validator",
+          retryAfterMs: OBSERVER_RETRY_AFTER_MS,
+        };
+      }
+      if (txs.length > config.lanes.mempoolMaxTxs) {
+        return {
+          accepted: false,
+          reason: "too_many",
+          message:
+            `this request holds ${txs.length} txs, more than this node's mempool can ever hold ` +
+            `(lanes.mempoolMaxTxs = ${config.lanes.mempoolMaxTxs}); none was accepted: send at most ${config.lanes.mempoolMaxTxs} per request`,
         };
       }
       const waiting = protocol.lanes.mempoolSize + parts.queuedTxs() + ownUnfinalizedTxs(home, protocol);

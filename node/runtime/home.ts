@@ -2,13 +2,15 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { Committee, type Genesis, parseGenesisJson } from "../committee/index.ts";
 import { type Config, type HomePaths, homePaths, loadConfig, type Override } from "../config/index.ts";
 import { type KeyPair, peerIdOf, readKeyFile } from "../crypto/index.ts";
-import { toHex } from "../types/index.ts";
+import { sha256, toHex } from "../types/index.ts";
 
 /** Everything a node needs from its home directory, checked for consistency. */
 export interface NodeHome {
   paths: HomePaths;
   config: Config;
   genesis: Genesis;
+  /** sha256 (hex) of the parsed genesis: the database records it at creation. */
+  genesisHash: string;
   committee: Committee;
   nodeKey: KeyPair;
   peerId: string;
@@ -69,5 +71,6 @@ export function loadNodeHome(opts: {
       `lanes.maxBlockBytes = ${config.lanes.maxBlockBytes} exceeds the chain's params.maxLaneBlockBytes = ${genesis.params.maxLaneBlockBytes}`,
     );
   }
-  return { paths, config, genesis, committee, nodeKey, peerId, validatorKey, validatorIndex };
+  const genesisHash = toHex(sha256(new TextEncoder().encode(JSON.stringify(genesis))));
+  return { paths, config, genesis, genesisHash, committee, nodeKey, peerId, validatorKey, validatorIndex };
 }

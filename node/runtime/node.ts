@@ -1,13 +1,14 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
+import type { Level } from "level";
 import type { Logger } from "pino";
 import { buildApi } from "../api/index.ts";
 import type { Override } from "../config/index.ts";
 import { Signer, VerifyCache } from "../crypto/index.ts";
 import { KvApp } from "../execution/index.ts";
 import { createNetwork, type Network } from "../net/index.ts";
-import { createLogger, createMetrics, type Metrics } from "../observability/index.ts";
+import { asOperatorFacing, createLogger, createMetrics, type Metrics, StartupError } from "../observability/index.ts";
 import {
   type NodeEffect,
   type NodeInput,
@@ -17,17 +18,26 @@ import {
   type TimerName,
 } from "../protocol/index.ts";
 import {
+  describeHolder,
   divergedFromFinalized,
   GroupCommitWriter,
-  openDatabase,
+  isEmptyDatabase,
+  openDatabase as openCheckedDatabase,
   openStorage,
+  RecoveryError,
+  readGenesisRecord,
+  readSigningFloor,
   recordDamage,
   recover,
+  removePidFile,
   resyncCommand,
   type Storage,
+  StorageError,
   StorageIntegrityError,
+  writeGenesisRecord,
+  writePidFile,
 } from "../storage/index.ts";
-import { type ConsensusMessage, type RecoveredState, toHex } from "../types/index.ts";
+import { type ConsensusMessage, type RecoveredState, toHex, type View } from "../types/index.ts";
 import { createApiBackend, PendingTxs } from "./api-backend.ts";
 import { CatchUp } from "./catch-up.ts";
 import { DurableReporter, LocalDurability } from "./durability.ts";
@@ -36,8 +46,10 @@ import { loadNodeHome, type NodeHome } from "./home.ts";
 import { InputQueue } from "./input-queue.ts";
 import { MachineCounters } from "./machine-counters.ts";
 import { Scrubber } from "./scrub.ts";
+import { SigningFloorKeeper } from "./signing-floor.ts";
 import { syncServerFor } from "./sync-server.ts";
 import { Timers } from "./timers.ts";
+import { ViewsSeen } from "./views-seen.ts";
 
 /** Outside inputs waiting for the loop; beyond this, network messages are dropped (and counted). */
 const INPUT_QUEUE_CAPACITY = 100_000;
@@ -87,35 +99,15 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
 
   mkdirSync(home.paths.dataDir, { recursive: true, mode: 0o700 });
   const dbPath = join(home.paths.dataDir, "db");
-  const located = (err: unknown) => {
-    if (err instanceof StorageIntegrityError) return err.locate(dbPath, home.paths.home);
-    // LevelDB tripping over a damaged block while recovery reads: the same clear error.
-    const message = err instanceof Error ? err.message : String(err);
-    if (!/corrupt|checksum/i.test(message)) return err;
-    return new StorageIntegrityError({
-      path: dbPath,
-      keyRange: "* (a block LevelDB could not read while recovery read the database)",
-      problem: `LevelDB: ${message}`,
-      lost: "the records in the damaged block (start with storage.verifyTablesAtStart = true to name its key range)",
-      remedy: resyncCommand(home.paths.home),
-    });
-  };
-  let opened: Awaited<ReturnType<typeof openDatabase>>;
-  try {
-    opened = await openDatabase(dbPath, { verifyTables: config.storage.verifyTablesAtStart });
-  } catch (err) {
-    if (err instanceof Error && err.message.includes("is in use")) {
-      throw new Error(`the database ${dbPath} is in use: is another node running with home ${home.paths.home}?`);
-    }
-    throw located(err);
-  }
-  const { db, report } = opened;
-  logger.child({ module: "storage" }).info(report, "database files checked (log records; table blocks if enabled)");
+  const db = await openDatabase(dbPath, home, logger);
 
   const verifyCache = new VerifyCache(VERIFY_CACHE_ENTRIES);
   let storage: Storage;
   let recovered: RecoveredState;
+  let storedFloor: View | null;
   try {
+    await checkGenesisRecord(db, home, dbPath, logger);
+    storedFloor = await readSigningFloor(db);
     storage = await openStorage(db, committee, { logger });
     recovered = await recover(storage, committee, verifyCache, {
       deepCheckBlocks: config.storage.deepCheckBlocksAtStart,
@@ -123,17 +115,120 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     assertOwnLaneIsOurs(recovered, home.validatorIndex, dbPath);
   } catch (err) {
     await db.close().catch(() => {});
-    throw located(err);
+    throw asStartupError(err, dbPath, home);
   }
+  writePidFile(home.paths.dataDir);
 
-  const runtime = new Runtime({ home, logger, metrics, storage, recovered, verifyCache, dbPath });
+  const runtime = new Runtime({ home, logger, metrics, storage, recovered, verifyCache, db, storedFloor, dbPath });
   try {
     await runtime.start();
   } catch (err) {
-    await runtime.stop();
+    await runtime.abort();
     throw err;
   }
   return runtime;
+}
+
+/** Opens the LevelDB; a lock held by another node or a damaged database is a StartupError. */
+async function openDatabase(dbPath: string, home: NodeHome, logger: Logger): Promise<Level<Uint8Array, Uint8Array>> {
+  try {
+    // Checks CURRENT, every log record and (storage.verifyTablesAtStart) every table block first.
+    const { db, report } = await openCheckedDatabase(dbPath, { verifyTables: home.config.storage.verifyTablesAtStart });
+    logger.child({ module: "storage" }).info(report, "database files checked (log records; table blocks if enabled)");
+    return db;
+  } catch (err) {
+    if (err instanceof StorageIntegrityError) throw err.locate(dbPath, home.paths.home);
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    if (cause?.code === "LEVEL_LOCKED") {
+      throw new StartupError(
+        dbPath,
+        `the database is in use by another node (${describeHolder(home.paths.dataDir)})`,
+        `stop that node first, or start this one with another --home (now ${home.paths.home})`,
+      );
+    }
+    const message = cause?.message ?? (err as Error).message;
+    if (/permission denied|EACCES|read-only file system|EROFS/i.test(message)) {
+      throw new StartupError(
+        dbPath,
+        `the database cannot be opened: ${message}`,
+        `let the user running the node (uid ${process.getuid?.() ?? "?"}) read and write ${home.paths.dataDir}`,
+      );
+    }
+    throw new StartupError(dbPath, `the database cannot be opened: ${message}`, damagedRemedy(home));
+  }
+}
+
+/** What to do about a database that is damaged or does not validate. */
+function damagedRemedy(home: NodeHome): string {
+  return (
+    `restore ${home.paths.dataDir} from a backup, or delete it with \`validator reset --yes --home ${home.paths.home}\` ` +
+    "and start again: the node re-syncs from its peers, and double-sign protection holds its votes until that is safe"
+  );
+}
+
+/**
+ * The database records the genesis it was created for (meta/genesis). A
+ * different genesis.json is the operator's file, not damage: the remedy is
+ * to restore that file, never to wipe the data.
+ */
+async function checkGenesisRecord(
+  db: Level<Uint8Array, Uint8Array>,
+  home: NodeHome,
+  dbPath: string,
+  logger: Logger,
+): Promise<void> {
+  const recorded = await readGenesisRecord(db);
+  if (recorded === null) {
+    const fresh = await isEmptyDatabase(db);
+    await writeGenesisRecord(db, home.genesisHash);
+    if (!fresh) {
+      logger.info(
+        { genesisHash: home.genesisHash },
+        "recorded the genesis hash in a database created before it was kept",
+      );
+    }
+    return;
+  }
+  if (recorded !== home.genesisHash) {
+    throw new StartupError(
+      home.paths.genesisFile,
+      `its genesis hash is ${home.genesisHash}, but the database ${dbPath} was created for genesis ${recorded} ` +
+        "(the chain id, params, validators or weights differ)",
+      `restore the original genesis.json (hash ${recorded}); to run the chain of this genesis.json instead, give it a new --home`,
+    );
+  }
+}
+
+/** Start-up failures that come from the data on disk, in the operator's shape. */
+function asStartupError(err: unknown, dbPath: string, home: NodeHome): unknown {
+  if (err instanceof RecoveryError) {
+    return new StartupError(
+      `${dbPath} (${err.keyRange})`,
+      `invalid durable state: ${err.problem}`,
+      damagedRemedy(home),
+    );
+  }
+  // Damaged data: the path, key range, what was lost, and `validator resync`.
+  if (err instanceof StorageIntegrityError) return err.locate(dbPath, home.paths.home);
+  // Already in the operator's shape (a StartupError, or a storage error naming its path and remedy).
+  if (err instanceof StartupError || asOperatorFacing(err) !== null) return err;
+  // LevelDB tripping over a damaged block while recovery reads: the same clear error.
+  const message = err instanceof Error ? err.message : String(err);
+  if (/corrupt|checksum/i.test(message)) {
+    return new StorageIntegrityError({
+      path: dbPath,
+      keyRange: "* (a block LevelDB could not read while recovery read the database)",
+      problem: `LevelDB: ${message}`,
+      lost: "the records in the damaged block (start with storage.verifyTablesAtStart = true to name its key range)",
+      remedy: resyncCommand(home.paths.home),
+    });
+  }
+  if (err instanceof StorageError || (err as { code?: string }).code?.startsWith("LEVEL_")) {
+    const message = (err as Error).message;
+    const problem = /corrupt/i.test(message) ? `the database is damaged (${message})` : message;
+    return new StartupError(dbPath, problem, damagedRemedy(home));
+  }
+  return err;
 }
 
 /**
@@ -165,6 +260,9 @@ function approxInputBytes(input: NodeInput): number {
 }
 
 interface RuntimeParts {
+  db: Level<Uint8Array, Uint8Array>;
+  /** meta/signing-floor as read at start. */
+  storedFloor: View | null;
   home: NodeHome;
   logger: Logger;
   metrics: Metrics;
@@ -195,6 +293,10 @@ class Runtime implements RunningNode {
   readonly #finalizedLog: FinalizedLog;
   readonly #verifyCache: VerifyCache;
   readonly #counters: MachineCounters;
+  /** Views of consensus messages seen, served to peers in sync status (issue 15). */
+  readonly #views: ViewsSeen;
+  /** Double-sign protection; null for an observer. */
+  readonly #floor: SigningFloorKeeper | null;
   #net: Network | null = null;
   #catchUp: CatchUp | null = null;
   readonly #scrubber: Scrubber;
@@ -205,6 +307,13 @@ class Runtime implements RunningNode {
   #turnScheduled = false;
   /** Txs admitted by the API and queued, not yet stepped (they count against the mempool bound). */
   #queuedTxs = 0;
+  /**
+   * Txs admitted while double-sign protection holds (issue 15): the lanes
+   * machine gets them only once the own lane is caught up, so no own block
+   * is signed at a number the node used before. Bounded by the admission
+   * check (they count in #queuedTxs).
+   */
+  #heldTxs: Uint8Array[] = [];
   /** Set once the protocol has started; no input is stepped before. */
   #running = false;
   #writes: OutboxPersist[] = [];
@@ -254,6 +363,44 @@ class Runtime implements RunningNode {
       this.#metrics.walBatchWrites.observe(s.ops);
     });
     const signer = home.validatorKey ? new Signer(home.validatorKey.secretKey, home.committee.chainId) : null;
+    this.#views = new ViewsSeen(home.committee);
+    // What this node signed or certified before a restart counts as seen: a
+    // peer that lost its safety record asks for it (issue 15).
+    const s = recovered.safety;
+    for (const v of [s?.prepare?.view, s?.commit?.view, s?.timeout?.view, s?.lock?.proposal.view]) {
+      if (v !== undefined) this.#views.noteView(v);
+    }
+    const lastQc = recovered.commitQcs.at(-1) ?? recovered.anchor?.commitQc;
+    if (lastQc !== undefined) this.#views.noteView(lastQc.proposal.view);
+    const me = home.validatorIndex;
+    this.#floor =
+      me === null
+        ? null
+        : new SigningFloorKeeper({
+            committee: home.committee,
+            me,
+            db: parts.db,
+            stored: parts.storedFloor,
+            check: recovered.safety === null || home.config.node.doubleSignCheck,
+            why: home.config.node.doubleSignCheck
+              ? "node.doubleSignCheck is true"
+              : "started without a safety record (new, reset or lost data directory)",
+            optIn: home.config.node.doubleSignCheck,
+            log: parts.logger.child({ module: "safety" }),
+            sync: () => this.#net?.sync ?? null,
+            peers: () => this.#net?.peers() ?? [],
+            progress: () => ({
+              finalizedIndex: this.#protocol.consensus.finalizedIndex,
+              view: this.#protocol.consensus.view,
+              ownLaneNext: this.#protocol.lanes.laneNext(me),
+            }),
+            fetchOwnLane: (from, to) => this.#catchUp?.laneBlocks(me, from, to),
+            fetchCommitQcs: (from) => this.#catchUp?.commitQcs(from),
+            setFloor: (floor) => {
+              this.#push({ kind: "signingFloor", floor });
+              this.#releaseHeldTxs();
+            },
+          });
     this.#protocol = new ProtocolNode({
       committee: home.committee,
       me: home.validatorIndex,
@@ -262,6 +409,7 @@ class Runtime implements RunningNode {
       recovered,
       app: new KvApp(),
       verifyCache: parts.verifyCache,
+      signingFloor: this.#floor?.initialFloor ?? null,
     });
     // The HA mode (DESIGN section 14) replaces LocalDurability with a hook
     // that also waits for the Redis quorum publish (see durability.ts).
@@ -310,9 +458,12 @@ class Runtime implements RunningNode {
       handlers: {
         onLaneBlock: (block) => this.#offer({ kind: "laneBlock", block, verified: true }),
         onLaneVote: (vote) => this.#offer({ kind: "laneVote", vote, verified: true }),
-        onConsensus: (msg) => this.#offer({ kind: "consensus", msg, verified: true }),
+        onConsensus: (msg) => {
+          this.#views.note(msg);
+          this.#offer({ kind: "consensus", msg, verified: true });
+        },
         onAppVote: (vote) => this.#offer({ kind: "appVote", vote, verified: true }),
-        syncServer: syncServerFor(this.#storage, committee.size),
+        syncServer: syncServerFor(this.#storage, committee.size, this.#views),
       },
     });
     this.#catchUp = new CatchUp(
@@ -325,7 +476,11 @@ class Runtime implements RunningNode {
       },
       this.#logger.child({ module: "sync" }),
     );
-    await this.#net.start();
+    try {
+      await this.#net.start();
+    } catch (err) {
+      throw listenError(err, "p2p.listen", config.p2p.listen.join(", "), "--set p2p.listen=/ip4/<host>/tcp/<port>");
+    }
     this.p2pAddresses = this.#net.addresses();
     this.#log.info(
       {
@@ -351,6 +506,8 @@ class Runtime implements RunningNode {
           submit: (txs) => this.#submitTxs(txs),
           queuedTxs: () => this.#queuedTxs,
           accepting: () => this.#stopping === null && this.#protocol.halted === null,
+          signing: () => this.#floor?.json ?? { state: "observer", floor: null, reason: "no validator key" },
+          highestSeenIndex: () => this.#views.highest.index,
         }),
         {
           host: config.api.host,
@@ -361,7 +518,12 @@ class Runtime implements RunningNode {
           logger: this.#logger.child({ module: "api" }),
         },
       );
-      const address = await this.#api.listen({ host: config.api.host, port: config.api.port });
+      let address: string;
+      try {
+        address = await this.#api.listen({ host: config.api.host, port: config.api.port });
+      } catch (err) {
+        throw listenError(err, "api.port", `${config.api.host}:${config.api.port}`, "--api-port <port>");
+      }
       this.apiUrl = address;
       this.#log.info({ url: address }, "HTTP API listening");
     }
@@ -370,6 +532,12 @@ class Runtime implements RunningNode {
     // queue: the protocol starts (re-sending its identical last votes, arming
     // its timers) before it steps any of them.
     this.#execute(this.#protocol.start(Date.now()));
+    if (this.#stopping !== null) {
+      // The start effects themselves stopped the node (the outbox refused a
+      // re-send, a halt): start nothing more, and tell the caller.
+      await this.#stopping;
+      throw new Error(`the node stopped while starting: ${this.#protocol.halted ?? "a fatal error (see the log)"}`);
+    }
     this.#flushWrites();
     this.#running = true;
     if (this.#queue.length > 0) this.#schedule();
@@ -380,6 +548,7 @@ class Runtime implements RunningNode {
     this.#probeTimer.unref();
     this.#catchUp.probe(this.#protocol.consensus.finalizedIndex);
     this.#scrubber.start();
+    this.#floor?.start();
     if (config.metrics.statusIntervalMs > 0) {
       this.#statusTimer = setInterval(() => this.#statusLine(), config.metrics.statusIntervalMs);
       this.#statusTimer.unref();
@@ -389,6 +558,12 @@ class Runtime implements RunningNode {
   stop(): Promise<void> {
     this.#stopping ??= this.#shutdown();
     return this.#stopping;
+  }
+
+  /** Stops after a failed start: the exit code (and the final log line) says 1. */
+  abort(): Promise<void> {
+    this.#exitCode = 1;
+    return this.stop();
   }
 
   // ---- intake ----
@@ -412,11 +587,20 @@ class Runtime implements RunningNode {
 
   #submitTxs(txs: Uint8Array[]): void {
     const nowMs = Date.now();
+    const hold = this.#floor?.holding === true;
     for (const tx of txs) {
       this.#pending.add(tx, nowMs);
-      this.#queue.push({ kind: "tx", tx });
+      if (hold) this.#heldTxs.push(tx);
+      else this.#queue.push({ kind: "tx", tx });
     }
     this.#queuedTxs += txs.length;
+    this.#schedule();
+  }
+
+  #releaseHeldTxs(): void {
+    const held = this.#heldTxs;
+    this.#heldTxs = [];
+    for (const tx of held) this.#queue.push({ kind: "tx", tx });
     this.#schedule();
   }
 
@@ -467,6 +651,7 @@ class Runtime implements RunningNode {
         case "broadcast":
           if (e.topic === "lane_vote") void net.publishLaneVote(e.vote);
           else if (e.topic === "consensus") {
+            this.#views.note(e.msg);
             this.#journalVote(e.msg);
             void net.publishConsensus(e.msg);
           } else void net.publishAppVote(e.vote);
@@ -476,6 +661,7 @@ class Runtime implements RunningNode {
           break;
         case "finalized": {
           const { view } = e.qc.proposal;
+          this.#views.noteView(view);
           this.#metrics.finalizedIndex.set(view.index);
           break;
         }
@@ -563,6 +749,7 @@ class Runtime implements RunningNode {
         appHash: toHex(p.execution.appHash).slice(0, 16),
         queued: this.#queue.length,
         syncing: this.#catchUp?.inFlight ?? 0,
+        signing: this.#floor?.json.state ?? "observer",
       },
       "status",
     );
@@ -582,6 +769,7 @@ class Runtime implements RunningNode {
     this.#timers.close();
     if (this.#statusTimer) clearInterval(this.#statusTimer);
     if (this.#probeTimer) clearInterval(this.#probeTimer);
+    this.#floor?.stop();
     this.#catchUp?.stop();
     this.#queue.clear();
     const step = async (what: string, fn: () => Promise<unknown>, fatal = false) => {
@@ -598,7 +786,43 @@ class Runtime implements RunningNode {
     await step("stopping the scrub", () => this.#scrubber.stop());
     await step("flushing writes", () => this.#writer.close(), true);
     await step("closing the database", () => this.#storage.close(), true);
+    removePidFile(this.home.paths.dataDir);
     this.#log.info({ exitCode: this.#exitCode }, "stopped");
     this.#resolveExit(this.#exitCode);
   }
+}
+
+/**
+ * A listen failure as the operator should read it: which config key and
+ * flag, the address, and what to do. EADDRINUSE is the common case; libp2p
+ * wraps it (and suggests a transportManager option this node does not have).
+ */
+function listenError(err: unknown, key: string, address: string, flag: string): unknown {
+  const text = describeCauses(err);
+  if (/EADDRINUSE|address already in use/i.test(text)) {
+    return new StartupError(
+      `${key} ${address}`,
+      "the address is already in use (another node or program listens on it)",
+      `stop the other program, or choose a free port: set ${key} in config.toml or pass ${flag}`,
+    );
+  }
+  if (/EADDRNOTAVAIL|EACCES|ENOTFOUND|EAI_AGAIN/i.test(text)) {
+    const code = /EADDRNOTAVAIL|EACCES|ENOTFOUND|EAI_AGAIN/i.exec(text)?.[0];
+    return new StartupError(
+      `${key} ${address}`,
+      `cannot listen on this address (${code})`,
+      `use an address of this machine and a port above 1023: set ${key} in config.toml or pass ${flag}`,
+    );
+  }
+  return err;
+}
+
+/** The messages and codes of an error and its causes (libp2p nests them; AggregateError lists them). */
+function describeCauses(err: unknown, depth = 0): string {
+  if (depth > 5 || typeof err !== "object" || err === null) return String(err);
+  const e = err as { message?: string; code?: string; cause?: unknown; errors?: unknown[] };
+  const parts = [e.message ?? "", e.code ?? ""];
+  if (e.cause !== undefined) parts.push(describeCauses(e.cause, depth + 1));
+  for (const inner of e.errors ?? []) parts.push(describeCauses(inner, depth + 1));
+  return parts.join(" ");
 }

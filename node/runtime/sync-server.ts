@@ -1,9 +1,10 @@
 import type { SyncServerHandlers, SyncStatus } from "../net/index.ts";
 import type { Storage } from "../storage/index.ts";
 import type { GlobalBlock } from "../types/index.ts";
+import type { ViewsSeen } from "./views-seen.ts";
 
-/** What this node serves to syncing peers, straight from storage. */
-export function syncServerFor(storage: Storage, laneCount: number): SyncServerHandlers {
+/** What this node serves to syncing peers, straight from storage (and the views it has seen). */
+export function syncServerFor(storage: Storage, laneCount: number, views: ViewsSeen): SyncServerHandlers {
   return {
     status(): SyncStatus {
       const cqc = storage.commitQcs.wal;
@@ -15,6 +16,7 @@ export function syncServerFor(storage: Storage, laneCount: number): SyncServerHa
           const wal = storage.lanes.wal(lane);
           return { lane, first: wal.first, next: wal.next };
         }),
+        views: { highest: views.highest, bySigner: [...views.bySigner] },
       };
     },
     commitQcs: (first, last) => storage.commitQcRange(first, last + 1),

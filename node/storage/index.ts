@@ -28,12 +28,20 @@ export {
   type GroupCommitOptions,
   GroupCommitWriter,
 } from "./group-commit.ts";
+export { describeHolder, homeLockHolder, PID_FILE, removePidFile, writePidFile } from "./home-lock.ts";
 export { type EntryCodec, IndexedWal, type WalDamage, type WalReplay } from "./indexed-wal.ts";
 export { type ChainCheckReport, checkBlocks, checkChainData } from "./integrity.ts";
 export { describeDbKey, laneSpaceName, readU64Key, u64Key } from "./keys.ts";
 export { LaneStore } from "./lane-store.ts";
 export { type LevelDb, type Space, space } from "./level.ts";
 export { listDbFiles, verifyTables } from "./leveldb-files.ts";
+export {
+  isEmptyDatabase,
+  readGenesisRecord,
+  readSigningFloor,
+  writeGenesisRecord,
+  writeSigningFloor,
+} from "./node-records.ts";
 export {
   type ClassicDb,
   clearDamage,

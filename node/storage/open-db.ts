@@ -78,12 +78,13 @@ export async function openDatabase(
   try {
     await db.open();
   } catch (err) {
+    // A held lock, permissions and the like: the caller's to describe (the original error).
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    if (cause?.code === "LEVEL_LOCKED") {
-      throw new Error(`the database ${dbPath} is in use: is another node running with this home?`);
-    }
     const message = cause?.message ?? (err as Error).message;
-    if (cause?.code === "LEVEL_CORRUPTION" || /corrupt|no such file|checksum/i.test(message)) {
+    if (
+      cause?.code !== "LEVEL_LOCKED" &&
+      (cause?.code === "LEVEL_CORRUPTION" || /corrupt|no such file|checksum/i.test(message))
+    ) {
       throw new StorageIntegrityError({
         path: dbPath,
         keyRange: "* (LevelDB cannot open the database)",
@@ -92,7 +93,7 @@ export async function openDatabase(
         remedy: resyncCommand(),
       });
     }
-    throw new Error(`cannot open the database ${dbPath}: ${message}`);
+    throw err;
   }
   // Backstop: anything LevelDB itself reported dropping while it opened.
   const dropped = droppedInInfoLog(dbPath);

@@ -53,6 +53,16 @@ export async function up(dir: string, opts: UpOptions = {}): Promise<UpResult> {
         `${dir} holds a devnet of ${have} validators; run \`down\` and \`clean\` first for one of ${opts.validators}`,
       );
     }
+    // --set shapes the homes when they are created; ignoring it on an existing devnet would look applied.
+    const sets = opts.sets ?? [];
+    const createdWith = cluster.state.sets;
+    if (sets.length > 0 && sets.join("\n") !== createdWith.join("\n")) {
+      throw new ClusterError(
+        `${dir} holds a devnet created with ${createdWith.length > 0 ? createdWith.map((x) => `--set ${x}`).join(" ") : "no --set"}; ` +
+          "--set applies only when a devnet is created: run `down` and `clean` first, then `up --set ...` " +
+          `(or edit the config.toml files in ${cluster.layout.homesDir} and restart the nodes)`,
+      );
+    }
   } else {
     cluster = await LocalCluster.create({
       dir,

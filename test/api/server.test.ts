@@ -35,6 +35,7 @@ function fakeBackend(opts: { full?: boolean } = {}): ApiBackend & { submitted: U
       peers: 0,
       mempoolTxs: 0,
       lanes: [{ lane: 0, next: 1, finalizedNext: 1 }],
+      signing: { state: "active", floor: null, reason: "safety record present" },
     }),
     submitTxs(txs) {
       if (opts.full) return { accepted: false, reason: "mempool_full", retryAfterMs: 1500 };

@@ -54,9 +54,11 @@ test("bad input exits 2 with a message on stderr and no stack trace", () => {
   }
 });
 
-test("node/main.ts is the package's executable bin with a node shebang", () => {
+test("bin/validator.mjs (plain JS: checks the Node version, then loads node/main.ts) is the package's executable bin", () => {
   const pkg = JSON.parse(readFileSync(`${REPO}/package.json`, "utf8"));
-  assert.equal(pkg.bin.validator, "node/main.ts");
+  assert.equal(pkg.bin.validator, "bin/validator.mjs");
+  const bin = `${REPO}/bin/validator.mjs`;
+  assert.ok(readFileSync(bin, "utf8").startsWith("#!/usr/bin/env node\n"));
+  assert.notEqual(statSync(bin).mode & 0o111, 0);
   assert.ok(readFileSync(MAIN, "utf8").startsWith("#!/usr/bin/env node\n"));
-  assert.notEqual(statSync(MAIN).mode & 0o111, 0);
 });

@@ -48,6 +48,7 @@ test("status prints what a node's API reports, and fails clearly when nothing an
     peers: 3,
     mempoolTxs: 7,
     lanes: [{ lane: 0, next: 10, finalizedNext: 9 }],
+    signing: { state: "active", floor: null, reason: "safety record present" },
   };
   const backend = { status: () => status } as unknown as ApiBackend;
   const app = buildApi(backend, {
@@ -66,6 +67,7 @@ test("status prints what a node's API reports, and fails clearly when nothing an
     assert.match(text.stdout, /finalized: +42/);
     assert.match(text.stdout, /view: +index 43, round 1/);
     assert.match(text.stdout, /lock: +index 43, round 0/);
+    assert.match(text.stdout, /signing: +active \(safety record present\)/);
     const json = await run(process.execPath, [MAIN, "status", "--api", url, "--json"], { cwd: REPO, env });
     assert.deepEqual(JSON.parse(json.stdout), status);
   } finally {

@@ -25,6 +25,7 @@ function arrayServer(lanes: Map<number, LaneBlock[]>, qcs: CommitQc[], globals: 
       commitQcs: { first: 1, next: 1 + qcs.length },
       globalBlocks: { first: 1, next: 1 + globals.length },
       lanes: [...lanes].map(([lane, blocks]) => ({ lane, first: 0, next: blocks.length })),
+      views: { highest: { index: 0, round: 0 }, bySigner: [] },
     }),
     commitQcs: (first, last) => pick(qcs, 1, first, last),
     laneBlocks: (lane, first, last) => pick(lanes.get(lane) ?? [], 0, first, last),

@@ -45,6 +45,8 @@ function backend(mempool: number, maxTxs: number) {
     submit: (t) => submitted.push(t),
     queuedTxs: () => 0,
     accepting: () => true,
+    signing: () => ({ state: "active", floor: null, reason: "test" }),
+    highestSeenIndex: () => 0,
   });
   return { api, submitted };
 }

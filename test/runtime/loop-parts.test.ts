@@ -95,6 +95,7 @@ describe("catch-up", () => {
         commitQcs: { first: 1, next: 2 },
         globalBlocks: { first: 1, next: 2 },
         lanes: [{ lane: 0, first: 0, next: 2 }],
+        views: { highest: { index: 0, round: 0 }, bySigner: [] },
       }),
       fetchLaneBlocks: async (lane, first, last) => {
         calls.push(`lanes ${lane} ${first}-${last}`);

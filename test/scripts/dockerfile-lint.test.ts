@@ -59,7 +59,7 @@ test("each broken rule is reported by name", () => {
     ["data-volume", 'VOLUME ["/data"]', 'VOLUME ["/tmp"]'],
     ["ports", "EXPOSE 26656 26657", "EXPOSE 26656"],
     ["api-host", "VALIDATOR_API_HOST=0.0.0.0", "VALIDATOR_API_HOST=127.0.0.1"],
-    ["healthcheck", "/health')", "/status')"],
+    ["healthcheck", '"health"]', '"status"]'],
     ["healthcheck", "--interval=10s ", ""],
     ["entrypoint", 'CMD ["start"]', 'CMD ["status"]'],
     ["entrypoint", 'ENTRYPOINT ["node", "/app/node/main.ts"]', "ENTRYPOINT node /app/node/main.ts"],

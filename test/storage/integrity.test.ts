@@ -119,7 +119,7 @@ test("a safety record carried over by resync may be ahead of the empty chain, an
   assert.deepEqual(s.safety, record);
   assert.equal(s.safetyFloorIndex, 9, "the floor is the highest index the damaged data named");
 
-  const gate = new SafetyGate(s.safety, s.safetyFloorIndex);
+  const gate = new SafetyGate(s.safety, null, s.safetyFloorIndex);
   assert.equal(gate.prepare({ index: 2, round: 0 }, ZERO_HASH), "barred", "below the floor: no new vote");
   assert.equal(gate.timeout({ index: 9, round: 3 }, null), "barred");
   assert.equal(gate.prepare({ index: 10, round: 0 }, ZERO_HASH), "new", "above it: votes again");
