@@ -58,9 +58,9 @@ function startRefused(home: string, extra: string[] = []): string {
   const r = runValidator(["start", "--home", home, "--api-port", "0", "--log-level", "warn", ...extra]);
   assert.equal(r.code, 1, `expected exit 1, got ${r.code}\n${r.stdout}\n${r.stderr}`);
   assert.ok(!hasStackTrace(r.stderr), r.stderr);
-  const line = r.stderr.split("\n").find((l) => l.startsWith("error: damaged database"));
-  assert.ok(line, `no "damaged database" error line in:\n${r.stderr}`);
-  assert.ok(line.includes(dbDir(home)), `names the database path: ${line}`);
+  // One line: "error: <database path> (<key range>): <problem>; lost: <what>; remedy: <command>".
+  const line = r.stderr.split("\n").find((l) => l.startsWith(`error: ${dbDir(home)} (`));
+  assert.ok(line, `no error line naming the database and a key range in:\n${r.stderr}`);
   assert.match(line, /lost: /);
   assert.ok(line.includes(`remedy: validator resync --home ${home} --yes`), `names the remedy: ${line}`);
   return line;
@@ -155,7 +155,7 @@ describe("damaged storage is refused at start, with the key range and the resync
     }
     await db.close();
     const line = startRefused(home);
-    assert.match(line, /at chain\/block\/5\.\.chain\/block\/7: finalized global blocks 5\.\.7 are missing/);
+    assert.match(line, /\(chain\/block\/5\.\.chain\/block\/7\): finalized global blocks 5\.\.7 are missing/);
   });
 
   test("item 2: a deleted CURRENT is an error, never a new database", { timeout: STEP_TIMEOUT_MS }, () => {
@@ -163,7 +163,7 @@ describe("damaged storage is refused at start, with the key range and the resync
     rmSync(join(dbDir(home), "CURRENT"));
     const tablesBefore = files(home, /\.ldb$|\.sst$/);
     const line = startRefused(home);
-    assert.match(line, /at CURRENT .*the CURRENT file is missing, but the directory holds/);
+    assert.match(line, /\(CURRENT \(the whole database\)\): the CURRENT file is missing, but the directory holds/);
     assert.match(line, /LevelDB would start an empty database and delete the old table files/);
     assert.ok(!existsSync(join(dbDir(home), "CURRENT")), "no new database was created");
     assert.deepEqual(files(home, /\.ldb$|\.sst$/), tablesBefore, "the old table files are still there");
@@ -178,7 +178,7 @@ describe("damaged storage is refused at start, with the key range and the resync
     assert.match(line, new RegExp(`table ${tables[0]!.replace(".", "\\.")}: the block at byte \\d+`));
     assert.match(line, /checksum mismatch/);
     // The key range of the damaged block, named the way an operator reads keys.
-    assert.match(line, /at (\(table start\)|after [a-z]+\/[^ ]+) \.\. up to [a-z]+\//);
+    assert.match(line, / \((\(table start\)|after [a-z]+\/[^ ]+) \.\. up to [a-z]+\/[^)]*\): table /);
   });
 
   test("item 3: with the start check off, LevelDB's own read error is still one clear error with the remedy", {
