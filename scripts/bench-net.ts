@@ -163,6 +163,7 @@ async function child(): Promise<void> {
         onLaneVote: () => {},
         onConsensus: () => {},
         onAppVote: () => {},
+        onBatchVote: () => {},
       },
     });
     await net.start();

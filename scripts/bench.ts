@@ -1,55 +1,74 @@
 /**
- * `npm run bench`: a fresh 4-validator cluster under an open-loop sweep of
- * offered load, next to the machine's raw limits measured in the same run.
+ * `npm run bench`: a fresh local cluster (4 validators by default) whose
+ * peak the bench finds by itself, next to the machine's raw limits measured
+ * in the same run.
  *
+ * The climb (scripts/bench/peak-search.ts): open-loop steps of rising offered
+ * load (start x growth^k) until a step finalizes less than 95% of what was
+ * offered or its p99 passes 1 s, then a few bisections between the last good
+ * and the first bad rate; then one more step at 80% of the peak for latency.
  * Per step: offered and finalized tx/s, finality latency p50/p90/p99 (submit
- * to seen final), CPU (% of one core) and peak RSS per node from /proc.
- * Raw limits: libp2p stream throughput between two processes (node/net's
- * TCP + Noise + Yamux) and fsync latency of 4 KiB writes. The table ends with
- * finalized MB/s as a share of the raw stream MB/s. Results are printed and
- * written as JSON to bench-results/.
+ * to seen final), and per node from /proc: CPU (% of one core over the offered
+ * period), CPU µs per finalized tx and bytes written to disk per finalized tx
+ * (/proc/<pid>/io write_bytes; both over the offered period and the drain),
+ * peak RSS. Raw limits: libp2p stream throughput between two processes
+ * (node/net's TCP + Noise + Yamux) and fsync latency of 4 KiB writes.
+ * Results are printed and written as JSON to bench-results/.
  *
- *   npm run bench                                   5 steps x 15 s (about 3 minutes)
- *   npm run bench -- --quick                        3 steps x 6 s (under 2 minutes)
- *   npm run bench -- --runs 3                       three fresh clusters, then the median of each cell
- *   npm run bench -- --profile                      also a CPU profile of node0 at the top rate
- *   npm run bench -- --rates 500,1000 --step-seconds 10 --drain 10 --out FILE
+ *   npm run bench                                   climb from 500 tx/s, x2 per step, 15 s steps
+ *   npm run bench -- --quick                        3 short steps, x3 per step (about a minute)
+ *   npm run bench -- --validators 7                 a 7-validator cluster
+ *   npm run bench -- --runs 3                       three fresh clusters, then the median
+ *   npm run bench -- --profile                      also a CPU profile of node0 at the peak
+ *   npm run bench -- --start-rate 1000 --growth 1.5 --max-rate 20000 --max-steps 8 --refine 2
+ *   npm run bench -- --rates 500,1000 --step-seconds 10 --drain 10 --out FILE   (an explicit ladder)
  */
 import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { formatProfile, type ProfileSummary, readProfile, summarizeProfile } from "./bench/cpu-profile.ts";
+import { latencyRate, type PeakPlan, searchPeak } from "./bench/peak-search.ts";
 import { ProcSampler } from "./bench/proc-sampler.ts";
 import { measureFsync, measureStreamThroughput } from "./bench/raw-limits.ts";
-import { type BenchRun, formatRun, medianRun, stepOf } from "./bench/report.ts";
+import { type BenchRun, type BenchStep, formatRun, medianRun, peakReport, stepOf } from "./bench/report.ts";
 import { LocalCluster, REPO_ROOT } from "./cluster/index.ts";
 import { runLoad } from "./load.ts";
 
-export interface BenchOptions {
-  rates: number[];
+export interface BenchOptions extends PeakPlan {
   stepSeconds: number;
   drainSeconds: number;
   streamSeconds: number;
   runs: number;
   profile: boolean;
+  validators: number;
 }
 
 export const FULL: BenchOptions = {
-  rates: [500, 1000, 2000, 4000, 8000],
+  startTps: 500,
+  growth: 2,
+  maxTps: 100_000,
+  maxSteps: 10,
+  refineSteps: 2,
   stepSeconds: 15,
   drainSeconds: 15,
   streamSeconds: 3,
   runs: 1,
   profile: false,
+  validators: 4,
 };
 export const QUICK: BenchOptions = {
-  rates: [500, 2000, 8000],
-  stepSeconds: 6,
-  drainSeconds: 10,
+  startTps: 500,
+  growth: 3,
+  maxTps: 100_000,
+  maxSteps: 3,
+  refineSteps: 0,
+  stepSeconds: 5,
+  drainSeconds: 5,
   streamSeconds: 2,
   runs: 1,
   profile: false,
+  validators: 4,
 };
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -69,6 +88,12 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions & { out: s
     options: {
       quick: { type: "boolean", default: false },
       rates: { type: "string" },
+      "start-rate": { type: "string" },
+      growth: { type: "string" },
+      "max-rate": { type: "string" },
+      "max-steps": { type: "string" },
+      refine: { type: "string" },
+      validators: { type: "string" },
       "step-seconds": { type: "string" },
       drain: { type: "string" },
       runs: { type: "string" },
@@ -85,8 +110,23 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions & { out: s
       throw new Error(`--${name} ${text}: expected a positive ${integer ? "integer" : "number"}`);
     return v;
   };
+  const growth = pos("growth", values.growth, base.growth);
+  if (growth <= 1) throw new Error(`--growth ${values.growth}: expected a number above 1`);
+  const validators = pos("validators", values.validators, base.validators, true);
+  if (validators < 4 || validators > 16) throw new Error(`--validators ${validators}: expected 4 to 16`);
+  const refineText = values.refine;
+  if (refineText !== undefined && !/^\d+$/.test(refineText)) {
+    throw new Error(`--refine ${refineText}: expected a whole number of bisections (0 = none)`);
+  }
+  const rates = values.rates ? parseRates(values.rates) : undefined;
   return {
-    rates: values.rates ? parseRates(values.rates) : base.rates,
+    ...(rates ? { rates } : {}),
+    startTps: pos("start-rate", values["start-rate"], base.startTps),
+    growth,
+    maxTps: pos("max-rate", values["max-rate"], base.maxTps),
+    maxSteps: rates ? rates.length : pos("max-steps", values["max-steps"], base.maxSteps, true),
+    refineSteps: refineText !== undefined ? Number(refineText) : base.refineSteps,
+    validators,
     stepSeconds: pos("step-seconds", values["step-seconds"], base.stepSeconds),
     drainSeconds: pos("drain", values.drain, base.drainSeconds),
     streamSeconds: base.streamSeconds,
@@ -96,46 +136,55 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions & { out: s
   };
 }
 
-/** The cluster of one run: 4 validators, no observer. */
-function createCluster(dir: string): Promise<LocalCluster> {
-  return LocalCluster.create({ dir, validators: 4, chainId: "benchnet", extraSlots: 0 });
+/** The cluster of one run: `validators` validators, no observer. */
+function createCluster(dir: string, validators: number): Promise<LocalCluster> {
+  return LocalCluster.create({ dir, validators, chainId: "benchnet", extraSlots: 0 });
 }
 
 function apisOf(cluster: LocalCluster): string[] {
   return cluster.validators.map((n) => n.apiUrl);
 }
 
-/** One fresh cluster: raw limits, warm-up, the sweep. */
+/** One load step at `rate` with /proc sampling of every validator. */
+async function measureStep(opts: BenchOptions, cluster: LocalCluster, rate: number, label = ""): Promise<BenchStep> {
+  const pids = new Map(cluster.validators.map((n) => [n.name, n.pid ?? -1]));
+  const sampler = new ProcSampler(pids);
+  sampler.start();
+  const load = await runLoad({
+    apis: apisOf(cluster),
+    rateTps: rate,
+    durationS: opts.stepSeconds,
+    drainS: opts.drainSeconds,
+    onOfferEnd: () => sampler.end(),
+  });
+  const step = stepOf(load, sampler.stop());
+  say(
+    `  ${label}${rate} tx/s offered: ${step.finalizedTps.toFixed(0)} tx/s final, p50 ${step.latencyMs.p50?.toFixed(0)} ms, p99 ${step.latencyMs.p99?.toFixed(0)} ms, 503s ${step.rejectedTxs}`,
+  );
+  return step;
+}
+
+/** One fresh cluster: raw limits, warm-up, the climb to the peak, the step at 80% of it. */
 async function benchRun(opts: BenchOptions, cluster: LocalCluster, runNo: number): Promise<BenchRun> {
   say(`run ${runNo}: raw limits`);
   const fsync = measureFsync(cluster.dir);
   const stream = await measureStreamThroughput(opts.streamSeconds);
-  say(`run ${runNo}: starting a fresh 4-validator cluster in ${cluster.dir}`);
+  say(`run ${runNo}: starting a fresh ${opts.validators}-validator cluster in ${cluster.dir}`);
   await cluster.startAll(cluster.validators);
-  // Every validator has its 3 peers, so the cluster can finalize.
+  // Every validator has all its peers, so the cluster can finalize.
   await cluster.waitConnected(cluster.validators);
-  const apis = apisOf(cluster);
   // Warm-up: JIT, connections, first blocks; not recorded.
-  await runLoad({ apis, rateTps: Math.min(200, opts.rates[0] ?? 200), durationS: 2, drainS: 10 });
-  const steps = [];
-  for (const rate of opts.rates) {
-    const pids = new Map(cluster.validators.map((n) => [n.name, n.pid ?? -1]));
-    const sampler = new ProcSampler(pids);
-    sampler.start();
-    const load = await runLoad({
-      apis,
-      rateTps: rate,
-      durationS: opts.stepSeconds,
-      drainS: opts.drainSeconds,
-      onOfferEnd: () => sampler.end(),
-    });
-    const step = stepOf(load, sampler.stop());
-    steps.push(step);
-    say(
-      `  ${rate} tx/s offered: ${step.finalizedTps.toFixed(0)} tx/s final, p50 ${step.latencyMs.p50?.toFixed(0)} ms, p99 ${step.latencyMs.p99?.toFixed(0)} ms, 503s ${step.rejectedTxs}`,
-    );
-  }
-  return { raw: { stream, fsync }, steps };
+  await runLoad({ apis: apisOf(cluster), rateTps: Math.min(200, opts.startTps), durationS: 2, drainS: 10 });
+  const climb = await searchPeak(opts, (rate) => measureStep(opts, cluster, rate));
+  say(`  climb stopped: ${climb.stoppedBecause}`);
+  const atEighty = climb.peak
+    ? await measureStep(opts, cluster, latencyRate(climb.peak), "80% of the peak: ")
+    : undefined;
+  return {
+    raw: { stream, fsync },
+    steps: climb.steps,
+    peak: peakReport(opts.validators, climb.steps, climb.peak, atEighty, climb.stoppedBecause),
+  };
 }
 
 /** Restarts node0 under --cpu-prof, loads the cluster at `rate`, stops node0 and summarizes its profile. */
@@ -161,8 +210,12 @@ async function profileNode0(
   return summarizeProfile(readProfile(keepAs), 25);
 }
 
-const USAGE = `usage: npm run bench -- [--quick] [--runs N] [--profile] [--rates 500,1000] [--step-seconds S] [--drain S] [--out FILE]
-  (default: rates ${FULL.rates.join(",")} tx/s, ${FULL.stepSeconds} s per step; --quick: ${QUICK.rates.join(",")} tx/s, ${QUICK.stepSeconds} s per step)
+const USAGE = `usage: npm run bench -- [--quick] [--validators N] [--runs N] [--profile] [--start-rate R] [--growth X]
+         [--max-rate R] [--max-steps N] [--refine N] [--rates 500,1000] [--step-seconds S] [--drain S] [--out FILE]
+  Climbs from --start-rate, x --growth per step, until a step finalizes < 95% of offered or its p99 > 1 s,
+  bisects --refine times, then measures latency at 80% of the peak.
+  (default: from ${FULL.startTps} tx/s x${FULL.growth}, at most ${FULL.maxSteps} steps of ${FULL.stepSeconds} s, ${FULL.refineSteps} bisections;
+   --quick: from ${QUICK.startTps} tx/s x${QUICK.growth}, ${QUICK.maxSteps} steps of ${QUICK.stepSeconds} s, no bisection)
 `;
 
 async function main(): Promise<void> {
@@ -183,15 +236,17 @@ async function main(): Promise<void> {
   const clusterDir = join(resultsDir, `cluster-${process.pid}`);
   const started = new Date();
   say(
-    `bench: rates ${opts.rates.join(", ")} tx/s, ${opts.stepSeconds} s per step, ${opts.runs} run(s); ` +
+    `bench: ${opts.validators} validators, ${opts.rates ? `rates ${opts.rates.join(", ")}` : `from ${opts.startTps} x${opts.growth}`} tx/s, ` +
+      `${opts.stepSeconds} s per step, ${opts.runs} run(s); ` +
       `${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), load average ${loadavg()
         .map((x) => x.toFixed(1))
         .join(" ")}`,
   );
   const runs: BenchRun[] = [];
   let profile: ProfileSummary | undefined;
+  let profileRate = 0;
   for (let i = 1; i <= opts.runs; i++) {
-    const cluster = await createCluster(clusterDir);
+    const cluster = await createCluster(clusterDir, opts.validators);
     // Interrupted (Ctrl-C): the nodes die with us and the directory goes.
     const undo = cluster.stopOnExit();
     try {
@@ -200,7 +255,8 @@ async function main(): Promise<void> {
       say(formatRun(run, `\nrun ${i} of ${opts.runs}`));
       if (opts.profile && i === opts.runs) {
         const keepAs = join(resultsDir, `node0-${started.toISOString().replace(/[:.]/g, "-")}.cpuprofile`);
-        profile = await profileNode0(cluster, opts.rates.at(-1)!, Math.max(10, opts.stepSeconds), keepAs);
+        profileRate = run.peak?.peakOfferedTps ?? opts.startTps;
+        profile = await profileNode0(cluster, profileRate, Math.max(10, opts.stepSeconds), keepAs);
       }
     } finally {
       await cluster.destroy({ signal: "SIGTERM" });
@@ -209,7 +265,7 @@ async function main(): Promise<void> {
   }
   const summary = runs.length > 1 ? medianRun(runs) : runs[0]!;
   if (runs.length > 1) say(formatRun(summary, `\nmedian of ${runs.length} runs (each cell on its own)`));
-  if (profile) say(`\nCPU profile of node0 at ${opts.rates.at(-1)} tx/s offered\n${formatProfile(profile)}`);
+  if (profile) say(`\nCPU profile of node0 at ${profileRate} tx/s offered (the peak)\n${formatProfile(profile)}`);
   mkdirSync(resultsDir, { recursive: true });
   const out = opts.out ?? join(resultsDir, `bench-${started.toISOString().replace(/[:.]/g, "-")}.json`);
   const strip = (r: BenchRun) => ({ ...r, steps: r.steps.map(({ load: _load, ...s }) => s) });

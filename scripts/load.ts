@@ -6,16 +6,21 @@
  * into one POST /txs per API per tick. The schedule never waits for answers
  * (open loop): a slow cluster sees the same offered rate, and what it cannot
  * take comes back as 503 (counted as rejected). It records each tx's submit
- * time and learns finalization by polling GET /status on one node and
- * fetching each newly finalized GET /blocks/:index once, matching the
- * blocks' txHashes, so it needs no request per tx. Latency = submit to the poll that saw the tx
- * final (so it includes up to one poll interval, 100 ms by default).
+ * time and learns finalization from the first node's GET /events stream
+ * (finalized indexes with their tx hashes, pushed), so it needs no request
+ * per tx. Latency = submit to the event that said the tx is final.
+ * With --binary the txs go as application/octet-stream (length-prefixed)
+ * instead of JSON. With --poll it uses the old path instead: GET /status every 100 ms and each
+ * newly finalized GET /blocks/:index once (latency then includes up to one
+ * poll interval).
  *
- *   node scripts/load.ts --api http://127.0.0.1:26657 [--api URL ...] [--rate 200] [--duration 10] [--json]
+ *   node scripts/load.ts --api http://127.0.0.1:26657 [--api URL ...] [--rate 200] [--duration 10] [--binary] [--poll] [--json]
  *   npm run devnet -- load [--rate R] [--duration S]   (the devnet's validators)
  */
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
+import { encodeBinaryTxs } from "../node/api/index.ts";
+import { EventsWatcher } from "./bench/events-watcher.ts";
 import { type LatencySummary, summarize } from "./bench/stats.ts";
 import { dueTxs, makeTx, planBatches, txHashHex } from "./bench/txgen.ts";
 
@@ -35,6 +40,10 @@ export interface LoadOptions {
   /** After the offered period, how long to wait for the last txs to finalize. */
   drainS?: number;
   requestTimeoutMs?: number;
+  /** Send txs as application/octet-stream (u32-big-endian-length-prefixed) instead of JSON. */
+  binary?: boolean;
+  /** How finality is learned: the GET /events stream (default) or polling /status and /blocks. */
+  finality?: "events" | "poll";
   /** Called when the offered period ends (before the drain). */
   onOfferEnd?: () => void;
 }
@@ -181,8 +190,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   let lastFinalAt = 0;
   let inFlight = 0;
 
+  const usePoll = opts.finality === "poll";
   const watcher = new FinalityWatcher(apis, timeoutMs);
-  await watcher.init();
+  const events = new EventsWatcher(apis[0]!);
   const onBlock = (b: BlockJson) => {
     const now = performance.now();
     for (const h of b.txHashes) {
@@ -194,14 +204,18 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     }
   };
 
+  if (usePoll) await watcher.init();
+  else await events.start(onBlock, noteError);
+
+  const encoder = new TextEncoder();
   const send = async (api: string, txs: string[], hashes: string[]) => {
     inFlight++;
     r.requests.sent++;
     try {
       const res = await fetch(`${api}/txs`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ txs }),
+        headers: { "content-type": opts.binary ? "application/octet-stream" : "application/json" },
+        body: opts.binary ? encodeBinaryTxs(txs.map((t) => encoder.encode(t))) : JSON.stringify({ txs }),
         signal: AbortSignal.timeout(timeoutMs),
       });
       const text = await res.text();
@@ -256,7 +270,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     });
   };
 
-  let polling = true;
+  let polling = usePoll;
   const pollLoop = (async () => {
     while (polling) {
       try {
@@ -289,6 +303,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   }
   polling = false;
   await pollLoop;
+  await events.stop();
 
   const windowMs = Math.max(opts.durationS * 1000, lastFinalAt - t0);
   const finalized = latencies.length;
@@ -312,7 +327,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     latencyMs: summarize(latencies),
     generatorCpuPercent: cpuPercent,
     requests: r.requests,
-    blocks: { fromIndex: watcher.firstIndex, toIndex: watcher.lastIndex },
+    blocks: usePoll
+      ? { fromIndex: watcher.firstIndex, toIndex: watcher.lastIndex }
+      : { fromIndex: events.firstIndex, toIndex: events.lastIndex },
     errors: [...errors],
   };
 }
@@ -348,6 +365,8 @@ async function main(): Promise<number> {
       duration: { type: "string" },
       "tx-bytes": { type: "string" },
       drain: { type: "string" },
+      poll: { type: "boolean", default: false },
+      binary: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -355,7 +374,7 @@ async function main(): Promise<number> {
   });
   if (values.help || !values.api) {
     process.stdout.write(
-      "usage: node scripts/load.ts --api http://127.0.0.1:PORT [--api URL ...] [--rate 200] [--duration 10] [--tx-bytes 512] [--drain 15] [--json]\n",
+      "usage: node scripts/load.ts --api http://127.0.0.1:PORT [--api URL ...] [--rate 200] [--duration 10] [--tx-bytes 512] [--drain 15] [--poll] [--binary] [--json]\n",
     );
     return values.help ? 0 : 2;
   }
@@ -365,6 +384,8 @@ async function main(): Promise<number> {
     durationS: positiveNumber("duration", values.duration, 10),
     txBytes: positiveNumber("tx-bytes", values["tx-bytes"], 512),
     drainS: positiveNumber("drain", values.drain, 15),
+    finality: values.poll ? "poll" : "events",
+    binary: values.binary ?? false,
   });
   process.stdout.write(`${values.json ? JSON.stringify(result) : formatLoadResult(result)}\n`);
   return 0;

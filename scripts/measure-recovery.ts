@@ -150,6 +150,7 @@ async function build(): Promise<void> {
           for (const n of others) {
             if (e.topic === "lane_vote") n.queue.push({ kind: "laneVote", vote: e.vote });
             else if (e.topic === "consensus") n.queue.push({ kind: "consensus", msg: e.msg });
+            else if (e.topic === "batch_vote") n.queue.push({ kind: "batchVote", msg: e.msg });
             else n.queue.push({ kind: "appVote", vote: e.vote });
           }
           break;

@@ -63,6 +63,52 @@ export interface PeerJson {
   validatorIndex: number | null;
 }
 
+/** GET /attestation/status: what an attester polls (DESIGN section 13). */
+export interface AttestationStatusJson {
+  genesis: { chainId: string; genesisHash: string };
+  /** Highest stored BatchQC + 1 (0 when none). */
+  nextBatchToAttest: number;
+}
+
+/** A closed batch of the finalized chain and its BatchQC, if this node stored one. */
+export interface BatchJson {
+  number: number;
+  firstIndex: number;
+  lastIndex: number;
+  /** The commitment the attesters sign (see README: how to recompute it). */
+  hash: string;
+  /** App hash after lastIndex. */
+  appHash: string;
+  /** Merkle root over the batch's global block hashes. */
+  blocksRoot: string;
+  /** Hash of global block lastIndex. */
+  lastBlockHash: string;
+  /** Agreed proposal time of firstIndex. */
+  firstCreatedAtMs: number;
+  /** Attester signer indexes and their batch_vote signatures, in signer order. */
+  qc: { signers: number[]; signatures: string[] } | null;
+}
+
+/** GET /batches/:n/proof/:index: global block `index` is in batch n. */
+export interface BatchProofJson {
+  batch: number;
+  index: number;
+  /** Hash of global block `index` (its CommitQC's proposal hash). */
+  blockHash: string;
+  /** Position of the leaf (index - firstIndex) and number of leaves (lastIndex - firstIndex + 1). */
+  leafIndex: number;
+  leafCount: number;
+  /** Sibling hashes from the leaf up (RFC 9162 audit path). */
+  siblings: string[];
+  blocksRoot: string;
+  /** The batch's commitment. */
+  batchHash: string;
+}
+
+export type BatchProofResult =
+  | { ok: true; proof: BatchProofJson }
+  | { ok: false; reason: "unknown_batch" | "not_in_batch"; message: string };
+
 /**
  * GET /health: 200 ok; 206 syncing (behind its peers, or holding its votes
  * until double-sign protection lets it sign); 503 halted or stopping.
@@ -91,6 +137,10 @@ export interface ApiBackend {
   block(index: number | "latest"): Promise<BlockJson | null>;
   kvGet(key: Uint8Array): Promise<Uint8Array | null>;
   peers(): PeerJson[];
+  attestationStatus(): AttestationStatusJson;
+  /** A closed batch; "latest" is the highest closed batch (its qc may still be null). */
+  batch(n: number | "latest"): Promise<BatchJson | null>;
+  batchProof(n: number, index: number): Promise<BatchProofResult>;
   /** Prometheus text exposition. */
   metrics(): Promise<{ contentType: string; body: string }>;
 }

@@ -1,6 +1,10 @@
-/** HTTP API: status, txs, blocks, kv, peers, metrics (fastify). */
+/** HTTP API: status, txs, blocks, kv, peers, metrics, the finality event stream (fastify). */
 export type {
   ApiBackend,
+  AttestationStatusJson,
+  BatchJson,
+  BatchProofJson,
+  BatchProofResult,
   BlockJson,
   CommitQcJson,
   HealthJson,
@@ -9,4 +13,6 @@ export type {
   SubmitResult,
   TxStatusJson,
 } from "./backend.ts";
+export { BINARY_TXS_CONTENT_TYPE, encodeBinaryTxs, parseBinaryTxs } from "./binary-txs.ts";
+export { EventHub, type EventHubOptions, finalizedFrame, MAX_PENDING_BLOCKS } from "./events.ts";
 export { type ApiOptions, buildApi } from "./server.ts";

@@ -1,6 +1,9 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
 import type { Logger } from "pino";
 import type { ApiBackend } from "./backend.ts";
+import { parseBinaryTxs, registerBinaryTxsParser } from "./binary-txs.ts";
+import type { EventHub } from "./events.ts";
+import { registerEventsRoute } from "./events-route.ts";
 
 export interface ApiOptions {
   host: string;
@@ -12,6 +15,8 @@ export interface ApiOptions {
   /** Most transactions in one POST /txs. */
   maxTxsPerRequest: number;
   logger: Logger;
+  /** The finality stream behind GET /events; without it the route is absent. */
+  events?: EventHub;
 }
 
 const HASH_HEX = /^[0-9a-f]{64}$/;
@@ -37,6 +42,14 @@ function parseIndex(raw: string): number {
   const n = Number(raw);
   if (n < 1) throw new BadRequest("block indexes start at 1");
   return n;
+}
+
+function parseBatchNumber(raw: string): number {
+  if (!INDEX.test(raw))
+    throw new BadRequest(
+      `invalid batch number ${JSON.stringify(raw.slice(0, 80))}: expected an integer from 0, or "latest"`,
+    );
+  return Number(raw);
 }
 
 /**
@@ -75,8 +88,9 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
   });
   app.get("/status", async () => backend.status());
 
+  registerBinaryTxsParser(app);
   app.post("/txs", async (req, reply) => {
-    const txs = parseTxsBody(req.body, opts);
+    const txs = req.body instanceof Uint8Array ? parseBinaryTxs(req.body, opts) : parseTxsBody(req.body, opts);
     const result = backend.submitTxs(txs);
     if (result.accepted) return reply.status(202).send({ hashes: result.hashes });
     if (result.reason === "mempool_full") {
@@ -105,6 +119,26 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
     return block;
   });
 
+  app.get("/attestation/status", async () => backend.attestationStatus());
+
+  app.get<{ Params: { n: string } }>("/batches/:n", async (req, reply) => {
+    const n = req.params.n === "latest" ? "latest" : parseBatchNumber(req.params.n);
+    const batch = await backend.batch(n);
+    if (batch === null)
+      return reply
+        .status(404)
+        .send({ error: n === "latest" ? "no batch has closed yet" : `batch ${n} has not closed here` });
+    return batch;
+  });
+
+  app.get<{ Params: { n: string; index: string } }>("/batches/:n/proof/:index", async (req, reply) => {
+    const n = parseBatchNumber(req.params.n);
+    const index = parseIndex(req.params.index);
+    const r = await backend.batchProof(n, index);
+    if (r.ok) return r.proof;
+    return reply.status(r.reason === "unknown_batch" ? 404 : 400).send({ error: r.message });
+  });
+
   app.get<{ Params: { key: string } }>("/kv/:key", async (req, reply) => {
     const key = new TextEncoder().encode(req.params.key);
     if (key.byteLength === 0 || key.byteLength > MAX_KV_KEY_BYTES) {
@@ -117,6 +151,8 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
   });
 
   app.get("/peers", async () => backend.peers());
+
+  if (opts.events) registerEventsRoute(app, opts.events);
 
   app.get("/metrics", async (_req, reply) => {
     const { contentType, body } = await backend.metrics();

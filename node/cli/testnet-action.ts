@@ -15,6 +15,9 @@ export interface TestnetOptions {
   basePort: number;
   chainId: string;
   set?: string[];
+  /** Genesis batch params (batch attestation); defaults from genesis. */
+  batchMaxIndexes?: number;
+  batchMaxMs?: number;
   /** Comma-separated host name per node: peers by /dns4/<name>, listening on 0.0.0.0 (containers). */
   hostnames?: string;
 }
@@ -80,7 +83,11 @@ export function testnet(opts: TestnetOptions): void {
   const genesisJson = genesisToJson({
     chainId,
     genesisTimeMs: Date.now(),
-    params: DEFAULT_PARAMS,
+    params: {
+      ...DEFAULT_PARAMS,
+      ...(opts.batchMaxIndexes !== undefined && { batchMaxIndexes: opts.batchMaxIndexes }),
+      ...(opts.batchMaxMs !== undefined && { batchMaxMs: opts.batchMaxMs }),
+    },
     validators: nodes
       .filter((n) => n.validatorKey !== undefined)
       .map((n, index) => ({
@@ -110,6 +117,12 @@ export function testnet(opts: TestnetOptions): void {
       },
       { key: "api.host", value: bindHost, source: "testnet" },
       { key: "api.port", value: n.apiPort, source: "testnet" },
+      // node0 is the attestation main node; every other node polls its API.
+      {
+        key: "attestation.mainNodeUrl",
+        value: n === nodes[0] ? "" : `http://${hostnames?.[0] ?? "127.0.0.1"}:${nodes[0]!.apiPort}`,
+        source: "testnet",
+      },
     ];
     if (!n.validatorKey) wiring.push({ key: "node.validatorKeyFile", value: "", source: "testnet (observer)" });
     // VALIDATOR_* variables are validated and written like --set (testnet's own wiring wins).

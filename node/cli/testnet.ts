@@ -14,7 +14,11 @@ so with the default base port node0 uses 26656/26657, node1 26658/26659, ...
 
 Every node's p2p.peers lists every other node (validators and observers) as
 /ip4/127.0.0.1/tcp/<p2p port>/p2p/<peer id>. All validators share one
-genesis.json; observers get the same genesis and a node key, but no validator key.`;
+genesis.json; observers get the same genesis and a node key, but no validator key.
+
+Batch attestation: node0 is the main node (attestation.mainNodeUrl empty); every
+other node polls node0's API (http://127.0.0.1:<base-port + 1>) for the next
+batch to attest.`;
 
 export function registerTestnet(program: Command): void {
   program
@@ -25,6 +29,8 @@ export function registerTestnet(program: Command): void {
     .requiredOption("--out <dir>", "directory that receives one home per node")
     .option("--base-port <port>", "first port; see the scheme below", intArg(1024, 65_535), DEFAULT_BASE_PORT)
     .option("--chain-id <id>", "chain id of the genesis", DEFAULT_TESTNET_CHAIN_ID)
+    .option("--batch-max-indexes <n>", "genesis: most finalized indexes in one attestation batch", intArg(1, 4096))
+    .option("--batch-max-ms <ms>", "genesis: a batch closes once its proposal times span this", intArg(1, 86_400_000))
     .option(
       "--hostnames <list>",
       "comma-separated host name of each node, in node order (e.g. node0,node1,node2,node3 in docker-compose.yml): " +

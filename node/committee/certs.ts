@@ -8,6 +8,9 @@ import { type CertCheck, type VerifyCache, verifyCertificate } from "../crypto/i
 import {
   type AppQc,
   appVoteSigningBody,
+  type BatchQc,
+  type BatchVote,
+  batchVoteSigningBody,
   compareViews,
   DOMAINS,
   type Domain,
@@ -78,6 +81,31 @@ export function verifyAppQc(committee: Committee, qc: AppQc, cache?: VerifyCache
       cache,
     ),
   );
+}
+
+/** BatchQC: batch votes of attester weight >= Qa on one {number, hash}. */
+export function verifyBatchQc(committee: Committee, qc: BatchQc, cache?: VerifyCache): Check {
+  return fromCert(
+    `BatchQC ${qc.body.number}`,
+    verifyCertificate(
+      committee.attesters,
+      {
+        domain: DOMAINS.batchVote,
+        chainId: committee.chainId,
+        signers: qc.signers,
+        signatures: qc.signatures,
+        body: batchVoteSigningBody(qc.body),
+        threshold: committee.attesters.quorum,
+      },
+      cache,
+    ),
+  );
+}
+
+/** One batch vote: its signer is an attester (weight > 0) and signed the body (the signed-kind table's rule). */
+export function verifyBatchVote(committee: Committee, vote: BatchVote, cache?: VerifyCache): Check {
+  const check = verifySigned(committee, { kind: "batchVote", msg: { vote, attempt: 0 } }, cache);
+  return check.ok ? OK : { ok: false, reason: `batch vote ${vote.body.number}: ${check.reason}` };
 }
 
 /** LaneQC: lane votes of weight >= A on one header. */

@@ -1,6 +1,6 @@
 import type { MemberKeys } from "../crypto/index.ts";
 import { bytesEqual, toHex, type View } from "../types/index.ts";
-import { type Genesis, type GenesisValidator, genesisPublicKey, type ProtocolParams } from "./genesis.ts";
+import { type Genesis, type GenesisValidator, genesisHash, genesisPublicKey, type ProtocolParams } from "./genesis.ts";
 
 export interface Member {
   index: number;
@@ -26,6 +26,14 @@ export class Committee implements MemberKeys {
   readonly quorum: number;
   /** Availability quorum: at least one honest holder. */
   readonly availabilityQuorum: number;
+  /** sha256 of the canonical genesis (genesis.ts): names the chain in batch commitments. */
+  readonly genesisHash: Uint8Array;
+  /**
+   * The attesters (DESIGN section 13): the same members and keys, weighed by
+   * attester weight (0 = not an attester). Batch votes and BatchQCs are
+   * checked against this view.
+   */
+  readonly attesters: AttesterSet;
   readonly #byPublicKey = new Map<string, number>();
   readonly #byPeerId = new Map<string, number>();
 
@@ -45,6 +53,8 @@ export class Committee implements MemberKeys {
     this.f = q.f;
     this.quorum = q.quorum;
     this.availabilityQuorum = q.availabilityQuorum;
+    this.genesisHash = genesisHash(genesis);
+    this.attesters = new AttesterSet(this.members);
     for (const m of this.members) {
       this.#byPublicKey.set(toHex(m.publicKey), m.index);
       this.#byPeerId.set(m.peerId, m.index);
@@ -101,4 +111,47 @@ export function quorums(totalWeight: number): { f: number; quorum: number; avail
     throw new Error(`total weight must be a positive integer, got ${totalWeight}`);
   const f = Math.floor((totalWeight - 1) / 3);
   return { f, quorum: totalWeight - f, availabilityQuorum: f + 1 };
+}
+
+/**
+ * Members weighed by attester weight. Total attester weight Wa; a BatchQC
+ * needs weight >= Qa = Wa - floor((Wa - 1) / 3) of distinct attesters.
+ */
+export class AttesterSet implements MemberKeys {
+  readonly #members: readonly Member[];
+  readonly totalWeight: number;
+  readonly f: number;
+  readonly quorum: number;
+
+  constructor(members: readonly Member[]) {
+    this.#members = members;
+    this.totalWeight = members.reduce((w, m) => w + m.attesterWeight, 0);
+    const q = quorums(this.totalWeight);
+    this.f = q.f;
+    this.quorum = q.quorum;
+  }
+
+  get size(): number {
+    return this.#members.length;
+  }
+
+  publicKey(index: number): Uint8Array | undefined {
+    return Number.isInteger(index) ? this.#members[index]?.publicKey : undefined;
+  }
+
+  /** Attester weight of member `index` (0 for a non-attester or a non-member). */
+  weight(index: number): number {
+    return (Number.isInteger(index) ? this.#members[index]?.attesterWeight : undefined) ?? 0;
+  }
+
+  isAttester(index: number): boolean {
+    return this.weight(index) > 0;
+  }
+
+  /** Sum of distinct attesters' weights. */
+  weightOf(signers: Iterable<number>): number {
+    let w = 0;
+    for (const s of new Set(signers)) w += this.weight(s);
+    return w;
+  }
 }

@@ -2,10 +2,12 @@ import { z } from "zod";
 import {
   CHAIN_ID_PATTERN,
   fromHex,
+  MAX_BATCH_INDEXES,
   MAX_BLOCKS_PER_LANE,
   MAX_LANE_BLOCK_BYTES,
   MAX_TX_BYTES,
   MAX_VALIDATORS,
+  sha256,
 } from "../types/index.ts";
 
 /**
@@ -33,6 +35,13 @@ export const ProtocolParamsSchema = z
       .min(1)
       .max(MAX_TX_BYTES)
       .default(64 * 1024),
+    /** Batch attestation (DESIGN section 13): most finalized indexes in one batch. */
+    batchMaxIndexes: z.number().int().min(1).max(MAX_BATCH_INDEXES).default(64),
+    /**
+     * A batch also closes at the first index whose agreed proposal time is
+     * this far past the batch's first index's.
+     */
+    batchMaxMs: z.number().int().min(1).max(86_400_000).default(10_000),
   })
   .strict();
 
@@ -80,6 +89,13 @@ export const GenesisSchema = z
       seen.peer.add(v.peerId);
       seen.name.add(v.name);
     });
+    if (g.validators.length > 0 && g.validators.every((v) => v.attesterWeight === 0)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["validators"],
+        message: "at least one validator needs an attesterWeight above 0 (batch attestation needs attesters)",
+      });
+    }
   });
 
 export type ProtocolParams = z.infer<typeof ProtocolParamsSchema>;
@@ -111,4 +127,30 @@ export function parseGenesisJson(text: string, source = "genesis.json"): Genesis
 
 export function genesisPublicKey(v: GenesisValidator): Uint8Array {
   return fromHex(v.publicKey, 32);
+}
+
+/**
+ * JSON with object keys sorted at every level and no whitespace: the one
+ * text of a value, whatever order or spacing its file used.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") {
+    if (typeof value === "number" && !Number.isFinite(value)) throw new Error("canonical JSON has no NaN or Infinity");
+    return JSON.stringify(value);
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+}
+
+/**
+ * The genesis hash: sha256 of the canonical JSON of the validated genesis
+ * (defaults filled in). Two files that mean the same chain have the same
+ * hash however they are formatted; batch commitments and the attestation
+ * status name the chain by it.
+ */
+export function genesisHash(genesis: Genesis): Uint8Array {
+  return sha256(new TextEncoder().encode(canonicalJson(genesis)));
 }

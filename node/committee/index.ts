@@ -3,18 +3,22 @@
 export {
   type Check,
   verifyAppQc,
+  verifyBatchQc,
+  verifyBatchVote,
   verifyCommitQc,
   verifyLaneBlock,
   verifyLaneQc,
   verifyPrepareQc,
   verifyTimeoutQc,
 } from "./certs.ts";
-export { Committee, type Member, quorums } from "./committee.ts";
+export { AttesterSet, Committee, type Member, quorums } from "./committee.ts";
 export {
+  canonicalJson,
   DEFAULT_PARAMS,
   type Genesis,
   GenesisSchema,
   type GenesisValidator,
+  genesisHash,
   genesisPublicKey,
   type ProtocolParams,
   ProtocolParamsSchema,

@@ -13,6 +13,7 @@
 import { rememberOwnSignature, type VerifyCache, verifyMemberSignature } from "../crypto/index.ts";
 import {
   appVoteSigningBody,
+  batchVoteSigningBody,
   bytesEqual,
   codecs,
   DOMAINS,
@@ -143,6 +144,18 @@ export const SIGNED: { readonly [K in SignedKind]: SignedRule<K> } = {
     view: (v) => ({ index: v.body.index, round: 0 }),
     parent: none,
     content: none,
+  },
+  batchVote: {
+    domain: DOMAINS.batchVote,
+    signedBy: "voter",
+    signer: (m) => m.vote.signer,
+    body: (m) => batchVoteSigningBody(m.vote.body),
+    signature: (m) => m.vote.signature,
+    view: none,
+    parent: none,
+    // Only attesters (attester weight > 0 in genesis) sign batch votes.
+    content: (m, committee) =>
+      committee.attesters.isAttester(m.vote.signer) ? null : `member ${m.vote.signer} is not an attester`,
   },
 };
 

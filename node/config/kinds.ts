@@ -113,3 +113,23 @@ export function multiaddrListKey(opts: { min: number; max: number; withPeerId: b
       allowed: `a list of ${opts.min}-${opts.max} distinct multiaddrs like "${example}" (as an environment variable or flag: comma-separated)`,
     } satisfies KeyMeta);
 }
+
+/** An http(s) base URL, or empty where the key allows it. */
+export function urlKey(opts: { optional: boolean }) {
+  return z
+    .string()
+    .max(2048)
+    .refine((u) => {
+      if (u === "") return opts.optional;
+      try {
+        const url = new URL(u);
+        return (url.protocol === "http:" || url.protocol === "https:") && url.username === "" && url.password === "";
+      } catch {
+        return false;
+      }
+    }, "not an http(s) URL")
+    .meta({
+      kind: "string",
+      allowed: `an http:// or https:// URL such as "http://127.0.0.1:26657"${opts.optional ? ", or empty" : ""}`,
+    } satisfies KeyMeta);
+}

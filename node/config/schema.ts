@@ -9,6 +9,7 @@ import {
   nameKey,
   numberKey,
   pathKey,
+  urlKey,
 } from "./kinds.ts";
 
 /**
@@ -47,6 +48,8 @@ export const ConfigSchema = z
         host: hostKey(),
         port: intKey(0, 65_535, " (0 = any free port)"),
         maxBodyBytes: intKey(1024, 64 * MiB),
+        maxEventStreams: intKey(0, 10_000, " (0 = GET /events refused)"),
+        eventBufferEvents: intKey(1, 100_000),
       })
       .strict(),
     consensus: z
@@ -91,6 +94,16 @@ export const ConfigSchema = z
       .object({
         enabled: booleanKey(),
         statusIntervalMs: intKey(0, 3_600_000, " (0 = no status line)"),
+      })
+      .strict(),
+    attestation: z
+      .object({
+        mainNodeUrl: urlKey({ optional: true }),
+        pollIntervalMs: intKey(50, 3_600_000),
+        requestTimeoutMs: intKey(10, 600_000),
+        maxBackoffMs: intKey(50, 3_600_000),
+        repushMs: intKey(10, 3_600_000),
+        voteWindow: intKey(1, 1024),
       })
       .strict(),
   })

@@ -1,6 +1,13 @@
 import { TopicValidatorResult } from "@libp2p/gossipsub";
 import type { Logger } from "pino";
-import { type AppVote, type ConsensusMessage, codecs, consensusMessageCodec, type LaneVote } from "../types/index.ts";
+import {
+  type AppVote,
+  type BatchVoteMessage,
+  type ConsensusMessage,
+  codecs,
+  consensusMessageCodec,
+  type LaneVote,
+} from "../types/index.ts";
 import { openGossip, PublishGenerations, sealGossip } from "./gossip-envelope.ts";
 import type { Host } from "./host.ts";
 import type { NetMetrics, Topic } from "./metrics.ts";
@@ -11,6 +18,7 @@ export interface GossipHandlers {
   onLaneVote(vote: LaneVote): void;
   onConsensus(msg: ConsensusMessage): void;
   onAppVote(vote: AppVote): void;
+  onBatchVote(msg: BatchVoteMessage): void;
 }
 
 const VERDICT = {
@@ -105,6 +113,11 @@ export class Gossip {
     return this.#publish("app_vote", codecs.appVote.encode(vote), { topic: "app_vote", value: vote });
   }
 
+  /** A batch vote; each re-push carries a new attempt, so its bytes (and message id) are new. */
+  publishBatchVote(msg: BatchVoteMessage): Promise<void> {
+    return this.#publish("batch_vote", codecs.batchVoteMessage.encode(msg), { topic: "batch_vote", value: msg });
+  }
+
   /** Test and bench hook: publish raw message bytes (enveloped like any publish) on a topic without loopback. */
   publishRaw(topic: Topic, data: Uint8Array): Promise<void> {
     return this.#send(topic, data);
@@ -140,6 +153,9 @@ export class Gossip {
           break;
         case "app_vote":
           this.#handlers.onAppVote(v.value);
+          break;
+        case "batch_vote":
+          this.#handlers.onBatchVote(v.value);
           break;
       }
     } catch (err) {

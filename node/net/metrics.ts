@@ -11,9 +11,9 @@
  *   push("dropped", n)            -> dropped.inc({ queue: "push" }, n)
  */
 
-export type Topic = "lane_vote" | "consensus" | "app_vote";
+export type Topic = "lane_vote" | "consensus" | "app_vote" | "batch_vote";
 export type Verdict = "accept" | "ignore" | "reject";
-export type SyncKind = "status" | "commitQcs" | "laneBlocks" | "globalBlocks";
+export type SyncKind = "status" | "commitQcs" | "laneBlocks" | "globalBlocks" | "batchQcs";
 export type SyncRole = "client" | "server";
 export type SyncOutcome = "ok" | "error" | "timeout" | "limited" | "invalid";
 export type PushEvent = "sent" | "received" | "dropped" | "rejected";

@@ -2,7 +2,7 @@ import { peerIdFromString } from "@libp2p/peer-id";
 import type { Logger } from "pino";
 import type { Committee } from "../committee/index.ts";
 import { type KeyPair, libp2pPrivateKey, peerIdOf, type VerifyCache } from "../crypto/index.ts";
-import type { AppVote, ConsensusMessage, LaneBlock, LaneVote, View } from "../types/index.ts";
+import type { AppVote, BatchVoteMessage, ConsensusMessage, LaneBlock, LaneVote, View } from "../types/index.ts";
 import { codecs } from "../types/index.ts";
 import { Gossip } from "./gossip.ts";
 import { createHost, type Host } from "./host.ts";
@@ -21,6 +21,7 @@ export interface NetworkHandlers {
   onLaneVote(vote: LaneVote): void;
   onConsensus(msg: ConsensusMessage): void;
   onAppVote(vote: AppVote): void;
+  onBatchVote(msg: BatchVoteMessage): void;
   /** Optional view window: consensus messages for views it rejects are ignored (not penalized). */
   isRelevantView?(view: View): boolean;
   /** Served to syncing peers; omit to serve nothing (requests answered "unavailable"). */
@@ -71,6 +72,7 @@ export interface Network {
   publishLaneVote(vote: LaneVote): Promise<void>;
   publishConsensus(msg: ConsensusMessage): Promise<void>;
   publishAppVote(vote: AppVote): Promise<void>;
+  publishBatchVote(msg: BatchVoteMessage): Promise<void>;
   /** Writes an own lane block once to every other committee member (bounded queue per peer). */
   pushLaneBlock(block: LaneBlock): void;
   sync: SyncClientApi;
@@ -140,11 +142,13 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
       commitQcs: { first: 0, next: 0 },
       globalBlocks: { first: 0, next: 0 },
       lanes: [],
+      batchQcs: { first: 0, next: 0 },
       views: { highest: { index: 0, round: 0 }, bySigner: [] },
     }),
     commitQcs: () => [],
     laneBlocks: () => [],
     globalBlocks: () => [],
+    batchQcs: () => [],
   };
   const syncServer = new SyncServer(handlers.syncServer ?? unavailable, limits, metrics, log.child({ part: "sync" }));
   const redialer = new Redialer(host, limits, log.child({ part: "dial" }));
@@ -236,6 +240,7 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
     publishLaneVote: (vote) => gossip.publishLaneVote(vote),
     publishConsensus: (msg) => gossip.publishConsensus(msg),
     publishAppVote: (vote) => gossip.publishAppVote(vote),
+    publishBatchVote: (msg) => gossip.publishBatchVote(msg),
     publishRaw: (topic, data) => gossip.publishRaw(topic, data),
 
     pushLaneBlock(block) {

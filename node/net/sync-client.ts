@@ -1,9 +1,16 @@
 import type { PeerId, Stream } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { Logger } from "pino";
-import { type Committee, checkLaneChain, verifyCommitQc } from "../committee/index.ts";
+import { type Committee, checkLaneChain, verifyBatchQc, verifyCommitQc } from "../committee/index.ts";
 import type { VerifyCache } from "../crypto/index.ts";
-import { type CommitQc, codecs, type GlobalBlock, type LaneBlock, MAX_GLOBAL_BLOCK_BYTES } from "../types/index.ts";
+import {
+  type BatchQc,
+  type CommitQc,
+  codecs,
+  type GlobalBlock,
+  type LaneBlock,
+  MAX_GLOBAL_BLOCK_BYTES,
+} from "../types/index.ts";
 import { readFrames, writeFrame } from "./framing.ts";
 import type { Host } from "./host.ts";
 import type { NetLimits } from "./limits.ts";
@@ -37,6 +44,8 @@ export interface SyncClientApi {
   fetchCommitQcs(first: number, last: number): Promise<CommitQc[]>;
   /** Global blocks first..last, each checked against its CommitQC; [] when nobody has them. */
   fetchGlobalBlocks(first: number, last: number): Promise<GlobalBlock[]>;
+  /** BatchQCs for batches first..last, each verified against the attesters; [] when nobody has them. */
+  fetchBatchQcs(first: number, last: number): Promise<BatchQc[]>;
 }
 
 export class SyncClient implements SyncClientApi {
@@ -121,6 +130,28 @@ export class SyncClient implements SyncClientApi {
       (s) => s.globalBlocks,
       bound,
       (frames) => this.#verifyGlobalBlocks(first, frames),
+    );
+  }
+
+  async fetchBatchQcs(first: number, last: number): Promise<BatchQc[]> {
+    assertRange(first, last);
+    return this.#fetch(
+      { kind: "batchQcs", first, last },
+      (s) => s.batchQcs,
+      codecs.batchQc.maxBytes,
+      (frames) =>
+        frames.map((frame, i) => {
+          let qc: BatchQc;
+          try {
+            qc = codecs.batchQc.decode(frame);
+          } catch (err) {
+            throw new SyncError("invalid", (err as Error).message);
+          }
+          if (qc.body.number !== first + i) throw new SyncError("invalid", `expected BatchQC ${first + i}`);
+          const check = verifyBatchQc(this.#committee, qc, this.#cache);
+          if (!check.ok) throw new SyncError("invalid", check.reason);
+          return qc;
+        }),
     );
   }
 

@@ -1,6 +1,6 @@
 import type { Connection, Stream } from "@libp2p/interface";
 import type { Logger } from "pino";
-import { type CommitQc, codecs, type GlobalBlock, type LaneBlock } from "../types/index.ts";
+import { type BatchQc, type CommitQc, codecs, type GlobalBlock, type LaneBlock } from "../types/index.ts";
 import { readFrames, writeFrame } from "./framing.ts";
 import type { NetLimits } from "./limits.ts";
 import type { NetMetrics } from "./metrics.ts";
@@ -21,6 +21,7 @@ export interface SyncServerHandlers {
     last: number,
   ): Array<LaneBlock | Uint8Array> | Promise<Array<LaneBlock | Uint8Array>>;
   globalBlocks(first: number, last: number): Array<GlobalBlock | Uint8Array> | Promise<Array<GlobalBlock | Uint8Array>>;
+  batchQcs(first: number, last: number): Array<BatchQc | Uint8Array> | Promise<Array<BatchQc | Uint8Array>>;
 }
 
 /** Per-peer admission: requests in flight and a token bucket of requests per second. */
@@ -147,7 +148,7 @@ export class SyncServer {
   async #items(req: SyncRequest): Promise<Uint8Array[]> {
     if (req.kind === "status") return [syncCodecs.status.encode(await this.#handlers.status())];
     const last = Math.min(req.last, req.first + this.#limits.maxSyncItems - 1);
-    let raw: Array<Uint8Array | CommitQc | LaneBlock | GlobalBlock>;
+    let raw: Array<Uint8Array | CommitQc | LaneBlock | GlobalBlock | BatchQc>;
     let encode: (v: never) => Uint8Array;
     switch (req.kind) {
       case "commitQcs":
@@ -161,6 +162,10 @@ export class SyncServer {
       case "globalBlocks":
         raw = await this.#handlers.globalBlocks(req.first, last);
         encode = (v) => codecs.globalBlock.encode(v);
+        break;
+      case "batchQcs":
+        raw = await this.#handlers.batchQcs(req.first, last);
+        encode = (v) => codecs.batchQc.encode(v);
         break;
     }
     const out: Uint8Array[] = [];

@@ -17,7 +17,7 @@ const U64 = new UintNumberType(8);
 /** A consensus view, as in the consensus wire types. */
 const ViewType = new ContainerType({ index: U64, round: new UintNumberType(4) });
 
-export const SYNC_KINDS: readonly SyncKind[] = ["status", "commitQcs", "laneBlocks", "globalBlocks"];
+export const SYNC_KINDS: readonly SyncKind[] = ["status", "commitQcs", "laneBlocks", "globalBlocks", "batchQcs"];
 
 /** Inclusive range first..last; `lane` is used by laneBlocks only (0 otherwise). */
 export const SyncRequestType = new ContainerType({ kind: U8, lane: U16, first: U64, last: U64 });
@@ -30,6 +30,8 @@ export const SyncStatusType = new ContainerType({
   commitQcs: HeldRangeType,
   globalBlocks: HeldRangeType,
   lanes: new ListCompositeType(LaneHeldType, MAX_VALIDATORS),
+  /** BatchQCs held (batch numbers, gap-free from first). */
+  batchQcs: HeldRangeType,
   /**
    * The highest consensus view in which the answering node has seen a
    * message, and per committee member the highest view of a message carrying
@@ -64,7 +66,8 @@ export type SyncRequest =
   | { kind: "status" }
   | { kind: "commitQcs"; first: number; last: number }
   | { kind: "laneBlocks"; lane: number; first: number; last: number }
-  | { kind: "globalBlocks"; first: number; last: number };
+  | { kind: "globalBlocks"; first: number; last: number }
+  | { kind: "batchQcs"; first: number; last: number };
 
 export function encodeRequest(r: SyncRequest): Uint8Array {
   const kind = SYNC_KINDS.indexOf(r.kind);

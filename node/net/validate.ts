@@ -2,6 +2,7 @@ import { type Committee, type KnownHashes, verifyCommitQc, verifySigned, verifyT
 import { VerifyCache } from "../crypto/index.ts";
 import {
   type AppVote,
+  type BatchVoteMessage,
   type ConsensusMessage,
   codecs,
   consensusMessageCodec,
@@ -45,7 +46,8 @@ export type Checked<T> = { verdict: "accept"; value: T } | { verdict: Exclude<Ve
 export type GossipValue =
   | { topic: "lane_vote"; value: LaneVote }
   | { topic: "consensus"; value: ConsensusMessage }
-  | { topic: "app_vote"; value: AppVote };
+  | { topic: "app_vote"; value: AppVote }
+  | { topic: "batch_vote"; value: BatchVoteMessage };
 
 export interface ValidationContext {
   committee: Committee;
@@ -80,6 +82,8 @@ export function maxBytesOf(topic: Topic, ctx: Pick<ValidationContext, "maxConsen
       return codecs.laneVote.maxBytes;
     case "app_vote":
       return codecs.appVote.maxBytes;
+    case "batch_vote":
+      return codecs.batchVoteMessage.maxBytes;
     case "consensus":
       return ctx.maxConsensusMessageBytes;
   }
@@ -94,6 +98,10 @@ export function checkGossip(topic: Topic, data: Uint8Array, ctx: ValidationConte
     }
     case "app_vote": {
       const r = checkAppVote(data, ctx);
+      return r.verdict === "accept" ? { verdict: "accept", value: { topic, value: r.value } } : r;
+    }
+    case "batch_vote": {
+      const r = checkBatchVote(data, ctx);
       return r.verdict === "accept" ? { verdict: "accept", value: { topic, value: r.value } } : r;
     }
     case "consensus": {
@@ -113,7 +121,8 @@ function verdictOf<T>(
   const check = verifySigned(ctx.committee, m, ctx.cache, known);
   if (check.ok) return { verdict: "accept", value };
   if (check.code === "non_member") return reject("non_member");
-  if (check.code === "bad_content") return reject(m.kind === "laneVote" ? "non_member" : "bad_payload");
+  if (check.code === "bad_content")
+    return reject(m.kind === "laneVote" || m.kind === "batchVote" ? "non_member" : "bad_payload");
   return reject(m.kind === "proposal" ? "wrong_leader" : "bad_signature");
 }
 
@@ -127,6 +136,13 @@ function checkAppVote(data: Uint8Array, ctx: ValidationContext): Checked<AppVote
   const d = decodeOrReject(() => codecs.appVote.decode(data));
   if (!d.ok) return reject("decode");
   return verdictOf({ kind: "appVote", msg: d.value }, ctx, d.value);
+}
+
+/** A batch vote: signed by an attester (attester weight > 0) under the batch_vote domain. */
+function checkBatchVote(data: Uint8Array, ctx: ValidationContext): Checked<BatchVoteMessage> {
+  const d = decodeOrReject(() => codecs.batchVoteMessage.decode(data));
+  if (!d.ok) return reject("decode");
+  return verdictOf({ kind: "batchVote", msg: d.value }, ctx, d.value);
 }
 
 function consensusView(m: ConsensusMessage): View {

@@ -52,6 +52,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: "Transactions in finalized blocks",
       registers: r,
     }),
+    eventStreamsDropped: new Counter({
+      name: "validator_event_streams_dropped_total",
+      help: "GET /events streams refused at the cap (too_many_streams) or cut off: a client whose buffer filled (slow_client), or every stream when the fan-out fell behind (hub_overflow)",
+      labelNames: ["reason"] as const,
+      registers: r,
+    }),
     mempoolTxs: new Gauge({ name: "validator_mempool_txs", help: "Transactions waiting in the mempool", registers: r }),
     outboxPendingWrites: new Gauge({
       name: "validator_outbox_pending_writes",
@@ -86,6 +92,38 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       name: "validator_sync_requests_total",
       help: "Sync requests by kind, direction and outcome",
       labelNames: ["kind", "direction", "outcome"] as const,
+      registers: r,
+    }),
+    attestationNextBatch: new Gauge({
+      name: "validator_attestation_next_batch",
+      help: "The next batch to attest: the main node's published status (its own next BatchQC on the main node)",
+      registers: r,
+    }),
+    batchQcsStored: new Gauge({
+      name: "validator_batch_qcs_stored",
+      help: "BatchQCs held in the gap-free WAL (the next BatchQC number)",
+      registers: r,
+    }),
+    batchQcs: new Counter({
+      name: "validator_batch_qcs_total",
+      help: "BatchQCs stored by this process",
+      registers: r,
+    }),
+    batchVotes: new Counter({
+      name: "validator_batch_votes_total",
+      help: "Batch votes received by verdict (accepted, duplicate, invalid, old, out_of_window, superseded, equivocation)",
+      labelNames: ["verdict"] as const,
+      registers: r,
+    }),
+    batchVotesSigned: new Counter({
+      name: "validator_batch_votes_signed_total",
+      help: "Batch votes this node signed",
+      registers: r,
+    }),
+    attestationPollErrors: new Counter({
+      name: "validator_attestation_poll_errors_total",
+      help: "Failed polls of the main node's attestation status, by kind",
+      labelNames: ["kind"] as const,
       registers: r,
     }),
     dropped: new Counter({

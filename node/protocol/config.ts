@@ -27,5 +27,11 @@ export function protocolConfig(config: Config): ProtocolConfig {
       anchorEveryIndexes: config.execution.anchorEveryIndexes,
       fetchRetryMs: config.execution.fetchRetryMs,
     },
+    attestation: {
+      voteWindow: config.attestation.voteWindow,
+      repushMs: config.attestation.repushMs,
+      // The main node has no main node to poll: it attests its own next BatchQC.
+      mainNode: config.attestation.mainNodeUrl === "",
+    },
   };
 }

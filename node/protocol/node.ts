@@ -1,3 +1,4 @@
+import { type AttestationEffect, type AttestationInput, AttestationMachine } from "../attestation/index.ts";
 import { type Committee, rememberOwnSigned } from "../committee/index.ts";
 import { type ConsensusEffect, type ConsensusInput, ConsensusMachine, type SigningFloor } from "../consensus/index.ts";
 import type { Signer, VerifyCache } from "../crypto/index.ts";
@@ -9,7 +10,7 @@ import {
   MAX_PENDING_EXECUTION,
 } from "../execution/index.ts";
 import { type LanesEffect, type LanesInput, LanesMachine } from "../lanes/index.ts";
-import type { RecoveredState, SignedMessage } from "../types/index.ts";
+import { proposalHash, type RecoveredState, type SignedMessage } from "../types/index.ts";
 import { Outbox, type OutboxEvent } from "./outbox.ts";
 import type { NodeEffect, NodeInput, ProtocolConfig } from "./types.ts";
 
@@ -31,12 +32,15 @@ export interface ProtocolNodeOptions {
    * Never set in production.
    */
   testFaults?: { laneVotesEarly?: boolean };
+  /** Start time (seeds the batch vote's re-push counter). */
+  nowMs?: number;
 }
 
 type Work =
   | { to: "lanes"; input: LanesInput }
   | { to: "consensus"; input: ConsensusInput }
-  | { to: "execution"; input: ExecutionInput };
+  | { to: "execution"; input: ExecutionInput }
+  | { to: "attestation"; input: AttestationInput };
 
 /** Bound on internal hand-offs in one step: a loop here would be a bug. */
 const MAX_INTERNAL_STEPS = 100_000;
@@ -60,6 +64,7 @@ export class ProtocolNode {
   readonly lanes: LanesMachine;
   readonly consensus: ConsensusMachine;
   readonly execution: ExecutionMachine;
+  readonly attestation: AttestationMachine;
   readonly outbox: Outbox;
   readonly #verifyCache: VerifyCache | undefined;
   #halted: string | null = null;
@@ -103,6 +108,16 @@ export class ProtocolNode {
       lookup: (lane, number) => lanes.heldBlock(lane, number),
       verifyCache,
     });
+    this.attestation = new AttestationMachine({
+      committee,
+      me,
+      signer,
+      config: opts.config.attestation,
+      params: committee.params,
+      recovered: recovered.attestation,
+      verifyCache,
+      nowMs: opts.nowMs ?? 0,
+    });
   }
 
   get halted(): string | null {
@@ -116,6 +131,7 @@ export class ProtocolNode {
     for (const e of this.lanes.start(nowMs)) this.#fromLanes(e, out, work);
     for (const e of this.consensus.start(nowMs)) this.#fromConsensus(e, out, work);
     for (const e of this.execution.start(nowMs)) this.#fromExecution(e, out, work);
+    for (const e of this.attestation.start(nowMs)) this.#fromAttestation(e, out, work);
     this.#drain(work, nowMs, out);
     return out;
   }
@@ -139,6 +155,22 @@ export class ProtocolNode {
       case "appVote":
         work.push({ to: "execution", input });
         break;
+      case "batchVote":
+        work.push({
+          to: "attestation",
+          input: { kind: "batchVote", msg: input.msg, verified: input.verified === true },
+        });
+        break;
+      case "attestationStatus":
+        work.push({ to: "attestation", input: { kind: "status", next: input.next } });
+        break;
+      case "batchLoaded":
+      case "stopAttesting":
+        work.push({ to: "attestation", input });
+        break;
+      case "syncBatchQcs":
+        work.push({ to: "attestation", input: { kind: "batchQcs", qcs: input.qcs } });
+        break;
       case "durable": {
         const out: NodeEffect[] = [];
         for (const ev of this.outbox.durable(input.id)) this.#fromOutbox(ev, out, work);
@@ -149,6 +181,7 @@ export class ProtocolNode {
         if (input.timer === "lanes") work.push({ to: "lanes", input: { kind: "timer" } });
         else if (input.timer === "consensus")
           work.push({ to: "consensus", input: { kind: "timer", viewKey: input.key } });
+        else if (input.timer === "attestation") work.push({ to: "attestation", input: { kind: "timer" } });
         else work.push({ to: "execution", input: { kind: "timer" } });
         break;
       case "syncLaneBlocks":
@@ -181,6 +214,8 @@ export class ProtocolNode {
       if (w.to === "lanes") for (const e of this.lanes.step(w.input, nowMs)) this.#fromLanes(e, out, work);
       else if (w.to === "consensus")
         for (const e of this.consensus.step(w.input, nowMs)) this.#fromConsensus(e, out, work);
+      else if (w.to === "attestation")
+        for (const e of this.attestation.step(w.input, nowMs)) this.#fromAttestation(e, out, work);
       else for (const e of this.execution.step(w.input, nowMs)) this.#fromExecution(e, out, work);
     }
   }
@@ -232,6 +267,11 @@ export class ProtocolNode {
       case "appVote":
         out.push({ kind: "broadcast", topic: "app_vote", vote: m.msg });
         work.push({ to: "execution", input: { kind: "appVote", vote: m.msg, verified: true } });
+        return;
+      case "batchVote":
+        // Not fed back: the attestation machine counts its own vote when the
+        // acknowledgement of its record arrives (right after this release).
+        out.push({ kind: "broadcast", topic: "batch_vote", msg: m.msg });
         return;
       default:
         m satisfies never;
@@ -303,12 +343,48 @@ export class ProtocolNode {
       case "setTimer":
         out.push({ kind: "setTimer", timer: "execution", key: "execution", deadlineMs: e.deadlineMs });
         return;
+      case "deliver": {
+        out.push(e);
+        // Executed and durable: batching takes the index (DESIGN section 13).
+        const p = e.block.commitQc.proposal;
+        const block = {
+          index: e.block.index,
+          blockHash: proposalHash(p),
+          createdAtMs: p.createdAtMs,
+          appHash: e.appHash,
+        };
+        work.push({ to: "attestation", input: { kind: "executed", block } });
+        return;
+      }
       case "halt":
         this.#halted = e.reason;
         out.push(e);
         return;
       case "event":
         out.push({ ...e, module: "execution" });
+        return;
+      default:
+        out.push(e);
+    }
+  }
+
+  #fromAttestation(e: AttestationEffect, out: NodeEffect[], work: Work[]): void {
+    switch (e.kind) {
+      case "persist":
+        out.push(this.outbox.persist("attestation", e));
+        return;
+      case "resend":
+        for (const ev of this.outbox.resend(e.release)) this.#fromOutbox(ev, out, work);
+        return;
+      case "setTimer":
+        out.push({ kind: "setTimer", timer: "attestation", key: "attestation", deadlineMs: e.deadlineMs });
+        return;
+      case "halt":
+        this.#halted = e.reason;
+        out.push(e);
+        return;
+      case "event":
+        out.push({ ...e, module: "attestation" });
         return;
       default:
         out.push(e);

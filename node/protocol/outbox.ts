@@ -25,6 +25,7 @@
  * `#send` (which the compiler checks is exhaustive).
  */
 import {
+  type AttestationRecord,
   bytesEqual,
   compareViews,
   type DurableWrite,
@@ -41,7 +42,7 @@ import {
 } from "../types/index.ts";
 
 /** The machines that persist writes; an acknowledgement goes back to its owner. */
-export type WriteOwner = "lanes" | "consensus" | "execution";
+export type WriteOwner = "lanes" | "consensus" | "execution" | "attestation";
 
 /** A write's id outside the protocol (runtime, simulator): a number the outbox hands out. */
 export type WriteId = number & { readonly __writeId: true };
@@ -74,8 +75,10 @@ export class DurableRecord {
   readonly #lanes = new Map<number, Map<number, Uint8Array>>();
   appIndex: number;
   appHash: Uint8Array;
+  /** The attestation record: the last batch this node voted for, and its hash. */
+  attestation: AttestationRecord | null;
 
-  constructor(recovered: Pick<RecoveredState, "safety" | "lanes" | "app">) {
+  constructor(recovered: Pick<RecoveredState, "safety" | "lanes" | "app" | "attestation">) {
     this.safety = recovered.safety;
     for (const lane of recovered.lanes) {
       const m = new Map<number, Uint8Array>();
@@ -84,6 +87,7 @@ export class DurableRecord {
     }
     this.appIndex = recovered.app.executedIndex;
     this.appHash = recovered.app.appHash;
+    this.attestation = recovered.attestation.record;
   }
 
   laneBlockHash(lane: number, number: number): Uint8Array | undefined {
@@ -108,6 +112,9 @@ export class DurableRecord {
         if (m !== undefined) for (const n of m.keys()) if (n < w.before) m.delete(n);
         return;
       }
+      case "attestation":
+        this.attestation = w.record;
+        return;
       case "appState":
         this.appIndex = w.index;
         this.appHash = w.appHash;
@@ -212,6 +219,16 @@ const RELEASE_RULES: { readonly [K in SignedKind]: ReleaseRule<K> } = {
       return notMe(vote.signer, me);
     },
   },
+  batchVote: {
+    describe: (m) => `batch vote for batch ${m.vote.body.number} ${hex(m.vote.body.hash)}`,
+    check: (m, record, me) => {
+      const r = record.attestation;
+      // A re-push differs only in its attempt counter, outside the signature.
+      if (r !== null && r.number === m.vote.body.number && bytesEqual(r.hash, m.vote.body.hash))
+        return notMe(m.vote.signer, me);
+      return `the durable attestation record is ${r ? `batch ${r.number} ${hex(r.hash)}` : "none"}`;
+    },
+  },
   appVote: {
     describe: (v) => `app vote for index ${v.body.index} ${hex(v.body.appHash)}`,
     check: (vote, record, me) => {
@@ -242,7 +259,7 @@ export class Outbox {
   #nextId = 0;
   #halted: string | null = null;
 
-  constructor(me: number | null, recovered: Pick<RecoveredState, "safety" | "lanes" | "app">) {
+  constructor(me: number | null, recovered: Pick<RecoveredState, "safety" | "lanes" | "app" | "attestation">) {
     this.#me = me;
     this.#record = new DurableRecord(recovered);
   }

@@ -1,16 +1,29 @@
+import type { AttestationConfig } from "../attestation/index.ts";
 import type { ConsensusConfig, SigningFloor } from "../consensus/index.ts";
 import type { ExecutionConfig } from "../execution/index.ts";
 import type { LanesConfig } from "../lanes/index.ts";
-import type { AppVote, CommitQc, ConsensusMessage, GlobalBlock, LaneBlock, LaneVote, Tx } from "../types/index.ts";
+import type {
+  AppVote,
+  Batch,
+  BatchQc,
+  BatchVoteMessage,
+  CommitQc,
+  ConsensusMessage,
+  GlobalBlock,
+  LaneBlock,
+  LaneVote,
+  Tx,
+} from "../types/index.ts";
 import type { OutboxPersist, WriteId } from "./outbox.ts";
 
 export interface ProtocolConfig {
   lanes: LanesConfig;
   consensus: ConsensusConfig;
   execution: ExecutionConfig;
+  attestation: AttestationConfig;
 }
 
-export type TimerName = "lanes" | "consensus" | "execution";
+export type TimerName = "lanes" | "consensus" | "execution" | "attestation";
 
 /**
  * Everything that can happen to one node, from the outside. `verified`: the
@@ -24,6 +37,13 @@ export type NodeInput =
   | { kind: "laneVote"; vote: LaneVote; verified?: boolean }
   | { kind: "consensus"; msg: ConsensusMessage; verified?: boolean }
   | { kind: "appVote"; vote: AppVote; verified?: boolean }
+  | { kind: "batchVote"; msg: BatchVoteMessage; verified?: boolean }
+  /** The main node's status (next batch to attest), from the poller. */
+  | { kind: "attestationStatus"; next: number }
+  /** The main node is on another genesis: this node signs no more batch votes. */
+  | { kind: "stopAttesting" }
+  /** A stored batch read back (answer to `loadBatch`). */
+  | { kind: "batchLoaded"; batch: Batch }
   /**
    * The write with this id (from a `persist` effect) is durable, and so is
    * every write persisted before it: report in persist order.
@@ -34,6 +54,7 @@ export type NodeInput =
   /** Sync responses: the machines check them (lane blocks' signatures unless `verified`). */
   | { kind: "syncLaneBlocks"; blocks: LaneBlock[]; verified?: boolean }
   | { kind: "syncCommitQcs"; qcs: CommitQc[] }
+  | { kind: "syncBatchQcs"; qcs: BatchQc[] }
   /** A new signing floor (issue 15), already durable: consensus signs no vote at or below it. */
   | { kind: "signingFloor"; floor: SigningFloor };
 
@@ -50,6 +71,8 @@ export type NodeEffect =
   | { kind: "broadcast"; topic: "lane_vote"; vote: LaneVote }
   | { kind: "broadcast"; topic: "consensus"; msg: ConsensusMessage }
   | { kind: "broadcast"; topic: "app_vote"; vote: AppVote }
+  /** Own batch vote (first push, after its record is durable, or a re-push). */
+  | { kind: "broadcast"; topic: "batch_vote"; msg: BatchVoteMessage }
   /** (Re)arm the named timer; the previous one of that name is replaced. */
   | { kind: "setTimer"; timer: TimerName; key: string; deadlineMs: number }
   /** Index k is final (its CommitQC is durable). */
@@ -58,12 +81,21 @@ export type NodeEffect =
   | { kind: "deliver"; block: GlobalBlock; appHash: Uint8Array }
   | { kind: "fetchLaneBlocks"; lane: number; from: number; to: number }
   | { kind: "fetchCommitQcs"; from: number }
+  | { kind: "fetchBatchQcs"; from: number }
+  /** Read stored batch `number`, feed it back as `batchLoaded`. */
+  | { kind: "loadBatch"; number: number }
+  /** Batch n closed (log). */
+  | { kind: "batchClosed"; batch: Batch; hash: Uint8Array }
+  /** This node's batch vote for n left (log). */
+  | { kind: "attested"; batch: Batch; hash: Uint8Array }
+  /** BatchQC(n) is durable (log, metrics, main node status). */
+  | { kind: "batchQcStored"; qc: BatchQc; batch: Batch }
   | { kind: "txRejected"; tx: Tx; reason: string }
   /** The node must stop (app hash divergence, or a release the durable record does not cover). */
   | { kind: "halt"; reason: string }
   | {
       kind: "event";
-      module: "lanes" | "consensus" | "execution" | "protocol";
+      module: "lanes" | "consensus" | "execution" | "attestation" | "protocol";
       level: "info" | "warn" | "error";
       msg: string;
       data?: Record<string, unknown>;

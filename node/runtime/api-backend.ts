@@ -1,9 +1,21 @@
-import type { ApiBackend, BlockJson, StatusJson, SubmitResult, TxStatusJson } from "../api/index.ts";
+import type { ApiBackend, BatchJson, BlockJson, StatusJson, SubmitResult, TxStatusJson } from "../api/index.ts";
 import type { Network } from "../net/index.ts";
 import type { Metrics } from "../observability/index.ts";
 import type { ProtocolNode } from "../protocol/index.ts";
 import type { Storage } from "../storage/index.ts";
-import { concatBytes, type GlobalBlock, proposalHash, sha256, toHex, txHash } from "../types/index.ts";
+import {
+  type Batch,
+  type BatchQc,
+  batchCommitmentHash,
+  concatBytes,
+  type GlobalBlock,
+  leafHash,
+  merklePath,
+  proposalHash,
+  sha256,
+  toHex,
+  txHash,
+} from "../types/index.ts";
 import type { NodeHome } from "./home.ts";
 
 /** How long a client should wait before retrying when the mempool is full. */
@@ -171,6 +183,52 @@ export function createApiBackend(parts: ApiBackendParts): ApiBackend {
       return blockJson(block, appHash ?? null);
     },
 
+    attestationStatus() {
+      return {
+        genesis: { chainId: committee.chainId, genesisHash: toHex(committee.genesisHash) },
+        // What the machine knows durable (the WAL's cursor moves when a write is staged).
+        nextBatchToAttest: protocol.attestation.nextBatchQc,
+      };
+    },
+
+    async batch(n) {
+      const number = n === "latest" ? storage.attestation.batches.next - 1 : n;
+      if (number < 0) return null;
+      const batch = await storage.batch(number);
+      if (batch === undefined) return null;
+      return batchJson(committee.chainId, committee.genesisHash, batch, (await storage.batchQc(number)) ?? null);
+    },
+
+    async batchProof(n, index) {
+      const batch = await storage.batch(n);
+      const hashes = batch === undefined ? undefined : await storage.batchBlockHashes(n);
+      if (batch === undefined || hashes === undefined) {
+        return { ok: false, reason: "unknown_batch", message: `batch ${n} has not closed here` };
+      }
+      if (index < batch.firstIndex || index > batch.lastIndex) {
+        return {
+          ok: false,
+          reason: "not_in_batch",
+          message: `index ${index} is not in batch ${n} (indexes ${batch.firstIndex}..${batch.lastIndex})`,
+        };
+      }
+      const leaves = hashes.map((h, i) => leafHash(batch.firstIndex + i, h));
+      const position = index - batch.firstIndex;
+      return {
+        ok: true,
+        proof: {
+          batch: n,
+          index,
+          blockHash: toHex(hashes[position]!),
+          leafIndex: position,
+          leafCount: leaves.length,
+          siblings: merklePath(leaves, position).map(toHex),
+          blocksRoot: toHex(batch.blocksRoot),
+          batchHash: toHex(batchCommitmentHash(committee.chainId, committee.genesisHash, batch)),
+        },
+      };
+    },
+
     async kvGet(key) {
       return (await storage.appGet(concatBytes(KV_PREFIX, key))) ?? null;
     },
@@ -221,6 +279,20 @@ export function ownUnfinalizedTxs(home: Pick<NodeHome, "validatorIndex">, protoc
     txs += protocol.lanes.heldBlock(me, n)?.header.txCount ?? 0;
   }
   return txs;
+}
+
+function batchJson(chainId: string, genesisHash: Uint8Array, b: Batch, qc: BatchQc | null): BatchJson {
+  return {
+    number: b.number,
+    firstIndex: b.firstIndex,
+    lastIndex: b.lastIndex,
+    hash: toHex(batchCommitmentHash(chainId, genesisHash, b)),
+    appHash: toHex(b.appHash),
+    blocksRoot: toHex(b.blocksRoot),
+    lastBlockHash: toHex(b.lastBlockHash),
+    firstCreatedAtMs: b.firstCreatedAtMs,
+    qc: qc === null ? null : { signers: qc.signers.getTrueBitIndexes(), signatures: qc.signatures.map(toHex) },
+  };
 }
 
 function blockJson(block: GlobalBlock, appHash: Uint8Array | null): BlockJson {

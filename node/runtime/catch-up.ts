@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { SyncClientApi } from "../net/index.ts";
-import type { CommitQc, GlobalBlock, LaneBlock } from "../types/index.ts";
+import type { BatchQc, CommitQc, GlobalBlock, LaneBlock } from "../types/index.ts";
 
 /** Fetches of one kind in flight at once; more requests wait for the next ask. */
 const MAX_IN_FLIGHT = 8;
@@ -10,6 +10,7 @@ const RANGE_ITEMS = 64;
 export interface CatchUpSink {
   laneBlocks(blocks: LaneBlock[]): void;
   commitQcs(qcs: CommitQc[]): void;
+  batchQcs(qcs: BatchQc[]): void;
   /** Highest index whose global block this node has executed. */
   executedIndex(): number;
 }
@@ -58,6 +59,14 @@ export class CatchUp {
       const qcs = await this.#sync.fetchCommitQcs(from, from + RANGE_ITEMS - 1);
       if (qcs.length > 0) this.#sink.commitQcs(qcs);
       else await this.#fromGlobalBlocks(from);
+    });
+  }
+
+  /** BatchQCs from batch `from` on (this node missed some). */
+  batchQcs(from: number): void {
+    this.#run(`bqc/${from}`, async () => {
+      const qcs = await this.#sync.fetchBatchQcs(from, from + RANGE_ITEMS - 1);
+      if (qcs.length > 0) this.#sink.batchQcs(qcs);
     });
   }
 

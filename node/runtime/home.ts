@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { Committee, type Genesis, parseGenesisJson } from "../committee/index.ts";
 import { type Config, type HomePaths, homePaths, loadConfig, type Override } from "../config/index.ts";
 import { type KeyPair, peerIdOf, readKeyFile } from "../crypto/index.ts";
-import { sha256, toHex } from "../types/index.ts";
+import { toHex } from "../types/index.ts";
 
 /** Everything a node needs from its home directory, checked for consistency. */
 export interface NodeHome {
@@ -71,6 +71,8 @@ export function loadNodeHome(opts: {
       `lanes.maxBlockBytes = ${config.lanes.maxBlockBytes} exceeds the chain's params.maxLaneBlockBytes = ${genesis.params.maxLaneBlockBytes}`,
     );
   }
-  const genesisHash = toHex(sha256(new TextEncoder().encode(JSON.stringify(genesis))));
+  // One genesis hash for the whole node (committee/genesis.ts): recorded in the
+  // database, and named in batch commitments and the attestation status.
+  const genesisHash = toHex(committee.genesisHash);
   return { paths, config, genesis, genesisHash, committee, nodeKey, peerId, validatorKey, validatorIndex };
 }

@@ -27,6 +27,11 @@ export class MachineCounters {
     this.#add("laneQcs", lanes.laneQcs, (n) => m.laneQcs.inc(n));
     this.#add("timeouts", consensus.timeoutVotes, (n) => m.timeouts.inc(n));
     this.#add("roundChanges", consensus.timeoutQcs, (n) => m.roundChanges.inc(n));
+    const attestation = this.#protocol.attestation.counters;
+    for (const [verdict, count] of Object.entries(attestation.votes)) {
+      this.#add(`batchVotes/${verdict}`, count, (n) => m.batchVotes.inc({ verdict }, n));
+    }
+    this.#add("batchVotesSigned", attestation.votesSigned, (n) => m.batchVotesSigned.inc(n));
     m.mempoolTxs.set(this.#protocol.lanes.mempoolSize);
     m.outboxPendingWrites.set(this.#protocol.outbox.pendingWrites);
     const view = this.#protocol.consensus.view;

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Level } from "level";
 import type { Logger } from "pino";
-import { buildApi } from "../api/index.ts";
+import { buildApi, EventHub } from "../api/index.ts";
 import type { Override } from "../config/index.ts";
 import { Signer, VerifyCache } from "../crypto/index.ts";
 import { KvApp } from "../execution/index.ts";
@@ -39,6 +39,7 @@ import {
 } from "../storage/index.ts";
 import { type ConsensusMessage, type RecoveredState, toHex, type View } from "../types/index.ts";
 import { createApiBackend, PendingTxs } from "./api-backend.ts";
+import { AttestationPoller } from "./attestation-poller.ts";
 import { CatchUp } from "./catch-up.ts";
 import { DurableReporter, LocalDurability } from "./durability.ts";
 import { FinalizedLog } from "./finalized-log.ts";
@@ -300,7 +301,10 @@ class Runtime implements RunningNode {
   #net: Network | null = null;
   #catchUp: CatchUp | null = null;
   readonly #scrubber: Scrubber;
+  #poller: AttestationPoller | null = null;
   #api: FastifyInstance | null = null;
+  /** GET /events fan-out; null without the API. */
+  #events: EventHub | null = null;
   #statusTimer: NodeJS.Timeout | null = null;
   #probeTimer: NodeJS.Timeout | null = null;
   #peerCount = 0;
@@ -409,6 +413,7 @@ class Runtime implements RunningNode {
       recovered,
       app: new KvApp(),
       verifyCache: parts.verifyCache,
+      nowMs: Date.now(),
       signingFloor: this.#floor?.initialFloor ?? null,
     });
     // The HA mode (DESIGN section 14) replaces LocalDurability with a hook
@@ -463,6 +468,7 @@ class Runtime implements RunningNode {
           this.#offer({ kind: "consensus", msg, verified: true });
         },
         onAppVote: (vote) => this.#offer({ kind: "appVote", vote, verified: true }),
+        onBatchVote: (msg) => this.#offer({ kind: "batchVote", msg, verified: true }),
         syncServer: syncServerFor(this.#storage, committee.size, this.#views),
       },
     });
@@ -472,6 +478,7 @@ class Runtime implements RunningNode {
         // Verified by net/sync-client.ts (signatures and hash links).
         laneBlocks: (blocks) => this.#push({ kind: "syncLaneBlocks", blocks, verified: true }),
         commitQcs: (qcs) => this.#push({ kind: "syncCommitQcs", qcs }),
+        batchQcs: (qcs) => this.#push({ kind: "syncBatchQcs", qcs }),
         executedIndex: () => this.#protocol.execution.executedIndex,
       },
       this.#logger.child({ module: "sync" }),
@@ -495,6 +502,11 @@ class Runtime implements RunningNode {
     );
 
     if (config.api.enabled) {
+      this.#events = new EventHub({
+        maxStreams: config.api.maxEventStreams,
+        bufferEvents: config.api.eventBufferEvents,
+        onDrop: (reason) => this.#metrics.eventStreamsDropped.inc({ reason }),
+      });
       this.#api = buildApi(
         createApiBackend({
           home,
@@ -516,6 +528,7 @@ class Runtime implements RunningNode {
           maxTxBytes: committee.params.maxTxBytes,
           maxTxsPerRequest: 10_000,
           logger: this.#logger.child({ module: "api" }),
+          events: this.#events,
         },
       );
       let address: string;
@@ -548,6 +561,7 @@ class Runtime implements RunningNode {
     this.#probeTimer.unref();
     this.#catchUp.probe(this.#protocol.consensus.finalizedIndex);
     this.#scrubber.start();
+    this.#startAttestation();
     this.#floor?.start();
     if (config.metrics.statusIntervalMs > 0) {
       this.#statusTimer = setInterval(() => this.#statusLine(), config.metrics.statusIntervalMs);
@@ -558,6 +572,40 @@ class Runtime implements RunningNode {
   stop(): Promise<void> {
     this.#stopping ??= this.#shutdown();
     return this.#stopping;
+  }
+
+  /**
+   * Batch attestation (DESIGN section 13): the main node (empty
+   * attestation.mainNodeUrl) attests its own next BatchQC; every other node
+   * polls the main node's status and hands each change to the loop.
+   */
+  #startAttestation(): void {
+    const { config, committee } = this.home;
+    const a = this.#protocol.attestation;
+    const url = config.attestation.mainNodeUrl;
+    const log = this.#logger.child({ module: "attestation" });
+    this.#metrics.attestationNextBatch.set(a.status ?? 0);
+    this.#metrics.batchQcsStored.set(a.nextBatchQc);
+    if (url === "") {
+      log.info({ nextBatchToAttest: a.nextBatchQc, attester: a.isAttester }, "attestation: this node is the main node");
+      return;
+    }
+    this.#poller = new AttestationPoller({
+      url,
+      pollIntervalMs: config.attestation.pollIntervalMs,
+      requestTimeoutMs: config.attestation.requestTimeoutMs,
+      maxBackoffMs: config.attestation.maxBackoffMs,
+      genesis: { chainId: committee.chainId, genesisHash: toHex(committee.genesisHash) },
+      onStatus: (next) => {
+        this.#metrics.attestationNextBatch.set(next);
+        this.#push({ kind: "attestationStatus", next });
+      },
+      onError: (kind) => this.#metrics.attestationPollErrors.inc({ kind }),
+      onStopped: () => this.#push({ kind: "stopAttesting" }),
+      logger: log,
+    });
+    this.#poller.start();
+    log.info({ mainNodeUrl: url, attester: a.isAttester }, "attestation: polling the main node");
   }
 
   /** Stops after a failed start: the exit code (and the final log line) says 1. */
@@ -654,8 +702,59 @@ class Runtime implements RunningNode {
             this.#views.note(e.msg);
             this.#journalVote(e.msg);
             void net.publishConsensus(e.msg);
-          } else void net.publishAppVote(e.vote);
+          } else if (e.topic === "batch_vote") void net.publishBatchVote(e.msg);
+          else void net.publishAppVote(e.vote);
           break;
+        case "fetchBatchQcs":
+          this.#catchUp?.batchQcs(e.from);
+          break;
+        case "loadBatch":
+          this.#storage.batch(e.number).then(
+            (batch) => {
+              if (batch !== undefined) this.#push({ kind: "batchLoaded", batch });
+            },
+            (err: Error) => this.#log.warn({ batch: e.number, err: err.message }, "could not read a stored batch"),
+          );
+          break;
+        case "batchClosed":
+          this.#logger.child({ module: "attestation" }).debug(
+            {
+              batch: e.batch.number,
+              firstIndex: e.batch.firstIndex,
+              lastIndex: e.batch.lastIndex,
+              hash: toHex(e.hash),
+            },
+            "batch closed",
+          );
+          break;
+        case "attested":
+          this.#logger.child({ module: "attestation" }).info(
+            {
+              batch: e.batch.number,
+              firstIndex: e.batch.firstIndex,
+              lastIndex: e.batch.lastIndex,
+              hash: toHex(e.hash),
+            },
+            "attesting batch",
+          );
+          break;
+        case "batchQcStored": {
+          const n = e.qc.body.number;
+          this.#metrics.batchQcsStored.set(n + 1);
+          this.#metrics.batchQcs.inc();
+          if (this.home.config.attestation.mainNodeUrl === "") this.#metrics.attestationNextBatch.set(n + 1);
+          this.#logger.child({ module: "attestation" }).info(
+            {
+              batch: n,
+              firstIndex: e.batch.firstIndex,
+              lastIndex: e.batch.lastIndex,
+              hash: toHex(e.qc.body.hash),
+              signers: e.qc.signers.getTrueBitIndexes(),
+            },
+            "BatchQC stored",
+          );
+          break;
+        }
         case "setTimer":
           this.#timers.set(e.timer, e.key, e.deadlineMs, nowMs);
           break;
@@ -699,6 +798,8 @@ class Runtime implements RunningNode {
     }
     this.#metrics.txsFinalized.inc(txs);
     this.#finalizedLog.note(index, round, txs, nowMs);
+    // One bounded enqueue; hashing and the writes to each stream run after the turn.
+    if (this.#events) this.#events.publish(index, blocks);
   }
 
   /**
@@ -771,6 +872,7 @@ class Runtime implements RunningNode {
     if (this.#probeTimer) clearInterval(this.#probeTimer);
     this.#floor?.stop();
     this.#catchUp?.stop();
+    this.#poller?.stop();
     this.#queue.clear();
     const step = async (what: string, fn: () => Promise<unknown>, fatal = false) => {
       try {

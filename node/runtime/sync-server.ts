@@ -16,10 +16,12 @@ export function syncServerFor(storage: Storage, laneCount: number, views: ViewsS
           const wal = storage.lanes.wal(lane);
           return { lane, first: wal.first, next: wal.next };
         }),
+        batchQcs: { first: storage.attestation.batchQcs.first, next: storage.attestation.batchQcs.next },
         views: { highest: views.highest, bySigner: [...views.bySigner] },
       };
     },
     commitQcs: (first, last) => storage.commitQcRange(first, last + 1),
+    batchQcs: (first, last) => storage.batchQcRange(first, last + 1),
     laneBlocks: (lane, first, last) =>
       lane < laneCount ? storage.laneBlocks(lane, first, last + 1) : Promise.resolve([]),
     async globalBlocks(first, last) {

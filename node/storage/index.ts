@@ -11,6 +11,7 @@
  */
 export { AnchorStore } from "./anchor-store.ts";
 export { type AppStateWrite, AppStore, MAX_APP_KEY_BYTES } from "./app-store.ts";
+export { AttestationStore } from "./attestation-store.ts";
 export { ChainStore, type TxLocation } from "./chain-store.ts";
 export { CommitQcStore } from "./commit-qc-store.ts";
 export {

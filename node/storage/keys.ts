@@ -12,6 +12,9 @@
  *   chain/void/<tx hash>                -> index u64 ++ position u32 (txs of voided lane ranges)
  *   app/state                           executed index u64 ++ app hash (32 bytes)
  *   app/kv/<key bytes>                  app state
+ *   meta/attestation                    attestation record {n, hash} (last batch voted)
+ *   batch/<n u64>                       closed batches, gap-free from 0
+ *   bqc/<n u64>                         BatchQC WAL, gap-free from 0
  */
 
 export const U64_BYTES = 8;

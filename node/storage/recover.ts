@@ -3,6 +3,7 @@ import {
   type Committee,
   linksToParent,
   verifyAppQc,
+  verifyBatchQc,
   verifyCommitQc,
   verifyLaneBlock,
   verifyPrepareQc,
@@ -10,13 +11,19 @@ import {
 import type { VerifyCache } from "../crypto/index.ts";
 import {
   type Anchor,
+  type Batch,
+  batchCommitmentHash,
   bytesEqual,
   type CommitQc,
   codecs,
   compareViews,
   headerHash,
   type LaneBlock,
+  leafHash,
+  merkleRoot,
   proposalHash,
+  type RecoveredAttestation,
+  type RecoveredExecuted,
   type RecoveredLane,
   type RecoveredState,
   type SafetyRecord,
@@ -94,6 +101,8 @@ export async function recover(
   const deep = opts.deepCheckBlocks ?? DEFAULT_DEEP_CHECK_BLOCKS;
   const chain = await checkChainData(storage, committee, finalizedIndex, chainTip - deep + 1);
 
+  const attestation = await recoverAttestation(storage, committee, executedIndex, cache);
+
   const state: RecoveredState = {
     anchor,
     lanes,
@@ -104,6 +113,7 @@ export async function recover(
     ownLaneFloor: storage.safety.carriedOwnLaneNext,
     app: { executedIndex, appHash: storage.app.appHash },
     chainTip,
+    attestation,
   };
   storage.logger.info(
     {
@@ -116,6 +126,9 @@ export async function recover(
       chainTip,
       checked: { blocks: chain.blocks, deepBlocks: chain.deepBlocks, appHashes: chain.appHashes },
       carriedSafetyIndex: storage.safety.carriedIndex || undefined,
+      batches: attestation.lastBatch === null ? 0 : attestation.lastBatch.number + 1,
+      batchQcs: attestation.batchQcNext,
+      attested: attestation.record?.number ?? null,
       durationMs: Math.round(performance.now() - started),
     },
     "recovered durable state",
@@ -124,6 +137,16 @@ export async function recover(
 }
 
 async function replayWal<T>(wal: IndexedWal<T>): Promise<WalReplay<T>> {
+  checkWalDamage(wal);
+  try {
+    return await wal.replay();
+  } catch (err) {
+    throw new RecoveryError(wal.name, (err as Error).message);
+  }
+}
+
+/** A WAL with a gap, stray entries or foreign keys is rejected, naming the range. */
+function checkWalDamage<T>(wal: IndexedWal<T>): void {
   const d = wal.damage;
   if (d.missing !== null) {
     throw new RecoveryError(
@@ -140,11 +163,6 @@ async function replayWal<T>(wal: IndexedWal<T>): Promise<WalReplay<T>> {
     );
   }
   if (d.badKeys > 0) throw new RecoveryError(`${wal.name}/*`, `${d.badKeys} keys are not 8-byte indexes`);
-  try {
-    return await wal.replay();
-  } catch (err) {
-    throw new RecoveryError(wal.name, (err as Error).message);
-  }
 }
 
 function fail(keyRange: string, check: Check): void {
@@ -346,5 +364,121 @@ function checkSafety(
         `the lock at ${viewKey(lockView)} contradicts the CommitQC of that view`,
       );
     }
+  }
+}
+
+/** BatchQCs and batches re-checked at start (the newest ones; older ones were checked when stored). */
+const ATTESTATION_TAIL = 64;
+
+/**
+ * Batches and BatchQCs: both WALs gap-free; the newest batches link index
+ * ranges and end at or below the executed index; the newest BatchQCs verify
+ * against the attesters and name the commitment of the stored batch of their
+ * number; the attestation record names a stored batch and its commitment.
+ * Returns the executed indexes after the last stored batch, so the open
+ * batch can be rebuilt.
+ */
+async function recoverAttestation(
+  storage: Storage,
+  committee: Committee,
+  executedIndex: number,
+  cache?: VerifyCache,
+): Promise<RecoveredAttestation> {
+  const store = storage.attestation;
+  const batchReplay = await replayTail(store.batches);
+  const qcReplay = await replayTail(store.batchQcs);
+  const hashOf = (b: Batch) => batchCommitmentHash(committee.chainId, committee.genesisHash, b);
+  const batches = new Map<number, Batch>();
+  let prev: Batch | null = null;
+  for (const { index, value: b } of batchReplay) {
+    const key = `batch/${index}`;
+    if (b.number !== index) throw new RecoveryError(key, `holds batch ${b.number}`);
+    if (b.lastIndex < b.firstIndex) throw new RecoveryError(key, `empty index range ${b.firstIndex}..${b.lastIndex}`);
+    if (prev !== null && b.firstIndex !== prev.lastIndex + 1) {
+      throw new RecoveryError(key, `starts at index ${b.firstIndex}, the previous batch ended at ${prev.lastIndex}`);
+    }
+    if (index === 0 && b.firstIndex !== 1) throw new RecoveryError(key, `batch 0 starts at index ${b.firstIndex}`);
+    const hashes = await store.blockHashes(index);
+    const root =
+      hashes?.length === b.lastIndex - b.firstIndex + 1
+        ? merkleRoot(hashes.map((h, i) => leafHash(b.firstIndex + i, h)))
+        : null;
+    if (root === null || !bytesEqual(root, b.blocksRoot)) {
+      throw new RecoveryError(
+        `${key}, batchhash/${index}`,
+        "the batch's block hashes are missing or do not match its Merkle root",
+      );
+    }
+    batches.set(index, b);
+    prev = b;
+  }
+  const lastBatch = prev;
+  if (lastBatch !== null && lastBatch.lastIndex > executedIndex) {
+    throw new RecoveryError(
+      `batch/${lastBatch.number}`,
+      `ends at index ${lastBatch.lastIndex}, beyond the executed index ${executedIndex}`,
+    );
+  }
+  const batchesNext = store.batches.next;
+  if (store.batchQcs.next > batchesNext) {
+    throw new RecoveryError(
+      rangeName("bqc", batchesNext, store.batchQcs.next - 1),
+      `BatchQCs for batches not stored here (batch store next ${batchesNext})`,
+    );
+  }
+  for (const { index, value: qc } of qcReplay) {
+    const key = `bqc/${index}`;
+    if (qc.body.number !== index) throw new RecoveryError(key, `holds BatchQC ${qc.body.number}`);
+    fail(key, verifyBatchQc(committee, qc, cache));
+    const b = batches.get(index) ?? (await store.batches.get(index));
+    if (b === undefined) throw new RecoveryError(`${key}, batch/${index}`, "the batch of this BatchQC is missing");
+    if (!bytesEqual(hashOf(b), qc.body.hash)) {
+      throw new RecoveryError(
+        `${key}, batch/${index}`,
+        `the BatchQC names ${toHex(qc.body.hash)}, the stored batch's commitment is ${toHex(hashOf(b))}`,
+      );
+    }
+  }
+  const record = store.record;
+  if (record !== null) {
+    const b = batches.get(record.number) ?? (await store.batches.get(record.number));
+    if (b === undefined) {
+      throw new RecoveryError(
+        `meta/attestation, batch/${record.number}`,
+        `voted for batch ${record.number}, which is not stored`,
+      );
+    }
+    if (!bytesEqual(hashOf(b), record.hash)) {
+      throw new RecoveryError(
+        `meta/attestation, batch/${record.number}`,
+        `voted ${toHex(record.hash)} for batch ${record.number}, whose stored commitment is ${toHex(hashOf(b))}`,
+      );
+    }
+  }
+  const executedAfter: RecoveredExecuted[] = [];
+  for (let i = (lastBatch?.lastIndex ?? 0) + 1; i <= executedIndex; i++) {
+    const block = await storage.globalBlock(i);
+    const appHash = await storage.appHashAt(i);
+    if (block === undefined || appHash === undefined) {
+      throw new RecoveryError(
+        `chain/block/${i}, app/hash/${i}`,
+        `executed index ${i} has no stored block or app hash to rebuild the open batch`,
+      );
+    }
+    const proposal = block.commitQc.proposal;
+    executedAfter.push({ index: i, blockHash: proposalHash(proposal), createdAtMs: proposal.createdAtMs, appHash });
+  }
+  return { record, lastBatch, executedAfter, batchQcNext: store.batchQcs.next };
+}
+
+/** A WAL's damage check, then its newest ATTESTATION_TAIL entries. */
+async function replayTail<T>(wal: IndexedWal<T>): Promise<{ index: number; value: T }[]> {
+  checkWalDamage(wal);
+  const from = Math.max(wal.first, wal.next - ATTESTATION_TAIL);
+  try {
+    const values = await wal.range(from, wal.next, ATTESTATION_TAIL);
+    return values.map((value, i) => ({ index: from + i, value }));
+  } catch (err) {
+    throw new RecoveryError(wal.name, (err as Error).message);
   }
 }

@@ -1,8 +1,9 @@
 import pino, { type Logger } from "pino";
 import type { Committee } from "../committee/index.ts";
-import type { Anchor, CommitQc, DurableWrite, GlobalBlock, LaneBlock } from "../types/index.ts";
+import type { Anchor, Batch, BatchQc, CommitQc, DurableWrite, GlobalBlock, LaneBlock } from "../types/index.ts";
 import { AnchorStore } from "./anchor-store.ts";
 import { AppStore } from "./app-store.ts";
+import { AttestationStore } from "./attestation-store.ts";
 import { ChainStore, type TxLocation } from "./chain-store.ts";
 import { CommitQcStore } from "./commit-qc-store.ts";
 import { StorageError } from "./errors.ts";
@@ -31,6 +32,7 @@ export class Storage {
   readonly anchor: AnchorStore;
   readonly chain: ChainStore;
   readonly app: AppStore;
+  readonly attestation: AttestationStore;
   readonly logger: Logger;
 
   constructor(parts: {
@@ -41,6 +43,7 @@ export class Storage {
     anchor: AnchorStore;
     chain: ChainStore;
     app: AppStore;
+    attestation: AttestationStore;
     logger: Logger;
   }) {
     this.db = parts.db;
@@ -50,6 +53,7 @@ export class Storage {
     this.anchor = parts.anchor;
     this.chain = parts.chain;
     this.app = parts.app;
+    this.attestation = parts.attestation;
     this.logger = parts.logger;
   }
 
@@ -104,6 +108,20 @@ export class Storage {
         }
         this.commitQcs.prune(ws, w.before);
         return;
+      case "attestation":
+        this.attestation.putRecord(ws, w.record);
+        return;
+      case "batch":
+        if (w.batch.lastIndex > this.app.executedIndex) {
+          throw new StorageError(
+            `batch/${w.batch.number}: refused: ends at index ${w.batch.lastIndex}, beyond the executed index ${this.app.executedIndex}`,
+          );
+        }
+        this.attestation.appendBatch(ws, w.batch, w.blockHashes);
+        return;
+      case "batchQc":
+        this.attestation.appendBatchQc(ws, w.qc);
+        return;
       default:
         throw new StorageError(`unknown durable write ${JSON.stringify((w as { kind: unknown }).kind)}`);
     }
@@ -150,6 +168,24 @@ export class Storage {
     return this.app.get(key);
   }
 
+  batch(n: number): Promise<Batch | undefined> {
+    return this.attestation.batches.get(n);
+  }
+
+  /** Hashes of the global blocks of batch n, in index order (for inclusion proofs). */
+  batchBlockHashes(n: number): Promise<Uint8Array[] | undefined> {
+    return this.attestation.blockHashes(n);
+  }
+
+  batchQc(n: number): Promise<BatchQc | undefined> {
+    return this.attestation.batchQcs.get(n);
+  }
+
+  /** BatchQCs from..to-1 that are held, at most `limit`. */
+  batchQcRange(from: number, to: number, limit = MAX_RANGE_ENTRIES): Promise<BatchQc[]> {
+    return this.attestation.batchQcs.range(from, to, Math.min(limit, MAX_RANGE_ENTRIES));
+  }
+
   latestAnchor(): Anchor | null {
     return this.anchor.current;
   }
@@ -177,6 +213,7 @@ export async function openStorage(db: LevelDb, committee: Committee, opts: Stora
     anchor,
     chain: await ChainStore.open(db),
     app: await AppStore.open(db),
+    attestation: await AttestationStore.open(db, meta),
     logger,
   });
 }

@@ -5,7 +5,16 @@
  * and tells the machine when it is durable. On start, storage reads it all
  * back as a `RecoveredState`. Storage knows these types, never the machines.
  */
-import type { Anchor, CommitQc, GlobalBlock, LaneBlock, SafetyRecord } from "./schema.ts";
+import type {
+  Anchor,
+  AttestationRecord,
+  Batch,
+  BatchQc,
+  CommitQc,
+  GlobalBlock,
+  LaneBlock,
+  SafetyRecord,
+} from "./schema.ts";
 
 export type DurableWrite =
   /** Append block `number` to lane `lane`'s WAL (only at the WAL's next). */
@@ -36,7 +45,13 @@ export type DurableWrite =
   /** Drop lane `lane`'s WAL entries below `before`. */
   | { kind: "pruneLane"; lane: number; before: number }
   /** Drop CommitQC WAL entries below index `before`. */
-  | { kind: "pruneCommitQcs"; before: number };
+  | { kind: "pruneCommitQcs"; before: number }
+  /** Replace the attestation record (a lower number, or another hash for the same number, is refused). */
+  | { kind: "attestation"; record: AttestationRecord }
+  /** Append closed batch n to the batch store (only at its next, after its last index is executed). */
+  | { kind: "batch"; batch: Batch; blockHashes: Uint8Array[] }
+  /** Append BatchQC(n) to the BatchQC WAL (only at its next: gap-free). */
+  | { kind: "batchQc"; qc: BatchQc };
 
 export interface RecoveredLane {
   lane: number;
@@ -77,4 +92,24 @@ export interface RecoveredState {
   };
   /** Highest global block stored in the chain store (0 = none). */
   chainTip: number;
+  attestation: RecoveredAttestation;
+}
+
+/** One executed index after the last stored batch, for rebuilding the open batch. */
+export interface RecoveredExecuted {
+  index: number;
+  blockHash: Uint8Array;
+  createdAtMs: number;
+  appHash: Uint8Array;
+}
+
+export interface RecoveredAttestation {
+  /** Last batch this node voted for, or null if it never voted. */
+  record: AttestationRecord | null;
+  /** Last closed batch stored (null before batch 0 closed). */
+  lastBatch: Batch | null;
+  /** Executed indexes after lastBatch's last index, in order (the open batch and any not yet stored). */
+  executedAfter: RecoveredExecuted[];
+  /** Next BatchQC number to store (BatchQCs 0..next-1 are held, gap-free). */
+  batchQcNext: number;
 }

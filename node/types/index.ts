@@ -2,10 +2,19 @@
 export { bytesEqual, concatBytes, fromHex, sha256, toHex, ZERO_HASH } from "./bytes.ts";
 export { Codec, DecodeError } from "./codec.ts";
 export { assertChainId, DOMAINS, type Domain, PROTOCOL_VERSION, signingDigest } from "./domains.ts";
-export type { DurableWrite, RecoveredLane, RecoveredState } from "./durable.ts";
+export type {
+  DurableWrite,
+  RecoveredAttestation,
+  RecoveredExecuted,
+  RecoveredLane,
+  RecoveredState,
+} from "./durable.ts";
 export * from "./limits.ts";
+export { leafHash, merklePath, merkleRoot, nodeHash, verifyMerklePath } from "./merkle.ts";
 export {
   appVoteSigningBody,
+  batchCommitmentHash,
+  batchVoteSigningBody,
   type ConsensusMessage,
   codecs,
   compareViews,

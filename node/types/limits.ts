@@ -22,3 +22,7 @@ export const MAX_CONSENSUS_MESSAGE_BYTES = 4 * 1024 * 1024;
 export const MAX_GLOBAL_BLOCK_BYTES = 256 * 1024 * 1024;
 /** A chain id: short, printable, no separators that could alias a domain. */
 export const CHAIN_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/** Finalized indexes in one attestation batch (bounds a batch's Merkle tree and proofs). */
+export const MAX_BATCH_INDEXES = 4096;
+/** Siblings in a batch inclusion proof: ceil(log2(MAX_BATCH_INDEXES)). */
+export const MAX_BATCH_PROOF_HASHES = 12;

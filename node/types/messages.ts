@@ -13,6 +13,16 @@ import {
   type AppVoteBody,
   AppVoteBodyType,
   AppVoteType,
+  AttestationRecordType,
+  type Batch,
+  BatchCommitmentType,
+  BatchProofType,
+  BatchQcType,
+  BatchType,
+  type BatchVoteBody,
+  BatchVoteBodyType,
+  BatchVoteMessageType,
+  BatchVoteType,
   ConsensusMessageType,
   GlobalBlockType,
   type LaneBlock,
@@ -73,6 +83,13 @@ export const codecs = {
   globalBlock: new Codec("GlobalBlock", GlobalBlockType, MAX_GLOBAL_BLOCK_BYTES),
   anchor: new Codec("Anchor", AnchorType, 2 * MIB),
   safetyRecord: new Codec("SafetyRecord", SafetyRecordType, 2 * MIB),
+  batchVoteBody: new Codec("BatchVoteBody", BatchVoteBodyType, 256),
+  batchVote: new Codec("BatchVote", BatchVoteType, 512),
+  batchVoteMessage: new Codec("BatchVoteMessage", BatchVoteMessageType, 512),
+  batchQc: new Codec("BatchQC", BatchQcType, 64 * 1024),
+  batch: new Codec("Batch", BatchType, 512),
+  attestationRecord: new Codec("AttestationRecord", AttestationRecordType, 256),
+  batchProof: new Codec("BatchProof", BatchProofType, 1024),
 } as const;
 
 // ---- the consensus topic: a tagged union ----
@@ -142,6 +159,31 @@ export function timeoutVoteSigningBody(body: TimeoutVoteBody): Uint8Array {
 
 export function appVoteSigningBody(body: AppVoteBody): Uint8Array {
   return codecs.appVoteBody.encode(body);
+}
+
+export function batchVoteSigningBody(body: BatchVoteBody): Uint8Array {
+  return codecs.batchVoteBody.encode(body);
+}
+
+/**
+ * The hash a batch vote signs: sha256 of the SSZ encoding of {chain id,
+ * genesis hash, n, first and last index, hash of the last global block, app
+ * hash after the last index, Merkle root over the batch's block hashes}.
+ */
+export function batchCommitmentHash(chainId: string, genesisHash: Uint8Array, batch: Batch): Uint8Array {
+  // Hashed, never decoded: no Codec (its trailing chain id would take any extension).
+  return sha256(
+    BatchCommitmentType.serialize({
+      chainId: new TextEncoder().encode(chainId),
+      genesisHash,
+      number: batch.number,
+      firstIndex: batch.firstIndex,
+      lastIndex: batch.lastIndex,
+      lastBlockHash: batch.lastBlockHash,
+      appHash: batch.appHash,
+      blocksRoot: batch.blocksRoot,
+    }),
+  );
 }
 
 /** The vote body a PrepareQC or CommitQC's signatures cover. */

@@ -16,7 +16,13 @@ import {
   UnionType,
   type ValueOf,
 } from "@chainsafe/ssz";
-import { MAX_GLOBAL_BLOCK_LANE_BLOCKS, MAX_TX_BYTES, MAX_TXS_PER_BLOCK, MAX_VALIDATORS } from "./limits.ts";
+import {
+  MAX_BATCH_PROOF_HASHES,
+  MAX_GLOBAL_BLOCK_LANE_BLOCKS,
+  MAX_TX_BYTES,
+  MAX_TXS_PER_BLOCK,
+  MAX_VALIDATORS,
+} from "./limits.ts";
 
 const U16 = new UintNumberType(2);
 const U32 = new UintNumberType(4);
@@ -218,6 +224,80 @@ export const SafetyRecordType = new ContainerType({
   lock: new OptionalType(ProposalQcType),
 });
 
+// ---- batch attestation (DESIGN section 13) ----
+
+/** What an attester signs (domain "batch_vote"): batch `number` has commitment `hash`. */
+export const BatchVoteBodyType = new ContainerType({ number: U64, hash: Hash });
+
+export const BatchVoteType = new ContainerType({
+  body: BatchVoteBodyType,
+  signer: U16,
+  signature: Signature,
+});
+
+/**
+ * The `batch_vote` gossip message: a vote plus a re-push counter outside the
+ * signed body. gossipsub drops a message whose bytes (content-hash id) it
+ * has seen; each re-push of the same signed vote carries the next attempt,
+ * so it is a new message to the network and still the identical signature.
+ */
+export const BatchVoteMessageType = new ContainerType({ vote: BatchVoteType, attempt: U32 });
+
+/** Attester votes of attester weight >= Qa on one {number, hash}. */
+export const BatchQcType = new ContainerType({
+  body: BatchVoteBodyType,
+  signers: Signers,
+  signatures: Signatures,
+});
+
+/**
+ * Batch `number` of the finalized chain: global blocks firstIndex..lastIndex
+ * (boundaries follow from the chain alone: genesis batchMaxIndexes and
+ * batchMaxMs). Stored as `batch/<n>` when it closes.
+ */
+export const BatchType = new ContainerType({
+  number: U64,
+  firstIndex: U64,
+  lastIndex: U64,
+  /** Agreed proposal time of firstIndex (the age limit counts from it). */
+  firstCreatedAtMs: U64,
+  /** Hash of global block lastIndex (the hash its CommitQC names). */
+  lastBlockHash: Hash,
+  /** App hash after executing lastIndex. */
+  appHash: Hash,
+  /** Merkle root over the hashes of global blocks firstIndex..lastIndex. */
+  blocksRoot: Hash,
+});
+
+const ChainIdBytes = new ByteListType(64);
+
+/** What a batch vote's hash commits to: sha256(encode(this)). */
+export const BatchCommitmentType = new ContainerType({
+  chainId: ChainIdBytes,
+  genesisHash: Hash,
+  number: U64,
+  firstIndex: U64,
+  lastIndex: U64,
+  lastBlockHash: Hash,
+  appHash: Hash,
+  blocksRoot: Hash,
+});
+
+/**
+ * The attestation record (`meta/attestation`), durable before a batch vote
+ * leaves: the last batch this attester voted for and the hash it signed.
+ * Never a second hash for one number, never a lower number.
+ */
+export const AttestationRecordType = new ContainerType({ number: U64, hash: Hash });
+
+/** An inclusion proof: global block `index` is leaf `index - firstIndex` of batch `number`. */
+export const BatchProofType = new ContainerType({
+  number: U64,
+  index: U64,
+  blockHash: Hash,
+  siblings: new ListCompositeType(Hash, MAX_BATCH_PROOF_HASHES),
+});
+
 export type View = ValueOf<typeof ViewType>;
 export type Tx = ValueOf<typeof TxType>;
 export type LaneBlockHeader = ValueOf<typeof LaneBlockHeaderType>;
@@ -244,3 +324,11 @@ export type AppQc = ValueOf<typeof AppQcType>;
 export type GlobalBlock = ValueOf<typeof GlobalBlockType>;
 export type Anchor = ValueOf<typeof AnchorType>;
 export type SafetyRecord = ValueOf<typeof SafetyRecordType>;
+export type BatchVoteBody = ValueOf<typeof BatchVoteBodyType>;
+export type BatchVote = ValueOf<typeof BatchVoteType>;
+export type BatchVoteMessage = ValueOf<typeof BatchVoteMessageType>;
+export type BatchQc = ValueOf<typeof BatchQcType>;
+export type Batch = ValueOf<typeof BatchType>;
+export type BatchCommitment = ValueOf<typeof BatchCommitmentType>;
+export type AttestationRecord = ValueOf<typeof AttestationRecordType>;
+export type BatchProof = ValueOf<typeof BatchProofType>;

@@ -11,7 +11,15 @@
  * `DurableRecord.apply` that write.
  */
 import type { DurableWrite } from "./durable.ts";
-import type { AppVote, LaneBlock, LaneVote, PhaseVote, ProposalMessage, TimeoutVote } from "./schema.ts";
+import type {
+  AppVote,
+  BatchVoteMessage,
+  LaneBlock,
+  LaneVote,
+  PhaseVote,
+  ProposalMessage,
+  TimeoutVote,
+} from "./schema.ts";
 
 export type SignedMessage =
   /** Own lane block (pushed to every member). */
@@ -22,7 +30,9 @@ export type SignedMessage =
   | { kind: "prepare"; msg: PhaseVote }
   | { kind: "commit"; msg: PhaseVote }
   | { kind: "timeout"; msg: TimeoutVote }
-  | { kind: "appVote"; msg: AppVote };
+  | { kind: "appVote"; msg: AppVote }
+  /** Batch vote, with its re-push attempt outside the signature (DESIGN section 13). */
+  | { kind: "batchVote"; msg: BatchVoteMessage };
 
 export type SignedKind = SignedMessage["kind"];
 

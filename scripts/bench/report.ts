@@ -9,6 +9,8 @@ export interface BenchStep {
   offeredTps: number;
   sentTps: number;
   finalizedTps: number;
+  /** Txs seen final in this step (offered period and drain). */
+  finalizedTxs?: number;
   finalizedMBps: number;
   latencyMs: { p50: number | undefined; p90: number | undefined; p99: number | undefined };
   rejectedTxs: number;
@@ -22,7 +24,69 @@ export interface BenchStep {
 
 export interface BenchRun {
   raw: { stream: StreamResult; fsync: FsyncResult };
+  /** The climbing steps, in the order measured. */
   steps: BenchStep[];
+  /** The peak search's verdict; absent in runs from before the search. */
+  peak?: PeakReport;
+}
+
+/** What the bench found: the peak and the latency at 80% of it. */
+export interface PeakReport {
+  validators: number;
+  /** Highest finalized tx/s of a step that kept up; undefined when no step did. */
+  peakTps: number | undefined;
+  peakOfferedTps: number | undefined;
+  stoppedBecause: string;
+  /** The extra step at 80% of the peak. */
+  atEighty: BenchStep | undefined;
+  /** Per node, at the peak step: CPU µs per finalized tx, bytes written to disk per finalized tx; highest RSS over all steps. */
+  nodes: {
+    name: string;
+    cpuUsPerTx: number | undefined;
+    diskBytesPerTx: number | undefined;
+    maxRssMiB: number | undefined;
+  }[];
+}
+
+/** CPU µs one node spent per finalized tx over a step (offered period and drain). */
+export function cpuUsPerTx(cpuSeconds: number | undefined, finalizedTxs: number | undefined): number | undefined {
+  if (cpuSeconds === undefined || finalizedTxs === undefined || finalizedTxs <= 0) return undefined;
+  return (cpuSeconds * 1e6) / finalizedTxs;
+}
+
+/** Bytes one node wrote to disk per finalized tx over a step. */
+export function diskBytesPerTx(writeBytes: number | undefined, finalizedTxs: number | undefined): number | undefined {
+  if (writeBytes === undefined || finalizedTxs === undefined || finalizedTxs <= 0) return undefined;
+  return writeBytes / finalizedTxs;
+}
+
+/** The peak report from the climb, its peak step, and the 80% step. */
+export function peakReport(
+  validators: number,
+  steps: readonly BenchStep[],
+  peak: BenchStep | undefined,
+  atEighty: BenchStep | undefined,
+  stoppedBecause: string,
+): PeakReport {
+  const names = steps[0]?.nodes.map((n) => n.name) ?? [];
+  const all = atEighty ? [...steps, atEighty] : steps;
+  return {
+    validators,
+    peakTps: peak?.finalizedTps,
+    peakOfferedTps: peak?.offeredTps,
+    stoppedBecause,
+    atEighty,
+    nodes: names.map((name) => {
+      const at = peak?.nodes.find((n) => n.name === name);
+      const rss = all.map((s) => s.nodes.find((n) => n.name === name)?.maxRssMiB).filter((v) => v !== undefined);
+      return {
+        name,
+        cpuUsPerTx: cpuUsPerTx(at?.cpuSeconds, peak?.finalizedTxs),
+        diskBytesPerTx: diskBytesPerTx(at?.writeBytes, peak?.finalizedTxs),
+        maxRssMiB: rss.length > 0 ? Math.max(...rss) : undefined,
+      };
+    }),
+  };
 }
 
 export function stepOf(load: LoadResult, nodes: NodeUsage[]): BenchStep {
@@ -30,6 +94,7 @@ export function stepOf(load: LoadResult, nodes: NodeUsage[]): BenchStep {
     offeredTps: load.offeredTps,
     sentTps: load.sentTps,
     finalizedTps: load.finalizedTps,
+    finalizedTxs: load.finalizedTxs,
     finalizedMBps: load.finalizedMBps,
     latencyMs: { p50: load.latencyMs.p50, p90: load.latencyMs.p90, p99: load.latencyMs.p99 },
     rejectedTxs: load.rejectedTxs,
@@ -61,6 +126,8 @@ export function formatRun(run: BenchRun, title: string): string {
     "503s",
     "not final",
     "CPU % per node",
+    "CPU us/tx per node",
+    "disk B/tx per node",
     "RSS MiB per node",
     "loadgen CPU %",
     "final/stream",
@@ -76,6 +143,8 @@ export function formatRun(run: BenchRun, title: string): string {
     num(s.rejectedTxs),
     num(s.unfinalizedTxs),
     s.nodes.map((n) => num(n.cpuPercent)).join("/"),
+    s.nodes.map((n) => num(cpuUsPerTx(n.cpuSeconds, s.finalizedTxs))).join("/"),
+    s.nodes.map((n) => num(diskBytesPerTx(n.writeBytes, s.finalizedTxs))).join("/"),
     s.nodes.map((n) => num(n.maxRssMiB)).join("/"),
     num(s.generatorCpuPercent),
     `${num((ratio(s, stream) ?? 0) * 100, 2)}%`,
@@ -90,7 +159,9 @@ export function formatRun(run: BenchRun, title: string): string {
     `raw limits: libp2p stream (TCP+Noise+Yamux, 2 processes, ${stream.chunkBytes / 1024} KiB writes) ${num(stream.mbPerS, 1)} MB/s; ` +
       `fsync of ${fsync.blockBytes} B writes p50 ${num(fsync.latencyMs.p50, 2)} ms, p99 ${num(fsync.latencyMs.p99, 2)} ms (${fsync.writes} writes)`,
   ];
-  if (best) {
+  if (run.peak) {
+    lines.push(formatPeak(run.peak));
+  } else if (best) {
     lines.push(
       `peak: ${num(best.finalizedTps)} tx/s finalized = ${num(best.finalizedMBps, 3)} MB/s of tx payload = ` +
         `${num((ratio(best, stream) ?? 0) * 100, 2)}% of the raw stream (x3 on the wire: each lane block is pushed to 3 peers)`,
@@ -99,19 +170,53 @@ export function formatRun(run: BenchRun, title: string): string {
   return lines.join("\n");
 }
 
+/** The bench's headline: the peak, the latency at 80% of it, and the per-node costs at the peak. */
+export function formatPeak(p: PeakReport): string {
+  const e = p.atEighty;
+  const per = (f: (n: PeakReport["nodes"][number]) => number | undefined, digits = 0) =>
+    p.nodes.map((n) => num(f(n), digits)).join("/");
+  return [
+    p.peakTps === undefined
+      ? `peak (${p.validators} validators): none, the first step did not keep up (${p.stoppedBecause})`
+      : `peak (${p.validators} validators): ${num(p.peakTps)} tx/s finalized at ${num(p.peakOfferedTps)} offered; stopped ${p.stoppedBecause}`,
+    e
+      ? `at 80% of the peak (${num(e.offeredTps)} offered, ${num(e.finalizedTps)} final): p50 ${num(e.latencyMs.p50)} ms, p99 ${num(e.latencyMs.p99)} ms`
+      : "at 80% of the peak: not measured",
+    `per node at the peak: CPU ${per((n) => n.cpuUsPerTx)} us/finalized tx; disk ${per((n) => n.diskBytesPerTx)} B written/finalized tx; max RSS ${per((n) => n.maxRssMiB)} MiB (all steps)`,
+  ].join("\n");
+}
+
 function medianUsage(runs: readonly BenchRun[], step: number): NodeUsage[] {
   const names = runs[0]?.steps[step]?.nodes.map((n) => n.name) ?? [];
   return names.map((name, i) => ({
     name,
     cpuPercent: median(runs.map((r) => r.steps[step]?.nodes[i]?.cpuPercent)),
     maxRssMiB: median(runs.map((r) => r.steps[step]?.nodes[i]?.maxRssMiB)),
+    cpuSeconds: median(runs.map((r) => r.steps[step]?.nodes[i]?.cpuSeconds)),
+    writeBytes: median(runs.map((r) => r.steps[step]?.nodes[i]?.writeBytes)),
   }));
 }
 
-/** Cell by cell median of runs with the same sweep (each cell's median on its own). */
+/**
+ * Cell by cell median of runs (each cell's median on its own), over the
+ * steps every run measured at the same offered rate (the climbs of the peak
+ * search may part ways). The peak is the peak report of the run whose peak
+ * is the median one (the lower middle for an even count).
+ */
 export function medianRun(runs: readonly BenchRun[]): BenchRun {
   const first = runs[0];
   if (!first) throw new Error("no runs");
+  let common = 0;
+  while (
+    common < first.steps.length &&
+    runs.every((r) => r.steps[common]?.offeredTps === first.steps[common]?.offeredTps)
+  ) {
+    common++;
+  }
+  const byPeak = runs
+    .filter((r) => r.peak !== undefined)
+    .sort((a, b) => (a.peak?.peakTps ?? -1) - (b.peak?.peakTps ?? -1));
+  const peak = byPeak[Math.floor((byPeak.length - 1) / 2)]?.peak;
   const m = (f: (r: BenchRun) => number | undefined) => median(runs.map(f)) ?? 0;
   const md = (f: (r: BenchRun) => number | undefined) => median(runs.map(f));
   return {
@@ -126,10 +231,12 @@ export function medianRun(runs: readonly BenchRun[]): BenchRun {
         },
       },
     },
-    steps: first.steps.map((s, i) => ({
+    ...(peak ? { peak } : {}),
+    steps: first.steps.slice(0, common).map((s, i) => ({
       offeredTps: s.offeredTps,
       sentTps: m((r) => r.steps[i]?.sentTps),
       finalizedTps: m((r) => r.steps[i]?.finalizedTps),
+      finalizedTxs: md((r) => r.steps[i]?.finalizedTxs),
       finalizedMBps: m((r) => r.steps[i]?.finalizedMBps),
       latencyMs: {
         p50: md((r) => r.steps[i]?.latencyMs.p50),

@@ -46,6 +46,9 @@ export interface CreateClusterOptions extends RunOptions {
   sets?: readonly string[];
   /** Port slots (2 ports each) kept free for addNode(); default 8. */
   extraSlots?: number;
+  /** Genesis batch params, passed to `validator testnet` (--batch-max-indexes, --batch-max-ms). */
+  batchMaxIndexes?: number;
+  batchMaxMs?: number;
 }
 
 export interface StartOptions {
@@ -122,7 +125,16 @@ export class LocalCluster {
     const chainId = opts.chainId ?? "localnet";
     const sets = [...(opts.sets ?? [])];
     try {
-      createTestnetHomes({ out: layout.homesDir, validators, observers, basePort, chainId, sets });
+      createTestnetHomes({
+        out: layout.homesDir,
+        validators,
+        observers,
+        basePort,
+        chainId,
+        sets,
+        ...(opts.batchMaxIndexes !== undefined && { batchMaxIndexes: opts.batchMaxIndexes }),
+        ...(opts.batchMaxMs !== undefined && { batchMaxMs: opts.batchMaxMs }),
+      });
     } catch (err) {
       if (ownDir) rmSync(layout.dir, { recursive: true, force: true });
       throw err;

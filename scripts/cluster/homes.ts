@@ -16,6 +16,9 @@ export interface TestnetSpec {
   chainId: string;
   /** `--set section.key=value` written into every home. */
   sets: readonly string[];
+  /** Genesis batch params (batch attestation). */
+  batchMaxIndexes?: number;
+  batchMaxMs?: number;
 }
 
 /** The homes of a new cluster, made by the real CLI: `validator testnet` (its port scheme is state.ts plannedNodes). */
@@ -34,6 +37,8 @@ export function createTestnetHomes(spec: TestnetSpec): string {
     "--chain-id",
     spec.chainId,
     ...spec.sets.flatMap((s) => ["--set", s]),
+    ...(spec.batchMaxIndexes !== undefined ? ["--batch-max-indexes", String(spec.batchMaxIndexes)] : []),
+    ...(spec.batchMaxMs !== undefined ? ["--batch-max-ms", String(spec.batchMaxMs)] : []),
   ];
   const res = spawnSync(process.execPath, args, { cwd: REPO_ROOT, env: nodeEnv(), encoding: "utf8", timeout: 60_000 });
   if (res.status !== 0) {
@@ -81,6 +86,8 @@ export function writeExtraHome(spec: ExtraHomeSpec): { peerId: string } {
     { key: "p2p.peers", value: peers, source },
     { key: "api.host", value: "127.0.0.1", source },
     { key: "api.port", value: node.apiPort, source },
+    // node0 is the attestation main node; its API port is its p2p port + 1 (the testnet port scheme).
+    { key: "attestation.mainNodeUrl", value: `http://127.0.0.1:${spec.validatorP2pPorts[0]! + 1}`, source },
   ];
   const config = loadConfig({ home, file: null, overrides: [...parseSetFlags(spec.sets), ...wiring] });
   const paths = homePaths(home, config);

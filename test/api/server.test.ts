@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import pino from "pino";
-import { type ApiBackend, type BlockJson, buildApi } from "../../node/api/index.ts";
+import { type ApiBackend, type BatchJson, type BlockJson, buildApi } from "../../node/api/index.ts";
 import { sha256, toHex } from "../../node/types/index.ts";
 
 function fakeBackend(opts: { full?: boolean } = {}): ApiBackend & { submitted: Uint8Array[][] } {
@@ -19,6 +19,17 @@ function fakeBackend(opts: { full?: boolean } = {}): ApiBackend & { submitted: U
       signers: [0],
       signatures: ["00".repeat(64)],
     },
+  };
+  const batch0: BatchJson = {
+    number: 0,
+    firstIndex: 1,
+    lastIndex: 1,
+    hash: "02".repeat(32),
+    appHash: "cd".repeat(32),
+    blocksRoot: "01".repeat(32),
+    lastBlockHash: block.hash,
+    firstCreatedAtMs: 5,
+    qc: { signers: [0], signatures: ["00".repeat(64)] },
   };
   const submitted: Uint8Array[][] = [];
   return {
@@ -50,6 +61,25 @@ function fakeBackend(opts: { full?: boolean } = {}): ApiBackend & { submitted: U
       return v === undefined ? null : new TextEncoder().encode(v);
     },
     peers: () => [{ peerId: "p1", addrs: ["/ip4/127.0.0.1/tcp/1"], validatorIndex: 1 }],
+    attestationStatus: () => ({ genesis: { chainId: "test", genesisHash: "ee".repeat(32) }, nextBatchToAttest: 1 }),
+    batch: async (n) => (n === 0 || n === "latest" ? batch0 : null),
+    batchProof: async (n, index) => {
+      if (n !== 0) return { ok: false, reason: "unknown_batch", message: `batch ${n} has not closed here` };
+      if (index !== 1) return { ok: false, reason: "not_in_batch", message: `index ${index} is not in batch 0` };
+      return {
+        ok: true,
+        proof: {
+          batch: 0,
+          index: 1,
+          blockHash: block.hash,
+          leafIndex: 0,
+          leafCount: 1,
+          siblings: [],
+          blocksRoot: "01".repeat(32),
+          batchHash: batch0.hash,
+        },
+      };
+    },
     metrics: async () => ({ contentType: "text/plain; version=0.0.4", body: "validator_up 1\n" }),
   };
 }
@@ -64,6 +94,27 @@ const opts = {
 };
 
 describe("HTTP API", () => {
+  test("attestation status, batches and inclusion proofs; bad numbers are 400, unknown ones 404", async () => {
+    const app = buildApi(fakeBackend(), opts);
+    const status = await app.inject({ method: "GET", url: "/attestation/status" });
+    assert.deepEqual(status.json(), {
+      genesis: { chainId: "test", genesisHash: "ee".repeat(32) },
+      nextBatchToAttest: 1,
+    });
+    assert.equal((await app.inject({ method: "GET", url: "/batches/0" })).json().number, 0);
+    assert.equal((await app.inject({ method: "GET", url: "/batches/latest" })).json().qc.signers[0], 0);
+    assert.equal((await app.inject({ method: "GET", url: "/batches/7" })).statusCode, 404);
+    assert.equal((await app.inject({ method: "GET", url: "/batches/-1" })).statusCode, 400);
+    assert.equal((await app.inject({ method: "GET", url: "/batches/x" })).statusCode, 400);
+    const proof = await app.inject({ method: "GET", url: "/batches/0/proof/1" });
+    assert.equal(proof.statusCode, 200);
+    assert.equal(proof.json().leafCount, 1);
+    assert.equal((await app.inject({ method: "GET", url: "/batches/0/proof/2" })).statusCode, 400);
+    assert.equal((await app.inject({ method: "GET", url: "/batches/3/proof/1" })).statusCode, 404);
+    assert.equal((await app.inject({ method: "GET", url: "/batches/0/proof/0" })).statusCode, 400);
+    await app.close();
+  });
+
   test("health, status, peers and metrics", async () => {
     const app = buildApi(fakeBackend(), opts);
     assert.deepEqual((await app.inject("/health")).json(), { status: "ok" });

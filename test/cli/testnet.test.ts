@@ -81,6 +81,37 @@ test("testnet --validators 4: four distinct validators, one genesis with 4 membe
   );
   assert.ok(nodes.every((n) => n.config.api.host === "127.0.0.1"));
   assertFullMesh(nodes);
+  // Batch attestation: node0 is the main node, every other node polls its API; attester weight 1 each.
+  assert.deepEqual(
+    nodes.map((n) => n.config.attestation.mainNodeUrl),
+    ["", "http://127.0.0.1:26657", "http://127.0.0.1:26657", "http://127.0.0.1:26657"],
+  );
+  assert.deepEqual(
+    genesis.validators.map((v) => v.attesterWeight),
+    [1, 1, 1, 1],
+  );
+  assert.equal(typeof genesis.params.batchMaxIndexes, "number");
+});
+
+test("testnet --batch-max-indexes / --batch-max-ms set the genesis batch params", () => {
+  const out = join(tmp.dir, "batches");
+  const r = runValidator([
+    "testnet",
+    "--validators",
+    "2",
+    "--out",
+    out,
+    "--base-port",
+    "27656",
+    "--batch-max-indexes",
+    "5",
+    "--batch-max-ms",
+    "700",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const genesis = parseGenesisJson(readFileSync(join(out, "node1", "genesis.json"), "utf8"));
+  assert.equal(genesis.params.batchMaxIndexes, 5);
+  assert.equal(genesis.params.batchMaxMs, 700);
 });
 
 test("testnet with observers: observers get a node key, no validator key, the same genesis, and are in everyone's peers", () => {

@@ -5,6 +5,7 @@ import { VerifyCache } from "../../node/crypto/index.ts";
 import { LanesMachine } from "../../node/lanes/index.ts";
 import {
   appVoteSigningBody,
+  batchVoteSigningBody,
   codecs,
   DOMAINS,
   headerHash,
@@ -35,6 +36,7 @@ function samples(): Record<SignedKind, SignedMessage> {
   const leader = c.leader(view);
   const timeoutBody = { view, lockRound: null };
   const appBody = { index: 5, appHash: sha256(new Uint8Array([5])) };
+  const batchBody = { number: 3, hash: sha256(new Uint8Array([3])) };
   return {
     laneBlock: { kind: "laneBlock", msg: block },
     laneVote: {
@@ -83,6 +85,17 @@ function samples(): Record<SignedKind, SignedMessage> {
     appVote: {
       kind: "appVote",
       msg: { body: appBody, signer: 2, signature: tc.signers[2]!.sign(DOMAINS.appVote, appVoteSigningBody(appBody)) },
+    },
+    batchVote: {
+      kind: "batchVote",
+      msg: {
+        vote: {
+          body: batchBody,
+          signer: 1,
+          signature: tc.signers[1]!.sign(DOMAINS.batchVote, batchVoteSigningBody(batchBody)),
+        },
+        attempt: 4,
+      },
     },
   };
 }
@@ -153,6 +166,18 @@ describe("the signed-message table", () => {
     assert.deepEqual(row("commit"), { view, parent: phaseBody.proposalHash });
     assert.deepEqual(row("timeout"), { view, parent: null });
     assert.deepEqual(row("appVote"), { view: { index: 5, round: 0 }, parent: null });
+    assert.deepEqual(row("batchVote"), { view: null, parent: null });
+  });
+
+  test("a batch vote: only an attester signs one, and its attempt counter is outside the signature", () => {
+    const vote = (samples().batchVote as Extract<SignedMessage, { kind: "batchVote" }>).msg;
+    assert.deepEqual(verifySigned(c, { kind: "batchVote", msg: { ...vote, attempt: 99 } }), { ok: true });
+    const noAttesters = testCommittee(4, { attesterWeights: [1, 0, 1, 1] }).committee;
+    assert.deepEqual(verifySigned(noAttesters, { kind: "batchVote", msg: vote }), {
+      ok: false,
+      code: "bad_content",
+      reason: "member 1 is not an attester",
+    });
   });
 
   test("the node's own signatures seed the verify cache", () => {

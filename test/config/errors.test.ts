@@ -40,7 +40,7 @@ test("unknown section: names it, suggests the closest and lists the sections", (
   assert.match(err.message, /\[consenus\] \(from file .*\): unknown section \(did you mean \[consensus\]\?\)/);
   assert.match(
     err.message,
-    /sections \[node\] \[p2p\] \[api\] \[consensus\] \[lanes\] \[execution\] \[storage\] \[log\] \[metrics\]/,
+    /sections \[node\] \[p2p\] \[api\] \[consensus\] \[lanes\] \[execution\] \[storage\] \[log\] \[metrics\] \[attestation\]/,
   );
 });
 

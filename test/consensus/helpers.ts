@@ -110,7 +110,7 @@ export function broadcasts(effects: ConsensusEffect[], kind?: ConsensusMessage["
 }
 
 function asConsensus(m: SignedMessage): ConsensusMessage {
-  if (m.kind === "laneBlock" || m.kind === "laneVote" || m.kind === "appVote")
+  if (m.kind === "laneBlock" || m.kind === "laneVote" || m.kind === "appVote" || m.kind === "batchVote")
     throw new Error(`consensus released a ${m.kind}`);
   return m;
 }

@@ -11,6 +11,7 @@ import {
 } from "../../node/net/index.ts";
 import {
   type AppVote,
+  type BatchVoteMessage,
   type CommitQc,
   type ConsensusMessage,
   codecs,
@@ -72,6 +73,7 @@ export class Inbox implements NetworkHandlers {
   laneVotes: LaneVote[] = [];
   consensus: ConsensusMessage[] = [];
   appVotes: AppVote[] = [];
+  batchVotes: BatchVoteMessage[] = [];
   syncServer?: SyncServerHandlers;
 
   constructor(syncServer?: SyncServerHandlers) {
@@ -88,6 +90,9 @@ export class Inbox implements NetworkHandlers {
   }
   onAppVote(v: AppVote): void {
     this.appVotes.push(v);
+  }
+  onBatchVote(m: BatchVoteMessage): void {
+    this.batchVotes.push(m);
   }
 }
 

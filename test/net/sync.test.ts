@@ -1,7 +1,18 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { aggregate } from "../../node/crypto/index.ts";
 import type { SyncError, SyncServerHandlers, SyncStatus } from "../../node/net/index.ts";
-import { type CommitQc, type GlobalBlock, headerHash, type LaneBlock } from "../../node/types/index.ts";
+import {
+  type BatchQc,
+  batchVoteSigningBody,
+  type CommitQc,
+  codecs,
+  DOMAINS,
+  type GlobalBlock,
+  headerHash,
+  type LaneBlock,
+  sha256,
+} from "../../node/types/index.ts";
 import {
   commitQc,
   globalBlock,
@@ -17,7 +28,12 @@ import {
 const c = netCommittee(4, 60);
 
 /** A store-like server over in-memory arrays: lane -> blocks from 0, CommitQCs and global blocks from index 1. */
-function arrayServer(lanes: Map<number, LaneBlock[]>, qcs: CommitQc[], globals: GlobalBlock[]): SyncServerHandlers {
+function arrayServer(
+  lanes: Map<number, LaneBlock[]>,
+  qcs: CommitQc[],
+  globals: GlobalBlock[],
+  batchQcs: BatchQc[] = [],
+): SyncServerHandlers {
   const pick = <T>(items: T[], offset: number, first: number, last: number) =>
     items.slice(Math.max(0, first - offset), Math.max(0, last - offset + 1));
   return {
@@ -25,8 +41,10 @@ function arrayServer(lanes: Map<number, LaneBlock[]>, qcs: CommitQc[], globals: 
       commitQcs: { first: 1, next: 1 + qcs.length },
       globalBlocks: { first: 1, next: 1 + globals.length },
       lanes: [...lanes].map(([lane, blocks]) => ({ lane, first: 0, next: blocks.length })),
+      batchQcs: { first: 0, next: batchQcs.length },
       views: { highest: { index: 0, round: 0 }, bySigner: [] },
     }),
+    batchQcs: (first, last) => pick(batchQcs, 0, first, last),
     commitQcs: (first, last) => pick(qcs, 1, first, last),
     laneBlocks: (lane, first, last) => pick(lanes.get(lane) ?? [], 0, first, last),
     globalBlocks: (first, last) => pick(globals, 1, first, last),
@@ -38,6 +56,17 @@ const lane3 = laneChain(c, 3, 6, 4096);
 const qcs = [1, 2, 3, 4, 5].map((k) => commitQc(c, k));
 // Global block k finalizes lane 1 blocks 2(k-1)..2(k-1)+1.
 const globals = [1, 2, 3].map((k) => globalBlock(c, k, [[], lane1.slice(2 * (k - 1), 2 * k)]));
+function batchQc(number: number, signers = [0, 1, 2]): BatchQc {
+  const body = { number, hash: sha256(new Uint8Array([number])) };
+  const agg = aggregate(
+    signers.map((s) => ({ signer: s, signature: c.signers[s]!.sign(DOMAINS.batchVote, batchVoteSigningBody(body)) })),
+    c.committee.size,
+  );
+  return { body, signers: agg.signers, signatures: agg.signatures };
+}
+const batchQcs = [0, 1, 2, 3, 4, 5].map((n) => batchQc(n));
+// BatchQC 1 with a signature that is not over its body.
+const badBatchQcs = [batchQc(0), { ...batchQc(1), signatures: batchQc(2).signatures }];
 // A lane whose block 1 was tampered with after signing.
 const lane2 = laneChain(c, 2, 3);
 lane2[1] = { ...lane2[1]!, txs: [new Uint8Array([9, 9, 9])] };
@@ -59,13 +88,14 @@ before(async () => {
         ]),
         qcs,
         globals,
+        batchQcs,
       ),
     ),
     limits: { maxSyncItems: 4, maxSyncResponseBytes: 10_000 },
   });
   v2 = await startNode(c, {
     index: 2,
-    inbox: new Inbox(arrayServer(new Map([[2, lane2]]), [], [])),
+    inbox: new Inbox(arrayServer(new Map([[2, lane2]]), [], [], badBatchQcs)),
     limits: { maxSyncRequestsPerSecond: 3 },
   });
   // A peer that accepts sync streams and never answers.
@@ -95,6 +125,19 @@ test("status describes what a peer holds", async () => {
       [3, 6],
     ],
   );
+});
+
+test("BatchQCs are served by range (from batch 0), each verified against the attesters", async () => {
+  const s = await v1.net.sync.status(v0.net.peerId);
+  assert.deepEqual(s.batchQcs, { first: 0, next: 6 });
+  const got = await v1.net.sync.fetchBatchQcs(1, 5);
+  // v0 serves at most 4 items; v2's BatchQC 1 does not verify and is never taken.
+  assert.deepEqual(
+    got.map((q) => q.body.number),
+    [1, 2, 3, 4],
+  );
+  assert.deepEqual(codecs.batchQc.encode(got[0]!), codecs.batchQc.encode(batchQcs[1]!));
+  assert.deepEqual(await v1.net.sync.fetchBatchQcs(6, 9), []);
 });
 
 test("lane blocks are served by range, verified and linked, bounded by the server's item count", async () => {

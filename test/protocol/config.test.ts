@@ -22,7 +22,11 @@ test("the machines' settings are the config's, key for key (config/default.toml 
       fetchRetryMs: c.consensus.fetchRetryMs,
     },
     execution: { anchorEveryIndexes: c.execution.anchorEveryIndexes, fetchRetryMs: c.execution.fetchRetryMs },
+    attestation: { voteWindow: c.attestation.voteWindow, repushMs: c.attestation.repushMs, mainNode: true },
   });
+  // A node with a main node to poll is not the main node itself.
+  const attester = testProtocolConfig(["attestation.mainNodeUrl=http://127.0.0.1:26657"]);
+  assert.equal(attester.attestation.mainNode, false);
 });
 
 test("a --set of any machine tunable reaches the machine; a bad one is a config error naming the key", () => {

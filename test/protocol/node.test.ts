@@ -23,6 +23,7 @@ function singleValidator() {
       safety: null,
       app: { executedIndex: 0, appHash: ZERO_HASH },
       chainTip: 0,
+      attestation: { record: null, lastBatch: null, executedAfter: [], batchQcNext: 0 },
     },
     app: new KvApp(),
   });
@@ -68,7 +69,7 @@ test("one validator: a tx is finalized and executed through the pure driver", ()
   assert.equal(node.consensus.finalizedIndex, 1);
   assert.equal(node.execution.executedIndex, 1);
   const kinds = new Set(
-    seen.map((e) => (e.kind === "broadcast" ? `${e.topic}:${"msg" in e ? e.msg.kind : ""}` : e.kind)),
+    seen.map((e) => (e.kind === "broadcast" ? `${e.topic}:${e.topic === "consensus" ? e.msg.kind : ""}` : e.kind)),
   );
   for (const k of [
     "pushBlock",

@@ -4,6 +4,7 @@ import { KvApp } from "../../node/execution/index.ts";
 import { type NodeEffect, Outbox, type OutboxEvent, ProtocolNode } from "../../node/protocol/index.ts";
 import {
   appVoteSigningBody,
+  batchVoteSigningBody,
   DOMAINS,
   type DurableWrite,
   headerHash,
@@ -38,6 +39,7 @@ function recovered(overrides: Partial<RecoveredState> = {}): RecoveredState {
     safety: null,
     app: { executedIndex: 0, appHash: ZERO_HASH },
     chainTip: 0,
+    attestation: { record: null, lastBatch: null, executedAfter: [], batchQcNext: 0 },
     ...overrides,
   };
 }
@@ -159,6 +161,49 @@ describe("outbox", () => {
     assert.ok(box.halted !== null);
     // Halted: even the acknowledged write releases nothing more.
     assert.deepEqual(released(box.durable(0 as never)), []);
+  });
+
+  test("a batch vote leaves with its attestation record; one that is not the durable record halts", () => {
+    const h = sha256(new Uint8Array([7]));
+    const body = { number: 4, hash: h };
+    const msg: SignedMessage = {
+      kind: "batchVote",
+      msg: {
+        vote: { body, signer: ME, signature: signer.sign(DOMAINS.batchVote, batchVoteSigningBody(body)) },
+        attempt: 0,
+      },
+    };
+    const box = new Outbox(ME, recovered());
+    const w = box.persist("attestation", {
+      kind: "persist",
+      id: 3,
+      write: { kind: "attestation", record: { number: 4, hash: h } },
+      release: [msg],
+    });
+    assert.deepEqual(box.durable(w.id), [
+      { kind: "release", msg },
+      { kind: "ack", owner: "attestation", id: 3 },
+    ]);
+    // A re-push of the same signed vote (new attempt) passes against the durable record.
+    const again: SignedMessage = { kind: "batchVote", msg: { vote: msg.msg.vote, attempt: 1 } as never };
+    assert.equal(released(box.resend([again])).length, 1);
+    // Recovered record for batch 4: a vote for another hash, or batch 5, is never sent.
+    const other = sha256(new Uint8Array([8]));
+    const body2 = { number: 4, hash: other };
+    const bad: SignedMessage = {
+      kind: "batchVote",
+      msg: {
+        vote: { body: body2, signer: ME, signature: signer.sign(DOMAINS.batchVote, batchVoteSigningBody(body2)) },
+        attempt: 0,
+      },
+    };
+    const fresh = new Outbox(
+      ME,
+      recovered({
+        attestation: { record: { number: 4, hash: h }, lastBatch: null, executedAfter: [], batchQcNext: 0 },
+      }),
+    );
+    assert.match(halt(fresh.resend([bad])) ?? "", /batch vote for batch 4 .* durable attestation record is batch 4/);
   });
 
   describe("one rule per signed kind", () => {

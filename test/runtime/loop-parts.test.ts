@@ -95,6 +95,7 @@ describe("catch-up", () => {
         commitQcs: { first: 1, next: 2 },
         globalBlocks: { first: 1, next: 2 },
         lanes: [{ lane: 0, first: 0, next: 2 }],
+        batchQcs: { first: 0, next: 0 },
         views: { highest: { index: 0, round: 0 }, bySigner: [] },
       }),
       fetchLaneBlocks: async (lane, first, last) => {
@@ -109,6 +110,7 @@ describe("catch-up", () => {
         calls.push(`global ${first}-${last}`);
         return [global];
       },
+      fetchBatchQcs: async () => [],
     };
   }
 
@@ -119,6 +121,7 @@ describe("catch-up", () => {
       sink: {
         laneBlocks: (b: LaneBlock[]) => got.blocks.push(...b),
         commitQcs: (q: CommitQc[]) => got.qcs.push(...q),
+        batchQcs: () => {},
         executedIndex: () => 0,
       },
     };

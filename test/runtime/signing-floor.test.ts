@@ -23,6 +23,7 @@ function status(finalized: number, highest: View, mine: View, ownLaneNext = 0): 
     commitQcs: { first: 1, next: finalized + 1 },
     globalBlocks: { first: 1, next: finalized + 1 },
     lanes: [0, 1, 2, 3].map((lane) => ({ lane, first: 0, next: lane === 1 ? ownLaneNext : 0 })),
+    batchQcs: { first: 0, next: 0 },
     views: { highest, bySigner: [none, mine, none, none] },
   };
 }

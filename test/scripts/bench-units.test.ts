@@ -36,13 +36,23 @@ function run(streamMBps: number, steps: BenchStep[]): BenchRun {
   };
 }
 
-test("bench arguments: defaults, --quick, --rates, bad input", () => {
-  assert.deepEqual(parseBenchArgs([]).rates, FULL.rates);
+test("bench arguments: defaults, --quick, --rates, --validators, bad input", () => {
+  assert.equal(parseBenchArgs([]).rates, undefined);
+  assert.equal(parseBenchArgs([]).startTps, FULL.startTps);
+  assert.equal(parseBenchArgs([]).validators, 4);
   const quick = parseBenchArgs(["--quick"]);
-  assert.deepEqual(quick.rates, QUICK.rates);
-  // --quick must stay under 2 minutes: steps plus their drains plus ~30 s of setup.
-  assert.ok(QUICK.rates.length * (QUICK.stepSeconds + QUICK.drainSeconds) + 30 < 120);
-  assert.deepEqual(parseBenchArgs(["--rates", "100,200", "--runs", "3"]).rates, [100, 200]);
+  assert.equal(quick.maxSteps, QUICK.maxSteps);
+  assert.equal(quick.growth, QUICK.growth);
+  // --quick stays about a minute: its steps and the 80% step, each with its drain, plus ~30 s of setup.
+  assert.ok((QUICK.maxSteps + QUICK.refineSteps + 1) * (QUICK.stepSeconds + QUICK.drainSeconds) + 30 <= 75);
+  const explicit = parseBenchArgs(["--rates", "100,200", "--runs", "3"]);
+  assert.deepEqual(explicit.rates, [100, 200]);
+  assert.equal(explicit.maxSteps, 2);
+  assert.equal(parseBenchArgs(["--validators", "7"]).validators, 7);
+  assert.throws(() => parseBenchArgs(["--validators", "3"]), /--validators 3/);
+  assert.throws(() => parseBenchArgs(["--growth", "1"]), /--growth 1/);
+  assert.throws(() => parseBenchArgs(["--refine=-1"]), /--refine -1/);
+  assert.equal(parseBenchArgs(["--refine", "0"]).refineSteps, 0);
   assert.equal(parseBenchArgs(["--runs", "3"]).runs, 3);
   assert.deepEqual(parseRates(" 5, 10.5 "), [5, 10.5]);
   assert.throws(() => parseRates("5,x"), /--rates 5,x/);
@@ -77,7 +87,7 @@ test("formatRun prints a row per step, the raw limits and the ratio to the raw s
   assert.match(lines[1]!, /^offered tx\/s\s+sent tx\/s\s+final tx\/s\s+final MB\/s\s+p50 ms\s+p90 ms\s+p99 ms/);
   assert.match(
     lines[3]!,
-    /^1000\s+1000\s+800\s+0\.410\s+1000\s+2000\s+3000\s+0\s+0\s+60\/61\s+100\/110\s+10\s+1\.02%$/,
+    /^1000\s+1000\s+800\s+0\.410\s+1000\s+2000\s+3000\s+0\s+0\s+60\/61\s+-\/-\s+-\/-\s+100\/110\s+10\s+1\.02%$/,
   );
   assert.match(text, /raw limits: libp2p stream .* 40\.0 MB\/s; fsync of 4096 B writes p50 0\.50 ms, p99 2\.00 ms/);
   assert.match(text, /peak: 800 tx\/s finalized = 0\.410 MB\/s .* = 1\.02% of the raw stream/);

@@ -19,9 +19,19 @@ import {
  */
 export class DurableShadow {
   finalizedIndex = 0;
+  /** Next BatchQC number durable here. */
+  batchQcNext = 0;
+  /** Set when a BatchQC write skipped a number (reported by the simulator). */
+  batchQcGap: string | null = null;
 
   apply(w: DurableWrite): void {
     if (w.kind === "commitQc") this.finalizedIndex = Math.max(this.finalizedIndex, w.qc.proposal.view.index);
+    if (w.kind === "batchQc") {
+      if (w.qc.body.number !== this.batchQcNext && this.batchQcGap === null) {
+        this.batchQcGap = `BatchQC ${w.qc.body.number} stored after ${this.batchQcNext - 1}`;
+      }
+      this.batchQcNext = w.qc.body.number + 1;
+    }
   }
 }
 
@@ -37,6 +47,9 @@ export interface Violation {
  * - a finalized index stays finalized after restarts;
  * - no key signs two different messages for one slot (twins excluded: they
  *   are the faulty ones);
+ * - attestation: no attester signs two hashes for one batch (slot
+ *   batchVote/<signer>/<n>, across restarts), no two BatchQCs for one
+ *   number, BatchQCs stored gap-free on every node (its durable writes);
  * - app hashes agree, and no node halts (an outbox halt included: it means a
  *   machine tried to release a signature its durable record does not cover).
  */
@@ -45,6 +58,9 @@ export class InvariantChecker {
   readonly #finalized = new Map<number, string>();
   readonly #appHashes = new Map<number, string>();
   readonly #signed = new Map<string, string>();
+  readonly #batchQcs = new Map<number, string>();
+  /** Signers of each BatchQC, as first stored (for tests). */
+  readonly batchQcSigners = new Map<number, number[]>();
   readonly #faultyValidators: Set<number>;
   readonly #leaderOf: (view: View) => number;
 
@@ -86,6 +102,21 @@ export class InvariantChecker {
       case "halt":
         this.#fail("halt", `${node} halted: ${e.reason}`);
         return;
+      case "batchQcStored": {
+        const n = e.qc.body.number;
+        const h = toHex(e.qc.body.hash);
+        const prev = this.#batchQcs.get(n);
+        if (prev === undefined) {
+          this.#batchQcs.set(n, h);
+          this.batchQcSigners.set(n, e.qc.signers.getTrueBitIndexes());
+        } else if (prev !== h) {
+          this.#fail(
+            "one BatchQC per batch",
+            `${node} stored BatchQC ${n} on ${h.slice(0, 12)}, others ${prev.slice(0, 12)}`,
+          );
+        }
+        return;
+      }
       case "pushBlock": {
         const { lane, number } = e.block.header;
         this.#slot(lane, `laneBlock/${lane}/${number}`, toHex(headerHash(e.block.header)), node);
@@ -103,6 +134,11 @@ export class InvariantChecker {
     if (e.topic === "lane_vote") {
       const { lane, number, headerHash: hh } = e.vote.body;
       this.#slot(e.vote.signer, `laneVote/${e.vote.signer}/${lane}/${number}`, toHex(hh), node);
+      return;
+    }
+    if (e.topic === "batch_vote") {
+      const { body, signer } = e.msg.vote;
+      this.#slot(signer, `batchVote/${signer}/${body.number}`, toHex(body.hash), node);
       return;
     }
     if (e.topic === "app_vote") {

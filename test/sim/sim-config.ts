@@ -26,6 +26,9 @@ export function parseFaults(list: string): Fault[] {
  * are cut a little sooner (100 -> 40 ms). Growth (2) is unchanged.
  * Size scaling: a smaller mempool (10000 -> 2000 txs) and an anchor every 8
  * indexes instead of 16, so short runs still prune and recover from anchors.
+ * Batch attestation: re-push 2000 -> 150 ms, vote window 16 -> 8; which
+ * node is the main node the simulator sets per node (the shipped default,
+ * an empty mainNodeUrl, would make every node its own main node).
  */
 export const SIM_OVERRIDES: readonly string[] = [
   "consensus.viewTimeoutMs=150",
@@ -36,9 +39,15 @@ export const SIM_OVERRIDES: readonly string[] = [
   "lanes.mempoolMaxTxs=2000",
   "execution.anchorEveryIndexes=8",
   "execution.fetchRetryMs=100",
+  // Attestation: re-push 2000 -> 150 ms, and a smaller vote window.
+  "attestation.repushMs=150",
+  "attestation.voteWindow=8",
 ];
 
 /** Protocol settings of every simulated node: the defaults through the loader, with SIM_OVERRIDES. */
 export const SIM_PROTOCOL_CONFIG: ProtocolConfig = testProtocolConfig(SIM_OVERRIDES, "simulator scaling");
 
-export const SIM_PARAMS = { laneWindow: 32, maxBlocksPerLane: 16 };
+export const SIM_PARAMS = { laneWindow: 32, maxBlocksPerLane: 16, batchMaxIndexes: 4, batchMaxMs: 200 };
+
+/** How often attesters poll the simulated main node's status. */
+export const SIM_POLL_MS = 100;

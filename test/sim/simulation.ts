@@ -16,7 +16,7 @@ import { testCommittee } from "../fixtures/committee.ts";
 import { EventQueue } from "./event-queue.ts";
 import { DurableShadow, InvariantChecker, type Violation } from "./invariants.ts";
 import { Prng } from "./prng.ts";
-import { type Fault, SIM_PARAMS, SIM_PROTOCOL_CONFIG } from "./sim-config.ts";
+import { type Fault, SIM_PARAMS, SIM_POLL_MS, SIM_PROTOCOL_CONFIG } from "./sim-config.ts";
 
 export interface SimOptions {
   seed: number;
@@ -29,6 +29,10 @@ export interface SimOptions {
   faultPhaseMs?: number;
   /** After healing, every honest node must finalize a new index within this. */
   livenessBoundMs?: number;
+  /** Attester weight per validator (default 1 each). */
+  attesterWeights?: number[];
+  /** This validator's first batch vote reaches nobody (only its re-pushes do). */
+  dropFirstBatchVoteOf?: number;
 }
 
 export interface SimResult {
@@ -37,11 +41,17 @@ export interface SimResult {
   violations: Violation[];
   /** Lowest finalized index among honest nodes at the end. */
   finalized: number;
+  /** Lowest next BatchQC number among honest nodes at the end (BatchQCs 0..n-1 stored everywhere). */
+  batchQcs: number;
+  /** The BatchQCs stored, by number: their signers (from the first node that stored each). */
+  batchQcSigners: Map<number, number[]>;
+  /** Whether the `dropFirstBatchVoteOf` drop happened. */
+  droppedFirstBatchVote: boolean;
   events: number;
   virtualMs: number;
 }
 
-type SyncRequest = Extract<NodeEffect, { kind: "fetchLaneBlocks" | "fetchCommitQcs" }>;
+type SyncRequest = Extract<NodeEffect, { kind: "fetchLaneBlocks" | "fetchCommitQcs" | "fetchBatchQcs" }>;
 
 type SimEvent =
   | { kind: "deliver"; to: SimNode; inc: number; input: NodeInput }
@@ -52,7 +62,9 @@ type SimEvent =
   | { kind: "restart"; node: SimNode }
   | { kind: "partition"; groups: number[]; durationMs: number }
   | { kind: "heal" }
-  | { kind: "tx" };
+  | { kind: "tx" }
+  /** Every attester polls the simulated main node's status. */
+  | { kind: "poll" };
 
 const SYNC_LIMIT = 64;
 /** Debugging aid: SIM_TRACE=<index> prints every consensus message and finality of that index. */
@@ -86,6 +98,8 @@ class SimNode {
   group = 0;
   /** Negative control: restart with the safety record deleted. */
   wipeOnRestart = false;
+  /** The network's main node for attestation (answers status from its own BatchQC store). */
+  mainNode = false;
 
   constructor(name: string, validator: number | null) {
     this.name = name;
@@ -106,7 +120,8 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
 }
 
 class Simulation {
-  readonly opts: Required<SimOptions>;
+  readonly opts: Required<Omit<SimOptions, "attesterWeights" | "dropFirstBatchVoteOf">> &
+    Pick<SimOptions, "attesterWeights" | "dropFirstBatchVoteOf">;
   readonly rng: Prng;
   readonly tc;
   readonly cache = new VerifyCache(1 << 16);
@@ -126,7 +141,10 @@ class Simulation {
   constructor(opts: SimOptions) {
     this.opts = { faultPhaseMs: 1000, livenessBoundMs: 2000, observers: 0, ...opts };
     this.rng = new Prng(opts.seed * 2654435761 + 17);
-    this.tc = testCommittee(opts.nodes, { params: SIM_PARAMS });
+    this.tc = testCommittee(opts.nodes, {
+      params: SIM_PARAMS,
+      ...(opts.attesterWeights && { attesterWeights: opts.attesterWeights }),
+    });
     for (let v = 0; v < opts.nodes; v++) this.nodes.push(new SimNode(`v${v}`, v));
     const faulty: number[] = [];
     if (opts.faults.includes("twins")) {
@@ -138,18 +156,29 @@ class Simulation {
     this.honest = this.nodes.filter((n) => n.validator === null || !faulty.includes(n.validator));
     const committee = this.tc.committee;
     this.checker = new InvariantChecker(faulty, (v) => committee.leader(v));
+    this.main = this.honest.find((n) => n.validator !== null)!;
+    this.main.mainNode = true;
   }
+
+  readonly main: SimNode;
+  /** Batches closed somewhere when the faults healed: each must get a BatchQC on every honest node. */
+  closedAtHeal = -1;
+  #droppedFirstBatchVote = false;
 
   async run(): Promise<SimResult> {
     const { faultPhaseMs, livenessBoundMs } = this.opts;
     for (const n of this.nodes) await this.boot(n);
     this.scheduleFaults();
     this.queue.push(TX_EVERY_MS, { kind: "tx" });
+    this.queue.push(SIM_POLL_MS, { kind: "poll" });
     this.queue.push(faultPhaseMs, { kind: "heal" });
     const endMs = faultPhaseMs + livenessBoundMs;
     let finalizedAtHeal = -1;
     for (let e = this.queue.pop(); e !== undefined && e.at <= endMs; e = this.queue.pop()) {
-      if (finalizedAtHeal < 0 && e.at >= faultPhaseMs) finalizedAtHeal = this.maxFinalized();
+      if (finalizedAtHeal < 0 && e.at >= faultPhaseMs) {
+        finalizedAtHeal = this.maxFinalized();
+        this.closedAtHeal = Math.max(...this.honest.map((n) => n.node?.attestation.openBatch ?? 0));
+      }
       this.now = e.at;
       this.events++;
       await this.handle(e.ev);
@@ -161,13 +190,31 @@ class Simulation {
         finalizedAtHeal >= 0 &&
         this.events % 64 === 0 &&
         !this.opts.faults.includes("wipe") &&
-        this.livenessShown(finalizedAtHeal + SUSTAINED_INDEXES)
+        this.livenessShown(finalizedAtHeal + SUSTAINED_INDEXES) &&
+        this.batchLivenessShown()
       ) {
         break;
       }
     }
+    if (process.env.SIM_ATTEST_DEBUG) {
+      for (const n of this.nodes) {
+        const a = n.node?.attestation;
+        process.stdout.write(
+          `${n.name} main=${n.mainNode} up=${n.up} status=${a?.status} record=${a?.record?.number} open=${a?.openBatch} qcNext=${a?.nextBatchQc} votes=${JSON.stringify(a?.counters)}\n`,
+        );
+      }
+    }
     const finalized = Math.min(...this.honest.map((n) => n.node?.consensus.finalizedIndex ?? 0));
     if (this.checker.ok && !this.opts.faults.includes("wipe")) {
+      for (const n of this.honest) {
+        const stored = n.node?.attestation.nextBatchQc ?? 0;
+        if (stored < this.closedAtHeal) {
+          this.checker.note(
+            "batch liveness",
+            `${n.name} holds BatchQCs 0..${stored - 1} ${livenessBoundMs} ms after healing; batches 0..${this.closedAtHeal - 1} had closed`,
+          );
+        }
+      }
       for (const n of this.honest) {
         const k = n.node?.consensus.finalizedIndex ?? 0;
         if (k <= finalizedAtHeal) {
@@ -183,6 +230,9 @@ class Simulation {
       ok: this.checker.ok,
       violations: this.checker.violations,
       finalized,
+      batchQcs: Math.min(...this.honest.map((n) => n.node?.attestation.nextBatchQc ?? 0)),
+      batchQcSigners: this.checker.batchQcSigners,
+      droppedFirstBatchVote: this.#droppedFirstBatchVote,
       events: this.events,
       virtualMs: this.now,
     };
@@ -190,6 +240,11 @@ class Simulation {
 
   livenessShown(finalizedAtHeal: number): boolean {
     return this.honest.every((n) => (n.node?.consensus.finalizedIndex ?? 0) > finalizedAtHeal);
+  }
+
+  /** Every batch closed at healing has a BatchQC on every honest node. */
+  batchLivenessShown(): boolean {
+    return this.honest.every((n) => (n.node?.attestation.nextBatchQc ?? 0) >= this.closedAtHeal);
   }
 
   maxFinalized(): number {
@@ -292,6 +347,20 @@ class Simulation {
         this.queue.push(this.now + TX_EVERY_MS, { kind: "tx" });
         return;
       }
+      case "poll": {
+        // The simulated main node answers from its own BatchQC store; an
+        // attester that cannot reach it (down, partitioned) waits.
+        const main = this.main;
+        if (main.up && main.node !== null) {
+          const next = main.node.attestation.nextBatchQc;
+          for (const n of this.nodes) {
+            if (n === main || !n.up || !this.reachable(n, main)) continue;
+            this.step(n, { kind: "attestationStatus", next });
+          }
+        }
+        this.queue.push(this.now + SIM_POLL_MS, { kind: "poll" });
+        return;
+      }
     }
   }
 
@@ -357,10 +426,11 @@ class Simulation {
       committee,
       me: n.validator,
       signer: n.validator === null ? null : this.tc.signers[n.validator]!,
-      config: SIM_PROTOCOL_CONFIG,
+      config: { ...SIM_PROTOCOL_CONFIG, attestation: { ...SIM_PROTOCOL_CONFIG.attestation, mainNode: n.mainNode } },
       recovered,
       app: new KvApp(),
       verifyCache: this.cache,
+      nowMs: this.now,
       // Negative control of the outbox: the first validator's lanes machine
       // hands out its lane votes before their block is durable.
       testFaults: { laneVotesEarly: this.opts.faults.includes("early-vote") && n.validator === 0 },
@@ -380,6 +450,7 @@ class Simulation {
       return;
     }
     for (const w of writes) n.shadow.apply(w.write);
+    if (n.shadow.batchQcGap !== null) this.checker.note("BatchQCs gap-free", `${n.name}: ${n.shadow.batchQcGap}`);
     for (const w of writes) {
       if (!n.up || n.inc !== inc) return;
       this.step(n, { kind: "durable", id: w.id });
@@ -404,7 +475,17 @@ class Simulation {
         case "broadcast":
           if (e.topic === "lane_vote") this.sendToAll(n, { kind: "laneVote", vote: e.vote });
           else if (e.topic === "consensus") this.sendToAll(n, { kind: "consensus", msg: e.msg });
-          else this.sendToAll(n, { kind: "appVote", vote: e.vote });
+          else if (e.topic === "batch_vote") {
+            if (
+              e.msg.vote.signer === this.opts.dropFirstBatchVoteOf &&
+              e.msg.vote.signer === n.validator &&
+              !this.#droppedFirstBatchVote
+            ) {
+              this.#droppedFirstBatchVote = true;
+              break;
+            }
+            this.sendToAll(n, { kind: "batchVote", msg: e.msg });
+          } else this.sendToAll(n, { kind: "appVote", vote: e.vote });
           break;
         case "setTimer": {
           const token = ++this.timerToken;
@@ -419,7 +500,17 @@ class Simulation {
           });
           break;
         }
+        case "loadBatch": {
+          const storage = n.storage!;
+          const inc = n.inc;
+          void storage.batch(e.number).then((batch) => {
+            if (batch !== undefined)
+              this.queue.push(this.now, { kind: "deliver", to: n, inc, input: { kind: "batchLoaded", batch } });
+          });
+          break;
+        }
         case "fetchLaneBlocks":
+        case "fetchBatchQcs":
         case "fetchCommitQcs": {
           const peers = this.nodes.filter((p) => p !== n && p.up && this.reachable(n, p));
           if (peers.length > 0)
@@ -511,6 +602,8 @@ class Simulation {
         }
       }
       input = { kind: "syncLaneBlocks", blocks };
+    } else if (req.kind === "fetchBatchQcs") {
+      input = { kind: "syncBatchQcs", qcs: await s.batchQcRange(req.from, req.from + SYNC_LIMIT, SYNC_LIMIT) };
     } else {
       let qcs: CommitQc[] = await s.commitQcRange(req.from, req.from + SYNC_LIMIT, SYNC_LIMIT);
       if (qcs.length === 0 || qcs[0]!.proposal.view.index > req.from) {

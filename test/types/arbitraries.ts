@@ -11,6 +11,13 @@ import type {
   AppQc,
   AppVote,
   AppVoteBody,
+  AttestationRecord,
+  Batch,
+  BatchProof,
+  BatchQc,
+  BatchVote,
+  BatchVoteBody,
+  BatchVoteMessage,
   Codec,
   ConsensusMessage,
   codecs,
@@ -148,6 +155,32 @@ export const safetyRecord = (): fc.Arbitrary<SafetyRecord> =>
     lock: optional(proposalQc()),
   });
 
+export const batchVoteBody = (): fc.Arbitrary<BatchVoteBody> => record({ number: u64(), hash: hash() });
+
+export const batchVote = (): fc.Arbitrary<BatchVote> =>
+  record({ body: batchVoteBody(), signer: u16(), signature: signature() });
+
+export const batchVoteMessage = (): fc.Arbitrary<BatchVoteMessage> => record({ vote: batchVote(), attempt: u32() });
+
+export const batchQc = (): fc.Arbitrary<BatchQc> =>
+  fc.tuple(batchVoteBody(), signerSet()).map(([body, set]) => ({ body, ...set }));
+
+export const batch = (): fc.Arbitrary<Batch> =>
+  record({
+    number: u64(),
+    firstIndex: u64(),
+    lastIndex: u64(),
+    firstCreatedAtMs: u64(),
+    lastBlockHash: hash(),
+    appHash: hash(),
+    blocksRoot: hash(),
+  });
+
+export const attestationRecord = (): fc.Arbitrary<AttestationRecord> => record({ number: u64(), hash: hash() });
+
+export const batchProof = (): fc.Arbitrary<BatchProof> =>
+  record({ number: u64(), index: u64(), blockHash: hash(), siblings: fc.array(hash(), { maxLength: 12 }) });
+
 export const consensusMessage = (): fc.Arbitrary<ConsensusMessage> =>
   fc.oneof(
     proposalMessage().map((msg): ConsensusMessage => ({ kind: "proposal", msg })),
@@ -188,4 +221,11 @@ export const arbitraries: { [K in CodecName]: () => fc.Arbitrary<ValueOfCodec<(t
   globalBlock,
   anchor,
   safetyRecord,
+  batchVoteBody,
+  batchVote,
+  batchVoteMessage,
+  batchQc,
+  batch,
+  attestationRecord,
+  batchProof,
 };

@@ -29,6 +29,11 @@ const FIXED_SIZE = new Set<CodecName>([
   "phaseVote",
   "appVoteBody",
   "appVote",
+  "batchVoteBody",
+  "batchVote",
+  "batchVoteMessage",
+  "batch",
+  "attestationRecord",
 ]);
 
 const targets: Target[] = [
