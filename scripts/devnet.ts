@@ -2,6 +2,8 @@
  * A local cluster for development: one entry point, one subcommand per action.
  *
  *   npm run devnet -- up [N] [--set section.key=value ...]   N validators (default 4) in the background
+ *   npm run devnet -- up --ha                                 ... plus 3 redis-servers and a standby of node0
+ *   npm run devnet -- failover                               kill -9 the HA instance that signs; the other takes over
  *   npm run devnet -- status [--json]                        one line per node: index, round, peers, lag
  *   npm run devnet -- logs I [--lines 50] [--no-follow] [--raw]
  *   npm run devnet -- kill I | stop I | restart I [--cpu-prof]
@@ -20,6 +22,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import { followLog } from "./cluster/index.ts";
 import { clean, devnetDir, down, join, load, openDevnet, restartOne, stopOne, up } from "./devnet/cluster.ts";
+import { failover } from "./devnet/ha.ts";
 import { collectStatus, formatStatus } from "./devnet/status.ts";
 import { formatLoadResult } from "./load.ts";
 
@@ -52,10 +55,15 @@ export function buildProgram(): Command {
     .command("up")
     .argument("[validators]", "number of validators of a new devnet (default 4)", positiveInt)
     .option("--set <section.key=value>", "config override for every node of a new devnet (repeatable)", collect)
+    .option("--ha", "high availability: 3 redis-servers and a standby instance (standby0) of node0")
     .description("create a devnet of N validators and start it, or start the stopped nodes of an existing one")
-    .action(async (validators: number | undefined, opts: { set?: string[] }) => {
+    .action(async (validators: number | undefined, opts: { set?: string[]; ha?: boolean }) => {
       const dir = dirOf();
-      const res = await up(dir, { ...(validators !== undefined && { validators }), sets: opts.set ?? [] });
+      const res = await up(dir, {
+        ...(validators !== undefined && { validators }),
+        sets: opts.set ?? [],
+        ha: opts.ha === true,
+      });
       const s = res.cluster.state;
       out(
         `${res.created ? "created" : "resumed"} devnet in ${dir}: ${s.nodes.length} nodes, chain ${s.chainId}, ports ${s.basePort}..${s.basePort + 2 * s.nodes.length - 1}`,
@@ -150,6 +158,19 @@ export function buildProgram(): Command {
       });
       if (stopped.length > 0) out(`not sending to stopped validators: ${stopped.join(", ")}`);
       out(opts.json ? JSON.stringify(result) : formatLoadResult(result));
+    });
+
+  program
+    .command("failover")
+    .description(
+      "HA devnet: kill -9 the instance of node0 that signs now; the standby takes over; restart the killed one",
+    )
+    .action(async () => {
+      const dir = dirOf();
+      const r = await failover(dir, openDevnet(dir));
+      out(
+        `killed ${r.killed}; ${r.leader} leads at epoch ${r.epoch} after ${r.takeoverMs} ms; ${r.killed} restarted as the standby`,
+      );
     });
 
   program

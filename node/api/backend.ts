@@ -25,6 +25,17 @@ export interface StatusJson {
     floor: { index: number; round: number } | null;
     reason: string;
   };
+  /** Present in the HA mode (DESIGN section 14). */
+  ha?: HaStatusJson;
+}
+
+export interface HaStatusJson {
+  role: "standby" | "reconciling" | "leader";
+  epoch: number;
+  /** Milliseconds the lease stays valid without another renewal (0 when not held). */
+  leaseValidMs: number;
+  instanceId: string;
+  redis: { url: string; ok: boolean }[];
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import { HttpError } from "./http-error.ts";
 
 /**
  * Binary intake for `POST /txs` with `content-type: application/octet-stream`:
@@ -11,14 +12,6 @@ import type { FastifyInstance } from "fastify";
 
 export const BINARY_TXS_CONTENT_TYPE = "application/octet-stream";
 const LENGTH_BYTES = 4;
-
-class HttpError extends Error {
-  readonly statusCode: number;
-  constructor(statusCode: number, message: string) {
-    super(message);
-    this.statusCode = statusCode;
-  }
-}
 
 export interface BinaryTxLimits {
   maxTxBytes: number;

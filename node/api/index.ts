@@ -7,6 +7,7 @@ export type {
   BatchProofResult,
   BlockJson,
   CommitQcJson,
+  HaStatusJson,
   HealthJson,
   PeerJson,
   StatusJson,

@@ -4,6 +4,7 @@ import type { ApiBackend } from "./backend.ts";
 import { parseBinaryTxs, registerBinaryTxsParser } from "./binary-txs.ts";
 import type { EventHub } from "./events.ts";
 import { registerEventsRoute } from "./events-route.ts";
+import { HttpError } from "./http-error.ts";
 
 export interface ApiOptions {
   host: string;
@@ -23,8 +24,10 @@ const HASH_HEX = /^[0-9a-f]{64}$/;
 const INDEX = /^[0-9]{1,15}$/;
 const MAX_KV_KEY_BYTES = 1024;
 
-class BadRequest extends Error {
-  readonly statusCode = 400;
+class BadRequest extends HttpError {
+  constructor(message: string) {
+    super(400, message);
+  }
 }
 
 function parseHash(raw: string): Uint8Array {
@@ -169,7 +172,8 @@ function parseTxsBody(body: unknown, opts: ApiOptions): Uint8Array[] {
   const raw = (body as { txs: unknown[] }).txs;
   if (raw.length === 0) throw new BadRequest("txs is empty");
   if (raw.length > opts.maxTxsPerRequest) {
-    throw new BadRequest(`at most ${opts.maxTxsPerRequest} txs per request, got ${raw.length}`);
+    // The same answer as the binary route (binary-txs.ts): the body is too large, not malformed.
+    throw new HttpError(413, `at most ${opts.maxTxsPerRequest} txs per request, got ${raw.length}`);
   }
   const enc = new TextEncoder();
   return raw.map((tx, i) => {

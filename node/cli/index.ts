@@ -11,6 +11,7 @@ import { registerInit } from "./init.ts";
 import { registerKeys } from "./keys.ts";
 import { registerReset } from "./reset.ts";
 import { registerResync } from "./resync.ts";
+import { registerStandby } from "./standby.ts";
 import { registerStart } from "./start.ts";
 import { registerHealth, registerStatus } from "./status.ts";
 import { registerTestnet } from "./testnet.ts";
@@ -32,6 +33,7 @@ function buildProgram(): Command {
     .helpCommand("help [command]", "show help for a command");
   registerInit(program);
   registerTestnet(program);
+  registerStandby(program);
   registerStart(program);
   registerKeys(program);
   registerStatus(program);

@@ -133,3 +133,41 @@ export function urlKey(opts: { optional: boolean }) {
       allowed: `an http:// or https:// URL such as "http://127.0.0.1:26657"${opts.optional ? ", or empty" : ""}`,
     } satisfies KeyMeta);
 }
+
+/** redis://host:port URLs (the HA mode's independent redis-servers). */
+export function redisUrlListKey(opts: { min: number; max: number }) {
+  const item = z.string().superRefine((text, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      ctx.addIssue({ code: "custom", message: "not a URL" });
+      return;
+    }
+    if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
+      ctx.addIssue({ code: "custom", message: "must start with redis:// or rediss://" });
+    } else if (url.hostname === "") {
+      ctx.addIssue({ code: "custom", message: "names no host" });
+    }
+  });
+  return z
+    .array(item)
+    .min(opts.min)
+    .max(opts.max)
+    .refine((list) => new Set(list).size === list.length, "lists a URL twice")
+    .meta({
+      kind: "list",
+      allowed: `a list of ${opts.min}-${opts.max} distinct URLs like "redis://127.0.0.1:6379" (as an environment variable or flag: comma-separated)`,
+    } satisfies KeyMeta);
+}
+
+/** A free-form identifier, or empty for "derive it". */
+export function idKey(maxChars: number) {
+  return z
+    .string()
+    .regex(new RegExp(`^[A-Za-z0-9._-]{0,${maxChars}}$`), "not a valid id")
+    .meta({
+      kind: "string",
+      allowed: `empty, or 1-${maxChars} characters of A-Z, a-z, 0-9, '.', '_' or '-'`,
+    } satisfies KeyMeta);
+}

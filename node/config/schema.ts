@@ -3,12 +3,14 @@ import {
   booleanKey,
   enumKey,
   hostKey,
+  idKey,
   intKey,
   type KeyMeta,
   multiaddrListKey,
   nameKey,
   numberKey,
   pathKey,
+  redisUrlListKey,
   urlKey,
 } from "./kinds.ts";
 
@@ -106,9 +108,22 @@ export const ConfigSchema = z
         voteWindow: intKey(1, 1024),
       })
       .strict(),
+    ha: z
+      .object({
+        enabled: booleanKey(),
+        redisUrls: redisUrlListKey({ min: 0, max: 15 }),
+        leaseTtlMs: intKey(500, 600_000),
+        renewEveryMs: intKey(50, 300_000),
+        publishTimeoutMs: intKey(10, 60_000),
+        connectTimeoutMs: intKey(10, 60_000),
+        instanceId: idKey(64),
+      })
+      .strict(),
   })
   .strict()
   .superRefine((c, ctx) => {
+    for (const issue of haConfigProblems(c.ha))
+      ctx.addIssue({ code: "custom", path: ["ha", issue.key], message: issue.message });
     if (c.consensus.maxViewTimeoutMs < c.consensus.viewTimeoutMs) {
       ctx.addIssue({
         code: "custom",
@@ -117,6 +132,39 @@ export const ConfigSchema = z
       });
     }
   });
+
+/**
+ * Cross-key rules of [ha] (DESIGN section 14). The lease needs a quorum of
+ * floor(N/2)+1 of N redis-servers; renewal must happen well inside the TTL
+ * and a publish or connect attempt must fit inside one renewal period, or a
+ * slow node could hold the leader past its lease.
+ */
+export function haConfigProblems(ha: {
+  enabled: boolean;
+  redisUrls: readonly string[];
+  leaseTtlMs: number;
+  renewEveryMs: number;
+  publishTimeoutMs: number;
+  connectTimeoutMs: number;
+}): { key: string; message: string }[] {
+  const out: { key: string; message: string }[] = [];
+  if (ha.enabled && ha.redisUrls.length === 0) {
+    out.push({ key: "redisUrls", message: "ha.enabled = true needs at least one redis URL (3 recommended: quorum 2)" });
+  }
+  if (ha.renewEveryMs * 3 > ha.leaseTtlMs) {
+    out.push({
+      key: "renewEveryMs",
+      message: `must be at most a third of ha.leaseTtlMs (${ha.leaseTtlMs}) so that a lease survives a missed renewal`,
+    });
+  }
+  if (ha.publishTimeoutMs >= ha.renewEveryMs) {
+    out.push({ key: "publishTimeoutMs", message: `must be below ha.renewEveryMs (${ha.renewEveryMs})` });
+  }
+  if (ha.connectTimeoutMs >= ha.renewEveryMs) {
+    out.push({ key: "connectTimeoutMs", message: `must be below ha.renewEveryMs (${ha.renewEveryMs})` });
+  }
+  return out;
+}
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type SectionName = keyof Config;

@@ -6,6 +6,7 @@ import {
   type ConsensusMessage,
   codecs,
   consensusMessageCodec,
+  type HaAnnouncement,
   type LaneVote,
 } from "../types/index.ts";
 import { openGossip, PublishGenerations, sealGossip } from "./gossip-envelope.ts";
@@ -19,6 +20,7 @@ export interface GossipHandlers {
   onConsensus(msg: ConsensusMessage): void;
   onAppVote(vote: AppVote): void;
   onBatchVote(msg: BatchVoteMessage): void;
+  onHaAnnouncement(a: HaAnnouncement): void;
 }
 
 const VERDICT = {
@@ -118,6 +120,10 @@ export class Gossip {
     return this.#publish("batch_vote", codecs.batchVoteMessage.encode(msg), { topic: "batch_vote", value: msg });
   }
 
+  publishHaAnnouncement(a: HaAnnouncement): Promise<void> {
+    return this.#publish("ha_announce", codecs.haAnnouncement.encode(a), { topic: "ha_announce", value: a });
+  }
+
   /** Test and bench hook: publish raw message bytes (enveloped like any publish) on a topic without loopback. */
   publishRaw(topic: Topic, data: Uint8Array): Promise<void> {
     return this.#send(topic, data);
@@ -156,6 +162,9 @@ export class Gossip {
           break;
         case "batch_vote":
           this.#handlers.onBatchVote(v.value);
+          break;
+        case "ha_announce":
+          this.#handlers.onHaAnnouncement(v.value);
           break;
       }
     } catch (err) {

@@ -11,7 +11,7 @@
  *   push("dropped", n)            -> dropped.inc({ queue: "push" }, n)
  */
 
-export type Topic = "lane_vote" | "consensus" | "app_vote" | "batch_vote";
+export type Topic = "lane_vote" | "consensus" | "app_vote" | "batch_vote" | "ha_announce";
 export type Verdict = "accept" | "ignore" | "reject";
 export type SyncKind = "status" | "commitQcs" | "laneBlocks" | "globalBlocks" | "batchQcs";
 export type SyncRole = "client" | "server";

@@ -2,7 +2,15 @@ import { peerIdFromString } from "@libp2p/peer-id";
 import type { Logger } from "pino";
 import type { Committee } from "../committee/index.ts";
 import { type KeyPair, libp2pPrivateKey, peerIdOf, type VerifyCache } from "../crypto/index.ts";
-import type { AppVote, BatchVoteMessage, ConsensusMessage, LaneBlock, LaneVote, View } from "../types/index.ts";
+import type {
+  AppVote,
+  BatchVoteMessage,
+  ConsensusMessage,
+  HaAnnouncement,
+  LaneBlock,
+  LaneVote,
+  View,
+} from "../types/index.ts";
 import { codecs } from "../types/index.ts";
 import { Gossip } from "./gossip.ts";
 import { createHost, type Host } from "./host.ts";
@@ -34,6 +42,12 @@ export interface NetworkOptions {
   nodeKey: KeyPair;
   /** This node's committee index, or null for an observer (never pushes, never signs). */
   validatorIndex: number | null;
+  /**
+   * One instance of a validator in the HA mode (DESIGN section 14): its
+   * peer id need not be the one genesis lists; peers learn it from its
+   * signed announcement (publishHaAnnouncement).
+   */
+  haInstance?: boolean;
   /** Multiaddrs to listen on, e.g. `/ip4/0.0.0.0/tcp/26656`. */
   listen: string[];
   /** Multiaddrs with `/p2p/<peerId>` to keep connected (committee members and bootstrap peers). */
@@ -75,6 +89,10 @@ export interface Network {
   publishBatchVote(msg: BatchVoteMessage): Promise<void>;
   /** Writes an own lane block once to every other committee member (bounded queue per peer). */
   pushLaneBlock(block: LaneBlock): void;
+  /** HA: announce (signed by the validator key) that this instance now signs for its validator. */
+  publishHaAnnouncement(a: HaAnnouncement): Promise<void>;
+  /** The peer id that signs for each committee member now (genesis, or the highest announced epoch). */
+  activePeers(): { validator: number; peerId: string; epoch: number }[];
   sync: SyncClientApi;
   peers(): PeerInfo[];
   /** Per committee peer: blocks waiting in the push queue and the stream's state. */
@@ -101,7 +119,7 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
   if (index !== null) {
     const member = committee.member(index);
     if (member === undefined) throw new Error(`validator index ${index} is not in the committee of ${committee.size}`);
-    if (member.peerId !== ownPeerId) {
+    if (member.peerId !== ownPeerId && opts.haInstance !== true) {
       throw new Error(
         `node key gives peer id ${ownPeerId} but genesis lists ${member.peerId} for validator ${index}: wrong node_key file?`,
       );
@@ -131,7 +149,13 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
       cache,
       isRelevantView: handlers.isRelevantView?.bind(handlers),
     },
-    handlers,
+    {
+      onLaneVote: (v) => handlers.onLaneVote(v),
+      onConsensus: (m) => handlers.onConsensus(m),
+      onAppVote: (v) => handlers.onAppVote(v),
+      onBatchVote: (m) => handlers.onBatchVote(m),
+      onHaAnnouncement: (a) => onHaAnnouncement(a),
+    },
     metrics,
     log.child({ part: "gossip" }),
     loopback,
@@ -154,15 +178,46 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
   const redialer = new Redialer(host, limits, log.child({ part: "dial" }));
   for (const p of peerAddrs) if (p.peerId !== ownPeerId) redialer.add(peerIdFromString(p.peerId), [p.addr]);
 
-  // Push targets: every other committee member, only when this node is a validator.
-  const pushers = new Map<string, PushSender>();
+  // The instance that signs for each member: genesis's peer id until an HA
+  // announcement with a higher epoch names another (highest epoch wins).
+  const active = new Map<number, { peerId: string; epoch: number }>(
+    committee.members.map((m) => [m.index, { peerId: m.peerId, epoch: 0 }]),
+  );
+  const laneOfPeer = (peerId: string): number | undefined => {
+    for (const [validator, a] of active) if (a.peerId === peerId) return validator;
+    return undefined;
+  };
+
+  // Push targets: every other committee member's active instance, only when this node is a validator.
+  const pushers = new Map<number, PushSender>();
+  const newPusher = (peerId: string) =>
+    new PushSender(host, ids.push, peerId, limits, metrics, log.child({ part: "push" }));
   for (const m of committee.members) {
-    if (m.peerId === ownPeerId) continue;
+    if (m.peerId === ownPeerId || m.index === index) continue;
     if (index !== null) {
-      pushers.set(m.peerId, new PushSender(host, ids.push, m.peerId, limits, metrics, log.child({ part: "push" })));
+      pushers.set(m.index, newPusher(m.peerId));
       redialer.add(peerIdFromString(m.peerId), []);
     }
   }
+
+  const onHaAnnouncement = (a: HaAnnouncement) => {
+    const { validator, epoch } = a.body;
+    const peerId = peerIdOf(a.body.nodePublicKey);
+    const cur = active.get(validator);
+    if (cur === undefined || epoch <= cur.epoch) return;
+    active.set(validator, { peerId, epoch });
+    if (peerId === cur.peerId) return;
+    log.info({ validator, peerId, epoch, previous: cur.peerId }, "validator's active instance changed");
+    if (validator === index || peerId === ownPeerId) return;
+    const old = pushers.get(validator);
+    if (old !== undefined) {
+      void old.stop();
+      const next = newPusher(peerId);
+      pushers.set(validator, next);
+      redialer.add(peerIdFromString(peerId), []);
+      next.kick();
+    }
+  };
 
   const updatePeers = () => {
     const peers = host.getPeers().map((p) => p.toString());
@@ -186,6 +241,7 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
             cache,
             metrics,
             log: log.child({ part: "push" }),
+            laneOfPeer,
             onLaneBlock: (b, from) => handlers.onLaneBlock(b, from),
           }),
         { maxInboundStreams: 4, maxOutboundStreams: 4 },
@@ -197,7 +253,7 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
       host.addEventListener("peer:connect", (evt) => {
         const peer = evt.detail.toString();
         updatePeers();
-        pushers.get(peer)?.kick();
+        for (const p of pushers.values()) if (p.peerId.toString() === peer) p.kick();
       });
       host.addEventListener("peer:identify", (evt) => {
         redialer.learned(evt.detail.peerId.toString(), evt.detail.listenAddrs);
@@ -242,6 +298,11 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
     publishAppVote: (vote) => gossip.publishAppVote(vote),
     publishBatchVote: (msg) => gossip.publishBatchVote(msg),
     publishRaw: (topic, data) => gossip.publishRaw(topic, data),
+    publishHaAnnouncement(a) {
+      onHaAnnouncement(a);
+      return gossip.publishHaAnnouncement(a);
+    },
+    activePeers: () => [...active].map(([validator, a]) => ({ validator, ...a })),
 
     pushLaneBlock(block) {
       if (index === null) throw new Error("an observer does not push lane blocks");

@@ -1,7 +1,7 @@
 import { assertChainId } from "../types/index.ts";
 import type { Topic } from "./metrics.ts";
 
-export const TOPICS: readonly Topic[] = ["lane_vote", "consensus", "app_vote", "batch_vote"];
+export const TOPICS: readonly Topic[] = ["lane_vote", "consensus", "app_vote", "batch_vote", "ha_announce"];
 
 /** Protocol ids and topic names, all scoped by chain id so two chains never mix. */
 export interface ProtocolIds {
@@ -21,6 +21,7 @@ export function protocolIds(chainId: string): ProtocolIds {
       consensus: `${base}/consensus/1`,
       app_vote: `${base}/app_vote/1`,
       batch_vote: `${base}/batch_vote/1`,
+      ha_announce: `${base}/ha_announce/1`,
     },
   };
 }

@@ -184,11 +184,13 @@ export function handlePushStream(
     cache: VerifyCache;
     metrics: NetMetrics;
     log: Logger;
+    /** The committee member a peer currently pushes for (genesis, or an HA instance's announcement). */
+    laneOfPeer(peerId: string): number | undefined;
     onLaneBlock(block: LaneBlock, fromPeer: string): void;
   },
 ): void {
   const from = connection.remotePeer.toString();
-  const pusher = ctx.committee.indexOfPeerId(from);
+  const pusher = ctx.laneOfPeer(from);
   if (pusher === undefined) {
     ctx.metrics.pushEvent("rejected");
     ctx.log.debug({ peer: from }, "push stream from a non-member refused");

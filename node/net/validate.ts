@@ -1,5 +1,5 @@
 import { type Committee, type KnownHashes, verifyCommitQc, verifySigned, verifyTimeoutQc } from "../committee/index.ts";
-import { VerifyCache } from "../crypto/index.ts";
+import { VerifyCache, verifyMemberSignature } from "../crypto/index.ts";
 import {
   type AppVote,
   type BatchVoteMessage,
@@ -7,6 +7,8 @@ import {
   codecs,
   consensusMessageCodec,
   DecodeError,
+  DOMAINS,
+  type HaAnnouncement,
   type LaneBlock,
   type LaneVote,
   type SignedMessage,
@@ -47,7 +49,8 @@ export type GossipValue =
   | { topic: "lane_vote"; value: LaneVote }
   | { topic: "consensus"; value: ConsensusMessage }
   | { topic: "app_vote"; value: AppVote }
-  | { topic: "batch_vote"; value: BatchVoteMessage };
+  | { topic: "batch_vote"; value: BatchVoteMessage }
+  | { topic: "ha_announce"; value: HaAnnouncement };
 
 export interface ValidationContext {
   committee: Committee;
@@ -86,6 +89,8 @@ export function maxBytesOf(topic: Topic, ctx: Pick<ValidationContext, "maxConsen
       return codecs.batchVoteMessage.maxBytes;
     case "consensus":
       return ctx.maxConsensusMessageBytes;
+    case "ha_announce":
+      return codecs.haAnnouncement.maxBytes;
   }
 }
 
@@ -108,7 +113,33 @@ export function checkGossip(topic: Topic, data: Uint8Array, ctx: ValidationConte
       const r = checkConsensus(data, ctx);
       return r.verdict === "accept" ? { verdict: "accept", value: { topic, value: r.value } } : r;
     }
+    case "ha_announce": {
+      const r = checkHaAnnouncement(data, ctx);
+      return r.verdict === "accept" ? { verdict: "accept", value: { topic, value: r.value } } : r;
+    }
   }
+}
+
+/** An HA instance's announcement: signed by a member's validator key, naming a valid peer id. */
+export function checkHaAnnouncement(data: Uint8Array, ctx: ValidationContext): Checked<HaAnnouncement> {
+  const d = decodeOrReject(() => codecs.haAnnouncement.decode(data));
+  if (!d.ok) return reject("decode");
+  const a = d.value;
+  if (!ctx.committee.isMember(a.body.validator)) return reject("non_member");
+  const body = codecs.haAnnouncementBody.encode(a.body);
+  if (
+    !verifyMemberSignature(
+      ctx.committee,
+      a.body.validator,
+      DOMAINS.haAnnouncement,
+      ctx.chainId,
+      body,
+      a.signature,
+      ctx.cache,
+    )
+  )
+    return reject("bad_signature");
+  return { verdict: "accept", value: a };
 }
 
 /** A decoded signed message through the one table of rules (committee/signed.ts), as a verdict. */

@@ -126,6 +126,33 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ["kind"] as const,
       registers: r,
     }),
+    haRole: new Gauge({
+      name: "validator_ha_role",
+      help: "HA role of this instance: 0 standby (also without [ha]), 1 reconciling, 2 leader",
+      registers: r,
+    }),
+    haEpoch: new Gauge({
+      name: "validator_ha_epoch",
+      help: "Fencing epoch of this instance's last lease",
+      registers: r,
+    }),
+    haFailovers: new Counter({
+      name: "validator_ha_failovers_total",
+      help: "Times this instance took over signing (won the lease and reconciled)",
+      registers: r,
+    }),
+    haOutstandingPublishes: new Gauge({
+      name: "validator_ha_outstanding_publishes",
+      help: "Sign-state writes to slow redis-servers still running after their publish returned",
+      registers: r,
+    }),
+    haOpSeconds: new Histogram({
+      name: "validator_ha_op_seconds",
+      help: "Latency of HA quorum operations (acquire, renew, publish, reconcile, release)",
+      labelNames: ["op"] as const,
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: r,
+    }),
     dropped: new Counter({
       name: "validator_dropped_total",
       help: "Items dropped because a bounded queue or buffer was full",

@@ -1,4 +1,12 @@
-import type { ApiBackend, BatchJson, BlockJson, StatusJson, SubmitResult, TxStatusJson } from "../api/index.ts";
+import type {
+  ApiBackend,
+  BatchJson,
+  BlockJson,
+  HaStatusJson,
+  StatusJson,
+  SubmitResult,
+  TxStatusJson,
+} from "../api/index.ts";
 import type { Network } from "../net/index.ts";
 import type { Metrics } from "../observability/index.ts";
 import type { ProtocolNode } from "../protocol/index.ts";
@@ -75,7 +83,8 @@ export class PendingTxs {
 
 export interface ApiBackendParts {
   home: NodeHome;
-  protocol: ProtocolNode;
+  /** The current protocol (the HA mode rebuilds it on a role change). */
+  protocol: () => ProtocolNode;
   storage: Storage;
   net: Network;
   metrics: Metrics;
@@ -90,15 +99,20 @@ export interface ApiBackendParts {
   signing(): StatusJson["signing"];
   /** Highest consensus index seen in any message (own or peers'). */
   highestSeenIndex(): number;
+  /** HA status, or undefined without [ha]. */
+  ha?: () => HaStatusJson;
+  /** False on an HA standby (it has no lane to put txs in). */
+  haSigning?: () => boolean;
 }
 
 /** The running node as the HTTP API sees it. Reads only; writes go through the event loop. */
 export function createApiBackend(parts: ApiBackendParts): ApiBackend {
-  const { home, protocol, storage, net, metrics, pending } = parts;
+  const { home, storage, net, metrics, pending } = parts;
   const { config, committee } = home;
 
   return {
     status() {
+      const protocol = parts.protocol();
       const view = protocol.consensus.view;
       const lock = protocol.consensus.lock;
       const finalRanges = protocol.consensus.lastCommitQc?.proposal.ranges;
@@ -119,10 +133,12 @@ export function createApiBackend(parts: ApiBackendParts): ApiBackend {
           finalizedNext: finalRanges?.[m.index]?.next ?? 0,
         })),
         signing: parts.signing(),
+        ...(parts.ha ? { ha: parts.ha() } : {}),
       };
     },
 
     health() {
+      const protocol = parts.protocol();
       const finalizedIndex = protocol.consensus.finalizedIndex;
       if (protocol.halted !== null) return { status: "halted", finalizedIndex, reason: protocol.halted };
       if (!parts.accepting()) return { status: "halted", finalizedIndex, reason: "the node is stopping" };
@@ -161,6 +177,15 @@ export function createApiBackend(parts: ApiBackendParts): ApiBackend {
             `(lanes.mempoolMaxTxs = ${config.lanes.mempoolMaxTxs}); none was accepted: send at most ${config.lanes.mempoolMaxTxs} per request`,
         };
       }
+      if (parts.haSigning && !parts.haSigning()) {
+        return {
+          accepted: false,
+          reason: "not_accepting",
+          message: "this instance is an HA standby; send transactions to the active instance",
+          retryAfterMs: OBSERVER_RETRY_AFTER_MS,
+        };
+      }
+      const protocol = parts.protocol();
       const waiting = protocol.lanes.mempoolSize + parts.queuedTxs() + ownUnfinalizedTxs(home, protocol);
       if (protocol.lanes.mempoolFull || waiting + txs.length > config.lanes.mempoolMaxTxs) {
         metrics.mempoolRejected.inc(txs.length);
@@ -187,7 +212,7 @@ export function createApiBackend(parts: ApiBackendParts): ApiBackend {
       return {
         genesis: { chainId: committee.chainId, genesisHash: toHex(committee.genesisHash) },
         // What the machine knows durable (the WAL's cursor moves when a write is staged).
-        nextBatchToAttest: protocol.attestation.nextBatchQc,
+        nextBatchToAttest: parts.protocol().attestation.nextBatchQc,
       };
     },
 

@@ -27,7 +27,7 @@ export class HomeError extends Error {
 /**
  * Loads config (defaults < file < env < overrides), genesis and keys, and
  * checks that they fit together: the validator key is in the committee, the
- * node key is the peer id genesis lists for it, and the local block size fits
+ * node key is the peer id genesis lists for it (unless [ha] is on), and the local block size fits
  * the chain's limit. Each failure says what to fix.
  */
 export function loadNodeHome(opts: {
@@ -59,7 +59,9 @@ export function loadNodeHome(opts: {
       );
     }
     const listed = committee.member(index)!.peerId;
-    if (listed !== peerId) {
+    // In the HA mode each instance of the validator has its own node key;
+    // peers learn the active one from its signed announcement.
+    if (listed !== peerId && !config.ha.enabled) {
       throw new HomeError(
         `genesis lists peer id ${listed} for validator ${index}, but the node key ${paths.nodeKeyFile} gives ${peerId}`,
       );

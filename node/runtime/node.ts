@@ -43,9 +43,11 @@ import { AttestationPoller } from "./attestation-poller.ts";
 import { CatchUp } from "./catch-up.ts";
 import { DurableReporter, LocalDurability } from "./durability.ts";
 import { FinalizedLog } from "./finalized-log.ts";
+import { HaMode } from "./ha-mode.ts";
 import { loadNodeHome, type NodeHome } from "./home.ts";
 import { InputQueue } from "./input-queue.ts";
 import { MachineCounters } from "./machine-counters.ts";
+import { ReceivedJournal } from "./received-journal.ts";
 import { Scrubber } from "./scrub.ts";
 import { SigningFloorKeeper } from "./signing-floor.ts";
 import { syncServerFor } from "./sync-server.ts";
@@ -286,14 +288,24 @@ class Runtime implements RunningNode {
   readonly #metrics: Metrics;
   readonly #storage: Storage;
   readonly #writer: GroupCommitWriter;
-  readonly #protocol: ProtocolNode;
-  readonly #durable: DurableReporter;
+  #protocol: ProtocolNode;
+  /** Reports durable writes of the current protocol; a new one per protocol (HA role change). */
+  #durable: DurableReporter;
+  readonly #signer: Signer | null;
+  /** The HA mode's lease and role, or null without [ha]. */
+  readonly #ha: HaMode | null;
+  /**
+   * Bumped whenever the protocol is rebuilt (an HA role change): writes,
+   * acknowledgements and timers of an older protocol are ignored.
+   */
+  #generation = 0;
   readonly #queue = new InputQueue<NodeInput>(INPUT_QUEUE_CAPACITY, INPUT_QUEUE_MAX_BYTES, approxInputBytes);
-  readonly #timers: Timers<TimerName>;
+  #timers: Timers<TimerName>;
   readonly #pending: PendingTxs;
   readonly #finalizedLog: FinalizedLog;
+  readonly #journal: ReceivedJournal;
   readonly #verifyCache: VerifyCache;
-  readonly #counters: MachineCounters;
+  #counters: MachineCounters;
   /** Views of consensus messages seen, served to peers in sync status (issue 15). */
   readonly #views: ViewsSeen;
   /** Double-sign protection; null for an observer. */
@@ -366,7 +378,20 @@ class Runtime implements RunningNode {
       this.#metrics.walWriteSeconds.observe(s.durationMs / 1000);
       this.#metrics.walBatchWrites.observe(s.ops);
     });
-    const signer = home.validatorKey ? new Signer(home.validatorKey.secretKey, home.committee.chainId) : null;
+    this.#signer = home.validatorKey ? new Signer(home.validatorKey.secretKey, home.committee.chainId) : null;
+    this.#ha =
+      home.config.ha.enabled && home.validatorIndex !== null && this.#signer !== null
+        ? new HaMode({
+            home,
+            logger: parts.logger,
+            metrics: parts.metrics,
+            signer: this.#signer,
+            writer: this.#writer,
+            takeOver: (epoch) => this.#takeOver(epoch),
+            stepDown: (reason) => this.#stepDown(reason),
+            fatal: (reason) => this.#fatal(reason),
+          })
+        : null;
     this.#views = new ViewsSeen(home.committee);
     // What this node signed or certified before a restart counts as seen: a
     // peer that lost its safety record asks for it (issue 15).
@@ -405,30 +430,57 @@ class Runtime implements RunningNode {
               this.#releaseHeldTxs();
             },
           });
-    this.#protocol = new ProtocolNode({
-      committee: home.committee,
-      me: home.validatorIndex,
-      signer,
-      config: protocolConfig(home.config),
+    // An HA instance starts as a follower; it signs only after winning the lease.
+    this.#protocol = this.#newProtocol(recovered, this.#ha === null);
+    this.#durable = this.#newReporter();
+    this.#timers = this.#newTimers();
+    this.#pending = new PendingTxs(home.config.lanes.mempoolMaxTxs * 2);
+    this.#finalizedLog = new FinalizedLog(this.#log);
+    this.#journal = new ReceivedJournal(this.#log);
+    this.#counters = new MachineCounters(this.#protocol, this.#metrics);
+  }
+
+  #newProtocol(recovered: RecoveredState, signing: boolean): ProtocolNode {
+    return new ProtocolNode({
+      committee: this.home.committee,
+      me: signing ? this.home.validatorIndex : null,
+      signer: signing ? this.#signer : null,
+      config: protocolConfig(this.home.config),
       recovered,
       app: new KvApp(),
-      verifyCache: parts.verifyCache,
+      verifyCache: this.#verifyCache,
       nowMs: Date.now(),
       signingFloor: this.#floor?.initialFloor ?? null,
     });
-    // The HA mode (DESIGN section 14) replaces LocalDurability with a hook
-    // that also waits for the Redis quorum publish (see durability.ts).
-    this.#durable = new DurableReporter(
-      new LocalDurability(this.#writer),
+  }
+
+  /**
+   * The durability hook's reporter for the current protocol: `durable(id)`
+   * in persist order. The hook is the local group commit, or in the HA mode
+   * the Redis quorum and then the group commit (DESIGN sections 10 and 14).
+   * A write of an ended HA term is never acknowledged (what it holds is
+   * never sent) and does not stop the node; any other refusal does.
+   */
+  #newReporter(): DurableReporter {
+    const generation = this.#generation;
+    return new DurableReporter(
+      this.#ha?.durability ?? new LocalDurability(this.#writer),
       (batch) => {
+        if (generation !== this.#generation) return;
         for (const w of batch) this.#push({ kind: "durable", id: w.id });
       },
-      (err) => this.#fatal(`a durable write was refused: ${err.message}`),
+      (err) => {
+        if (generation !== this.#generation || this.#ha?.isTermEnd(err)) return;
+        this.#fatal(`a durable write was refused: ${err.message}`);
+      },
     );
-    this.#timers = new Timers<TimerName>((timer, key) => this.#push({ kind: "timer", timer, key }));
-    this.#pending = new PendingTxs(home.config.lanes.mempoolMaxTxs * 2);
-    this.#finalizedLog = new FinalizedLog(this.#log);
-    this.#counters = new MachineCounters(this.#protocol, this.#metrics);
+  }
+
+  #newTimers(): Timers<TimerName> {
+    const generation = this.#generation;
+    return new Timers<TimerName>((timer, key) => {
+      if (generation === this.#generation) this.#push({ kind: "timer", timer, key });
+    });
   }
 
   async start(): Promise<void> {
@@ -439,6 +491,7 @@ class Runtime implements RunningNode {
       committee,
       nodeKey: home.nodeKey,
       validatorIndex: home.validatorIndex,
+      haInstance: this.#ha !== null,
       listen: [...config.p2p.listen],
       peers: [...config.p2p.peers],
       logger: netLog,
@@ -461,13 +514,23 @@ class Runtime implements RunningNode {
       // The network calls these only with messages net/validate.ts verified
       // against committee/signed.ts: the machines do not check them again.
       handlers: {
-        onLaneBlock: (block) => this.#offer({ kind: "laneBlock", block, verified: true }),
-        onLaneVote: (vote) => this.#offer({ kind: "laneVote", vote, verified: true }),
+        onLaneBlock: (block) => {
+          this.#journal.laneBlock(block);
+          this.#offer({ kind: "laneBlock", block, verified: true });
+        },
+        onLaneVote: (vote) => {
+          this.#journal.laneVote(vote);
+          this.#offer({ kind: "laneVote", vote, verified: true });
+        },
         onConsensus: (msg) => {
+          this.#journal.consensus(msg);
           this.#views.note(msg);
           this.#offer({ kind: "consensus", msg, verified: true });
         },
-        onAppVote: (vote) => this.#offer({ kind: "appVote", vote, verified: true }),
+        onAppVote: (vote) => {
+          this.#journal.appVote(vote);
+          this.#offer({ kind: "appVote", vote, verified: true });
+        },
         onBatchVote: (msg) => this.#offer({ kind: "batchVote", msg, verified: true }),
         syncServer: syncServerFor(this.#storage, committee.size, this.#views),
       },
@@ -510,7 +573,7 @@ class Runtime implements RunningNode {
       this.#api = buildApi(
         createApiBackend({
           home,
-          protocol: this.#protocol,
+          protocol: () => this.#protocol,
           storage: this.#storage,
           net: this.#net,
           metrics: this.#metrics,
@@ -520,6 +583,7 @@ class Runtime implements RunningNode {
           accepting: () => this.#stopping === null && this.#protocol.halted === null,
           signing: () => this.#floor?.json ?? { state: "observer", floor: null, reason: "no validator key" },
           highestSeenIndex: () => this.#views.highest.index,
+          ...(this.#ha ? { ha: () => this.#ha!.status(), haSigning: () => this.#ha!.signing() } : {}),
         }),
         {
           host: config.api.host,
@@ -563,6 +627,7 @@ class Runtime implements RunningNode {
     this.#scrubber.start();
     this.#startAttestation();
     this.#floor?.start();
+    this.#ha?.start(this.#net);
     if (config.metrics.statusIntervalMs > 0) {
       this.#statusTimer = setInterval(() => this.#statusLine(), config.metrics.statusIntervalMs);
       this.#statusTimer.unref();
@@ -690,6 +755,7 @@ class Runtime implements RunningNode {
           break;
         // Signed messages reach here only as the outbox released them.
         case "pushBlock":
+          if (!this.#mayRelease()) break;
           try {
             net.pushLaneBlock(e.block);
           } catch (err) {
@@ -697,6 +763,7 @@ class Runtime implements RunningNode {
           }
           break;
         case "broadcast":
+          if (!this.#mayRelease()) break;
           if (e.topic === "lane_vote") void net.publishLaneVote(e.vote);
           else if (e.topic === "consensus") {
             this.#views.note(e.msg);
@@ -819,15 +886,100 @@ class Runtime implements RunningNode {
   }
 
   /**
+   * In the HA mode a signed message leaves only while this instance leads
+   * and its lease is valid (a process paused past its lease releases
+   * nothing when it resumes). Without [ha]: always.
+   */
+  #mayRelease(): boolean {
+    if (this.#ha === null) return true;
+    if (this.#ha.signing()) {
+      this.#ha.noteRelease();
+      return true;
+    }
+    this.#metrics.dropped.inc({ queue: "ha_not_leader" });
+    return false;
+  }
+
+  /**
    * Submits the turn's writes to the durability hook; once it acknowledges
    * them (and every earlier batch), each write's `durable(id)` goes back to
-   * the protocol, in persist order. The outbox releases what they hold.
+   * the protocol, in persist order. The outbox releases what they hold. In
+   * the HA mode while leading, "durable" is the local group commit AND the
+   * Redis quorum publish of the sign state the writes carry (DESIGN section 10).
    */
   #flushWrites(): void {
     if (this.#writes.length === 0) return;
     const batch = this.#writes;
     this.#writes = [];
     this.#durable.submit(batch);
+  }
+
+  // ---- HA role changes (DESIGN section 14) ----
+
+  /**
+   * Rebuilds the protocol from durable state, signing or not: the
+   * machines are pure and take their signer at construction, so a role
+   * change is a restart of the protocol in place (network and API stay up).
+   */
+  async #rebuild(signing: boolean): Promise<void> {
+    this.#running = false;
+    this.#generation++;
+    this.#timers.close();
+    this.#timers = this.#newTimers();
+    // Queued inputs belong to the old protocol's turn (durables, timers);
+    // peers' messages that are lost here come back by sync.
+    this.#queue.clear();
+    this.#queuedTxs = 0;
+    this.#writes = [];
+    await this.#ha?.durability.localIdle();
+    this.#durable = this.#newReporter();
+    if (this.#stopping !== null) return;
+    const recovered = await recover(this.#storage, this.home.committee, this.#verifyCache);
+    this.#protocol = this.#newProtocol(recovered, signing);
+    this.#counters = new MachineCounters(this.#protocol, this.#metrics);
+    this.#execute(this.#protocol.start(Date.now()));
+    this.#flushWrites();
+    this.#running = true;
+    this.#schedule();
+  }
+
+  /** Won the lease at `epoch`: stop following, reconcile, then sign. */
+  async #takeOver(epoch: number): Promise<boolean> {
+    if (this.#stopping !== null || this.#net === null) return false;
+    const follower = this.#protocol;
+    let paused = false;
+    const ok = await this.#ha!.reconcile({
+      storage: this.#storage,
+      writer: this.#writer,
+      verifyCache: this.#verifyCache,
+      sync: this.#net.sync,
+      hint: {
+        commitQcNext: follower.consensus.finalizedIndex + 1,
+        ownLaneNext: follower.lanes.laneNext(this.home.validatorIndex!),
+      },
+      // The follower runs while reconciliation gathers; it stops only to apply.
+      pause: async () => {
+        paused = true;
+        this.#running = false;
+        this.#generation++;
+        await this.#ha!.durability.localIdle();
+      },
+    });
+    // The lease may have lapsed while reconciling (the coordinator then stepped down already).
+    if (!ok || this.#stopping !== null || !this.#ha!.lease.held()) {
+      if (paused) await this.#rebuild(false);
+      return false;
+    }
+    this.#ha!.beginTerm(epoch);
+    await this.#rebuild(true);
+    return true;
+  }
+
+  /** Lost the lease (or fenced): nothing more leaves; follow the chain again. */
+  #stepDown(_reason: string): void {
+    this.#generation++;
+    this.#running = false;
+    void this.#rebuild(false).catch((err: Error) => this.#fatal(`could not become a follower: ${err.message}`));
   }
 
   // ---- operator output ----
@@ -868,6 +1020,7 @@ class Runtime implements RunningNode {
   async #shutdown(): Promise<void> {
     this.#log.info("stopping: intake closed, flushing writes");
     this.#timers.close();
+    if (this.#ha) await this.#ha.stop();
     if (this.#statusTimer) clearInterval(this.#statusTimer);
     if (this.#probeTimer) clearInterval(this.#probeTimer);
     this.#floor?.stop();

@@ -14,6 +14,7 @@ export const DOMAINS = {
   timeout: "timeout",
   appVote: "app_vote",
   batchVote: "batch_vote",
+  haAnnouncement: "ha_announcement",
 } as const;
 
 export type Domain = (typeof DOMAINS)[keyof typeof DOMAINS];

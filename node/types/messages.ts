@@ -25,6 +25,8 @@ import {
   BatchVoteType,
   ConsensusMessageType,
   GlobalBlockType,
+  HaAnnouncementBodyType,
+  HaAnnouncementType,
   type LaneBlock,
   type LaneBlockHeader,
   LaneBlockHeaderType,
@@ -90,6 +92,8 @@ export const codecs = {
   batch: new Codec("Batch", BatchType, 512),
   attestationRecord: new Codec("AttestationRecord", AttestationRecordType, 256),
   batchProof: new Codec("BatchProof", BatchProofType, 1024),
+  haAnnouncementBody: new Codec("HaAnnouncementBody", HaAnnouncementBodyType, 256),
+  haAnnouncement: new Codec("HaAnnouncement", HaAnnouncementType, 512),
 } as const;
 
 // ---- the consensus topic: a tagged union ----

@@ -212,6 +212,26 @@ export const AnchorType = new ContainerType({
   appQc: AppQcType,
 });
 
+// ---- high availability (DESIGN section 14) ----
+
+/**
+ * "The instance with node key `nodePublicKey` signs for validator `validator` since fencing epoch
+ * `epoch`", signed by the validator key. Peers push lane blocks to the
+ * announced instance with the highest epoch.
+ */
+export const HaAnnouncementBodyType = new ContainerType({
+  validator: U16,
+  /** The instance's node (libp2p) public key; its peer id follows from it. */
+  nodePublicKey: Hash,
+  epoch: U64,
+  atMs: U64,
+});
+
+export const HaAnnouncementType = new ContainerType({
+  body: HaAnnouncementBodyType,
+  signature: Signature,
+});
+
 /** Consensus safety record (`meta/safety`), written before any vote leaves. */
 export const SafetyRecordType = new ContainerType({
   /** Last view this node sent a prepare vote in, and for which proposal. */
@@ -332,3 +352,5 @@ export type Batch = ValueOf<typeof BatchType>;
 export type BatchCommitment = ValueOf<typeof BatchCommitmentType>;
 export type AttestationRecord = ValueOf<typeof AttestationRecordType>;
 export type BatchProof = ValueOf<typeof BatchProofType>;
+export type HaAnnouncementBody = ValueOf<typeof HaAnnouncementBodyType>;
+export type HaAnnouncement = ValueOf<typeof HaAnnouncementType>;

@@ -60,6 +60,8 @@ export interface StartOptions {
   logLevel?: string;
   /** Tee of this run's output (see spawnNode). */
   onOutput?: (chunk: string) => void;
+  /** Variables added to this run's environment (test switches; VALIDATOR_* are config). */
+  env?: Readonly<Record<string, string>>;
 }
 
 export interface StopResult {
@@ -208,6 +210,7 @@ export class LocalCluster {
       ...(opts.nodeArgs !== undefined && { nodeArgs: opts.nodeArgs }),
       ...(this.#run.detached !== undefined && { detached: this.#run.detached }),
       ...(onOutput !== undefined && { onOutput }),
+      ...(opts.env !== undefined && { env: opts.env }),
     });
     this.#children.set(node.name, spawned);
     node.starts++;

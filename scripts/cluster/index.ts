@@ -61,6 +61,14 @@ export {
 } from "./proc.ts";
 export type { NodeSignal, StopOutcome } from "./process.ts";
 export {
+  REDIS_SERVER_BIN,
+  type RedisServer,
+  redisServerAvailable,
+  startRedis,
+  startRedisServers,
+  stopRedisServers,
+} from "./redis.ts";
+export {
   ClusterError,
   type ClusterState,
   findNode,

@@ -1,3 +1,4 @@
+import { rmSync, writeFileSync } from "node:fs";
 import { join as joinPath, resolve } from "node:path";
 import {
   ClusterError,
@@ -10,6 +11,7 @@ import {
   type StopOutcome,
 } from "../cluster/index.ts";
 import { type LoadOptions, type LoadResult, runLoad } from "../load.ts";
+import { addHa, ensureRedis, haStateOf, stopRedis } from "./ha.ts";
 
 export const DEVNET_CHAIN_ID = "devnet";
 export const DEFAULT_VALIDATORS = 4;
@@ -29,6 +31,8 @@ export function openDevnet(dir: string): LocalCluster {
 export interface UpOptions {
   validators?: number;
   sets?: readonly string[];
+  /** HA: 3 redis-servers and a standby instance of node0 (a new devnet only). */
+  ha?: boolean;
 }
 
 export interface UpResult {
@@ -73,6 +77,18 @@ export async function up(dir: string, opts: UpOptions = {}): Promise<UpResult> {
       detached: true,
     });
     created = true;
+    if (opts.ha) await addHa(dir, cluster);
+  }
+  const ha = haStateOf(dir);
+  if (!created && opts.ha && ha === null) {
+    throw new ClusterError(`${dir} holds a devnet without HA; run \`clean\` first, then \`up --ha\``);
+  }
+  // An HA devnet's redis-servers come back on their ports (empty: they keep no data).
+  if (ha !== null && !created) {
+    const redis = await ensureRedis(ha);
+    if (redis.some((r, i) => r.pid !== ha.redis[i]?.pid)) {
+      writeFileSync(joinPath(dir, "ha.json"), `${JSON.stringify({ ...ha, redis }, null, 2)}\n`);
+    }
   }
   try {
     const started = await cluster.startAll(cluster.nodes);
@@ -92,6 +108,11 @@ export function down(dir: string): Promise<{ name: string; outcome: StopOutcome 
  * that holds anything but a devnet, so a wrong --dir cannot wipe other files.
  */
 export async function clean(dir: string): Promise<void> {
+  const ha = haStateOf(dir);
+  if (ha !== null) {
+    stopRedis(ha);
+    rmSync(joinPath(dir, "ha.json"), { force: true });
+  }
   if (LocalCluster.exists(dir)) await openDevnet(dir).destroy({ signal: "SIGTERM" });
   else removeClusterDir(layoutOf(dir));
 }

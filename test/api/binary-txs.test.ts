@@ -75,6 +75,14 @@ test("binary bodies beyond the per-request count or the body limit are 413", asy
   // Ten is fine.
   const ten = await post(server, encodeBinaryTxs(Array.from({ length: 10 }, (_, i) => enc.encode(`k${i}=v`))));
   assert.equal(ten.statusCode, 202);
+  // The JSON route gives the same answer for too many txs.
+  const json = await server.inject({
+    method: "POST",
+    url: "/txs",
+    payload: { txs: Array.from({ length: 11 }, (_, i) => `k${i}=v`) },
+  });
+  assert.equal(json.statusCode, 413);
+  assert.match(json.json().error, /at most 10 txs per request, got 11/);
 });
 
 test("parseBinaryTxs returns views, and encodeBinaryTxs round-trips", () => {

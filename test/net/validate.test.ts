@@ -109,3 +109,25 @@ test("the payload hash read from encoded bytes equals payloadHash(txs) for any t
     assert.ok(r.verdict === "accept" && headerHash(r.value.header).byteLength === 32);
   }
 });
+
+test("ha_announce: a member's signed announcement is accepted; a forged, non-member or other-domain one is rejected", () => {
+  const body = { validator: 2, nodePublicKey: new Uint8Array(32).fill(7), epoch: 5, atMs: 1000 };
+  const bytes = codecs.haAnnouncementBody.encode(body);
+  const good = { body, signature: c.signers[2]!.sign(DOMAINS.haAnnouncement, bytes) };
+  const ok = checkGossip("ha_announce", codecs.haAnnouncement.encode(good), ctx);
+  assert.equal(ok.verdict, "accept");
+  // Signed by another member's key.
+  const forged = { body, signature: c.signers[1]!.sign(DOMAINS.haAnnouncement, bytes) };
+  assert.deepEqual(checkGossip("ha_announce", codecs.haAnnouncement.encode(forged), ctx), {
+    verdict: "reject",
+    reason: "bad_signature",
+  });
+  // The right key under another domain (a replayed signature of another kind).
+  const replay = { body, signature: c.signers[2]!.sign(DOMAINS.appVote, bytes) };
+  assert.equal(checkGossip("ha_announce", codecs.haAnnouncement.encode(replay), ctx).verdict, "reject");
+  const outsider = { body: { ...body, validator: 9 }, signature: good.signature };
+  assert.deepEqual(checkGossip("ha_announce", codecs.haAnnouncement.encode(outsider), ctx), {
+    verdict: "reject",
+    reason: "non_member",
+  });
+});

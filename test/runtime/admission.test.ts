@@ -37,7 +37,7 @@ function backend(mempool: number, maxTxs: number) {
   } as unknown as NodeHome;
   const api = createApiBackend({
     home,
-    protocol: fakeProtocol(mempool),
+    protocol: () => fakeProtocol(mempool),
     storage: {} as never,
     net: {} as never,
     metrics: { mempoolRejected: { inc: () => {} } } as never,

@@ -22,6 +22,8 @@ import type {
   ConsensusMessage,
   codecs,
   GlobalBlock,
+  HaAnnouncement,
+  HaAnnouncementBody,
   LaneBlock,
   LaneBlockHeader,
   LaneQc,
@@ -191,6 +193,11 @@ export const consensusMessage = (): fc.Arbitrary<ConsensusMessage> =>
     timeoutQc().map((msg): ConsensusMessage => ({ kind: "timeoutQc", msg })),
   );
 
+export const haAnnouncementBody = (): fc.Arbitrary<HaAnnouncementBody> =>
+  record({ validator: u16(), nodePublicKey: hash(), epoch: u64(), atMs: u64() });
+export const haAnnouncement = (): fc.Arbitrary<HaAnnouncement> =>
+  record({ body: haAnnouncementBody(), signature: signature() });
+
 type ValueOfCodec<C> = C extends Codec<infer T> ? T : never;
 export type CodecName = keyof typeof codecs;
 
@@ -228,4 +235,6 @@ export const arbitraries: { [K in CodecName]: () => fc.Arbitrary<ValueOfCodec<(t
   batch,
   attestationRecord,
   batchProof,
+  haAnnouncementBody,
+  haAnnouncement,
 };

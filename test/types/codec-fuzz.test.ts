@@ -34,6 +34,8 @@ const FIXED_SIZE = new Set<CodecName>([
   "batchVoteMessage",
   "batch",
   "attestationRecord",
+  "haAnnouncementBody",
+  "haAnnouncement",
 ]);
 
 const targets: Target[] = [
