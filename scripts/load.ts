@@ -46,6 +46,8 @@ export interface LoadOptions {
   finality?: "events" | "poll";
   /** Called when the offered period ends (before the drain). */
   onOfferEnd?: () => void;
+  /** Called with the hashes of every batch a node accepted (202), and that node's API. */
+  onAccepted?: (hashes: readonly string[], api: string) => void;
 }
 
 export interface LoadResult {
@@ -224,6 +226,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         r.accepted += txs.length;
         const body = JSON.parse(text) as { hashes?: string[] };
         if (body.hashes?.[0] !== hashes[0]) noteError(`hash mismatch from ${api}: node says ${body.hashes?.[0]}`);
+        opts.onAccepted?.(hashes, api);
         return;
       }
       for (const h of hashes) pending.delete(h);

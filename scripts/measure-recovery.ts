@@ -30,20 +30,11 @@ import { parseArgs } from "node:util";
 import { Level } from "level";
 import { pino } from "pino";
 import { parseSetFlags } from "../node/config/index.ts";
-import { Signer, VerifyCache } from "../node/crypto/index.ts";
-import { KvApp } from "../node/execution/index.ts";
-import {
-  type NodeEffect,
-  type NodeInput,
-  ProtocolNode,
-  protocolConfig,
-  type TimerName,
-  type WriteId,
-} from "../node/protocol/index.ts";
+import { VerifyCache } from "../node/crypto/index.ts";
 import { loadNodeHome, type NodeHome, startNode } from "../node/runtime/index.ts";
-import { GroupCommitWriter, openStorage, recover, type Storage } from "../node/storage/index.ts";
-import type { DurableWrite } from "../node/types/index.ts";
+import { openStorage, recover } from "../node/storage/index.ts";
 import { LocalCluster } from "./cluster/index.ts";
+import { buildHistory, historyNodeOf, skipFsync } from "./history/index.ts";
 
 const RECOVERED_LINE = "recovered durable state";
 
@@ -96,158 +87,27 @@ function summary(xs: number[]): string {
 
 // ---- build ----
 
-interface SimNode {
-  home: NodeHome;
-  db: Level<Uint8Array, Uint8Array>;
-  storage: Storage;
-  writer: GroupCommitWriter;
-  protocol: ProtocolNode;
-  queue: NodeInput[];
-  writes: { id: WriteId; write: DurableWrite }[];
-  timers: Map<TimerName, { key: string; deadlineMs: number }>;
-}
-
 async function build(): Promise<void> {
-  const cache = new VerifyCache(65_536);
-  const nodes: SimNode[] = [];
+  const nodes = [];
   for (let i = 0; i < VALIDATORS; i++) {
     // A block as soon as a tx waits 1 ms: one lane block per lane per index.
     const home = loadNodeHome({ home: homeOf(i), env: {}, overrides: parseSetFlags(["lanes.maxBlockDelayMs=1"]) });
     const db = openDb(home);
     await db.open();
     skipFsync(db);
-    const storage = await openStorage(db, home.committee);
-    const recovered = await recover(storage, home.committee, new VerifyCache(1024));
-    const protocol = new ProtocolNode({
-      committee: home.committee,
-      me: home.validatorIndex,
-      signer: new Signer(home.validatorKey!.secretKey, home.committee.chainId),
-      config: protocolConfig(home.config),
-      recovered,
-      app: new KvApp(),
-      verifyCache: cache,
-    });
-    const writer = new GroupCommitWriter(storage, {
-      onFatal: (err) => {
-        throw err;
-      },
-    });
-    nodes.push({ home, db, storage, writer, protocol, queue: [], writes: [], timers: new Map() });
+    nodes.push(historyNodeOf(home, db));
   }
-
-  let nowMs = Date.now();
-  const route = (from: SimNode, effects: NodeEffect[]) => {
-    for (const e of effects) {
-      const others = nodes.filter((n) => n !== from);
-      switch (e.kind) {
-        case "persist":
-          from.writes.push({ id: e.id, write: e.write });
-          break;
-        case "pushBlock":
-          for (const n of others) n.queue.push({ kind: "laneBlock", block: e.block });
-          break;
-        case "broadcast":
-          for (const n of others) {
-            if (e.topic === "lane_vote") n.queue.push({ kind: "laneVote", vote: e.vote });
-            else if (e.topic === "consensus") n.queue.push({ kind: "consensus", msg: e.msg });
-            else if (e.topic === "batch_vote") n.queue.push({ kind: "batchVote", msg: e.msg });
-            else n.queue.push({ kind: "appVote", vote: e.vote });
-          }
-          break;
-        case "setTimer":
-          from.timers.set(e.timer, { key: e.key, deadlineMs: e.deadlineMs });
-          break;
-        case "halt":
-          throw new Error(`node ${from.home.validatorIndex} halted: ${e.reason}`);
-        case "event":
-          if (e.level !== "info" && !e.msg.includes("timed out")) {
-            process.stderr.write(`node${from.home.validatorIndex} ${e.module} ${e.level}: ${e.msg}\n`);
-          }
-          break;
-        default:
-          break;
-      }
-    }
-  };
-  for (const n of nodes) route(n, n.protocol.start(nowMs));
-
-  const started = performance.now();
-  let txSeq = 0;
-  let lastReport = started;
-  const minFinalized = () => Math.min(...nodes.map((n) => n.protocol.consensus.finalizedIndex));
-  while (minFinalized() < INDEXES) {
-    nowMs = Math.max(nowMs, Date.now());
-    // Each validator gets a few txs whenever its mempool ran dry.
-    for (const n of nodes) {
-      if (n.protocol.lanes.mempoolSize === 0 && n.protocol.consensus.finalizedIndex < INDEXES) {
-        for (let t = 0; t < TXS_PER_BLOCK; t++) {
-          const seq = txSeq++;
-          n.queue.push({ kind: "tx", tx: new TextEncoder().encode(`key-${seq}=value-${seq}`) });
-        }
-      }
-    }
-    // Step until every queue is empty; then make the turn's writes durable.
-    let stepped = true;
-    while (stepped) {
-      stepped = false;
-      for (const n of nodes) {
-        while (n.queue.length > 0) {
-          stepped = true;
-          route(n, n.protocol.step(n.queue.shift()!, nowMs));
-        }
-      }
-    }
-    await Promise.all(
-      nodes.map(async (n) => {
-        if (n.writes.length === 0) return;
-        const batch = n.writes;
-        n.writes = [];
-        await n.writer.submit(batch.map((w) => w.write));
-        for (const w of batch) n.queue.push({ kind: "durable", id: w.id });
-      }),
-    );
-    if (performance.now() - lastReport > 10_000) {
-      lastReport = performance.now();
-      const s = (lastReport - started) / 1000;
-      process.stdout.write(`  build: index ${minFinalized()} after ${s.toFixed(0)} s\n`);
-    }
-    if (nodes.some((n) => n.queue.length > 0)) continue;
-    // Idle: jump the clock to the earliest timer and fire it.
-    let next: { node: SimNode; timer: TimerName; key: string; deadlineMs: number } | null = null;
-    for (const n of nodes) {
-      for (const [timer, t] of n.timers) {
-        if (next === null || t.deadlineMs < next.deadlineMs) next = { node: n, timer, ...t };
-      }
-    }
-    if (next === null) throw new Error(`stalled at index ${minFinalized()}: nothing pending and no timer`);
-    next.node.timers.delete(next.timer);
-    nowMs = Math.max(nowMs, next.deadlineMs);
-    next.node.queue.push({ kind: "timer", timer: next.timer, key: next.key });
-  }
-  const seconds = (performance.now() - started) / 1000;
-  for (const n of nodes) {
-    await n.writer.close();
-    await n.storage.close();
-  }
+  const built = await buildHistory({
+    nodes,
+    indexes: INDEXES,
+    txsPerRefill: TXS_PER_BLOCK,
+    progress: (line) => process.stdout.write(`${line}\n`),
+    warn: (line) => process.stderr.write(`${line}\n`),
+  });
   process.stdout.write(
-    `built ${VALIDATORS} homes with ${minFinalized()} finalized indexes and ${txSeq} txs in ${seconds.toFixed(1)} s ` +
-      `(${(minFinalized() / seconds).toFixed(0)} indexes/s)\n`,
+    `built ${VALIDATORS} homes with ${built.finalized} finalized indexes and ${built.txs} txs in ${built.seconds.toFixed(1)} s ` +
+      `(${(built.finalized / built.seconds).toFixed(0)} indexes/s)\n`,
   );
-}
-
-/**
- * Build-only shortcut: batches are written without fsync. The bytes are the
- * same (the databases are closed cleanly at the end); only the build's wait
- * for the disk goes, which would otherwise dominate it.
- */
-function skipFsync(db: Level<Uint8Array, Uint8Array>): void {
-  const batch = db.batch.bind(db) as () => { write(opts?: object): Promise<void> };
-  (db as unknown as { batch: () => unknown }).batch = () => {
-    const b = batch();
-    const write = b.write.bind(b);
-    b.write = (opts?: object) => write({ ...opts, sync: false });
-    return b;
-  };
 }
 
 // ---- measure ----

@@ -1,3 +1,5 @@
+import type { EvidenceJson } from "../types/index.ts";
+
 /**
  * What the HTTP API needs from a running node. The runtime implements it;
  * tests use a fake. Shapes are the JSON the API returns (hashes lowercase hex).
@@ -154,4 +156,6 @@ export interface ApiBackend {
   batchProof(n: number, index: number): Promise<BatchProofResult>;
   /** Prometheus text exposition. */
   metrics(): Promise<{ contentType: string; body: string }>;
+  /** Equivocation proofs on record (bounded). */
+  evidence(): EvidenceJson[];
 }

@@ -2,6 +2,8 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } f
 import type { Logger } from "pino";
 import type { ApiBackend } from "./backend.ts";
 import { parseBinaryTxs, registerBinaryTxsParser } from "./binary-txs.ts";
+import { type ApiLimits, RequestBounds } from "./bounds.ts";
+import { cachedEvery } from "./cache.ts";
 import type { EventHub } from "./events.ts";
 import { registerEventsRoute } from "./events-route.ts";
 import { HttpError } from "./http-error.ts";
@@ -15,7 +17,11 @@ export interface ApiOptions {
   maxTxBytes: number;
   /** Most transactions in one POST /txs. */
   maxTxsPerRequest: number;
+  /** Connection, request and time bounds (config [api]). */
+  limits: ApiLimits;
   logger: Logger;
+  /** Called for each request or connection refused by the bounds (a metric). */
+  onRejected?: (reason: string) => void;
   /** The finality stream behind GET /events; without it the route is absent. */
   events?: EventHub;
 }
@@ -23,6 +29,8 @@ export interface ApiOptions {
 const HASH_HEX = /^[0-9a-f]{64}$/;
 const INDEX = /^[0-9]{1,15}$/;
 const MAX_KV_KEY_BYTES = 1024;
+/** Largest request head (request line and headers); beyond it Node answers 431. */
+const MAX_HEADER_BYTES = 16 * 1024;
 
 class BadRequest extends HttpError {
   constructor(message: string) {
@@ -61,10 +69,22 @@ function parseBatchNumber(raw: string): number {
  * past the handler into the node.
  */
 export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance {
+  const { limits } = opts;
   const app = Fastify({
     logger: false,
     bodyLimit: opts.maxBodyBytes,
     return503OnClosing: true,
+    // A request (headers and body) must arrive within requestTimeoutMs; a
+    // socket idle for idleTimeoutMs is closed; keep-alive ends sooner.
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      // How often Node checks the two timeouts above (its default is 30 s).
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+      maxHeaderSize: MAX_HEADER_BYTES,
+    },
     // Errors fastify raises before routing (a malformed URL) get our shape too.
     frameworkErrors: (err, _req, reply) => {
       const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
@@ -79,6 +99,23 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
     if (status >= 500) opts.logger.error({ err }, "api handler failed");
     void reply.status(status).send({ error: status >= 500 ? "internal error" : err.message });
   });
+  const bounds = new RequestBounds(limits, opts.maxBodyBytes, (reason) => opts.onRejected?.(reason));
+  app.server.maxConnections = limits.maxConnections;
+  app.server.on("drop", () => opts.onRejected?.("connections"));
+  app.addHook("onRequest", (req, reply, done) => {
+    const refusal = bounds.admit(req.raw, reply.raw);
+    if (refusal === null) {
+      done();
+      return;
+    }
+    if (refusal === "close") return; // the connection is already destroyed
+    void reply
+      .status(503)
+      .header("Retry-After", "1")
+      .header("Connection", "close")
+      .send({ error: `the API is at its bound (${refusal}); retry later` });
+  });
+
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ error: `no route ${req.method} ${req.url.slice(0, 200)}` });
   });
@@ -155,11 +192,18 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
 
   app.get("/peers", async () => backend.peers());
 
+  // Rendered at most once per interval, however many clients ask.
+  const metrics = cachedEvery(limits.metricsCacheMs, () => backend.metrics());
   if (opts.events) registerEventsRoute(app, opts.events);
 
   app.get("/metrics", async (_req, reply) => {
-    const { contentType, body } = await backend.metrics();
+    const { contentType, body } = await metrics();
     return reply.header("Content-Type", contentType).send(body);
+  });
+
+  app.get("/evidence", async () => {
+    const evidence = backend.evidence();
+    return { count: evidence.length, evidence };
   });
 
   return app;

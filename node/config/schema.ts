@@ -42,6 +42,13 @@ export const ConfigSchema = z
         peers: multiaddrListKey({ min: 0, max: 1024, withPeerId: true }),
         maxMessageBytes: intKey(64 * 1024, 64 * MiB),
         redialMaxBackoffMs: intKey(100, 600_000),
+        maxConnections: intKey(8, 100_000),
+        banMs: intKey(1000, 86_400_000),
+        syncMaxInflightPerPeer: intKey(1, 256),
+        syncMaxRequestsPerSecond: intKey(1, 100_000),
+        syncMaxInflight: intKey(1, 100_000),
+        syncMaxInflightBytes: intKey(MiB, 64 * 1024 * MiB),
+        syncReservedPercent: intKey(0, 100),
       })
       .strict(),
     api: z
@@ -50,6 +57,15 @@ export const ConfigSchema = z
         host: hostKey(),
         port: intKey(0, 65_535, " (0 = any free port)"),
         maxBodyBytes: intKey(1024, 64 * MiB),
+        maxConnections: intKey(1, 100_000),
+        maxInflightPerConnection: intKey(1, 1024),
+        maxInflight: intKey(1, 100_000),
+        maxBodyBytesInFlight: intKey(1024, 4096 * MiB),
+        requestTimeoutMs: intKey(100, 600_000),
+        headersTimeoutMs: intKey(100, 600_000),
+        idleTimeoutMs: intKey(100, 3_600_000),
+        keepAliveTimeoutMs: intKey(100, 600_000),
+        metricsCacheMs: intKey(0, 60_000, " (0 = render on every request)"),
         maxEventStreams: intKey(0, 10_000, " (0 = GET /events refused)"),
         eventBufferEvents: intKey(1, 100_000),
       })
@@ -122,6 +138,20 @@ export const ConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.api.headersTimeoutMs > c.api.requestTimeoutMs) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["api", "headersTimeoutMs"],
+        message: `must not be above api.requestTimeoutMs (${c.api.requestTimeoutMs})`,
+      });
+    }
+    if (c.api.maxBodyBytesInFlight < c.api.maxBodyBytes) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["api", "maxBodyBytesInFlight"],
+        message: `must be at least api.maxBodyBytes (${c.api.maxBodyBytes})`,
+      });
+    }
     for (const issue of haConfigProblems(c.ha))
       ctx.addIssue({ code: "custom", path: ["ha", issue.key], message: issue.message });
     if (c.consensus.maxViewTimeoutMs < c.consensus.viewTimeoutMs) {

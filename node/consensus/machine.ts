@@ -1,4 +1,12 @@
-import { type Committee, verifyCommitQc, verifyPrepareQc, verifySigned, verifyTimeoutQc } from "../committee/index.ts";
+import {
+  type Committee,
+  SIGNED,
+  type SignedRule,
+  verifyCommitQc,
+  verifyPrepareQc,
+  verifySigned,
+  verifyTimeoutQc,
+} from "../committee/index.ts";
 import type { Signer, VerifyCache } from "../crypto/index.ts";
 import {
   type CommitQc,
@@ -32,11 +40,22 @@ import { viewTimeoutMs } from "./timeouts.ts";
 import type { ConsensusConfig, ConsensusCounters, ConsensusEffect, ConsensusInput } from "./types.ts";
 import { MAX_ROUNDS_AHEAD, PhaseVoteBook, TimeoutVoteBook } from "./votes.ts";
 
-/** Messages for index k+1 held while CommitQC(k) becomes durable. */
-const MAX_BUFFERED_NEXT = 256;
+/**
+ * Messages for index k+1 held while CommitQC(k) becomes durable (or until
+ * this node learns it): only rounds below this window (an honest node is in
+ * an early round of k+1 when we are still finishing k) ...
+ */
+export const NEXT_INDEX_ROUND_WINDOW = 8;
+/** ... and at most this many per sender (the signer, or the leader of a proposal). */
+export const MAX_BUFFERED_NEXT_PER_SENDER = 16;
 /** CommitQCs beyond the next index, held until their turn (sync catch-up). */
 const MAX_FUTURE_COMMIT_QCS = 256;
-/** Proposals of the current index remembered by hash, to build certificates. */
+/**
+ * Proposals of the current index remembered by hash, to build certificates.
+ * Only the current and the previous round can still make one (the vote books
+ * keep no older rounds), so older ones are forgotten on each round change;
+ * the bound is a backstop that evicts the lowest round.
+ */
 const MAX_PROPOSALS_PER_INDEX = 64;
 
 export interface ConsensusMachineOptions {
@@ -69,6 +88,7 @@ export class ConsensusMachine {
     timeoutQcs: 0,
     finalized: 0,
     rejectedMessages: 0,
+    bufferedNextDropped: 0,
   };
   readonly #signer: Signer | null;
   readonly #config: ConsensusConfig;
@@ -96,7 +116,8 @@ export class ConsensusMachine {
   #consecutiveTimeouts = 0;
   #timer: { key: string; deadlineMs: number } | null = null;
   #workSeen = false;
-  #bufferedNext: ConsensusMessage[] = [];
+  /** Messages for index k+1 by sender (-1: certificates), see NEXT_INDEX_ROUND_WINDOW. */
+  #bufferedNext = new Map<number, ConsensusMessage[]>();
   #futureCommitQcs = new Map<number, CommitQc>();
   #lastFetchAtMs = Number.NEGATIVE_INFINITY;
   #nextWriteId = 0;
@@ -251,11 +272,51 @@ export class ConsensusMachine {
   #onFutureMessage(msg: ConsensusMessage, index: number, nowMs: number, out: ConsensusEffect[]): void {
     if (msg.kind === "proposal" && msg.msg.prevCommitQc !== null)
       this.#onCommitQc(msg.msg.prevCommitQc, false, nowMs, out);
-    if (index === this.#view.index + 1 && this.#bufferedNext.length < MAX_BUFFERED_NEXT) this.#bufferedNext.push(msg);
+    if (index === this.#view.index + 1) this.#bufferNext(msg);
     // Behind: unless CommitQC(k) is on its way to disk, ask for it.
     if (index > this.#view.index + 1 || (index > this.#view.index && this.#finalizing === null)) {
       this.#fetchCommitQcs(nowMs, out);
     }
+  }
+
+  /**
+   * Buffers a message for index k+1, windowed by round and bounded per
+   * sender, so one member cannot crowd out the others' messages. A sender's
+   * bucket keeps its lowest rounds (what k+1 needs first). Votes and
+   * proposals are verified before they take a place (a forged sender could
+   * otherwise fill an honest member's bucket); the check is cached, so the
+   * replay after the move to k+1 costs a lookup.
+   */
+  #bufferNext(msg: ConsensusMessage): void {
+    const round = messageRound(msg);
+    if (round >= NEXT_INDEX_ROUND_WINDOW) {
+      this.counters.bufferedNextDropped++;
+      return;
+    }
+    const sender = this.#verifiedSender(msg);
+    if (sender === null) {
+      this.counters.bufferedNextDropped++;
+      return;
+    }
+    let bucket = this.#bufferedNext.get(sender);
+    if (bucket === undefined) {
+      bucket = [];
+      this.#bufferedNext.set(sender, bucket);
+    }
+    bucket.push(msg);
+    if (bucket.length <= MAX_BUFFERED_NEXT_PER_SENDER) return;
+    let worst = 0;
+    for (let i = 1; i < bucket.length; i++) if (messageRound(bucket[i]!) > messageRound(bucket[worst]!)) worst = i;
+    bucket.splice(worst, 1);
+    this.counters.bufferedNextDropped++;
+  }
+
+  /** The member whose signature makes the message (-1 for certificates), or null if it does not verify. */
+  #verifiedSender(msg: ConsensusMessage): number | null {
+    if (msg.kind === "timeoutQc" || msg.kind === "commitQc") return -1;
+    const m = msg as SignedMessage;
+    if (!verifySigned(this.committee, m, this.#cache).ok) return null;
+    return (SIGNED[m.kind] as SignedRule<typeof m.kind>).signer(m.msg as never, this.committee);
   }
 
   #fetchCommitQcs(nowMs: number, out: ConsensusEffect[]): void {
@@ -297,11 +358,23 @@ export class ConsensusMachine {
       return;
     }
     this.#proposalInView = hex;
-    if (this.#proposals.size < MAX_PROPOSALS_PER_INDEX) this.#proposals.set(hex, pm.proposal);
+    this.#rememberProposal(hex, pm.proposal);
     this.#workSeen = true;
     this.#prepareVote(pm, hash, out);
     // Votes that arrived before the proposal may already make certificates.
     this.#checkCertificates(nowMs, out);
+  }
+
+  /** Bounded: when full, the proposal of the lowest round goes (never the current round's). */
+  #rememberProposal(hex: string, proposal: Proposal): void {
+    if (!this.#proposals.has(hex) && this.#proposals.size >= MAX_PROPOSALS_PER_INDEX) {
+      let lowest: string | null = null;
+      for (const [h, p] of this.#proposals) {
+        if (lowest === null || p.view.round < this.#proposals.get(lowest)!.view.round) lowest = h;
+      }
+      if (lowest !== null) this.#proposals.delete(lowest);
+    }
+    this.#proposals.set(hex, proposal);
   }
 
   #prepareVote(pm: ProposalMessage, hash: Uint8Array, out: ConsensusEffect[]): void {
@@ -417,12 +490,7 @@ export class ConsensusMachine {
     const expected = this.#finalizedIndex + 1;
     if (index > expected || this.#finalizing !== null) {
       if (this.#finalizing?.qc.proposal.view.index === index || this.#futureCommitQcs.has(index)) return;
-      if (
-        this.#futureCommitQcs.size < MAX_FUTURE_COMMIT_QCS &&
-        (checked || verifyCommitQc(this.committee, qc, this.#cache).ok)
-      ) {
-        this.#futureCommitQcs.set(index, qc);
-      }
+      this.#holdFutureCommitQc(qc, checked);
       if (index > expected + (this.#finalizing !== null ? 1 : 0)) this.#fetchCommitQcs(nowMs, out);
       return;
     }
@@ -440,6 +508,25 @@ export class ConsensusMachine {
     this.#finalizing = { qc, id };
     out.push({ kind: "persist", id, write: { kind: "commitQc", qc }, release: [] });
     if (formedHere) out.push({ kind: "broadcast", msg: { kind: "commitQc", msg: qc } });
+  }
+
+  /**
+   * Keeps the nearest CommitQCs beyond the next index: when the buffer is
+   * full, one nearer than the farthest held replaces it. A node catching up
+   * also hears the live chain's newest CommitQCs; were those kept first, the
+   * buffer would fill with the tip and the synced run in between would be
+   * dropped, one index finalized per fetch (issue 16 item 4).
+   */
+  #holdFutureCommitQc(qc: CommitQc, checked: boolean): void {
+    const index = qc.proposal.view.index;
+    let farthest = -1;
+    if (this.#futureCommitQcs.size >= MAX_FUTURE_COMMIT_QCS) {
+      for (const i of this.#futureCommitQcs.keys()) if (i > farthest) farthest = i;
+      if (farthest < index) return;
+    }
+    if (!checked && !verifyCommitQc(this.committee, qc, this.#cache).ok) return;
+    if (farthest >= 0) this.#futureCommitQcs.delete(farthest);
+    this.#futureCommitQcs.set(index, qc);
   }
 
   #onDurable(id: number, nowMs: number, out: ConsensusEffect[]): void {
@@ -476,8 +563,8 @@ export class ConsensusMachine {
     const queued = this.#futureCommitQcs.get(index);
     this.#futureCommitQcs.delete(index);
     for (const i of [...this.#futureCommitQcs.keys()]) if (i < index) this.#futureCommitQcs.delete(i);
-    const buffered = this.#bufferedNext;
-    this.#bufferedNext = [];
+    const buffered = [...this.#bufferedNext.values()].flat();
+    this.#bufferedNext = new Map();
     if (queued !== undefined) this.#onCommitQc(queued, false, nowMs, out);
     for (const msg of buffered) this.#onMessage(msg, nowMs, out);
     this.#maybePropose(nowMs, out);
@@ -579,9 +666,7 @@ export class ConsensusMachine {
     }
     this.counters.timeoutQcs++;
     if (formedHere) out.push({ kind: "broadcast", msg: { kind: "timeoutQc", msg: tc } });
-    if (tc.highQc !== null && this.#proposals.size < MAX_PROPOSALS_PER_INDEX) {
-      this.#proposals.set(toHex(proposalHash(tc.highQc.proposal)), tc.highQc.proposal);
-    }
+    if (tc.highQc !== null) this.#rememberProposal(toHex(proposalHash(tc.highQc.proposal)), tc.highQc.proposal);
     out.push({ kind: "event", level: "warn", msg: "TimeoutQC: next round", data: { view: viewKey(tc.view) } });
     this.#enterRound(tc.view.round + 1, tc, nowMs, out);
   }
@@ -595,6 +680,8 @@ export class ConsensusMachine {
     this.#workSeen = true;
     this.#prepares.dropRoundsBelow(round - 1);
     this.#commits.dropRoundsBelow(round - 1);
+    // Certificates come only from the rounds the vote books keep.
+    for (const [hex, p] of this.#proposals) if (p.view.round < round - 1) this.#proposals.delete(hex);
     this.#timeouts.dropRoundsBelow(round);
     this.#maybePropose(nowMs, out);
     this.#checkCertificates(nowMs, out);
@@ -645,6 +732,22 @@ export class ConsensusMachine {
     const lock = body.lockRound === null ? null : this.#gate.lock;
     const signature = this.#signer!.sign(DOMAINS.timeout, timeoutVoteSigningBody(body));
     return { kind: "timeout", msg: { body, signer: this.me!, signature, lock } };
+  }
+}
+
+/** The round a consensus message belongs to. */
+function messageRound(msg: ConsensusMessage): number {
+  switch (msg.kind) {
+    case "proposal":
+      return msg.msg.proposal.view.round;
+    case "prepare":
+    case "commit":
+    case "timeout":
+      return msg.msg.body.view.round;
+    case "commitQc":
+      return msg.msg.proposal.view.round;
+    case "timeoutQc":
+      return msg.msg.view.round;
   }
 }
 

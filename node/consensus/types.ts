@@ -66,4 +66,6 @@ export interface ConsensusCounters {
   timeoutQcs: number;
   finalized: number;
   rejectedMessages: number;
+  /** Messages for the next index refused by its round window or per-sender bound. */
+  bufferedNextDropped: number;
 }

@@ -24,7 +24,7 @@ export function assembleGlobalBlock(
   qc: CommitQc,
   tipHashes: Uint8Array[],
   lookup: BlockLookup,
-  pool: Map<string, LaneBlock>,
+  pool: Pick<Map<string, LaneBlock>, "get">,
 ): Assembly {
   const blocks: LaneBlock[] = [];
   const voidLanes: number[] = [];

@@ -22,10 +22,18 @@ import type { ExecutionConfig, ExecutionCounters, ExecutionEffect, ExecutionInpu
 
 /** Finalized indexes waiting for execution; the driver keeps sync within it. */
 export const MAX_PENDING = 1024;
-/** Fetched lane blocks held until their index executes. */
+/** Fetched lane blocks held until their index executes (only certified ones, see #addToPool). */
 const MAX_POOL_BLOCKS = 4096;
+/** Bytes of pooled lane blocks. */
+const MAX_POOL_BYTES = 256 * 1024 * 1024;
 /** Recent own app hashes and CommitQCs kept for AppQC checks and anchors. */
 const MAX_RECENT = 512;
+/**
+ * App votes are kept for indexes up to this far beyond the highest index
+ * this node knows to be final: an honest member votes only on an index it
+ * executed, so a vote further ahead than the finality lag can never be used.
+ */
+export const MAX_APP_VOTES_AHEAD = 64;
 
 export interface ExecutionMachineOptions {
   committee: Committee;
@@ -49,7 +57,15 @@ export interface ExecutionMachineOptions {
 export class ExecutionMachine {
   readonly committee: Committee;
   readonly me: number | null;
-  readonly counters: ExecutionCounters = { executed: 0, txs: 0, voidRanges: 0, appQcs: 0, anchors: 0 };
+  readonly counters: ExecutionCounters = {
+    executed: 0,
+    txs: 0,
+    voidRanges: 0,
+    appQcs: 0,
+    anchors: 0,
+    appVotesDropped: 0,
+    poolDropped: 0,
+  };
   readonly #signer: Signer | null;
   readonly #config: ExecutionConfig;
   readonly #app: App;
@@ -62,7 +78,8 @@ export class ExecutionMachine {
   #tipHashes: Uint8Array[];
   #chainTip: number;
   #pending: CommitQc[] = [];
-  #pool = new Map<string, LaneBlock>();
+  #pool = new Map<string, { block: LaneBlock; index: number; bytes: number }>();
+  #poolBytes = 0;
   #ownHashes = new Map<number, Uint8Array>();
   #durableIndex: number;
   #commitQcs = new Map<number, CommitQc>();
@@ -171,7 +188,7 @@ export class ExecutionMachine {
   #run(nowMs: number, out: ExecutionEffect[]): void {
     while (this.#halted === null && this.#pending.length > 0) {
       const qc = this.#pending[0]!;
-      const assembled = assembleGlobalBlock(qc, this.#tipHashes, this.#lookup, this.#pool);
+      const assembled = assembleGlobalBlock(qc, this.#tipHashes, this.#lookup, this.#poolView);
       if (!assembled.ok) {
         if (nowMs - this.#lastFetchAtMs >= this.#config.fetchRetryMs) {
           this.#lastFetchAtMs = nowMs;
@@ -230,7 +247,7 @@ export class ExecutionMachine {
     this.#setRecent(this.#ownHashes, index, appHash);
     this.counters.executed++;
     this.counters.txs += txs;
-    for (const [key, b] of this.#pool) if (this.#belowExecuted(b)) this.#pool.delete(key);
+    for (const [key, e] of this.#pool) if (e.index <= index || this.#belowExecuted(e.block)) this.#poolDelete(key);
     const qcForIndex = this.#appQcs.get(index);
     if (qcForIndex !== undefined) this.#checkAppQc(qcForIndex, out);
   }
@@ -241,16 +258,88 @@ export class ExecutionMachine {
     return r !== undefined && b.header.number < r.next;
   }
 
+  /**
+   * Takes fetched blocks into the pool only when they are exactly the
+   * certified ones a pending index still misses: walking each pending range
+   * back from its certified lastHash through what is held, the first missing
+   * hash is wanted; a block with that hash is taken and its parent becomes
+   * wanted. Anything else (another branch of an equivocating owner, junk in
+   * a range) is refused, so the pool holds only certified blocks. Blocks of
+   * one response are matched highest number first.
+   */
   #addToPool(blocks: LaneBlock[]): void {
-    for (const b of blocks) {
-      if (this.#pool.size >= MAX_POOL_BLOCKS) return;
-      // Only blocks a pending index can use; the hash walk validates them.
-      const wanted = this.#pending.some((qc) => {
-        const r = qc.proposal.ranges[b.header.lane];
-        return r !== undefined && b.header.number >= r.first && b.header.number < r.next;
-      });
-      if (wanted) this.#pool.set(toHex(headerHash(b.header)), b);
+    if (this.#pending.length === 0 || blocks.length === 0) return;
+    const wanted = this.#wantedHashes(new Set(blocks.map((b) => b.header.lane)));
+    const sorted = blocks.length > 1 ? [...blocks].sort((a, b) => b.header.number - a.header.number) : blocks;
+    for (const b of sorted) {
+      const hex = toHex(headerHash(b.header));
+      const w = wanted.get(hex);
+      if (w === undefined || w.lane !== b.header.lane || w.number !== b.header.number) {
+        this.counters.poolDropped++;
+        continue;
+      }
+      wanted.delete(hex);
+      if (!this.#poolAdd(hex, b, w.index)) continue;
+      if (w.number > w.first) wanted.set(toHex(b.header.parent), { ...w, number: w.number - 1 });
     }
+  }
+
+  /** Per pending range, the hash of the highest certified block neither held nor pooled. */
+  #wantedHashes(lanes: Set<number>): Map<string, { lane: number; number: number; first: number; index: number }> {
+    const wanted = new Map<string, { lane: number; number: number; first: number; index: number }>();
+    for (const qc of this.#pending) {
+      const index = qc.proposal.view.index;
+      for (const r of qc.proposal.ranges) {
+        if (!lanes.has(r.lane)) continue;
+        let expected = r.lastHash;
+        for (let n = r.next - 1; n >= r.first; n--) {
+          const held = this.#lookup(r.lane, n);
+          const hex = toHex(expected);
+          const block =
+            held !== undefined && bytesEqual(headerHash(held.header), expected) ? held : this.#pool.get(hex)?.block;
+          if (block === undefined) {
+            wanted.set(hex, { lane: r.lane, number: n, first: r.first, index });
+            break;
+          }
+          expected = block.header.parent;
+        }
+      }
+    }
+    return wanted;
+  }
+
+  /**
+   * Pool bound in count and bytes. When full, the block of the furthest
+   * index goes, never one the next index to execute needs.
+   */
+  #poolAdd(hex: string, block: LaneBlock, index: number): boolean {
+    const bytes = laneBlockBytes(block);
+    while (this.#pool.size >= MAX_POOL_BLOCKS || this.#poolBytes + bytes > MAX_POOL_BYTES) {
+      let worst: string | null = null;
+      let worstIndex = index;
+      for (const [k, e] of this.#pool) {
+        if (e.index > worstIndex) {
+          worst = k;
+          worstIndex = e.index;
+        }
+      }
+      if (worst === null) {
+        this.counters.poolDropped++;
+        return false;
+      }
+      this.#poolDelete(worst);
+      this.counters.poolDropped++;
+    }
+    this.#pool.set(hex, { block, index, bytes });
+    this.#poolBytes += bytes;
+    return true;
+  }
+
+  #poolDelete(hex: string): void {
+    const e = this.#pool.get(hex);
+    if (e === undefined) return;
+    this.#pool.delete(hex);
+    this.#poolBytes -= e.bytes;
   }
 
   #onDurable(id: number, out: ExecutionEffect[]): void {
@@ -290,17 +379,34 @@ export class ExecutionMachine {
 
   #onAppVote(vote: AppVote, verified: boolean, out: ExecutionEffect[]): void {
     if (!this.committee.isMember(vote.signer)) return;
-    if (vote.body.index + MAX_RECENT < this.#executedIndex) return;
+    const window = this.#appVoteWindow();
+    if (vote.body.index < window.low || vote.body.index > window.high) {
+      this.counters.appVotesDropped++;
+      return;
+    }
     if (!verified && !verifySigned(this.committee, { kind: "appVote", msg: vote }, this.#cache).ok) {
       out.push({ kind: "event", level: "warn", msg: "bad app vote signature", data: { signer: vote.signer } });
       return;
     }
-    const qc = this.#votes.add(vote);
+    const qc = this.#votes.add(vote, window);
     if (qc === null) return;
     this.counters.appQcs++;
     this.#setRecent(this.#appQcs, qc.body.index, qc);
     this.#checkAppQc(qc, out);
     this.#maybeAnchor(out);
+  }
+
+  /**
+   * App votes this node can act on: indexes not yet anchored and at most
+   * MAX_RECENT below the executed one, up to MAX_APP_VOTES_AHEAD beyond the
+   * highest index known to be final.
+   */
+  #appVoteWindow(): { low: number; high: number } {
+    const finalized = this.#pending.at(-1)?.proposal.view.index ?? this.#executedIndex;
+    return {
+      low: Math.max(this.#lastAnchorIndex + 1, this.#executedIndex - MAX_RECENT),
+      high: finalized + MAX_APP_VOTES_AHEAD,
+    };
   }
 
   /** A quorum agreed on an app hash: ours must be the same, or we stop. */
@@ -346,4 +452,14 @@ export class ExecutionMachine {
     map.set(index, value);
     if (map.size > MAX_RECENT) map.delete(Math.min(...map.keys()));
   }
+
+  /** The pool as assembly reads it: by header hash. */
+  readonly #poolView = { get: (hex: string) => this.#pool.get(hex)?.block };
+}
+
+/** What a held lane block costs: its txs and a fixed header allowance. */
+function laneBlockBytes(block: LaneBlock): number {
+  let bytes = 256;
+  for (const tx of block.txs) bytes += tx.byteLength + 4;
+  return bytes;
 }

@@ -40,4 +40,8 @@ export interface ExecutionCounters {
   voidRanges: number;
   appQcs: number;
   anchors: number;
+  /** App votes outside the window of indexes this node can act on. */
+  appVotesDropped: number;
+  /** Fetched lane blocks not taken into the pool (not certified, or the pool full). */
+  poolDropped: number;
 }

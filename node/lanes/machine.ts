@@ -289,6 +289,15 @@ export class LanesMachine {
   // ---- accepting blocks ----
 
   #onBlock(block: LaneBlock, verified: boolean, nowMs: number, out: LanesEffect[]): void {
+    // Beyond the window, checked before the signature: a node far behind
+    // hears every block the live chain pushes, and would spend its time
+    // verifying and logging them. They come back through sync once final
+    // here; counted as rejected, never logged one by one.
+    const early = this.#lanes[block.header.lane];
+    if (early !== undefined && block.header.number >= early.finalizedNext + this.committee.params.laneWindow) {
+      this.counters.blocksRejected++;
+      return;
+    }
     const reason = checkLaneBlockIntrinsic(this.committee, block, this.#cache, verified);
     if (reason !== null) {
       this.counters.blocksRejected++;
@@ -301,16 +310,6 @@ export class LanesMachine {
     if (m < lane.next) {
       const held = lane.blocks.get(m)!;
       if (!bytesEqual(held.hash, headerHash(block.header))) this.#equivocation(lane, m, out);
-      return;
-    }
-    if (m >= lane.finalizedNext + this.committee.params.laneWindow) {
-      this.counters.blocksRejected++;
-      out.push({
-        kind: "event",
-        level: "warn",
-        msg: "lane block outside the window",
-        data: { lane: lane.lane, number: m },
-      });
       return;
     }
     if (m > lane.next) {

@@ -45,6 +45,8 @@ export class Gossip {
   /** Decoded values between validation and delivery; keyed weakly so it cannot grow. */
   readonly #validated = new WeakMap<Uint8Array, GossipValue>();
   readonly #loopback: boolean;
+  /** Called with the sending peer of every rejected message. */
+  onReject: (peer: string, topic: Topic, reason: string) => void = () => {};
   /** Re-publish generations (see gossip-envelope.ts): a re-send gets past gossipsub's seen cache. */
   readonly #generations = new PublishGenerations();
 
@@ -81,6 +83,7 @@ export class Gossip {
           this.#metrics.message(t, result.verdict, result.reason);
           if (result.verdict === "reject") {
             this.#log.debug({ topic: t, peer: peer.toString(), reason: result.reason }, "rejected gossip message");
+            this.onReject(peer.toString(), t, result.reason);
           }
         }
         return VERDICT[result.verdict];

@@ -33,7 +33,10 @@ export async function createHost(opts: {
   listen: string[];
   ids: ProtocolIds;
   limits: NetLimits;
+  /** Peers never dialled (banned); their inbound connections are closed on connect (network.ts). */
+  isBanned?: (peerId: string) => boolean;
 }): Promise<Host> {
+  const isBanned = opts.isBanned ?? (() => false);
   const { ids, limits } = opts;
   const topicScores = Object.fromEntries(
     TOPICS.map((t) => [
@@ -64,6 +67,9 @@ export async function createHost(opts: {
       reconnectRetries: 0,
     },
     connectionMonitor: { abortConnectionOnPingFailure: false },
+    connectionGater: {
+      denyDialPeer: (peerId) => isBanned(peerId.toString()),
+    },
     services: {
       identify: identify(),
       ping: ping(),

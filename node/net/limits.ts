@@ -23,6 +23,14 @@ export interface NetLimits {
   maxSyncInflightPerPeer: number;
   /** Sync requests per second a peer may make (token bucket, burst of the same size). */
   maxSyncRequestsPerSecond: number;
+  /** Sync requests this server has in flight over all peers. */
+  maxSyncInflight: number;
+  /** Bytes of sync responses this server holds (read, not yet written) over all peers. */
+  maxSyncInflightBytes: number;
+  /** Percent of both global sync budgets only committee members may use (0-100). */
+  syncReservedPercent: number;
+  /** A peer that sent an invalid message is disconnected and refused for this long. */
+  banMs: number;
   /** A sync request is abandoned (client) or its stream aborted (server) after this long. */
   syncTimeoutMs: number;
   /** Peer statuses are cached this long before a fetch asks again. */
@@ -45,6 +53,10 @@ export const DEFAULT_NET_LIMITS: NetLimits = {
   maxSyncResponseBytes: 16 * 1024 * 1024,
   maxSyncInflightPerPeer: 4,
   maxSyncRequestsPerSecond: 50,
+  maxSyncInflight: 32,
+  maxSyncInflightBytes: 128 * 1024 * 1024,
+  syncReservedPercent: 50,
+  banMs: 600_000,
   syncTimeoutMs: 10_000,
   syncStatusTtlMs: 2_000,
   redialMinMs: 250,
@@ -57,6 +69,11 @@ export const DEFAULT_NET_LIMITS: NetLimits = {
 export function resolveLimits(overrides: Partial<NetLimits> = {}): NetLimits {
   const limits = { ...DEFAULT_NET_LIMITS, ...overrides };
   for (const [key, value] of Object.entries(limits)) {
+    if (key === "syncReservedPercent") {
+      if (!Number.isInteger(value) || value < 0 || value > 100)
+        throw new Error(`net limit syncReservedPercent must be an integer 0-100, got ${String(value)}`);
+      continue;
+    }
     if (!Number.isInteger(value) || value < 1) {
       throw new Error(`net limit ${key} must be a positive integer, got ${String(value)}`);
     }
@@ -69,6 +86,8 @@ export function resolveLimits(overrides: Partial<NetLimits> = {}): NetLimits {
   if (limits.maxGossipFrameBytes < limits.maxConsensusMessageBytes + 1024) {
     throw new Error("net limit maxGossipFrameBytes must exceed maxConsensusMessageBytes by at least 1 KiB of framing");
   }
+  if (limits.maxSyncInflightBytes < limits.maxSyncResponseBytes)
+    throw new Error("net limit maxSyncInflightBytes must be at least maxSyncResponseBytes");
   if (limits.redialMaxMs < limits.redialMinMs) throw new Error("net limit redialMaxMs must be >= redialMinMs");
   return limits;
 }

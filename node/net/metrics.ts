@@ -23,6 +23,10 @@ export interface NetMetricsSink {
   push?(event: PushEvent, count: number): void;
   sync?(kind: SyncKind, role: SyncRole, outcome: SyncOutcome): void;
   peers?(connected: number, committeeConnected: number): void;
+  /** A peer was disconnected and banned. */
+  banned?(): void;
+  /** A warning line was not written (one source over its rate). */
+  warningSuppressed?(): void;
 }
 
 export interface NetMetricsSnapshot {
@@ -43,6 +47,7 @@ export class NetMetrics {
   readonly #sync = new Map<string, number>();
   readonly #push: Record<PushEvent, number> = { sent: 0, received: 0, dropped: 0, rejected: 0 };
   #peers = { connected: 0, committeeConnected: 0 };
+  #banned = 0;
 
   constructor(sink?: NetMetricsSink) {
     this.#sink = sink;
@@ -62,6 +67,19 @@ export class NetMetrics {
   syncEvent(kind: SyncKind, role: SyncRole, outcome: SyncOutcome): void {
     bump(this.#sync, `${kind}/${role}/${outcome}`);
     this.#sink?.sync?.(kind, role, outcome);
+  }
+
+  peerBanned(): void {
+    this.#banned++;
+    this.#sink?.banned?.();
+  }
+
+  warningSuppressed(): void {
+    this.#sink?.warningSuppressed?.();
+  }
+
+  get banned(): number {
+    return this.#banned;
   }
 
   setPeers(connected: number, committeeConnected: number): void {

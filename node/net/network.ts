@@ -2,6 +2,7 @@ import { peerIdFromString } from "@libp2p/peer-id";
 import type { Logger } from "pino";
 import type { Committee } from "../committee/index.ts";
 import { type KeyPair, libp2pPrivateKey, peerIdOf, type VerifyCache } from "../crypto/index.ts";
+import { WarnLimiter } from "../observability/index.ts";
 import type {
   AppVote,
   BatchVoteMessage,
@@ -16,6 +17,7 @@ import { Gossip } from "./gossip.ts";
 import { createHost, type Host } from "./host.ts";
 import { type NetLimits, resolveLimits } from "./limits.ts";
 import { NetMetrics, type NetMetricsSink, type Topic } from "./metrics.ts";
+import { PeerGuard } from "./peer-guard.ts";
 import { protocolIds } from "./protocols.ts";
 import { handlePushStream, PushSender } from "./push.ts";
 import { parsePeerAddress, Redialer } from "./redialer.ts";
@@ -102,6 +104,8 @@ export interface Network {
   topicPeers(topic: Topic): string[];
   /** Gossipsub's score of a connected peer (negative once it sent invalid messages). */
   peerScore(peerId: string): number;
+  /** True while a peer is kept out for having sent invalid messages. */
+  isBanned(peerId: string): boolean;
   /** Bench and test hook: raw bytes onto a topic, no validation or loopback on this side. */
   publishRaw(topic: Topic, data: Uint8Array): Promise<void>;
 }
@@ -138,7 +142,25 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
   const peerAddrs = opts.peers.map(parsePeerAddress);
   const loopback = opts.loopback ?? true;
 
-  const host: Host = await createHost({ privateKey: libp2pPrivateKey(opts.nodeKey), listen: opts.listen, ids, limits });
+  let hangUp = (_peer: string) => {};
+  const guard = new PeerGuard({
+    banMs: limits.banMs,
+    hangUp: (peer) => hangUp(peer),
+    onBan: () => metrics.peerBanned(),
+    log: log.child({ part: "guard" }),
+  });
+  const host: Host = await createHost({
+    privateKey: libp2pPrivateKey(opts.nodeKey),
+    listen: opts.listen,
+    ids,
+    limits,
+    isBanned: (peer) => guard.isBanned(peer),
+  });
+  hangUp = (peer) => {
+    host.hangUp(peerIdFromString(peer)).catch((err: Error) => log.debug({ peer, err: err.message }, "hang-up failed"));
+  };
+  // Warnings one peer can cause are rate-limited (the suppressed ones are counted).
+  const warnings = new WarnLimiter(log, () => metrics.warningSuppressed());
   const gossip = new Gossip(
     host,
     ids,
@@ -160,6 +182,7 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
     log.child({ part: "gossip" }),
     loopback,
   );
+  gossip.onReject = (peer, topic, reason) => guard.rejected(peer, `gossip ${topic}: ${reason}`);
   const syncClient = new SyncClient(host, ids.sync, committee, cache, limits, metrics, log.child({ part: "sync" }));
   const unavailable: SyncServerHandlers = {
     status: () => ({
@@ -174,7 +197,13 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
     globalBlocks: () => [],
     batchQcs: () => [],
   };
-  const syncServer = new SyncServer(handlers.syncServer ?? unavailable, limits, metrics, log.child({ part: "sync" }));
+  const syncServer = new SyncServer(
+    handlers.syncServer ?? unavailable,
+    limits,
+    metrics,
+    log.child({ part: "sync" }),
+    (peer) => committee.indexOfPeerId(peer) !== undefined,
+  );
   const redialer = new Redialer(host, limits, log.child({ part: "dial" }));
   for (const p of peerAddrs) if (p.peerId !== ownPeerId) redialer.add(peerIdFromString(p.peerId), [p.addr]);
 
@@ -243,6 +272,10 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
             log: log.child({ part: "push" }),
             laneOfPeer,
             onLaneBlock: (b, from) => handlers.onLaneBlock(b, from),
+            onInvalid: (peer, validator, reason) => {
+              warnings.warn(`push:${peer}`, { peer, validator, reason }, "invalid pushed lane block");
+              guard.rejected(peer, `pushed lane block: ${reason}`);
+            },
           }),
         { maxInboundStreams: 4, maxOutboundStreams: 4 },
       );
@@ -252,6 +285,10 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
       });
       host.addEventListener("peer:connect", (evt) => {
         const peer = evt.detail.toString();
+        if (guard.isBanned(peer)) {
+          hangUp(peer);
+          return;
+        }
         updatePeers();
         for (const p of pushers.values()) if (p.peerId.toString() === peer) p.kick();
       });
@@ -346,6 +383,7 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
     metrics,
     topicPeers: (topic) => host.services.pubsub.getSubscribers(ids.topic[topic]).map((p) => p.toString()),
     peerScore: (peerId) => gossip.score(peerId),
+    isBanned: (peerId) => guard.isBanned(peerId),
   };
   return network;
 }

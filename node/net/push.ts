@@ -187,6 +187,8 @@ export function handlePushStream(
     /** The committee member a peer currently pushes for (genesis, or an HA instance's announcement). */
     laneOfPeer(peerId: string): number | undefined;
     onLaneBlock(block: LaneBlock, fromPeer: string): void;
+    /** The peer sent an invalid block (rate-limited warning and ban are the caller's). */
+    onInvalid?(peer: string, validator: number, reason: string): void;
   },
 ): void {
   const from = connection.remotePeer.toString();
@@ -207,7 +209,8 @@ export function handlePushStream(
       if (checked.verdict !== "accept" || checked.value.header.lane !== pusher) {
         ctx.metrics.pushEvent("rejected");
         const reason = checked.verdict === "accept" ? "wrong_lane" : checked.reason;
-        ctx.log.warn({ peer: from, validator: pusher, reason }, "invalid pushed lane block");
+        if (ctx.onInvalid !== undefined) ctx.onInvalid(from, pusher, reason);
+        else ctx.log.warn({ peer: from, validator: pusher, reason }, "invalid pushed lane block");
         throw new Error(`invalid pushed lane block: ${reason}`);
       }
       ctx.metrics.pushEvent("received");

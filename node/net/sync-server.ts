@@ -20,8 +20,60 @@ export interface SyncServerHandlers {
     first: number,
     last: number,
   ): Array<LaneBlock | Uint8Array> | Promise<Array<LaneBlock | Uint8Array>>;
-  globalBlocks(first: number, last: number): Array<GlobalBlock | Uint8Array> | Promise<Array<GlobalBlock | Uint8Array>>;
+  /** May stop once the items reach `maxBytes` (the response bound): global blocks are large. */
+  globalBlocks(
+    first: number,
+    last: number,
+    maxBytes: number,
+  ): Array<GlobalBlock | Uint8Array> | Promise<Array<GlobalBlock | Uint8Array>>;
   batchQcs(first: number, last: number): Array<BatchQc | Uint8Array> | Promise<Array<BatchQc | Uint8Array>>;
+}
+
+/** What a request for a range may hold before its size is known; a status request is small. */
+const STATUS_RESERVE_BYTES = 64 * 1024;
+
+/**
+ * The server's budget over all peers: requests in flight and bytes of
+ * responses held (read from storage, not yet written to a slow reader).
+ * Committee members may use all of it; other peers only the part not
+ * reserved for members, so members are served first when it is scarce.
+ */
+export class SyncBudget {
+  readonly #limits: NetLimits;
+  #inflight = 0;
+  #bytes = 0;
+
+  constructor(limits: NetLimits) {
+    this.#limits = limits;
+  }
+
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Takes one request and `bytes`; false (nothing taken) when the peer's share is used up. */
+  take(bytes: number, member: boolean): boolean {
+    const share = member ? 1 : 1 - this.#limits.syncReservedPercent / 100;
+    if (this.#inflight + 1 > Math.floor(this.#limits.maxSyncInflight * share)) return false;
+    if (this.#bytes + bytes > Math.floor(this.#limits.maxSyncInflightBytes * share)) return false;
+    this.#inflight++;
+    this.#bytes += bytes;
+    return true;
+  }
+
+  /** Gives back part of a request's bytes once its real size is known. */
+  shrink(by: number): void {
+    this.#bytes -= by;
+  }
+
+  release(bytes: number): void {
+    this.#inflight--;
+    this.#bytes -= bytes;
+  }
 }
 
 /** Per-peer admission: requests in flight and a token bucket of requests per second. */
@@ -69,13 +121,28 @@ export class SyncServer {
   readonly #metrics: NetMetrics;
   readonly #log: Logger;
   readonly #limiter: PeerLimiter;
+  readonly #budget: SyncBudget;
+  readonly #isMember: (peer: string) => boolean;
 
-  constructor(handlers: SyncServerHandlers, limits: NetLimits, metrics: NetMetrics, log: Logger) {
+  constructor(
+    handlers: SyncServerHandlers,
+    limits: NetLimits,
+    metrics: NetMetrics,
+    log: Logger,
+    isMember: (peer: string) => boolean = () => false,
+  ) {
     this.#handlers = handlers;
     this.#limits = limits;
     this.#metrics = metrics;
     this.#log = log;
     this.#limiter = new PeerLimiter(limits);
+    this.#budget = new SyncBudget(limits);
+    this.#isMember = isMember;
+  }
+
+  /** The global budget in use (tests, status). */
+  get budget(): { inflight: number; bytes: number } {
+    return { inflight: this.#budget.inflight, bytes: this.#budget.bytes };
   }
 
   forgetPeer(peer: string): void {
@@ -125,10 +192,23 @@ export class SyncServer {
       await this.#respondError(stream, SYNC_CODE.rateLimited);
       return;
     }
+    let reserved = req.kind === "status" ? STATUS_RESERVE_BYTES : this.#limits.maxSyncResponseBytes;
+    if (!this.#budget.take(reserved, this.#isMember(peer))) {
+      this.#limiter.release(peer);
+      this.#metrics.syncEvent(req.kind, "server", "limited");
+      await this.#respondError(stream, SYNC_CODE.rateLimited);
+      return;
+    }
     try {
       let items: Uint8Array[];
       try {
         items = await this.#items(req);
+        // Hold only what the response really takes.
+        const bytes = items.reduce((n, i) => n + i.byteLength, 0);
+        if (bytes < reserved) {
+          this.#budget.shrink(reserved - bytes);
+          reserved = bytes;
+        }
       } catch (err) {
         this.#metrics.syncEvent(req.kind, "server", "error");
         this.#log.warn({ peer, kind: req.kind, err: (err as Error).message }, "sync handler failed");
@@ -140,6 +220,7 @@ export class SyncServer {
       await stream.close({ signal });
       this.#metrics.syncEvent(req.kind, "server", "ok");
     } finally {
+      this.#budget.release(reserved);
       this.#limiter.release(peer);
     }
   }
@@ -160,7 +241,7 @@ export class SyncServer {
         encode = (v) => codecs.laneBlock.encode(v);
         break;
       case "globalBlocks":
-        raw = await this.#handlers.globalBlocks(req.first, last);
+        raw = await this.#handlers.globalBlocks(req.first, last, this.#limits.maxSyncResponseBytes);
         encode = (v) => codecs.globalBlock.encode(v);
         break;
       case "batchQcs":

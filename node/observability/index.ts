@@ -7,3 +7,4 @@ export {
   type OperatorFacing,
   StartupError,
 } from "./startup-error.ts";
+export { WARN_BURST, WARN_WINDOW_MS, WarnLimiter } from "./warn-limiter.ts";

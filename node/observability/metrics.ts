@@ -94,6 +94,29 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ["kind", "direction", "outcome"] as const,
       registers: r,
     }),
+    equivocations: new Counter({
+      name: "validator_equivocations_total",
+      help: "Equivocations detected (two different signed statements of one member for one slot), by signed kind",
+      labelNames: ["kind"] as const,
+      registers: r,
+    }),
+    warningsSuppressed: new Counter({
+      name: "validator_warnings_suppressed_total",
+      help: "Warning lines not written because one source exceeded its rate (summed up in one line)",
+      labelNames: ["module"] as const,
+      registers: r,
+    }),
+    peersBanned: new Counter({
+      name: "validator_peers_banned_total",
+      help: "Peers disconnected and kept out for a while after sending invalid messages",
+      registers: r,
+    }),
+    apiRejected: new Counter({
+      name: "validator_api_rejected_total",
+      help: "HTTP requests or connections refused by the API's bounds, by reason",
+      labelNames: ["reason"] as const,
+      registers: r,
+    }),
     attestationNextBatch: new Gauge({
       name: "validator_attestation_next_batch",
       help: "The next batch to attest: the main node's published status (its own next BatchQC on the main node)",

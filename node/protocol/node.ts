@@ -2,6 +2,7 @@ import { type AttestationEffect, type AttestationInput, AttestationMachine } fro
 import { type Committee, rememberOwnSigned } from "../committee/index.ts";
 import { type ConsensusEffect, type ConsensusInput, ConsensusMachine, type SigningFloor } from "../consensus/index.ts";
 import type { Signer, VerifyCache } from "../crypto/index.ts";
+import { EquivocationDetector } from "../evidence/index.ts";
 import {
   type App,
   type ExecutionEffect,
@@ -10,7 +11,15 @@ import {
   MAX_PENDING_EXECUTION,
 } from "../execution/index.ts";
 import { type LanesEffect, type LanesInput, LanesMachine } from "../lanes/index.ts";
-import { proposalHash, type RecoveredState, type SignedMessage } from "../types/index.ts";
+import {
+  blockHash,
+  type CommitQc,
+  type Evidence,
+  type GlobalBlock,
+  type LaneBlock,
+  type RecoveredState,
+  type SignedMessage,
+} from "../types/index.ts";
 import { Outbox, type OutboxEvent } from "./outbox.ts";
 import type { NodeEffect, NodeInput, ProtocolConfig } from "./types.ts";
 
@@ -24,6 +33,8 @@ export interface ProtocolNodeOptions {
   app: App;
   /** One cache per process, shared with the network layer's checks. */
   verifyCache?: VerifyCache;
+  /** Evidence already on disk: not reported again. */
+  knownEvidence?: Evidence[];
   /** Signing floor at start (issue 15: a start without a trustworthy safety record). */
   signingFloor?: SigningFloor;
   /**
@@ -44,6 +55,11 @@ type Work =
 
 /** Bound on internal hand-offs in one step: a loop here would be a bug. */
 const MAX_INTERNAL_STEPS = 100_000;
+/**
+ * Indexes past execution whose synced lane blocks wait for their CommitQC to
+ * become final (the same bound as catch-up's CommitQCs ahead of execution).
+ */
+export const MAX_SYNCED_AHEAD = MAX_PENDING_EXECUTION / 2;
 
 /**
  * One node's protocol: the lanes, consensus and execution machines wired
@@ -64,10 +80,14 @@ export class ProtocolNode {
   readonly lanes: LanesMachine;
   readonly consensus: ConsensusMachine;
   readonly execution: ExecutionMachine;
+  /** Equivocation by any member, seen in the messages that reach the machines. */
+  readonly #evidence: EquivocationDetector;
   readonly attestation: AttestationMachine;
   readonly outbox: Outbox;
   readonly #verifyCache: VerifyCache | undefined;
   #halted: string | null = null;
+  /** Lane blocks of synced global blocks not final here yet, by index (bounded by MAX_SYNCED_AHEAD). */
+  readonly #synced = new Map<number, LaneBlock[]>();
 
   constructor(opts: ProtocolNodeOptions) {
     const { committee, me, signer, recovered, verifyCache } = opts;
@@ -97,6 +117,8 @@ export class ProtocolNode {
       verifyCache,
       signingFloor: opts.signingFloor ?? null,
     });
+    this.#evidence = new EquivocationDetector(committee, verifyCache);
+    this.#evidence.known(opts.knownEvidence ?? []);
     const lanes = this.lanes;
     this.execution = new ExecutionMachine({
       committee,
@@ -195,15 +217,48 @@ export class ProtocolNode {
       case "syncCommitQcs": {
         // Catch-up runs no further ahead of execution than execution can
         // queue; what is left out is fetched again as execution advances.
-        const limit = this.execution.executedIndex + MAX_PENDING_EXECUTION / 2;
+        const limit = this.execution.executedIndex + MAX_SYNCED_AHEAD;
         const qcs = input.qcs.filter((qc) => qc.proposal.view.index <= limit);
         if (qcs.length > 0) work.push({ to: "consensus", input: { kind: "commitQcs", qcs } });
         break;
       }
+      case "syncGlobalBlocks":
+        this.#onSyncedGlobalBlocks(input.blocks, work);
+        break;
     }
     const out: NodeEffect[] = [];
+    for (const evidence of this.#evidence.observe(input)) out.push({ kind: "evidence", evidence });
     this.#drain(work, nowMs, out);
     return out;
+  }
+
+  /**
+   * A run of finalized global blocks. Indexes already final here give their
+   * lane blocks at once; later ones wait (bounded) for their CommitQC, which
+   * goes to consensus, to become final: lane blocks enter lanes only within
+   * the finalized ranges, so none falls outside the lane window, and
+   * execution takes them because the index is pending there.
+   */
+  #onSyncedGlobalBlocks(blocks: GlobalBlock[], work: Work[]): void {
+    const executed = this.execution.executedIndex;
+    const finalized = this.consensus.finalizedIndex;
+    const limit = executed + MAX_SYNCED_AHEAD;
+    const qcs: CommitQc[] = [];
+    for (const g of blocks) {
+      if (g.index <= executed || g.index > limit || g.commitQc.proposal.view.index !== g.index) continue;
+      if (g.index <= finalized) this.#syncedBlocksFinal(g.blocks, work);
+      else {
+        this.#synced.set(g.index, g.blocks);
+        qcs.push(g.commitQc);
+      }
+    }
+    if (qcs.length > 0) work.push({ to: "consensus", input: { kind: "commitQcs", qcs } });
+  }
+
+  #syncedBlocksFinal(blocks: LaneBlock[], work: Work[]): void {
+    if (blocks.length === 0) return;
+    for (const block of blocks) work.push({ to: "lanes", input: { kind: "laneBlock", block } });
+    work.push({ to: "execution", input: { kind: "blocks", blocks } });
   }
 
   #drain(work: Work[], nowMs: number, out: NodeEffect[]): void {
@@ -313,11 +368,18 @@ export class ProtocolNode {
         out.push({ kind: "broadcast", topic: "consensus", msg: e.msg });
         work.push({ to: "consensus", input: { kind: "message", msg: e.msg } });
         return;
-      case "finalized":
+      case "finalized": {
         out.push(e);
         work.push({ to: "lanes", input: { kind: "finalized", ranges: e.qc.proposal.ranges } });
         work.push({ to: "execution", input: { kind: "finalized", qc: e.qc } });
+        const index = e.qc.proposal.view.index;
+        const synced = this.#synced.get(index);
+        for (const i of this.#synced.keys()) if (i <= index) this.#synced.delete(i);
+        // Only blocks of the CommitQC that was finalized: the sync client
+        // checked them against the one it fetched, which must be the same.
+        if (synced !== undefined) this.#syncedBlocksFinal(synced, work);
         return;
+      }
       case "setTimer":
         out.push({ kind: "setTimer", timer: "consensus", key: e.viewKey, deadlineMs: e.deadlineMs });
         return;
@@ -349,7 +411,7 @@ export class ProtocolNode {
         const p = e.block.commitQc.proposal;
         const block = {
           index: e.block.index,
-          blockHash: proposalHash(p),
+          blockHash: blockHash(p),
           createdAtMs: p.createdAtMs,
           appHash: e.appHash,
         };

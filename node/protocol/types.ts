@@ -9,6 +9,7 @@ import type {
   BatchVoteMessage,
   CommitQc,
   ConsensusMessage,
+  Evidence,
   GlobalBlock,
   LaneBlock,
   LaneVote,
@@ -54,6 +55,12 @@ export type NodeInput =
   /** Sync responses: the machines check them (lane blocks' signatures unless `verified`). */
   | { kind: "syncLaneBlocks"; blocks: LaneBlock[]; verified?: boolean }
   | { kind: "syncCommitQcs"; qcs: CommitQc[] }
+  /**
+   * Finalized global blocks from a sync response, in index order (the sync
+   * client checked each against its CommitQC). Each index's CommitQC goes to
+   * consensus and its lane blocks to lanes and execution once it is final.
+   */
+  | { kind: "syncGlobalBlocks"; blocks: GlobalBlock[] }
   | { kind: "syncBatchQcs"; qcs: BatchQc[] }
   /** A new signing floor (issue 15), already durable: consensus signs no vote at or below it. */
   | { kind: "signingFloor"; floor: SigningFloor };
@@ -93,6 +100,8 @@ export type NodeEffect =
   | { kind: "txRejected"; tx: Tx; reason: string }
   /** The node must stop (app hash divergence, or a release the durable record does not cover). */
   | { kind: "halt"; reason: string }
+  /** A member signed two different statements for one slot: keep the proof (storage dedupes). */
+  | { kind: "evidence"; evidence: Evidence }
   | {
       kind: "event";
       module: "lanes" | "consensus" | "execution" | "attestation" | "protocol";

@@ -15,7 +15,9 @@ import {
   type Batch,
   type BatchQc,
   batchCommitmentHash,
+  blockHash,
   concatBytes,
+  evidenceToJson,
   type GlobalBlock,
   leafHash,
   merklePath,
@@ -265,6 +267,10 @@ export function createApiBackend(parts: ApiBackendParts): ApiBackend {
     async metrics() {
       return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() };
     },
+
+    evidence() {
+      return storage.evidence.list().map(evidenceToJson);
+    },
   };
 }
 
@@ -325,7 +331,7 @@ function blockJson(block: GlobalBlock, appHash: Uint8Array | null): BlockJson {
   const txHashes = block.blocks.flatMap((b) => b.txs.map((tx) => toHex(txHash(tx))));
   return {
     index: block.index,
-    hash: toHex(proposalHash(qc.proposal)),
+    hash: toHex(blockHash(qc.proposal)),
     appHash: appHash === null ? null : toHex(appHash),
     lanes: qc.proposal.ranges.map((r) => ({ lane: r.lane, first: r.first, next: r.next })),
     txCount: txHashes.length,

@@ -2,25 +2,63 @@ import type { Logger } from "pino";
 import type { SyncClientApi } from "../net/index.ts";
 import type { BatchQc, CommitQc, GlobalBlock, LaneBlock } from "../types/index.ts";
 
-/** Fetches of one kind in flight at once; more requests wait for the next ask. */
+/** Lane-block and CommitQC fetches in flight at once; more wait for the next ask. */
 const MAX_IN_FLIGHT = 8;
 /** CommitQCs or global blocks asked for in one request. */
-const RANGE_ITEMS = 64;
+export const RANGE_ITEMS = 64;
+/** Global-block requests in flight at once while catching up (the pipeline's depth). */
+export const PIPELINE_DEPTH = 3;
+/**
+ * Indexes fetched beyond the node's executed index: what is in flight, held
+ * here in order, or handed to the protocol and not executed yet. It bounds
+ * the catch-up's memory (with the server's byte bound per response, at most
+ * PIPELINE_DEPTH responses plus this many global blocks) and stays below the
+ * protocol's own bounds (consensus holds 256 future CommitQCs, execution
+ * MAX_SYNCED_AHEAD synced indexes).
+ */
+export const MAX_AHEAD_INDEXES = 192;
+/** Behind a peer by more than this: catch up from finalized global blocks, not CommitQCs and lane blocks. */
+const GLOBAL_CATCH_UP_MIN_GAP = 16;
+/** A range nobody could serve is asked again after this long. */
+const RETRY_MS = 500;
+/** Handed-over blocks that the node did not apply within this long are fetched again. */
+const STALL_MS = 5_000;
 
 export interface CatchUpSink {
   laneBlocks(blocks: LaneBlock[]): void;
   commitQcs(qcs: CommitQc[]): void;
+  /** A run of finalized global blocks, in index order. */
+  globalBlocks(blocks: GlobalBlock[]): void;
   batchQcs(qcs: BatchQc[]): void;
   /** Highest index whose global block this node has executed. */
   executedIndex(): number;
+  /** Highest index whose CommitQC this node holds durably. */
+  finalizedIndex(): number;
+}
+
+export interface CatchUpStats {
+  /** True while catching up from global blocks. */
+  active: boolean;
+  /** Highest index a peer reported final. */
+  targetIndex: number;
+  globalRequests: number;
+  globalIndexesFetched: number;
 }
 
 /**
  * Turns the protocol's "fetch" effects into sync requests and feeds the
  * answers back as inputs. Deduplicates requests already in flight and bounds
- * their number. When peers have pruned what is asked for (lane blocks and
- * CommitQCs below their pruning anchor), it falls back to finalized global
- * blocks, which carry both the CommitQC and the lane blocks of an index.
+ * their number.
+ *
+ * A node far behind (or asking for what peers already pruned: lane blocks
+ * and CommitQCs below their anchor) catches up from finalized global blocks,
+ * which carry both the CommitQC and the lane blocks of an index. That is a
+ * pipeline: up to PIPELINE_DEPTH range requests in flight, answers handed to
+ * the protocol in index order as soon as the run from the executed index is
+ * contiguous, never more than MAX_AHEAD_INDEXES beyond it; every fetched
+ * index is applied, none is fetched twice unless a peer failed or the node
+ * did not apply it (then it is asked again). `pump()` moves it on; the
+ * runtime calls it after every turn.
  */
 export class CatchUp {
   readonly #sync: SyncClientApi;
@@ -29,6 +67,24 @@ export class CatchUp {
   readonly #inFlight = new Set<string>();
   #stopped = false;
 
+  // ---- the global-block pipeline ----
+  #active = false;
+  #target = 0;
+  /** Next index not yet requested. */
+  #next = 1;
+  /** Highest index handed to the protocol. */
+  #handed = 0;
+  /** Answers not yet handed over, by first index (only ranges in #next's past). */
+  readonly #ready = new Map<number, GlobalBlock[]>();
+  /** Ranges to ask (again) before #next: short answers and failures. */
+  #holes: { first: number; last: number }[] = [];
+  #requests = 0;
+  #retryAtMs = 0;
+  #retryTimer: NodeJS.Timeout | null = null;
+  #progressAtMs = 0;
+  #lastExecuted = 0;
+  readonly stats: CatchUpStats = { active: false, targetIndex: 0, globalRequests: 0, globalIndexesFetched: 0 };
+
   constructor(sync: SyncClientApi, sink: CatchUpSink, log: Logger) {
     this.#sync = sync;
     this.#sink = sink;
@@ -36,29 +92,35 @@ export class CatchUp {
   }
 
   get inFlight(): number {
-    return this.#inFlight.size;
+    return this.#inFlight.size + this.#requests;
   }
 
   stop(): void {
     this.#stopped = true;
+    this.#active = false;
+    this.#ready.clear();
+    this.#holes = [];
+    if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
   }
 
   /** Lane blocks from..to-1 of a lane. */
   laneBlocks(lane: number, from: number, to: number): void {
-    if (to <= from) return;
+    if (to <= from || this.#active) return;
     this.#run(`lane/${lane}/${from}`, async () => {
       const blocks = await this.#sync.fetchLaneBlocks(lane, from, to - 1);
       if (blocks.length > 0) this.#sink.laneBlocks(blocks);
-      else await this.#fromGlobalBlocks(this.#sink.executedIndex() + 1);
+      else await this.#globalFromStatus(to - 1);
     });
   }
 
   /** CommitQCs from index `from` on. */
   commitQcs(from: number): void {
+    if (this.#active) return;
     this.#run(`cqc/${from}`, async () => {
       const qcs = await this.#sync.fetchCommitQcs(from, from + RANGE_ITEMS - 1);
       if (qcs.length > 0) this.#sink.commitQcs(qcs);
-      else await this.#fromGlobalBlocks(from);
+      else await this.#globalFromStatus(from);
     });
   }
 
@@ -75,7 +137,11 @@ export class CatchUp {
     this.#run("probe", async () => {
       const status = await this.#sync.status();
       const peerFinalized = Math.max(status.commitQcs.next, status.globalBlocks.next) - 1;
-      if (peerFinalized > finalizedIndex) {
+      if (peerFinalized <= finalizedIndex) return;
+      const pruned = status.commitQcs.first > finalizedIndex + 1;
+      if (pruned || peerFinalized - this.#sink.executedIndex() > GLOBAL_CATCH_UP_MIN_GAP) {
+        this.#startGlobal(status.globalBlocks.next - 1);
+      } else if (!this.#active) {
         this.#log.info({ finalizedIndex, peerFinalized }, "behind a peer: catching up");
         this.#inFlight.delete("probe");
         this.commitQcs(finalizedIndex + 1);
@@ -83,12 +149,140 @@ export class CatchUp {
     });
   }
 
-  async #fromGlobalBlocks(from: number): Promise<void> {
-    const blocks: GlobalBlock[] = await this.#sync.fetchGlobalBlocks(from, from + RANGE_ITEMS - 1);
-    if (blocks.length === 0 || this.#stopped) return;
-    this.#log.debug({ from, to: from + blocks.length - 1 }, "catching up from finalized global blocks");
-    this.#sink.commitQcs(blocks.map((b) => b.commitQc));
-    this.#sink.laneBlocks(blocks.flatMap((b) => b.blocks));
+  /** Moves the global-block pipeline on: hands over what is in order, asks for what is next. */
+  pump(): void {
+    if (!this.#active || this.#stopped) return;
+    const nowMs = Date.now();
+    const executed = this.#sink.executedIndex();
+    if (executed !== this.#lastExecuted) {
+      this.#lastExecuted = executed;
+      this.#progressAtMs = nowMs;
+    } else if (this.#handed > executed && nowMs - this.#progressAtMs > STALL_MS) {
+      // Handed over but not applied (dropped by a bound, or a block failed a
+      // check): ask again from the executed index.
+      this.#log.warn({ executed, handed: this.#handed }, "catch-up made no progress: fetching again");
+      this.#handed = executed;
+      this.#next = executed + 1;
+      this.#ready.clear();
+      this.#holes = [];
+      this.#progressAtMs = nowMs;
+    }
+    if (this.#handed < executed) this.#handed = executed;
+    if (this.#next <= this.#handed) this.#next = this.#handed + 1;
+    this.#handOver();
+    this.#holes = this.#holes.filter((h) => h.last > this.#handed);
+    for (const h of this.#holes) h.first = Math.max(h.first, this.#handed + 1);
+    if (executed >= this.#target && this.#requests === 0) {
+      this.#active = false;
+      this.stats.active = false;
+      this.#ready.clear();
+      this.#holes = [];
+      this.#log.info({ index: executed, target: this.#target }, "caught up to the target from finalized global blocks");
+      // The chain moved on meanwhile: a probe starts another run if it is still far.
+      this.probe(this.#sink.finalizedIndex());
+      return;
+    }
+    if (nowMs < this.#retryAtMs) {
+      this.#armRetry(this.#retryAtMs - nowMs);
+      return;
+    }
+    const limit = Math.min(this.#target, executed + MAX_AHEAD_INDEXES);
+    while (this.#requests < PIPELINE_DEPTH) {
+      const hole = this.#holes.shift();
+      if (hole !== undefined) {
+        this.#request(hole.first, hole.last);
+        continue;
+      }
+      // Whole ranges only (but the last one up to the target): as execution
+      // frees room, the next request waits until a full range fits.
+      if (this.#next > limit || (limit < this.#target && limit - this.#next + 1 < RANGE_ITEMS)) break;
+      const first = this.#next;
+      const last = Math.min(first + RANGE_ITEMS - 1, limit);
+      this.#next = last + 1;
+      this.#request(first, last);
+    }
+  }
+
+  /** Peers pruned what was asked: catch up from global blocks, as far as a peer has them. */
+  async #globalFromStatus(atLeast: number): Promise<void> {
+    let target = atLeast;
+    try {
+      const status = await this.#sync.status();
+      target = Math.max(target, status.globalBlocks.next - 1);
+    } catch (err) {
+      this.#log.debug({ err: (err as Error).message }, "no peer status: catching up to what was asked");
+    }
+    this.#startGlobal(target);
+  }
+
+  #startGlobal(target: number): void {
+    if (this.#stopped) return;
+    if (target > this.#target) {
+      this.#target = target;
+      this.stats.targetIndex = target;
+    }
+    if (!this.#active) {
+      const executed = this.#sink.executedIndex();
+      if (this.#target <= executed) return;
+      this.#active = true;
+      this.stats.active = true;
+      this.#handed = executed;
+      this.#next = executed + 1;
+      this.#lastExecuted = executed;
+      this.#progressAtMs = Date.now();
+      this.#log.info({ from: executed + 1, target: this.#target }, "catching up from finalized global blocks");
+    }
+    this.pump();
+  }
+
+  #handOver(): void {
+    for (let run = this.#ready.get(this.#handed + 1); run !== undefined; run = this.#ready.get(this.#handed + 1)) {
+      this.#ready.delete(this.#handed + 1);
+      this.#handed += run.length;
+      // The stall clock starts when the node has something to apply.
+      this.#progressAtMs = Date.now();
+      this.#sink.globalBlocks(run);
+    }
+    // Answers wholly below what is handed over (after a restart of the pipeline) go.
+    for (const [first, run] of this.#ready) if (first + run.length - 1 <= this.#handed) this.#ready.delete(first);
+  }
+
+  #request(first: number, last: number): void {
+    this.#requests++;
+    this.stats.globalRequests++;
+    this.#sync
+      .fetchGlobalBlocks(first, last)
+      .then(
+        (blocks) => {
+          if (this.#stopped || !this.#active) return;
+          this.stats.globalIndexesFetched += blocks.length;
+          this.#log.debug({ from: first, to: first + blocks.length - 1 }, "fetched finalized global blocks");
+          if (blocks.length > 0) this.#ready.set(first, blocks);
+          // A short answer (the server's byte bound) or none: ask the rest again.
+          if (blocks.length < last - first + 1) {
+            this.#holes.push({ first: first + blocks.length, last });
+            if (blocks.length === 0) this.#retryAtMs = Date.now() + RETRY_MS;
+          }
+        },
+        (err: Error) => {
+          this.#log.debug({ first, last, err: err.message }, "global block fetch failed");
+          this.#holes.push({ first, last });
+          this.#retryAtMs = Date.now() + RETRY_MS;
+        },
+      )
+      .finally(() => {
+        this.#requests--;
+        this.pump();
+      });
+  }
+
+  #armRetry(delayMs: number): void {
+    if (this.#retryTimer !== null) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      this.pump();
+    }, delayMs);
+    this.#retryTimer.unref();
   }
 
   #run(key: string, job: () => Promise<void>): void {

@@ -27,6 +27,10 @@ export class MachineCounters {
     this.#add("laneQcs", lanes.laneQcs, (n) => m.laneQcs.inc(n));
     this.#add("timeouts", consensus.timeoutVotes, (n) => m.timeouts.inc(n));
     this.#add("roundChanges", consensus.timeoutQcs, (n) => m.roundChanges.inc(n));
+    const execution = this.#protocol.execution.counters;
+    this.#add("bufferedNext", consensus.bufferedNextDropped, (n) => m.dropped.inc({ queue: "next_index_buffer" }, n));
+    this.#add("appVotes", execution.appVotesDropped, (n) => m.dropped.inc({ queue: "app_votes" }, n));
+    this.#add("pool", execution.poolDropped, (n) => m.dropped.inc({ queue: "execution_pool" }, n));
     const attestation = this.#protocol.attestation.counters;
     for (const [verdict, count] of Object.entries(attestation.votes)) {
       this.#add(`batchVotes/${verdict}`, count, (n) => m.batchVotes.inc({ verdict }, n));

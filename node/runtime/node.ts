@@ -6,9 +6,17 @@ import type { Logger } from "pino";
 import { buildApi, EventHub } from "../api/index.ts";
 import type { Override } from "../config/index.ts";
 import { Signer, VerifyCache } from "../crypto/index.ts";
+import { verifyEvidence } from "../evidence/index.ts";
 import { KvApp } from "../execution/index.ts";
 import { createNetwork, type Network } from "../net/index.ts";
-import { asOperatorFacing, createLogger, createMetrics, type Metrics, StartupError } from "../observability/index.ts";
+import {
+  asOperatorFacing,
+  createLogger,
+  createMetrics,
+  type Metrics,
+  StartupError,
+  WarnLimiter,
+} from "../observability/index.ts";
 import {
   type NodeEffect,
   type NodeInput,
@@ -37,7 +45,7 @@ import {
   writeGenesisRecord,
   writePidFile,
 } from "../storage/index.ts";
-import { type ConsensusMessage, type RecoveredState, toHex, type View } from "../types/index.ts";
+import { type ConsensusMessage, type Evidence, type RecoveredState, toHex, type View } from "../types/index.ts";
 import { createApiBackend, PendingTxs } from "./api-backend.ts";
 import { AttestationPoller } from "./attestation-poller.ts";
 import { CatchUp } from "./catch-up.ts";
@@ -306,6 +314,10 @@ class Runtime implements RunningNode {
   readonly #journal: ReceivedJournal;
   readonly #verifyCache: VerifyCache;
   #counters: MachineCounters;
+  /** Warnings from the machines, rate-limited per message (one peer can trigger many). */
+  readonly #warnings: WarnLimiter;
+  /** Evidence on disk, verified at start: not reported again by any protocol built later. */
+  readonly #knownEvidence: Evidence[];
   /** Views of consensus messages seen, served to peers in sync status (issue 15). */
   readonly #views: ViewsSeen;
   /** Double-sign protection; null for an observer. */
@@ -392,6 +404,17 @@ class Runtime implements RunningNode {
             fatal: (reason) => this.#fatal(reason),
           })
         : null;
+    this.#knownEvidence = storage.evidence.list().filter((e) => {
+      const why = verifyEvidence(home.committee, e, parts.verifyCache);
+      if (why !== null)
+        this.#log.warn({ kind: e.kind, signer: e.signer, slot: e.slot, why }, "stored evidence is invalid");
+      return why === null;
+    });
+    if (this.#knownEvidence.length > 0)
+      this.#log.warn({ records: this.#knownEvidence.length }, "equivocation evidence on record (GET /evidence)");
+    this.#warnings = new WarnLimiter(this.#log, (key) =>
+      this.#metrics.warningsSuppressed.inc({ module: key.slice(0, key.indexOf(":")) }),
+    );
     this.#views = new ViewsSeen(home.committee);
     // What this node signed or certified before a restart counts as seen: a
     // peer that lost its safety record asks for it (issue 15).
@@ -449,6 +472,7 @@ class Runtime implements RunningNode {
       recovered,
       app: new KvApp(),
       verifyCache: this.#verifyCache,
+      knownEvidence: this.#knownEvidence,
       nowMs: Date.now(),
       signingFloor: this.#floor?.initialFloor ?? null,
     });
@@ -495,7 +519,17 @@ class Runtime implements RunningNode {
       listen: [...config.p2p.listen],
       peers: [...config.p2p.peers],
       logger: netLog,
-      limits: { maxGossipFrameBytes: config.p2p.maxMessageBytes, redialMaxMs: config.p2p.redialMaxBackoffMs },
+      limits: {
+        maxGossipFrameBytes: config.p2p.maxMessageBytes,
+        redialMaxMs: config.p2p.redialMaxBackoffMs,
+        maxConnections: config.p2p.maxConnections,
+        banMs: config.p2p.banMs,
+        maxSyncInflightPerPeer: config.p2p.syncMaxInflightPerPeer,
+        maxSyncRequestsPerSecond: config.p2p.syncMaxRequestsPerSecond,
+        maxSyncInflight: config.p2p.syncMaxInflight,
+        maxSyncInflightBytes: config.p2p.syncMaxInflightBytes,
+        syncReservedPercent: config.p2p.syncReservedPercent,
+      },
       verifyCache: this.#verifyCache,
       loopback: false,
       metricsSink: {
@@ -510,6 +544,8 @@ class Runtime implements RunningNode {
         push: (event, count) => {
           if (event === "dropped") this.#metrics.dropped.inc({ queue: "push" }, count);
         },
+        banned: () => this.#metrics.peersBanned.inc(),
+        warningSuppressed: () => this.#metrics.warningsSuppressed.inc({ module: "net" }),
       },
       // The network calls these only with messages net/validate.ts verified
       // against committee/signed.ts: the machines do not check them again.
@@ -541,8 +577,10 @@ class Runtime implements RunningNode {
         // Verified by net/sync-client.ts (signatures and hash links).
         laneBlocks: (blocks) => this.#push({ kind: "syncLaneBlocks", blocks, verified: true }),
         commitQcs: (qcs) => this.#push({ kind: "syncCommitQcs", qcs }),
+        globalBlocks: (blocks) => this.#push({ kind: "syncGlobalBlocks", blocks }),
         batchQcs: (qcs) => this.#push({ kind: "syncBatchQcs", qcs }),
         executedIndex: () => this.#protocol.execution.executedIndex,
+        finalizedIndex: () => this.#protocol.consensus.finalizedIndex,
       },
       this.#logger.child({ module: "sync" }),
     );
@@ -591,7 +629,9 @@ class Runtime implements RunningNode {
           maxBodyBytes: config.api.maxBodyBytes,
           maxTxBytes: committee.params.maxTxBytes,
           maxTxsPerRequest: 10_000,
+          limits: config.api,
           logger: this.#logger.child({ module: "api" }),
+          onRejected: (reason) => this.#metrics.apiRejected.inc({ reason }),
           events: this.#events,
         },
       );
@@ -740,6 +780,8 @@ class Runtime implements RunningNode {
     }
     this.#flushWrites();
     this.#counters.update();
+    // Catching up: what this turn applied makes room for the next ranges.
+    this.#catchUp?.pump();
     if (this.#queue.length > 0) this.#schedule();
   }
 
@@ -848,8 +890,23 @@ class Runtime implements RunningNode {
           this.#fatal(`halted: ${e.reason}`);
           break;
         case "event":
-          this.#logger.child({ module: e.module })[e.level](e.data ?? {}, e.msg);
+          if (e.level === "warn") this.#warnings.warn(`${e.module}:${e.msg}`, { module: e.module, ...e.data }, e.msg);
+          else this.#logger.child({ module: e.module })[e.level](e.data ?? {}, e.msg);
           break;
+        case "evidence": {
+          const { kind, signer, slot } = e.evidence;
+          this.#metrics.equivocations.inc({ kind });
+          this.#warnings.warn(
+            `evidence:${kind}:${signer}`,
+            { kind, signer, slot },
+            "equivocation: a member signed two different statements (proof kept, GET /evidence)",
+          );
+          // Not a protocol write (nothing waits for it): straight to the group commit.
+          this.#writer.submit([{ kind: "evidence", evidence: e.evidence }]).catch((err: Error) => {
+            this.#log.warn({ kind, signer, err: err.message }, "could not keep equivocation evidence");
+          });
+          break;
+        }
       }
     }
   }
@@ -985,6 +1042,7 @@ class Runtime implements RunningNode {
   // ---- operator output ----
 
   #statusLine(): void {
+    this.#warnings.flush();
     const p = this.#protocol;
     const view = p.consensus.view;
     const lock = p.consensus.lock;

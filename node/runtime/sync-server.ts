@@ -1,6 +1,5 @@
 import type { SyncServerHandlers, SyncStatus } from "../net/index.ts";
 import type { Storage } from "../storage/index.ts";
-import type { GlobalBlock } from "../types/index.ts";
 import type { ViewsSeen } from "./views-seen.ts";
 
 /** What this node serves to syncing peers, straight from storage (and the views it has seen). */
@@ -24,15 +23,8 @@ export function syncServerFor(storage: Storage, laneCount: number, views: ViewsS
     batchQcs: (first, last) => storage.batchQcRange(first, last + 1),
     laneBlocks: (lane, first, last) =>
       lane < laneCount ? storage.laneBlocks(lane, first, last + 1) : Promise.resolve([]),
-    async globalBlocks(first, last) {
-      // Contiguous from `first`: stop at the first index not held.
-      const out: GlobalBlock[] = [];
-      for (let i = first; i <= last; i++) {
-        const block = await storage.globalBlock(i);
-        if (block === undefined) break;
-        out.push(block);
-      }
-      return out;
-    },
+    // Contiguous from `first`, as stored: one range read, no decode and
+    // re-encode, and nothing read beyond the response bound.
+    globalBlocks: (first, last, maxBytes) => storage.encodedGlobalBlocks(first, last, maxBytes),
   };
 }

@@ -98,6 +98,27 @@ export class ChainStore {
     return raw === undefined ? undefined : codecs.globalBlock.decode(plain(raw));
   }
 
+  /**
+   * Global blocks first..last as stored (encoded), contiguous from `first`:
+   * one iterator, so a sync server reads a range in one pass and sends the
+   * bytes without decoding and encoding them again. Reading stops once
+   * `maxBytes` are collected (the block that crosses the bound is included,
+   * so a response always makes progress).
+   */
+  async encodedRange(first: number, last: number, maxBytes = Number.POSITIVE_INFINITY): Promise<Uint8Array[]> {
+    const to = Math.min(last, this.#tip);
+    if (!Number.isSafeInteger(first) || first < 1 || to < first) return [];
+    const out: Uint8Array[] = [];
+    let bytes = 0;
+    for await (const [key, value] of this.#blocks.iterator({ gte: u64Key(first), lte: u64Key(to) })) {
+      if (readU64Key(key) !== first + out.length || bytes >= maxBytes) break;
+      const block = plain(value);
+      out.push(block);
+      bytes += block.byteLength;
+    }
+    return out;
+  }
+
   /** Indexes of the stored blocks in order (keys only; null for a key that is not an index). */
   async *indexes(): AsyncGenerator<number | null> {
     for await (const key of this.#blocks.keys(SCAN)) yield readU64Key(key);

@@ -22,6 +22,7 @@ export {
   StorageError,
   StorageIntegrityError,
 } from "./errors.ts";
+export { EvidenceStore, MAX_EVIDENCE_PER_MEMBER_KIND } from "./evidence-store.ts";
 export {
   type BatchStats,
   DEFAULT_MAX_QUEUED_BYTES,

@@ -15,6 +15,7 @@
  *   meta/attestation                    attestation record {n, hash} (last batch voted)
  *   batch/<n u64>                       closed batches, gap-free from 0
  *   bqc/<n u64>                         BatchQC WAL, gap-free from 0
+ *   evidence/<kind>/<member 5 digits>/<slot>   equivocation proofs (JSON), a few per kind and member
  */
 
 export const U64_BYTES = 8;

@@ -13,6 +13,7 @@ import {
   type Anchor,
   type Batch,
   batchCommitmentHash,
+  blockHash,
   bytesEqual,
   type CommitQc,
   codecs,
@@ -466,7 +467,7 @@ async function recoverAttestation(
       );
     }
     const proposal = block.commitQc.proposal;
-    executedAfter.push({ index: i, blockHash: proposalHash(proposal), createdAtMs: proposal.createdAtMs, appHash });
+    executedAfter.push({ index: i, blockHash: blockHash(proposal), createdAtMs: proposal.createdAtMs, appHash });
   }
   return { record, lastBatch, executedAfter, batchQcNext: store.batchQcs.next };
 }

@@ -7,6 +7,7 @@ import { AttestationStore } from "./attestation-store.ts";
 import { ChainStore, type TxLocation } from "./chain-store.ts";
 import { CommitQcStore } from "./commit-qc-store.ts";
 import { StorageError } from "./errors.ts";
+import { EvidenceStore } from "./evidence-store.ts";
 import { LaneStore } from "./lane-store.ts";
 import { type LevelDb, space } from "./level.ts";
 import { SafetyStore } from "./safety-store.ts";
@@ -32,6 +33,7 @@ export class Storage {
   readonly anchor: AnchorStore;
   readonly chain: ChainStore;
   readonly app: AppStore;
+  readonly evidence: EvidenceStore;
   readonly attestation: AttestationStore;
   readonly logger: Logger;
 
@@ -43,6 +45,7 @@ export class Storage {
     anchor: AnchorStore;
     chain: ChainStore;
     app: AppStore;
+    evidence: EvidenceStore;
     attestation: AttestationStore;
     logger: Logger;
   }) {
@@ -53,6 +56,7 @@ export class Storage {
     this.anchor = parts.anchor;
     this.chain = parts.chain;
     this.app = parts.app;
+    this.evidence = parts.evidence;
     this.attestation = parts.attestation;
     this.logger = parts.logger;
   }
@@ -108,6 +112,9 @@ export class Storage {
         }
         this.commitQcs.prune(ws, w.before);
         return;
+      case "evidence":
+        this.evidence.put(ws, w.evidence);
+        return;
       case "attestation":
         this.attestation.putRecord(ws, w.record);
         return;
@@ -149,6 +156,11 @@ export class Storage {
 
   globalBlock(index: number): Promise<GlobalBlock | undefined> {
     return this.chain.block(index);
+  }
+
+  /** Encoded global blocks first..last (inclusive) that are held, contiguous from `first`. */
+  encodedGlobalBlocks(first: number, last: number, maxBytes?: number): Promise<Uint8Array[]> {
+    return this.chain.encodedRange(first, last, maxBytes);
   }
 
   txLocation(hash: Uint8Array): Promise<TxLocation | undefined> {
@@ -213,6 +225,7 @@ export async function openStorage(db: LevelDb, committee: Committee, opts: Stora
     anchor,
     chain: await ChainStore.open(db),
     app: await AppStore.open(db),
+    evidence: await EvidenceStore.open(space(db, ["evidence"])),
     attestation: await AttestationStore.open(db, meta),
     logger,
   });

@@ -5,6 +5,7 @@
  * and tells the machine when it is durable. On start, storage reads it all
  * back as a `RecoveredState`. Storage knows these types, never the machines.
  */
+import type { Evidence } from "./evidence.ts";
 import type {
   Anchor,
   AttestationRecord,
@@ -51,7 +52,9 @@ export type DurableWrite =
   /** Append closed batch n to the batch store (only at its next, after its last index is executed). */
   | { kind: "batch"; batch: Batch; blockHashes: Uint8Array[] }
   /** Append BatchQC(n) to the BatchQC WAL (only at its next: gap-free). */
-  | { kind: "batchQc"; qc: BatchQc };
+  | { kind: "batchQc"; qc: BatchQc }
+  /** Keep proof of a member's equivocation (bounded per kind and member; a duplicate is a no-op). */
+  | { kind: "evidence"; evidence: Evidence };
 
 export interface RecoveredLane {
   lane: number;

@@ -9,12 +9,20 @@ export type {
   RecoveredLane,
   RecoveredState,
 } from "./durable.ts";
+export {
+  type Evidence,
+  type EvidenceJson,
+  evidenceFromJson,
+  evidenceToJson,
+  type SignedStatement,
+} from "./evidence.ts";
 export * from "./limits.ts";
 export { leafHash, merklePath, merkleRoot, nodeHash, verifyMerklePath } from "./merkle.ts";
 export {
   appVoteSigningBody,
   batchCommitmentHash,
   batchVoteSigningBody,
+  blockHash,
   type ConsensusMessage,
   codecs,
   compareViews,

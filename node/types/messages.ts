@@ -143,6 +143,21 @@ export function proposalHash(proposal: Proposal): Uint8Array {
   return sha256(codecs.proposal.encode(proposal));
 }
 
+/**
+ * The hash of finalized global block `proposal.view.index`, the same on every
+ * node: the proposal's hash with its round set to 0. Why not the proposal
+ * hash itself: a cut locked in round r is re-proposed unchanged (ranges and
+ * createdAtMs) in round r+1, and both rounds can gather a CommitQC, so two
+ * honest nodes may finalize index k under CommitQCs of different rounds.
+ * Their content is identical; only the round differs. Everything compared
+ * across nodes (the API's block hash, batch commitments and their Merkle
+ * leaves) uses this hash; the CommitQC keeps its own round's proposal hash.
+ */
+export function blockHash(proposal: Proposal): Uint8Array {
+  if (proposal.view.round === 0) return proposalHash(proposal);
+  return proposalHash({ ...proposal, view: { index: proposal.view.index, round: 0 } });
+}
+
 // ---- signed bodies: what each signature covers (domain aside) ----
 
 export function laneBlockSigningBody(block: LaneBlock): Uint8Array {

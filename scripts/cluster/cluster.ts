@@ -62,6 +62,8 @@ export interface StartOptions {
   onOutput?: (chunk: string) => void;
   /** Variables added to this run's environment (test switches; VALIDATOR_* are config). */
   env?: Readonly<Record<string, string>>;
+  /** A command the node runs under (see spawnNode), e.g. `ip netns exec <ns>`. */
+  wrapper?: readonly string[];
 }
 
 export interface StopResult {
@@ -211,6 +213,7 @@ export class LocalCluster {
       ...(this.#run.detached !== undefined && { detached: this.#run.detached }),
       ...(onOutput !== undefined && { onOutput }),
       ...(opts.env !== undefined && { env: opts.env }),
+      ...(opts.wrapper !== undefined && { wrapper: opts.wrapper }),
     });
     this.#children.set(node.name, spawned);
     node.starts++;
@@ -224,7 +227,7 @@ export class LocalCluster {
       node,
       `${node.name} to serve /status on port ${node.apiPort}`,
       async () => {
-        if (!node.running) throw new ExitedError(`${node.name} exited during start`);
+        if (!this.#alive(node)) throw new ExitedError(`${node.name} exited during start`);
         status = await node.status();
         return status !== null;
       },
@@ -254,6 +257,18 @@ export class LocalCluster {
     const failures = results.flatMap((r) => (r.status === "rejected" ? [(r.reason as Error).message] : []));
     if (failures.length > 0) throw new ClusterError(failures.join("\n"));
     return pids;
+  }
+
+  /**
+   * Whether the node's process still exists. For a child of this process,
+   * its exit is what counts: behind a wrapper that execs the node (`ip
+   * netns exec`), /proc shows an empty command line for a moment, which the
+   * pid file's marker check would take for an exit.
+   */
+  #alive(node: ClusterNode): boolean {
+    const child = this.#children.get(node.name)?.child;
+    if (child !== undefined) return child.exitCode === null && child.signalCode === null;
+    return node.running;
   }
 
   /** How the node's current run ends, when this process started it (undefined otherwise). */

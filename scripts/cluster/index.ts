@@ -37,6 +37,7 @@ export {
   WAIT_MS,
 } from "./cluster.ts";
 export { apiUrl, getJson, HttpError, type HttpResult, postJson, request } from "./http.ts";
+export { scanVotes, type VoteScan, voteSlot } from "./journal.ts";
 export { type FollowOptions, followLog, lineFormatter, logTail, tailOffset } from "./logs.ts";
 export { ClusterNode } from "./node.ts";
 export { type ClusterLayout, layoutOf, REPO_ROOT, VALIDATOR_MAIN } from "./paths.ts";

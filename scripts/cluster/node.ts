@@ -11,8 +11,8 @@ export class ClusterNode {
   readonly home: string;
   readonly p2pPort: number;
   readonly apiPort: number;
-  /** http://127.0.0.1:<apiPort> */
-  readonly apiUrl: string;
+  /** Where its API listens: 127.0.0.1 unless it runs in a network namespace (see apiUrl). */
+  apiHost = "127.0.0.1";
   /** stdout and stderr of every run, appended. */
   readonly logFile: string;
   readonly pidFile: string;
@@ -24,10 +24,14 @@ export class ClusterNode {
     this.role = entry.role;
     this.p2pPort = entry.p2pPort;
     this.apiPort = entry.apiPort;
-    this.apiUrl = `http://127.0.0.1:${entry.apiPort}`;
     this.home = files.home;
     this.logFile = files.logFile;
     this.pidFile = files.pidFile;
+  }
+
+  /** http://<apiHost>:<apiPort> */
+  get apiUrl(): string {
+    return `http://${this.apiHost}:${this.apiPort}`;
   }
 
   /** Its pid while it runs (also when another process started it); a stale pid file does not count. */

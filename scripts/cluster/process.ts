@@ -24,6 +24,11 @@ export interface SpawnNodeOptions {
   onOutput?: (chunk: string) => void;
   /** Variables added to the environment (VALIDATOR_* of ours never leak in). */
   env?: Readonly<Record<string, string>>;
+  /**
+   * A command that runs the node, e.g. `["ip", "netns", "exec", "<ns>"]` for
+   * a network namespace; it must exec the node in place (same pid).
+   */
+  wrapper?: readonly string[];
 }
 
 /** A node process this process started: its pid and how it ended. */
@@ -56,6 +61,13 @@ export function startArgs(opts: SpawnNodeOptions): string[] {
   ];
 }
 
+/** The program and its arguments: Node with `validator start`, behind the wrapper if any. */
+function command(opts: SpawnNodeOptions): [string, string[]] {
+  const node = [process.execPath, ...startArgs(opts)];
+  const [program, ...args] = [...(opts.wrapper ?? []), ...node];
+  return [program!, args];
+}
+
 /**
  * Starts `validator start --home <home>`: stdout and stderr appended to the
  * log file (across restarts), the pid written to the pid file. Returns at
@@ -69,7 +81,7 @@ export function spawnNode(opts: SpawnNodeOptions): SpawnedNode {
   if (tee === undefined) {
     const fd = openSync(opts.logFile, "a");
     try {
-      child = spawn(process.execPath, startArgs(opts), {
+      child = spawn(command(opts)[0], command(opts)[1], {
         cwd: REPO_ROOT,
         detached: opts.detached === true,
         stdio: ["ignore", fd, fd],
@@ -79,7 +91,7 @@ export function spawnNode(opts: SpawnNodeOptions): SpawnedNode {
       closeSync(fd);
     }
   } else {
-    child = spawn(process.execPath, startArgs(opts), {
+    child = spawn(command(opts)[0], command(opts)[1], {
       cwd: REPO_ROOT,
       detached: opts.detached === true,
       stdio: ["ignore", "pipe", "pipe"],

@@ -54,10 +54,8 @@ export interface FailoverResult {
   takeover: { p50: number | undefined; p99: number | undefined; max: number | undefined };
   conflicts: string[];
   journalLines: number;
-  /** Indexes where nodes finalized different lane ranges, txs or app hashes (a safety failure). */
+  /** Indexes where nodes finalized different block hashes, lane ranges, txs or app hashes (a safety failure). */
   contentMismatches: string[];
-  /** Indexes with the same content under CommitQCs of different rounds (not a safety failure; reported). */
-  sameContentOtherCommitQc: string[];
   comparedIndexes: number;
   finalizedIndex: number;
   longestStallMs: number;
@@ -218,7 +216,7 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
     const compared = [...others];
     const leaderNow = await findLeader(instances);
     if (leaderNow) compared.push(leaderNow);
-    const { mismatches, otherQcs, upTo } = await compareFinalized(compared);
+    const { mismatches, upTo } = await compareFinalized(compared);
     const result: FailoverResult = {
       failovers,
       takeover: (() => {
@@ -228,7 +226,6 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
       conflicts: scan.conflicts,
       journalLines: scan.lines,
       contentMismatches: mismatches,
-      sameContentOtherCommitQc: otherQcs,
       comparedIndexes: upTo,
       finalizedIndex: lastIndex,
       longestStallMs,
@@ -293,32 +290,24 @@ async function waitLeader(
 }
 
 /** Every node's block hash at each index up to the lowest finalized index they all serve. */
-async function compareFinalized(
-  nodes: readonly ClusterNode[],
-): Promise<{ mismatches: string[]; otherQcs: string[]; upTo: number }> {
-  const otherQcs: string[] = [];
+async function compareFinalized(nodes: readonly ClusterNode[]): Promise<{ mismatches: string[]; upTo: number }> {
   const statuses = await Promise.all(nodes.map((n) => n.status().catch(() => null)));
   const live = nodes.filter((_, i) => statuses[i] !== null);
   const upTo = Math.min(...statuses.filter((s) => s !== null).map((s) => s!.finalizedIndex));
   const mismatches: string[] = [];
   for (let i = 1; i <= upTo; i++) {
     const blocks = await Promise.all(live.map((n) => n.block(i).catch(() => null)));
-    // What was finalized: the lane ranges, the txs and the app hash after
-    // them. (The block hash is the finalized proposal's, and a cut committed
-    // in round r can carry a second CommitQC from round r+1 on some nodes.)
+    // What was finalized: the lane ranges, the txs, the app hash after them,
+    // and the block hash (round-independent, so equal on every node even when
+    // a cut was committed under CommitQCs of two rounds).
     const content = (b: BlockJson | null) =>
-      b === null ? "missing" : JSON.stringify([b.lanes, b.txHashes, b.appHash]);
+      b === null ? "missing" : JSON.stringify([b.hash, b.lanes, b.txHashes, b.appHash]);
     const contents = new Set(blocks.map(content));
-    const hashes = new Set(blocks.map((b) => b?.hash ?? "missing"));
     const who = (f: (b: BlockJson | null) => string) =>
       live.map((n, j) => `${n.name}=${f(blocks[j] ?? null)}`).join(" ");
     if (contents.size > 1 && mismatches.length < 20) {
-      mismatches.push(`index ${i}: ${who((b) => b?.hash.slice(0, 12) ?? "missing")}`);
-    } else if (hashes.size > 1 && otherQcs.length < 20) {
-      otherQcs.push(
-        `index ${i}: same content, CommitQCs ${who((b) => (b ? `${b.commitQc.view.round}:${b.hash.slice(0, 12)}` : "missing"))}`,
-      );
+      mismatches.push(`index ${i}: ${who((b) => (b ? `${b.commitQc.view.round}:${b.hash.slice(0, 12)}` : "missing"))}`);
     }
   }
-  return { mismatches, otherQcs, upTo };
+  return { mismatches, upTo };
 }

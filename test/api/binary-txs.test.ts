@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import pino from "pino";
 import { type ApiBackend, buildApi, encodeBinaryTxs, parseBinaryTxs } from "../../node/api/index.ts";
+import { defaultConfig } from "../../node/config/index.ts";
 import { toHex, txHash } from "../../node/types/index.ts";
 
 const enc = new TextEncoder();
@@ -20,6 +21,7 @@ function app() {
     maxBodyBytes: 4096,
     maxTxBytes: 100,
     maxTxsPerRequest: 10,
+    limits: defaultConfig().api,
     logger: pino({ level: "silent" }),
   });
   return { server, submitted };

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { after, describe, test } from "node:test";
 import pino from "pino";
 import { type ApiBackend, buildApi, EventHub, finalizedFrame } from "../../node/api/index.ts";
+import { defaultConfig } from "../../node/config/index.ts";
 import { toHex, txHash } from "../../node/types/index.ts";
 
 /** The backend is not used by /events; every call fails loudly if it is. */
@@ -25,6 +26,7 @@ async function serve(hub: EventHub) {
     maxBodyBytes: 4096,
     maxTxBytes: 100,
     maxTxsPerRequest: 10,
+    limits: defaultConfig().api,
     logger: pino({ level: "silent" }),
     events: hub,
   });

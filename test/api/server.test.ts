@@ -81,6 +81,7 @@ function fakeBackend(opts: { full?: boolean } = {}): ApiBackend & { submitted: U
       };
     },
     metrics: async () => ({ contentType: "text/plain; version=0.0.4", body: "validator_up 1\n" }),
+    evidence: () => [],
   };
 }
 
@@ -90,6 +91,17 @@ const opts = {
   maxBodyBytes: 4096,
   maxTxBytes: 100,
   maxTxsPerRequest: 10,
+  limits: {
+    maxConnections: 16,
+    maxInflightPerConnection: 4,
+    maxInflight: 8,
+    maxBodyBytesInFlight: 16384,
+    requestTimeoutMs: 2000,
+    headersTimeoutMs: 1000,
+    idleTimeoutMs: 5000,
+    keepAliveTimeoutMs: 1000,
+    metricsCacheMs: 1000,
+  },
   logger: pino({ level: "silent" }),
 };
 

@@ -6,6 +6,7 @@ import { after, test } from "node:test";
 import { promisify } from "node:util";
 import pino from "pino";
 import { type ApiBackend, buildApi, type StatusJson } from "../../node/api/index.ts";
+import { defaultConfig } from "../../node/config/index.ts";
 import { MAIN, REPO, runValidator, tempDir } from "./run.ts";
 
 const tmp = tempDir("validator-reset-");
@@ -57,6 +58,7 @@ test("status prints what a node's API reports, and fails clearly when nothing an
     maxBodyBytes: 1024,
     maxTxBytes: 64,
     maxTxsPerRequest: 1,
+    limits: defaultConfig().api,
     logger: pino({ level: "silent" }),
   });
   const url = await app.listen({ host: "127.0.0.1", port: 0 });

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import pino from "pino";
 import { type ApiBackend, buildApi, type HealthJson } from "../../node/api/index.ts";
+import { defaultConfig } from "../../node/config/index.ts";
 import { pickBasePort } from "../../scripts/cluster/index.ts";
 import { REPO, tempDir } from "../cli/run.ts";
 import { runValidator, startNodeProcess, stopProcess, waitUntil } from "./node-process.ts";
@@ -109,6 +110,7 @@ test("/health maps ok, syncing and halted to 200, 206 and 503 (with Retry-After)
     maxBodyBytes: 1024 * 1024,
     maxTxBytes: 1024,
     maxTxsPerRequest: 10,
+    limits: defaultConfig().api,
     logger: pino({ level: "silent" }),
   });
   try {

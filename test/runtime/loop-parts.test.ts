@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import pino from "pino";
 import type { SyncClientApi } from "../../node/net/index.ts";
 import { PendingTxs } from "../../node/runtime/api-backend.ts";
-import { CatchUp } from "../../node/runtime/catch-up.ts";
+import { CatchUp, MAX_AHEAD_INDEXES, PIPELINE_DEPTH, RANGE_ITEMS } from "../../node/runtime/catch-up.ts";
 import { FinalizedLog } from "../../node/runtime/finalized-log.ts";
 import { InputQueue } from "../../node/runtime/input-queue.ts";
 import type { CommitQc, GlobalBlock, LaneBlock } from "../../node/types/index.ts";
@@ -115,14 +115,16 @@ describe("catch-up", () => {
   }
 
   function sink() {
-    const got = { blocks: [] as LaneBlock[], qcs: [] as CommitQc[] };
+    const got = { blocks: [] as LaneBlock[], qcs: [] as CommitQc[], global: [] as GlobalBlock[] };
     return {
       got,
       sink: {
         laneBlocks: (b: LaneBlock[]) => got.blocks.push(...b),
         commitQcs: (q: CommitQc[]) => got.qcs.push(...q),
+        globalBlocks: (g: GlobalBlock[]) => got.global.push(...g),
         batchQcs: () => {},
         executedIndex: () => 0,
+        finalizedIndex: () => 0,
       },
     };
   }
@@ -148,9 +150,78 @@ describe("catch-up", () => {
     const c = new CatchUp(fakeSync({ lanes: false, qcs: false }, calls), s.sink, silent);
     c.commitQcs(1);
     await settle();
-    assert.deepEqual(calls, ["qcs 1-64", "global 1-64"]);
-    assert.equal(s.got.qcs.length, 1);
-    assert.equal(s.got.blocks.length, 2);
+    assert.deepEqual(calls, ["qcs 1-64", "global 1-1"], "as far as the peer's status says it holds global blocks");
+    assert.equal(s.got.global.length, 1);
+    assert.equal(s.got.global[0]!.blocks.length, 2);
+    c.stop();
+  });
+
+  test("pipelines global-block ranges, hands them over in order, and stays within its bound ahead of execution", async () => {
+    const tip = 2000;
+    let executed = 0;
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const asked: string[] = [];
+    const pending: (() => void)[] = [];
+    const handed: number[] = [];
+    const sync: SyncClientApi = {
+      status: async () => ({
+        commitQcs: { first: tip, next: tip + 1 },
+        globalBlocks: { first: 1, next: tip + 1 },
+        lanes: [],
+        batchQcs: { first: 0, next: 0 },
+        views: { highest: { index: 0, round: 0 }, bySigner: [] },
+      }),
+      fetchLaneBlocks: async () => [],
+      fetchCommitQcs: async () => [],
+      fetchBatchQcs: async () => [],
+      fetchGlobalBlocks: (first, last) => {
+        asked.push(`${first}-${last}`);
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        // Answers come back out of order: the last asked first.
+        return new Promise((resolve) => {
+          pending.push(() => {
+            inFlight--;
+            resolve(Array.from({ length: last - first + 1 }, (_, i) => ({ ...global, index: first + i })));
+          });
+        });
+      },
+    };
+    const c = new CatchUp(
+      sync,
+      {
+        laneBlocks: () => {},
+        commitQcs: () => {},
+        globalBlocks: (g) => handed.push(...g.map((b) => b.index)),
+        batchQcs: () => {},
+        executedIndex: () => executed,
+        finalizedIndex: () => executed,
+      },
+      silent,
+    );
+    c.probe(0);
+    for (let round = 0; round < 200 && executed < tip; round++) {
+      await settle();
+      while (pending.length > 0) pending.pop()!();
+      await settle();
+      assert.ok(handed.length === 0 || handed.at(-1)! <= executed + MAX_AHEAD_INDEXES, "bounded ahead of execution");
+      // The node applies everything handed over.
+      executed = handed.at(-1) ?? executed;
+      c.pump();
+    }
+    assert.equal(executed, tip);
+    assert.ok(
+      handed.every((index, i) => index === i + 1),
+      "every index handed once, in order",
+    );
+    assert.ok(maxInFlight <= PIPELINE_DEPTH && maxInFlight > 1, `pipelined: at most ${maxInFlight} in flight`);
+    assert.equal(
+      asked.length,
+      Math.ceil(tip / RANGE_ITEMS),
+      `one request per range, nothing fetched twice: ${asked.join(" ")}`,
+    );
+    c.stop();
   });
 
   test("a probe that finds a peer ahead fetches from the next index", async () => {

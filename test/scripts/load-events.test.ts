@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import pino from "pino";
 import { type ApiBackend, buildApi, EventHub } from "../../node/api/index.ts";
+import { defaultConfig } from "../../node/config/index.ts";
 import { toHex, txHash } from "../../node/types/index.ts";
 import { parseSseChunk } from "../../scripts/bench/events-watcher.ts";
 import { runLoad } from "../../scripts/load.ts";
@@ -39,6 +40,7 @@ test("runLoad learns finality from GET /events: every accepted tx is seen final"
     maxBodyBytes: 1 << 20,
     maxTxBytes: 1024,
     maxTxsPerRequest: 1000,
+    limits: defaultConfig().api,
     logger: pino({ level: "silent" }),
     events: hub,
   });

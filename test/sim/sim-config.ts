@@ -2,7 +2,7 @@ import type { ProtocolConfig } from "../../node/protocol/index.ts";
 import { testProtocolConfig } from "../fixtures/config.ts";
 
 /** Faults a simulation can mix. */
-export const FAULTS = ["crash", "partition", "drop", "twins", "wipe", "early-vote"] as const;
+export const FAULTS = ["crash", "partition", "drop", "twins", "wipe", "early-vote", "byzantine"] as const;
 export type Fault = (typeof FAULTS)[number];
 
 export function parseFaults(list: string): Fault[] {

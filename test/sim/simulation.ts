@@ -11,8 +11,16 @@ import {
 } from "../../node/protocol/index.ts";
 import type { GroupCommitWriter, Storage } from "../../node/storage/index.ts";
 import { openStorage, recover, space, GroupCommitWriter as Writer } from "../../node/storage/index.ts";
-import { type CommitQc, type LaneBlock, proposalHash, toHex, viewKey } from "../../node/types/index.ts";
+import {
+  type CommitQc,
+  type DurableWrite,
+  type LaneBlock,
+  proposalHash,
+  toHex,
+  viewKey,
+} from "../../node/types/index.ts";
 import { testCommittee } from "../fixtures/committee.ts";
+import { ByzantineFlood } from "./byzantine.ts";
 import { EventQueue } from "./event-queue.ts";
 import { DurableShadow, InvariantChecker, type Violation } from "./invariants.ts";
 import { Prng } from "./prng.ts";
@@ -55,7 +63,7 @@ type SyncRequest = Extract<NodeEffect, { kind: "fetchLaneBlocks" | "fetchCommitQ
 
 type SimEvent =
   | { kind: "deliver"; to: SimNode; inc: number; input: NodeInput }
-  | { kind: "flush"; node: SimNode; inc: number; writes: OutboxPersist[] }
+  | { kind: "flush"; node: SimNode; inc: number; writes: OutboxPersist[]; evidence: DurableWrite[] }
   | { kind: "timer"; node: SimNode; inc: number; timer: TimerName; key: string; token: number }
   | { kind: "sync"; from: SimNode; peer: SimNode; req: SyncRequest }
   | { kind: "crash"; node: SimNode; downMs: number }
@@ -63,6 +71,7 @@ type SimEvent =
   | { kind: "partition"; groups: number[]; durationMs: number }
   | { kind: "heal" }
   | { kind: "tx" }
+  | { kind: "flood" }
   /** Every attester polls the simulated main node's status. */
   | { kind: "poll" };
 
@@ -70,6 +79,10 @@ const SYNC_LIMIT = 64;
 /** Debugging aid: SIM_TRACE=<index> prints every consensus message and finality of that index. */
 const TRACE_INDEX = process.env.SIM_TRACE === undefined ? null : Number(process.env.SIM_TRACE);
 const TX_EVERY_MS = 30;
+/** Virtual time between two bursts of the Byzantine member's flood. */
+const FLOOD_EVERY_MS = 20;
+/** Evidence kinds every honest validator must have recorded about the Byzantine member. */
+const EXPECTED_EVIDENCE = ["laneBlock", "appVote", "prepare"];
 /** Indexes every honest node must finalize after healing before a run may end early. */
 const SUSTAINED_INDEXES = 12;
 
@@ -137,6 +150,8 @@ class Simulation {
   partitioned = false;
   timerToken = 0;
   txSeq = 0;
+  /** The Byzantine member (fault "byzantine"): its own node, and the junk it floods. */
+  byzantine: { node: SimNode; flood: ByzantineFlood } | null = null;
 
   constructor(opts: SimOptions) {
     this.opts = { faultPhaseMs: 1000, livenessBoundMs: 2000, observers: 0, ...opts };
@@ -151,6 +166,11 @@ class Simulation {
       const t = this.rng.int(0, opts.nodes - 1);
       this.nodes.push(new SimNode(`v${t}'`, t));
       faulty.push(t);
+    }
+    if (opts.faults.includes("byzantine")) {
+      const b = this.rng.int(0, opts.nodes - 1);
+      if (!faulty.includes(b)) faulty.push(b);
+      this.byzantine = { node: this.nodes[b]!, flood: new ByzantineFlood(b, this.tc.signers[b]!, this.tc.committee) };
     }
     for (let o = 0; o < this.opts.observers; o++) this.nodes.push(new SimNode(`o${o}`, null));
     this.honest = this.nodes.filter((n) => n.validator === null || !faulty.includes(n.validator));
@@ -205,6 +225,7 @@ class Simulation {
       }
     }
     const finalized = Math.min(...this.honest.map((n) => n.node?.consensus.finalizedIndex ?? 0));
+    if (this.checker.ok && this.byzantine !== null) this.checkEvidence(this.byzantine.node.validator!);
     if (this.checker.ok && !this.opts.faults.includes("wipe")) {
       for (const n of this.honest) {
         const stored = n.node?.attestation.nextBatchQc ?? 0;
@@ -236,6 +257,24 @@ class Simulation {
       events: this.events,
       virtualMs: this.now,
     };
+  }
+
+  /** Every honest validator that ran the whole time holds proof of the Byzantine member's equivocations. */
+  checkEvidence(byzantine: number): void {
+    // With other faults a node may never see one of the two statements (dropped, down, partitioned).
+    if (this.opts.faults.some((f) => f !== "byzantine")) return;
+    for (const n of this.honest) {
+      if (n.validator === null || n.storage === null) continue;
+      const kinds = new Set(
+        n.storage.evidence
+          .list()
+          .filter((e) => e.signer === byzantine)
+          .map((e) => e.kind),
+      );
+      const missing = EXPECTED_EVIDENCE.filter((k) => !kinds.has(k));
+      if (missing.length > 0)
+        this.checker.note("evidence", `${n.name} has no ${missing.join(", ")} evidence about v${byzantine}`);
+    }
   }
 
   livenessShown(finalizedAtHeal: number): boolean {
@@ -278,6 +317,9 @@ class Simulation {
         this.queue.push(this.rng.int(50, F - 100), { kind: "partition", groups, durationMs: this.rng.int(100, 600) });
       }
     }
+    if (this.byzantine !== null) {
+      for (let t = 50; t < F; t += FLOOD_EVERY_MS) this.queue.push(t, { kind: "flood" });
+    }
     if (faults.includes("wipe")) {
       // More than f amnesiac validators: restarts that forget what they signed.
       const amnesiacs = this.nodes.slice(0, Math.max(2, this.tc.committee.f + 1));
@@ -307,7 +349,7 @@ class Simulation {
         }
         return;
       case "flush":
-        return this.flush(ev.node, ev.inc, ev.writes);
+        return this.flush(ev.node, ev.inc, ev.writes, ev.evidence);
       case "sync":
         return this.serveSync(ev.from, ev.peer, ev.req);
       case "crash":
@@ -337,6 +379,12 @@ class Simulation {
           for (const n of this.nodes) if (!n.up) await this.boot(n);
         }
         return;
+      case "flood": {
+        const b = this.byzantine;
+        if (b === null || !b.node.up || b.node.node === null) return;
+        for (const input of b.flood.burst(b.node.node, this.rng)) this.sendToAll(b.node, input);
+        return;
+      }
       case "tx": {
         const up = this.nodes.filter((n) => n.up);
         if (up.length > 0) {
@@ -441,10 +489,11 @@ class Simulation {
   }
 
   /** A group commit completes: the writes become durable, then the machines hear of it. */
-  async flush(n: SimNode, inc: number, writes: OutboxPersist[]): Promise<void> {
+  async flush(n: SimNode, inc: number, writes: OutboxPersist[], evidence: DurableWrite[]): Promise<void> {
     if (!n.up || n.inc !== inc) return;
     try {
-      await n.writer!.submit(writes.map((w) => w.write));
+      // Evidence rides in the same batch but is no protocol write: nothing waits for it.
+      await n.writer!.submit([...writes.map((w) => w.write), ...evidence]);
     } catch (err) {
       this.checker.note("storage contract", `${n.name}: a write was refused: ${(err as Error).message}`);
       return;
@@ -459,6 +508,7 @@ class Simulation {
 
   effects(n: SimNode, effects: NodeEffect[]): void {
     const writes: OutboxPersist[] = [];
+    const evidence: DurableWrite[] = [];
     for (const e of effects) {
       this.checker.onEffect(n.name, e);
       if (n.validator === null && signsSomething(e)) {
@@ -471,6 +521,10 @@ class Simulation {
           break;
         case "pushBlock":
           this.sendToAll(n, { kind: "laneBlock", block: e.block });
+          break;
+        case "evidence":
+          // As the runtime does: proof of equivocation is kept on disk.
+          evidence.push({ kind: "evidence", evidence: e.evidence });
           break;
         case "broadcast":
           if (e.topic === "lane_vote") this.sendToAll(n, { kind: "laneVote", vote: e.vote });
@@ -521,11 +575,11 @@ class Simulation {
           break;
       }
     }
-    if (writes.length > 0) {
+    if (writes.length > 0 || evidence.length > 0) {
       // One synced batch per step (group commit), completing in order.
       const at = Math.max(this.now + this.rng.int(1, 3), n.lastFlushAtMs);
       n.lastFlushAtMs = at;
-      this.queue.push(at, { kind: "flush", node: n, inc: n.inc, writes });
+      this.queue.push(at, { kind: "flush", node: n, inc: n.inc, writes, evidence });
     }
   }
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import {
+  blockHash,
   bytesEqual,
   headerHash,
   type LaneBlockHeader,
@@ -113,5 +114,22 @@ test("txHash is sha256 of the tx bytes: deterministic, distinct for distinct txs
   assert.equal(
     toHex(txHash(new TextEncoder().encode("abc"))),
     "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+  );
+});
+
+test("blockHash ignores only the round: a cut re-proposed in a later round has the same block hash", () => {
+  fc.assert(
+    fc.property(proposal(), fc.integer({ min: 1, max: 1000 }), (p, round) => {
+      const r0 = { ...p, view: { index: p.view.index, round: 0 } };
+      const later = { ...p, view: { index: p.view.index, round } };
+      assert.ok(bytesEqual(blockHash(r0), proposalHash(r0)));
+      assert.ok(bytesEqual(blockHash(later), blockHash(r0)));
+      assert.ok(!bytesEqual(proposalHash(later), proposalHash(r0)));
+      const otherIndex = { ...r0, view: { index: r0.view.index === 0 ? 1 : r0.view.index - 1, round: 0 } };
+      assert.ok(!bytesEqual(blockHash(otherIndex), blockHash(r0)));
+      const otherTime = { ...later, createdAtMs: later.createdAtMs === 0 ? 1 : later.createdAtMs - 1 };
+      assert.ok(!bytesEqual(blockHash(otherTime), blockHash(later)));
+    }),
+    { numRuns: 50 },
   );
 });

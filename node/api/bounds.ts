@@ -1,0 +1,98 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+
+/** The API's bounds (config [api]). */
+export interface ApiLimits {
+  /** Open connections; beyond, new ones are dropped by the server. */
+  maxConnections: number;
+  /** Requests in flight on one connection (pipelined); beyond, the connection is closed. */
+  maxInflightPerConnection: number;
+  /** Requests in flight over all connections; beyond, 503. */
+  maxInflight: number;
+  /** Declared request-body bytes being received over all connections; beyond, 503 and close. */
+  maxBodyBytesInFlight: number;
+  /** A whole request (headers and body) must arrive within this. */
+  requestTimeoutMs: number;
+  /** Request headers must arrive within this. */
+  headersTimeoutMs: number;
+  /** A socket with no activity for this long is closed. */
+  idleTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** GET /metrics is rendered at most once per this interval. */
+  metricsCacheMs: number;
+}
+
+/**
+ * Admission of HTTP requests, before any body is read or any handler runs.
+ * In-flight counts are released when the response is finished or the
+ * connection is gone, whichever comes first. Pipelined requests are answered
+ * in order by Node; a client that pipelines more than
+ * maxInflightPerConnection without reading is disconnected, so it can never
+ * make the node start unbounded work or hold unbounded responses.
+ */
+export class RequestBounds {
+  readonly #limits: ApiLimits;
+  readonly #maxBodyBytes: number;
+  readonly #onRejected: (reason: string) => void;
+  readonly #perSocket = new WeakMap<Socket, number>();
+  #inflight = 0;
+  #bodyBytes = 0;
+
+  constructor(limits: ApiLimits, maxBodyBytes: number, onRejected: (reason: string) => void) {
+    this.#limits = limits;
+    this.#maxBodyBytes = maxBodyBytes;
+    this.#onRejected = onRejected;
+  }
+
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  get bodyBytes(): number {
+    return this.#bodyBytes;
+  }
+
+  /** null: go on; "close": the connection was destroyed; otherwise the bound that answers 503. */
+  admit(req: IncomingMessage, res: ServerResponse): null | "close" | "requests" | "body bytes" {
+    const socket = req.socket as Socket | undefined;
+    const onSocket = socket === undefined ? 0 : (this.#perSocket.get(socket) ?? 0);
+    if (socket !== undefined && onSocket >= this.#limits.maxInflightPerConnection) {
+      this.#onRejected("pipelined");
+      socket.destroy();
+      return "close";
+    }
+    if (this.#inflight >= this.#limits.maxInflight) {
+      this.#onRejected("requests");
+      return "requests";
+    }
+    const bodyBytes = this.#declaredBodyBytes(req);
+    if (bodyBytes > 0 && this.#bodyBytes + bodyBytes > this.#limits.maxBodyBytesInFlight) {
+      this.#onRejected("body_bytes");
+      return "body bytes";
+    }
+    this.#inflight++;
+    this.#bodyBytes += bodyBytes;
+    if (socket !== undefined) this.#perSocket.set(socket, onSocket + 1);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.#inflight--;
+      this.#bodyBytes -= bodyBytes;
+      if (socket !== undefined) this.#perSocket.set(socket, Math.max(0, (this.#perSocket.get(socket) ?? 1) - 1));
+    };
+    res.once("finish", release);
+    res.once("close", release);
+    return null;
+  }
+
+  /** What receiving the body may hold: its declared length, or the body limit if chunked. */
+  #declaredBodyBytes(req: IncomingMessage): number {
+    if (req.method === "GET" || req.method === "HEAD") return 0;
+    const raw = req.headers["content-length"];
+    if (raw === undefined) return req.headers["transfer-encoding"] === undefined ? 0 : this.#maxBodyBytes;
+    const n = Number(raw);
+    return Number.isSafeInteger(n) && n >= 0 ? Math.min(n, this.#maxBodyBytes) : this.#maxBodyBytes;
+  }
+}
