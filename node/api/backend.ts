@@ -40,10 +40,17 @@ export interface HaStatusJson {
   redis: { url: string; ok: boolean }[];
 }
 
+/**
+ * "finalized": in finalized global block `index` and executed. "voided": in
+ * finalized block `index`, but its lane range was voided (the lane owner
+ * signed two blocks at one number), so it was never executed; resubmit it.
+ * "pending": admitted here, not final yet.
+ */
 export interface TxStatusJson {
   hash: string;
-  status: "pending" | "finalized";
+  status: "pending" | "finalized" | "voided";
   index: number | null;
+  reason?: string;
 }
 
 export interface CommitQcJson {

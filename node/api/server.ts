@@ -186,7 +186,8 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
     }
     const value = await backend.kvGet(key);
     if (value === null) return reply.status(404).send({ error: "key not found" });
-    return { key: req.params.key, value: new TextDecoder().decode(value) };
+    // ignoreBOM: a value that starts with a BOM is returned as stored.
+    return { key: req.params.key, value: new TextDecoder("utf-8", { ignoreBOM: true }).decode(value) };
   });
 
   app.get("/peers", async () => backend.peers());

@@ -10,6 +10,7 @@ import { reportError } from "./errors.ts";
 import { registerInit } from "./init.ts";
 import { registerKeys } from "./keys.ts";
 import { registerReset } from "./reset.ts";
+import { registerResync } from "./resync.ts";
 import { registerStandby } from "./standby.ts";
 import { registerStart } from "./start.ts";
 import { registerHealth, registerStatus } from "./status.ts";
@@ -38,6 +39,7 @@ function buildProgram(): Command {
   registerStatus(program);
   registerHealth(program);
   registerReset(program);
+  registerResync(program);
   registerVersion(program);
   return program;
 }

@@ -97,6 +97,9 @@ export const ConfigSchema = z
     storage: z
       .object({
         dataDir: pathKey({ optional: false }),
+        verifyTablesAtStart: booleanKey(),
+        deepCheckBlocksAtStart: intKey(0, 10_000_000),
+        scrubBytesPerSecond: intKey(0, 1024 * MiB, " (0 = no background scrub)"),
       })
       .strict(),
     log: z

@@ -63,7 +63,7 @@ export interface ConsensusMachineOptions {
   me: number | null;
   signer: Signer | null;
   config: ConsensusConfig;
-  recovered: Pick<RecoveredState, "commitQcs" | "anchor" | "finalizedIndex" | "safety">;
+  recovered: Pick<RecoveredState, "commitQcs" | "anchor" | "finalizedIndex" | "safety" | "safetyFloorIndex">;
   verifyCache?: VerifyCache;
   /** The signing floor at start (issue 15); later changes arrive as `signingFloor` inputs. */
   signingFloor?: SigningFloor;
@@ -130,7 +130,7 @@ export class ConsensusMachine {
     this.#config = opts.config;
     this.#cache = opts.verifyCache;
     const r = opts.recovered;
-    this.#gate = new SafetyGate(r.safety, opts.signingFloor ?? null);
+    this.#gate = new SafetyGate(r.safety, opts.signingFloor ?? null, r.safetyFloorIndex ?? 0);
     this.#lastCommitQc = r.commitQcs.at(-1) ?? r.anchor?.commitQc ?? null;
     this.#finalizedIndex = this.#lastCommitQc?.proposal.view.index ?? 0;
     if (this.#finalizedIndex !== r.finalizedIndex) {

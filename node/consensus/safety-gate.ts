@@ -48,10 +48,14 @@ export class SafetyGate {
   #pending = new Map<number, SafetyRecord>();
   #signingFloor: SigningFloor;
 
-  constructor(recovered: SafetyRecord | null, floor: SigningFloor = null) {
+  /** No new vote at or below this index: a record carried over by `validator resync` may be stale. */
+  readonly #floorIndex: number;
+
+  constructor(recovered: SafetyRecord | null, floor: SigningFloor = null, floorIndex = 0) {
     this.#record = recovered ?? EMPTY;
     this.#durable = this.#record;
     this.#signingFloor = floor;
+    this.#floorIndex = floorIndex;
   }
 
   get signingFloor(): SigningFloor {
@@ -88,21 +92,25 @@ export class SafetyGate {
 
   prepare(view: View, proposalHash: Uint8Array): GateDecision {
     if (this.timedOutAt(view) || this.belowSigningFloor(view)) return "barred";
-    return this.#phase(this.#record.prepare, this.#durable.prepare, view, proposalHash);
+    return this.#floor(view, this.#phase(this.#record.prepare, this.#durable.prepare, view, proposalHash));
   }
 
   commit(view: View, proposalHash: Uint8Array): GateDecision {
     if (this.timedOutAt(view) || this.belowSigningFloor(view)) return "barred";
-    return this.#phase(this.#record.commit, this.#durable.commit, view, proposalHash);
+    return this.#floor(view, this.#phase(this.#record.commit, this.#durable.commit, view, proposalHash));
   }
 
   timeout(view: View, lockRound: number | null): GateDecision {
     if (this.belowSigningFloor(view)) return "barred";
     const t = this.#record.timeout;
-    if (t === null || compareViews(t.view, view) < 0) return "new";
+    if (t === null || compareViews(t.view, view) < 0) return this.#floor(view, "new");
     if (compareViews(t.view, view) > 0 || t.lockRound !== lockRound) return "barred";
     const d = this.#durable.timeout;
     return d !== null && compareViews(d.view, view) === 0 ? "resend" : "pending";
+  }
+
+  #floor(view: View, decision: GateDecision): GateDecision {
+    return decision === "new" && view.index <= this.#floorIndex ? "barred" : decision;
   }
 
   #phase(

@@ -1,6 +1,7 @@
-import { sha256, type Tx } from "../types/index.ts";
+import { sha256, type Tx, toHex } from "../types/index.ts";
 
-export type TxResult = { kind: "set"; key: string } | { kind: "opaque" };
+/** What a tx did: set a key (its raw bytes, without the "kv/" prefix) or nothing (opaque). */
+export type TxResult = { kind: "set"; key: Uint8Array } | { kind: "opaque" };
 
 /** Writes one block's execution makes to the app state. */
 export interface AppWrites {
@@ -25,6 +26,17 @@ export interface App {
 }
 
 const SEPARATOR = 0x3d; // "="
+/** Validates only; `ignoreBOM` so a leading BOM is data, as it is in the key bytes. */
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+function isUtf8(bytes: Uint8Array): boolean {
+  try {
+    UTF8.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
 const KV_PREFIX = new TextEncoder().encode("kv/");
 /** Storage's bound on an app key (node/storage MAX_APP_KEY_BYTES); longer keys are opaque txs. */
 export const MAX_KV_KEY_BYTES = 4096 - KV_PREFIX.length;
@@ -52,19 +64,15 @@ export class KvApp implements App {
     this.#parts.push(len, tx);
     const eq = tx.indexOf(SEPARATOR);
     if (eq <= 0 || eq > MAX_KV_KEY_BYTES) return { kind: "opaque" };
-    let key: string;
-    try {
-      key = new TextDecoder("utf-8", { fatal: true }).decode(tx.subarray(0, eq));
-      new TextDecoder("utf-8", { fatal: true }).decode(tx.subarray(eq + 1));
-    } catch {
-      return { kind: "opaque" };
-    }
-    const keyBytes = tx.slice(0, eq);
-    const storeKey = new Uint8Array(KV_PREFIX.length + keyBytes.length);
+    if (!isUtf8(tx.subarray(0, eq)) || !isUtf8(tx.subarray(eq + 1))) return { kind: "opaque" };
+    const key = tx.slice(0, eq);
+    const storeKey = new Uint8Array(KV_PREFIX.length + key.length);
     storeKey.set(KV_PREFIX);
-    storeKey.set(keyBytes, KV_PREFIX.length);
+    storeKey.set(key, KV_PREFIX.length);
+    // Keyed by the exact key bytes (hex), never by a decoded string: a
+    // decode can map two byte strings to one (a leading BOM is dropped).
     // Last write of a key in a block wins.
-    this.#puts.set(key, [storeKey, tx.slice(eq + 1)]);
+    this.#puts.set(toHex(key), [storeKey, tx.slice(eq + 1)]);
     return { kind: "set", key };
   }
 

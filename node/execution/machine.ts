@@ -224,7 +224,12 @@ export class ExecutionMachine {
     const writes = this.#app.takeWrites();
     const block: GlobalBlock = { index, commitQc: qc, blocks };
     if (index > this.#chainTip) {
-      out.push({ kind: "persist", id: this.#nextWriteId++, write: { kind: "globalBlock", block }, release: [] });
+      out.push({
+        kind: "persist",
+        id: this.#nextWriteId++,
+        write: { kind: "globalBlock", block, voidLanes },
+        release: [],
+      });
       this.#chainTip = index;
     }
     // App state, executed index and hash in one write; the app vote waits for it.

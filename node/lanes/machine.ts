@@ -25,6 +25,8 @@ interface HeldBlock {
   block: LaneBlock;
   hash: Uint8Array;
   durable: boolean;
+  /** Our signed vote for it, kept for re-sending (signing is deterministic, this saves the work). */
+  vote?: LaneVote;
 }
 
 /** What this node holds of one lane. Blocks first..next-1 are in `blocks`. */
@@ -45,6 +47,12 @@ interface LaneState {
   finalizedNext: number;
   /** Highest number with a known LaneQC, plus one. */
   certifiedNext: number;
+  /**
+   * Numbers at or above finalizedNext with a known LaneQC. A LaneQC on a
+   * high number does not make lower ones useless: the leader may only use
+   * one within maxBlocksPerLane of the finalized tip.
+   */
+  certified: Set<number>;
   lastFetchAtMs: number;
 }
 
@@ -63,6 +71,8 @@ export interface LanesMachineOptions {
   finalizedRanges: LaneRange[] | null;
   /** Ranges of the recovered pruning anchor's CommitQC, if any. */
   anchorRanges?: LaneRange[] | null;
+  /** Own lane numbers below this were signed before a resync: never sign them again, fetch them. */
+  ownLaneFloor?: number;
   verifyCache?: VerifyCache;
   /**
    * Test-only fault (negative control of the outbox): lane votes are handed
@@ -102,6 +112,7 @@ export class LanesMachine {
   #nextWriteId = 0;
   #timerAtMs: number | null = null;
   #lastRetransmitAtMs = 0;
+  readonly #ownLaneFloor: number;
 
   constructor(opts: LanesMachineOptions) {
     if ((opts.me === null) !== (opts.signer === null)) throw new Error("a validator needs a signer; an observer none");
@@ -114,6 +125,7 @@ export class LanesMachine {
     this.#signer = opts.signer;
     this.#config = opts.config;
     this.#cache = opts.verifyCache;
+    this.#ownLaneFloor = opts.ownLaneFloor ?? 0;
     this.#faultReleaseVotesEarly = opts.faultReleaseVotesEarly === true;
     this.#mempool = new Mempool(opts.config.mempoolMaxTxs, opts.config.mempoolMaxBytes);
     this.#votes = new LaneVoteAggregator(opts.committee);
@@ -146,6 +158,7 @@ export class LanesMachine {
         ahead: new Map(),
         finalizedNext,
         certifiedNext: finalizedNext,
+        certified: new Set<number>(),
         lastFetchAtMs: Number.NEGATIVE_INFINITY,
       };
     });
@@ -242,6 +255,8 @@ export class LanesMachine {
     // reset, catching up): we signed those numbers before, so producing now
     // would sign a second block at one of them. Wait until sync fills it in.
     if (own.next < own.finalizedNext) return;
+    // Likewise below what we signed before a resync, finalized or not.
+    if (own.next < this.#ownLaneFloor) return;
     // The window is the backpressure: no new block while `laneWindow`
     // own blocks wait for finality.
     if (own.next - own.finalizedNext >= this.committee.params.laneWindow) return;
@@ -396,21 +411,25 @@ export class LanesMachine {
   }
 
   #signVote(lane: LaneState, number: number): SignedMessage {
-    const body = { lane: lane.lane, number, headerHash: lane.blocks.get(number)!.hash };
-    const vote: LaneVote = {
-      body,
-      signer: this.me!,
-      signature: this.#signer!.sign(DOMAINS.laneVote, laneVoteSigningBody(body)),
-    };
-    return { kind: "laneVote", msg: vote };
+    const held = lane.blocks.get(number)!;
+    if (held.vote === undefined) {
+      const body = { lane: lane.lane, number, headerHash: held.hash };
+      held.vote = {
+        body,
+        signer: this.me!,
+        signature: this.#signer!.sign(DOMAINS.laneVote, laneVoteSigningBody(body)),
+      };
+    }
+    return { kind: "laneVote", msg: held.vote };
   }
 
   #onVote(vote: LaneVote, verified: boolean, out: LanesEffect[]): void {
     const lane = this.#lanes[vote.body.lane];
     if (lane === undefined || !this.committee.isMember(vote.signer)) return;
     const n = vote.body.number;
-    // Bounded: only numbers that can still matter, inside the window.
-    if (n < lane.finalizedNext || n < lane.certifiedNext) return;
+    // Bounded: only numbers that can still matter, inside the window. A
+    // number below the highest certified one still matters (see `certified`).
+    if (n < lane.finalizedNext || lane.certified.has(n)) return;
     if (n >= lane.finalizedNext + this.committee.params.laneWindow) return;
     if (!verified && !verifySigned(this.committee, { kind: "laneVote", msg: vote }, this.#cache).ok) {
       out.push({ kind: "event", level: "warn", msg: "bad lane vote signature", data: { signer: vote.signer } });
@@ -420,7 +439,7 @@ export class LanesMachine {
     if (qc === null) return;
     this.counters.laneQcs++;
     lane.certifiedNext = Math.max(lane.certifiedNext, n + 1);
-    this.#votes.dropBelow(lane.lane, lane.certifiedNext);
+    lane.certified.add(n);
     out.push({ kind: "laneQc", qc });
   }
 
@@ -432,6 +451,7 @@ export class LanesMachine {
       if (lane === undefined || range.next <= lane.finalizedNext) continue;
       lane.finalizedNext = range.next;
       lane.certifiedNext = Math.max(lane.certifiedNext, range.next);
+      for (const n of lane.certified) if (n < range.next) lane.certified.delete(n);
       this.#votes.dropBelow(lane.lane, range.next);
       if (lane.tipHash === null && lane.next === range.next) lane.tipHash = range.lastHash;
       const held = lane.blocks.get(range.next - 1);
@@ -481,23 +501,52 @@ export class LanesMachine {
   }
 
   /**
-   * Lost messages: re-send the latest durable own vote of every lane whose
-   * votes are not yet certified, and re-push the latest durable own block.
-   * Identical bytes, so re-sending is always safe.
+   * Lost messages: re-send the durable own votes the next proposal needs
+   * (below) and the latest durable own vote of every lane not yet certified,
+   * and re-push the latest durable own block. Identical bytes, so re-sending
+   * is always safe.
    */
   #retransmit(nowMs: number, out: LanesEffect[]): void {
     this.#lastRetransmitAtMs = nowMs;
     for (const lane of this.#lanes) {
-      const last = Math.min(lane.votedNext, lane.durableNext) - 1;
-      if (this.me !== null && last >= lane.certifiedNext && last >= lane.finalizedNext && lane.blocks.has(last)) {
-        out.push({ kind: "resend", release: [this.#signVote(lane, last)] });
+      if (this.me !== null) {
+        const numbers = this.#votesToResend(lane);
+        if (numbers.length > 0) out.push({ kind: "resend", release: numbers.map((n) => this.#signVote(lane, n)) });
       }
       if (lane.lane === this.me) this.#pushLatestOwn(lane, out);
-      if (lane.ahead.size > 0 || lane.next < lane.finalizedNext) {
-        const upTo = Math.max(lane.finalizedNext, ...lane.ahead.keys());
+      const floor = lane.lane === this.me ? this.#ownLaneFloor : 0;
+      if (lane.ahead.size > 0 || lane.next < lane.finalizedNext || lane.next < floor) {
+        const upTo = Math.max(lane.finalizedNext, floor, ...lane.ahead.keys());
         this.#fetchGap(lane, upTo, nowMs, out);
       }
     }
+  }
+
+  /**
+   * A leader can only use a LaneQC within maxBlocksPerLane of the finalized
+   * tip. Every own vote in that reach above its highest certified number is
+   * re-sent until certified, and the newest vote too. After a full restart
+   * the in-order re-votes of start() went out while no peer was connected,
+   * and a LaneQC on the newest block alone is out of reach when the lane is
+   * more than maxBlocksPerLane ahead of finality: without this the lane
+   * would stick. At most maxBlocksPerLane + 1 votes per lane and period.
+   */
+  #votesToResend(lane: LaneState): number[] {
+    const from = Math.max(lane.finalizedNext, lane.first);
+    // Only votes whose block is durable: those were released (re-sending cannot run ahead of the outbox).
+    const newest = Math.min(lane.votedNext, lane.durableNext) - 1;
+    const top = Math.min(newest, lane.finalizedNext + this.committee.params.maxBlocksPerLane - 1);
+    let low = from;
+    for (let n = top; n >= from; n--) {
+      if (lane.certified.has(n)) {
+        low = n + 1;
+        break;
+      }
+    }
+    const numbers: number[] = [];
+    for (let n = low; n <= top; n++) if (lane.blocks.has(n)) numbers.push(n);
+    if (newest > top && !lane.certified.has(newest) && lane.blocks.has(newest)) numbers.push(newest);
+    return numbers;
   }
 
   #pushLatestOwn(lane: LaneState, out: LanesEffect[]): void {

@@ -37,6 +37,16 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       registers: r,
     }),
     laneQcs: new Counter({ name: "validator_lane_qcs_total", help: "LaneQCs formed", registers: r }),
+    scrubBytes: new Counter({
+      name: "validator_scrub_bytes_total",
+      help: "Bytes the background scrub read and checked (table blocks, global blocks)",
+      registers: r,
+    }),
+    scrubPasses: new Counter({
+      name: "validator_scrub_passes_total",
+      help: "Complete passes of the background scrub over the whole database",
+      registers: r,
+    }),
     txsFinalized: new Counter({
       name: "validator_txs_finalized_total",
       help: "Transactions in finalized blocks",

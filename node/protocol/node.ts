@@ -104,6 +104,7 @@ export class ProtocolNode {
       recoveredLanes: recovered.lanes,
       finalizedRanges: lastQc?.proposal.ranges ?? null,
       anchorRanges: recovered.anchor?.commitQc.proposal.ranges ?? null,
+      ownLaneFloor: recovered.ownLaneFloor ?? 0,
       verifyCache,
       faultReleaseVotesEarly: opts.testFaults?.laneVotesEarly === true,
     });

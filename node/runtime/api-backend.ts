@@ -1,4 +1,12 @@
-import type { ApiBackend, BatchJson, BlockJson, HaStatusJson, StatusJson, SubmitResult } from "../api/index.ts";
+import type {
+  ApiBackend,
+  BatchJson,
+  BlockJson,
+  HaStatusJson,
+  StatusJson,
+  SubmitResult,
+  TxStatusJson,
+} from "../api/index.ts";
 import type { Network } from "../net/index.ts";
 import type { Metrics } from "../observability/index.ts";
 import type { ProtocolNode } from "../protocol/index.ts";
@@ -189,12 +197,8 @@ export function createApiBackend(parts: ApiBackendParts): ApiBackend {
       return { accepted: true, hashes: txs.map((tx) => toHex(txHash(tx))) };
     },
 
-    async txStatus(hash) {
-      const hex = toHex(hash);
-      const location = await storage.txLocation(hash);
-      if (location !== undefined) return { hash: hex, status: "finalized", index: location.index };
-      if (pending.has(hex)) return { hash: hex, status: "pending", index: null };
-      return null;
+    txStatus(hash) {
+      return txStatusOf(storage, pending, hash);
     },
 
     async block(index) {
@@ -268,6 +272,27 @@ export function createApiBackend(parts: ApiBackendParts): ApiBackend {
       return storage.evidence.list().map(evidenceToJson);
     },
   };
+}
+
+export const VOIDED_REASON =
+  "finalized in a lane range that execution voided (the lane owner signed two blocks at one number); the tx was not executed: resubmit it";
+
+/**
+ * A tx's status: executed (finalized) wins over voided, since a tx voided in
+ * one block may be executed in a later one; then pending; else unknown.
+ */
+export async function txStatusOf(
+  storage: Pick<Storage, "txLocation" | "voidedTxLocation">,
+  pending: Pick<PendingTxs, "has">,
+  hash: Uint8Array,
+): Promise<TxStatusJson | null> {
+  const hex = toHex(hash);
+  const executed = await storage.txLocation(hash);
+  if (executed !== undefined) return { hash: hex, status: "finalized", index: executed.index };
+  const voided = await storage.voidedTxLocation(hash);
+  if (voided !== undefined) return { hash: hex, status: "voided", index: voided.index, reason: VOIDED_REASON };
+  if (pending.has(hex)) return { hash: hex, status: "pending", index: null };
+  return null;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { Level } from "level";
+import type { Level } from "level";
 import type { Logger } from "pino";
 import { buildApi, EventHub } from "../api/index.ts";
 import type { Override } from "../config/index.ts";
@@ -30,14 +30,18 @@ import {
   divergedFromFinalized,
   GroupCommitWriter,
   isEmptyDatabase,
+  openDatabase as openCheckedDatabase,
   openStorage,
   RecoveryError,
   readGenesisRecord,
   readSigningFloor,
+  recordDamage,
   recover,
   removePidFile,
+  resyncCommand,
   type Storage,
   StorageError,
+  StorageIntegrityError,
   writeGenesisRecord,
   writePidFile,
 } from "../storage/index.ts";
@@ -52,6 +56,7 @@ import { loadNodeHome, type NodeHome } from "./home.ts";
 import { InputQueue } from "./input-queue.ts";
 import { MachineCounters } from "./machine-counters.ts";
 import { ReceivedJournal } from "./received-journal.ts";
+import { Scrubber } from "./scrub.ts";
 import { SigningFloorKeeper } from "./signing-floor.ts";
 import { syncServerFor } from "./sync-server.ts";
 import { Timers } from "./timers.ts";
@@ -105,7 +110,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
 
   mkdirSync(home.paths.dataDir, { recursive: true, mode: 0o700 });
   const dbPath = join(home.paths.dataDir, "db");
-  const db = await openDatabase(dbPath, home);
+  const db = await openDatabase(dbPath, home, logger);
 
   const verifyCache = new VerifyCache(VERIFY_CACHE_ENTRIES);
   let storage: Storage;
@@ -115,7 +120,9 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     await checkGenesisRecord(db, home, dbPath, logger);
     storedFloor = await readSigningFloor(db);
     storage = await openStorage(db, committee, { logger });
-    recovered = await recover(storage, committee, verifyCache);
+    recovered = await recover(storage, committee, verifyCache, {
+      deepCheckBlocks: config.storage.deepCheckBlocksAtStart,
+    });
     assertOwnLaneIsOurs(recovered, home.validatorIndex, dbPath);
   } catch (err) {
     await db.close().catch(() => {});
@@ -123,7 +130,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
   }
   writePidFile(home.paths.dataDir);
 
-  const runtime = new Runtime({ home, logger, metrics, storage, recovered, verifyCache, db, storedFloor });
+  const runtime = new Runtime({ home, logger, metrics, storage, recovered, verifyCache, db, storedFloor, dbPath });
   try {
     await runtime.start();
   } catch (err) {
@@ -134,12 +141,14 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
 }
 
 /** Opens the LevelDB; a lock held by another node or a damaged database is a StartupError. */
-async function openDatabase(dbPath: string, home: NodeHome): Promise<Level<Uint8Array, Uint8Array>> {
-  const db = new Level<Uint8Array, Uint8Array>(dbPath, { keyEncoding: "view", valueEncoding: "view" });
+async function openDatabase(dbPath: string, home: NodeHome, logger: Logger): Promise<Level<Uint8Array, Uint8Array>> {
   try {
-    await db.open();
+    // Checks CURRENT, every log record and (storage.verifyTablesAtStart) every table block first.
+    const { db, report } = await openCheckedDatabase(dbPath, { verifyTables: home.config.storage.verifyTablesAtStart });
+    logger.child({ module: "storage" }).info(report, "database files checked (log records; table blocks if enabled)");
     return db;
   } catch (err) {
+    if (err instanceof StorageIntegrityError) throw err.locate(dbPath, home.paths.home);
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     if (cause?.code === "LEVEL_LOCKED") {
       throw new StartupError(
@@ -203,10 +212,27 @@ async function checkGenesisRecord(
 
 /** Start-up failures that come from the data on disk, in the operator's shape. */
 function asStartupError(err: unknown, dbPath: string, home: NodeHome): unknown {
+  if (err instanceof RecoveryError) {
+    return new StartupError(
+      `${dbPath} (${err.keyRange})`,
+      `invalid durable state: ${err.problem}`,
+      damagedRemedy(home),
+    );
+  }
+  // Damaged data: the path, key range, what was lost, and `validator resync`.
+  if (err instanceof StorageIntegrityError) return err.locate(dbPath, home.paths.home);
   // Already in the operator's shape (a StartupError, or a storage error naming its path and remedy).
   if (err instanceof StartupError || asOperatorFacing(err) !== null) return err;
-  if (err instanceof RecoveryError) {
-    return new StartupError(`${dbPath} (${err.keyRange})`, err.problem, damagedRemedy(home));
+  // LevelDB tripping over a damaged block while recovery reads: the same clear error.
+  const message = err instanceof Error ? err.message : String(err);
+  if (/corrupt|checksum/i.test(message)) {
+    return new StorageIntegrityError({
+      path: dbPath,
+      keyRange: "* (a block LevelDB could not read while recovery read the database)",
+      problem: `LevelDB: ${message}`,
+      lost: "the records in the damaged block (start with storage.verifyTablesAtStart = true to name its key range)",
+      remedy: resyncCommand(home.paths.home),
+    });
   }
   if (err instanceof StorageError || (err as { code?: string }).code?.startsWith("LEVEL_")) {
     const message = (err as Error).message;
@@ -254,6 +280,7 @@ interface RuntimeParts {
   storage: Storage;
   recovered: RecoveredState;
   verifyCache: VerifyCache;
+  dbPath: string;
 }
 
 /** The event loop: one input queue, the protocol driver, and the effects' executors. */
@@ -297,6 +324,7 @@ class Runtime implements RunningNode {
   readonly #floor: SigningFloorKeeper | null;
   #net: Network | null = null;
   #catchUp: CatchUp | null = null;
+  readonly #scrubber: Scrubber;
   #poller: AttestationPoller | null = null;
   #api: FastifyInstance | null = null;
   /** GET /events fan-out; null without the API. */
@@ -334,7 +362,29 @@ class Runtime implements RunningNode {
       this.#resolveExit = resolve;
     });
     this.#writer = new GroupCommitWriter(storage, {
-      onFatal: (err) => this.#fatal(`a durable write failed; stopping rather than voting on it: ${err.message}`),
+      onFatal: (err) =>
+        this.#fatal(
+          `a durable write failed; stopping rather than voting on it: ${err.message}${
+            /corrupt|checksum/i.test(err.message)
+              ? `; LevelDB found damaged data (a table it cannot read); remedy: ${resyncCommand(home.paths.home)}`
+              : ""
+          }`,
+        ),
+    });
+    this.#scrubber = new Scrubber({
+      storage,
+      committee: home.committee,
+      dbPath: parts.dbPath,
+      home: home.paths.home,
+      bytesPerSecond: home.config.storage.scrubBytesPerSecond,
+      logger: parts.logger.child({ module: "scrub" }),
+      onBytes: (bytes) => this.#metrics.scrubBytes.inc(bytes),
+      onPass: () => this.#metrics.scrubPasses.inc(),
+      onDamage: (err) => {
+        recordDamage(parts.dbPath, err.facts());
+        this.#log.fatal(err.facts(), "the scrub found damaged data");
+        this.#fatal(err.message);
+      },
     });
     this.#writer.onBatch((s) => {
       this.#metrics.walWriteSeconds.observe(s.durationMs / 1000);
@@ -614,6 +664,7 @@ class Runtime implements RunningNode {
     );
     this.#probeTimer.unref();
     this.#catchUp.probe(this.#protocol.consensus.finalizedIndex);
+    this.#scrubber.start();
     this.#startAttestation();
     this.#floor?.start();
     this.#ha?.start(this.#net);
@@ -1045,6 +1096,7 @@ class Runtime implements RunningNode {
     };
     if (this.#api) await step("closing the API", () => this.#api!.close());
     if (this.#net) await step("stopping the network", () => this.#net!.stop());
+    await step("stopping the scrub", () => this.#scrubber.stop());
     await step("flushing writes", () => this.#writer.close(), true);
     await step("closing the database", () => this.#storage.close(), true);
     removePidFile(this.home.paths.dataDir);

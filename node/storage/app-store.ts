@@ -1,6 +1,6 @@
 import { StorageError } from "./errors.ts";
-import { readU64, u64Key, utf8, writeU64 } from "./keys.ts";
-import { type LevelDb, plain, type Space, space } from "./level.ts";
+import { readU64, readU64Key, u64Key, utf8, writeU64 } from "./keys.ts";
+import { type LevelDb, plain, SCAN, type Space, space } from "./level.ts";
 import type { WriteSet } from "./write-set.ts";
 
 const STATE_KEY = utf8("state");
@@ -89,6 +89,11 @@ export class AppStore {
     if (!Number.isSafeInteger(index) || index < 1 || index > this.#executedIndex) return undefined;
     const value = await this.#hashes.get(u64Key(index));
     return value === undefined ? undefined : plain(value);
+  }
+
+  /** Indexes that have a stored app hash, in order (keys only; null for a key that is not an index). */
+  async *hashIndexes(): AsyncGenerator<number | null> {
+    for await (const key of this.#hashes.keys(SCAN)) yield readU64Key(key);
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {

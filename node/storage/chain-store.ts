@@ -1,7 +1,7 @@
 import { codecs, type GlobalBlock, txHash } from "../types/index.ts";
 import { StorageError } from "./errors.ts";
 import { readU64, readU64Key, u64Key, writeU64 } from "./keys.ts";
-import { type LevelDb, plain, type Space, space } from "./level.ts";
+import { type LevelDb, plain, SCAN, type Space, space } from "./level.ts";
 import type { WriteSet } from "./write-set.ts";
 
 /** Where a finalized tx is: global block index and its position in that block's tx order. */
@@ -13,18 +13,23 @@ export interface TxLocation {
 const LOCATION_BYTES = 12;
 
 /**
- * The finalized chain (`chain/block/<index>`, `chain/tx/<hash>`): global
- * blocks in index order, and each tx hash to its location. A tx that occurs
- * twice keeps its first location.
+ * The finalized chain (`chain/block/<index>`, `chain/tx/<hash>`,
+ * `chain/void/<hash>`): global blocks in index order, and each executed tx
+ * hash to its location. Txs of a voided lane range (finalized, never
+ * executed: the lane owner equivocated) are indexed apart, in `chain/void`,
+ * so an executed occurrence always wins. Within one block a tx that occurs
+ * twice keeps its first location; a later block's occurrence replaces it.
  */
 export class ChainStore {
   readonly #blocks: Space;
   readonly #txs: Space;
+  readonly #voided: Space;
   #tip: number;
 
-  private constructor(blocks: Space, txs: Space, tip: number) {
+  private constructor(blocks: Space, txs: Space, voided: Space, tip: number) {
     this.#blocks = blocks;
     this.#txs = txs;
+    this.#voided = voided;
     this.#tip = tip;
   }
 
@@ -37,7 +42,7 @@ export class ChainStore {
       if (index === null) throw new StorageError("chain/block: a key is not a block index");
       tip = index;
     }
-    return new ChainStore(blocks, txs, tip);
+    return new ChainStore(blocks, txs, space(db, ["chain", "void"]), tip);
   }
 
   /** Highest global block stored (0 = none). */
@@ -45,7 +50,7 @@ export class ChainStore {
     return this.#tip;
   }
 
-  put(ws: WriteSet, block: GlobalBlock): void {
+  put(ws: WriteSet, block: GlobalBlock, voidLanes: readonly number[] = []): void {
     const k = block.index;
     if (k !== this.#tip + 1) throw new StorageError(`chain/block: refused: block ${k}, expected ${this.#tip + 1}`);
     if (block.commitQc.proposal.view.index !== k) {
@@ -59,19 +64,23 @@ export class ChainStore {
         `chain/block: refused: block ${k} has ${block.blocks.length} lane blocks, its CommitQC ${expectedBlocks}`,
       );
     }
+    const size = block.commitQc.proposal.ranges.length;
+    for (const lane of voidLanes) {
+      if (!Number.isInteger(lane) || lane < 0 || lane >= size) {
+        throw new StorageError(`chain/block: refused: block ${k} voids lane ${lane}, not one of its ${size} lanes`);
+      }
+    }
     ws.put(this.#blocks, u64Key(k), codecs.globalBlock.encode(block));
     let position = 0;
     const seen = new Set<string>();
     for (const lb of block.blocks) {
+      const space = voidLanes.includes(lb.header.lane) ? this.#voided : this.#txs;
       for (const tx of lb.txs) {
         const hash = txHash(tx);
         const id = Buffer.from(hash).toString("hex");
         if (!seen.has(id)) {
           seen.add(id);
-          const loc = new Uint8Array(LOCATION_BYTES);
-          writeU64(loc, 0, k);
-          new DataView(loc.buffer).setUint32(8, position);
-          ws.put(this.#txs, hash, loc);
+          ws.put(space, hash, location(k, position));
         }
         position++;
       }
@@ -110,10 +119,39 @@ export class ChainStore {
     return out;
   }
 
-  async txLocation(hash: Uint8Array): Promise<TxLocation | undefined> {
-    if (hash.byteLength !== 32) return undefined;
-    const raw = await this.#txs.get(hash);
-    if (raw === undefined || raw.byteLength !== LOCATION_BYTES) return undefined;
-    return { index: readU64(raw, 0), position: new DataView(raw.buffer, raw.byteOffset).getUint32(8) };
+  /** Indexes of the stored blocks in order (keys only; null for a key that is not an index). */
+  async *indexes(): AsyncGenerator<number | null> {
+    for await (const key of this.#blocks.keys(SCAN)) yield readU64Key(key);
   }
+
+  /** Stored blocks from index `from` on, raw, in order (the scrub's and recovery's deep check). */
+  async *rawBlocks(from: number, to: number): AsyncGenerator<{ index: number | null; bytes: Uint8Array }> {
+    const range = { ...SCAN, gte: u64Key(Math.max(0, from)), lte: u64Key(Math.max(0, to)) };
+    for await (const [key, bytes] of this.#blocks.iterator(range))
+      yield { index: readU64Key(key), bytes: plain(bytes) };
+  }
+
+  /** Where an executed tx is (its latest occurrence). */
+  txLocation(hash: Uint8Array): Promise<TxLocation | undefined> {
+    return readLocation(this.#txs, hash);
+  }
+
+  /** Where a tx of a voided lane range was finalized without being executed. */
+  voidedTxLocation(hash: Uint8Array): Promise<TxLocation | undefined> {
+    return readLocation(this.#voided, hash);
+  }
+}
+
+function location(index: number, position: number): Uint8Array {
+  const loc = new Uint8Array(LOCATION_BYTES);
+  writeU64(loc, 0, index);
+  new DataView(loc.buffer).setUint32(8, position);
+  return loc;
+}
+
+async function readLocation(txs: Space, hash: Uint8Array): Promise<TxLocation | undefined> {
+  if (hash.byteLength !== 32) return undefined;
+  const raw = await txs.get(hash);
+  if (raw === undefined || raw.byteLength !== LOCATION_BYTES) return undefined;
+  return { index: readU64(raw, 0), position: new DataView(raw.buffer, raw.byteOffset).getUint32(8) };
 }

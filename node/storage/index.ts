@@ -14,7 +14,14 @@ export { type AppStateWrite, AppStore, MAX_APP_KEY_BYTES } from "./app-store.ts"
 export { AttestationStore } from "./attestation-store.ts";
 export { ChainStore, type TxLocation } from "./chain-store.ts";
 export { CommitQcStore } from "./commit-qc-store.ts";
-export { RESET_REMEDY, RecoveryError, StorageError } from "./errors.ts";
+export {
+  type IntegrityFacts,
+  RESET_REMEDY,
+  RecoveryError,
+  resyncCommand,
+  StorageError,
+  StorageIntegrityError,
+} from "./errors.ts";
 export { EvidenceStore, MAX_EVIDENCE_PER_MEMBER_KIND } from "./evidence-store.ts";
 export {
   type BatchStats,
@@ -25,9 +32,11 @@ export {
 } from "./group-commit.ts";
 export { describeHolder, homeLockHolder, PID_FILE, removePidFile, writePidFile } from "./home-lock.ts";
 export { type EntryCodec, IndexedWal, type WalDamage, type WalReplay } from "./indexed-wal.ts";
-export { laneSpaceName, readU64Key, u64Key } from "./keys.ts";
+export { type ChainCheckReport, checkBlocks, checkChainData } from "./integrity.ts";
+export { describeDbKey, laneSpaceName, readU64Key, u64Key } from "./keys.ts";
 export { LaneStore } from "./lane-store.ts";
 export { type LevelDb, type Space, space } from "./level.ts";
+export { listDbFiles, verifyTables } from "./leveldb-files.ts";
 export {
   isEmptyDatabase,
   readGenesisRecord,
@@ -35,7 +44,23 @@ export {
   writeGenesisRecord,
   writeSigningFloor,
 } from "./node-records.ts";
-export { divergedFromFinalized, recover } from "./recover.ts";
+export {
+  type ClassicDb,
+  clearDamage,
+  damageFile,
+  type OpenDatabaseOptions,
+  type OpenReport,
+  openDatabase,
+  recordDamage,
+} from "./open-db.ts";
+export { DEFAULT_DEEP_CHECK_BLOCKS, divergedFromFinalized, type RecoverOptions, recover } from "./recover.ts";
+export {
+  databaseInUse,
+  describeSafety,
+  rebuildWithSafety,
+  type SalvagedSafety,
+  salvageSafetyRecord,
+} from "./resync.ts";
 export { inconsistency as safetyInconsistency, refusal as safetyRefusal, SafetyStore } from "./safety-store.ts";
 export { MAX_RANGE_ENTRIES, openStorage, Storage, type StorageOptions } from "./storage.ts";
 export { type Op, WriteSet } from "./write-set.ts";

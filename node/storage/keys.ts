@@ -8,7 +8,8 @@
  *   meta/anchor                         pruning anchor
  *   meta/cursor/<wal name>              WAL cursors {first, next}, written on truncation
  *   chain/block/<index u64>             finalized global blocks
- *   chain/tx/<tx hash>                  -> index u64 ++ position u32
+ *   chain/tx/<tx hash>                  -> index u64 ++ position u32 (executed txs)
+ *   chain/void/<tx hash>                -> index u64 ++ position u32 (txs of voided lane ranges)
  *   app/state                           executed index u64 ++ app hash (32 bytes)
  *   app/kv/<key bytes>                  app state
  *   meta/attestation                    attestation record {n, hash} (last batch voted)
@@ -54,4 +55,26 @@ export function laneSpaceName(lane: number): string {
 /** Human-readable name of a key range, for errors that tell the operator where. */
 export function rangeName(space: string, from: number, to?: number): string {
   return to === undefined || to === from ? `${space}/${from}` : `${space}/${from}..${space}/${to}`;
+}
+
+/**
+ * A database key as an operator reads it: sublevel names joined by "/" (the
+ * sublevel prefix is "!name!" per level), then an 8-byte index as a number,
+ * other bytes as hex. E.g. `chain/block/34758`, `meta/safety`.
+ */
+export function describeDbKey(key: Uint8Array): string {
+  const names: string[] = [];
+  let pos = 0;
+  while (pos < key.length && key[pos] === 0x21) {
+    const end = key.indexOf(0x21, pos + 1);
+    if (end < 0) break;
+    names.push(Buffer.from(key.subarray(pos + 1, end)).toString("latin1"));
+    pos = end + 1;
+  }
+  const rest = key.subarray(pos);
+  let tail = "";
+  if (rest.length === U64_BYTES) tail = String(readU64Key(rest) ?? Buffer.from(rest).toString("hex"));
+  else if (rest.length > 0 && rest.every((b) => b >= 0x20 && b < 0x7f)) tail = Buffer.from(rest).toString("latin1");
+  else if (rest.length > 0) tail = Buffer.from(rest).toString("hex");
+  return [...names, ...(tail === "" ? [] : [tail])].join("/") || "(empty key)";
 }

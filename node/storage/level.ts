@@ -25,3 +25,10 @@ export function space(db: LevelDb, path: string[]): Space {
 export function plain(bytes: Uint8Array): Uint8Array {
   return Buffer.isBuffer(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes;
 }
+
+/**
+ * Iterator options for whole-space scans (recovery's checks, the scrub):
+ * classic-level's `fillCache: false` keeps them from evicting the hot data
+ * from LevelDB's block cache; other backends ignore it.
+ */
+export const SCAN = { reverse: false, fillCache: false };

@@ -35,6 +35,7 @@ import {
 } from "../types/index.ts";
 import { RecoveryError } from "./errors.ts";
 import type { IndexedWal, WalReplay } from "./indexed-wal.ts";
+import { checkChainData } from "./integrity.ts";
 import { rangeName } from "./keys.ts";
 import type { Storage } from "./storage.ts";
 
@@ -44,7 +45,20 @@ import type { Storage } from "./storage.ts";
  * RecoveryError naming the key range and the remedy: the node never guesses
  * what it signed before. The same code runs over memory-level in the simulator.
  */
-export async function recover(storage: Storage, committee: Committee, cache?: VerifyCache): Promise<RecoveredState> {
+export interface RecoverOptions {
+  /** Newest global blocks checked in depth (hash links, lane chains, tx index); all keys are checked always. */
+  deepCheckBlocks?: number;
+}
+
+/** Default of storage.deepCheckBlocksAtStart for callers without a config (the simulator, tests). */
+export const DEFAULT_DEEP_CHECK_BLOCKS = 256;
+
+export async function recover(
+  storage: Storage,
+  committee: Committee,
+  cache?: VerifyCache,
+  opts: RecoverOptions = {},
+): Promise<RecoveredState> {
   const started = performance.now();
   const cqc = await replayWal(storage.commitQcs.wal);
   const anchor = storage.anchor.current;
@@ -68,7 +82,7 @@ export async function recover(storage: Storage, committee: Committee, cache?: Ve
 
   const finalizedIndex = Math.max(cqc.next - 1, anchor?.commitQc.proposal.view.index ?? 0);
   const safety = storage.safety.current;
-  if (safety !== null) checkSafety(committee, safety, cqc, commitQcs, cache);
+  if (safety !== null) checkSafety(committee, safety, cqc, commitQcs, storage.safety.carriedIndex, cache);
 
   const executedIndex = storage.app.executedIndex;
   if (executedIndex > finalizedIndex) {
@@ -84,6 +98,9 @@ export async function recover(storage: Storage, committee: Committee, cache?: Ve
       `global blocks beyond the finalized index ${finalizedIndex}`,
     );
   }
+  // Below the anchor too: the chain and app data the API and peers read.
+  const deep = opts.deepCheckBlocks ?? DEFAULT_DEEP_CHECK_BLOCKS;
+  const chain = await checkChainData(storage, committee, finalizedIndex, chainTip - deep + 1);
 
   const attestation = await recoverAttestation(storage, committee, executedIndex, cache);
 
@@ -93,6 +110,8 @@ export async function recover(storage: Storage, committee: Committee, cache?: Ve
     commitQcs,
     finalizedIndex,
     safety,
+    safetyFloorIndex: storage.safety.carriedIndex,
+    ownLaneFloor: storage.safety.carriedOwnLaneNext,
     app: { executedIndex, appHash: storage.app.appHash },
     chainTip,
     attestation,
@@ -106,6 +125,8 @@ export async function recover(storage: Storage, committee: Committee, cache?: Ve
       lock: safety?.lock ? viewKey(safety.lock.proposal.view) : null,
       executedIndex,
       chainTip,
+      checked: { blocks: chain.blocks, deepBlocks: chain.deepBlocks, appHashes: chain.appHashes },
+      carriedSafetyIndex: storage.safety.carriedIndex || undefined,
       batches: attestation.lastBatch === null ? 0 : attestation.lastBatch.number + 1,
       batchQcs: attestation.batchQcNext,
       attested: attestation.record?.number ?? null,
@@ -286,12 +307,14 @@ function checkSafety(
   safety: SafetyRecord,
   cqc: WalReplay<CommitQc>,
   commitQcs: CommitQc[],
+  carriedIndex: number,
   cache?: VerifyCache,
 ): void {
   const key = "meta/safety";
   if (safety.lock !== null) fail(key, verifyPrepareQc(committee, safety.lock, cache));
   // A node votes at index k only once CommitQC(k-1) is durable: a record at a
-  // higher index means the CommitQC WAL lost entries.
+  // higher index means the CommitQC WAL lost entries; unless `validator
+  // resync` carried the record over into rebuilt chain data (carriedIndex).
   const views: [string, View | undefined][] = [
     ["prepare vote", safety.prepare?.view],
     ["commit vote", safety.commit?.view],
@@ -299,7 +322,7 @@ function checkSafety(
     ["lock", safety.lock?.proposal.view],
   ];
   for (const [what, view] of views) {
-    if (view !== undefined && view.index > cqc.next) {
+    if (view !== undefined && view.index > Math.max(cqc.next, carriedIndex)) {
       throw new RecoveryError(
         `${key}, ${rangeName("cqc", cqc.next, view.index - 1)}`,
         `the ${what} at ${viewKey(view)} is ahead of the CommitQC WAL (next ${cqc.next}): CommitQCs were lost`,

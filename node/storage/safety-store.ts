@@ -8,11 +8,15 @@ import {
   viewKey,
 } from "../types/index.ts";
 import { StorageError } from "./errors.ts";
-import { utf8 } from "./keys.ts";
+import { readU64, utf8, writeU64 } from "./keys.ts";
 import { plain, type Space } from "./level.ts";
 import type { WriteSet } from "./write-set.ts";
 
 const KEY = utf8("safety");
+/** Written by `validator resync`: the safety record was carried over into rebuilt chain data. */
+const CARRIED_KEY = utf8("resync");
+/** Vote floor index u64 ++ own lane's signed next number u64. */
+const CARRIED_BYTES = 16;
 
 /**
  * The consensus safety record (`meta/safety`). The store itself refuses a
@@ -23,10 +27,14 @@ const KEY = utf8("safety");
 export class SafetyStore {
   readonly #meta: Space;
   #current: SafetyRecord | null;
+  #carriedIndex: number;
+  #carriedOwnLaneNext: number;
 
-  private constructor(meta: Space, current: SafetyRecord | null) {
+  private constructor(meta: Space, current: SafetyRecord | null, carried: { index: number; ownLaneNext: number }) {
     this.#meta = meta;
     this.#current = current;
+    this.#carriedIndex = carried.index;
+    this.#carriedOwnLaneNext = carried.ownLaneNext;
   }
 
   static async open(meta: Space): Promise<SafetyStore> {
@@ -39,11 +47,51 @@ export class SafetyStore {
         throw new StorageError(`meta/safety: ${(err as Error).message}`);
       }
     }
-    return new SafetyStore(meta, current);
+    const carried = await meta.get(CARRIED_KEY);
+    if (carried !== undefined && carried.byteLength !== CARRIED_BYTES) throw new StorageError("meta/resync is corrupt");
+    return new SafetyStore(meta, current, {
+      index: carried === undefined ? 0 : readU64(carried, 0),
+      ownLaneNext: carried === undefined ? 0 : readU64(carried, 8),
+    });
   }
 
   get current(): SafetyRecord | null {
     return this.#current;
+  }
+
+  /**
+   * The vote floor written by `validator resync` (0 if none): at least the
+   * highest index of the carried record. The rebuilt CommitQC WAL starts
+   * empty, so the carried votes and lock may be ahead of it; consensus casts
+   * no new vote at or below the floor.
+   */
+  get carriedIndex(): number {
+    return this.#carriedIndex;
+  }
+
+  /** Written by `validator resync`: this validator signed its own lane's blocks up to this number - 1. */
+  get carriedOwnLaneNext(): number {
+    return this.#carriedOwnLaneNext;
+  }
+
+  /**
+   * Writes a safety record carried over from damaged chain data into a
+   * fresh database (`validator resync`), and the floor: no new vote at or
+   * below max(floorIndex, the record's highest index).
+   */
+  carry(ws: WriteSet, record: SafetyRecord | null, floorIndex: number, ownLaneNext = 0): void {
+    if (this.#current !== null) throw new StorageError("meta/safety: refused: a record is already held");
+    const problem = record === null ? null : inconsistency(record, Number.MAX_SAFE_INTEGER);
+    if (problem !== null) throw new StorageError(`meta/safety: refused: ${problem}`);
+    const index = Math.max(floorIndex, record === null ? 0 : highestIndex(record));
+    const raw = new Uint8Array(CARRIED_BYTES);
+    writeU64(raw, 0, index);
+    writeU64(raw, 8, ownLaneNext);
+    if (record !== null) ws.put(this.#meta, KEY, codecs.safetyRecord.encode(record));
+    ws.put(this.#meta, CARRIED_KEY, raw);
+    this.#current = record;
+    this.#carriedIndex = index;
+    this.#carriedOwnLaneNext = ownLaneNext;
   }
 
   /**
@@ -53,7 +101,8 @@ export class SafetyStore {
    */
   put(ws: WriteSet, record: SafetyRecord, commitQcNext: number): void {
     const problem =
-      (this.#current === null ? null : refusal(this.#current, record)) ?? inconsistency(record, commitQcNext);
+      (this.#current === null ? null : refusal(this.#current, record)) ??
+      inconsistency(record, Math.max(commitQcNext, this.#carriedIndex));
     if (problem !== null) throw new StorageError(`meta/safety: refused: ${problem}`);
     const before = this.#current;
     ws.put(this.#meta, KEY, codecs.safetyRecord.encode(record));
@@ -62,6 +111,16 @@ export class SafetyStore {
       this.#current = before;
     });
   }
+}
+
+/** The highest index any vote or the lock of `record` names. */
+export function highestIndex(record: SafetyRecord): number {
+  return Math.max(
+    record.prepare?.view.index ?? 0,
+    record.commit?.view.index ?? 0,
+    record.timeout?.view.index ?? 0,
+    record.lock?.proposal.view.index ?? 0,
+  );
 }
 
 /** Why `record` cannot be valid on its own, or null. Recovery rejects the same. */

@@ -85,7 +85,7 @@ export class Storage {
             `chain/block: refused: block ${w.block.index} is beyond the finalized index ${finalized}`,
           );
         }
-        this.chain.put(ws, w.block);
+        this.chain.put(ws, w.block, w.voidLanes ?? []);
         return;
       case "appState":
         if (w.index > finalized) {
@@ -165,6 +165,11 @@ export class Storage {
 
   txLocation(hash: Uint8Array): Promise<TxLocation | undefined> {
     return this.chain.txLocation(hash);
+  }
+
+  /** Where a tx of a voided lane range was finalized without being executed. */
+  voidedTxLocation(hash: Uint8Array): Promise<TxLocation | undefined> {
+    return this.chain.voidedTxLocation(hash);
   }
 
   appHashAt(index: number): Promise<Uint8Array | undefined> {

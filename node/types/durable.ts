@@ -24,8 +24,12 @@ export type DurableWrite =
   | { kind: "commitQc"; qc: CommitQc }
   /** Replace the consensus safety record (a lower lock is refused). */
   | { kind: "safety"; record: SafetyRecord }
-  /** Store finalized global block k and index its txs by hash. */
-  | { kind: "globalBlock"; block: GlobalBlock }
+  /**
+   * Store finalized global block k and index its txs by hash. `voidLanes`:
+   * lanes whose range execution voided (the owner equivocated; their txs
+   * were not executed), indexed apart so tx status can say so.
+   */
+  | { kind: "globalBlock"; block: GlobalBlock; voidLanes?: number[] }
   /**
    * Apply executed block k to the app state: set or delete keys, and record
    * executed index and app hash, all in the same batch.
@@ -71,6 +75,18 @@ export interface RecoveredState {
   /** Highest finalized index (0 before the first CommitQC). */
   finalizedIndex: number;
   safety: SafetyRecord | null;
+  /**
+   * No new vote at or below this index (0 = none): set when `validator
+   * resync` carried the safety record over from damaged data, where later
+   * votes may have been lost with the damage.
+   */
+  safetyFloorIndex?: number;
+  /**
+   * This validator signed its own lane's blocks below this number before
+   * `validator resync` (0 = none): it signs no new own block below it, and
+   * fetches those blocks from peers instead.
+   */
+  ownLaneFloor?: number;
   app: {
     /** Last index whose txs are applied to the app state (0 = none). */
     executedIndex: number;

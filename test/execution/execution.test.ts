@@ -70,7 +70,7 @@ test("a recovered, finalized index is executed in order; the app vote waits for 
 test("the kv app: key=value sets a key, other bytes are opaque, the hash chains", () => {
   const app = new KvApp();
   app.beginBlock(1, ZERO_HASH);
-  assert.deepEqual(app.apply(new TextEncoder().encode("a=1")), { kind: "set", key: "a" });
+  assert.deepEqual(app.apply(new TextEncoder().encode("a=1")), { kind: "set", key: new TextEncoder().encode("a") });
   assert.deepEqual(app.apply(new Uint8Array([0xff, 0x3d, 0x01])), { kind: "opaque" });
   assert.deepEqual(app.apply(new TextEncoder().encode("=x")), { kind: "opaque" });
   const h1 = app.hash();
@@ -84,6 +84,39 @@ test("the kv app: key=value sets a key, other bytes are opaque, the hash chains"
   assert.deepEqual(app.hash(), h1, "deterministic");
   app.beginBlock(2, ZERO_HASH);
   assert.notDeepEqual(app.hash(), sha256(), "the index is committed");
+});
+
+test("the kv app keys by bytes: a key with a leading BOM and the same key without are two keys (issue 16 item 7)", () => {
+  const enc = new TextEncoder();
+  const app = new KvApp();
+  app.beginBlock(1, ZERO_HASH);
+  const bom = app.apply(enc.encode("\uFEFFa=1"));
+  const plain = app.apply(enc.encode("a=2"));
+  assert.deepEqual(bom, { kind: "set", key: enc.encode("\uFEFFa") });
+  assert.deepEqual(plain, { kind: "set", key: enc.encode("a") });
+  const hash = app.hash();
+  const puts = app.takeWrites().puts.map(([k, v]) => [Buffer.from(k).toString("hex"), Buffer.from(v).toString()]);
+  assert.deepEqual(puts, [
+    [Buffer.from("kv/\uFEFFa").toString("hex"), "1"],
+    [Buffer.from("kv/a").toString("hex"), "2"],
+  ]);
+  // Determinism: the same txs give the same hash and the same writes in the same order.
+  app.beginBlock(1, ZERO_HASH);
+  app.apply(enc.encode("\uFEFFa=1"));
+  app.apply(enc.encode("a=2"));
+  assert.deepEqual(app.hash(), hash);
+  assert.deepEqual(
+    app.takeWrites().puts.map(([k]) => Buffer.from(k).toString("hex")),
+    puts.map(([k]) => k),
+  );
+  // The last write of one key in a block still wins.
+  app.beginBlock(2, hash);
+  app.apply(enc.encode("a=3"));
+  app.apply(enc.encode("a=4"));
+  assert.deepEqual(
+    app.takeWrites().puts.map(([k, v]) => [Buffer.from(k).toString(), Buffer.from(v).toString()]),
+    [["kv/a", "4"]],
+  );
 });
 
 test("missing lane blocks are fetched, then matched by hash", () => {

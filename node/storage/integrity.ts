@@ -1,0 +1,284 @@
+import type { Committee } from "../committee/index.ts";
+import {
+  bytesEqual,
+  type CommitQc,
+  codecs,
+  type GlobalBlock,
+  headerHash,
+  payloadHash,
+  toHex,
+  txHash,
+  ZERO_HASH,
+} from "../types/index.ts";
+import { resyncCommand, StorageIntegrityError } from "./errors.ts";
+import { rangeName } from "./keys.ts";
+import type { Storage } from "./storage.ts";
+
+export interface ChainCheckReport {
+  /** Stored global blocks 1..tip (keys). */
+  blocks: number;
+  /** Blocks decoded and checked in depth: hash links, lane chains, tx index. */
+  deepBlocks: number;
+  /** Bytes of blocks read in depth. */
+  deepBytes: number;
+  /** Stored app hashes 1..executed (keys). */
+  appHashes: number;
+}
+
+function damaged(keyRange: string, problem: string, lost: string): StorageIntegrityError {
+  return new StorageIntegrityError({ path: "the database", keyRange, problem, lost, remedy: resyncCommand() });
+}
+
+/**
+ * The chain data's structure, below the anchor too (DESIGN section 8):
+ * - `chain/block` holds exactly 1..tip (the retention start is 1: finalized
+ *   global blocks are never pruned), tip within the finalized index and not
+ *   below the executed index;
+ * - `app/hash` holds exactly 1..executed, its last entry is `app/state`'s
+ *   hash, and the anchor's AppQC certifies the hash stored at its index;
+ * - the blocks `deepFrom..tip` in depth (checkBlocks).
+ * A missing record (LevelDB dropped it) or one that does not link becomes a
+ * StorageIntegrityError naming the key range and what was lost.
+ */
+export async function checkChainData(
+  storage: Storage,
+  committee: Committee,
+  finalizedIndex: number,
+  deepFrom: number,
+): Promise<ChainCheckReport> {
+  const tip = storage.chain.tip;
+  const executed = storage.app.executedIndex;
+  const blocks = await contiguous("chain/block", storage.chain.indexes(), tip, "finalized global blocks");
+  if (tip > finalizedIndex) {
+    throw damaged(
+      rangeName("chain/block", finalizedIndex + 1, tip),
+      `global blocks beyond the finalized index ${finalizedIndex}`,
+      "the CommitQCs that finalized them",
+    );
+  }
+  if (executed > tip) {
+    throw damaged(
+      rangeName("chain/block", tip + 1, executed),
+      `the app state is executed up to ${executed} but global blocks end at ${tip}`,
+      `finalized global blocks ${tip + 1}..${executed} (their blocks and tx index)`,
+    );
+  }
+  const appHashes = await contiguous("app/hash", storage.app.hashIndexes(), executed, "app hashes");
+  if (executed > 0) {
+    const last = await storage.app.hashAt(executed);
+    if (last === undefined || !bytesEqual(last, storage.app.appHash)) {
+      throw damaged(
+        `app/state, app/hash/${executed}`,
+        `app/state says executed ${executed} with hash ${toHex(storage.app.appHash).slice(0, 16)}, app/hash/${executed} holds ${last ? toHex(last).slice(0, 16) : "nothing"}`,
+        "the app state written with one of them",
+      );
+    }
+  }
+  const anchor = storage.anchor.current;
+  if (anchor !== null && anchor.appQc.body.index <= executed) {
+    const k = anchor.appQc.body.index;
+    const held = await storage.app.hashAt(k);
+    if (held === undefined || !bytesEqual(held, anchor.appQc.body.appHash)) {
+      throw damaged(
+        `app/hash/${k}, meta/anchor`,
+        `the anchor's AppQC certifies app hash ${toHex(anchor.appQc.body.appHash).slice(0, 16)} at ${k}, app/hash/${k} holds ${held ? toHex(held).slice(0, 16) : "nothing"}`,
+        `the app state at index ${k} as the network agreed it`,
+      );
+    }
+  }
+  const deep = await checkBlocks(storage, committee, Math.max(1, deepFrom), tip);
+  return { blocks, deepBlocks: deep.blocks, deepBytes: deep.bytes, appHashes };
+}
+
+/**
+ * Global blocks from..to in depth: each decodes and is the block of its
+ * key; CommitQC(k)'s ranges start where CommitQC(k-1)'s ended and match the
+ * CommitQC WAL where it still holds k; each lane range is the chain of
+ * `next - first` blocks ending at its certified lastHash, each with its
+ * payload hash; every tx is in the tx index (executed ones in `chain/tx` at
+ * this or a later index, those of a voided range in `chain/void` or
+ * `chain/tx`). Used at start (newest blocks) and by the scrub (all, in slices).
+ */
+export async function checkBlocks(
+  storage: Storage,
+  committee: Committee,
+  from: number,
+  to: number,
+): Promise<{ blocks: number; bytes: number }> {
+  let blocks = 0;
+  let bytes = 0;
+  if (from > to) return { blocks, bytes };
+  let prev: CommitQc | null = null;
+  if (from > 1) {
+    const before = await readBlock(storage, from - 1);
+    prev = before.commitQc;
+  }
+  let expected = from;
+  for await (const raw of storage.chain.rawBlocks(from, to)) {
+    if (raw.index !== expected) {
+      throw damaged(
+        rangeName("chain/block", expected, (raw.index ?? to + 1) - 1),
+        `global block ${expected} is missing`,
+        `finalized global blocks from ${expected} (their lane blocks and tx index)`,
+      );
+    }
+    const block = decodeBlock(expected, raw.bytes);
+    await checkBlock(storage, committee, block, prev);
+    prev = block.commitQc;
+    bytes += raw.bytes.byteLength;
+    blocks++;
+    expected++;
+  }
+  if (expected <= to) {
+    throw damaged(
+      rangeName("chain/block", expected, to),
+      `global blocks ${expected}..${to} are missing`,
+      `finalized global blocks ${expected}..${to}`,
+    );
+  }
+  return { blocks, bytes };
+}
+
+async function readBlock(storage: Storage, index: number): Promise<GlobalBlock> {
+  for await (const raw of storage.chain.rawBlocks(index, index)) {
+    if (raw.index === index) return decodeBlock(index, raw.bytes);
+  }
+  throw damaged(`chain/block/${index}`, `global block ${index} is missing`, `finalized global block ${index}`);
+}
+
+function decodeBlock(index: number, bytes: Uint8Array): GlobalBlock {
+  let block: GlobalBlock;
+  try {
+    block = codecs.globalBlock.decode(bytes);
+  } catch (err) {
+    throw damaged(
+      `chain/block/${index}`,
+      `the stored block does not decode (${(err as Error).message})`,
+      `finalized global block ${index}`,
+    );
+  }
+  if (block.index !== index || block.commitQc.proposal.view.index !== index) {
+    throw damaged(
+      `chain/block/${index}`,
+      `holds block ${block.index} with CommitQC(${block.commitQc.proposal.view.index})`,
+      `finalized global block ${index}`,
+    );
+  }
+  return block;
+}
+
+async function checkBlock(
+  storage: Storage,
+  committee: Committee,
+  block: GlobalBlock,
+  prev: CommitQc | null,
+): Promise<void> {
+  const k = block.index;
+  const key = `chain/block/${k}`;
+  const qc = block.commitQc;
+  const ranges = qc.proposal.ranges;
+  if (ranges.length !== committee.size) {
+    throw damaged(key, `${ranges.length} lane ranges for a committee of ${committee.size}`, `global block ${k}`);
+  }
+  const held = await storage.commitQcs.wal.get(k).catch(() => undefined);
+  if (held !== undefined && !codecs.proposalQc.equals(held, qc)) {
+    throw damaged(`${key}, cqc/${k}`, "the block's CommitQC differs from the CommitQC WAL's", `global block ${k}`);
+  }
+  // Lane blocks are stored in range order: lane by lane, numbers ascending.
+  let at = 0;
+  const voidLanes = new Set<number>();
+  for (const r of ranges) {
+    const before = prev?.proposal.ranges[r.lane];
+    // prev is null only for block 1, whose lanes start at 0 from the zero hash.
+    const tipNext = before?.next ?? 0;
+    const tipHash = before?.lastHash ?? ZERO_HASH;
+    if (r.first !== tipNext) {
+      throw damaged(
+        `${key}, chain/block/${k - 1}`,
+        `lane ${r.lane} range starts at ${r.first}, the previous block's ended at ${tipNext} (the chain does not link)`,
+        `global blocks ${k - 1}..${k} as finalized`,
+      );
+    }
+    const count = r.next - r.first;
+    const chain = block.blocks.slice(at, at + count);
+    at += count;
+    if (chain.length !== count) {
+      throw damaged(key, `lane ${r.lane}: ${chain.length} blocks for a range of ${count}`, `global block ${k}`);
+    }
+    let expected = r.lastHash;
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const lb = chain[i]!;
+      const h = lb.header;
+      if (h.lane !== r.lane || h.number !== r.first + i || !bytesEqual(headerHash(h), expected)) {
+        throw damaged(
+          key,
+          `lane ${r.lane} block ${r.first + i} is not the certified one (hash chain broken)`,
+          `global block ${k}`,
+        );
+      }
+      if (!bytesEqual(payloadHash(lb.txs), h.payloadHash)) {
+        throw damaged(key, `lane ${r.lane} block ${h.number}: txs do not match the payload hash`, `global block ${k}`);
+      }
+      expected = h.parent;
+    }
+    if (count > 0 && !bytesEqual(expected, tipHash)) voidLanes.add(r.lane);
+    if (count === 0 && !bytesEqual(r.lastHash, tipHash)) {
+      throw damaged(key, `lane ${r.lane}: an empty range that does not repeat the tip hash`, `global block ${k}`);
+    }
+  }
+  if (at !== block.blocks.length) {
+    throw damaged(key, `${block.blocks.length} lane blocks, the ranges name ${at}`, `global block ${k}`);
+  }
+  for (const lb of block.blocks) {
+    const voided = voidLanes.has(lb.header.lane);
+    for (const tx of lb.txs) {
+      const hash = txHash(tx);
+      const executed = await storage.chain.txLocation(hash);
+      if (executed !== undefined && executed.index >= k) continue;
+      if (voided && (await storage.chain.voidedTxLocation(hash)) !== undefined) continue;
+      if (voided && executed !== undefined) continue;
+      throw damaged(
+        `chain/tx/${toHex(hash)}`,
+        `tx ${toHex(hash).slice(0, 16)} of global block ${k} is missing from the tx index${executed ? ` (it points to ${executed.index})` : ""}`,
+        `the tx index of global block ${k} (GET /txs answers "unknown" for its txs)`,
+      );
+    }
+  }
+}
+
+/** Keys of a dense index space must be exactly 1..last. */
+async function contiguous(
+  space: string,
+  keys: AsyncIterable<number | null>,
+  last: number,
+  what: string,
+): Promise<number> {
+  let expected = 1;
+  for await (const index of keys) {
+    if (index === null) throw damaged(`${space}/*`, "a key is not an 8-byte index", `a record of ${space}`);
+    if (index !== expected) {
+      const missingTo = Math.min(index, last + 1) - 1;
+      if (index > expected && expected <= last) {
+        throw damaged(
+          rangeName(space, expected, missingTo),
+          `${what} ${expected}..${missingTo} are missing (the records around them exist)`,
+          `${what} ${expected}..${missingTo}`,
+        );
+      }
+      throw damaged(
+        `${space}/${index}`,
+        `${what}: unexpected entry ${index} (expected ${expected})`,
+        `a record of ${space}`,
+      );
+    }
+    expected++;
+  }
+  if (expected <= last) {
+    throw damaged(
+      rangeName(space, expected, last),
+      `${what} ${expected}..${last} are missing`,
+      `${what} ${expected}..${last}`,
+    );
+  }
+  return expected - 1;
+}

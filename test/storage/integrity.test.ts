@@ -1,0 +1,126 @@
+/**
+ * Issue 16 item 1 at the storage level: recovery checks the chain and app
+ * data below the anchor too, and names the key range and the remedy.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { SafetyGate } from "../../node/consensus/safety-gate.ts";
+import { VerifyCache } from "../../node/crypto/index.ts";
+import {
+  openStorage,
+  RecoveryError,
+  recover,
+  StorageIntegrityError,
+  space,
+  u64Key,
+  WriteSet,
+} from "../../node/storage/index.ts";
+import { codecs, type DurableWrite, type GlobalBlock, txHash, ZERO_HASH } from "../../node/types/index.ts";
+import { laneBlock } from "../fixtures/certs.ts";
+import { history, memoryDb, openMemory, tc, votedOn } from "./helpers.ts";
+
+type Db = ReturnType<typeof memoryDb>;
+const INDEXES = 5;
+
+async function chainState(): Promise<{ db: Db; h: ReturnType<typeof history> }> {
+  const { db, writer } = await openMemory();
+  const h = history(INDEXES, INDEXES);
+  await writer.submit(h.qcs.map((qc) => ({ kind: "commitQc" as const, qc })));
+  const writes: DurableWrite[] = [];
+  h.qcs.forEach((qc, i) => {
+    writes.push({ kind: "globalBlock", block: { index: i + 1, commitQc: qc, blocks: [h.lane0[i]!] } });
+    writes.push({ kind: "appState", index: i + 1, appHash: new Uint8Array(32).fill(i + 1), puts: [], dels: [] });
+  });
+  await writer.submit(writes);
+  await writer.close();
+  return { db, h };
+}
+
+async function recoverDb(db: Db, deepCheckBlocks = 1000) {
+  return recover(await openStorage(db, tc.committee), tc.committee, new VerifyCache(1000), { deepCheckBlocks });
+}
+
+async function damaged(db: Db, keyRange: string | RegExp, problem: RegExp, deepCheckBlocks = 1000) {
+  await assert.rejects(recoverDb(db, deepCheckBlocks), (err: unknown) => {
+    assert.ok(err instanceof StorageIntegrityError && !(err instanceof RecoveryError), `got ${err}`);
+    if (typeof keyRange === "string") assert.equal(err.keyRange, keyRange);
+    else assert.match(err.keyRange, keyRange);
+    assert.match(err.problem, problem);
+    assert.ok(err.lost.length > 0);
+    assert.equal(err.remedy, "validator resync --yes");
+    assert.match(err.message, /remedy: validator resync/);
+    return true;
+  });
+}
+
+test("a valid chain recovers with every block checked in depth", async () => {
+  const { db } = await chainState();
+  const s = await recoverDb(db);
+  assert.equal(s.chainTip, INDEXES);
+  assert.equal(s.app.executedIndex, INDEXES);
+});
+
+test("a global block LevelDB dropped, even far below the newest, is found by its key range", async () => {
+  const { db } = await chainState();
+  await space(db, ["chain", "block"]).del(u64Key(2));
+  await space(db, ["app", "hash"]).del(u64Key(2));
+  // Not in the deep-checked range (only the newest block is): the key scan still finds it.
+  await damaged(db, "chain/block/2", /finalized global blocks 2\.\.2 are missing/, 1);
+});
+
+test("a missing app hash, and app/state out of step with app/hash, are found", async () => {
+  const a = await chainState();
+  await space(a.db, ["app", "hash"]).del(u64Key(3));
+  await damaged(a.db, "app/hash/3", /app hashes 3\.\.3 are missing/);
+  const b = await chainState();
+  await space(b.db, ["app", "hash"]).put(u64Key(INDEXES), new Uint8Array(32).fill(0xee));
+  await damaged(b.db, `app/state, app/hash/${INDEXES}`, /app\/state says executed 5/);
+});
+
+test("a stored block that is not the finalized one, or a tx missing from the tx index, is found in depth", async () => {
+  const a = await chainState();
+  const { h } = a;
+  const forged: GlobalBlock = {
+    index: 3,
+    commitQc: h.qcs[2]!,
+    blocks: [laneBlock(tc, 0, 2, h.lane0[1]!.header.parent, [new TextEncoder().encode("other=1")])],
+  };
+  await space(a.db, ["chain", "block"]).put(u64Key(3), codecs.globalBlock.encode(forged));
+  await damaged(a.db, "chain/block/3", /lane 0 block 2 is not the certified one/);
+
+  const b = await chainState();
+  await space(b.db, ["chain", "tx"]).del(txHash(b.h.lane0[3]!.txs[0]!));
+  await damaged(b.db, /^chain\/tx\/[0-9a-f]{64}$/, /of global block 4 is missing from the tx index/);
+
+  const c = await chainState();
+  await space(c.db, ["chain", "block"]).put(u64Key(4), new Uint8Array([1, 2, 3]));
+  await damaged(c.db, "chain/block/4", /does not decode/);
+});
+
+test("a safety record carried over by resync may be ahead of the empty chain, and sets a vote floor", async () => {
+  const { h } = await chainState();
+  const record = votedOn(h.qcs[4]!);
+  // Without resync's marker, a record ahead of the CommitQC WAL means lost CommitQCs.
+  const plain = memoryDb();
+  const s1 = await openStorage(plain, tc.committee);
+  const ws = new WriteSet();
+  await space(plain, ["meta"]).put(new TextEncoder().encode("safety"), codecs.safetyRecord.encode(record));
+  await assert.rejects(recoverDb(plain), RecoveryError);
+  await s1.close();
+
+  const db = memoryDb();
+  const storage = await openStorage(db, tc.committee);
+  storage.safety.carry(ws, record, 9);
+  const batch = storage.db.batch();
+  for (const op of ws.ops) if (op.type === "put") batch.put(op.key, op.value, { sublevel: op.space });
+  await batch.write();
+  const s = await recoverDb(db);
+  assert.equal(s.finalizedIndex, 0);
+  assert.deepEqual(s.safety, record);
+  assert.equal(s.safetyFloorIndex, 9, "the floor is the highest index the damaged data named");
+
+  const gate = new SafetyGate(s.safety, null, s.safetyFloorIndex);
+  assert.equal(gate.prepare({ index: 2, round: 0 }, ZERO_HASH), "barred", "below the floor: no new vote");
+  assert.equal(gate.timeout({ index: 9, round: 3 }, null), "barred");
+  assert.equal(gate.prepare({ index: 10, round: 0 }, ZERO_HASH), "new", "above it: votes again");
+});
