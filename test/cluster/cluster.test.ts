@@ -181,7 +181,7 @@ describe("a 4-validator cluster of real processes", { timeout: 15 * 60_000 }, ()
         method: "POST",
         body: JSON.stringify({ txs: Array.from({ length: 10_001 }, (_, i) => `m${i}=1`) }),
         headers: json,
-        status: 400,
+        status: 413,
       },
       {
         what: "text/plain body",
@@ -359,7 +359,7 @@ describe("a 4-validator cluster of real processes", { timeout: 15 * 60_000 }, ()
       const { view } = block.commitQc;
       for (const signer of block.commitQc.signers) {
         const journaled = scans.get(signer)?.slots.get(voteSlot("commit", view.index, view.round));
-        if (journaled !== block.hash)
+        if (journaled !== block.commitQc.proposalHash)
           missing.push(`validator ${signer} commit ${view.index}/${view.round}: ${journaled}`);
         checked++;
       }
