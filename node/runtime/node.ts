@@ -325,6 +325,8 @@ class Runtime implements RunningNode {
   #net: Network | null = null;
   #catchUp: CatchUp | null = null;
   readonly #scrubber: Scrubber;
+  /** Highest global block whose write is durable (the scrub reads no further). */
+  #durableChainTip: number;
   #poller: AttestationPoller | null = null;
   #api: FastifyInstance | null = null;
   /** GET /events fan-out; null without the API. */
@@ -371,8 +373,10 @@ class Runtime implements RunningNode {
           }`,
         ),
     });
+    this.#durableChainTip = storage.chain.tip; // what recovery read is durable
     this.#scrubber = new Scrubber({
       storage,
+      durableTip: () => this.#durableChainTip,
       committee: home.committee,
       dbPath: parts.dbPath,
       home: home.paths.home,
@@ -490,6 +494,10 @@ class Runtime implements RunningNode {
     return new DurableReporter(
       this.#ha?.durability ?? new LocalDurability(this.#writer),
       (batch) => {
+        for (const w of batch) {
+          if (w.write.kind === "globalBlock" && w.write.block.index > this.#durableChainTip)
+            this.#durableChainTip = w.write.block.index;
+        }
         if (generation !== this.#generation) return;
         for (const w of batch) this.#push({ kind: "durable", id: w.id });
       },

@@ -29,6 +29,12 @@ export interface ScrubOptions {
   home: string;
   bytesPerSecond: number;
   logger: Logger;
+  /**
+   * The highest global block known durable. Not `storage.chain.tip`, which
+   * moves when a write is staged: a block staged but not yet written would
+   * look "missing" and stop the node for nothing.
+   */
+  durableTip(): number;
   /** Bytes read and checked (a metric). */
   onBytes(bytes: number): void;
   onPass(): void;
@@ -117,7 +123,7 @@ export class Scrubber {
   async #blocks(): Promise<number> {
     const { storage, committee } = this.#o;
     let total = 0;
-    const tip = storage.chain.tip;
+    const tip = this.#o.durableTip();
     for (let from = 1; from <= tip; from += BLOCKS_PER_SLICE) {
       if (this.#abort.signal.aborted) return total;
       const { bytes } = await checkBlocks(storage, committee, from, Math.min(tip, from + BLOCKS_PER_SLICE - 1));
