@@ -5,7 +5,8 @@
  *   npm run failover -- --count 4 --no-fencing (negative control: shows a conflicting signature)
  *
  * Prints one line per failover and a JSON summary; exits 1 when a check fails
- * (a conflicting signature, differing finalized hashes; with --no-fencing:
+ * (a conflicting signature in the journals, equivocation evidence on any
+ * node's GET /evidence, differing finalized hashes; with --no-fencing:
  * when no conflict shows).
  */
 import { parseArgs } from "node:util";
@@ -38,6 +39,6 @@ const result = await runFailover({
 const { failovers, ...summary } = result;
 process.stdout.write(`${JSON.stringify({ ...summary, failovers: failovers.length }, null, 2)}\n`);
 const ok = fencing
-  ? result.conflicts.length === 0 && result.contentMismatches.length === 0
+  ? result.conflicts.length === 0 && result.contentMismatches.length === 0 && result.evidence.length === 0
   : result.conflicts.length > 0;
 process.exit(ok ? 0 : 1);

@@ -1,7 +1,14 @@
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseToml } from "smol-toml";
-import { type ClusterNode, LocalCluster, scanVotes, sleep } from "../cluster/index.ts";
+import {
+  type ClusterNode,
+  evidenceViolations,
+  LocalCluster,
+  readEvidence,
+  scanVotes,
+  sleep,
+} from "../cluster/index.ts";
 import { type LoadResult, runLoad } from "../load.ts";
 import { ChainChecker } from "./checker.ts";
 import { apiAddress, linkAddress, setLink, type Topology } from "./netns.ts";
@@ -71,18 +78,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const accepted = new Map<string, { api: string; atMs: number }>();
   const paused = new Set<number>();
   const down = new Set<number>();
-  /** GET /evidence exists on these nodes (besides the vote journal, which is always scanned). */
-  let evidenceRoute = false;
   let loadResult: LoadResult | null = null;
   let worstLag0Ms = 0;
   try {
     await Promise.all(nodes.map((_, i) => start(i)));
-    evidenceRoute = (await nodes[0]!.get("/evidence")).status !== 404;
     await cluster.waitConnected(cluster.validators);
     o.log(
       `chaos: seed ${o.seed}, ${o.seconds} s, ${nodes.length} nodes in ${o.topology ? "network namespaces" : "127.0.0.1"}` +
         `${o.topology ? "" : ` (no partitions: ${o.noPartitionsReason ?? "namespaces off"})`}, ` +
-        `equivocation check by the vote journal${evidenceRoute ? " and GET /evidence" : ""}; logs in ${cluster.dir}`,
+        `equivocation check by the vote journal and GET /evidence; logs in ${cluster.dir}`,
     );
 
     const t0 = Date.now();
@@ -152,7 +156,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     }
     violations.push(...checker.violations);
     const txReport = await checkTxs(nodes, checker, accepted, lostMempoolAtMs, violations);
-    violations.push(...(await equivocation(nodes, evidenceRoute)));
+    violations.push(...(await equivocation(nodes)));
     const load_ = loadResult as LoadResult | null;
     const faults = FAULT_KINDS.filter((k) => counts[k] > 0)
       .map((k) => `${k} ${counts[k]}`)
@@ -161,7 +165,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       `chaos seed=${o.seed} seconds=${o.seconds} ${violations.length === 0 ? "PASS" : "FAIL"}: ` +
       `faults {${faults || "none"}}${o.topology ? "" : " (partitions skipped: no network namespaces)"}; ` +
       `invariants checked on ${checker.blocksChecked} blocks (${checker.indexes} indexes x ${nodes.length} nodes, hashes and app hashes), ` +
-      `${checker.txs} final txs at one index, ${txReport}, equivocation by vote journal${evidenceRoute ? " and /evidence" : ""}; ` +
+      `${checker.txs} final txs at one index, ${txReport}, equivocation by vote journal and /evidence; ` +
       `load ${load_?.acceptedTxs ?? 0} accepted of ${load_?.sentTxs ?? 0} sent; ` +
       `worst time to lag 0 after the last heal ${(worstLag0Ms / 1000).toFixed(1)} s; violations ${violations.length}`;
     finished = true;
@@ -327,16 +331,9 @@ async function checkTxs(
   return `${accepted.size} accepted txs: ${final.length} final, ${lost} lost with a killed node's mempool, ${notFinal} missing; ${asked} tx statuses asked`;
 }
 
-async function equivocation(nodes: readonly ClusterNode[], evidenceRoute: boolean): Promise<string[]> {
+async function equivocation(nodes: readonly ClusterNode[]): Promise<string[]> {
   const out: string[] = [];
-  for (const n of nodes) {
-    for (const c of scanVotes(n.logFile).conflicts) out.push(`${n.name} equivocated: ${c}`);
-    if (!evidenceRoute) continue;
-    const r = await n.get("/evidence").catch(() => null);
-    const count = (r?.body as { count?: number } | undefined)?.count;
-    if (r?.status !== 200) out.push(`${n.name}: GET /evidence answered ${r?.status}`);
-    else if (count !== 0)
-      out.push(`${n.name}: ${count} pieces of equivocation evidence ${JSON.stringify(r.body).slice(0, 300)}`);
-  }
+  for (const n of nodes) for (const c of scanVotes(n.logFile).conflicts) out.push(`${n.name} equivocated: ${c}`);
+  out.push(...evidenceViolations(await readEvidence(nodes)));
   return out;
 }

@@ -36,6 +36,7 @@ export {
   type StopResult,
   WAIT_MS,
 } from "./cluster.ts";
+export { type EvidenceReport, evidenceViolations, readEvidence } from "./evidence.ts";
 export { apiUrl, getJson, HttpError, type HttpResult, postJson, request } from "./http.ts";
 export { scanVotes, type VoteScan, voteSlot } from "./journal.ts";
 export { type FollowOptions, followLog, lineFormatter, logTail, tailOffset } from "./logs.ts";

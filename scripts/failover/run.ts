@@ -3,9 +3,11 @@ import type { BlockJson, StatusJson } from "../../node/api/index.ts";
 import { summarize } from "../bench/stats.ts";
 import {
   type ClusterNode,
+  evidenceViolations,
   LocalCluster,
   postJson,
   type RedisServer,
+  readEvidence,
   sleep,
   startRedisServers,
   stopRedisServers,
@@ -54,6 +56,11 @@ export interface FailoverResult {
   takeover: { p50: number | undefined; p99: number | undefined; max: number | undefined };
   conflicts: string[];
   journalLines: number;
+  /**
+   * What the nodes' `GET /evidence` says at the end: one line per node holding
+   * equivocation evidence (by any signer) or not answering. Empty in a safe run.
+   */
+  evidence: string[];
   /** Indexes where nodes finalized different block hashes, lane ranges, txs or app hashes (a safety failure). */
   contentMismatches: string[];
   comparedIndexes: number;
@@ -217,6 +224,7 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
     const leaderNow = await findLeader(instances);
     if (leaderNow) compared.push(leaderNow);
     const { mismatches, upTo } = await compareFinalized(compared);
+    const evidence = evidenceViolations(await readEvidence(c.nodes));
     const result: FailoverResult = {
       failovers,
       takeover: (() => {
@@ -225,6 +233,7 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
       })(),
       conflicts: scan.conflicts,
       journalLines: scan.lines,
+      evidence,
       contentMismatches: mismatches,
       comparedIndexes: upTo,
       finalizedIndex: lastIndex,

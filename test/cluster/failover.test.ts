@@ -4,7 +4,8 @@
  * failovers here (kill -9 of the leader, then SIGSTOP past its lease and
  * SIGCONT); the long run is `npm run failover -- --count 100`. The negative
  * control runs the same with fencing disabled and must show a conflicting
- * signature, proving the scan would see one.
+ * signature, in the journals and in the honest nodes' GET /evidence, proving
+ * both readers would see one.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -24,6 +25,7 @@ test("forced failovers: no conflicting signature, identical finalized blocks (ra
   );
   assert.ok(r.journalLines > 0, "the scan saw the validator's signatures");
   assert.deepEqual(r.conflicts, [], "no two different signatures by the HA validator's key at one slot");
+  assert.deepEqual(r.evidence, [], "no node's GET /evidence holds equivocation evidence");
   assert.deepEqual(r.contentMismatches, []);
   assert.ok(r.comparedIndexes >= 4, `compared ${r.comparedIndexes} indexes`);
   // Three of four validators are a quorum: finality never waits for the takeover.
@@ -44,4 +46,9 @@ test("negative control: with fencing disabled, a paused leader that resumes sign
     ...(log && { log }),
   });
   assert.ok(r.conflicts.length > 0, "the scan shows a conflicting signature");
+  // The honest validators saw the conflict too: their GET /evidence is the second, independent reader.
+  assert.ok(
+    r.evidence.some((line) => line.includes("signer 0")),
+    `GET /evidence shows validator 0's equivocation: ${JSON.stringify(r.evidence)}`,
+  );
 });
