@@ -21,7 +21,15 @@ export interface ApiLimits {
   keepAliveTimeoutMs: number;
   /** GET /metrics is rendered at most once per this interval. */
   metricsCacheMs: number;
+  /**
+   * While the event loop runs later than this (ms), requests get 503 (except
+   * GET /health and GET /metrics), so API work cannot starve the protocol; 0 turns it off.
+   */
+  maxEventLoopDelayMs: number;
 }
+
+/** Routes answered even while the event loop is late: cheap, and what an operator watches. */
+const NEVER_SHED = new Set(["/health", "/metrics"]);
 
 /**
  * Admission of HTTP requests, before any body is read or any handler runs.
@@ -35,14 +43,22 @@ export class RequestBounds {
   readonly #limits: ApiLimits;
   readonly #maxBodyBytes: number;
   readonly #onRejected: (reason: string) => void;
+  readonly #loopDelayMs: () => number;
   readonly #perSocket = new WeakMap<Socket, number>();
   #inflight = 0;
   #bodyBytes = 0;
 
-  constructor(limits: ApiLimits, maxBodyBytes: number, onRejected: (reason: string) => void) {
+  constructor(
+    limits: ApiLimits,
+    maxBodyBytes: number,
+    onRejected: (reason: string) => void,
+    /** The event loop's current delay (LoopDelay.currentMs); without it nothing is shed for delay. */
+    loopDelayMs: () => number = () => 0,
+  ) {
     this.#limits = limits;
     this.#maxBodyBytes = maxBodyBytes;
     this.#onRejected = onRejected;
+    this.#loopDelayMs = loopDelayMs;
   }
 
   get inflight(): number {
@@ -54,7 +70,7 @@ export class RequestBounds {
   }
 
   /** null: go on; "close": the connection was destroyed; otherwise the bound that answers 503. */
-  admit(req: IncomingMessage, res: ServerResponse): null | "close" | "requests" | "body bytes" {
+  admit(req: IncomingMessage, res: ServerResponse): null | "close" | "requests" | "body bytes" | "event loop delay" {
     const socket = req.socket as Socket | undefined;
     const onSocket = socket === undefined ? 0 : (this.#perSocket.get(socket) ?? 0);
     if (socket !== undefined && onSocket >= this.#limits.maxInflightPerConnection) {
@@ -65,6 +81,11 @@ export class RequestBounds {
     if (this.#inflight >= this.#limits.maxInflight) {
       this.#onRejected("requests");
       return "requests";
+    }
+    const maxDelay = this.#limits.maxEventLoopDelayMs;
+    if (maxDelay > 0 && this.#loopDelayMs() > maxDelay && !NEVER_SHED.has(pathOf(req.url))) {
+      this.#onRejected("event_loop_delay");
+      return "event loop delay";
     }
     const bodyBytes = this.#declaredBodyBytes(req);
     if (bodyBytes > 0 && this.#bodyBytes + bodyBytes > this.#limits.maxBodyBytesInFlight) {
@@ -95,4 +116,10 @@ export class RequestBounds {
     const n = Number(raw);
     return Number.isSafeInteger(n) && n >= 0 ? Math.min(n, this.#maxBodyBytes) : this.#maxBodyBytes;
   }
+}
+
+function pathOf(url: string | undefined): string {
+  if (url === undefined) return "";
+  const q = url.indexOf("?");
+  return q < 0 ? url : url.slice(0, q);
 }

@@ -7,6 +7,7 @@ import { cachedEvery } from "./cache.ts";
 import type { EventHub } from "./events.ts";
 import { registerEventsRoute } from "./events-route.ts";
 import { HttpError } from "./http-error.ts";
+import { LoopDelay } from "./loop-delay.ts";
 
 export interface ApiOptions {
   host: string;
@@ -99,7 +100,18 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
     if (status >= 500) opts.logger.error({ err }, "api handler failed");
     void reply.status(status).send({ error: status >= 500 ? "internal error" : err.message });
   });
-  const bounds = new RequestBounds(limits, opts.maxBodyBytes, (reason) => opts.onRejected?.(reason));
+  // The loop's delay is sampled only while the server listens (and only when shedding is on).
+  const loopDelay = new LoopDelay();
+  if (limits.maxEventLoopDelayMs > 0) {
+    app.addHook("onListen", async () => loopDelay.start());
+    app.addHook("onClose", async () => loopDelay.stop());
+  }
+  const bounds = new RequestBounds(
+    limits,
+    opts.maxBodyBytes,
+    (reason) => opts.onRejected?.(reason),
+    () => loopDelay.currentMs(),
+  );
   app.server.maxConnections = limits.maxConnections;
   app.server.on("drop", () => opts.onRejected?.("connections"));
   app.addHook("onRequest", (req, reply, done) => {

@@ -82,3 +82,57 @@ test("a connection pipelining more requests than allowed is closed; a normal cli
     await app.close();
   }
 });
+
+/** One request on a fresh connection, written once the connection is up; resolves with the raw answer. */
+function rawGet(port: number, path: string, thenBlockMs = 0): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: "127.0.0.1", port });
+    let text = "";
+    s.on("data", (d) => {
+      text += d.toString("latin1");
+    });
+    s.on("error", reject);
+    s.on("close", () => resolve(text));
+    s.on("connect", () => {
+      s.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      // Hold this process's event loop as a long synchronous task would.
+      const until = performance.now() + thenBlockMs;
+      while (performance.now() < until) {}
+    });
+  });
+}
+
+test("while the event loop runs late, requests get 503 + Retry-After (health and metrics still answered); then served again", async () => {
+  const rejected: string[] = [];
+  const app = buildApi(backend({ n: 0 }), {
+    ...opts({ maxEventLoopDelayMs: 100, metricsCacheMs: 0 }),
+    onRejected: (r: string) => rejected.push(r),
+  });
+  const url = new URL(await app.listen({ host: "127.0.0.1", port: 0 }));
+  try {
+    const port = Number(url.port);
+    const on = await rawGet(port, "/evidence");
+    assert.match(on, /^HTTP\/1.1 200/, "served while the loop is on time");
+    const late = await rawGet(port, "/evidence", 400);
+    assert.match(late, /^HTTP\/1.1 503/);
+    assert.match(late, /retry-after: 1/i);
+    assert.match(late, /event loop delay/);
+    assert.deepEqual(rejected, ["event_loop_delay"]);
+    assert.match(await rawGet(port, "/health", 400), /^HTTP\/1.1 200/, "health is never shed");
+    assert.match(await rawGet(port, "/metrics", 400), /^HTTP\/1.1 200/, "metrics are never shed");
+    await new Promise((r) => setTimeout(r, 500));
+    assert.match(await rawGet(port, "/evidence"), /^HTTP\/1.1 200/, "served again once the loop is on time");
+  } finally {
+    await app.close();
+  }
+});
+
+test("maxEventLoopDelayMs = 0 never sheds", async () => {
+  const app = buildApi(backend({ n: 0 }), opts({ maxEventLoopDelayMs: 0 }));
+  const url = new URL(await app.listen({ host: "127.0.0.1", port: 0 }));
+  try {
+    assert.match(await rawGet(Number(url.port), "/evidence", 400), /^HTTP\/1.1 200/);
+  } finally {
+    await app.close();
+  }
+});
