@@ -32,7 +32,15 @@ import { appendFileSync, readdirSync, statSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { type ClusterNode, LocalCluster, sampleAnonMaps, sampleMemory, sleep } from "./cluster/index.ts";
+import {
+  CLOCK_TICKS_PER_SECOND,
+  type ClusterNode,
+  LocalCluster,
+  sampleAnonMaps,
+  sampleMemory,
+  sampleProcess,
+  sleep,
+} from "./cluster/index.ts";
 import { formatLoadResult, positiveNumber, runLoad } from "./load.ts";
 
 const { values } = parseArgs({
@@ -84,6 +92,8 @@ interface Memory {
   tables: number | null;
   tableMiB: number | null;
   threads: number | null;
+  /** CPU use since the previous sample, in percent of one core (what a smaller young generation costs). */
+  cpuPercent: number | null;
 }
 const PARTS = [
   "rss",
@@ -103,6 +113,7 @@ const PARTS = [
   "tables",
   "tableMiB",
   "threads",
+  "cpuPercent",
 ] as const;
 
 const METRICS = {
@@ -162,8 +173,22 @@ function tablesOf(node: ClusterNode): { tables: number | null; tableMiB: number 
   }
 }
 
+/** CPU ticks and time of each node's previous sample. */
+const lastCpu = new Map<string, { ticks: number; atMs: number }>();
+
+function cpuPercentOf(node: ClusterNode, pid: number | undefined): number | null {
+  const s = pid === undefined ? undefined : sampleProcess(pid);
+  if (s === undefined) return null;
+  const now = Date.now();
+  const prev = lastCpu.get(node.name);
+  lastCpu.set(node.name, { ticks: s.cpuTicks, atMs: now });
+  if (prev === undefined || now <= prev.atMs) return null;
+  return ((s.cpuTicks - prev.ticks) / CLOCK_TICKS_PER_SECOND / ((now - prev.atMs) / 1000)) * 100;
+}
+
 async function memoryOf(node: ClusterNode): Promise<Memory> {
   const pid = node.pid;
+  const cpuPercent = cpuPercentOf(node, pid);
   const proc = pid === undefined ? undefined : sampleMemory(pid);
   const maps = pid === undefined ? undefined : sampleAnonMaps(pid);
   const heap = await heapOf(node.apiUrl);
@@ -179,6 +204,7 @@ async function memoryOf(node: ClusterNode): Promise<Memory> {
     anonLarge: maps ? maps.largeBytes / MiB : null,
     ...tablesOf(node),
     threads: proc ? proc.threads : null,
+    cpuPercent,
   };
 }
 
@@ -262,6 +288,11 @@ try {
     for (const part of PARTS) {
       const series = samples.map((s) => s.mem[i]![part]).filter((v): v is number => v !== null);
       if (series.length === 0) continue;
+      if (part === "cpuPercent") {
+        const mean = series.reduce((a, b) => a + b, 0) / series.length;
+        out(`  ${part.padEnd(12)} mean ${mean.toFixed(0)}, max ${Math.max(...series).toFixed(0)} (% of one core)`);
+        continue;
+      }
       const first = series[0]!;
       const from = warm.mem[i]![part] ?? first;
       const to = last.mem[i]![part] ?? series.at(-1)!;
