@@ -22,14 +22,22 @@ export interface ApiLimits {
   /** GET /metrics is rendered at most once per this interval. */
   metricsCacheMs: number;
   /**
-   * While the event loop runs later than this (ms), requests get 503 (except
-   * GET /health and GET /metrics), so API work cannot starve the protocol; 0 turns it off.
+   * While the event loop runs later than this (ms) and the API is busy
+   * (SHED_MIN_INFLIGHT requests in flight), requests get 503 (except GET
+   * /health and GET /metrics), so API work cannot starve the protocol; 0 turns it off.
    */
   maxEventLoopDelayMs: number;
 }
 
 /** Routes answered even while the event loop is late: cheap, and what an operator watches. */
 const NEVER_SHED = new Set(["/health", "/metrics"]);
+/**
+ * Requests are shed for event-loop delay only while at least this many are
+ * in flight: the API must be busy for the delay to be its doing. A loop made
+ * late by something else (another process taking the CPU, a GC pause) with
+ * a few clients is not relieved by refusing them.
+ */
+export const SHED_MIN_INFLIGHT = 16;
 
 /**
  * Admission of HTTP requests, before any body is read or any handler runs.
@@ -83,7 +91,12 @@ export class RequestBounds {
       return "requests";
     }
     const maxDelay = this.#limits.maxEventLoopDelayMs;
-    if (maxDelay > 0 && this.#loopDelayMs() > maxDelay && !NEVER_SHED.has(pathOf(req.url))) {
+    if (
+      maxDelay > 0 &&
+      this.#inflight >= SHED_MIN_INFLIGHT &&
+      this.#loopDelayMs() > maxDelay &&
+      !NEVER_SHED.has(pathOf(req.url))
+    ) {
       this.#onRejected("event_loop_delay");
       return "event loop delay";
     }
