@@ -124,7 +124,7 @@ async function busyRequests(port: number, count: number): Promise<Socket[]> {
 test("while the event loop runs late and the API is busy, requests get 503 + Retry-After (health and metrics still answered); then served again", async () => {
   const rejected: string[] = [];
   const app = buildApi(backend({ n: 0 }), {
-    ...opts({ maxEventLoopDelayMs: 100, metricsCacheMs: 0, requestTimeoutMs: 60_000 }),
+    ...opts({ maxEventLoopDelayMs: 100, maxEventLoopUtilization: 1, metricsCacheMs: 0, requestTimeoutMs: 60_000 }),
     onRejected: (r: string) => rejected.push(r),
   });
   const url = new URL(await app.listen({ host: "127.0.0.1", port: 0 }));
@@ -155,8 +155,33 @@ test("while the event loop runs late and the API is busy, requests get 503 + Ret
   }
 });
 
-test("maxEventLoopDelayMs = 0 never sheds", async () => {
-  const app = buildApi(backend({ n: 0 }), opts({ maxEventLoopDelayMs: 0, requestTimeoutMs: 60_000 }));
+test("while the event loop is busy and the API is busy, requests get 503 (event_loop_busy)", async () => {
+  const rejected: string[] = [];
+  const app = buildApi(backend({ n: 0 }), {
+    ...opts({ maxEventLoopDelayMs: 0, maxEventLoopUtilization: 0.5, requestTimeoutMs: 60_000 }),
+    onRejected: (r: string) => rejected.push(r),
+  });
+  const url = new URL(await app.listen({ host: "127.0.0.1", port: 0 }));
+  const busy: Socket[] = [];
+  try {
+    const port = Number(url.port);
+    busy.push(...(await busyRequests(port, SHED_MIN_INFLIGHT)));
+    // 400 ms of the last ~500 spent in a callback: utilization about 0.8.
+    const answer = await rawGet(port, "/evidence", 400);
+    assert.match(answer, /^HTTP\/1.1 503/);
+    assert.match(answer, /event loop busy/);
+    assert.deepEqual(rejected, ["event_loop_busy"]);
+  } finally {
+    for (const s of busy) s.destroy();
+    await app.close();
+  }
+});
+
+test("maxEventLoopDelayMs = 0 and maxEventLoopUtilization = 1 never shed", async () => {
+  const app = buildApi(
+    backend({ n: 0 }),
+    opts({ maxEventLoopDelayMs: 0, maxEventLoopUtilization: 1, requestTimeoutMs: 60_000 }),
+  );
   const url = new URL(await app.listen({ host: "127.0.0.1", port: 0 }));
   const busy = await busyRequests(Number(url.port), SHED_MIN_INFLIGHT);
   try {

@@ -102,6 +102,7 @@ const opts = {
     keepAliveTimeoutMs: 1000,
     metricsCacheMs: 1000,
     maxEventLoopDelayMs: 0,
+    maxEventLoopUtilization: 1,
   },
   logger: pino({ level: "silent" }),
 };
