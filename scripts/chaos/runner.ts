@@ -22,6 +22,8 @@ export const LAG0_DEADLINE_MS = 5_000;
 const CHECK_EVERY_MS = 1_000;
 /** Accepted txs whose status is asked of every node at the end (a sample when there are more). */
 const TX_STATUS_SAMPLE = 400;
+/** A wipe is injected only if this much of the fault phase is left after it. */
+const WIPE_MIN_FOLLOWING_MS = 15_000;
 /** After the load's drain, how long the run waits for accepted txs still on their way. */
 const FINAL_WAIT_MS = 60_000;
 /** Never-final txs described one by one (what every node says of them). */
@@ -128,6 +130,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       if (Date.now() + f.downMs > t0 + faultPhaseMs) break;
       const wait = t0 + f.atMs - Date.now();
       if (wait > 0) await sleep(wait);
+      // Nor a wipe that the faults after it would no longer follow: the
+      // schedule never ends on one (a resync from nothing would then decide
+      // the final lag check alone), and a late run must not make it so.
+      if (f.kind === "wipe" && Date.now() + WIPE_MIN_FOLLOWING_MS > t0 + faultPhaseMs) {
+        o.log(
+          `  t=${((Date.now() - t0) / 1000).toFixed(1)} s ${describeFault(f)}: skipped, too late in the fault phase`,
+        );
+        continue;
+      }
       o.log(`  t=${((Date.now() - t0) / 1000).toFixed(1)} s ${describeFault(f)}`);
       counts[f.kind]++;
       await inject(f);
