@@ -4,7 +4,7 @@ import { MemoryLevel } from "memory-level";
 import { Committee, linksToParent, verifyCommitQc, verifyLaneBlock } from "../../node/committee/index.ts";
 import { VerifyCache } from "../../node/crypto/index.ts";
 import { openStorage } from "../../node/storage/index.ts";
-import { codecs, type GlobalBlock, headerHash } from "../../node/types/index.ts";
+import { codecs, type GlobalBlock, headerHash, txHash } from "../../node/types/index.ts";
 import {
   catchUpInProcess,
   DIRECT_CHAIN_ID,
@@ -59,6 +59,13 @@ describe("direct history", () => {
     });
     assert.ok(node.protocol.execution.executedIndex >= 100, `executed ${node.protocol.execution.executedIndex}`);
     assert.equal((await node.storage.globalBlock(100))?.blocks.length, 4);
+    // The global-block path writes the tx index too (GET /txs/:hash): every
+    // tx of a synced block is found at its index and position.
+    for (const k of [1, 57, 100]) {
+      const g = blocks[k - 1]!;
+      for (const [p, tx] of g.blocks.flatMap((b) => b.txs).entries())
+        assert.deepEqual(await node.storage.txLocation(txHash(tx)), { index: k, position: p }, `tx ${p} of ${k}`);
+    }
     await node.storage.close();
     await source.close();
   });
