@@ -15,9 +15,10 @@
  * partitions.
  *
  * Invariants, throughout and at the end: identical block and app hashes at
- * every index on every node; every accepted tx final (unless the node that
- * accepted it was killed before it was final: counted as lost with its
- * mempool), once final at the same index everywhere; no equivocation
+ * every index on every node; every accepted tx final (unless its request
+ * was sent to a node that then lost its process, by kill -9, a SIGTERM
+ * restart or a wipe: counted as lost with its mempool), once final at the
+ * same index everywhere; no equivocation
  * (GET /evidence, or the vote journal where that route does not exist);
  * every node back at the tip within 5 s of the last heal. Progress goes to
  * stderr, one summary line to stdout; the exit code is 1 on a violation

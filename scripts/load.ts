@@ -46,8 +46,12 @@ export interface LoadOptions {
   finality?: "events" | "poll";
   /** Called when the offered period ends (before the drain). */
   onOfferEnd?: () => void;
-  /** Called with the hashes of every batch a node accepted (202), and that node's API. */
-  onAccepted?: (hashes: readonly string[], api: string) => void;
+  /**
+   * Called with the hashes of every batch a node accepted (202), that node's
+   * API and when the request was sent (Date.now(): the node accepted the
+   * txs between then and now).
+   */
+  onAccepted?: (hashes: readonly string[], api: string, sentAtMs: number) => void;
 }
 
 export interface LoadResult {
@@ -213,6 +217,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const send = async (api: string, txs: string[], hashes: string[]) => {
     inFlight++;
     r.requests.sent++;
+    const sentAtMs = Date.now();
     try {
       const res = await fetch(`${api}/txs`, {
         method: "POST",
@@ -226,7 +231,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         r.accepted += txs.length;
         const body = JSON.parse(text) as { hashes?: string[] };
         if (body.hashes?.[0] !== hashes[0]) noteError(`hash mismatch from ${api}: node says ${body.hashes?.[0]}`);
-        opts.onAccepted?.(hashes, api);
+        opts.onAccepted?.(hashes, api, sentAtMs);
         return;
       }
       for (const h of hashes) pending.delete(h);

@@ -203,7 +203,8 @@ export class LanesMachine {
         break;
       case "timer":
         this.#timerAtMs = null;
-        this.#retransmit(nowMs, out);
+        // The timer also serves the production deadline: re-send only once per retransmitMs.
+        if (nowMs - this.#lastRetransmitAtMs >= this.#config.retransmitMs) this.#retransmit(nowMs, out);
         break;
       case "finalized":
         this.#onFinalized(input.ranges, nowMs, out);
@@ -248,21 +249,27 @@ export class LanesMachine {
     }
   }
 
-  #maybeProduce(nowMs: number, out: LanesEffect[]): void {
-    if (this.me === null || this.#signer === null) return;
+  /** Whether a new own block may be made now (txs aside); its parent's hash if so. */
+  #productionParent(): Uint8Array | null {
+    if (this.me === null || this.#signer === null) return null;
     const own = this.#lanes[this.me]!;
     // Our own lane is finalized beyond what we hold (a node whose data was
     // reset, catching up): we signed those numbers before, so producing now
     // would sign a second block at one of them. Wait until sync fills it in.
-    if (own.next < own.finalizedNext) return;
+    if (own.next < own.finalizedNext) return null;
     // Likewise below what we signed before a resync, finalized or not.
-    if (own.next < this.#ownLaneFloor) return;
+    if (own.next < this.#ownLaneFloor) return null;
     // The window is the backpressure: no new block while `laneWindow`
     // own blocks wait for finality.
-    if (own.next - own.finalizedNext >= this.committee.params.laneWindow) return;
+    if (own.next - own.finalizedNext >= this.committee.params.laneWindow) return null;
     // Our own tip was pruned and no certificate names it: wait for one.
-    const parent = own.tipHash;
-    if (parent === null) return;
+    return own.tipHash;
+  }
+
+  #maybeProduce(nowMs: number, out: LanesEffect[]): void {
+    const parent = this.#productionParent();
+    if (parent === null || this.me === null || this.#signer === null) return;
+    const own = this.#lanes[this.me]!;
     const oldest = this.#mempool.oldestAtMs;
     if (oldest === null) return;
     const maxBytes = Math.min(
@@ -557,8 +564,12 @@ export class LanesMachine {
 
   #armTimer(nowMs: number, out: LanesEffect[]): void {
     let deadline = this.#lastRetransmitAtMs + this.#config.retransmitMs;
+    // The production deadline only while a block may be made: with the
+    // window full it is always past, and would re-arm the timer 1 ms ahead
+    // forever. Finality (the input that frees the window) produces at once.
     const oldest = this.#mempool.oldestAtMs;
-    if (oldest !== null) deadline = Math.min(deadline, oldest + this.#config.maxBlockDelayMs);
+    if (oldest !== null && this.#productionParent() !== null)
+      deadline = Math.min(deadline, oldest + this.#config.maxBlockDelayMs);
     deadline = Math.max(deadline, nowMs + 1);
     if (this.#timerAtMs !== null && this.#timerAtMs <= deadline) return;
     this.#timerAtMs = deadline;

@@ -17,8 +17,15 @@ export const PIPELINE_DEPTH = 3;
  * MAX_SYNCED_AHEAD synced indexes).
  */
 export const MAX_AHEAD_INDEXES = 192;
-/** Behind a peer by more than this: catch up from finalized global blocks, not CommitQCs and lane blocks. */
-const GLOBAL_CATCH_UP_MIN_GAP = 16;
+/**
+ * Behind a peer by more than this: catch up from finalized global blocks, not
+ * CommitQCs and lane blocks. A node back from a restart or a partition is a
+ * few indexes behind; one global-block request brings all of them (CommitQC
+ * and lane blocks together), where the live path needs a CommitQC request
+ * and then a lane-block request per lane, each a round trip to a peer that
+ * may be busy. Within this gap the live path keeps up by itself.
+ */
+export const GLOBAL_CATCH_UP_MIN_GAP = 2;
 /** A range nobody could serve is asked again after this long. */
 const RETRY_MS = 500;
 /** Handed-over blocks that the node did not apply within this long are fetched again. */

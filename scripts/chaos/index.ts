@@ -5,6 +5,7 @@
  * Linux network namespaces) and the chain's invariants checked throughout
  * and at the end. See scripts/chaos.ts for the command.
  */
+export { type Accepted, TxAccounting, type TxOutcome } from "./accounting.ts";
 export { ChainChecker } from "./checker.ts";
 export {
   apiAddress,

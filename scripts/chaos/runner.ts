@@ -10,6 +10,7 @@ import {
   sleep,
 } from "../cluster/index.ts";
 import { type LoadResult, runLoad } from "../load.ts";
+import { TxAccounting } from "./accounting.ts";
 import { ChainChecker } from "./checker.ts";
 import { apiAddress, linkAddress, setLink, type Topology } from "./netns.ts";
 import { describeFault, FAULT_KINDS, type Fault, type FaultKind, makeSchedule } from "./schedule.ts";
@@ -21,6 +22,12 @@ export const LAG0_DEADLINE_MS = 5_000;
 const CHECK_EVERY_MS = 1_000;
 /** Accepted txs whose status is asked of every node at the end (a sample when there are more). */
 const TX_STATUS_SAMPLE = 400;
+/** A wipe is injected only if this much of the fault phase is left after it. */
+const WIPE_MIN_FOLLOWING_MS = 15_000;
+/** After the load's drain, how long the run waits for accepted txs still on their way. */
+const FINAL_WAIT_MS = 60_000;
+/** Never-final txs described one by one (what every node says of them). */
+const MISSING_DETAILS = 5;
 /** Lag (indexes) that counts as "at the tip": polls of different nodes are not simultaneous. */
 const AT_TIP_LAG = 1;
 
@@ -73,9 +80,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const checker = new ChainChecker();
   const violations: string[] = [];
   const counts = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
-  /** Per node: when its process last lost its mempool (kill, stop, wipe). */
-  const lostMempoolAtMs = new Map<string, number>();
-  const accepted = new Map<string, { api: string; atMs: number }>();
+  /** Accepted txs, and when each node lost its mempool (kill -9, SIGTERM restart, wipe). */
+  const txs = new TxAccounting();
   const paused = new Set<number>();
   const down = new Set<number>();
   let loadResult: LoadResult | null = null;
@@ -96,9 +102,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       durationS: o.seconds,
       drainS: 30,
       requestTimeoutMs: 3_000,
-      onAccepted: (hashes, api) => {
-        for (const h of hashes) accepted.set(h, { api, atMs: Date.now() });
-      },
+      onAccepted: (hashes, api, sentAtMs) => txs.accepted(hashes, { api, sentAtMs, atMs: Date.now() }),
     }).then((r) => {
       loadResult = r;
     });
@@ -126,6 +130,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       if (Date.now() + f.downMs > t0 + faultPhaseMs) break;
       const wait = t0 + f.atMs - Date.now();
       if (wait > 0) await sleep(wait);
+      // Nor a wipe that the faults after it would no longer follow: the
+      // schedule never ends on one (a resync from nothing would then decide
+      // the final lag check alone), and a late run must not make it so.
+      if (f.kind === "wipe" && Date.now() + WIPE_MIN_FOLLOWING_MS > t0 + faultPhaseMs) {
+        o.log(
+          `  t=${((Date.now() - t0) / 1000).toFixed(1)} s ${describeFault(f)}: skipped, too late in the fault phase`,
+        );
+        continue;
+      }
       o.log(`  t=${((Date.now() - t0) / 1000).toFixed(1)} s ${describeFault(f)}`);
       counts[f.kind]++;
       await inject(f);
@@ -133,14 +146,23 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     }
 
     // Every node back at the tip within LAG0_DEADLINE_MS of the last heal.
-    const lag0Ms = await timeToTip(lastHealAtMs);
-    worstLag0Ms = lag0Ms;
-    if (lag0Ms > LAG0_DEADLINE_MS) {
+    const lag0 = await timeToTip(lastHealAtMs);
+    worstLag0Ms = lag0.ms;
+    if (lag0.ms > LAG0_DEADLINE_MS) {
       violations.push(
-        `not every node was back at the tip within ${LAG0_DEADLINE_MS} ms of the last heal (${lag0Ms} ms)`,
+        `not every node was back at the tip within ${LAG0_DEADLINE_MS} ms of the last heal (${lag0.ms} ms; ` +
+          `finalized indexes then: ${lag0.atDeadline})`,
       );
     }
     await load;
+    // Accepted txs still on their way (a slow chain after the drain): the
+    // checker goes on reading blocks until each is final or accounted for.
+    const finalWaitStartMs = Date.now();
+    while (Date.now() - finalWaitStartMs < FINAL_WAIT_MS) {
+      if (txs.missing((h) => checker.txIndex(h)).length === 0) break;
+      await sleep(CHECK_EVERY_MS);
+    }
+    const finalWaitMs = Date.now() - finalWaitStartMs;
     checking = false;
     await checkLoop;
 
@@ -155,7 +177,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       if (checker.checkedUpTo(n) < tip) violations.push(`${n.name}: blocks up to ${tip} not all served`);
     }
     violations.push(...checker.violations);
-    const txReport = await checkTxs(nodes, checker, accepted, lostMempoolAtMs, violations);
+    const txReport = await checkTxs(nodes, checker, txs, violations, t0);
     violations.push(...(await equivocation(nodes)));
     const load_ = loadResult as LoadResult | null;
     const faults = FAULT_KINDS.filter((k) => counts[k] > 0)
@@ -165,7 +187,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       `chaos seed=${o.seed} seconds=${o.seconds} ${violations.length === 0 ? "PASS" : "FAIL"}: ` +
       `faults {${faults || "none"}}${o.topology ? "" : " (partitions skipped: no network namespaces)"}; ` +
       `invariants checked on ${checker.blocksChecked} blocks (${checker.indexes} indexes x ${nodes.length} nodes, hashes and app hashes), ` +
-      `${checker.txs} final txs at one index, ${txReport}, equivocation by vote journal and /evidence; ` +
+      `${checker.txs} final txs at one index, ${txReport} (waited ${(finalWaitMs / 1000).toFixed(1)} s after the drain), ` +
+      `equivocation by vote journal and /evidence; ` +
       `load ${load_?.acceptedTxs ?? 0} accepted of ${load_?.sentTxs ?? 0} sent; ` +
       `worst time to lag 0 after the last heal ${(worstLag0Ms / 1000).toFixed(1)} s; violations ${violations.length}`;
     finished = true;
@@ -206,7 +229,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     switch (f.kind) {
       case "kill9":
         down.add(f.node);
-        lostMempoolAtMs.set(n.name, Date.now());
+        txs.mempoolLost(n.apiUrl, Date.now());
         await cluster.kill9(n);
         await sleep(f.downMs);
         await restart(f.node, f.kind);
@@ -221,7 +244,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         return;
       case "sigterm": {
         down.add(f.node);
-        lostMempoolAtMs.set(n.name, Date.now());
+        txs.mempoolLost(n.apiUrl, Date.now());
         const stopped = await cluster.stop(n);
         if (stopped.code !== null && stopped.code !== 0)
           violations.push(`${n.name}: SIGTERM exit code ${stopped.code}`);
@@ -231,7 +254,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       }
       case "wipe":
         down.add(f.node);
-        lostMempoolAtMs.set(n.name, Date.now());
+        txs.mempoolLost(n.apiUrl, Date.now());
         await cluster.kill9(n);
         rmSync(join(n.home, "data"), { recursive: true, force: true });
         checker.reset(n);
@@ -241,16 +264,23 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     }
   }
 
-  /** Polls every node until all are within AT_TIP_LAG of the highest finalized index; ms since `sinceMs`. */
-  async function timeToTip(sinceMs: number): Promise<number> {
+  /**
+   * Polls every node until all are within AT_TIP_LAG of the highest finalized
+   * index: ms since `sinceMs`, and each node's index at LAG0_DEADLINE_MS
+   * (which node was behind, -1 for no answer).
+   */
+  async function timeToTip(sinceMs: number): Promise<{ ms: number; atDeadline: string }> {
     const deadline = sinceMs + 120_000;
+    let atDeadline = "";
     while (Date.now() < deadline) {
       const idx = await Promise.all(nodes.map(async (n) => (await n.status())?.finalizedIndex ?? -1));
       const max = Math.max(...idx);
-      if (idx.every((i) => i >= 0 && max - i <= AT_TIP_LAG)) return Date.now() - sinceMs;
+      if (idx.every((i) => i >= 0 && max - i <= AT_TIP_LAG)) return { ms: Date.now() - sinceMs, atDeadline };
+      if (atDeadline === "" && Date.now() - sinceMs > LAG0_DEADLINE_MS)
+        atDeadline = nodes.map((n, i) => `${n.name} ${idx[i]}`).join(", ");
       await sleep(100);
     }
-    return Date.now() - sinceMs;
+    return { ms: Date.now() - sinceMs, atDeadline };
   }
 }
 
@@ -282,31 +312,41 @@ function networkSetup(
 
 /**
  * Every accepted tx is final (at the index the blocks showed, on every node
- * asked), unless the node that accepted it lost its mempool (killed, stopped
- * or wiped) after accepting it and before it was final.
+ * asked), unless the node that accepted it lost its mempool (killed,
+ * restarted or wiped) after accepting it and before it was final.
  */
 async function checkTxs(
   nodes: readonly ClusterNode[],
   checker: ChainChecker,
-  accepted: ReadonlyMap<string, { api: string; atMs: number }>,
-  lostMempoolAtMs: ReadonlyMap<string, number>,
+  txs: TxAccounting,
   violations: string[],
+  t0: number,
 ): Promise<string> {
+  const finalAt = (h: string) => checker.txIndex(h);
   let lost = 0;
-  let notFinal = 0;
   const final: [string, number][] = [];
-  for (const [hash, a] of accepted) {
-    const at = checker.txIndex(hash);
-    if (at !== undefined) {
-      final.push([hash, at]);
-      continue;
-    }
-    const node = nodes.find((n) => n.apiUrl === a.api);
-    const lostAt = node === undefined ? undefined : lostMempoolAtMs.get(node.name);
-    if (lostAt !== undefined && lostAt >= a.atMs) lost++;
-    else notFinal++;
+  for (const [hash, , outcome] of txs.outcomes(finalAt)) {
+    if (outcome === "final") final.push([hash, finalAt(hash)!]);
+    else if (outcome === "lost") lost++;
   }
+  const missing = txs.missing(finalAt);
+  const notFinal = missing.length;
   if (notFinal > 0) violations.push(`${notFinal} accepted txs never final (their node kept its mempool)`);
+  // What each node says of the first few: where to look in the logs.
+  for (const [hash, a] of missing.slice(0, MISSING_DETAILS)) {
+    const node = nodes.find((n) => n.apiUrl === a.api);
+    const says = await Promise.all(
+      nodes.map(async (n) => {
+        const r = await n.get(`/txs/${hash}`).catch(() => null);
+        const body = r?.body as { status?: string } | undefined;
+        return `${n.name} ${r === null ? "no answer" : `${r.status} ${body?.status ?? ""}`.trim()}`;
+      }),
+    );
+    violations.push(
+      `tx ${hash} accepted by ${node?.name ?? a.api} (sent t=${((a.sentAtMs - t0) / 1000).toFixed(1)} s, ` +
+        `202 at t=${((a.atMs - t0) / 1000).toFixed(1)} s) never final: ${says.join(", ")}`,
+    );
+  }
   const step = Math.max(1, Math.floor(final.length / TX_STATUS_SAMPLE));
   const sample = final.filter((_, k) => k % step === 0).slice(0, TX_STATUS_SAMPLE);
   let asked = 0;
@@ -328,7 +368,10 @@ async function checkTxs(
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));
-  return `${accepted.size} accepted txs: ${final.length} final, ${lost} lost with a killed node's mempool, ${notFinal} missing; ${asked} tx statuses asked`;
+  return (
+    `${txs.size} accepted txs: ${final.length} final, ${lost} lost with a killed or restarted node's mempool ` +
+    `(${txs.lateAnswers(finalAt)} of them answered 202 after the loss), ${notFinal} missing; ${asked} tx statuses asked`
+  );
 }
 
 async function equivocation(nodes: readonly ClusterNode[]): Promise<string[]> {

@@ -30,6 +30,16 @@ import { GroupCommitWriter, type LevelDb, openStorage, recover, type Storage } f
 import type { DurableWrite } from "../../node/types/index.ts";
 
 export { catchUpInProcess, type InProcessCatchUpOptions, type InProcessCatchUpResult } from "./catch-up.ts";
+export {
+  DIRECT_CHAIN_ID,
+  DIRECT_VALIDATORS,
+  directGenesis,
+  directKeys,
+  readDirectHistoryFile,
+  storeGlobalBlocks,
+  writeDirectHistory,
+  writeDirectHistoryFile,
+} from "./direct.ts";
 
 export interface HistoryNode {
   committee: Committee;

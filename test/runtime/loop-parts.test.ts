@@ -3,7 +3,13 @@ import { describe, test } from "node:test";
 import pino from "pino";
 import type { SyncClientApi } from "../../node/net/index.ts";
 import { PendingTxs } from "../../node/runtime/api-backend.ts";
-import { CatchUp, MAX_AHEAD_INDEXES, PIPELINE_DEPTH, RANGE_ITEMS } from "../../node/runtime/catch-up.ts";
+import {
+  CatchUp,
+  GLOBAL_CATCH_UP_MIN_GAP,
+  MAX_AHEAD_INDEXES,
+  PIPELINE_DEPTH,
+  RANGE_ITEMS,
+} from "../../node/runtime/catch-up.ts";
 import { FinalizedLog } from "../../node/runtime/finalized-log.ts";
 import { InputQueue } from "../../node/runtime/input-queue.ts";
 import type { CommitQc, GlobalBlock, LaneBlock } from "../../node/types/index.ts";
@@ -357,6 +363,17 @@ describe("catch-up", () => {
     c.commitQcs(31);
     await settle();
     assert.ok(peer.asked.includes("qcs 31-94"), `the live path fetches again: ${peer.asked.slice(-4).join(", ")}`);
+    c.stop();
+  });
+
+  test("a node back from a restart a few indexes behind takes them in one global-block request", async () => {
+    const peer = globalPeer({ tip: () => GLOBAL_CATCH_UP_MIN_GAP + 5, pruned: 1 });
+    const s = sink();
+    const c = new CatchUp(peer.sync, s.sink, silent);
+    c.probe(0);
+    await settle();
+    assert.deepEqual(peer.asked, [`global 1-${GLOBAL_CATCH_UP_MIN_GAP + 5}`]);
+    assert.equal(s.got.global.length, GLOBAL_CATCH_UP_MIN_GAP + 5);
     c.stop();
   });
 
