@@ -13,6 +13,7 @@ import {
   type RecoveredState,
   type SignedMessage,
   toHex,
+  txHashList,
   ZERO_HASH,
 } from "../types/index.ts";
 import type { App } from "./app.ts";
@@ -84,7 +85,7 @@ export class ExecutionMachine {
   #durableIndex: number;
   #commitQcs = new Map<number, CommitQc>();
   #appQcs = new Map<number, AppQc>();
-  #writes = new Map<number, { block: GlobalBlock; appHash: Uint8Array }>();
+  #writes = new Map<number, { block: GlobalBlock; appHash: Uint8Array; txHashes: Uint8Array }>();
   #anchorWrite: { id: number; anchor: { commitQc: CommitQc; appQc: AppQc } } | null = null;
   #lastAnchorIndex: number;
   #halted: string | null = null;
@@ -223,18 +224,21 @@ export class ExecutionMachine {
     const appHash = this.#app.hash();
     const writes = this.#app.takeWrites();
     const block: GlobalBlock = { index, commitQc: qc, blocks };
+    // Every tx of the block hashed once, here; the chain's tx index, the
+    // pending map and the API's event stream share this list.
+    const txHashes = txHashList(blocks);
     if (index > this.#chainTip) {
       out.push({
         kind: "persist",
         id: this.#nextWriteId++,
-        write: { kind: "globalBlock", block, voidLanes },
+        write: { kind: "globalBlock", block, voidLanes, txHashes },
         release: [],
       });
       this.#chainTip = index;
     }
     // App state, executed index and hash in one write; the app vote waits for it.
     const id = this.#nextWriteId++;
-    this.#writes.set(id, { block, appHash });
+    this.#writes.set(id, { block, appHash, txHashes });
     out.push({
       kind: "persist",
       id,
@@ -361,7 +365,7 @@ export class ExecutionMachine {
     if (w === undefined) return;
     this.#writes.delete(id);
     this.#durableIndex = w.block.index;
-    out.push({ kind: "deliver", block: w.block, appHash: w.appHash });
+    out.push({ kind: "deliver", block: w.block, appHash: w.appHash, txHashes: w.txHashes });
     this.#maybeAnchor(out);
   }
 

@@ -14,6 +14,8 @@ import {
   type RecoveredLane,
   type SignedMessage,
   type Tx,
+  toHex,
+  txHash,
   ZERO_HASH,
 } from "../types/index.ts";
 import { checkLaneBlockIntrinsic } from "./acceptance.ts";
@@ -190,7 +192,7 @@ export class LanesMachine {
     const out: LanesEffect[] = [];
     switch (input.kind) {
       case "tx":
-        this.#onTx(input.tx, nowMs, out);
+        this.#onTx(input.tx, input.hash ?? toHex(txHash(input.tx)), nowMs, out);
         break;
       case "laneBlock":
         this.#onBlock(input.block, input.verified === true, nowMs, out);
@@ -235,16 +237,16 @@ export class LanesMachine {
 
   // ---- transactions and production ----
 
-  #onTx(tx: Tx, nowMs: number, out: LanesEffect[]): void {
+  #onTx(tx: Tx, hash: string, nowMs: number, out: LanesEffect[]): void {
     let reason: string | null = null;
     if (this.me === null) reason = "an observer does not accept transactions";
     else if (tx.byteLength === 0) reason = "empty transaction";
     else if (tx.byteLength > this.committee.params.maxTxBytes) {
       reason = `transaction of ${tx.byteLength} bytes exceeds maxTxBytes ${this.committee.params.maxTxBytes}`;
-    } else reason = this.#mempool.add(tx, nowMs);
+    } else reason = this.#mempool.add(tx, hash, nowMs);
     if (reason !== null) {
       this.counters.txsRejected++;
-      out.push({ kind: "txRejected", tx, reason });
+      out.push({ kind: "txRejected", tx, hash, reason });
     }
   }
 

@@ -1,4 +1,4 @@
-import { type Tx, toHex, txHash } from "../types/index.ts";
+import type { Tx } from "../types/index.ts";
 
 /**
  * The own lane's pending transactions, FIFO, bounded in count and bytes.
@@ -30,9 +30,8 @@ export class Mempool {
     return this.#txs[0]?.addedAtMs ?? null;
   }
 
-  /** Returns a reason when the tx is refused. */
-  add(tx: Tx, nowMs: number): string | null {
-    const id = toHex(txHash(tx));
+  /** `id`: the tx's hex hash (computed once, at admission). Returns a reason when the tx is refused. */
+  add(tx: Tx, id: string, nowMs: number): string | null {
     if (this.#ids.has(id)) return "duplicate transaction";
     if (this.#txs.length >= this.maxTxs || this.#bytes + tx.byteLength > this.maxBytes) return "mempool full";
     this.#txs.push({ tx, id, addedAtMs: nowMs });

@@ -26,7 +26,8 @@ export interface LanesConfig {
  * state.
  */
 export type LanesInput =
-  | { kind: "tx"; tx: Tx }
+  /** A client's tx; `hash`: its hex tx hash when the admitting code already computed it (else the mempool does). */
+  | { kind: "tx"; tx: Tx; hash?: string }
   /** A pushed lane block, or one from a sync response. */
   | { kind: "laneBlock"; block: LaneBlock; verified?: boolean }
   | { kind: "laneVote"; vote: LaneVote; verified?: boolean }
@@ -49,7 +50,8 @@ export type LanesEffect =
   | { kind: "setTimer"; deadlineMs: number }
   /** Ask peers for blocks from..to-1 of a lane (sync protocol). */
   | { kind: "fetchLaneBlocks"; lane: number; from: number; to: number }
-  | { kind: "txRejected"; tx: Tx; reason: string }
+  /** `hash`: the refused tx's hex hash (the pending map's key). */
+  | { kind: "txRejected"; tx: Tx; hash: string; reason: string }
   | { kind: "event"; level: "info" | "warn" | "error"; msg: string; data?: Record<string, unknown> };
 
 /** Counters a runtime exports as metrics. */

@@ -1,4 +1,4 @@
-import { codecs, type GlobalBlock, txHash } from "../types/index.ts";
+import { codecs, type GlobalBlock, TX_HASH_BYTES, txHashAt } from "../types/index.ts";
 import { StorageError } from "./errors.ts";
 import { readU64, readU64Key, u64Key, writeU64 } from "./keys.ts";
 import { type LevelDb, plain, SCAN, type Space, space } from "./level.ts";
@@ -50,7 +50,8 @@ export class ChainStore {
     return this.#tip;
   }
 
-  put(ws: WriteSet, block: GlobalBlock, voidLanes: readonly number[] = []): void {
+  /** Stages block k with its tx hashes in order (32 bytes each, computed once by execution). */
+  put(ws: WriteSet, block: GlobalBlock, voidLanes: readonly number[], txHashes: Uint8Array): void {
     const k = block.index;
     if (k !== this.#tip + 1) throw new StorageError(`chain/block: refused: block ${k}, expected ${this.#tip + 1}`);
     if (block.commitQc.proposal.view.index !== k) {
@@ -70,20 +71,25 @@ export class ChainStore {
         throw new StorageError(`chain/block: refused: block ${k} voids lane ${lane}, not one of its ${size} lanes`);
       }
     }
+    let txCount = 0;
+    for (const lb of block.blocks) txCount += lb.txs.length;
+    if (txHashes.byteLength !== txCount * TX_HASH_BYTES) {
+      throw new StorageError(
+        `chain/block: refused: block ${k} has ${txCount} txs, its hash list ${txHashes.byteLength / TX_HASH_BYTES}`,
+      );
+    }
     ws.put(this.#blocks, u64Key(k), codecs.globalBlock.encode(block));
-    let position = 0;
-    const seen = new Set<string>();
-    for (const lb of block.blocks) {
+    // Staged last position first: within one batch a later put of a key
+    // wins, so a tx that occurs twice in the block keeps its first position.
+    let end = txCount;
+    for (let b = block.blocks.length - 1; b >= 0; b--) {
+      const lb = block.blocks[b]!;
       const space = voidLanes.includes(lb.header.lane) ? this.#voided : this.#txs;
-      for (const tx of lb.txs) {
-        const hash = txHash(tx);
-        const id = Buffer.from(hash).toString("hex");
-        if (!seen.has(id)) {
-          seen.add(id);
-          ws.put(space, hash, location(k, position));
-        }
-        position++;
+      const start = end - lb.txs.length;
+      for (let position = end - 1; position >= start; position--) {
+        ws.put(space, txHashAt(txHashes, position), location(k, position));
       }
+      end = start;
     }
     const before = this.#tip;
     this.#tip = k;

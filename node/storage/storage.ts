@@ -85,7 +85,7 @@ export class Storage {
             `chain/block: refused: block ${w.block.index} is beyond the finalized index ${finalized}`,
           );
         }
-        this.chain.put(ws, w.block, w.voidLanes ?? []);
+        this.chain.put(ws, w.block, w.voidLanes ?? [], w.txHashes);
         return;
       case "appState":
         if (w.index > finalized) {

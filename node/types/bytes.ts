@@ -1,10 +1,13 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
-/** SHA-256 of the concatenation of the given byte strings. */
+/**
+ * SHA-256 of the concatenation of the given byte strings, one-shot
+ * (`crypto.hash`: no Hash object per call). Several parts are joined first;
+ * they are small (domain prefixes, Merkle nodes) wherever more than one is passed.
+ */
 export function sha256(...parts: Uint8Array[]): Uint8Array {
-  const h = createHash("sha256");
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
+  const digest = hash("sha256", parts.length === 1 ? parts[0]! : concatBytes(...parts), "buffer");
+  return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
 }
 
 export function toHex(bytes: Uint8Array): string {

@@ -27,9 +27,11 @@ export type DurableWrite =
   /**
    * Store finalized global block k and index its txs by hash. `voidLanes`:
    * lanes whose range execution voided (the owner equivocated; their txs
-   * were not executed), indexed apart so tx status can say so.
+   * were not executed), indexed apart so tx status can say so. `txHashes`:
+   * the block's tx hashes in order, 32 bytes each (txHashList), computed
+   * once by execution; storage indexes by them and does not hash again.
    */
-  | { kind: "globalBlock"; block: GlobalBlock; voidLanes?: number[] }
+  | { kind: "globalBlock"; block: GlobalBlock; voidLanes?: number[]; txHashes: Uint8Array }
   /**
    * Apply executed block k to the app state: set or delete keys, and record
    * executed index and app hash, all in the same batch.

@@ -35,8 +35,8 @@ export {
   proposalHash,
   proposalQcVoteBody,
   timeoutVoteSigningBody,
-  txHash,
   viewKey,
 } from "./messages.ts";
 export type * from "./schema.ts";
 export type { PersistEffect, ResendEffect, SignedKind, SignedMessage } from "./signed.ts";
+export { TX_HASH_BYTES, txHash, txHashAt, txHashCount, txHashList, txHashListHex } from "./tx-hashes.ts";

@@ -125,11 +125,6 @@ export const consensusMessageCodec = {
 
 // ---- hashes ----
 
-/** Transaction hash: sha256 of the tx bytes. */
-export function txHash(tx: Tx): Uint8Array {
-  return sha256(tx);
-}
-
 export function payloadHash(txs: Tx[]): Uint8Array {
   return sha256(codecs.txList.encode(txs));
 }

@@ -19,6 +19,7 @@ import {
   u64Key,
 } from "../../node/storage/index.ts";
 import { tempDir } from "../cli/run.ts";
+import { globalBlockWrite } from "../fixtures/certs.ts";
 import { history, tc } from "../storage/helpers.ts";
 
 const tmp = tempDir("validator-scrub-");
@@ -103,12 +104,7 @@ test("the scrub checks the finalized chain in depth: a missing tx index entry be
   const writer = new GroupCommitWriter(storage);
   const h = history(6, 6);
   await writer.submit(h.qcs.map((qc) => ({ kind: "commitQc" as const, qc })));
-  await writer.submit(
-    h.qcs.map((qc, i) => ({
-      kind: "globalBlock" as const,
-      block: { index: i + 1, commitQc: qc, blocks: [h.lane0[i]!] },
-    })),
-  );
+  await writer.submit(h.qcs.map((qc, i) => globalBlockWrite({ index: i + 1, commitQc: qc, blocks: [h.lane0[i]!] })));
   await writer.close();
   // One tx index entry lost, as a dropped record would lose it.
   const txs = db.sublevel<Uint8Array, Uint8Array>(["chain", "tx"], { keyEncoding: "view", valueEncoding: "view" });

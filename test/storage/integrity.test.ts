@@ -16,7 +16,7 @@ import {
   WriteSet,
 } from "../../node/storage/index.ts";
 import { codecs, type DurableWrite, type GlobalBlock, txHash, ZERO_HASH } from "../../node/types/index.ts";
-import { laneBlock } from "../fixtures/certs.ts";
+import { globalBlockWrite, laneBlock } from "../fixtures/certs.ts";
 import { history, memoryDb, openMemory, tc, votedOn } from "./helpers.ts";
 
 type Db = ReturnType<typeof memoryDb>;
@@ -28,7 +28,7 @@ async function chainState(): Promise<{ db: Db; h: ReturnType<typeof history> }> 
   await writer.submit(h.qcs.map((qc) => ({ kind: "commitQc" as const, qc })));
   const writes: DurableWrite[] = [];
   h.qcs.forEach((qc, i) => {
-    writes.push({ kind: "globalBlock", block: { index: i + 1, commitQc: qc, blocks: [h.lane0[i]!] } });
+    writes.push(globalBlockWrite({ index: i + 1, commitQc: qc, blocks: [h.lane0[i]!] }));
     writes.push({ kind: "appState", index: i + 1, appHash: new Uint8Array(32).fill(i + 1), puts: [], dels: [] });
   });
   await writer.submit(writes);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { openStorage, safetyInconsistency, safetyRefusal } from "../../node/storage/index.ts";
 import { headerHash, type SafetyRecord, txHash, ZERO_HASH } from "../../node/types/index.ts";
-import { laneBlock, laneChain, prepareQc, proposal } from "../fixtures/certs.ts";
+import { globalBlockWrite, laneBlock, laneChain, prepareQc, proposal } from "../fixtures/certs.ts";
 import { anchorFor, history, openMemory, rangesAt, tc, votedOn, writeRaw } from "./helpers.ts";
 
 test("lane store: blocks chain parent to child; other lanes and unknown lanes", async () => {
@@ -136,14 +136,13 @@ test("chain store: global blocks in index order, txs by hash", async () => {
   const { lane0, qcs } = history(2, 2);
   const g1 = { index: 1, commitQc: qcs[0]!, blocks: [lane0[0]!] };
   const g2 = { index: 2, commitQc: qcs[1]!, blocks: [lane0[1]!] };
-  await assert.rejects(writer.submit([{ kind: "globalBlock", block: g1 }]), /beyond the finalized index 0/);
+  await assert.rejects(writer.submit([globalBlockWrite(g1)]), /beyond the finalized index 0/);
   await writer.submit(qcs.map((qc) => ({ kind: "commitQc" as const, qc })));
-  await assert.rejects(writer.submit([{ kind: "globalBlock", block: g2 }]), /expected 1/);
-  await assert.rejects(writer.submit([{ kind: "globalBlock", block: { ...g1, blocks: [] } }]), /0 lane blocks/);
-  await writer.submit([
-    { kind: "globalBlock", block: g1 },
-    { kind: "globalBlock", block: g2 },
-  ]);
+  await assert.rejects(writer.submit([globalBlockWrite(g2)]), /expected 1/);
+  await assert.rejects(writer.submit([globalBlockWrite({ ...g1, blocks: [] })]), /0 lane blocks/);
+  const short = { kind: "globalBlock" as const, block: g1, txHashes: new Uint8Array(0) };
+  await assert.rejects(writer.submit([short]), /has 1 txs, its hash list 0/);
+  await writer.submit([globalBlockWrite(g1), globalBlockWrite(g2)]);
   assert.equal(storage.chain.tip, 2);
   assert.equal((await storage.globalBlock(2))?.blocks[0]?.header.number, 1);
   assert.deepEqual(await storage.txLocation(txHash(lane0[1]!.txs[0]!)), { index: 2, position: 0 });
