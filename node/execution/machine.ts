@@ -7,6 +7,7 @@ import {
   bytesEqual,
   type CommitQc,
   DOMAINS,
+  forEachTx,
   type GlobalBlock,
   headerHash,
   type LaneBlock,
@@ -218,8 +219,8 @@ export class ExecutionMachine {
     let txs = 0;
     for (const b of blocks) {
       if (voidLanes.includes(b.header.lane)) continue;
-      for (const tx of b.txs) this.#app.apply(tx);
-      txs += b.txs.length;
+      forEachTx(b.payload, this.#apply);
+      txs += b.header.txCount;
     }
     const appHash = this.#app.hash();
     const writes = this.#app.takeWrites();
@@ -457,13 +458,17 @@ export class ExecutionMachine {
     if (map.size > MAX_RECENT) map.delete(Math.min(...map.keys()));
   }
 
+  /** Applies one tx (a view into its block's payload) to the app. */
+  readonly #apply = (tx: Uint8Array): void => {
+    this.#app.apply(tx);
+  };
+
   /** The pool as assembly reads it: by header hash. */
   readonly #poolView = { get: (hex: string) => this.#pool.get(hex)?.block };
 }
 
 /** What a held lane block costs: its txs and a fixed header allowance. */
 function laneBlockBytes(block: LaneBlock): number {
-  let bytes = 256;
-  for (const tx of block.txs) bytes += tx.byteLength + 4;
-  return bytes;
+  const bytes = 256;
+  return bytes + block.payload.byteLength;
 }

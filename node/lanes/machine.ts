@@ -3,6 +3,7 @@ import type { Signer, VerifyCache } from "../crypto/index.ts";
 import {
   bytesEqual,
   DOMAINS,
+  encodePayload,
   headerHash,
   type LaneBlock,
   type LaneRange,
@@ -273,15 +274,17 @@ export class LanesMachine {
     );
     if (this.#mempool.bytes < maxBytes && nowMs - oldest < this.#config.maxBlockDelayMs) return;
     const txs = this.#mempool.take(maxBytes, MAX_TXS_PER_BLOCK);
+    // The payload is built once, here; it is signed, stored, pushed and served as these bytes.
+    const payload = encodePayload(txs);
     const header = {
       lane: this.me,
       number: own.next,
       parent,
-      payloadHash: payloadHash(txs),
+      payloadHash: payloadHash(payload),
       txCount: txs.length,
       createdAtMs: nowMs,
     };
-    const block: LaneBlock = { header, signature: new Uint8Array(64), txs };
+    const block: LaneBlock = { header, signature: new Uint8Array(64), payload };
     block.signature = this.#signer.sign(DOMAINS.laneBlock, laneBlockSigningBody(block));
     this.counters.blocksProduced++;
     // Appended and persisted now; the outbox pushes it once durable.

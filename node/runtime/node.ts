@@ -273,9 +273,7 @@ function assertOwnLaneIsOurs(recovered: RecoveredState, validatorIndex: number |
 /** A network input's size for the queue's byte bound: lane blocks by their txs, the rest as small. */
 function approxInputBytes(input: NodeInput): number {
   if (input.kind !== "laneBlock") return 1024;
-  let bytes = 256;
-  for (const tx of input.block.txs) bytes += tx.byteLength + 4;
-  return bytes;
+  return 256 + input.block.payload.byteLength;
 }
 
 interface RuntimeParts {

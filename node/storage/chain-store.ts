@@ -1,4 +1,4 @@
-import { codecs, type GlobalBlock, TX_HASH_BYTES, txHashAt } from "../types/index.ts";
+import { codecs, type GlobalBlock, payloadTxCount, TX_HASH_BYTES, txHashAt } from "../types/index.ts";
 import { StorageError } from "./errors.ts";
 import { readU64, readU64Key, u64Key, writeU64 } from "./keys.ts";
 import { type LevelDb, plain, SCAN, type Space, space } from "./level.ts";
@@ -72,7 +72,7 @@ export class ChainStore {
       }
     }
     let txCount = 0;
-    for (const lb of block.blocks) txCount += lb.txs.length;
+    for (const lb of block.blocks) txCount += payloadTxCount(lb.payload);
     if (txHashes.byteLength !== txCount * TX_HASH_BYTES) {
       throw new StorageError(
         `chain/block: refused: block ${k} has ${txCount} txs, its hash list ${txHashes.byteLength / TX_HASH_BYTES}`,
@@ -85,7 +85,7 @@ export class ChainStore {
     for (let b = block.blocks.length - 1; b >= 0; b--) {
       const lb = block.blocks[b]!;
       const space = voidLanes.includes(lb.header.lane) ? this.#voided : this.#txs;
-      const start = end - lb.txs.length;
+      const start = end - payloadTxCount(lb.payload);
       for (let position = end - 1; position >= start; position--) {
         ws.put(space, txHashAt(txHashes, position), location(k, position));
       }

@@ -6,6 +6,7 @@ import {
   type GlobalBlock,
   headerHash,
   payloadHash,
+  payloadTxs,
   toHex,
   txHash,
   ZERO_HASH,
@@ -216,7 +217,7 @@ async function checkBlock(
           `global block ${k}`,
         );
       }
-      if (!bytesEqual(payloadHash(lb.txs), h.payloadHash)) {
+      if (!bytesEqual(payloadHash(lb.payload), h.payloadHash)) {
         throw damaged(key, `lane ${r.lane} block ${h.number}: txs do not match the payload hash`, `global block ${k}`);
       }
       expected = h.parent;
@@ -231,7 +232,7 @@ async function checkBlock(
   }
   for (const lb of block.blocks) {
     const voided = voidLanes.has(lb.header.lane);
-    for (const tx of lb.txs) {
+    for (const tx of payloadTxs(lb.payload)) {
       const hash = txHash(tx);
       const executed = await storage.chain.txLocation(hash);
       if (executed !== undefined && executed.index >= k) continue;

@@ -37,6 +37,15 @@ export {
   timeoutVoteSigningBody,
   viewKey,
 } from "./messages.ts";
+export {
+  checkOffsets,
+  checkPayload,
+  encodePayload,
+  forEachTx,
+  payloadBytesOf,
+  payloadTxCount,
+  payloadTxs,
+} from "./payload.ts";
 export type * from "./schema.ts";
 export type { PersistEffect, ResendEffect, SignedKind, SignedMessage } from "./signed.ts";
 export { TX_HASH_BYTES, txHash, txHashAt, txHashCount, txHashList, txHashListHex } from "./tx-hashes.ts";

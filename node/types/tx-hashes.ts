@@ -1,4 +1,5 @@
 import { sha256, toHex } from "./bytes.ts";
+import { forEachTx, payloadTxCount } from "./payload.ts";
 import type { LaneBlock, Tx } from "./schema.ts";
 
 /** Bytes of one tx hash (sha256). */
@@ -14,17 +15,16 @@ export function txHash(tx: Tx): Uint8Array {
  * 32 bytes per tx. A finalized block's txs are hashed once, by execution, and
  * this list is what the chain's tx index, the pending map and the API share.
  */
-export function txHashList(blocks: readonly Pick<LaneBlock, "txs">[]): Uint8Array {
+export function txHashList(blocks: readonly Pick<LaneBlock, "payload">[]): Uint8Array {
   let count = 0;
-  for (const b of blocks) count += b.txs.length;
+  for (const b of blocks) count += payloadTxCount(b.payload);
   const out = new Uint8Array(count * TX_HASH_BYTES);
   let at = 0;
-  for (const b of blocks) {
-    for (const tx of b.txs) {
-      out.set(sha256(tx), at);
-      at += TX_HASH_BYTES;
-    }
-  }
+  const put = (tx: Uint8Array) => {
+    out.set(sha256(tx), at);
+    at += TX_HASH_BYTES;
+  };
+  for (const b of blocks) forEachTx(b.payload, put);
   return out;
 }
 

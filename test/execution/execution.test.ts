@@ -8,6 +8,7 @@ import {
   DOMAINS,
   headerHash,
   type LaneBlock,
+  payloadTxs,
   sha256,
   txHashAt,
   txHashCount,
@@ -74,7 +75,7 @@ test("each tx of a block is hashed once: the chain write and the delivery carry 
   const writes = persisted(m.start(0));
   const gb = writes[0]!.write;
   assert.ok(gb.kind === "globalBlock");
-  const txs = chain.flatMap((b) => b.txs);
+  const txs = chain.flatMap((b) => payloadTxs(b.payload));
   assert.ok(txs.length > 0);
   assert.equal(txHashCount(gb.txHashes), txs.length);
   for (const [i, tx] of txs.entries()) assert.deepEqual(txHashAt(gb.txHashes, i), sha256(tx));

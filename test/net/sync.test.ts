@@ -8,6 +8,7 @@ import {
   type CommitQc,
   codecs,
   DOMAINS,
+  encodePayload,
   type GlobalBlock,
   headerHash,
   type LaneBlock,
@@ -69,7 +70,7 @@ const batchQcs = [0, 1, 2, 3, 4, 5].map((n) => batchQc(n));
 const badBatchQcs = [batchQc(0), { ...batchQc(1), signatures: batchQc(2).signatures }];
 // A lane whose block 1 was tampered with after signing.
 const lane2 = laneChain(c, 2, 3);
-lane2[1] = { ...lane2[1]!, txs: [new Uint8Array([9, 9, 9])] };
+lane2[1] = { ...lane2[1]!, payload: encodePayload([new Uint8Array([9, 9, 9])]) };
 
 let v0: TestNode;
 let v1: TestNode;

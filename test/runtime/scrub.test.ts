@@ -4,6 +4,7 @@
  * finalized chain in depth, at a bounded rate, and reports damage with the
  * key range and the remedy.
  */
+
 import assert from "node:assert/strict";
 import { closeSync, openSync, readdirSync, statSync, utimesSync, writeSync } from "node:fs";
 import { join } from "node:path";
@@ -18,6 +19,7 @@ import {
   type StorageIntegrityError,
   u64Key,
 } from "../../node/storage/index.ts";
+import { payloadTxs } from "../../node/types/index.ts";
 import { tempDir } from "../cli/run.ts";
 import { globalBlockWrite } from "../fixtures/certs.ts";
 import { history, tc } from "../storage/helpers.ts";
@@ -109,7 +111,7 @@ test("the scrub checks the finalized chain in depth: a missing tx index entry be
   // One tx index entry lost, as a dropped record would lose it.
   const txs = db.sublevel<Uint8Array, Uint8Array>(["chain", "tx"], { keyEncoding: "view", valueEncoding: "view" });
   const { txHash } = await import("../../node/types/index.ts");
-  await txs.del(txHash(h.lane0[2]!.txs[0]!));
+  await txs.del(txHash(payloadTxs(h.lane0[2]!.payload)[0]!));
 
   const found: StorageIntegrityError[] = [];
   const { s } = scrubber(storage, dir, found);

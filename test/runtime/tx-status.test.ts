@@ -6,7 +6,15 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type ExecutionEffect, ExecutionMachine, KvApp } from "../../node/execution/index.ts";
 import { PendingTxs, txStatusOf } from "../../node/runtime/api-backend.ts";
-import { type CommitQc, headerHash, type LaneBlock, toHex, txHash, ZERO_HASH } from "../../node/types/index.ts";
+import {
+  type CommitQc,
+  headerHash,
+  type LaneBlock,
+  payloadTxs,
+  toHex,
+  txHash,
+  ZERO_HASH,
+} from "../../node/types/index.ts";
 import { commitQc, globalBlockWrite, laneBlock, proposal } from "../fixtures/certs.ts";
 import { testProtocolConfig } from "../fixtures/config.ts";
 import { openMemory, tc } from "../storage/helpers.ts";
@@ -61,9 +69,9 @@ test("a tx of a voided lane range is reported voided, not finalized (issue 16 it
   await writer.submit(writes);
   const pending = new PendingTxs(16);
 
-  const kept = await txStatusOf(storage, pending, txHash(a0.txs[0]!));
-  assert.deepEqual(kept, { hash: toHex(txHash(a0.txs[0]!)), status: "finalized", index: 1 });
-  const lost = await txStatusOf(storage, pending, txHash(b1.txs[0]!));
+  const kept = await txStatusOf(storage, pending, txHash(payloadTxs(a0.payload)[0]!));
+  assert.deepEqual(kept, { hash: toHex(txHash(payloadTxs(a0.payload)[0]!)), status: "finalized", index: 1 });
+  const lost = await txStatusOf(storage, pending, txHash(payloadTxs(b1.payload)[0]!));
   assert.equal(lost?.status, "voided");
   assert.equal(lost?.index, 2);
   assert.match(lost?.reason ?? "", /not executed/);

@@ -15,7 +15,7 @@ import {
   u64Key,
   WriteSet,
 } from "../../node/storage/index.ts";
-import { codecs, type DurableWrite, type GlobalBlock, txHash, ZERO_HASH } from "../../node/types/index.ts";
+import { codecs, type DurableWrite, type GlobalBlock, payloadTxs, txHash, ZERO_HASH } from "../../node/types/index.ts";
 import { globalBlockWrite, laneBlock } from "../fixtures/certs.ts";
 import { history, memoryDb, openMemory, tc, votedOn } from "./helpers.ts";
 
@@ -89,7 +89,7 @@ test("a stored block that is not the finalized one, or a tx missing from the tx 
   await damaged(a.db, "chain/block/3", /lane 0 block 2 is not the certified one/);
 
   const b = await chainState();
-  await space(b.db, ["chain", "tx"]).del(txHash(b.h.lane0[3]!.txs[0]!));
+  await space(b.db, ["chain", "tx"]).del(txHash(payloadTxs(b.h.lane0[3]!.payload)[0]!));
   await damaged(b.db, /^chain\/tx\/[0-9a-f]{64}$/, /of global block 4 is missing from the tx index/);
 
   const c = await chainState();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { openStorage, safetyInconsistency, safetyRefusal } from "../../node/storage/index.ts";
-import { headerHash, type SafetyRecord, txHash, ZERO_HASH } from "../../node/types/index.ts";
+import { headerHash, payloadTxs, type SafetyRecord, txHash, ZERO_HASH } from "../../node/types/index.ts";
 import { globalBlockWrite, laneBlock, laneChain, prepareQc, proposal } from "../fixtures/certs.ts";
 import { anchorFor, history, openMemory, rangesAt, tc, votedOn, writeRaw } from "./helpers.ts";
 
@@ -145,7 +145,7 @@ test("chain store: global blocks in index order, txs by hash", async () => {
   await writer.submit([globalBlockWrite(g1), globalBlockWrite(g2)]);
   assert.equal(storage.chain.tip, 2);
   assert.equal((await storage.globalBlock(2))?.blocks[0]?.header.number, 1);
-  assert.deepEqual(await storage.txLocation(txHash(lane0[1]!.txs[0]!)), { index: 2, position: 0 });
+  assert.deepEqual(await storage.txLocation(txHash(payloadTxs(lane0[1]!.payload)[0]!)), { index: 2, position: 0 });
   assert.equal(await storage.txLocation(new Uint8Array(32)), undefined);
   assert.equal((await openStorage(db, tc.committee)).chain.tip, 2);
 });
