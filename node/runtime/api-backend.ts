@@ -207,7 +207,9 @@ export function createApiBackend(parts: ApiBackendParts): ApiBackend {
       const block = await storage.globalBlock(k);
       if (block === undefined) return null;
       const appHash = await storage.appHashAt(k);
-      return blockJson(block, appHash ?? null);
+      // The hashes as stored with the block (computed once, by execution); hashed here only if absent.
+      const txHashes = (await storage.chain.txHashes(k)) ?? txHashList(block.blocks);
+      return blockJson(block, appHash ?? null, txHashes);
     },
 
     attestationStatus() {
@@ -326,9 +328,9 @@ function batchJson(chainId: string, genesisHash: Uint8Array, b: Batch, qc: Batch
   };
 }
 
-function blockJson(block: GlobalBlock, appHash: Uint8Array | null): BlockJson {
+function blockJson(block: GlobalBlock, appHash: Uint8Array | null, hashList: Uint8Array): BlockJson {
   const qc = block.commitQc;
-  const txHashes = txHashListHex(txHashList(block.blocks));
+  const txHashes = txHashListHex(hashList);
   return {
     index: block.index,
     hash: toHex(blockHash(qc.proposal)),

@@ -1,4 +1,4 @@
-import { codecs, type GlobalBlock, payloadTxCount, TX_HASH_BYTES, txHashAt } from "../types/index.ts";
+import { bytesEqual, codecs, type GlobalBlock, payloadTxCount, TX_HASH_BYTES, txHashAt } from "../types/index.ts";
 import { StorageError } from "./errors.ts";
 import { readU64, readU64Key, u64Key, writeU64 } from "./keys.ts";
 import { type LevelDb, plain, SCAN, type Space, space } from "./level.ts";
@@ -12,37 +12,53 @@ export interface TxLocation {
 
 const LOCATION_BYTES = 12;
 
+/** Bytes of a tx hash that a lookup key starts with. */
+export const TX_KEY_PREFIX_BYTES = 8;
+/** Lookup keys one query follows at most (same 8-byte hash prefix, newest first). */
+const MAX_LOOKUP_CANDIDATES = 64;
+
 /**
- * The finalized chain (`chain/block/<index>`, `chain/tx/<hash>`,
- * `chain/void/<hash>`): global blocks in index order, and each executed tx
- * hash to its location. Txs of a voided lane range (finalized, never
- * executed: the lane owner equivocated) are indexed apart, in `chain/void`,
- * so an executed occurrence always wins. Within one block a tx that occurs
- * twice keeps its first location; a later block's occurrence replaces it.
+ * The finalized chain, stored per block:
+ * - `chain/block/<index>`: the global block as its encoded bytes;
+ * - `chain/txs/<index>`: its tx hashes in order, 32 bytes each (one value
+ *   per block, the list execution computed once): what GET /blocks, the
+ *   event stream, the integrity checks and retention read instead of
+ *   hashing again;
+ * - `chain/txk/<8-byte hash prefix><index>`: position, one small key per
+ *   executed tx so GET /txs/:hash is one short range read: the candidates
+ *   with that prefix, newest index first, each confirmed against the block's
+ *   list (a prefix shared by two txs costs one more read, never a wrong
+ *   answer). The latest block that holds a tx wins; within one block, its
+ *   first position;
+ * - `chain/void/<hash>`: location of a tx of a voided lane range (finalized,
+ *   never executed: the lane owner equivocated), apart, so an executed
+ *   occurrence always wins.
+ * All of a block's records go into the block's one write batch.
  */
 export class ChainStore {
   readonly #blocks: Space;
-  readonly #txs: Space;
+  readonly #lists: Space;
+  readonly #keys: Space;
   readonly #voided: Space;
   #tip: number;
 
-  private constructor(blocks: Space, txs: Space, voided: Space, tip: number) {
+  private constructor(db: LevelDb, blocks: Space, tip: number) {
     this.#blocks = blocks;
-    this.#txs = txs;
-    this.#voided = voided;
+    this.#lists = space(db, ["chain", "txs"]);
+    this.#keys = space(db, ["chain", "txk"]);
+    this.#voided = space(db, ["chain", "void"]);
     this.#tip = tip;
   }
 
   static async open(db: LevelDb): Promise<ChainStore> {
     const blocks = space(db, ["chain", "block"]);
-    const txs = space(db, ["chain", "tx"]);
     let tip = 0;
     for await (const key of blocks.keys({ reverse: true, limit: 1 })) {
       const index = readU64Key(key);
       if (index === null) throw new StorageError("chain/block: a key is not a block index");
       tip = index;
     }
-    return new ChainStore(blocks, txs, space(db, ["chain", "void"]), tip);
+    return new ChainStore(db, blocks, tip);
   }
 
   /** Highest global block stored (0 = none). */
@@ -79,15 +95,18 @@ export class ChainStore {
       );
     }
     ws.put(this.#blocks, u64Key(k), codecs.globalBlock.encode(block));
+    ws.put(this.#lists, u64Key(k), txHashes);
     // Staged last position first: within one batch a later put of a key
     // wins, so a tx that occurs twice in the block keeps its first position.
     let end = txCount;
     for (let b = block.blocks.length - 1; b >= 0; b--) {
       const lb = block.blocks[b]!;
-      const space = voidLanes.includes(lb.header.lane) ? this.#voided : this.#txs;
+      const voided = voidLanes.includes(lb.header.lane);
       const start = end - payloadTxCount(lb.payload);
       for (let position = end - 1; position >= start; position--) {
-        ws.put(space, txHashAt(txHashes, position), location(k, position));
+        const hash = txHashAt(txHashes, position);
+        if (voided) ws.put(this.#voided, hash, location(k, position));
+        else ws.put(this.#keys, lookupKey(hash, k), u32(position));
       }
       end = start;
     }
@@ -137,15 +156,58 @@ export class ChainStore {
       yield { index: readU64Key(key), bytes: plain(bytes) };
   }
 
+  /** The tx hashes of stored block `index` in order (32 bytes each), or undefined if it holds none. */
+  async txHashes(index: number): Promise<Uint8Array | undefined> {
+    if (!Number.isSafeInteger(index) || index < 1) return undefined;
+    const raw = await this.#lists.get(u64Key(index));
+    return raw === undefined ? undefined : plain(raw);
+  }
+
   /** Where an executed tx is (its latest occurrence). */
-  txLocation(hash: Uint8Array): Promise<TxLocation | undefined> {
-    return readLocation(this.#txs, hash);
+  async txLocation(hash: Uint8Array): Promise<TxLocation | undefined> {
+    if (hash.byteLength !== TX_HASH_BYTES) return undefined;
+    const prefix = hash.subarray(0, TX_KEY_PREFIX_BYTES);
+    const range = { gte: lookupKey(prefix, 0), lte: lookupKey(prefix, Number.MAX_SAFE_INTEGER), reverse: true };
+    for await (const [key, value] of this.#keys.iterator({ ...range, limit: MAX_LOOKUP_CANDIDATES })) {
+      const index = readU64(key, TX_KEY_PREFIX_BYTES);
+      if (value.byteLength !== 4) continue;
+      const position = new DataView(value.buffer, value.byteOffset).getUint32(0);
+      const list = await this.txHashes(index);
+      if (list !== undefined && (position + 1) * TX_HASH_BYTES <= list.byteLength) {
+        if (bytesEqual(txHashAt(list, position), hash)) return { index, position };
+      }
+    }
+    return undefined;
+  }
+
+  /** Whether block `index` holds the lookup key of executed tx `hash` at `position` (the integrity checks). */
+  async hasLookup(hash: Uint8Array, index: number, position: number): Promise<boolean> {
+    const value = await this.#keys.get(lookupKey(hash, index));
+    return (
+      value !== undefined &&
+      value.byteLength === 4 &&
+      new DataView(value.buffer, value.byteOffset).getUint32(0) === position
+    );
   }
 
   /** Where a tx of a voided lane range was finalized without being executed. */
   voidedTxLocation(hash: Uint8Array): Promise<TxLocation | undefined> {
     return readLocation(this.#voided, hash);
   }
+}
+
+/** `chain/txk` key: the first 8 bytes of the hash, then the block index. */
+function lookupKey(hash: Uint8Array, index: number): Uint8Array {
+  const key = new Uint8Array(TX_KEY_PREFIX_BYTES + 8);
+  key.set(hash.subarray(0, TX_KEY_PREFIX_BYTES));
+  writeU64(key, TX_KEY_PREFIX_BYTES, index);
+  return key;
+}
+
+function u32(n: number): Uint8Array {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, n);
+  return out;
 }
 
 function location(index: number, position: number): Uint8Array {

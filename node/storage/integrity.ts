@@ -6,9 +6,10 @@ import {
   type GlobalBlock,
   headerHash,
   payloadHash,
-  payloadTxs,
+  payloadTxCount,
   toHex,
-  txHash,
+  txHashAt,
+  txHashList,
   ZERO_HASH,
 } from "../types/index.ts";
 import { resyncCommand, StorageIntegrityError } from "./errors.ts";
@@ -230,17 +231,39 @@ async function checkBlock(
   if (at !== block.blocks.length) {
     throw damaged(key, `${block.blocks.length} lane blocks, the ranges name ${at}`, `global block ${k}`);
   }
+  // The tx index: the block's hash list as stored equals its txs' hashes,
+  // and every executed tx has its lookup key (a voided one its void record).
+  const expected = txHashList(block.blocks);
+  const stored = await storage.chain.txHashes(k);
+  if (stored === undefined || !bytesEqual(stored, expected)) {
+    throw damaged(
+      `chain/txs/${k}`,
+      stored === undefined
+        ? `the tx hash list of global block ${k} is missing`
+        : `the tx hash list of global block ${k} does not match its txs`,
+      `the tx index of global block ${k} (GET /blocks and GET /txs answer wrongly for its txs)`,
+    );
+  }
+  const firstAt = new Map<string, number>();
+  let position = 0;
   for (const lb of block.blocks) {
     const voided = voidLanes.has(lb.header.lane);
-    for (const tx of payloadTxs(lb.payload)) {
-      const hash = txHash(tx);
-      const executed = await storage.chain.txLocation(hash);
-      if (executed !== undefined && executed.index >= k) continue;
-      if (voided && (await storage.chain.voidedTxLocation(hash)) !== undefined) continue;
-      if (voided && executed !== undefined) continue;
+    const count = payloadTxCount(lb.payload);
+    for (let i = 0; i < count; i++, position++) {
+      const hash = txHashAt(expected, position);
+      const id = toHex(hash);
+      if (voided) {
+        if ((await storage.chain.voidedTxLocation(hash)) !== undefined) continue;
+        if ((await storage.chain.txLocation(hash)) !== undefined) continue;
+      } else {
+        // A tx twice in one block is indexed at its first position.
+        const first = firstAt.get(id) ?? position;
+        firstAt.set(id, first);
+        if (await storage.chain.hasLookup(hash, k, first)) continue;
+      }
       throw damaged(
-        `chain/tx/${toHex(hash)}`,
-        `tx ${toHex(hash).slice(0, 16)} of global block ${k} is missing from the tx index${executed ? ` (it points to ${executed.index})` : ""}`,
+        `chain/${voided ? "void" : "txk"}/${id.slice(0, 16)}`,
+        `tx ${id.slice(0, 16)} of global block ${k} is missing from the tx index`,
         `the tx index of global block ${k} (GET /txs answers "unknown" for its txs)`,
       );
     }

@@ -89,8 +89,16 @@ test("a stored block that is not the finalized one, or a tx missing from the tx 
   await damaged(a.db, "chain/block/3", /lane 0 block 2 is not the certified one/);
 
   const b = await chainState();
-  await space(b.db, ["chain", "tx"]).del(txHash(payloadTxs(b.h.lane0[3]!.payload)[0]!));
-  await damaged(b.db, /^chain\/tx\/[0-9a-f]{64}$/, /of global block 4 is missing from the tx index/);
+  const hash = txHash(payloadTxs(b.h.lane0[3]!.payload)[0]!);
+  await space(b.db, ["chain", "txk"]).del(Buffer.concat([hash.subarray(0, 8), u64Key(4)]));
+  await damaged(b.db, /^chain\/txk\/[0-9a-f]{16}$/, /of global block 4 is missing from the tx index/);
+
+  const d = await chainState();
+  await space(d.db, ["chain", "txs"]).del(u64Key(2));
+  await damaged(d.db, "chain/txs/2", /the tx hash list of global block 2 is missing/);
+  const e = await chainState();
+  await space(e.db, ["chain", "txs"]).put(u64Key(2), new Uint8Array(32));
+  await damaged(e.db, "chain/txs/2", /does not match its txs/);
 
   const c = await chainState();
   await space(c.db, ["chain", "block"]).put(u64Key(4), new Uint8Array([1, 2, 3]));
