@@ -100,6 +100,8 @@ export const ConfigSchema = z
         verifyTablesAtStart: booleanKey(),
         deepCheckBlocksAtStart: intKey(0, 10_000_000),
         scrubBytesPerSecond: intKey(0, 1024 * MiB, " (0 = no background scrub)"),
+        retainIndexes: intKey(0, Number.MAX_SAFE_INTEGER, " (0 = keep every finalized global block)"),
+        pruneBatchIndexes: intKey(1, 4096),
       })
       .strict(),
     log: z

@@ -333,6 +333,11 @@ class Runtime implements RunningNode {
   readonly #scrubber: Scrubber;
   /** Highest global block whose write is durable (the scrub reads no further). */
   #durableChainTip: number;
+  /** A retention prune is being read or written (one at a time). */
+  #pruning = false;
+  /** Bytes written and txs finalized since start, for the bytes-per-tx gauge. */
+  #writtenBytes = 0;
+  #finalizedTxs = 0;
   #poller: AttestationPoller | null = null;
   #api: FastifyInstance | null = null;
   /** GET /events fan-out; null without the API. */
@@ -399,7 +404,11 @@ class Runtime implements RunningNode {
     this.#writer.onBatch((s) => {
       this.#metrics.walWriteSeconds.observe(s.durationMs / 1000);
       this.#metrics.walBatchWrites.observe(s.ops);
+      this.#metrics.storageWriteBytes.inc(s.bytes);
+      this.#writtenBytes += s.bytes;
+      if (this.#finalizedTxs > 0) this.#metrics.storageWriteBytesPerTx.set(this.#writtenBytes / this.#finalizedTxs);
     });
+    this.#metrics.chainRetainedFrom.set(storage.chain.first);
     this.#signer = home.validatorKey ? new Signer(home.validatorKey.secretKey, home.committee.chainId) : null;
     this.#ha =
       home.config.ha.enabled && home.validatorIndex !== null && this.#signer !== null
@@ -891,6 +900,7 @@ class Runtime implements RunningNode {
         }
         case "deliver":
           this.#delivered(e.block.index, e.block.commitQc.proposal.view.round, e.txHashes, nowMs);
+          this.#maybePruneChain();
           break;
         case "fetchLaneBlocks":
           this.#catchUp?.laneBlocks(e.lane, e.from, e.to);
@@ -939,9 +949,38 @@ class Runtime implements RunningNode {
       }
     }
     this.#metrics.txsFinalized.inc(txs);
+    this.#finalizedTxs += txs;
     this.#finalizedLog.note(index, round, txs, nowMs);
     // One bounded enqueue; the writes to each stream run after the turn.
     if (this.#events) this.#events.publish(index, hex);
+  }
+
+  /**
+   * Retention (storage.retainIndexes > 0): prunes the chain store below the
+   * newest retainIndexes executed and durable global blocks, at most
+   * storage.pruneBatchIndexes blocks per write, one prune at a time, through
+   * the group commit. Off the protocol: nothing signed depends on it.
+   */
+  #maybePruneChain(): void {
+    const { retainIndexes, pruneBatchIndexes } = this.home.config.storage;
+    if (retainIndexes === 0 || this.#pruning || this.#stopping !== null) return;
+    const chain = this.#storage.chain;
+    const keepFrom = Math.min(this.#durableChainTip - retainIndexes + 1, this.#storage.chainPruneLimit());
+    const before = Math.min(chain.first + pruneBatchIndexes, keepFrom);
+    if (before <= chain.first) return;
+    this.#pruning = true;
+    const from = chain.first;
+    chain
+      .hashListsBefore(before)
+      .then((txHashLists) => this.#writer.submit([{ kind: "pruneChain", before, txHashLists }]))
+      .then(() => {
+        this.#metrics.chainPrunedBlocks.inc(before - from);
+        this.#metrics.chainRetainedFrom.set(before);
+      })
+      .catch((err: Error) => this.#log.warn({ before, err: err.message }, "could not prune the chain store"))
+      .finally(() => {
+        this.#pruning = false;
+      });
   }
 
   /**

@@ -40,14 +40,18 @@ export class ChainStore {
   readonly #lists: Space;
   readonly #keys: Space;
   readonly #voided: Space;
+  readonly #meta: Space;
   #tip: number;
+  #first: number;
 
-  private constructor(db: LevelDb, blocks: Space, tip: number) {
+  private constructor(db: LevelDb, blocks: Space, meta: Space, tip: number, first: number) {
     this.#blocks = blocks;
     this.#lists = space(db, ["chain", "txs"]);
     this.#keys = space(db, ["chain", "txk"]);
     this.#voided = space(db, ["chain", "void"]);
+    this.#meta = meta;
     this.#tip = tip;
+    this.#first = first;
   }
 
   static async open(db: LevelDb): Promise<ChainStore> {
@@ -58,7 +62,65 @@ export class ChainStore {
       if (index === null) throw new StorageError("chain/block: a key is not a block index");
       tip = index;
     }
-    return new ChainStore(db, blocks, tip);
+    const meta = space(db, ["meta"]);
+    const raw = await meta.get(FIRST_KEY);
+    let first = 1;
+    if (raw !== undefined) {
+      if (raw.byteLength !== 8) throw new StorageError("meta/chain-first: not an 8-byte index");
+      first = readU64(plain(raw), 0);
+    }
+    return new ChainStore(db, blocks, meta, tip, first);
+  }
+
+  /**
+   * The retention start: the lowest global block kept (1 until something
+   * was pruned). Blocks first..tip are held; the integrity checks and the
+   * sync server start here.
+   */
+  get first(): number {
+    return this.#first;
+  }
+
+  /** The hash lists of blocks first..before-1 as stored, for a prune of them (in order; a missing list is empty). */
+  async hashListsBefore(before: number): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = [];
+    if (before <= this.#first) return out;
+    for await (const [key, value] of this.#lists.iterator({ gte: u64Key(this.#first), lt: u64Key(before) })) {
+      const index = readU64Key(key);
+      while (index !== null && this.#first + out.length < index) out.push(new Uint8Array(0));
+      out.push(plain(value));
+    }
+    while (this.#first + out.length < before) out.push(new Uint8Array(0));
+    return out;
+  }
+
+  /**
+   * Stages the pruning of blocks first..before-1 with their tx index
+   * (`txHashLists`: their stored hash lists, in order, from hashListsBefore),
+   * and moves the retention start to `before`, in one batch. The tip is
+   * never pruned. Voided-range records (`chain/void`, rare) are kept.
+   */
+  prune(ws: WriteSet, before: number, txHashLists: readonly Uint8Array[]): void {
+    const first = this.#first;
+    if (!Number.isSafeInteger(before) || before <= first || before > this.#tip) {
+      throw new StorageError(
+        `chain: refused: pruning below ${before} (blocks ${first}..${this.#tip} held, the tip is kept)`,
+      );
+    }
+    if (txHashLists.length !== before - first) {
+      throw new StorageError(`chain: refused: ${txHashLists.length} hash lists to prune ${first}..${before - 1}`);
+    }
+    for (let k = first; k < before; k++) {
+      const list = txHashLists[k - first]!;
+      ws.del(this.#blocks, u64Key(k));
+      ws.del(this.#lists, u64Key(k));
+      for (let i = 0; i < list.byteLength / TX_HASH_BYTES; i++) ws.del(this.#keys, lookupKey(txHashAt(list, i), k));
+    }
+    ws.put(this.#meta, FIRST_KEY, u64Key(before));
+    this.#first = before;
+    ws.onUndo(() => {
+      this.#first = first;
+    });
   }
 
   /** Highest global block stored (0 = none). */
@@ -118,7 +180,7 @@ export class ChainStore {
   }
 
   async block(index: number): Promise<GlobalBlock | undefined> {
-    if (!Number.isSafeInteger(index) || index < 1 || index > this.#tip) return undefined;
+    if (!Number.isSafeInteger(index) || index < this.#first || index > this.#tip) return undefined;
     const raw = await this.#blocks.get(u64Key(index));
     return raw === undefined ? undefined : codecs.globalBlock.decode(plain(raw));
   }
@@ -132,7 +194,7 @@ export class ChainStore {
    */
   async encodedRange(first: number, last: number, maxBytes = Number.POSITIVE_INFINITY): Promise<Uint8Array[]> {
     const to = Math.min(last, this.#tip);
-    if (!Number.isSafeInteger(first) || first < 1 || to < first) return [];
+    if (!Number.isSafeInteger(first) || first < this.#first || to < first) return [];
     const out: Uint8Array[] = [];
     let bytes = 0;
     for await (const [key, value] of this.#blocks.iterator({ gte: u64Key(first), lte: u64Key(to) })) {
@@ -158,7 +220,7 @@ export class ChainStore {
 
   /** The tx hashes of stored block `index` in order (32 bytes each), or undefined if it holds none. */
   async txHashes(index: number): Promise<Uint8Array | undefined> {
-    if (!Number.isSafeInteger(index) || index < 1) return undefined;
+    if (!Number.isSafeInteger(index) || index < this.#first) return undefined;
     const raw = await this.#lists.get(u64Key(index));
     return raw === undefined ? undefined : plain(raw);
   }
@@ -195,6 +257,9 @@ export class ChainStore {
     return readLocation(this.#voided, hash);
   }
 }
+
+/** `meta/chain-first`: the retention start. */
+const FIRST_KEY = new TextEncoder().encode("chain-first");
 
 /** `chain/txk` key: the first 8 bytes of the hash, then the block index. */
 function lookupKey(hash: Uint8Array, index: number): Uint8Array {

@@ -33,9 +33,9 @@ function damaged(keyRange: string, problem: string, lost: string): StorageIntegr
 
 /**
  * The chain data's structure, below the anchor too (DESIGN section 8):
- * - `chain/block` holds exactly 1..tip (the retention start is 1: finalized
- *   global blocks are never pruned), tip within the finalized index and not
- *   below the executed index;
+ * - `chain/block` holds exactly first..tip, where first is the retention
+ *   start (`meta/chain-first`, 1 until storage.retainIndexes pruned
+ *   anything), tip within the finalized index and not below the executed index;
  * - `app/hash` holds exactly 1..executed, its last entry is `app/state`'s
  *   hash, and the anchor's AppQC certifies the hash stored at its index;
  * - the blocks `deepFrom..tip` in depth (checkBlocks).
@@ -50,7 +50,8 @@ export async function checkChainData(
 ): Promise<ChainCheckReport> {
   const tip = storage.chain.tip;
   const executed = storage.app.executedIndex;
-  const blocks = await contiguous("chain/block", storage.chain.indexes(), tip, "finalized global blocks");
+  const first = storage.chain.first;
+  const blocks = await contiguous("chain/block", storage.chain.indexes(), tip, "finalized global blocks", first);
   if (tip > finalizedIndex) {
     throw damaged(
       rangeName("chain/block", finalizedIndex + 1, tip),
@@ -88,7 +89,7 @@ export async function checkChainData(
       );
     }
   }
-  const deep = await checkBlocks(storage, committee, Math.max(1, deepFrom), tip);
+  const deep = await checkBlocks(storage, committee, Math.max(first, deepFrom), tip);
   return { blocks, deepBlocks: deep.blocks, deepBytes: deep.bytes, appHashes };
 }
 
@@ -110,8 +111,10 @@ export async function checkBlocks(
   let blocks = 0;
   let bytes = 0;
   if (from > to) return { blocks, bytes };
-  let prev: CommitQc | null = null;
-  if (from > 1) {
+  // The block before `from` gives the links; at the retention start there is none to check against.
+  let prev: CommitQc | null | "pruned" = null;
+  if (from > 1 && from <= storage.chain.first) prev = "pruned";
+  else if (from > 1) {
     const before = await readBlock(storage, from - 1);
     prev = before.commitQc;
   }
@@ -173,7 +176,7 @@ async function checkBlock(
   storage: Storage,
   committee: Committee,
   block: GlobalBlock,
-  prev: CommitQc | null,
+  prev: CommitQc | null | "pruned",
 ): Promise<void> {
   const k = block.index;
   const key = `chain/block/${k}`;
@@ -189,12 +192,17 @@ async function checkBlock(
   // Lane blocks are stored in range order: lane by lane, numbers ascending.
   let at = 0;
   const voidLanes = new Set<number>();
+  // At the retention start the previous block is pruned: its links are not
+  // checked, and whether a range was voided is not known (either index record will do).
+  const pruned = prev === "pruned";
+  const unknownLanes = new Set<number>();
   for (const r of ranges) {
-    const before = prev?.proposal.ranges[r.lane];
+    const before = prev === "pruned" ? undefined : prev?.proposal.ranges[r.lane];
     // prev is null only for block 1, whose lanes start at 0 from the zero hash.
     const tipNext = before?.next ?? 0;
     const tipHash = before?.lastHash ?? ZERO_HASH;
-    if (r.first !== tipNext) {
+    if (pruned) unknownLanes.add(r.lane);
+    if (!pruned && r.first !== tipNext) {
       throw damaged(
         `${key}, chain/block/${k - 1}`,
         `lane ${r.lane} range starts at ${r.first}, the previous block's ended at ${tipNext} (the chain does not link)`,
@@ -223,8 +231,8 @@ async function checkBlock(
       }
       expected = h.parent;
     }
-    if (count > 0 && !bytesEqual(expected, tipHash)) voidLanes.add(r.lane);
-    if (count === 0 && !bytesEqual(r.lastHash, tipHash)) {
+    if (!pruned && count > 0 && !bytesEqual(expected, tipHash)) voidLanes.add(r.lane);
+    if (!pruned && count === 0 && !bytesEqual(r.lastHash, tipHash)) {
       throw damaged(key, `lane ${r.lane}: an empty range that does not repeat the tip hash`, `global block ${k}`);
     }
   }
@@ -252,7 +260,7 @@ async function checkBlock(
     for (let i = 0; i < count; i++, position++) {
       const hash = txHashAt(expected, position);
       const id = toHex(hash);
-      if (voided) {
+      if (voided || unknownLanes.has(lb.header.lane)) {
         if ((await storage.chain.voidedTxLocation(hash)) !== undefined) continue;
         if ((await storage.chain.txLocation(hash)) !== undefined) continue;
       } else {
@@ -276,8 +284,9 @@ async function contiguous(
   keys: AsyncIterable<number | null>,
   last: number,
   what: string,
+  first = 1,
 ): Promise<number> {
-  let expected = 1;
+  let expected = first;
   for await (const index of keys) {
     if (index === null) throw damaged(`${space}/*`, "a key is not an 8-byte index", `a record of ${space}`);
     if (index !== expected) {
@@ -304,5 +313,5 @@ async function contiguous(
       `${what} ${expected}..${last}`,
     );
   }
-  return expected - 1;
+  return expected - first;
 }

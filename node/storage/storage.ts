@@ -106,6 +106,16 @@ export class Storage {
         this.lanes.prune(ws, w.lane, w.before);
         return;
       }
+      case "pruneChain": {
+        const limit = this.chainPruneLimit();
+        if (w.before > limit) {
+          throw new StorageError(
+            `chain: refused: pruning below ${w.before} passes ${limit} (the executed index, the tip, or the open batch, whose blocks recovery reads)`,
+          );
+        }
+        this.chain.prune(ws, w.before, w.txHashLists);
+        return;
+      }
       case "pruneCommitQcs":
         if (w.before > this.anchor.index) {
           throw new StorageError(`cqc: refused: pruning below ${w.before} passes the anchor ${this.anchor.index}`);
@@ -132,6 +142,16 @@ export class Storage {
       default:
         throw new StorageError(`unknown durable write ${JSON.stringify((w as { kind: unknown }).kind)}`);
     }
+  }
+
+  /**
+   * The highest `before` a chain prune may use: the executed index and the
+   * chain tip are kept, and so is every block after the last closed batch
+   * (recovery rebuilds the open batch from them).
+   */
+  chainPruneLimit(): number {
+    const openBatchFrom = (this.attestation.lastBatch?.lastIndex ?? 0) + 1;
+    return Math.min(this.app.executedIndex, this.chain.tip, openBatchFrom);
   }
 
   // ---- read accessors (API, sync protocol) ----

@@ -47,6 +47,12 @@ export type DurableWrite =
   | { kind: "anchor"; anchor: Anchor }
   /** Drop lane `lane`'s WAL entries below `before`. */
   | { kind: "pruneLane"; lane: number; before: number }
+  /**
+   * Retention: drop finalized global blocks below `before` with their tx
+   * index (`txHashLists`: their stored hash lists, first..before-1, read
+   * beforehand) and move the chain's retention start to `before`.
+   */
+  | { kind: "pruneChain"; before: number; txHashLists: Uint8Array[] }
   /** Drop CommitQC WAL entries below index `before`. */
   | { kind: "pruneCommitQcs"; before: number }
   /** Replace the attestation record (a lower number, or another hash for the same number, is refused). */
