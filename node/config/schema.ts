@@ -82,6 +82,7 @@ export const ConfigSchema = z
       .object({
         maxBlockDelayMs: intKey(1, 60_000),
         maxBlockBytes: intKey(1024, 4 * MiB),
+        maxWindowBytes: intKey(1024, 1024 * MiB),
         mempoolMaxTxs: intKey(1, 1_000_000),
         mempoolMaxBytes: intKey(1024, 1024 * MiB),
         maxBufferedAhead: intKey(1, 1024),

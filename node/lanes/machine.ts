@@ -268,11 +268,19 @@ export class LanesMachine {
     if (parent === null) return;
     const oldest = this.#mempool.oldestAtMs;
     if (oldest === null) return;
+    // The window in bytes: what own blocks not yet final hold (at least one block may always wait).
+    const inFlight = this.#ownUnfinalizedBytes(own);
+    const room = this.#config.maxWindowBytes - inFlight;
+    if (own.next > own.finalizedNext && room <= 0) return;
     const maxBytes = Math.min(
       this.#config.maxBlockBytes,
       this.committee.params.maxLaneBlockBytes - BLOCK_OVERHEAD_BYTES,
+      own.next > own.finalizedNext ? room : Number.POSITIVE_INFINITY,
     );
-    if (this.#mempool.bytes < maxBytes && nowMs - oldest < this.#config.maxBlockDelayMs) return;
+    // An idle lane (every own block final) sends at once; under load, txs
+    // are batched until a block is full or the oldest waited maxBlockDelayMs.
+    const idle = own.next === own.finalizedNext;
+    if (!idle && this.#mempool.bytes < maxBytes && nowMs - oldest < this.#config.maxBlockDelayMs) return;
     const txs = this.#mempool.take(maxBytes, MAX_TXS_PER_BLOCK);
     // The payload is built once, here; it is signed, stored, pushed and served as these bytes.
     const payload = encodePayload(txs);
@@ -289,6 +297,13 @@ export class LanesMachine {
     this.counters.blocksProduced++;
     // Appended and persisted now; the outbox pushes it once durable.
     this.#append(own, block, out);
+  }
+
+  /** Payload bytes of the own blocks not yet final (at most laneWindow of them). */
+  #ownUnfinalizedBytes(own: LaneState): number {
+    let bytes = 0;
+    for (let n = own.finalizedNext; n < own.next; n++) bytes += own.blocks.get(n)?.block.payload.byteLength ?? 0;
+    return bytes;
   }
 
   // ---- accepting blocks ----

@@ -8,8 +8,10 @@ import type { LaneBlock, LaneQc, LaneRange, LaneVote, PersistEffect, ResendEffec
 export interface LanesConfig {
   /** Produce a block once the mempool holds this many bytes. */
   maxBlockBytes: number;
-  /** ...or once the oldest pending tx waited this long. */
+  /** ...or once the oldest pending tx waited this long (under load; an idle lane produces at once). */
   maxBlockDelayMs: number;
+  /** No new own block while own unfinalized blocks' payloads would pass this many bytes. */
+  maxWindowBytes: number;
   /** Mempool bounds: beyond either, txs are rejected (the API answers 503). */
   mempoolMaxTxs: number;
   mempoolMaxBytes: number;

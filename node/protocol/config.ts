@@ -12,6 +12,7 @@ export function protocolConfig(config: Config): ProtocolConfig {
     lanes: {
       maxBlockBytes: config.lanes.maxBlockBytes,
       maxBlockDelayMs: config.lanes.maxBlockDelayMs,
+      maxWindowBytes: config.lanes.maxWindowBytes,
       mempoolMaxTxs: config.lanes.mempoolMaxTxs,
       mempoolMaxBytes: config.lanes.mempoolMaxBytes,
       maxBufferedAhead: config.lanes.maxBufferedAhead,

@@ -10,6 +10,7 @@ test("the machines' settings are the config's, key for key (config/default.toml 
     lanes: {
       maxBlockBytes: c.lanes.maxBlockBytes,
       maxBlockDelayMs: c.lanes.maxBlockDelayMs,
+      maxWindowBytes: c.lanes.maxWindowBytes,
       mempoolMaxTxs: c.lanes.mempoolMaxTxs,
       mempoolMaxBytes: c.lanes.mempoolMaxBytes,
       maxBufferedAhead: c.lanes.maxBufferedAhead,
