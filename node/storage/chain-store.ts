@@ -242,13 +242,16 @@ export class ChainStore {
     return undefined;
   }
 
-  /** Whether block `index` holds the lookup key of executed tx `hash` at `position` (the integrity checks). */
-  async hasLookup(hash: Uint8Array, index: number, position: number): Promise<boolean> {
-    const value = await this.#keys.get(lookupKey(hash, index));
-    return (
-      value !== undefined &&
-      value.byteLength === 4 &&
-      new DataView(value.buffer, value.byteOffset).getUint32(0) === position
+  /**
+   * The positions the lookup keys of block `index` hold for the given
+   * positions of its hash list (undefined where a key is missing), in one
+   * read of many keys: the integrity checks' view of the tx index.
+   */
+  async lookupPositions(index: number, list: Uint8Array, positions: number[]): Promise<(number | undefined)[]> {
+    if (positions.length === 0) return [];
+    const values = await this.#keys.getMany(positions.map((p) => lookupKey(txHashAt(list, p), index)));
+    return values.map((v) =>
+      v === undefined || v.byteLength !== 4 ? undefined : new DataView(v.buffer, v.byteOffset).getUint32(0),
     );
   }
 
