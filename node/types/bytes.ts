@@ -1,4 +1,4 @@
-import { hash } from "node:crypto";
+import { createHash, hash } from "node:crypto";
 
 /**
  * SHA-256 of the concatenation of the given byte strings, one-shot
@@ -8,6 +8,27 @@ import { hash } from "node:crypto";
 export function sha256(...parts: Uint8Array[]): Uint8Array {
   const digest = hash("sha256", parts.length === 1 ? parts[0]! : concatBytes(...parts), "buffer");
   return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
+}
+
+/** An incremental SHA-256 (one per block, fed tx by tx: nothing is kept per tx to hash at the end). */
+export interface Sha256Stream {
+  update(bytes: Uint8Array): Sha256Stream;
+  digest(): Uint8Array;
+}
+
+export function sha256Stream(): Sha256Stream {
+  const h = createHash("sha256");
+  const stream: Sha256Stream = {
+    update(bytes) {
+      h.update(bytes);
+      return stream;
+    },
+    digest() {
+      const d = h.digest();
+      return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+    },
+  };
+  return stream;
 }
 
 export function toHex(bytes: Uint8Array): string {
