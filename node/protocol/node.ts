@@ -20,7 +20,7 @@ import {
   type RecoveredState,
   type SignedMessage,
 } from "../types/index.ts";
-import { Outbox, type OutboxEvent } from "./outbox.ts";
+import { Outbox, type OutboxEvent, type WriteOwner } from "./outbox.ts";
 import type { NodeEffect, NodeInput, ProtocolConfig } from "./types.ts";
 
 export interface ProtocolNodeOptions {
@@ -46,6 +46,10 @@ export interface ProtocolNodeOptions {
   /** Start time (seeds the batch vote's re-push counter). */
   nowMs?: number;
 }
+
+type MachineEffect = LanesEffect | ConsensusEffect | ExecutionEffect | AttestationEffect;
+/** The effects every machine emits alike, handled in one place (ProtocolNode #common). */
+type CommonEffect = Extract<MachineEffect, { kind: "persist" | "resend" | "setTimer" | "event" | "halt" }>;
 
 type Work =
   | { to: "lanes"; input: LanesInput }
@@ -333,36 +337,45 @@ export class ProtocolNode {
     }
   }
 
-  #fromLanes(e: LanesEffect, out: NodeEffect[], work: Work[]): void {
+  /**
+   * The effects every machine emits alike: writes and re-sends through the
+   * outbox, timers, log events and halts. One place, so no machine's halt or
+   * write can be routed differently. Returns whether it handled `e` (as a
+   * type guard: the callers' switch then sees only their own effects).
+   */
+  #common(owner: WriteOwner, e: MachineEffect, out: NodeEffect[], work: Work[]): e is CommonEffect {
     switch (e.kind) {
       case "persist":
-        out.push(this.outbox.persist("lanes", e));
-        return;
+        out.push(this.outbox.persist(owner, e));
+        return true;
       case "resend":
         for (const ev of this.outbox.resend(e.release)) this.#fromOutbox(ev, out, work);
-        return;
-      case "laneQc":
-        work.push({ to: "consensus", input: { kind: "laneQc", qc: e.qc } });
-        return;
+        return true;
       case "setTimer":
-        out.push({ kind: "setTimer", timer: "lanes", key: "lanes", deadlineMs: e.deadlineMs });
-        return;
+        // Consensus keys its timer by view (a stale view's timer is ignored); the others have one timer each.
+        out.push({ kind: "setTimer", timer: owner, key: "viewKey" in e ? e.viewKey : owner, deadlineMs: e.deadlineMs });
+        return true;
       case "event":
-        out.push({ ...e, module: "lanes" });
-        return;
-      default:
+        out.push({ ...e, module: owner });
+        return true;
+      case "halt":
+        this.#halted = e.reason;
         out.push(e);
+        return true;
+      default:
+        return false;
     }
   }
 
+  #fromLanes(e: LanesEffect, out: NodeEffect[], work: Work[]): void {
+    if (this.#common("lanes", e, out, work)) return;
+    if (e.kind === "laneQc") work.push({ to: "consensus", input: { kind: "laneQc", qc: e.qc } });
+    else out.push(e);
+  }
+
   #fromConsensus(e: ConsensusEffect, out: NodeEffect[], work: Work[]): void {
+    if (this.#common("consensus", e, out, work)) return;
     switch (e.kind) {
-      case "persist":
-        out.push(this.outbox.persist("consensus", e));
-        return;
-      case "resend":
-        for (const ev of this.outbox.resend(e.release)) this.#fromOutbox(ev, out, work);
-        return;
       case "broadcast":
         // A certificate (others' signatures): sent as it is, and fed back.
         out.push({ kind: "broadcast", topic: "consensus", msg: e.msg });
@@ -380,30 +393,16 @@ export class ProtocolNode {
         if (synced !== undefined) this.#syncedBlocksFinal(synced, work);
         return;
       }
-      case "setTimer":
-        out.push({ kind: "setTimer", timer: "consensus", key: e.viewKey, deadlineMs: e.deadlineMs });
-        return;
-      case "event":
-        out.push({ ...e, module: "consensus" });
-        return;
       default:
         out.push(e);
     }
   }
 
   #fromExecution(e: ExecutionEffect, out: NodeEffect[], work: Work[]): void {
+    if (this.#common("execution", e, out, work)) return;
     switch (e.kind) {
-      case "persist":
-        out.push(this.outbox.persist("execution", e));
-        return;
-      case "resend":
-        for (const ev of this.outbox.resend(e.release)) this.#fromOutbox(ev, out, work);
-        return;
       case "anchored":
         work.push({ to: "lanes", input: { kind: "prune", ranges: e.anchor.commitQc.proposal.ranges } });
-        return;
-      case "setTimer":
-        out.push({ kind: "setTimer", timer: "execution", key: "execution", deadlineMs: e.deadlineMs });
         return;
       case "deliver": {
         out.push(e);
@@ -418,38 +417,13 @@ export class ProtocolNode {
         work.push({ to: "attestation", input: { kind: "executed", block } });
         return;
       }
-      case "halt":
-        this.#halted = e.reason;
-        out.push(e);
-        return;
-      case "event":
-        out.push({ ...e, module: "execution" });
-        return;
       default:
         out.push(e);
     }
   }
 
   #fromAttestation(e: AttestationEffect, out: NodeEffect[], work: Work[]): void {
-    switch (e.kind) {
-      case "persist":
-        out.push(this.outbox.persist("attestation", e));
-        return;
-      case "resend":
-        for (const ev of this.outbox.resend(e.release)) this.#fromOutbox(ev, out, work);
-        return;
-      case "setTimer":
-        out.push({ kind: "setTimer", timer: "attestation", key: "attestation", deadlineMs: e.deadlineMs });
-        return;
-      case "halt":
-        this.#halted = e.reason;
-        out.push(e);
-        return;
-      case "event":
-        out.push({ ...e, module: "attestation" });
-        return;
-      default:
-        out.push(e);
-    }
+    if (this.#common("attestation", e, out, work)) return;
+    out.push(e);
   }
 }

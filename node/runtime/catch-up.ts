@@ -23,6 +23,11 @@ const GLOBAL_CATCH_UP_MIN_GAP = 16;
 const RETRY_MS = 500;
 /** Handed-over blocks that the node did not apply within this long are fetched again. */
 const STALL_MS = 5_000;
+/**
+ * Nothing applied and no block arrived for this long (longer than a sync
+ * request's own timeout): the target is not served by any peer, the run ends.
+ */
+const UNSERVED_MS = 15_000;
 
 export interface CatchUpSink {
   laneBlocks(blocks: LaneBlock[]): void;
@@ -85,7 +90,11 @@ export class CatchUp {
   #lastExecuted = 0;
   readonly stats: CatchUpStats = { active: false, targetIndex: 0, globalRequests: 0, globalIndexesFetched: 0 };
 
-  constructor(sync: SyncClientApi, sink: CatchUpSink, log: Logger) {
+  /** The clock (a test drives its own). */
+  readonly #now: () => number;
+
+  constructor(sync: SyncClientApi, sink: CatchUpSink, log: Logger, now: () => number = Date.now) {
+    this.#now = now;
     this.#sync = sync;
     this.#sink = sink;
     this.#log = log;
@@ -110,7 +119,8 @@ export class CatchUp {
     this.#run(`lane/${lane}/${from}`, async () => {
       const blocks = await this.#sync.fetchLaneBlocks(lane, from, to - 1);
       if (blocks.length > 0) this.#sink.laneBlocks(blocks);
-      else await this.#globalFromStatus(to - 1);
+      // Lane block numbers are no global index: the target is the peer's tip.
+      else await this.#globalFromStatus(0);
     });
   }
 
@@ -152,7 +162,7 @@ export class CatchUp {
   /** Moves the global-block pipeline on: hands over what is in order, asks for what is next. */
   pump(): void {
     if (!this.#active || this.#stopped) return;
-    const nowMs = Date.now();
+    const nowMs = this.#now();
     const executed = this.#sink.executedIndex();
     if (executed !== this.#lastExecuted) {
       this.#lastExecuted = executed;
@@ -166,6 +176,14 @@ export class CatchUp {
       this.#ready.clear();
       this.#holes = [];
       this.#progressAtMs = nowMs;
+    } else if (this.#handed <= executed && nowMs - this.#progressAtMs > UNSERVED_MS) {
+      // Nothing to apply and nothing arrived: no peer serves the target (it
+      // was a peer's tip that is gone). End this run; a probe starts another
+      // toward a tip a peer has, and meanwhile the live path fetches again.
+      this.#log.warn({ executed, target: this.#target }, "catch-up target not served by any peer: probing again");
+      this.#finish();
+      this.probe(this.#sink.finalizedIndex());
+      return;
     }
     if (this.#handed < executed) this.#handed = executed;
     if (this.#next <= this.#handed) this.#next = this.#handed + 1;
@@ -173,11 +191,8 @@ export class CatchUp {
     this.#holes = this.#holes.filter((h) => h.last > this.#handed);
     for (const h of this.#holes) h.first = Math.max(h.first, this.#handed + 1);
     if (executed >= this.#target && this.#requests === 0) {
-      this.#active = false;
-      this.stats.active = false;
-      this.#ready.clear();
-      this.#holes = [];
       this.#log.info({ index: executed, target: this.#target }, "caught up to the target from finalized global blocks");
+      this.#finish();
       // The chain moved on meanwhile: a probe starts another run if it is still far.
       this.probe(this.#sink.finalizedIndex());
       return;
@@ -201,6 +216,14 @@ export class CatchUp {
       this.#next = last + 1;
       this.#request(first, last);
     }
+  }
+
+  #finish(): void {
+    this.#active = false;
+    this.stats.active = false;
+    this.#target = 0;
+    this.#ready.clear();
+    this.#holes = [];
   }
 
   /** Peers pruned what was asked: catch up from global blocks, as far as a peer has them. */
@@ -229,22 +252,36 @@ export class CatchUp {
       this.#handed = executed;
       this.#next = executed + 1;
       this.#lastExecuted = executed;
-      this.#progressAtMs = Date.now();
+      this.#progressAtMs = this.#now();
       this.#log.info({ from: executed + 1, target: this.#target }, "catching up from finalized global blocks");
     }
     this.pump();
   }
 
   #handOver(): void {
-    for (let run = this.#ready.get(this.#handed + 1); run !== undefined; run = this.#ready.get(this.#handed + 1)) {
-      this.#ready.delete(this.#handed + 1);
+    for (let run = this.#nextRun(); run !== undefined; run = this.#nextRun()) {
       this.#handed += run.length;
       // The stall clock starts when the node has something to apply.
-      this.#progressAtMs = Date.now();
+      this.#progressAtMs = this.#now();
       this.#sink.globalBlocks(run);
     }
     // Answers wholly below what is handed over (after a restart of the pipeline) go.
     for (const [first, run] of this.#ready) if (first + run.length - 1 <= this.#handed) this.#ready.delete(first);
+  }
+
+  /**
+   * The held answer that continues what is handed over, from #handed + 1 on.
+   * An answer may begin below it: the node executed part of its range by
+   * another path (live lane blocks and CommitQCs) while it was in flight.
+   */
+  #nextRun(): GlobalBlock[] | undefined {
+    const want = this.#handed + 1;
+    for (const [first, run] of this.#ready) {
+      if (first > want || first + run.length <= want) continue;
+      this.#ready.delete(first);
+      return run.slice(want - first);
+    }
+    return undefined;
   }
 
   #request(first: number, last: number): void {
@@ -257,17 +294,20 @@ export class CatchUp {
           if (this.#stopped || !this.#active) return;
           this.stats.globalIndexesFetched += blocks.length;
           this.#log.debug({ from: first, to: first + blocks.length - 1 }, "fetched finalized global blocks");
-          if (blocks.length > 0) this.#ready.set(first, blocks);
+          if (blocks.length > 0) {
+            this.#ready.set(first, blocks);
+            this.#progressAtMs = this.#now();
+          }
           // A short answer (the server's byte bound) or none: ask the rest again.
           if (blocks.length < last - first + 1) {
             this.#holes.push({ first: first + blocks.length, last });
-            if (blocks.length === 0) this.#retryAtMs = Date.now() + RETRY_MS;
+            if (blocks.length === 0) this.#retryAtMs = this.#now() + RETRY_MS;
           }
         },
         (err: Error) => {
           this.#log.debug({ first, last, err: err.message }, "global block fetch failed");
           this.#holes.push({ first, last });
-          this.#retryAtMs = Date.now() + RETRY_MS;
+          this.#retryAtMs = this.#now() + RETRY_MS;
         },
       )
       .finally(() => {

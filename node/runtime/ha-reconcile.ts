@@ -87,6 +87,10 @@ export async function reconcile(p: ReconcileParts): Promise<ReconcileResult> {
       qcs.push(...got);
       from = got.at(-1)!.proposal.view.index + 1;
     }
+    // Peers no longer hold them as CommitQCs (pruned below their anchor): the
+    // follower must catch up from global blocks first. Said before pausing it,
+    // so a retry does not interrupt that catch-up with a rebuild.
+    if (from <= last) return { kind: "retry", reason: `CommitQCs ${from}..${last} are not served by peers yet` };
   }
   const own = state.get(SLOT.own);
   const fetched = new Map<number, LaneBlock>();

@@ -77,9 +77,19 @@ export async function startRedis(opts: { port?: number; detached?: boolean } = {
     live.add(child);
     if (!exitHook) {
       exitHook = true;
-      process.on("exit", () => {
+      const killLive = () => {
         for (const c of live) c.kill("SIGKILL");
-      });
+      };
+      process.on("exit", killLive);
+      // A signal ends the process without "exit" handlers (LocalCluster's
+      // own handler re-raises it): stop the servers first, and re-raise it
+      // ourselves when no other handler is left to do so.
+      const onSignal = (signal: NodeJS.Signals) => {
+        killLive();
+        if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+      };
+      process.once("SIGINT", onSignal);
+      process.once("SIGTERM", onSignal);
     }
   }
   const stop = async () => {

@@ -222,6 +222,142 @@ describe("catch-up", () => {
     c.stop();
   });
 
+  /** A peer holding global blocks 1..tip (`tip()` may change), whose CommitQCs and lanes are pruned below `pruned`. */
+  function globalPeer(o: { tip: () => number; serves?: (index: number) => boolean; pruned: number }) {
+    const asked: string[] = [];
+    const held: (() => void)[] = [];
+    let hold = false;
+    const sync: SyncClientApi = {
+      status: async () => ({
+        commitQcs: { first: o.pruned, next: o.tip() + 1 },
+        globalBlocks: { first: 1, next: o.tip() + 1 },
+        lanes: [0, 1, 2, 3].map((lane) => ({ lane, first: 500, next: 600 })),
+        batchQcs: { first: 0, next: 0 },
+        views: { highest: { index: 0, round: 0 }, bySigner: [] },
+      }),
+      fetchLaneBlocks: async (lane, first, last) => {
+        asked.push(`lanes ${lane} ${first}-${last}`);
+        return [];
+      },
+      fetchCommitQcs: async (first, last) => {
+        asked.push(`qcs ${first}-${last}`);
+        return [];
+      },
+      fetchBatchQcs: async () => [],
+      fetchGlobalBlocks: (first, last) => {
+        asked.push(`global ${first}-${last}`);
+        const answer = () => {
+          const out: GlobalBlock[] = [];
+          for (let i = first; i <= Math.min(last, o.tip()) && (o.serves?.(i) ?? true); i++)
+            out.push({ ...global, index: i });
+          return out;
+        };
+        if (!hold) return Promise.resolve(answer());
+        return new Promise((resolve) => held.push(() => resolve(answer())));
+      },
+    };
+    return {
+      sync,
+      asked,
+      hold: (on: boolean) => {
+        hold = on;
+      },
+      release: () => {
+        for (const r of held.splice(0)) r();
+      },
+    };
+  }
+
+  test("an answer that begins below what the node executed meanwhile is handed over from the next index", async () => {
+    // Seed 2 of the 600 s chaos run: while a range 9.. was in flight the
+    // node executed 9 by the live path; the answer, kept under its first
+    // index 9, was never handed over (the pipeline looked for 10), and the
+    // observer stayed at 9 for good while its peers went on.
+    const peer = globalPeer({ tip: () => 40, pruned: 1 });
+    let executed = 8;
+    const handed: number[] = [];
+    const c = new CatchUp(
+      peer.sync,
+      {
+        laneBlocks: () => {},
+        commitQcs: () => {},
+        globalBlocks: (g) => handed.push(...g.map((b) => b.index)),
+        batchQcs: () => {},
+        executedIndex: () => executed,
+        finalizedIndex: () => executed,
+      },
+      silent,
+    );
+    peer.hold(true);
+    c.probe(8);
+    await settle();
+    assert.deepEqual(peer.asked, ["global 9-40"]);
+    executed = 9;
+    c.pump();
+    peer.release();
+    await settle();
+    assert.deepEqual(
+      handed,
+      Array.from({ length: 31 }, (_, i) => 10 + i),
+      "10..40 handed over, once each, in order",
+    );
+    c.stop();
+  });
+
+  test("a lane whose blocks peers pruned sends catch-up to a peer's global tip, never to the lane block number", async () => {
+    // Lane block numbers run far ahead of global indexes (several lane
+    // blocks per index): taken as a global index, the catch-up target was
+    // unreachable, the run never ended, and it kept the live path off.
+    const peer = globalPeer({ tip: () => 11, pruned: 5 });
+    const s = sink();
+    const c = new CatchUp(peer.sync, s.sink, silent);
+    c.laneBlocks(2, 150, 161);
+    await settle();
+    assert.equal(c.stats.targetIndex, 11, "the target is the peer's global tip");
+    assert.deepEqual(peer.asked, ["lanes 2 150-160", "global 1-11"]);
+    c.stop();
+  });
+
+  test("a run whose target no peer serves any more ends, and the live path fetches again", async () => {
+    // The peer that reported the tip is gone (wiped, partitioned): the
+    // others hold only up to 30.
+    let nowMs = 1_000_000;
+    let tip = 100;
+    const peer = globalPeer({ tip: () => tip, serves: (i) => i <= 30, pruned: 1 });
+    let executed = 0;
+    const c = new CatchUp(
+      peer.sync,
+      {
+        laneBlocks: () => {},
+        commitQcs: () => {},
+        globalBlocks: (g) => {
+          executed = g.at(-1)!.index;
+        },
+        batchQcs: () => {},
+        executedIndex: () => executed,
+        finalizedIndex: () => executed,
+      },
+      silent,
+      () => nowMs,
+    );
+    c.probe(0);
+    for (let i = 0; i < 20; i++) await settle();
+    assert.equal(executed, 30);
+    assert.equal(c.stats.active, true, "still running toward 100");
+    c.commitQcs(31);
+    await settle();
+    assert.ok(!peer.asked.includes("qcs 31-94"), "the live path is off while the run goes on");
+    tip = 30;
+    nowMs += 16_000;
+    c.pump();
+    await settle();
+    assert.equal(c.stats.active, false, "the run ended");
+    c.commitQcs(31);
+    await settle();
+    assert.ok(peer.asked.includes("qcs 31-94"), `the live path fetches again: ${peer.asked.slice(-4).join(", ")}`);
+    c.stop();
+  });
+
   test("a probe that finds a peer ahead fetches from the next index", async () => {
     const calls: string[] = [];
     const s = sink();
