@@ -20,7 +20,7 @@ import {
   u64Key,
   WriteSet,
 } from "../../node/storage/index.ts";
-import { payloadTxs } from "../../node/types/index.ts";
+import { payloadTxs, txHashList } from "../../node/types/index.ts";
 import { tempDir } from "../cli/run.ts";
 import { globalBlockWrite } from "../fixtures/certs.ts";
 import { history, tc } from "../storage/helpers.ts";
@@ -135,16 +135,14 @@ test("a global block staged but not yet written is not damage: the scrub reads o
   const h = history(4, 4);
   await writer.submit(h.qcs.map((qc) => ({ kind: "commitQc" as const, qc })));
   await writer.submit(
-    h.qcs.slice(0, 3).map((qc, i) => ({
-      kind: "globalBlock" as const,
-      block: { index: i + 1, commitQc: qc, blocks: [h.lane0[i]!] },
-    })),
+    h.qcs.slice(0, 3).map((qc, i) => globalBlockWrite({ index: i + 1, commitQc: qc, blocks: [h.lane0[i]!] })),
   );
   await writer.close();
   const durable = storage.chain.tip;
   // Block 4 staged, as the group commit stages a write before LevelDB has it: the tip moves, the disk has nothing.
   const staged = new WriteSet();
-  storage.chain.put(staged, { index: 4, commitQc: h.qcs[3]!, blocks: [h.lane0[3]!] });
+  const block4 = { index: 4, commitQc: h.qcs[3]!, blocks: [h.lane0[3]!] };
+  storage.chain.put(staged, block4, [], txHashList(block4.blocks));
   assert.equal(storage.chain.tip, 4);
 
   const scrubOnce = async (durableTip: () => number): Promise<StorageIntegrityError[]> => {
