@@ -57,6 +57,7 @@ import {
 import { createApiBackend, PendingTxs } from "./api-backend.ts";
 import { AttestationPoller } from "./attestation-poller.ts";
 import { CatchUp } from "./catch-up.ts";
+import { ChainPruner } from "./chain-pruner.ts";
 import { DurableReporter, LocalDurability } from "./durability.ts";
 import { FinalizedLog } from "./finalized-log.ts";
 import { HaMode } from "./ha-mode.ts";
@@ -333,8 +334,8 @@ class Runtime implements RunningNode {
   readonly #scrubber: Scrubber;
   /** Highest global block whose write is durable (the scrub reads no further). */
   #durableChainTip: number;
-  /** A retention prune is being read or written (one at a time). */
-  #pruning = false;
+  /** Retention of the chain store (storage.retainIndexes). */
+  readonly #pruner: ChainPruner;
   /** Bytes written and txs finalized since start, for the bytes-per-tx gauge. */
   #writtenBytes = 0;
   #finalizedTxs = 0;
@@ -409,6 +410,18 @@ class Runtime implements RunningNode {
       if (this.#finalizedTxs > 0) this.#metrics.storageWriteBytesPerTx.set(this.#writtenBytes / this.#finalizedTxs);
     });
     this.#metrics.chainRetainedFrom.set(storage.chain.first);
+    this.#pruner = new ChainPruner({
+      storage,
+      submit: (writes) => this.#writer.submit(writes),
+      retainIndexes: home.config.storage.retainIndexes,
+      batchIndexes: home.config.storage.pruneBatchIndexes,
+      durableTip: () => this.#durableChainTip,
+      onPruned: (from, before) => {
+        this.#metrics.chainPrunedBlocks.inc(before - from);
+        this.#metrics.chainRetainedFrom.set(before);
+      },
+      onError: (before, err) => this.#log.warn({ before, err: err.message }, "could not prune the chain store"),
+    });
     this.#signer = home.validatorKey ? new Signer(home.validatorKey.secretKey, home.committee.chainId) : null;
     this.#ha =
       home.config.ha.enabled && home.validatorIndex !== null && this.#signer !== null
@@ -900,7 +913,7 @@ class Runtime implements RunningNode {
         }
         case "deliver":
           this.#delivered(e.block.index, e.block.commitQc.proposal.view.round, e.txHashes, nowMs);
-          this.#maybePruneChain();
+          if (this.#stopping === null) this.#pruner.maybe();
           break;
         case "fetchLaneBlocks":
           this.#catchUp?.laneBlocks(e.lane, e.from, e.to);
@@ -953,34 +966,6 @@ class Runtime implements RunningNode {
     this.#finalizedLog.note(index, round, txs, nowMs);
     // One bounded enqueue; the writes to each stream run after the turn.
     if (this.#events) this.#events.publish(index, hex);
-  }
-
-  /**
-   * Retention (storage.retainIndexes > 0): prunes the chain store below the
-   * newest retainIndexes executed and durable global blocks, at most
-   * storage.pruneBatchIndexes blocks per write, one prune at a time, through
-   * the group commit. Off the protocol: nothing signed depends on it.
-   */
-  #maybePruneChain(): void {
-    const { retainIndexes, pruneBatchIndexes } = this.home.config.storage;
-    if (retainIndexes === 0 || this.#pruning || this.#stopping !== null) return;
-    const chain = this.#storage.chain;
-    const keepFrom = Math.min(this.#durableChainTip - retainIndexes + 1, this.#storage.chainPruneLimit());
-    const before = Math.min(chain.first + pruneBatchIndexes, keepFrom);
-    if (before <= chain.first) return;
-    this.#pruning = true;
-    const from = chain.first;
-    chain
-      .hashListsBefore(before)
-      .then((txHashLists) => this.#writer.submit([{ kind: "pruneChain", before, txHashLists }]))
-      .then(() => {
-        this.#metrics.chainPrunedBlocks.inc(before - from);
-        this.#metrics.chainRetainedFrom.set(before);
-      })
-      .catch((err: Error) => this.#log.warn({ before, err: err.message }, "could not prune the chain store"))
-      .finally(() => {
-        this.#pruning = false;
-      });
   }
 
   /**

@@ -2,37 +2,10 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { VerifyCache } from "../../node/crypto/index.ts";
 import { openStorage, RecoveryError, recover, StorageIntegrityError, space, u64Key } from "../../node/storage/index.ts";
-import { blockHash, type DurableWrite, leafHash, merkleRoot, payloadTxs, txHash } from "../../node/types/index.ts";
-import { globalBlockWrite } from "../fixtures/certs.ts";
-import { history, type memoryDb, openMemory, tc } from "./helpers.ts";
+import { chainWithClosedBatch, type memoryDb, tc } from "./helpers.ts";
 
 const INDEXES = 8;
-
-/** A chain of 8 executed indexes whose batch 0 (indexes 1..6) is closed. */
-async function chainState() {
-  const { db, storage, writer } = await openMemory();
-  const h = history(INDEXES, INDEXES);
-  await writer.submit(h.qcs.map((qc) => ({ kind: "commitQc" as const, qc })));
-  const writes: DurableWrite[] = [];
-  h.qcs.forEach((qc, i) => {
-    writes.push(globalBlockWrite({ index: i + 1, commitQc: qc, blocks: [h.lane0[i]!] }));
-    writes.push({ kind: "appState", index: i + 1, appHash: new Uint8Array(32).fill(i + 1), puts: [], dels: [] });
-  });
-  await writer.submit(writes);
-  const hashes = h.qcs.slice(0, 6).map((qc) => blockHash(qc.proposal));
-  const batch = {
-    number: 0,
-    firstIndex: 1,
-    lastIndex: 6,
-    firstCreatedAtMs: h.qcs[0]!.proposal.createdAtMs,
-    lastBlockHash: hashes[5]!,
-    appHash: new Uint8Array(32).fill(6),
-    blocksRoot: merkleRoot(hashes.map((x, i) => leafHash(1 + i, x))),
-  };
-  await writer.submit([{ kind: "batch", batch, blockHashes: hashes }]);
-  const txOf = (k: number) => txHash(payloadTxs(h.lane0[k - 1]!.payload)[0]!);
-  return { db, storage, writer, h, txOf };
-}
+const chainState = () => chainWithClosedBatch(INDEXES, 6);
 
 const recoverDb = async (db: ReturnType<typeof memoryDb>) =>
   recover(await openStorage(db, tc.committee), tc.committee, new VerifyCache(1000), { deepCheckBlocks: 1000 });
