@@ -11,6 +11,7 @@ import { EvidenceStore } from "./evidence-store.ts";
 import { LaneStore } from "./lane-store.ts";
 import { type LevelDb, space } from "./level.ts";
 import { SafetyStore } from "./safety-store.ts";
+import { migrateTxIndex } from "./tx-index-migration.ts";
 import type { WriteSet } from "./write-set.ts";
 
 export interface StorageOptions {
@@ -237,6 +238,10 @@ export async function openStorage(db: LevelDb, committee: Committee, opts: Stora
   if (db.status !== "open") await db.open();
   const meta = space(db, ["meta"]);
   const anchor = await AnchorStore.open(meta);
+  // A database of the one-key-per-tx index gets the per-block one (derived data only; once).
+  const migrated = await migrateTxIndex(db);
+  if (migrated > 0)
+    logger.info({ blocks: migrated }, "tx index migrated to the per-block layout (chain/txs, chain/txk)");
   return new Storage({
     db,
     lanes: await LaneStore.open(db, meta, committee.size, anchor.current),
