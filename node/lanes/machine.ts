@@ -268,19 +268,17 @@ export class LanesMachine {
     if (parent === null) return;
     const oldest = this.#mempool.oldestAtMs;
     if (oldest === null) return;
-    // The window in bytes: what own blocks not yet final hold (at least one block may always wait).
-    const inFlight = this.#ownUnfinalizedBytes(own);
-    const room = this.#config.maxWindowBytes - inFlight;
-    if (own.next > own.finalizedNext && room <= 0) return;
-    const maxBytes = Math.min(
-      this.#config.maxBlockBytes,
-      this.committee.params.maxLaneBlockBytes - BLOCK_OVERHEAD_BYTES,
-      own.next > own.finalizedNext ? room : Number.POSITIVE_INFINITY,
-    );
     // An idle lane (every own block final) sends at once; under load, txs
     // are batched until a block is full or the oldest waited maxBlockDelayMs.
     const idle = own.next === own.finalizedNext;
+    let maxBytes = Math.min(this.#config.maxBlockBytes, this.committee.params.maxLaneBlockBytes - BLOCK_OVERHEAD_BYTES);
     if (!idle && this.#mempool.bytes < maxBytes && nowMs - oldest < this.#config.maxBlockDelayMs) return;
+    if (!idle) {
+      // The window in bytes: what own blocks not yet final hold (an idle lane may always send one block).
+      const room = this.#config.maxWindowBytes - this.#ownUnfinalizedBytes(own);
+      if (room <= 0) return;
+      maxBytes = Math.min(maxBytes, room);
+    }
     const txs = this.#mempool.take(maxBytes, MAX_TXS_PER_BLOCK);
     // The payload is built once, here; it is signed, stored, pushed and served as these bytes.
     const payload = encodePayload(txs);

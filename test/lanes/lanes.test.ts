@@ -191,8 +191,9 @@ test("the own lane's window is bounded in bytes: no new block while unfinalized 
   const m = lanes(0, tc4, { ...DEFAULT_LANES, maxBlockDelayMs: 1, maxBlockBytes: 64 * 1024, maxWindowBytes: 50_000 });
   const big = (i: number) => ({ kind: "tx" as const, tx: new Uint8Array(30_000).fill(i) });
   assert.equal(persisted(m.step(big(1), 0)).length, 1, "idle: block 0 (30 KB)");
-  // 20 KB of room left: the waiting 30 KB fill what the window allows, so block 1 goes out.
-  assert.equal(persisted(m.step(big(2), 1)).length, 1, "block 1: 60 KB in flight now");
+  // Busy lane: batched until the delay; 20 KB of room left, and a block always takes at least one tx.
+  m.step(big(2), 1);
+  assert.equal(persisted(m.step({ kind: "timer" }, 5)).length, 1, "block 1: 60 KB in flight now");
   m.step(big(3), 6);
   assert.equal(persisted(m.step({ kind: "timer" }, 20)).length, 0, "the byte window is full");
   assert.equal(m.mempoolSize, 1);
