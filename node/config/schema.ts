@@ -83,6 +83,7 @@ export const ConfigSchema = z
         maxBlockDelayMs: intKey(1, 60_000),
         maxBlockBytes: intKey(1024, 4 * MiB),
         maxWindowBytes: intKey(1024, 1024 * MiB),
+        sendWhenIdle: booleanKey(),
         mempoolMaxTxs: intKey(1, 1_000_000),
         mempoolMaxBytes: intKey(1024, 1024 * MiB),
         maxBufferedAhead: intKey(1, 1024),

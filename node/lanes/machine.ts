@@ -270,7 +270,7 @@ export class LanesMachine {
     if (oldest === null) return;
     // An idle lane (every own block final) sends at once; under load, txs
     // are batched until a block is full or the oldest waited maxBlockDelayMs.
-    const idle = own.next === own.finalizedNext;
+    const idle = this.#config.sendWhenIdle && own.next === own.finalizedNext;
     let maxBytes = Math.min(this.#config.maxBlockBytes, this.committee.params.maxLaneBlockBytes - BLOCK_OVERHEAD_BYTES);
     if (!idle && this.#mempool.bytes < maxBytes && nowMs - oldest < this.#config.maxBlockDelayMs) return;
     if (!idle) {

@@ -10,6 +10,8 @@ export interface LanesConfig {
   maxBlockBytes: number;
   /** ...or once the oldest pending tx waited this long (under load; an idle lane produces at once). */
   maxBlockDelayMs: number;
+  /** Produce at once when the own lane is idle (every own block final); batch only under load. */
+  sendWhenIdle: boolean;
   /** No new own block while own unfinalized blocks' payloads would pass this many bytes. */
   maxWindowBytes: number;
   /** Mempool bounds: beyond either, txs are rejected (the API answers 503). */

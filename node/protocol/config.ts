@@ -13,6 +13,7 @@ export function protocolConfig(config: Config): ProtocolConfig {
       maxBlockBytes: config.lanes.maxBlockBytes,
       maxBlockDelayMs: config.lanes.maxBlockDelayMs,
       maxWindowBytes: config.lanes.maxWindowBytes,
+      sendWhenIdle: config.lanes.sendWhenIdle,
       mempoolMaxTxs: config.lanes.mempoolMaxTxs,
       mempoolMaxBytes: config.lanes.mempoolMaxBytes,
       maxBufferedAhead: config.lanes.maxBufferedAhead,

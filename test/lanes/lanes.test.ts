@@ -187,6 +187,12 @@ test("an idle lane sends a block at once; under load txs are batched until the d
   assert.equal(persisted(m.step(big(2), 61)).length, 1, "the mempool holds maxBlockBytes: out at once");
 });
 
+test("with sendWhenIdle off, an idle lane batches too: the first tx waits for the delay", () => {
+  const m = lanes(0, tc4, { ...DEFAULT_LANES, maxBlockDelayMs: 50, maxBlockBytes: 64 * 1024, sendWhenIdle: false });
+  assert.equal(persisted(m.step({ kind: "tx", tx: new TextEncoder().encode("a=1") }, 0)).length, 0);
+  assert.equal(persisted(m.step({ kind: "timer" }, 50)).length, 1);
+});
+
 test("the own lane's window is bounded in bytes: no new block while unfinalized payloads would pass maxWindowBytes", () => {
   const m = lanes(0, tc4, { ...DEFAULT_LANES, maxBlockDelayMs: 1, maxBlockBytes: 64 * 1024, maxWindowBytes: 50_000 });
   const big = (i: number) => ({ kind: "tx" as const, tx: new Uint8Array(30_000).fill(i) });

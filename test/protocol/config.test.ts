@@ -11,6 +11,7 @@ test("the machines' settings are the config's, key for key (config/default.toml 
       maxBlockBytes: c.lanes.maxBlockBytes,
       maxBlockDelayMs: c.lanes.maxBlockDelayMs,
       maxWindowBytes: c.lanes.maxWindowBytes,
+      sendWhenIdle: c.lanes.sendWhenIdle,
       mempoolMaxTxs: c.lanes.mempoolMaxTxs,
       mempoolMaxBytes: c.lanes.mempoolMaxBytes,
       maxBufferedAhead: c.lanes.maxBufferedAhead,
