@@ -170,7 +170,7 @@ test("the own block is persisted first and pushed only once durable; the window 
 });
 
 test("an idle lane sends a block at once; under load txs are batched until the delay or a full block", () => {
-  const m = lanes(0, tc4, { ...DEFAULT_LANES, maxBlockDelayMs: 50, maxBlockBytes: 64 * 1024 });
+  const m = lanes(0, tc4, { ...DEFAULT_LANES, sendWhenIdle: true, maxBlockDelayMs: 50, maxBlockBytes: 64 * 1024 });
   const tx = (i: number) => ({ kind: "tx" as const, tx: new TextEncoder().encode(`k${i}=v`) });
   const first = persisted(m.step(tx(0), 0));
   assert.equal(first.length, 1, "idle: the first tx goes out in its own block, no delay");
@@ -194,7 +194,13 @@ test("with sendWhenIdle off, an idle lane batches too: the first tx waits for th
 });
 
 test("the own lane's window is bounded in bytes: no new block while unfinalized payloads would pass maxWindowBytes", () => {
-  const m = lanes(0, tc4, { ...DEFAULT_LANES, maxBlockDelayMs: 1, maxBlockBytes: 64 * 1024, maxWindowBytes: 50_000 });
+  const m = lanes(0, tc4, {
+    ...DEFAULT_LANES,
+    sendWhenIdle: true,
+    maxBlockDelayMs: 1,
+    maxBlockBytes: 64 * 1024,
+    maxWindowBytes: 50_000,
+  });
   const big = (i: number) => ({ kind: "tx" as const, tx: new Uint8Array(30_000).fill(i) });
   assert.equal(persisted(m.step(big(1), 0)).length, 1, "idle: block 0 (30 KB)");
   // Busy lane: batched until the delay; 20 KB of room left, and a block always takes at least one tx.
@@ -219,6 +225,7 @@ test("a full mempool rejects transactions", () => {
     maxBlockDelayMs: 1_000_000,
     maxBlockBytes: 1 << 20,
     maxWindowBytes: 1,
+    sendWhenIdle: true,
   });
   const rejected = (out: LanesEffect[]) => out.filter((e) => e.kind === "txRejected");
   // The idle lane sends its first tx at once; then its byte window is full and txs wait in the mempool.
