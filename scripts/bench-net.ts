@@ -33,10 +33,12 @@ import {
   bytesEqual,
   codecs,
   DOMAINS,
+  forEachTx,
   headerHash,
   type LaneBlock,
   laneBlockSigningBody,
   payloadHash,
+  payloadTxs,
   ZERO_HASH,
 } from "../node/types/index.ts";
 import { benchCommittee, signedLaneBlock } from "./bench/chain.ts";
@@ -99,12 +101,14 @@ function makeBlock(
 /** Payload bytes of a block (what "delivered MB" counts). */
 function payloadBytes(block: LaneBlock): number {
   let n = 0;
-  for (const tx of block.txs) n += tx.byteLength;
+  forEachTx(block.payload, (tx) => {
+    n += tx.byteLength;
+  });
   return n;
 }
 
 function sentAt(block: LaneBlock): number {
-  const tx = block.txs[0]!;
+  const tx = payloadTxs(block.payload)[0]!;
   return new DataView(tx.buffer, tx.byteOffset, tx.byteLength).getFloat64(0);
 }
 
@@ -191,7 +195,7 @@ async function child(): Promise<void> {
         const b = codecs.laneBlock.decode(msg.data);
         const ok =
           committee.isMember(b.header.lane) &&
-          bytesEqual(b.header.payloadHash, payloadHash(b.txs)) &&
+          bytesEqual(b.header.payloadHash, payloadHash(b.payload)) &&
           verifyMemberSignature(
             committee,
             b.header.lane,

@@ -1,5 +1,4 @@
 import type { ServerResponse } from "node:http";
-import { toHex, txHash } from "../types/index.ts";
 
 /**
  * Finality pushed to clients: `GET /events` is a server-sent-events stream
@@ -7,8 +6,8 @@ import { toHex, txHash } from "../types/index.ts";
  *
  * The runtime calls `publish` from its loop when a block is executed; that
  * is one bounded enqueue and nothing per client. The fan-out runs later, off
- * the loop's turn (setImmediate): each block's tx hashes are computed and its
- * frame serialized once, then written to every stream. A stream whose socket
+ * the loop's turn (setImmediate): each block's frame is serialized once from
+ * the tx hashes execution computed, then written to every stream. A stream whose socket
  * does not drain holds at most `bufferEvents` frames of its own; one more and
  * it is disconnected (the client sees the stream end and may reconnect and
  * catch up from GET /blocks/:index). Nothing is buffered without limit.
@@ -28,8 +27,8 @@ export const MAX_PENDING_BLOCKS = 1024;
 
 interface Pending {
   index: number;
-  /** The block's txs, lane block by lane block, as the execution delivered them (not copied). */
-  blocks: readonly { readonly txs: readonly Uint8Array[] }[];
+  /** The block's tx hashes in order, hex, as the node computed them once. */
+  txHashes: readonly string[];
 }
 
 /** One SSE frame: `id` is the index, `event: finalized`, data is JSON `{index, txHashes}`. */
@@ -118,7 +117,12 @@ export class EventHub {
    * From the node's loop: a block was executed. O(1): one bounded enqueue,
    * nothing when no stream is open.
    */
-  publish(index: number, blocks: readonly { readonly txs: readonly Uint8Array[] }[]): void {
+  /** True while at least one stream is open (the runtime makes hex hashes only then). */
+  get listening(): boolean {
+    return this.#streams.size > 0;
+  }
+
+  publish(index: number, txHashes: readonly string[]): void {
     if (this.#streams.size === 0) return;
     if (this.#pending.length >= MAX_PENDING_BLOCKS) {
       // The fan-out fell this far behind: every stream would miss events.
@@ -126,7 +130,7 @@ export class EventHub {
       for (const s of [...this.#streams]) this.#cut(s, "hub_overflow");
       return;
     }
-    this.#pending.push({ index, blocks });
+    this.#pending.push({ index, txHashes });
     if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(() => this.#fanOut());
@@ -139,9 +143,7 @@ export class EventHub {
     this.#pending = [];
     for (const b of blocks) {
       if (this.#streams.size === 0) return;
-      const hashes: string[] = [];
-      for (const lb of b.blocks) for (const tx of lb.txs) hashes.push(toHex(txHash(tx)));
-      const frame = finalizedFrame(b.index, hashes);
+      const frame = finalizedFrame(b.index, b.txHashes);
       for (const s of this.#streams) {
         if (!s.push(frame, this.#opts.bufferEvents)) this.#cut(s, "slow_client");
       }

@@ -15,6 +15,7 @@ import {
   appVoteSigningBody,
   batchVoteSigningBody,
   bytesEqual,
+  checkPayload,
   codecs,
   DOMAINS,
   type Domain,
@@ -38,7 +39,7 @@ export type SignedOf<K extends SignedKind> = Extract<SignedMessage, { kind: K }>
 
 /** Hashes the edge already computed, so nothing is hashed twice. */
 export interface KnownHashes {
-  /** payloadHash(block.txs), computed from the received bytes. */
+  /** payloadHash(block.payload), when the edge already computed it. */
   payloadHash?: Uint8Array;
 }
 
@@ -77,9 +78,13 @@ export const SIGNED: { readonly [K in SignedKind]: SignedRule<K> } = {
     view: none,
     parent: laneParent,
     content: (b, _committee, known) => {
-      if (b.header.txCount !== b.txs.length) return `header says ${b.header.txCount} txs, block has ${b.txs.length}`;
-      // The payload is hashed once: at the edge from the received bytes, or here.
-      const actual = known.payloadHash ?? payloadHash(b.txs);
+      // The payload's offsets were walked by the decoder (codecs.laneBlock); a
+      // value built in memory is walked here.
+      const count = checkPayload(b.payload);
+      if (typeof count === "string") return `malformed payload: ${count}`;
+      if (b.header.txCount !== count) return `header says ${b.header.txCount} txs, block has ${count}`;
+      // The payload is hashed once: at the edge, or here.
+      const actual = known.payloadHash ?? payloadHash(b.payload);
       return bytesEqual(actual, b.header.payloadHash) ? null : "payload hash does not match its transactions";
     },
   },

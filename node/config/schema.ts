@@ -84,6 +84,8 @@ export const ConfigSchema = z
       .object({
         maxBlockDelayMs: intKey(1, 60_000),
         maxBlockBytes: intKey(1024, 4 * MiB),
+        maxWindowBytes: intKey(1024, 1024 * MiB),
+        sendWhenIdle: booleanKey(),
         mempoolMaxTxs: intKey(1, 1_000_000),
         mempoolMaxBytes: intKey(1024, 1024 * MiB),
         maxBufferedAhead: intKey(1, 1024),
@@ -102,6 +104,8 @@ export const ConfigSchema = z
         verifyTablesAtStart: booleanKey(),
         deepCheckBlocksAtStart: intKey(0, 10_000_000),
         scrubBytesPerSecond: intKey(0, 1024 * MiB, " (0 = no background scrub)"),
+        retainIndexes: intKey(0, Number.MAX_SAFE_INTEGER, " (0 = keep every finalized global block)"),
+        pruneBatchIndexes: intKey(1, 4096),
       })
       .strict(),
     log: z

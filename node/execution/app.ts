@@ -1,4 +1,4 @@
-import { sha256, type Tx, toHex } from "../types/index.ts";
+import { type Sha256Stream, sha256Stream, type Tx, toHex } from "../types/index.ts";
 
 /** What a tx did: set a key (its raw bytes, without the "kv/" prefix) or nothing (opaque). */
 export type TxResult = { kind: "set"; key: Uint8Array } | { kind: "opaque" };
@@ -26,6 +26,7 @@ export interface App {
 }
 
 const SEPARATOR = 0x3d; // "="
+const APP_HASH_TAG = new TextEncoder().encode("kv-app");
 /** Validates only; `ignoreBOM` so a leading BOM is data, as it is in the key bytes. */
 const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
@@ -48,36 +49,43 @@ export const MAX_KV_KEY_BYTES = 4096 - KV_PREFIX.length;
  * so it commits to the previous hash, k and every tx in order.
  */
 export class KvApp implements App {
-  #parts: Uint8Array[] = [];
+  /** The block's app hash, fed tx by tx (nothing kept per tx for it). */
+  #hash: Sha256Stream | null = null;
+  readonly #len = new Uint8Array(4);
+  readonly #lenView = new DataView(this.#len.buffer);
   #puts = new Map<string, [Uint8Array, Uint8Array]>();
 
   beginBlock(index: number, prevAppHash: Uint8Array): void {
     const k = new Uint8Array(8);
     new DataView(k.buffer).setBigUint64(0, BigInt(index));
-    this.#parts = [new TextEncoder().encode("kv-app"), prevAppHash, k];
+    this.#hash = sha256Stream().update(APP_HASH_TAG).update(prevAppHash).update(k);
     this.#puts.clear();
   }
 
   apply(tx: Tx): TxResult {
-    const len = new Uint8Array(4);
-    new DataView(len.buffer).setUint32(0, tx.byteLength);
-    this.#parts.push(len, tx);
+    if (this.#hash === null) throw new Error("KvApp.apply before beginBlock");
+    // update() copies what it is given: one 4-byte buffer serves every tx.
+    this.#lenView.setUint32(0, tx.byteLength);
+    this.#hash.update(this.#len).update(tx);
     const eq = tx.indexOf(SEPARATOR);
     if (eq <= 0 || eq > MAX_KV_KEY_BYTES) return { kind: "opaque" };
     if (!isUtf8(tx.subarray(0, eq)) || !isUtf8(tx.subarray(eq + 1))) return { kind: "opaque" };
-    const key = tx.slice(0, eq);
-    const storeKey = new Uint8Array(KV_PREFIX.length + key.length);
+    const storeKey = new Uint8Array(KV_PREFIX.length + eq);
     storeKey.set(KV_PREFIX);
-    storeKey.set(key, KV_PREFIX.length);
+    storeKey.set(tx.subarray(0, eq), KV_PREFIX.length);
+    const key = storeKey.subarray(KV_PREFIX.length);
     // Keyed by the exact key bytes (hex), never by a decoded string: a
     // decode can map two byte strings to one (a leading BOM is dropped).
-    // Last write of a key in a block wins.
-    this.#puts.set(toHex(key), [storeKey, tx.slice(eq + 1)]);
+    // Last write of a key in a block wins. The value is a view of the tx.
+    this.#puts.set(toHex(key), [storeKey, tx.subarray(eq + 1)]);
     return { kind: "set", key };
   }
 
   hash(): Uint8Array {
-    return sha256(...this.#parts);
+    if (this.#hash === null) throw new Error("KvApp.hash before beginBlock");
+    const digest = this.#hash.digest();
+    this.#hash = null;
+    return digest;
   }
 
   takeWrites(): AppWrites {

@@ -7,12 +7,14 @@ import {
   bytesEqual,
   type CommitQc,
   DOMAINS,
+  forEachTx,
   type GlobalBlock,
   headerHash,
   type LaneBlock,
   type RecoveredState,
   type SignedMessage,
   toHex,
+  txHashList,
   ZERO_HASH,
 } from "../types/index.ts";
 import type { App } from "./app.ts";
@@ -84,7 +86,7 @@ export class ExecutionMachine {
   #durableIndex: number;
   #commitQcs = new Map<number, CommitQc>();
   #appQcs = new Map<number, AppQc>();
-  #writes = new Map<number, { block: GlobalBlock; appHash: Uint8Array }>();
+  #writes = new Map<number, { block: GlobalBlock; appHash: Uint8Array; txHashes: Uint8Array }>();
   #anchorWrite: { id: number; anchor: { commitQc: CommitQc; appQc: AppQc } } | null = null;
   #lastAnchorIndex: number;
   #halted: string | null = null;
@@ -217,24 +219,27 @@ export class ExecutionMachine {
     let txs = 0;
     for (const b of blocks) {
       if (voidLanes.includes(b.header.lane)) continue;
-      for (const tx of b.txs) this.#app.apply(tx);
-      txs += b.txs.length;
+      forEachTx(b.payload, this.#apply);
+      txs += b.header.txCount;
     }
     const appHash = this.#app.hash();
     const writes = this.#app.takeWrites();
     const block: GlobalBlock = { index, commitQc: qc, blocks };
+    // Every tx of the block hashed once, here; the chain's tx index, the
+    // pending map and the API's event stream share this list.
+    const txHashes = txHashList(blocks);
     if (index > this.#chainTip) {
       out.push({
         kind: "persist",
         id: this.#nextWriteId++,
-        write: { kind: "globalBlock", block, voidLanes },
+        write: { kind: "globalBlock", block, voidLanes, txHashes },
         release: [],
       });
       this.#chainTip = index;
     }
     // App state, executed index and hash in one write; the app vote waits for it.
     const id = this.#nextWriteId++;
-    this.#writes.set(id, { block, appHash });
+    this.#writes.set(id, { block, appHash, txHashes });
     out.push({
       kind: "persist",
       id,
@@ -361,7 +366,7 @@ export class ExecutionMachine {
     if (w === undefined) return;
     this.#writes.delete(id);
     this.#durableIndex = w.block.index;
-    out.push({ kind: "deliver", block: w.block, appHash: w.appHash });
+    out.push({ kind: "deliver", block: w.block, appHash: w.appHash, txHashes: w.txHashes });
     this.#maybeAnchor(out);
   }
 
@@ -453,13 +458,17 @@ export class ExecutionMachine {
     if (map.size > MAX_RECENT) map.delete(Math.min(...map.keys()));
   }
 
+  /** Applies one tx (a view into its block's payload) to the app. */
+  readonly #apply = (tx: Uint8Array): void => {
+    this.#app.apply(tx);
+  };
+
   /** The pool as assembly reads it: by header hash. */
   readonly #poolView = { get: (hex: string) => this.#pool.get(hex)?.block };
 }
 
 /** What a held lane block costs: its txs and a fixed header allowance. */
 function laneBlockBytes(block: LaneBlock): number {
-  let bytes = 256;
-  for (const tx of block.txs) bytes += tx.byteLength + 4;
-  return bytes;
+  const bytes = 256;
+  return bytes + block.payload.byteLength;
 }

@@ -25,7 +25,13 @@ export type ExecutionEffect =
   /** The identical app vote of the recovered app state (via the outbox). */
   | ResendEffect
   /** Global block k with its app hash: delivered once, in index order, once durable. */
-  | { kind: "deliver"; block: GlobalBlock; appHash: Uint8Array }
+  | {
+      kind: "deliver";
+      block: GlobalBlock;
+      appHash: Uint8Array;
+      /** The block's tx hashes in order, 32 bytes each (types' txHashList): hashed once, by execution. */
+      txHashes: Uint8Array;
+    }
   | { kind: "fetchLaneBlocks"; lane: number; from: number; to: number }
   /** A pruning anchor is durable: lanes may drop blocks below its ranges. */
   | { kind: "anchored"; anchor: Anchor }

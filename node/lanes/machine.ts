@@ -3,6 +3,7 @@ import type { Signer, VerifyCache } from "../crypto/index.ts";
 import {
   bytesEqual,
   DOMAINS,
+  encodePayload,
   headerHash,
   type LaneBlock,
   type LaneRange,
@@ -14,6 +15,8 @@ import {
   type RecoveredLane,
   type SignedMessage,
   type Tx,
+  toHex,
+  txHash,
   ZERO_HASH,
 } from "../types/index.ts";
 import { checkLaneBlockIntrinsic } from "./acceptance.ts";
@@ -190,7 +193,7 @@ export class LanesMachine {
     const out: LanesEffect[] = [];
     switch (input.kind) {
       case "tx":
-        this.#onTx(input.tx, nowMs, out);
+        this.#onTx(input.tx, input.hash ?? toHex(txHash(input.tx)), nowMs, out);
         break;
       case "laneBlock":
         this.#onBlock(input.block, input.verified === true, nowMs, out);
@@ -236,16 +239,16 @@ export class LanesMachine {
 
   // ---- transactions and production ----
 
-  #onTx(tx: Tx, nowMs: number, out: LanesEffect[]): void {
+  #onTx(tx: Tx, hash: string, nowMs: number, out: LanesEffect[]): void {
     let reason: string | null = null;
     if (this.me === null) reason = "an observer does not accept transactions";
     else if (tx.byteLength === 0) reason = "empty transaction";
     else if (tx.byteLength > this.committee.params.maxTxBytes) {
       reason = `transaction of ${tx.byteLength} bytes exceeds maxTxBytes ${this.committee.params.maxTxBytes}`;
-    } else reason = this.#mempool.add(tx, nowMs);
+    } else reason = this.#mempool.add(tx, hash, nowMs);
     if (reason !== null) {
       this.counters.txsRejected++;
-      out.push({ kind: "txRejected", tx, reason });
+      out.push({ kind: "txRejected", tx, hash, reason });
     }
   }
 
@@ -272,25 +275,40 @@ export class LanesMachine {
     const own = this.#lanes[this.me]!;
     const oldest = this.#mempool.oldestAtMs;
     if (oldest === null) return;
-    const maxBytes = Math.min(
-      this.#config.maxBlockBytes,
-      this.committee.params.maxLaneBlockBytes - BLOCK_OVERHEAD_BYTES,
-    );
-    if (this.#mempool.bytes < maxBytes && nowMs - oldest < this.#config.maxBlockDelayMs) return;
+    // An idle lane (every own block final) sends at once; under load, txs
+    // are batched until a block is full or the oldest waited maxBlockDelayMs.
+    const idle = this.#config.sendWhenIdle && own.next === own.finalizedNext;
+    let maxBytes = Math.min(this.#config.maxBlockBytes, this.committee.params.maxLaneBlockBytes - BLOCK_OVERHEAD_BYTES);
+    if (!idle && this.#mempool.bytes < maxBytes && nowMs - oldest < this.#config.maxBlockDelayMs) return;
+    if (!idle) {
+      // The window in bytes: what own blocks not yet final hold (an idle lane may always send one block).
+      const room = this.#config.maxWindowBytes - this.#ownUnfinalizedBytes(own);
+      if (room <= 0) return;
+      maxBytes = Math.min(maxBytes, room);
+    }
     const txs = this.#mempool.take(maxBytes, MAX_TXS_PER_BLOCK);
+    // The payload is built once, here; it is signed, stored, pushed and served as these bytes.
+    const payload = encodePayload(txs);
     const header = {
       lane: this.me,
       number: own.next,
       parent,
-      payloadHash: payloadHash(txs),
+      payloadHash: payloadHash(payload),
       txCount: txs.length,
       createdAtMs: nowMs,
     };
-    const block: LaneBlock = { header, signature: new Uint8Array(64), txs };
+    const block: LaneBlock = { header, signature: new Uint8Array(64), payload };
     block.signature = this.#signer.sign(DOMAINS.laneBlock, laneBlockSigningBody(block));
     this.counters.blocksProduced++;
     // Appended and persisted now; the outbox pushes it once durable.
     this.#append(own, block, out);
+  }
+
+  /** Payload bytes of the own blocks not yet final (at most laneWindow of them). */
+  #ownUnfinalizedBytes(own: LaneState): number {
+    let bytes = 0;
+    for (let n = own.finalizedNext; n < own.next; n++) bytes += own.blocks.get(n)?.block.payload.byteLength ?? 0;
+    return bytes;
   }
 
   // ---- accepting blocks ----

@@ -1,4 +1,4 @@
-import { type Tx, toHex, txHash } from "../types/index.ts";
+import { payloadBytesOf, type Tx } from "../types/index.ts";
 
 /**
  * The own lane's pending transactions, FIFO, bounded in count and bytes.
@@ -30,9 +30,8 @@ export class Mempool {
     return this.#txs[0]?.addedAtMs ?? null;
   }
 
-  /** Returns a reason when the tx is refused. */
-  add(tx: Tx, nowMs: number): string | null {
-    const id = toHex(txHash(tx));
+  /** `id`: the tx's hex hash (computed once, at admission). Returns a reason when the tx is refused. */
+  add(tx: Tx, id: string, nowMs: number): string | null {
     if (this.#ids.has(id)) return "duplicate transaction";
     if (this.#txs.length >= this.maxTxs || this.#bytes + tx.byteLength > this.maxBytes) return "mempool full";
     this.#txs.push({ tx, id, addedAtMs: nowMs });
@@ -47,12 +46,12 @@ export class Mempool {
     let bytes = 0;
     while (this.#txs.length > 0 && out.length < maxCount) {
       const head = this.#txs[0]!;
-      // Per-tx list overhead: 4 bytes of SSZ offset.
-      if (out.length > 0 && bytes + head.tx.byteLength + 4 > maxBytes) break;
+      // A tx costs its bytes and its offset in the payload.
+      if (out.length > 0 && bytes + payloadBytesOf(head.tx) > maxBytes) break;
       this.#txs.shift();
       this.#ids.delete(head.id);
       this.#bytes -= head.tx.byteLength;
-      bytes += head.tx.byteLength + 4;
+      bytes += payloadBytesOf(head.tx);
       out.push(head.tx);
     }
     return out;

@@ -8,8 +8,12 @@ import type { LaneBlock, LaneQc, LaneRange, LaneVote, PersistEffect, ResendEffec
 export interface LanesConfig {
   /** Produce a block once the mempool holds this many bytes. */
   maxBlockBytes: number;
-  /** ...or once the oldest pending tx waited this long. */
+  /** ...or once the oldest pending tx waited this long (under load; an idle lane produces at once). */
   maxBlockDelayMs: number;
+  /** Produce at once when the own lane is idle (every own block final); batch only under load. */
+  sendWhenIdle: boolean;
+  /** No new own block while own unfinalized blocks' payloads would pass this many bytes. */
+  maxWindowBytes: number;
   /** Mempool bounds: beyond either, txs are rejected (the API answers 503). */
   mempoolMaxTxs: number;
   mempoolMaxBytes: number;
@@ -26,7 +30,8 @@ export interface LanesConfig {
  * state.
  */
 export type LanesInput =
-  | { kind: "tx"; tx: Tx }
+  /** A client's tx; `hash`: its hex tx hash when the admitting code already computed it (else the mempool does). */
+  | { kind: "tx"; tx: Tx; hash?: string }
   /** A pushed lane block, or one from a sync response. */
   | { kind: "laneBlock"; block: LaneBlock; verified?: boolean }
   | { kind: "laneVote"; vote: LaneVote; verified?: boolean }
@@ -49,7 +54,8 @@ export type LanesEffect =
   | { kind: "setTimer"; deadlineMs: number }
   /** Ask peers for blocks from..to-1 of a lane (sync protocol). */
   | { kind: "fetchLaneBlocks"; lane: number; from: number; to: number }
-  | { kind: "txRejected"; tx: Tx; reason: string }
+  /** `hash`: the refused tx's hex hash (the pending map's key). */
+  | { kind: "txRejected"; tx: Tx; hash: string; reason: string }
   | { kind: "event"; level: "info" | "warn" | "error"; msg: string; data?: Record<string, unknown> };
 
 /** Counters a runtime exports as metrics. */

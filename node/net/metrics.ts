@@ -15,7 +15,7 @@ export type Topic = "lane_vote" | "consensus" | "app_vote" | "batch_vote" | "ha_
 export type Verdict = "accept" | "ignore" | "reject";
 export type SyncKind = "status" | "commitQcs" | "laneBlocks" | "globalBlocks" | "batchQcs";
 export type SyncRole = "client" | "server";
-export type SyncOutcome = "ok" | "error" | "timeout" | "limited" | "invalid";
+export type SyncOutcome = "ok" | "error" | "timeout" | "limited" | "invalid" | "pruned";
 export type PushEvent = "sent" | "received" | "dropped" | "rejected";
 
 export interface NetMetricsSink {

@@ -257,6 +257,9 @@ export class SyncClient implements SyncClientApi {
         if (expected === undefined) {
           const header = syncCodecs.header.decode(frame);
           if (header.code === SYNC_CODE.rateLimited) return fail("limited", "rate limited");
+          if (header.code === SYNC_CODE.pruned) {
+            return fail("error", "the peer pruned that range (storage.retainIndexes): it holds only newer blocks");
+          }
           if (header.code !== SYNC_CODE.ok) return fail("error", `server answered code ${header.code}`);
           if (header.items > maxItems) return fail("invalid", `${header.items} items for at most ${maxItems}`);
           expected = header.items;

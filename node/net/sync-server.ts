@@ -27,6 +27,8 @@ export interface SyncServerHandlers {
     maxBytes: number,
   ): Array<GlobalBlock | Uint8Array> | Promise<Array<GlobalBlock | Uint8Array>>;
   batchQcs(first: number, last: number): Array<BatchQc | Uint8Array> | Promise<Array<BatchQc | Uint8Array>>;
+  /** The lowest global block held (the retention start); a request below it is answered "pruned". */
+  globalBlocksFirst?(): number;
 }
 
 /** What a request for a range may hold before its size is known; a status request is small. */
@@ -185,6 +187,13 @@ export class SyncServer {
       this.#metrics.syncEvent("status", "server", "invalid");
       this.#log.debug({ peer, err: (err as Error).message }, "bad sync request");
       await this.#respondError(stream, SYNC_CODE.badRequest);
+      return;
+    }
+    const first = req.kind === "globalBlocks" ? this.#handlers.globalBlocksFirst?.() : undefined;
+    if (req.kind === "globalBlocks" && first !== undefined && req.first < first) {
+      // Not an error of the peer's, nor of ours: a clear answer instead of an empty one.
+      this.#metrics.syncEvent(req.kind, "server", "pruned");
+      await this.#respondError(stream, SYNC_CODE.pruned);
       return;
     }
     if (!this.#limiter.admit(peer, Date.now())) {

@@ -60,6 +60,8 @@ export const SYNC_CODE = {
   badRequest: 1,
   rateLimited: 2,
   unavailable: 3,
+  /** The range starts below what the server retains (storage.retainIndexes pruned it). */
+  pruned: 4,
 } as const;
 
 export type SyncRequest =

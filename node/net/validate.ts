@@ -12,7 +12,6 @@ import {
   type LaneBlock,
   type LaneVote,
   type SignedMessage,
-  sha256,
   type View,
 } from "../types/index.ts";
 import type { Topic, Verdict } from "./metrics.ts";
@@ -221,47 +220,15 @@ function checkConsensus(data: Uint8Array, ctx: ValidationContext): Checked<Conse
  * A lane block as it arrives by push or sync: canonical, within the chain's
  * size limit, its lane a committee member, signed by that lane's owner, and
  * its header committing to exactly these transactions. The same rules as
- * node/committee's signed-message table, with reason codes for the metrics
- * and the payload hash taken from the received bytes (no re-encode).
+ * node/committee's signed-message table, with reason codes for the metrics.
+ * The decoder walks the payload's offsets and keeps it as the received
+ * bytes; it is hashed once, as those bytes (no re-encode).
  */
 export function checkLaneBlock(data: Uint8Array, committee: Committee, cache?: VerifyCache): Checked<LaneBlock> {
   if (data.byteLength > committee.params.maxLaneBlockBytes) return reject("oversize");
   const d = decodeOrReject(() => codecs.laneBlock.decode(data));
   if (!d.ok) return reject("decode");
-  return checkLaneBlockValue(d.value, committee, cache, encodedPayloadHash(data));
-}
-
-/**
- * The fixed part of an encoded LaneBlock (header, signature, offset of the tx
- * list), measured once from a sample rather than hard-coded: in canonical SSZ
- * the tx list's own encoding is the tail of the block's.
- */
-const TXS_AT = (() => {
-  const tx = new Uint8Array([1, 2, 3]);
-  const sample: LaneBlock = {
-    header: {
-      lane: 0,
-      number: 0,
-      parent: new Uint8Array(32),
-      payloadHash: new Uint8Array(32),
-      txCount: 1,
-      createdAtMs: 0,
-    },
-    signature: new Uint8Array(64),
-    txs: [tx],
-  };
-  return codecs.laneBlock.encode(sample).byteLength - codecs.txList.encode([tx]).byteLength;
-})();
-
-/**
- * payloadHash(txs) computed from a canonical encoded block without encoding
- * the list again (a third of the cost of checking a 256 KiB block). Returns
- * undefined when the offset is not where canonical SSZ puts it.
- */
-function encodedPayloadHash(data: Uint8Array): Uint8Array | undefined {
-  if (data.byteLength < TXS_AT) return undefined;
-  const offset = new DataView(data.buffer, data.byteOffset + TXS_AT - 4, 4).getUint32(0, true);
-  return offset === TXS_AT ? sha256(data.subarray(TXS_AT)) : undefined;
+  return checkLaneBlockValue(d.value, committee, cache);
 }
 
 export function checkLaneBlockValue(

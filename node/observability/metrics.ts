@@ -64,6 +64,26 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: "Transactions in finalized blocks",
       registers: r,
     }),
+    storageWriteBytes: new Counter({
+      name: "validator_storage_write_bytes_total",
+      help: "Bytes of keys and values the node wrote to LevelDB (group commits), before LevelDB's own log and compaction",
+      registers: r,
+    }),
+    storageWriteBytesPerTx: new Gauge({
+      name: "validator_storage_write_bytes_per_finalized_tx",
+      help: "validator_storage_write_bytes_total / validator_txs_finalized_total since start",
+      registers: r,
+    }),
+    chainRetainedFrom: new Gauge({
+      name: "validator_chain_retained_from",
+      help: "The lowest finalized global block the chain store keeps (storage.retainIndexes prunes below it)",
+      registers: r,
+    }),
+    chainPrunedBlocks: new Counter({
+      name: "validator_chain_pruned_blocks_total",
+      help: "Global blocks pruned by retention (storage.retainIndexes)",
+      registers: r,
+    }),
     eventStreamsDropped: new Counter({
       name: "validator_event_streams_dropped_total",
       help: "GET /events streams refused at the cap (too_many_streams) or cut off: a client whose buffer filled (slow_client), or every stream when the fan-out fell behind (hub_overflow)",

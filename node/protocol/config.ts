@@ -12,6 +12,8 @@ export function protocolConfig(config: Config): ProtocolConfig {
     lanes: {
       maxBlockBytes: config.lanes.maxBlockBytes,
       maxBlockDelayMs: config.lanes.maxBlockDelayMs,
+      maxWindowBytes: config.lanes.maxWindowBytes,
+      sendWhenIdle: config.lanes.sendWhenIdle,
       mempoolMaxTxs: config.lanes.mempoolMaxTxs,
       mempoolMaxBytes: config.lanes.mempoolMaxBytes,
       maxBufferedAhead: config.lanes.maxBufferedAhead,

@@ -33,7 +33,8 @@ export type TimerName = "lanes" | "consensus" | "execution" | "attestation";
  * signature again; absent, they do (the simulator's inputs, tests).
  */
 export type NodeInput =
-  | { kind: "tx"; tx: Tx }
+  /** A client's tx; `hash`: its hex tx hash when the admitting code already computed it (else the mempool does). */
+  | { kind: "tx"; tx: Tx; hash?: string }
   | { kind: "laneBlock"; block: LaneBlock; verified?: boolean }
   | { kind: "laneVote"; vote: LaneVote; verified?: boolean }
   | { kind: "consensus"; msg: ConsensusMessage; verified?: boolean }
@@ -85,7 +86,8 @@ export type NodeEffect =
   /** Index k is final (its CommitQC is durable). */
   | { kind: "finalized"; qc: CommitQc }
   /** Global block k is executed and its app state durable. */
-  | { kind: "deliver"; block: GlobalBlock; appHash: Uint8Array }
+  /** `txHashes`: the block's tx hashes in order, 32 bytes each, computed once by execution. */
+  | { kind: "deliver"; block: GlobalBlock; appHash: Uint8Array; txHashes: Uint8Array }
   | { kind: "fetchLaneBlocks"; lane: number; from: number; to: number }
   | { kind: "fetchCommitQcs"; from: number }
   | { kind: "fetchBatchQcs"; from: number }
@@ -97,7 +99,8 @@ export type NodeEffect =
   | { kind: "attested"; batch: Batch; hash: Uint8Array }
   /** BatchQC(n) is durable (log, metrics, main node status). */
   | { kind: "batchQcStored"; qc: BatchQc; batch: Batch }
-  | { kind: "txRejected"; tx: Tx; reason: string }
+  /** `hash`: the refused tx's hex hash (the pending map's key). */
+  | { kind: "txRejected"; tx: Tx; hash: string; reason: string }
   /** The node must stop (app hash divergence, or a release the durable record does not cover). */
   | { kind: "halt"; reason: string }
   /** A member signed two different statements for one slot: keep the proof (storage dedupes). */

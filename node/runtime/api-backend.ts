@@ -22,9 +22,10 @@ import {
   leafHash,
   merklePath,
   proposalHash,
-  sha256,
   toHex,
   txHash,
+  txHashList,
+  txHashListHex,
 } from "../types/index.ts";
 import type { NodeHome } from "./home.ts";
 
@@ -53,8 +54,8 @@ export class PendingTxs {
     return this.#since.size;
   }
 
-  add(tx: Uint8Array, nowMs: number): string {
-    const hash = toHex(txHash(tx));
+  /** Remembers an admitted tx by its hex hash (computed once, at admission). */
+  add(hash: string, nowMs: number): void {
     if (!this.#since.has(hash)) {
       if (this.#since.size >= this.capacity) {
         const oldest = this.#since.keys().next().value;
@@ -62,21 +63,19 @@ export class PendingTxs {
       }
       this.#since.set(hash, nowMs);
     }
-    return hash;
   }
 
   has(hash: string): boolean {
     return this.#since.has(hash);
   }
 
-  remove(tx: Uint8Array): void {
-    this.#since.delete(toHex(txHash(tx)));
+  remove(hash: string): void {
+    this.#since.delete(hash);
   }
 
-  /** Forgets a finalized tx; returns when it was admitted, if it was admitted here. */
-  finalize(tx: Uint8Array): number | undefined {
+  /** Forgets a finalized tx by its hex hash; returns when it was admitted, if it was admitted here. */
+  finalize(hash: string): number | undefined {
     if (this.#since.size === 0) return undefined;
-    const hash = toHex(sha256(tx));
     const since = this.#since.get(hash);
     if (since !== undefined) this.#since.delete(hash);
     return since;
@@ -91,8 +90,8 @@ export interface ApiBackendParts {
   net: Network;
   metrics: Metrics;
   pending: PendingTxs;
-  /** Hands admitted txs to the event loop. */
-  submit(txs: Uint8Array[]): void;
+  /** Hands admitted txs to the event loop, with their hex hashes (each tx hashed once, here). */
+  submit(txs: Uint8Array[], hashes: string[]): void;
   /** Txs handed to the loop and not yet stepped. */
   queuedTxs(): number;
   /** False while stopping or halted. */
@@ -193,8 +192,9 @@ export function createApiBackend(parts: ApiBackendParts): ApiBackend {
         metrics.mempoolRejected.inc(txs.length);
         return { accepted: false, reason: "mempool_full", retryAfterMs: RETRY_AFTER_MS };
       }
-      parts.submit(txs);
-      return { accepted: true, hashes: txs.map((tx) => toHex(txHash(tx))) };
+      const hashes = txs.map((tx) => toHex(txHash(tx)));
+      parts.submit(txs, hashes);
+      return { accepted: true, hashes };
     },
 
     txStatus(hash) {
@@ -207,7 +207,9 @@ export function createApiBackend(parts: ApiBackendParts): ApiBackend {
       const block = await storage.globalBlock(k);
       if (block === undefined) return null;
       const appHash = await storage.appHashAt(k);
-      return blockJson(block, appHash ?? null);
+      // The hashes as stored with the block (computed once, by execution); hashed here only if absent.
+      const txHashes = (await storage.chain.txHashes(k)) ?? txHashList(block.blocks);
+      return blockJson(block, appHash ?? null, txHashes);
     },
 
     attestationStatus() {
@@ -326,9 +328,9 @@ function batchJson(chainId: string, genesisHash: Uint8Array, b: Batch, qc: Batch
   };
 }
 
-function blockJson(block: GlobalBlock, appHash: Uint8Array | null): BlockJson {
+function blockJson(block: GlobalBlock, appHash: Uint8Array | null, hashList: Uint8Array): BlockJson {
   const qc = block.commitQc;
-  const txHashes = block.blocks.flatMap((b) => b.txs.map((tx) => toHex(txHash(tx))));
+  const txHashes = txHashListHex(hashList);
   return {
     index: block.index,
     hash: toHex(blockHash(qc.proposal)),

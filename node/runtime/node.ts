@@ -45,10 +45,19 @@ import {
   writeGenesisRecord,
   writePidFile,
 } from "../storage/index.ts";
-import { type ConsensusMessage, type Evidence, type RecoveredState, toHex, type View } from "../types/index.ts";
+import {
+  type ConsensusMessage,
+  type Evidence,
+  type RecoveredState,
+  toHex,
+  txHashCount,
+  txHashListHex,
+  type View,
+} from "../types/index.ts";
 import { createApiBackend, PendingTxs } from "./api-backend.ts";
 import { AttestationPoller } from "./attestation-poller.ts";
 import { CatchUp } from "./catch-up.ts";
+import { ChainPruner } from "./chain-pruner.ts";
 import { DurableReporter, LocalDurability } from "./durability.ts";
 import { FinalizedLog } from "./finalized-log.ts";
 import { HaMode } from "./ha-mode.ts";
@@ -265,9 +274,7 @@ function assertOwnLaneIsOurs(recovered: RecoveredState, validatorIndex: number |
 /** A network input's size for the queue's byte bound: lane blocks by their txs, the rest as small. */
 function approxInputBytes(input: NodeInput): number {
   if (input.kind !== "laneBlock") return 1024;
-  let bytes = 256;
-  for (const tx of input.block.txs) bytes += tx.byteLength + 4;
-  return bytes;
+  return 256 + input.block.payload.byteLength;
 }
 
 interface RuntimeParts {
@@ -327,6 +334,11 @@ class Runtime implements RunningNode {
   readonly #scrubber: Scrubber;
   /** Highest global block whose write is durable (the scrub reads no further). */
   #durableChainTip: number;
+  /** Retention of the chain store (storage.retainIndexes). */
+  readonly #pruner: ChainPruner;
+  /** Bytes written and txs finalized since start, for the bytes-per-tx gauge. */
+  #writtenBytes = 0;
+  #finalizedTxs = 0;
   #poller: AttestationPoller | null = null;
   #api: FastifyInstance | null = null;
   /** GET /events fan-out; null without the API. */
@@ -343,7 +355,7 @@ class Runtime implements RunningNode {
    * is signed at a number the node used before. Bounded by the admission
    * check (they count in #queuedTxs).
    */
-  #heldTxs: Uint8Array[] = [];
+  #heldTxs: { kind: "tx"; tx: Uint8Array; hash: string }[] = [];
   /** Set once the protocol has started; no input is stepped before. */
   #running = false;
   #writes: OutboxPersist[] = [];
@@ -393,6 +405,22 @@ class Runtime implements RunningNode {
     this.#writer.onBatch((s) => {
       this.#metrics.walWriteSeconds.observe(s.durationMs / 1000);
       this.#metrics.walBatchWrites.observe(s.ops);
+      this.#metrics.storageWriteBytes.inc(s.bytes);
+      this.#writtenBytes += s.bytes;
+      if (this.#finalizedTxs > 0) this.#metrics.storageWriteBytesPerTx.set(this.#writtenBytes / this.#finalizedTxs);
+    });
+    this.#metrics.chainRetainedFrom.set(storage.chain.first);
+    this.#pruner = new ChainPruner({
+      storage,
+      submit: (writes) => this.#writer.submit(writes),
+      retainIndexes: home.config.storage.retainIndexes,
+      batchIndexes: home.config.storage.pruneBatchIndexes,
+      durableTip: () => this.#durableChainTip,
+      onPruned: (from, before) => {
+        this.#metrics.chainPrunedBlocks.inc(before - from);
+        this.#metrics.chainRetainedFrom.set(before);
+      },
+      onError: (before, err) => this.#log.warn({ before, err: err.message }, "could not prune the chain store"),
     });
     this.#signer = home.validatorKey ? new Signer(home.validatorKey.secretKey, home.committee.chainId) : null;
     this.#ha =
@@ -624,7 +652,7 @@ class Runtime implements RunningNode {
           net: this.#net,
           metrics: this.#metrics,
           pending: this.#pending,
-          submit: (txs) => this.#submitTxs(txs),
+          submit: (txs, hashes) => this.#submitTxs(txs, hashes),
           queuedTxs: () => this.#queuedTxs,
           accepting: () => this.#stopping === null && this.#protocol.halted === null,
           signing: () => this.#floor?.json ?? { state: "observer", floor: null, reason: "no validator key" },
@@ -746,13 +774,15 @@ class Runtime implements RunningNode {
     this.#schedule();
   }
 
-  #submitTxs(txs: Uint8Array[]): void {
+  /** Admitted txs with their hex hashes (computed once, by the API backend). */
+  #submitTxs(txs: Uint8Array[], hashes: string[]): void {
     const nowMs = Date.now();
     const hold = this.#floor?.holding === true;
-    for (const tx of txs) {
-      this.#pending.add(tx, nowMs);
-      if (hold) this.#heldTxs.push(tx);
-      else this.#queue.push({ kind: "tx", tx });
+    for (let i = 0; i < txs.length; i++) {
+      const input = { kind: "tx" as const, tx: txs[i]!, hash: hashes[i]! };
+      this.#pending.add(input.hash, nowMs);
+      if (hold) this.#heldTxs.push(input);
+      else this.#queue.push(input);
     }
     this.#queuedTxs += txs.length;
     this.#schedule();
@@ -761,7 +791,7 @@ class Runtime implements RunningNode {
   #releaseHeldTxs(): void {
     const held = this.#heldTxs;
     this.#heldTxs = [];
-    for (const tx of held) this.#queue.push({ kind: "tx", tx });
+    for (const input of held) this.#queue.push(input);
     this.#schedule();
   }
 
@@ -882,7 +912,8 @@ class Runtime implements RunningNode {
           break;
         }
         case "deliver":
-          this.#delivered(e.block.index, e.block.commitQc.proposal.view.round, e.block.blocks, nowMs);
+          this.#delivered(e.block.index, e.block.commitQc.proposal.view.round, e.txHashes, nowMs);
+          if (this.#stopping === null) this.#pruner.maybe();
           break;
         case "fetchLaneBlocks":
           this.#catchUp?.laneBlocks(e.lane, e.from, e.to);
@@ -891,7 +922,7 @@ class Runtime implements RunningNode {
           this.#catchUp?.commitQcs(e.from);
           break;
         case "txRejected":
-          this.#pending.remove(e.tx);
+          this.#pending.remove(e.hash);
           this.#metrics.mempoolRejected.inc();
           break;
         case "halt":
@@ -919,19 +950,22 @@ class Runtime implements RunningNode {
     }
   }
 
-  #delivered(index: number, round: number, blocks: { txs: Uint8Array[] }[], nowMs: number): void {
-    let txs = 0;
-    for (const b of blocks) {
-      txs += b.txs.length;
-      for (const tx of b.txs) {
-        const since = this.#pending.finalize(tx);
+  /** A block is executed and durable; `txHashes` are its tx hashes as execution computed them (once). */
+  #delivered(index: number, round: number, txHashes: Uint8Array, nowMs: number): void {
+    const txs = txHashCount(txHashes);
+    // Hex only when someone reads it: a pending tx here, or an event stream.
+    const hex = this.#pending.size > 0 || this.#events?.listening ? txHashListHex(txHashes) : [];
+    if (this.#pending.size > 0) {
+      for (const h of hex) {
+        const since = this.#pending.finalize(h);
         if (since !== undefined) this.#metrics.finalityLatency.observe((nowMs - since) / 1000);
       }
     }
     this.#metrics.txsFinalized.inc(txs);
+    this.#finalizedTxs += txs;
     this.#finalizedLog.note(index, round, txs, nowMs);
-    // One bounded enqueue; hashing and the writes to each stream run after the turn.
-    if (this.#events) this.#events.publish(index, blocks);
+    // One bounded enqueue; the writes to each stream run after the turn.
+    if (this.#events) this.#events.publish(index, hex);
   }
 
   /**

@@ -124,9 +124,18 @@ export class Scrubber {
     const { storage, committee } = this.#o;
     let total = 0;
     const tip = this.#o.durableTip();
-    for (let from = 1; from <= tip; from += BLOCKS_PER_SLICE) {
+    for (let from = storage.chain.first; from <= tip; from += BLOCKS_PER_SLICE) {
       if (this.#abort.signal.aborted) return total;
-      const { bytes } = await checkBlocks(storage, committee, from, Math.min(tip, from + BLOCKS_PER_SLICE - 1));
+      // Retention may have pruned past this slice meanwhile: start at what is kept.
+      from = Math.max(from, storage.chain.first);
+      let bytes: number;
+      try {
+        ({ bytes } = await checkBlocks(storage, committee, from, Math.min(tip, from + BLOCKS_PER_SLICE - 1)));
+      } catch (err) {
+        // Records pruned while the slice was read are not damage.
+        if (from < storage.chain.first) continue;
+        throw err;
+      }
       total += bytes;
       await this.#spent(bytes);
     }

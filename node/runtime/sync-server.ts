@@ -10,7 +10,7 @@ export function syncServerFor(storage: Storage, laneCount: number, views: ViewsS
       const tip = storage.chain.tip;
       return {
         commitQcs: { first: cqc.first, next: cqc.next },
-        globalBlocks: tip === 0 ? { first: 0, next: 0 } : { first: 1, next: tip + 1 },
+        globalBlocks: tip === 0 ? { first: 0, next: 0 } : { first: storage.chain.first, next: tip + 1 },
         lanes: Array.from({ length: laneCount }, (_, lane) => {
           const wal = storage.lanes.wal(lane);
           return { lane, first: wal.first, next: wal.next };
@@ -26,5 +26,6 @@ export function syncServerFor(storage: Storage, laneCount: number, views: ViewsS
     // Contiguous from `first`, as stored: one range read, no decode and
     // re-encode, and nothing read beyond the response bound.
     globalBlocks: (first, last, maxBytes) => storage.encodedGlobalBlocks(first, last, maxBytes),
+    globalBlocksFirst: () => storage.chain.first,
   };
 }

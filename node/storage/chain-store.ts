@@ -1,4 +1,4 @@
-import { codecs, type GlobalBlock, txHash } from "../types/index.ts";
+import { bytesEqual, codecs, type GlobalBlock, payloadTxCount, TX_HASH_BYTES, txHashAt } from "../types/index.ts";
 import { StorageError } from "./errors.ts";
 import { readU64, readU64Key, u64Key, writeU64 } from "./keys.ts";
 import { type LevelDb, plain, SCAN, type Space, space } from "./level.ts";
@@ -12,37 +12,115 @@ export interface TxLocation {
 
 const LOCATION_BYTES = 12;
 
+/** Bytes of a tx hash that a lookup key starts with. */
+export const TX_KEY_PREFIX_BYTES = 8;
+/** Lookup keys one query follows at most (same 8-byte hash prefix, newest first). */
+const MAX_LOOKUP_CANDIDATES = 64;
+
 /**
- * The finalized chain (`chain/block/<index>`, `chain/tx/<hash>`,
- * `chain/void/<hash>`): global blocks in index order, and each executed tx
- * hash to its location. Txs of a voided lane range (finalized, never
- * executed: the lane owner equivocated) are indexed apart, in `chain/void`,
- * so an executed occurrence always wins. Within one block a tx that occurs
- * twice keeps its first location; a later block's occurrence replaces it.
+ * The finalized chain, stored per block:
+ * - `chain/block/<index>`: the global block as its encoded bytes;
+ * - `chain/txs/<index>`: its tx hashes in order, 32 bytes each (one value
+ *   per block, the list execution computed once): what GET /blocks, the
+ *   event stream, the integrity checks and retention read instead of
+ *   hashing again;
+ * - `chain/txk/<8-byte hash prefix><index>`: position, one small key per
+ *   executed tx so GET /txs/:hash is one short range read: the candidates
+ *   with that prefix, newest index first, each confirmed against the block's
+ *   list (a prefix shared by two txs costs one more read, never a wrong
+ *   answer). The latest block that holds a tx wins; within one block, its
+ *   first position;
+ * - `chain/void/<hash>`: location of a tx of a voided lane range (finalized,
+ *   never executed: the lane owner equivocated), apart, so an executed
+ *   occurrence always wins.
+ * All of a block's records go into the block's one write batch.
  */
 export class ChainStore {
   readonly #blocks: Space;
-  readonly #txs: Space;
+  readonly #lists: Space;
+  readonly #keys: Space;
   readonly #voided: Space;
+  readonly #meta: Space;
   #tip: number;
+  #first: number;
 
-  private constructor(blocks: Space, txs: Space, voided: Space, tip: number) {
+  private constructor(db: LevelDb, blocks: Space, meta: Space, tip: number, first: number) {
     this.#blocks = blocks;
-    this.#txs = txs;
-    this.#voided = voided;
+    this.#lists = space(db, ["chain", "txs"]);
+    this.#keys = space(db, ["chain", "txk"]);
+    this.#voided = space(db, ["chain", "void"]);
+    this.#meta = meta;
     this.#tip = tip;
+    this.#first = first;
   }
 
   static async open(db: LevelDb): Promise<ChainStore> {
     const blocks = space(db, ["chain", "block"]);
-    const txs = space(db, ["chain", "tx"]);
     let tip = 0;
     for await (const key of blocks.keys({ reverse: true, limit: 1 })) {
       const index = readU64Key(key);
       if (index === null) throw new StorageError("chain/block: a key is not a block index");
       tip = index;
     }
-    return new ChainStore(blocks, txs, space(db, ["chain", "void"]), tip);
+    const meta = space(db, ["meta"]);
+    const raw = await meta.get(FIRST_KEY);
+    let first = 1;
+    if (raw !== undefined) {
+      if (raw.byteLength !== 8) throw new StorageError("meta/chain-first: not an 8-byte index");
+      first = readU64(plain(raw), 0);
+    }
+    return new ChainStore(db, blocks, meta, tip, first);
+  }
+
+  /**
+   * The retention start: the lowest global block kept (1 until something
+   * was pruned). Blocks first..tip are held; the integrity checks and the
+   * sync server start here.
+   */
+  get first(): number {
+    return this.#first;
+  }
+
+  /** The hash lists of blocks first..before-1 as stored, for a prune of them (in order; a missing list is empty). */
+  async hashListsBefore(before: number): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = [];
+    if (before <= this.#first) return out;
+    for await (const [key, value] of this.#lists.iterator({ gte: u64Key(this.#first), lt: u64Key(before) })) {
+      const index = readU64Key(key);
+      while (index !== null && this.#first + out.length < index) out.push(new Uint8Array(0));
+      out.push(plain(value));
+    }
+    while (this.#first + out.length < before) out.push(new Uint8Array(0));
+    return out;
+  }
+
+  /**
+   * Stages the pruning of blocks first..before-1 with their tx index
+   * (`txHashLists`: their stored hash lists, in order, from hashListsBefore),
+   * and moves the retention start to `before`, in one batch. The tip is
+   * never pruned. Voided-range records (`chain/void`, rare) are kept.
+   */
+  prune(ws: WriteSet, before: number, txHashLists: readonly Uint8Array[]): void {
+    const first = this.#first;
+    if (!Number.isSafeInteger(before) || before <= first || before > this.#tip) {
+      throw new StorageError(
+        `chain: refused: pruning below ${before} (blocks ${first}..${this.#tip} held, the tip is kept)`,
+      );
+    }
+    if (txHashLists.length !== before - first) {
+      throw new StorageError(`chain: refused: ${txHashLists.length} hash lists to prune ${first}..${before - 1}`);
+    }
+    for (let k = first; k < before; k++) {
+      const list = txHashLists[k - first]!;
+      ws.del(this.#blocks, u64Key(k));
+      ws.del(this.#lists, u64Key(k));
+      for (let i = 0; i < list.byteLength / TX_HASH_BYTES; i++) ws.del(this.#keys, lookupKey(txHashAt(list, i), k));
+    }
+    ws.put(this.#meta, FIRST_KEY, u64Key(before));
+    this.#first = before;
+    ws.onUndo(() => {
+      this.#first = first;
+    });
   }
 
   /** Highest global block stored (0 = none). */
@@ -50,7 +128,8 @@ export class ChainStore {
     return this.#tip;
   }
 
-  put(ws: WriteSet, block: GlobalBlock, voidLanes: readonly number[] = []): void {
+  /** Stages block k with its tx hashes in order (32 bytes each, computed once by execution). */
+  put(ws: WriteSet, block: GlobalBlock, voidLanes: readonly number[], txHashes: Uint8Array): void {
     const k = block.index;
     if (k !== this.#tip + 1) throw new StorageError(`chain/block: refused: block ${k}, expected ${this.#tip + 1}`);
     if (block.commitQc.proposal.view.index !== k) {
@@ -70,20 +149,28 @@ export class ChainStore {
         throw new StorageError(`chain/block: refused: block ${k} voids lane ${lane}, not one of its ${size} lanes`);
       }
     }
+    let txCount = 0;
+    for (const lb of block.blocks) txCount += payloadTxCount(lb.payload);
+    if (txHashes.byteLength !== txCount * TX_HASH_BYTES) {
+      throw new StorageError(
+        `chain/block: refused: block ${k} has ${txCount} txs, its hash list ${txHashes.byteLength / TX_HASH_BYTES}`,
+      );
+    }
     ws.put(this.#blocks, u64Key(k), codecs.globalBlock.encode(block));
-    let position = 0;
-    const seen = new Set<string>();
-    for (const lb of block.blocks) {
-      const space = voidLanes.includes(lb.header.lane) ? this.#voided : this.#txs;
-      for (const tx of lb.txs) {
-        const hash = txHash(tx);
-        const id = Buffer.from(hash).toString("hex");
-        if (!seen.has(id)) {
-          seen.add(id);
-          ws.put(space, hash, location(k, position));
-        }
-        position++;
+    ws.put(this.#lists, u64Key(k), txHashes);
+    // Staged last position first: within one batch a later put of a key
+    // wins, so a tx that occurs twice in the block keeps its first position.
+    let end = txCount;
+    for (let b = block.blocks.length - 1; b >= 0; b--) {
+      const lb = block.blocks[b]!;
+      const voided = voidLanes.includes(lb.header.lane);
+      const start = end - payloadTxCount(lb.payload);
+      for (let position = end - 1; position >= start; position--) {
+        const hash = txHashAt(txHashes, position);
+        if (voided) ws.put(this.#voided, hash, location(k, position));
+        else ws.put(this.#keys, lookupKey(hash, k), u32(position));
       }
+      end = start;
     }
     const before = this.#tip;
     this.#tip = k;
@@ -93,7 +180,7 @@ export class ChainStore {
   }
 
   async block(index: number): Promise<GlobalBlock | undefined> {
-    if (!Number.isSafeInteger(index) || index < 1 || index > this.#tip) return undefined;
+    if (!Number.isSafeInteger(index) || index < this.#first || index > this.#tip) return undefined;
     const raw = await this.#blocks.get(u64Key(index));
     return raw === undefined ? undefined : codecs.globalBlock.decode(plain(raw));
   }
@@ -107,7 +194,7 @@ export class ChainStore {
    */
   async encodedRange(first: number, last: number, maxBytes = Number.POSITIVE_INFINITY): Promise<Uint8Array[]> {
     const to = Math.min(last, this.#tip);
-    if (!Number.isSafeInteger(first) || first < 1 || to < first) return [];
+    if (!Number.isSafeInteger(first) || first < this.#first || to < first) return [];
     const out: Uint8Array[] = [];
     let bytes = 0;
     for await (const [key, value] of this.#blocks.iterator({ gte: u64Key(first), lte: u64Key(to) })) {
@@ -131,15 +218,64 @@ export class ChainStore {
       yield { index: readU64Key(key), bytes: plain(bytes) };
   }
 
+  /** The tx hashes of stored block `index` in order (32 bytes each), or undefined if it holds none. */
+  async txHashes(index: number): Promise<Uint8Array | undefined> {
+    if (!Number.isSafeInteger(index) || index < this.#first) return undefined;
+    const raw = await this.#lists.get(u64Key(index));
+    return raw === undefined ? undefined : plain(raw);
+  }
+
   /** Where an executed tx is (its latest occurrence). */
-  txLocation(hash: Uint8Array): Promise<TxLocation | undefined> {
-    return readLocation(this.#txs, hash);
+  async txLocation(hash: Uint8Array): Promise<TxLocation | undefined> {
+    if (hash.byteLength !== TX_HASH_BYTES) return undefined;
+    const prefix = hash.subarray(0, TX_KEY_PREFIX_BYTES);
+    const range = { gte: lookupKey(prefix, 0), lte: lookupKey(prefix, Number.MAX_SAFE_INTEGER), reverse: true };
+    for await (const [key, value] of this.#keys.iterator({ ...range, limit: MAX_LOOKUP_CANDIDATES })) {
+      const index = readU64(key, TX_KEY_PREFIX_BYTES);
+      if (value.byteLength !== 4) continue;
+      const position = new DataView(value.buffer, value.byteOffset).getUint32(0);
+      const list = await this.txHashes(index);
+      if (list !== undefined && (position + 1) * TX_HASH_BYTES <= list.byteLength) {
+        if (bytesEqual(txHashAt(list, position), hash)) return { index, position };
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * The positions the lookup keys of block `index` hold for the given
+   * positions of its hash list (undefined where a key is missing), in one
+   * read of many keys: the integrity checks' view of the tx index.
+   */
+  async lookupPositions(index: number, list: Uint8Array, positions: number[]): Promise<(number | undefined)[]> {
+    if (positions.length === 0) return [];
+    const values = await this.#keys.getMany(positions.map((p) => lookupKey(txHashAt(list, p), index)));
+    return values.map((v) =>
+      v === undefined || v.byteLength !== 4 ? undefined : new DataView(v.buffer, v.byteOffset).getUint32(0),
+    );
   }
 
   /** Where a tx of a voided lane range was finalized without being executed. */
   voidedTxLocation(hash: Uint8Array): Promise<TxLocation | undefined> {
     return readLocation(this.#voided, hash);
   }
+}
+
+/** `meta/chain-first`: the retention start. */
+const FIRST_KEY = new TextEncoder().encode("chain-first");
+
+/** `chain/txk` key: the first 8 bytes of the hash, then the block index. */
+function lookupKey(hash: Uint8Array, index: number): Uint8Array {
+  const key = new Uint8Array(TX_KEY_PREFIX_BYTES + 8);
+  key.set(hash.subarray(0, TX_KEY_PREFIX_BYTES));
+  writeU64(key, TX_KEY_PREFIX_BYTES, index);
+  return key;
+}
+
+function u32(n: number): Uint8Array {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, n);
+  return out;
 }
 
 function location(index: number, position: number): Uint8Array {

@@ -6,8 +6,10 @@ import {
   type GlobalBlock,
   headerHash,
   payloadHash,
+  payloadTxCount,
   toHex,
-  txHash,
+  txHashAt,
+  txHashList,
   ZERO_HASH,
 } from "../types/index.ts";
 import { resyncCommand, StorageIntegrityError } from "./errors.ts";
@@ -31,9 +33,9 @@ function damaged(keyRange: string, problem: string, lost: string): StorageIntegr
 
 /**
  * The chain data's structure, below the anchor too (DESIGN section 8):
- * - `chain/block` holds exactly 1..tip (the retention start is 1: finalized
- *   global blocks are never pruned), tip within the finalized index and not
- *   below the executed index;
+ * - `chain/block` holds exactly first..tip, where first is the retention
+ *   start (`meta/chain-first`, 1 until storage.retainIndexes pruned
+ *   anything), tip within the finalized index and not below the executed index;
  * - `app/hash` holds exactly 1..executed, its last entry is `app/state`'s
  *   hash, and the anchor's AppQC certifies the hash stored at its index;
  * - the blocks `deepFrom..tip` in depth (checkBlocks).
@@ -48,7 +50,8 @@ export async function checkChainData(
 ): Promise<ChainCheckReport> {
   const tip = storage.chain.tip;
   const executed = storage.app.executedIndex;
-  const blocks = await contiguous("chain/block", storage.chain.indexes(), tip, "finalized global blocks");
+  const first = storage.chain.first;
+  const blocks = await contiguous("chain/block", storage.chain.indexes(), tip, "finalized global blocks", first);
   if (tip > finalizedIndex) {
     throw damaged(
       rangeName("chain/block", finalizedIndex + 1, tip),
@@ -86,7 +89,7 @@ export async function checkChainData(
       );
     }
   }
-  const deep = await checkBlocks(storage, committee, Math.max(1, deepFrom), tip);
+  const deep = await checkBlocks(storage, committee, Math.max(first, deepFrom), tip);
   return { blocks, deepBlocks: deep.blocks, deepBytes: deep.bytes, appHashes };
 }
 
@@ -108,8 +111,10 @@ export async function checkBlocks(
   let blocks = 0;
   let bytes = 0;
   if (from > to) return { blocks, bytes };
-  let prev: CommitQc | null = null;
-  if (from > 1) {
+  // The block before `from` gives the links; at the retention start there is none to check against.
+  let prev: CommitQc | null | "pruned" = null;
+  if (from > 1 && from <= storage.chain.first) prev = "pruned";
+  else if (from > 1) {
     const before = await readBlock(storage, from - 1);
     prev = before.commitQc;
   }
@@ -171,7 +176,7 @@ async function checkBlock(
   storage: Storage,
   committee: Committee,
   block: GlobalBlock,
-  prev: CommitQc | null,
+  prev: CommitQc | null | "pruned",
 ): Promise<void> {
   const k = block.index;
   const key = `chain/block/${k}`;
@@ -187,12 +192,17 @@ async function checkBlock(
   // Lane blocks are stored in range order: lane by lane, numbers ascending.
   let at = 0;
   const voidLanes = new Set<number>();
+  // At the retention start the previous block is pruned: its links are not
+  // checked, and whether a range was voided is not known (either index record will do).
+  const pruned = prev === "pruned";
+  const unknownLanes = new Set<number>();
   for (const r of ranges) {
-    const before = prev?.proposal.ranges[r.lane];
+    const before = prev === "pruned" ? undefined : prev?.proposal.ranges[r.lane];
     // prev is null only for block 1, whose lanes start at 0 from the zero hash.
     const tipNext = before?.next ?? 0;
     const tipHash = before?.lastHash ?? ZERO_HASH;
-    if (r.first !== tipNext) {
+    if (pruned) unknownLanes.add(r.lane);
+    if (!pruned && r.first !== tipNext) {
       throw damaged(
         `${key}, chain/block/${k - 1}`,
         `lane ${r.lane} range starts at ${r.first}, the previous block's ended at ${tipNext} (the chain does not link)`,
@@ -216,34 +226,66 @@ async function checkBlock(
           `global block ${k}`,
         );
       }
-      if (!bytesEqual(payloadHash(lb.txs), h.payloadHash)) {
+      if (!bytesEqual(payloadHash(lb.payload), h.payloadHash)) {
         throw damaged(key, `lane ${r.lane} block ${h.number}: txs do not match the payload hash`, `global block ${k}`);
       }
       expected = h.parent;
     }
-    if (count > 0 && !bytesEqual(expected, tipHash)) voidLanes.add(r.lane);
-    if (count === 0 && !bytesEqual(r.lastHash, tipHash)) {
+    if (!pruned && count > 0 && !bytesEqual(expected, tipHash)) voidLanes.add(r.lane);
+    if (!pruned && count === 0 && !bytesEqual(r.lastHash, tipHash)) {
       throw damaged(key, `lane ${r.lane}: an empty range that does not repeat the tip hash`, `global block ${k}`);
     }
   }
   if (at !== block.blocks.length) {
     throw damaged(key, `${block.blocks.length} lane blocks, the ranges name ${at}`, `global block ${k}`);
   }
+  // The tx index: the block's hash list as stored equals its txs' hashes,
+  // and every executed tx has its lookup key (a voided one its void record).
+  const expected = txHashList(block.blocks);
+  const stored = await storage.chain.txHashes(k);
+  if (stored === undefined || !bytesEqual(stored, expected)) {
+    throw damaged(
+      `chain/txs/${k}`,
+      stored === undefined
+        ? `the tx hash list of global block ${k} is missing`
+        : `the tx hash list of global block ${k} does not match its txs`,
+      `the tx index of global block ${k} (GET /blocks and GET /txs answer wrongly for its txs)`,
+    );
+  }
+  const executed: number[] = [];
+  let position = 0;
   for (const lb of block.blocks) {
-    const voided = voidLanes.has(lb.header.lane);
-    for (const tx of lb.txs) {
-      const hash = txHash(tx);
-      const executed = await storage.chain.txLocation(hash);
-      if (executed !== undefined && executed.index >= k) continue;
-      if (voided && (await storage.chain.voidedTxLocation(hash)) !== undefined) continue;
-      if (voided && executed !== undefined) continue;
-      throw damaged(
-        `chain/tx/${toHex(hash)}`,
-        `tx ${toHex(hash).slice(0, 16)} of global block ${k} is missing from the tx index${executed ? ` (it points to ${executed.index})` : ""}`,
-        `the tx index of global block ${k} (GET /txs answers "unknown" for its txs)`,
-      );
+    const maybeVoided = voidLanes.has(lb.header.lane) || unknownLanes.has(lb.header.lane);
+    const count = payloadTxCount(lb.payload);
+    for (let i = 0; i < count; i++, position++) {
+      if (!maybeVoided) {
+        executed.push(position);
+        continue;
+      }
+      // A voided range's tx (rare): its void record, or an executed occurrence elsewhere.
+      const hash = txHashAt(expected, position);
+      if ((await storage.chain.voidedTxLocation(hash)) !== undefined) continue;
+      if ((await storage.chain.txLocation(hash)) !== undefined) continue;
+      throw missingFromIndex("void", hash, k);
     }
   }
+  // Executed txs: each lookup key names a position holding the same hash, at
+  // or before its own (a tx twice in a block is indexed at its first).
+  const found = await storage.chain.lookupPositions(k, expected, executed);
+  for (const [i, p] of executed.entries()) {
+    const q = found[i];
+    const hash = txHashAt(expected, p);
+    if (q === undefined || q > p || !bytesEqual(txHashAt(expected, q), hash)) throw missingFromIndex("txk", hash, k);
+  }
+}
+
+function missingFromIndex(space: "txk" | "void", hash: Uint8Array, k: number): StorageIntegrityError {
+  const id = toHex(hash).slice(0, 16);
+  return damaged(
+    `chain/${space}/${id}`,
+    `tx ${id} of global block ${k} is missing from the tx index`,
+    `the tx index of global block ${k} (GET /txs answers "unknown" for its txs)`,
+  );
 }
 
 /** Keys of a dense index space must be exactly 1..last. */
@@ -252,8 +294,9 @@ async function contiguous(
   keys: AsyncIterable<number | null>,
   last: number,
   what: string,
+  first = 1,
 ): Promise<number> {
-  let expected = 1;
+  let expected = first;
   for await (const index of keys) {
     if (index === null) throw damaged(`${space}/*`, "a key is not an 8-byte index", `a record of ${space}`);
     if (index !== expected) {
@@ -280,5 +323,5 @@ async function contiguous(
       `${what} ${expected}..${last}`,
     );
   }
-  return expected - 1;
+  return expected - first;
 }

@@ -8,7 +8,9 @@
  *   meta/anchor                         pruning anchor
  *   meta/cursor/<wal name>              WAL cursors {first, next}, written on truncation
  *   chain/block/<index u64>             finalized global blocks
- *   chain/tx/<tx hash>                  -> index u64 ++ position u32 (executed txs)
+ *   chain/txs/<index u64>               the block's tx hashes in order, 32 bytes each
+ *   chain/txk/<hash[0..8]><index u64>   -> position u32 (lookup of an executed tx by hash)
+ *   meta/chain-first                    retention start: the lowest global block kept (u64)
  *   chain/void/<tx hash>                -> index u64 ++ position u32 (txs of voided lane ranges)
  *   app/state                           executed index u64 ++ app hash (32 bytes)
  *   app/kv/<key bytes>                  app state

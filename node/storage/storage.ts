@@ -11,6 +11,7 @@ import { EvidenceStore } from "./evidence-store.ts";
 import { LaneStore } from "./lane-store.ts";
 import { type LevelDb, space } from "./level.ts";
 import { SafetyStore } from "./safety-store.ts";
+import { migrateTxIndex } from "./tx-index-migration.ts";
 import type { WriteSet } from "./write-set.ts";
 
 export interface StorageOptions {
@@ -85,7 +86,7 @@ export class Storage {
             `chain/block: refused: block ${w.block.index} is beyond the finalized index ${finalized}`,
           );
         }
-        this.chain.put(ws, w.block, w.voidLanes ?? []);
+        this.chain.put(ws, w.block, w.voidLanes ?? [], w.txHashes);
         return;
       case "appState":
         if (w.index > finalized) {
@@ -104,6 +105,16 @@ export class Storage {
           );
         }
         this.lanes.prune(ws, w.lane, w.before);
+        return;
+      }
+      case "pruneChain": {
+        const limit = this.chainPruneLimit();
+        if (w.before > limit) {
+          throw new StorageError(
+            `chain: refused: pruning below ${w.before} passes ${limit} (the executed index, the tip, or the open batch, whose blocks recovery reads)`,
+          );
+        }
+        this.chain.prune(ws, w.before, w.txHashLists);
         return;
       }
       case "pruneCommitQcs":
@@ -132,6 +143,16 @@ export class Storage {
       default:
         throw new StorageError(`unknown durable write ${JSON.stringify((w as { kind: unknown }).kind)}`);
     }
+  }
+
+  /**
+   * The highest `before` a chain prune may use: the executed index and the
+   * chain tip are kept, and so is every block after the last closed batch
+   * (recovery rebuilds the open batch from them).
+   */
+  chainPruneLimit(): number {
+    const openBatchFrom = (this.attestation.lastBatch?.lastIndex ?? 0) + 1;
+    return Math.min(this.app.executedIndex, this.chain.tip, openBatchFrom);
   }
 
   // ---- read accessors (API, sync protocol) ----
@@ -217,6 +238,10 @@ export async function openStorage(db: LevelDb, committee: Committee, opts: Stora
   if (db.status !== "open") await db.open();
   const meta = space(db, ["meta"]);
   const anchor = await AnchorStore.open(meta);
+  // A database of the one-key-per-tx index gets the per-block one (derived data only; once).
+  const migrated = await migrateTxIndex(db);
+  if (migrated > 0)
+    logger.info({ blocks: migrated }, "tx index migrated to the per-block layout (chain/txs, chain/txk)");
   return new Storage({
     db,
     lanes: await LaneStore.open(db, meta, committee.size, anchor.current),

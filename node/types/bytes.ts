@@ -1,10 +1,34 @@
-import { createHash } from "node:crypto";
+import { createHash, hash } from "node:crypto";
 
-/** SHA-256 of the concatenation of the given byte strings. */
+/**
+ * SHA-256 of the concatenation of the given byte strings, one-shot
+ * (`crypto.hash`: no Hash object per call). Several parts are joined first;
+ * they are small (domain prefixes, Merkle nodes) wherever more than one is passed.
+ */
 export function sha256(...parts: Uint8Array[]): Uint8Array {
+  const digest = hash("sha256", parts.length === 1 ? parts[0]! : concatBytes(...parts), "buffer");
+  return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
+}
+
+/** An incremental SHA-256 (one per block, fed tx by tx: nothing is kept per tx to hash at the end). */
+export interface Sha256Stream {
+  update(bytes: Uint8Array): Sha256Stream;
+  digest(): Uint8Array;
+}
+
+export function sha256Stream(): Sha256Stream {
   const h = createHash("sha256");
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
+  const stream: Sha256Stream = {
+    update(bytes) {
+      h.update(bytes);
+      return stream;
+    },
+    digest() {
+      const d = h.digest();
+      return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+    },
+  };
+  return stream;
 }
 
 export function toHex(bytes: Uint8Array): string {

@@ -27,9 +27,11 @@ export type DurableWrite =
   /**
    * Store finalized global block k and index its txs by hash. `voidLanes`:
    * lanes whose range execution voided (the owner equivocated; their txs
-   * were not executed), indexed apart so tx status can say so.
+   * were not executed), indexed apart so tx status can say so. `txHashes`:
+   * the block's tx hashes in order, 32 bytes each (txHashList), computed
+   * once by execution; storage indexes by them and does not hash again.
    */
-  | { kind: "globalBlock"; block: GlobalBlock; voidLanes?: number[] }
+  | { kind: "globalBlock"; block: GlobalBlock; voidLanes?: number[]; txHashes: Uint8Array }
   /**
    * Apply executed block k to the app state: set or delete keys, and record
    * executed index and app hash, all in the same batch.
@@ -45,6 +47,12 @@ export type DurableWrite =
   | { kind: "anchor"; anchor: Anchor }
   /** Drop lane `lane`'s WAL entries below `before`. */
   | { kind: "pruneLane"; lane: number; before: number }
+  /**
+   * Retention: drop finalized global blocks below `before` with their tx
+   * index (`txHashLists`: their stored hash lists, first..before-1, read
+   * beforehand) and move the chain's retention start to `before`.
+   */
+  | { kind: "pruneChain"; before: number; txHashLists: Uint8Array[] }
   /** Drop CommitQC WAL entries below index `before`. */
   | { kind: "pruneCommitQcs"; before: number }
   /** Replace the attestation record (a lower number, or another hash for the same number, is refused). */

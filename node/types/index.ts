@@ -1,5 +1,14 @@
 /** Wire types, canonical codecs, hashes and signing domains. */
-export { bytesEqual, concatBytes, fromHex, sha256, toHex, ZERO_HASH } from "./bytes.ts";
+export {
+  bytesEqual,
+  concatBytes,
+  fromHex,
+  type Sha256Stream,
+  sha256,
+  sha256Stream,
+  toHex,
+  ZERO_HASH,
+} from "./bytes.ts";
 export { Codec, DecodeError } from "./codec.ts";
 export { assertChainId, DOMAINS, type Domain, PROTOCOL_VERSION, signingDigest } from "./domains.ts";
 export type {
@@ -35,8 +44,17 @@ export {
   proposalHash,
   proposalQcVoteBody,
   timeoutVoteSigningBody,
-  txHash,
   viewKey,
 } from "./messages.ts";
+export {
+  checkOffsets,
+  checkPayload,
+  encodePayload,
+  forEachTx,
+  payloadBytesOf,
+  payloadTxCount,
+  payloadTxs,
+} from "./payload.ts";
 export type * from "./schema.ts";
 export type { PersistEffect, ResendEffect, SignedKind, SignedMessage } from "./signed.ts";
+export { TX_HASH_BYTES, txHash, txHashAt, txHashCount, txHashList, txHashListHex } from "./tx-hashes.ts";

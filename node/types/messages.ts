@@ -1,12 +1,14 @@
 import { sha256 } from "./bytes.ts";
-import { Codec } from "./codec.ts";
+import { Codec, DecodeError } from "./codec.ts";
 import {
   MAX_CONSENSUS_MESSAGE_BYTES,
   MAX_GLOBAL_BLOCK_BYTES,
+  MAX_GLOBAL_BLOCK_LANE_BLOCKS,
   MAX_LANE_BLOCK_BYTES,
   MAX_TX_BYTES,
   MAX_TXS_PER_BLOCK,
 } from "./limits.ts";
+import { checkOffsets, checkPayload } from "./payload.ts";
 import {
   AnchorType,
   AppQcType,
@@ -24,6 +26,7 @@ import {
   BatchVoteMessageType,
   BatchVoteType,
   ConsensusMessageType,
+  type GlobalBlock,
   GlobalBlockType,
   HaAnnouncementBodyType,
   HaAnnouncementType,
@@ -52,7 +55,6 @@ import {
   type TimeoutVoteBody,
   TimeoutVoteBodyType,
   TimeoutVoteType,
-  type Tx,
   TxListType,
   TxType,
   type View,
@@ -62,19 +64,134 @@ import {
 const MIB = 1024 * 1024;
 const LIST_OVERHEAD = 4 * MAX_TXS_PER_BLOCK;
 
+const headerCodec = new Codec("LaneBlockHeader", LaneBlockHeaderType, 256);
+const proposalQcCodec = new Codec("ProposalQC", ProposalQcType, MIB);
+const HEADER_BYTES = LaneBlockHeaderType.fixedSize!;
+const SIGNATURE_BYTES = 64;
+/** Header, signature, and the offset of the payload. */
+const LANE_BLOCK_FIXED_BYTES = HEADER_BYTES + SIGNATURE_BYTES + 4;
+/** Index, and the offsets of the CommitQC and of the lane block list. */
+const GLOBAL_BLOCK_FIXED_BYTES = 8 + 4 + 4;
+
+function u32le(bytes: Uint8Array, at: number): number {
+  return new DataView(bytes.buffer, bytes.byteOffset + at, 4).getUint32(0, true);
+}
+
+/**
+ * The lane block codec: SSZ encoding, and a decoder that reads the fixed
+ * part (header through the header codec, signature) and takes the payload
+ * as bytes after walking its offsets, without building a tx object or
+ * encoding anything again (what a generic decode-then-re-encode costs on
+ * every received block). It accepts exactly what SSZ encoding produces:
+ * the payload offset where the fixed part ends, a canonical header, a
+ * canonical tx list.
+ */
+class LaneBlockCodec extends Codec<LaneBlock> {
+  override decode(bytes: Uint8Array): LaneBlock {
+    try {
+      return this.#decode(bytes);
+    } catch (err) {
+      throw err instanceof DecodeError && err.codec === this.name
+        ? err
+        : new DecodeError(this.name, (err as Error).message);
+    }
+  }
+
+  #decode(bytes: Uint8Array): LaneBlock {
+    if (!(bytes instanceof Uint8Array)) throw new DecodeError(this.name, "input is not bytes");
+    if (bytes.byteLength > this.maxBytes) {
+      throw new DecodeError(this.name, `${bytes.byteLength} bytes exceeds the limit of ${this.maxBytes}`);
+    }
+    if (bytes.byteLength < LANE_BLOCK_FIXED_BYTES) {
+      throw new DecodeError(this.name, `${bytes.byteLength} bytes: shorter than the fixed part`);
+    }
+    const offset = u32le(bytes, HEADER_BYTES + SIGNATURE_BYTES);
+    if (offset !== LANE_BLOCK_FIXED_BYTES) throw new DecodeError(this.name, `payload offset ${offset}: non-canonical`);
+    let header: LaneBlockHeader;
+    try {
+      header = headerCodec.decode(bytes.subarray(0, HEADER_BYTES));
+    } catch (err) {
+      throw new DecodeError(this.name, (err as Error).message);
+    }
+    // One copy of the block's bytes (never a view into a network or
+    // database buffer that someone else may reuse or keep alive).
+    const payload = bytes.slice(LANE_BLOCK_FIXED_BYTES);
+    const count = checkPayload(payload);
+    if (typeof count === "string") throw new DecodeError(this.name, `payload: ${count}`);
+    return { header, signature: bytes.slice(HEADER_BYTES, HEADER_BYTES + SIGNATURE_BYTES), payload };
+  }
+}
+
+/**
+ * The global block codec: SSZ encoding; the decoder walks the lane block
+ * list's offsets and decodes each with the lane block codec (payloads stay
+ * bytes), the CommitQC with its own codec.
+ */
+class GlobalBlockCodec extends Codec<GlobalBlock> {
+  readonly #laneBlock: LaneBlockCodec;
+
+  constructor(laneBlock: LaneBlockCodec) {
+    super("GlobalBlock", GlobalBlockType, MAX_GLOBAL_BLOCK_BYTES);
+    this.#laneBlock = laneBlock;
+  }
+
+  override decode(bytes: Uint8Array): GlobalBlock {
+    try {
+      return this.#decode(bytes);
+    } catch (err) {
+      throw err instanceof DecodeError && err.codec === this.name
+        ? err
+        : new DecodeError(this.name, (err as Error).message);
+    }
+  }
+
+  #decode(bytes: Uint8Array): GlobalBlock {
+    if (!(bytes instanceof Uint8Array)) throw new DecodeError(this.name, "input is not bytes");
+    if (bytes.byteLength > this.maxBytes) {
+      throw new DecodeError(this.name, `${bytes.byteLength} bytes exceeds the limit of ${this.maxBytes}`);
+    }
+    if (bytes.byteLength < GLOBAL_BLOCK_FIXED_BYTES) {
+      throw new DecodeError(this.name, `${bytes.byteLength} bytes: shorter than the fixed part`);
+    }
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const lo = view.getUint32(0, true);
+    const hi = view.getUint32(4, true);
+    if (hi >= 2 ** 21) throw new DecodeError(this.name, "u64 index exceeds 2^53 - 1");
+    const index = hi * 2 ** 32 + lo;
+    const qcAt = view.getUint32(8, true);
+    const blocksAt = view.getUint32(12, true);
+    if (qcAt !== GLOBAL_BLOCK_FIXED_BYTES || blocksAt < qcAt || blocksAt > bytes.byteLength) {
+      throw new DecodeError(this.name, `offsets ${qcAt}, ${blocksAt}: non-canonical`);
+    }
+    const commitQc = proposalQcCodec.decode(bytes.subarray(qcAt, blocksAt));
+    const list = bytes.subarray(blocksAt);
+    const count = checkOffsets(list, MAX_GLOBAL_BLOCK_LANE_BLOCKS, MAX_LANE_BLOCK_BYTES);
+    if (typeof count === "string") throw new DecodeError(this.name, `lane blocks: ${count}`);
+    const blocks: LaneBlock[] = [];
+    for (let i = 0; i < count; i++) {
+      const start = u32le(list, i * 4);
+      const end = i + 1 === count ? list.byteLength : u32le(list, (i + 1) * 4);
+      blocks.push(this.#laneBlock.decode(list.subarray(start, end)));
+    }
+    return { index, commitQc, blocks };
+  }
+}
+
+const laneBlockCodec = new LaneBlockCodec("LaneBlock", LaneBlockType, MAX_LANE_BLOCK_BYTES);
+
 export const codecs = {
   view: new Codec("View", ViewType, 64),
   tx: new Codec("Tx", TxType, MAX_TX_BYTES),
   txList: new Codec("TxList", TxListType, MAX_LANE_BLOCK_BYTES + LIST_OVERHEAD),
-  laneBlockHeader: new Codec("LaneBlockHeader", LaneBlockHeaderType, 256),
-  laneBlock: new Codec("LaneBlock", LaneBlockType, MAX_LANE_BLOCK_BYTES),
+  laneBlockHeader: headerCodec,
+  laneBlock: laneBlockCodec as Codec<LaneBlock>,
   laneVoteBody: new Codec("LaneVoteBody", LaneVoteBodyType, 256),
   laneVote: new Codec("LaneVote", LaneVoteType, 512),
   laneQc: new Codec("LaneQC", LaneQcType, 64 * 1024),
   proposal: new Codec("Proposal", ProposalType, MIB),
   phaseVoteBody: new Codec("PhaseVoteBody", PhaseVoteBodyType, 256),
   phaseVote: new Codec("PhaseVote", PhaseVoteType, 512),
-  proposalQc: new Codec("ProposalQC", ProposalQcType, MIB),
+  proposalQc: proposalQcCodec,
   timeoutVoteBody: new Codec("TimeoutVoteBody", TimeoutVoteBodyType, 256),
   timeoutVote: new Codec("TimeoutVote", TimeoutVoteType, MIB),
   timeoutQc: new Codec("TimeoutQC", TimeoutQcType, 2 * MIB),
@@ -82,7 +199,7 @@ export const codecs = {
   appVoteBody: new Codec("AppVoteBody", AppVoteBodyType, 256),
   appVote: new Codec("AppVote", AppVoteType, 512),
   appQc: new Codec("AppQC", AppQcType, 64 * 1024),
-  globalBlock: new Codec("GlobalBlock", GlobalBlockType, MAX_GLOBAL_BLOCK_BYTES),
+  globalBlock: new GlobalBlockCodec(laneBlockCodec) as Codec<GlobalBlock>,
   anchor: new Codec("Anchor", AnchorType, 2 * MIB),
   safetyRecord: new Codec("SafetyRecord", SafetyRecordType, 2 * MIB),
   batchVoteBody: new Codec("BatchVoteBody", BatchVoteBodyType, 256),
@@ -125,13 +242,9 @@ export const consensusMessageCodec = {
 
 // ---- hashes ----
 
-/** Transaction hash: sha256 of the tx bytes. */
-export function txHash(tx: Tx): Uint8Array {
-  return sha256(tx);
-}
-
-export function payloadHash(txs: Tx[]): Uint8Array {
-  return sha256(codecs.txList.encode(txs));
+/** What a lane block header commits to: sha256 of the payload bytes as signed (never re-encoded). */
+export function payloadHash(payload: Uint8Array): Uint8Array {
+  return sha256(payload);
 }
 
 export function headerHash(header: LaneBlockHeader): Uint8Array {

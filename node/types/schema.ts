@@ -19,6 +19,7 @@ import {
 import {
   MAX_BATCH_PROOF_HASHES,
   MAX_GLOBAL_BLOCK_LANE_BLOCKS,
+  MAX_LANE_BLOCK_BYTES,
   MAX_TX_BYTES,
   MAX_TXS_PER_BLOCK,
   MAX_VALIDATORS,
@@ -60,6 +61,7 @@ export const ViewType = new ContainerType({ index: U64, round: U32 });
 // ---- lanes (DESIGN section 5) ----
 
 export const TxType = new ByteListType(MAX_TX_BYTES);
+/** A tx list's canonical encoding: what a lane block's payload holds (node/types/payload.ts). */
 export const TxListType = new ListCompositeType(TxType, MAX_TXS_PER_BLOCK);
 
 export const LaneBlockHeaderType = new ContainerType({
@@ -67,17 +69,22 @@ export const LaneBlockHeaderType = new ContainerType({
   number: U64,
   /** Hash of the previous header; zero for block 0. */
   parent: Hash,
-  /** sha256 of the encoded transaction list. */
+  /** sha256 of the payload (the encoded transaction list). */
   payloadHash: Hash,
   txCount: U32,
   createdAtMs: U64,
 });
 
-/** A lane block: header signed by the lane owner, plus its transactions. */
+/**
+ * A lane block: header signed by the lane owner, plus its transactions as
+ * the payload bytes (the encoded TxListType, kept as bytes: on the wire this
+ * is byte for byte a container with a TxListType field). Its well-formedness
+ * is checked by walking the offsets (codecs.laneBlock, payload.ts).
+ */
 export const LaneBlockType = new ContainerType({
   header: LaneBlockHeaderType,
   signature: Signature,
-  txs: TxListType,
+  payload: new ByteListType(MAX_LANE_BLOCK_BYTES),
 });
 
 export const LaneVoteBodyType = new ContainerType({ lane: U16, number: U64, headerHash: Hash });

@@ -5,7 +5,14 @@
  */
 import { Committee, DEFAULT_PARAMS, type Genesis, type ProtocolParams } from "../../node/committee/index.ts";
 import { generateKeyPair, type KeyPair, peerIdOf, Signer } from "../../node/crypto/index.ts";
-import { DOMAINS, type LaneBlock, laneBlockSigningBody, payloadHash, toHex } from "../../node/types/index.ts";
+import {
+  DOMAINS,
+  encodePayload,
+  type LaneBlock,
+  laneBlockSigningBody,
+  payloadHash,
+  toHex,
+} from "../../node/types/index.ts";
 
 export interface BenchCommittee {
   committee: Committee;
@@ -51,7 +58,8 @@ export function signedLaneBlock(
   txs: Uint8Array[],
   createdAtMs: number,
 ): LaneBlock {
-  const header = { lane, number, parent, payloadHash: payloadHash(txs), txCount: txs.length, createdAtMs };
-  const unsigned: LaneBlock = { header, signature: new Uint8Array(64), txs };
+  const payload = encodePayload(txs);
+  const header = { lane, number, parent, payloadHash: payloadHash(payload), txCount: txs.length, createdAtMs };
+  const unsigned: LaneBlock = { header, signature: new Uint8Array(64), payload };
   return { ...unsigned, signature: signer.sign(DOMAINS.laneBlock, laneBlockSigningBody(unsigned)) };
 }

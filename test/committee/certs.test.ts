@@ -9,7 +9,7 @@ import {
   verifyTimeoutQc,
 } from "../../node/committee/index.ts";
 import { VerifyCache } from "../../node/crypto/index.ts";
-import { ZERO_HASH } from "../../node/types/index.ts";
+import { encodePayload, ZERO_HASH } from "../../node/types/index.ts";
 import { appQc, commitQc, laneBlock, laneQc, prepareQc, proposal, timeoutQc } from "../fixtures/certs.ts";
 import { testCommittee } from "../fixtures/committee.ts";
 
@@ -50,7 +50,7 @@ test("lane block: owner signature, payload hash and tx count", () => {
   const b = laneBlock(tc, 1, 0, ZERO_HASH);
   assert.deepEqual(verifyLaneBlock(c, b), { ok: true });
   assert.equal(verifyLaneBlock(c, { ...b, header: { ...b.header, lane: 2 } }).ok, false);
-  const tampered = verifyLaneBlock(c, { ...b, txs: [new Uint8Array([1])] });
+  const tampered = verifyLaneBlock(c, { ...b, payload: encodePayload([new Uint8Array([1])]) });
   assert.match((tampered as { reason: string }).reason, /payload hash/);
   const count = verifyLaneBlock(c, { ...b, header: { ...b.header, txCount: 2 } });
   assert.match((count as { reason: string }).reason, /header says 2 txs/);

@@ -8,6 +8,7 @@ import {
   batchVoteSigningBody,
   codecs,
   DOMAINS,
+  encodePayload,
   headerHash,
   laneVoteSigningBody,
   type PhaseVoteBody,
@@ -134,7 +135,7 @@ describe("the signed-message table", () => {
 
   test("a lane block's payload: checked against its hash, or the hash the edge already computed", () => {
     const b = laneBlock(tc, 2, 0, ZERO_HASH);
-    const tampered = { ...b, txs: [new TextEncoder().encode("other")] };
+    const tampered = { ...b, payload: encodePayload([new TextEncoder().encode("other")]) };
     assert.equal(verifySigned(c, { kind: "laneBlock", msg: tampered }).ok, false);
     // Given a known payload hash, the table uses it instead of hashing again.
     const wrongKnown = verifySigned(c, { kind: "laneBlock", msg: b }, undefined, { payloadHash: ZERO_HASH });

@@ -8,7 +8,10 @@ import {
   DOMAINS,
   headerHash,
   type LaneBlock,
+  payloadTxs,
   sha256,
+  txHashAt,
+  txHashCount,
   ZERO_HASH,
 } from "../../node/types/index.ts";
 import { commitQc, laneChain } from "../fixtures/certs.ts";
@@ -65,6 +68,20 @@ test("a recovered, finalized index is executed in order; the app vote waits for 
   const acked = m.step({ kind: "durable", id: appState.id }, 1);
   assert.ok(acked.some((e) => e.kind === "deliver"));
   assert.equal(m.executedIndex, 1);
+});
+
+test("each tx of a block is hashed once: the chain write and the delivery carry the same hash list", () => {
+  const m = exec(1);
+  const writes = persisted(m.start(0));
+  const gb = writes[0]!.write;
+  assert.ok(gb.kind === "globalBlock");
+  const txs = chain.flatMap((b) => payloadTxs(b.payload));
+  assert.ok(txs.length > 0);
+  assert.equal(txHashCount(gb.txHashes), txs.length);
+  for (const [i, tx] of txs.entries()) assert.deepEqual(txHashAt(gb.txHashes, i), sha256(tx));
+  const delivered = m.step({ kind: "durable", id: writes[1]!.id }, 1).find((e) => e.kind === "deliver");
+  assert.ok(delivered?.kind === "deliver");
+  assert.equal(delivered.txHashes, gb.txHashes, "the very same list, not a second hashing");
 });
 
 test("the kv app: key=value sets a key, other bytes are opaque, the hash chains", () => {

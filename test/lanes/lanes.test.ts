@@ -139,10 +139,10 @@ test("a LaneQC needs lane votes of weight A", () => {
 test("the own block is persisted first and pushed only once durable; the window is backpressure", () => {
   const tc = testCommittee(4, { params: { laneWindow: 2 } });
   const m = lanes(0, tc, { ...DEFAULT_LANES, maxBlockDelayMs: 10 });
-  const produce = (i: number, now: number) => {
-    m.step({ kind: "tx", tx: new TextEncoder().encode(`k${i}=v`) }, now);
-    return m.step({ kind: "timer" }, now + 10);
-  };
+  const produce = (i: number, now: number) => [
+    ...m.step({ kind: "tx", tx: new TextEncoder().encode(`k${i}=v`) }, now),
+    ...m.step({ kind: "timer" }, now + 10),
+  ];
   const out = produce(0, 0);
   const w = persisted(out);
   assert.equal(w.length, 1);
@@ -169,14 +169,67 @@ test("the own block is persisted first and pushed only once durable; the window 
   assert.equal(persisted(resumed).length, 1);
 });
 
+test("an idle lane sends a block at once; under load txs are batched until the delay or a full block", () => {
+  const m = lanes(0, tc4, { ...DEFAULT_LANES, sendWhenIdle: true, maxBlockDelayMs: 50, maxBlockBytes: 64 * 1024 });
+  const tx = (i: number) => ({ kind: "tx" as const, tx: new TextEncoder().encode(`k${i}=v`) });
+  const first = persisted(m.step(tx(0), 0));
+  assert.equal(first.length, 1, "idle: the first tx goes out in its own block, no delay");
+  // Block 0 is not final: the lane is busy, txs wait.
+  assert.equal(persisted(m.step(tx(1), 1)).length, 0);
+  assert.equal(persisted(m.step(tx(2), 20)).length, 0);
+  const batched = persisted(m.step({ kind: "timer" }, 51));
+  assert.equal(batched.length, 1, "after maxBlockDelayMs the waiting txs go out together");
+  const block = batched[0]!.write.kind === "laneBlock" ? batched[0]!.write.block : undefined;
+  assert.equal(block?.header.txCount, 2);
+  // A full block does not wait for the delay.
+  const big = (i: number) => ({ kind: "tx" as const, tx: new Uint8Array(40 * 1024).fill(i) });
+  assert.equal(persisted(m.step(big(1), 60)).length, 0);
+  assert.equal(persisted(m.step(big(2), 61)).length, 1, "the mempool holds maxBlockBytes: out at once");
+});
+
+test("with sendWhenIdle off, an idle lane batches too: the first tx waits for the delay", () => {
+  const m = lanes(0, tc4, { ...DEFAULT_LANES, maxBlockDelayMs: 50, maxBlockBytes: 64 * 1024, sendWhenIdle: false });
+  assert.equal(persisted(m.step({ kind: "tx", tx: new TextEncoder().encode("a=1") }, 0)).length, 0);
+  assert.equal(persisted(m.step({ kind: "timer" }, 50)).length, 1);
+});
+
+test("the own lane's window is bounded in bytes: no new block while unfinalized payloads would pass maxWindowBytes", () => {
+  const m = lanes(0, tc4, {
+    ...DEFAULT_LANES,
+    sendWhenIdle: true,
+    maxBlockDelayMs: 1,
+    maxBlockBytes: 64 * 1024,
+    maxWindowBytes: 50_000,
+  });
+  const big = (i: number) => ({ kind: "tx" as const, tx: new Uint8Array(30_000).fill(i) });
+  assert.equal(persisted(m.step(big(1), 0)).length, 1, "idle: block 0 (30 KB)");
+  // Busy lane: batched until the delay; 20 KB of room left, and a block always takes at least one tx.
+  m.step(big(2), 1);
+  assert.equal(persisted(m.step({ kind: "timer" }, 5)).length, 1, "block 1: 60 KB in flight now");
+  m.step(big(3), 6);
+  assert.equal(persisted(m.step({ kind: "timer" }, 20)).length, 0, "the byte window is full");
+  assert.equal(m.mempoolSize, 1);
+  const ranges = tc4.committee.members.map((_, lane) => ({
+    lane,
+    first: 0,
+    next: lane === 0 ? 2 : 0,
+    lastHash: new Uint8Array(32),
+  }));
+  assert.equal(persisted(m.step({ kind: "finalized", ranges }, 30)).length, 1, "finality frees the window");
+});
+
 test("a full mempool rejects transactions", () => {
   const m = lanes(0, tc4, {
     ...DEFAULT_LANES,
     mempoolMaxTxs: 2,
     maxBlockDelayMs: 1_000_000,
     maxBlockBytes: 1 << 20,
+    maxWindowBytes: 1,
+    sendWhenIdle: true,
   });
   const rejected = (out: LanesEffect[]) => out.filter((e) => e.kind === "txRejected");
+  // The idle lane sends its first tx at once; then its byte window is full and txs wait in the mempool.
+  assert.equal(persisted(m.step({ kind: "tx", tx: new Uint8Array([9]) }, 0)).length, 1);
   assert.equal(rejected(m.step({ kind: "tx", tx: new Uint8Array([1]) }, 0)).length, 0);
   assert.equal(rejected(m.step({ kind: "tx", tx: new Uint8Array([1]) }, 0)).length, 1, "duplicate");
   assert.equal(rejected(m.step({ kind: "tx", tx: new Uint8Array([2]) }, 0)).length, 0);

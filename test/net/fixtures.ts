@@ -16,6 +16,7 @@ import {
   type ConsensusMessage,
   codecs,
   DOMAINS,
+  encodePayload,
   type GlobalBlock,
   headerHash,
   type LaneBlock,
@@ -148,11 +149,11 @@ export function laneBlock(c: NetCommittee, lane: number, number: number, parent:
     lane,
     number,
     parent,
-    payloadHash: payloadHash(txs),
+    payloadHash: payloadHash(encodePayload(txs)),
     txCount: txs.length,
     createdAtMs: 1_000 + number,
   };
-  const unsigned: LaneBlock = { header, signature: new Uint8Array(64), txs };
+  const unsigned: LaneBlock = { header, signature: new Uint8Array(64), payload: encodePayload(txs) };
   return { ...unsigned, signature: c.signers[lane]!.sign(DOMAINS.laneBlock, laneBlockSigningBody(unsigned)) };
 }
 

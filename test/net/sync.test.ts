@@ -8,6 +8,7 @@ import {
   type CommitQc,
   codecs,
   DOMAINS,
+  encodePayload,
   type GlobalBlock,
   headerHash,
   type LaneBlock,
@@ -69,7 +70,7 @@ const batchQcs = [0, 1, 2, 3, 4, 5].map((n) => batchQc(n));
 const badBatchQcs = [batchQc(0), { ...batchQc(1), signatures: batchQc(2).signatures }];
 // A lane whose block 1 was tampered with after signing.
 const lane2 = laneChain(c, 2, 3);
-lane2[1] = { ...lane2[1]!, txs: [new Uint8Array([9, 9, 9])] };
+lane2[1] = { ...lane2[1]!, payload: encodePayload([new Uint8Array([9, 9, 9])]) };
 
 let v0: TestNode;
 let v1: TestNode;
@@ -80,8 +81,8 @@ let observer: TestNode;
 before(async () => {
   v0 = await startNode(c, {
     index: 0,
-    inbox: new Inbox(
-      arrayServer(
+    inbox: new Inbox({
+      ...arrayServer(
         new Map([
           [1, lane1],
           [3, lane3],
@@ -90,7 +91,9 @@ before(async () => {
         globals,
         batchQcs,
       ),
-    ),
+      // Retention pruned global block 1 here.
+      globalBlocksFirst: () => 2,
+    }),
     limits: { maxSyncItems: 4, maxSyncResponseBytes: 10_000 },
   });
   v2 = await startNode(c, {
@@ -171,6 +174,18 @@ test("CommitQCs and global blocks are served and their certificates verified", a
       [2, [2, 3]],
       [3, [4, 5]],
     ],
+  );
+});
+
+test("global blocks below the server's retention start get a clear 'pruned' answer", async () => {
+  const before = v0.net.metrics.syncCount("globalBlocks", "server", "pruned");
+  const errors = v1.net.metrics.syncCount("globalBlocks", "client", "error");
+  // Its status still claims block 1 (a stale status): the request itself gets the answer.
+  assert.deepEqual(await v1.net.sync.fetchGlobalBlocks(1, 2), []);
+  assert.equal(v0.net.metrics.syncCount("globalBlocks", "server", "pruned"), before + 1);
+  assert.ok(
+    v1.net.metrics.syncCount("globalBlocks", "client", "error") > errors,
+    "the client saw an answer, not a timeout",
   );
 });
 

@@ -10,6 +10,8 @@ test("the machines' settings are the config's, key for key (config/default.toml 
     lanes: {
       maxBlockBytes: c.lanes.maxBlockBytes,
       maxBlockDelayMs: c.lanes.maxBlockDelayMs,
+      maxWindowBytes: c.lanes.maxWindowBytes,
+      sendWhenIdle: c.lanes.sendWhenIdle,
       mempoolMaxTxs: c.lanes.mempoolMaxTxs,
       mempoolMaxBytes: c.lanes.mempoolMaxBytes,
       maxBufferedAhead: c.lanes.maxBufferedAhead,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { KvApp, MAX_PENDING_EXECUTION } from "../../node/execution/index.ts";
 import { type NodeEffect, type NodeInput, ProtocolNode } from "../../node/protocol/index.ts";
-import { sha256, ZERO_HASH } from "../../node/types/index.ts";
+import { payloadTxs, sha256, ZERO_HASH } from "../../node/types/index.ts";
 import { commitQc, proposal } from "../fixtures/certs.ts";
 import { testCommittee } from "../fixtures/committee.ts";
 import { SIM_PARAMS, SIM_PROTOCOL_CONFIG } from "../sim/sim-config.ts";
@@ -65,7 +65,7 @@ test("one validator: a tx is finalized and executed through the pure driver", ()
   const delivered = seen.find((e) => e.kind === "deliver");
   assert.ok(delivered?.kind === "deliver");
   assert.equal(delivered.block.index, 1);
-  assert.equal(new TextDecoder().decode(delivered.block.blocks[0]!.txs[0]), "hello=world");
+  assert.equal(new TextDecoder().decode(payloadTxs(delivered.block.blocks[0]!.payload)[0]), "hello=world");
   assert.equal(node.consensus.finalizedIndex, 1);
   assert.equal(node.execution.executedIndex, 1);
   const kinds = new Set(

@@ -12,7 +12,7 @@ import {
 } from "../../node/runtime/catch-up.ts";
 import { FinalizedLog } from "../../node/runtime/finalized-log.ts";
 import { InputQueue } from "../../node/runtime/input-queue.ts";
-import type { CommitQc, GlobalBlock, LaneBlock } from "../../node/types/index.ts";
+import { type CommitQc, type GlobalBlock, type LaneBlock, toHex, txHash } from "../../node/types/index.ts";
 import { commitQc, laneChain, proposal } from "../fixtures/certs.ts";
 import { testCommittee } from "../fixtures/committee.ts";
 
@@ -56,17 +56,15 @@ describe("input queue", () => {
 describe("pending txs", () => {
   test("tracks admission time until finalized, bounded", () => {
     const p = new PendingTxs(2);
-    const a = new TextEncoder().encode("a=1");
-    const b = new TextEncoder().encode("b=1");
-    const c = new TextEncoder().encode("c=1");
-    const ha = p.add(a, 100);
-    p.add(b, 200);
-    p.add(c, 300);
+    const [a, b, c] = ["a=1", "b=1", "c=1"].map((t) => toHex(txHash(new TextEncoder().encode(t))));
+    p.add(a!, 100);
+    p.add(b!, 200);
+    p.add(c!, 300);
     assert.equal(p.size, 2);
-    assert.equal(p.has(ha), false, "the oldest was forgotten");
-    assert.equal(p.finalize(b), 200);
-    assert.equal(p.finalize(b), undefined);
-    p.remove(c);
+    assert.equal(p.has(a!), false, "the oldest was forgotten");
+    assert.equal(p.finalize(b!), 200);
+    assert.equal(p.finalize(b!), undefined);
+    p.remove(c!);
     assert.equal(p.size, 0);
   });
 });

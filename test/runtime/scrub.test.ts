@@ -4,6 +4,7 @@
  * finalized chain in depth, at a bounded rate, and reports damage with the
  * key range and the remedy.
  */
+
 import assert from "node:assert/strict";
 import { closeSync, openSync, readdirSync, statSync, utimesSync, writeSync } from "node:fs";
 import { join } from "node:path";
@@ -19,7 +20,9 @@ import {
   u64Key,
   WriteSet,
 } from "../../node/storage/index.ts";
+import { payloadTxs, txHashList } from "../../node/types/index.ts";
 import { tempDir } from "../cli/run.ts";
+import { globalBlockWrite } from "../fixtures/certs.ts";
 import { history, tc } from "../storage/helpers.ts";
 
 const tmp = tempDir("validator-scrub-");
@@ -104,17 +107,14 @@ test("the scrub checks the finalized chain in depth: a missing tx index entry be
   const writer = new GroupCommitWriter(storage);
   const h = history(6, 6);
   await writer.submit(h.qcs.map((qc) => ({ kind: "commitQc" as const, qc })));
-  await writer.submit(
-    h.qcs.map((qc, i) => ({
-      kind: "globalBlock" as const,
-      block: { index: i + 1, commitQc: qc, blocks: [h.lane0[i]!] },
-    })),
-  );
+  await writer.submit(h.qcs.map((qc, i) => globalBlockWrite({ index: i + 1, commitQc: qc, blocks: [h.lane0[i]!] })));
   await writer.close();
   // One tx index entry lost, as a dropped record would lose it.
-  const txs = db.sublevel<Uint8Array, Uint8Array>(["chain", "tx"], { keyEncoding: "view", valueEncoding: "view" });
+  const keys = db.sublevel<Uint8Array, Uint8Array>(["chain", "txk"], { keyEncoding: "view", valueEncoding: "view" });
   const { txHash } = await import("../../node/types/index.ts");
-  await txs.del(txHash(h.lane0[2]!.txs[0]!));
+  const { u64Key } = await import("../../node/storage/index.ts");
+  const hash = txHash(payloadTxs(h.lane0[2]!.payload)[0]!);
+  await keys.del(Buffer.concat([hash.subarray(0, 8), u64Key(3)]));
 
   const found: StorageIntegrityError[] = [];
   const { s } = scrubber(storage, dir, found);
@@ -124,7 +124,7 @@ test("the scrub checks the finalized chain in depth: a missing tx index entry be
   await storage.close();
   assert.equal(found.length, 1);
   assert.match(found[0]!.problem, /of global block 3 is missing from the tx index/);
-  assert.match(found[0]!.keyRange, /^chain\/tx\/[0-9a-f]{64}$/);
+  assert.match(found[0]!.keyRange, /^chain\/txk\/[0-9a-f]{16}$/);
 });
 
 test("a global block staged but not yet written is not damage: the scrub reads only up to the durable tip", async () => {
@@ -135,16 +135,14 @@ test("a global block staged but not yet written is not damage: the scrub reads o
   const h = history(4, 4);
   await writer.submit(h.qcs.map((qc) => ({ kind: "commitQc" as const, qc })));
   await writer.submit(
-    h.qcs.slice(0, 3).map((qc, i) => ({
-      kind: "globalBlock" as const,
-      block: { index: i + 1, commitQc: qc, blocks: [h.lane0[i]!] },
-    })),
+    h.qcs.slice(0, 3).map((qc, i) => globalBlockWrite({ index: i + 1, commitQc: qc, blocks: [h.lane0[i]!] })),
   );
   await writer.close();
   const durable = storage.chain.tip;
   // Block 4 staged, as the group commit stages a write before LevelDB has it: the tip moves, the disk has nothing.
   const staged = new WriteSet();
-  storage.chain.put(staged, { index: 4, commitQc: h.qcs[3]!, blocks: [h.lane0[3]!] });
+  const block4 = { index: 4, commitQc: h.qcs[3]!, blocks: [h.lane0[3]!] };
+  storage.chain.put(staged, block4, [], txHashList(block4.blocks));
   assert.equal(storage.chain.tip, 4);
 
   const scrubOnce = async (durableTip: () => number): Promise<StorageIntegrityError[]> => {

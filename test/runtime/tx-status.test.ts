@@ -6,8 +6,16 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type ExecutionEffect, ExecutionMachine, KvApp } from "../../node/execution/index.ts";
 import { PendingTxs, txStatusOf } from "../../node/runtime/api-backend.ts";
-import { type CommitQc, headerHash, type LaneBlock, toHex, txHash, ZERO_HASH } from "../../node/types/index.ts";
-import { commitQc, laneBlock, proposal } from "../fixtures/certs.ts";
+import {
+  type CommitQc,
+  headerHash,
+  type LaneBlock,
+  payloadTxs,
+  toHex,
+  txHash,
+  ZERO_HASH,
+} from "../../node/types/index.ts";
+import { commitQc, globalBlockWrite, laneBlock, proposal } from "../fixtures/certs.ts";
 import { testProtocolConfig } from "../fixtures/config.ts";
 import { openMemory, tc } from "../storage/helpers.ts";
 
@@ -61,9 +69,9 @@ test("a tx of a voided lane range is reported voided, not finalized (issue 16 it
   await writer.submit(writes);
   const pending = new PendingTxs(16);
 
-  const kept = await txStatusOf(storage, pending, txHash(a0.txs[0]!));
-  assert.deepEqual(kept, { hash: toHex(txHash(a0.txs[0]!)), status: "finalized", index: 1 });
-  const lost = await txStatusOf(storage, pending, txHash(b1.txs[0]!));
+  const kept = await txStatusOf(storage, pending, txHash(payloadTxs(a0.payload)[0]!));
+  assert.deepEqual(kept, { hash: toHex(txHash(payloadTxs(a0.payload)[0]!)), status: "finalized", index: 1 });
+  const lost = await txStatusOf(storage, pending, txHash(payloadTxs(b1.payload)[0]!));
   assert.equal(lost?.status, "voided");
   assert.equal(lost?.index, 2);
   assert.match(lost?.reason ?? "", /not executed/);
@@ -74,7 +82,7 @@ test("a tx of a voided lane range is reported voided, not finalized (issue 16 it
   // Unknown and pending are as before.
   const unknown = enc.encode("never=1");
   assert.equal(await txStatusOf(storage, pending, txHash(unknown)), null);
-  pending.add(unknown, 0);
+  pending.add(toHex(txHash(unknown)), 0);
   assert.equal((await txStatusOf(storage, pending, txHash(unknown)))?.status, "pending");
   await writer.close();
 });
@@ -92,15 +100,15 @@ test("a tx voided in one block and executed in a later one is finalized; storage
   const { storage, writer } = await openMemory();
   await writer.submit([qc1, qc2, qc3].map((qc) => ({ kind: "commitQc" as const, qc })));
   await assert.rejects(
-    writer.submit([{ kind: "globalBlock", block: { index: 1, commitQc: qc1, blocks: [b0] }, voidLanes: [7] }]),
+    writer.submit([globalBlockWrite({ index: 1, commitQc: qc1, blocks: [b0] }, [7])]),
     /voids lane 7/,
   );
   await writer.submit([
-    { kind: "globalBlock", block: { index: 1, commitQc: qc1, blocks: [b0] } },
-    { kind: "globalBlock", block: { index: 2, commitQc: qc2, blocks: [v1] }, voidLanes: [0] },
+    globalBlockWrite({ index: 1, commitQc: qc1, blocks: [b0] }),
+    globalBlockWrite({ index: 2, commitQc: qc2, blocks: [v1] }, [0]),
   ]);
   assert.equal((await txStatusOf(storage, new PendingTxs(1), txHash(tx)))?.status, "voided");
-  await writer.submit([{ kind: "globalBlock", block: { index: 3, commitQc: qc3, blocks: [e2] } }]);
+  await writer.submit([globalBlockWrite({ index: 3, commitQc: qc3, blocks: [e2] })]);
   assert.deepEqual(await txStatusOf(storage, new PendingTxs(1), txHash(tx)), {
     hash: toHex(txHash(tx)),
     status: "finalized",

@@ -25,7 +25,10 @@ test("runLoad learns finality from GET /events: every accepted tx is seen final"
   // A fake node: accepts txs and "finalizes" what it got every 50 ms as one block.
   const timer = setInterval(() => {
     if (queued.length === 0) return;
-    hub.publish(++index, [{ txs: queued }]);
+    hub.publish(
+      ++index,
+      queued.map((t) => toHex(txHash(t))),
+    );
     queued = [];
   }, 50);
   const backend = {

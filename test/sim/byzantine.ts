@@ -14,6 +14,7 @@ import {
   appVoteSigningBody,
   codecs,
   DOMAINS,
+  encodePayload,
   type LaneBlock,
   laneBlockSigningBody,
   type Proposal,
@@ -119,10 +120,11 @@ export class ByzantineFlood {
 
   #block(number: number, parent: Uint8Array, rng: Prng): LaneBlock {
     const txs = [new TextEncoder().encode(`byzantine-${this.#seq++}-${rng.int(0, 1e9)}`)];
+    const payload = encodePayload(txs);
     const block: LaneBlock = {
-      header: { lane: this.#me, number, parent, payloadHash: payloadHash(txs), txCount: 1, createdAtMs: 0 },
+      header: { lane: this.#me, number, parent, payloadHash: payloadHash(payload), txCount: 1, createdAtMs: 0 },
       signature: new Uint8Array(64),
-      txs,
+      payload,
     };
     block.signature = this.#sign(DOMAINS.laneBlock, laneBlockSigningBody(block));
     return block;

@@ -13,6 +13,7 @@ import {
   type DurableWrite,
   proposalHash,
 } from "../../node/types/index.ts";
+import { globalBlockWrite } from "../fixtures/certs.ts";
 import { history, type memoryDb, openMemory, tc, writeRaw } from "./helpers.ts";
 
 type Db = ReturnType<typeof memoryDb>;
@@ -40,7 +41,7 @@ async function chainState(): Promise<{ db: Db; batches: Batch[]; executed: Execu
   const executed: ExecutedBlock[] = [];
   for (let k = 1; k <= 5; k++) {
     const qc = h.qcs[k - 1]!;
-    writes.push({ kind: "globalBlock", block: { index: k, commitQc: qc, blocks: [h.lane0[k - 1]!] } });
+    writes.push(globalBlockWrite({ index: k, commitQc: qc, blocks: [h.lane0[k - 1]!] }));
     writes.push({ kind: "appState", index: k, appHash: appHash(k), puts: [], dels: [] });
     executed.push({
       index: k,

@@ -3,15 +3,21 @@ import { MemoryLevel } from "memory-level";
 import { GroupCommitWriter, openStorage, type Storage, WriteSet } from "../../node/storage/index.ts";
 import {
   type Anchor,
+  blockHash,
   type CommitQc,
+  type DurableWrite,
   headerHash,
   type LaneBlock,
   type LaneRange,
+  leafHash,
+  merkleRoot,
+  payloadTxs,
   proposalHash,
   type SafetyRecord,
+  txHash,
   ZERO_HASH,
 } from "../../node/types/index.ts";
-import { appQc, commitQc, laneChain, prepareQc, proposal } from "../fixtures/certs.ts";
+import { appQc, commitQc, globalBlockWrite, laneChain, prepareQc, proposal } from "../fixtures/certs.ts";
 import { type TestCommittee, testCommittee } from "../fixtures/committee.ts";
 
 export const tc: TestCommittee = testCommittee(4);
@@ -71,4 +77,33 @@ export async function writeRaw(storage: Storage, fn: (ws: WriteSet) => void): Pr
     else batch.del(op.key, { sublevel: op.space });
   }
   await batch.write();
+}
+
+/**
+ * A chain of `indexes` executed indexes (history()) with global blocks, app
+ * hashes, and batch 0 (indexes 1..batchEnd) closed: what retention may prune.
+ */
+export async function chainWithClosedBatch(indexes: number, batchEnd: number) {
+  const { db, storage, writer } = await openMemory();
+  const h = history(indexes, indexes);
+  await writer.submit(h.qcs.map((qc) => ({ kind: "commitQc" as const, qc })));
+  const writes: DurableWrite[] = [];
+  h.qcs.forEach((qc, i) => {
+    writes.push(globalBlockWrite({ index: i + 1, commitQc: qc, blocks: [h.lane0[i]!] }));
+    writes.push({ kind: "appState", index: i + 1, appHash: new Uint8Array(32).fill(i + 1), puts: [], dels: [] });
+  });
+  await writer.submit(writes);
+  const hashes = h.qcs.slice(0, batchEnd).map((qc) => blockHash(qc.proposal));
+  const batch = {
+    number: 0,
+    firstIndex: 1,
+    lastIndex: batchEnd,
+    firstCreatedAtMs: h.qcs[0]!.proposal.createdAtMs,
+    lastBlockHash: hashes[batchEnd - 1]!,
+    appHash: new Uint8Array(32).fill(batchEnd),
+    blocksRoot: merkleRoot(hashes.map((x, i) => leafHash(1 + i, x))),
+  };
+  await writer.submit([{ kind: "batch", batch, blockHashes: hashes }]);
+  const txOf = (k: number) => txHash(payloadTxs(h.lane0[k - 1]!.payload)[0]!);
+  return { db, storage, writer, h, txOf };
 }

@@ -15,8 +15,8 @@ import {
   u64Key,
   WriteSet,
 } from "../../node/storage/index.ts";
-import { codecs, type DurableWrite, type GlobalBlock, txHash, ZERO_HASH } from "../../node/types/index.ts";
-import { laneBlock } from "../fixtures/certs.ts";
+import { codecs, type DurableWrite, type GlobalBlock, payloadTxs, txHash, ZERO_HASH } from "../../node/types/index.ts";
+import { globalBlockWrite, laneBlock } from "../fixtures/certs.ts";
 import { history, memoryDb, openMemory, tc, votedOn } from "./helpers.ts";
 
 type Db = ReturnType<typeof memoryDb>;
@@ -28,7 +28,7 @@ async function chainState(): Promise<{ db: Db; h: ReturnType<typeof history> }> 
   await writer.submit(h.qcs.map((qc) => ({ kind: "commitQc" as const, qc })));
   const writes: DurableWrite[] = [];
   h.qcs.forEach((qc, i) => {
-    writes.push({ kind: "globalBlock", block: { index: i + 1, commitQc: qc, blocks: [h.lane0[i]!] } });
+    writes.push(globalBlockWrite({ index: i + 1, commitQc: qc, blocks: [h.lane0[i]!] }));
     writes.push({ kind: "appState", index: i + 1, appHash: new Uint8Array(32).fill(i + 1), puts: [], dels: [] });
   });
   await writer.submit(writes);
@@ -89,8 +89,16 @@ test("a stored block that is not the finalized one, or a tx missing from the tx 
   await damaged(a.db, "chain/block/3", /lane 0 block 2 is not the certified one/);
 
   const b = await chainState();
-  await space(b.db, ["chain", "tx"]).del(txHash(b.h.lane0[3]!.txs[0]!));
-  await damaged(b.db, /^chain\/tx\/[0-9a-f]{64}$/, /of global block 4 is missing from the tx index/);
+  const hash = txHash(payloadTxs(b.h.lane0[3]!.payload)[0]!);
+  await space(b.db, ["chain", "txk"]).del(Buffer.concat([hash.subarray(0, 8), u64Key(4)]));
+  await damaged(b.db, /^chain\/txk\/[0-9a-f]{16}$/, /of global block 4 is missing from the tx index/);
+
+  const d = await chainState();
+  await space(d.db, ["chain", "txs"]).del(u64Key(2));
+  await damaged(d.db, "chain/txs/2", /the tx hash list of global block 2 is missing/);
+  const e = await chainState();
+  await space(e.db, ["chain", "txs"]).put(u64Key(2), new Uint8Array(32));
+  await damaged(e.db, "chain/txs/2", /does not match its txs/);
 
   const c = await chainState();
   await space(c.db, ["chain", "block"]).put(u64Key(4), new Uint8Array([1, 2, 3]));

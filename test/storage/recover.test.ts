@@ -4,7 +4,7 @@ import pino from "pino";
 import { VerifyCache } from "../../node/crypto/index.ts";
 import { laneSpaceName, openStorage, RecoveryError, recover, space, u64Key } from "../../node/storage/index.ts";
 import { codecs, type DurableWrite, headerHash, type SafetyRecord } from "../../node/types/index.ts";
-import { commitQc, laneBlock, laneChain, prepareQc, proposal } from "../fixtures/certs.ts";
+import { commitQc, globalBlockWrite, laneBlock, laneChain, prepareQc, proposal } from "../fixtures/certs.ts";
 import { anchorFor, history, memoryDb, openMemory, rangesAt, tc, votedOn, writeRaw } from "./helpers.ts";
 
 type Db = ReturnType<typeof memoryDb>;
@@ -24,8 +24,8 @@ async function validState(): Promise<{ db: Db; h: ReturnType<typeof history> }> 
   ];
   await writer.submit(writes);
   await writer.submit([
-    { kind: "globalBlock", block: { index: 1, commitQc: h.qcs[0]!, blocks: [h.lane0[0]!] } },
-    { kind: "globalBlock", block: { index: 2, commitQc: h.qcs[1]!, blocks: [h.lane0[1]!] } },
+    globalBlockWrite({ index: 1, commitQc: h.qcs[0]!, blocks: [h.lane0[0]!] }),
+    globalBlockWrite({ index: 2, commitQc: h.qcs[1]!, blocks: [h.lane0[1]!] }),
     { kind: "appState", index: 1, appHash: new Uint8Array(32).fill(8), puts: [], dels: [] },
     { kind: "appState", index: 2, appHash: new Uint8Array(32).fill(9), puts: [], dels: [] },
     { kind: "anchor", anchor: anchorFor(h.qcs[1]!) },

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { openStorage, safetyInconsistency, safetyRefusal } from "../../node/storage/index.ts";
-import { headerHash, type SafetyRecord, txHash, ZERO_HASH } from "../../node/types/index.ts";
-import { laneBlock, laneChain, prepareQc, proposal } from "../fixtures/certs.ts";
+import { headerHash, payloadTxs, type SafetyRecord, txHash, txHashList, ZERO_HASH } from "../../node/types/index.ts";
+import { globalBlockWrite, laneBlock, laneChain, prepareQc, proposal } from "../fixtures/certs.ts";
 import { anchorFor, history, openMemory, rangesAt, tc, votedOn, writeRaw } from "./helpers.ts";
 
 test("lane store: blocks chain parent to child; other lanes and unknown lanes", async () => {
@@ -136,19 +136,42 @@ test("chain store: global blocks in index order, txs by hash", async () => {
   const { lane0, qcs } = history(2, 2);
   const g1 = { index: 1, commitQc: qcs[0]!, blocks: [lane0[0]!] };
   const g2 = { index: 2, commitQc: qcs[1]!, blocks: [lane0[1]!] };
-  await assert.rejects(writer.submit([{ kind: "globalBlock", block: g1 }]), /beyond the finalized index 0/);
+  await assert.rejects(writer.submit([globalBlockWrite(g1)]), /beyond the finalized index 0/);
   await writer.submit(qcs.map((qc) => ({ kind: "commitQc" as const, qc })));
-  await assert.rejects(writer.submit([{ kind: "globalBlock", block: g2 }]), /expected 1/);
-  await assert.rejects(writer.submit([{ kind: "globalBlock", block: { ...g1, blocks: [] } }]), /0 lane blocks/);
-  await writer.submit([
-    { kind: "globalBlock", block: g1 },
-    { kind: "globalBlock", block: g2 },
-  ]);
+  await assert.rejects(writer.submit([globalBlockWrite(g2)]), /expected 1/);
+  await assert.rejects(writer.submit([globalBlockWrite({ ...g1, blocks: [] })]), /0 lane blocks/);
+  const short = { kind: "globalBlock" as const, block: g1, txHashes: new Uint8Array(0) };
+  await assert.rejects(writer.submit([short]), /has 1 txs, its hash list 0/);
+  await writer.submit([globalBlockWrite(g1), globalBlockWrite(g2)]);
   assert.equal(storage.chain.tip, 2);
   assert.equal((await storage.globalBlock(2))?.blocks[0]?.header.number, 1);
-  assert.deepEqual(await storage.txLocation(txHash(lane0[1]!.txs[0]!)), { index: 2, position: 0 });
+  assert.deepEqual(await storage.txLocation(txHash(payloadTxs(lane0[1]!.payload)[0]!)), { index: 2, position: 0 });
   assert.equal(await storage.txLocation(new Uint8Array(32)), undefined);
+  assert.deepEqual(await storage.chain.txHashes(2), txHashList(g2.blocks), "the block's hash list, stored once");
   assert.equal((await openStorage(db, tc.committee)).chain.tip, 2);
+});
+
+test("chain store: one hash list per block; a lookup confirms its candidate, so a shared hash prefix never answers wrongly", async () => {
+  const { storage, writer } = await openMemory();
+  const { lane0, qcs } = history(3, 3);
+  await writer.submit(qcs.map((qc) => ({ kind: "commitQc" as const, qc })));
+  // Hash lists as a (hypothetical) caller could give them: three hashes that share their first 8 bytes.
+  const shared = (last: number) => {
+    const h = new Uint8Array(32).fill(0xab);
+    h[31] = last;
+    return h;
+  };
+  const blocks = [0, 1, 2].map((i) => ({ index: i + 1, commitQc: qcs[i]!, blocks: [lane0[i]!] }));
+  for (const [i, g] of blocks.entries()) {
+    await writer.submit([{ kind: "globalBlock", block: g, txHashes: shared(i === 2 ? 0 : i + 1) }]);
+  }
+  // Blocks 1 and 3 hold hashes ..01 and ..00, block 2 holds ..02: each found where it is, the latest occurrence wins.
+  assert.deepEqual(await storage.txLocation(shared(1)), { index: 1, position: 0 });
+  assert.deepEqual(await storage.txLocation(shared(2)), { index: 2, position: 0 });
+  assert.deepEqual(await storage.txLocation(shared(0)), { index: 3, position: 0 });
+  assert.equal(await storage.txLocation(shared(9)), undefined, "same prefix, in no block");
+  assert.deepEqual(await storage.chain.txHashes(2), shared(2));
+  assert.equal(await storage.chain.txHashes(4), undefined);
 });
 
 test("app store: state, executed index and app hash move together", async () => {

@@ -4,6 +4,7 @@
  * right length, lists within their limits) but keep sizes small so property
  * tests run in seconds. Other test folders may import them.
  */
+
 import { BitArray } from "@chainsafe/ssz";
 import fc from "fast-check";
 import type {
@@ -42,6 +43,7 @@ import type {
   Tx,
   View,
 } from "../../node/types/index.ts";
+import { encodePayload } from "../../node/types/index.ts";
 
 /** Committee size used for signer bitmaps: small, but not byte-aligned. */
 const MAX_TEST_COMMITTEE = 10;
@@ -77,7 +79,7 @@ export const laneBlockHeader = (): fc.Arbitrary<LaneBlockHeader> =>
   });
 
 export const laneBlock = (): fc.Arbitrary<LaneBlock> =>
-  record({ header: laneBlockHeader(), signature: signature(), txs: txList() });
+  record({ header: laneBlockHeader(), signature: signature(), payload: txList().map(encodePayload) });
 
 export const laneVoteBody = (): fc.Arbitrary<LaneVoteBody> =>
   record({ lane: u16(), number: u64(), headerHash: hash() });

@@ -13,6 +13,7 @@ import {
   MAX_TX_BYTES,
   MAX_TXS_PER_BLOCK,
   MAX_VALIDATORS,
+  payloadTxs,
 } from "../../node/types/index.ts";
 import { type AnyCodec, assertRejects, checkDecodeContract } from "./decode-contract.ts";
 import { bitList, container, fixedList, optional, uint, variableList } from "./ssz-builder.ts";
@@ -214,7 +215,7 @@ test("the hand-built encoder matches the real one on a small value", () => {
   assert.deepEqual(codecs.laneQc.encode(qc), laneQc(3));
   const block = codecs.laneBlock.decode(laneBlock([zeros(2), zeros(0), zeros(5)]));
   assert.deepEqual(
-    block.txs.map((t) => t.byteLength),
+    payloadTxs(block.payload).map((t) => t.byteLength),
     [2, 0, 5],
   );
 });

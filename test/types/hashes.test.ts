@@ -4,6 +4,8 @@ import fc from "fast-check";
 import {
   blockHash,
   bytesEqual,
+  codecs,
+  encodePayload,
   headerHash,
   type LaneBlockHeader,
   type Proposal,
@@ -85,17 +87,21 @@ test("proposalHash is deterministic and changes with every field", () => {
 test("payloadHash is deterministic and distinguishes lists, including re-split bytes", () => {
   fc.assert(
     fc.property(txList(), txList(), (a, b) => {
-      assert.ok(bytesEqual(payloadHash(a), payloadHash(a.map((t) => t.slice()))));
+      const hashOf = (txs: Uint8Array[]) => payloadHash(encodePayload(txs));
+      assert.ok(bytesEqual(hashOf(a), hashOf(a.map((t) => t.slice()))));
       const same = a.length === b.length && a.every((t, i) => bytesEqual(t, b[i]!));
-      assert.equal(bytesEqual(payloadHash(a), payloadHash(b)), same);
+      assert.equal(bytesEqual(hashOf(a), hashOf(b)), same);
+      // The payload is the canonical tx list encoding: hashing it is hashing what SSZ encodes.
+      assert.deepEqual(encodePayload(a), codecs.txList.encode(a));
     }),
     { numRuns: 200 },
   );
+  const hashOf = (txs: Uint8Array[]) => payloadHash(encodePayload(txs));
   const ab = new Uint8Array([1, 2, 3, 4]);
   const split = [ab.subarray(0, 2), ab.subarray(2)];
-  assert.ok(!bytesEqual(payloadHash([ab]), payloadHash(split)));
-  assert.ok(!bytesEqual(payloadHash([]), payloadHash([new Uint8Array(0)])));
-  assert.ok(!bytesEqual(payloadHash([ab, ab]), payloadHash([ab])));
+  assert.ok(!bytesEqual(hashOf([ab]), hashOf(split)));
+  assert.ok(!bytesEqual(hashOf([]), hashOf([new Uint8Array(0)])));
+  assert.ok(!bytesEqual(hashOf([ab, ab]), hashOf([ab])));
 });
 
 test("txHash is sha256 of the tx bytes: deterministic, distinct for distinct txs", () => {

@@ -1,0 +1,47 @@
+import { sha256, toHex } from "./bytes.ts";
+import { forEachTx, payloadTxCount } from "./payload.ts";
+import type { LaneBlock, Tx } from "./schema.ts";
+
+/** Bytes of one tx hash (sha256). */
+export const TX_HASH_BYTES = 32;
+
+/** Transaction hash: sha256 of the tx bytes. */
+export function txHash(tx: Tx): Uint8Array {
+  return sha256(tx);
+}
+
+/**
+ * The hashes of the txs of `blocks`, in block and tx order, as one buffer of
+ * 32 bytes per tx. A finalized block's txs are hashed once, by execution, and
+ * this list is what the chain's tx index, the pending map and the API share.
+ */
+export function txHashList(blocks: readonly Pick<LaneBlock, "payload">[]): Uint8Array {
+  let count = 0;
+  for (const b of blocks) count += payloadTxCount(b.payload);
+  const out = new Uint8Array(count * TX_HASH_BYTES);
+  let at = 0;
+  const put = (tx: Uint8Array) => {
+    out.set(sha256(tx), at);
+    at += TX_HASH_BYTES;
+  };
+  for (const b of blocks) forEachTx(b.payload, put);
+  return out;
+}
+
+/** How many hashes a list holds. */
+export function txHashCount(list: Uint8Array): number {
+  return list.byteLength / TX_HASH_BYTES;
+}
+
+/** Hash `i` of a list (a view, not a copy). */
+export function txHashAt(list: Uint8Array, i: number): Uint8Array {
+  return list.subarray(i * TX_HASH_BYTES, (i + 1) * TX_HASH_BYTES);
+}
+
+/** The list as lowercase hex strings, one per tx (one hex conversion for the whole list). */
+export function txHashListHex(list: Uint8Array): string[] {
+  const hex = toHex(list);
+  const out = new Array<string>(txHashCount(list));
+  for (let i = 0; i < out.length; i++) out[i] = hex.slice(i * 2 * TX_HASH_BYTES, (i + 1) * 2 * TX_HASH_BYTES);
+  return out;
+}

@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { VerifyCache } from "../../node/crypto/index.ts";
+import { openStorage, RecoveryError, recover, StorageIntegrityError, space, u64Key } from "../../node/storage/index.ts";
+import { chainWithClosedBatch, type memoryDb, tc } from "./helpers.ts";
+
+const INDEXES = 8;
+const chainState = () => chainWithClosedBatch(INDEXES, 6);
+
+const recoverDb = async (db: ReturnType<typeof memoryDb>) =>
+  recover(await openStorage(db, tc.committee), tc.committee, new VerifyCache(1000), { deepCheckBlocks: 1000 });
+
+test("retention prunes blocks and their tx index below a point, in one batch, and moves the retention start", async () => {
+  const { db, storage, writer, txOf } = await chainState();
+  assert.equal(storage.chain.first, 1);
+  assert.equal(storage.chainPruneLimit(), 7, "the open batch (7..8) is kept");
+  const lists = await storage.chain.hashListsBefore(4);
+  assert.equal(lists.length, 3);
+  await writer.submit([{ kind: "pruneChain", before: 4, txHashLists: lists }]);
+  assert.equal(storage.chain.first, 4);
+  for (const k of [1, 2, 3]) {
+    assert.equal(await storage.globalBlock(k), undefined, `block ${k} pruned`);
+    assert.equal(await storage.chain.txHashes(k), undefined);
+    assert.equal(await storage.txLocation(txOf(k)), undefined, `tx of block ${k} no longer indexed`);
+  }
+  for (const k of [4, 8]) {
+    assert.equal((await storage.globalBlock(k))?.index, k);
+    assert.deepEqual(await storage.txLocation(txOf(k)), { index: k, position: 0 });
+  }
+  assert.deepEqual(await storage.encodedGlobalBlocks(2, 5), [], "a range from below the start is not served");
+  assert.equal((await storage.encodedGlobalBlocks(4, 5)).length, 2);
+  await writer.close();
+  // The start is durable, and the integrity checks start there: blocks 4..8 in depth, app hashes 1..8.
+  const reopened = await openStorage(db, tc.committee);
+  assert.equal(reopened.chain.first, 4);
+  const s = await recoverDb(db);
+  assert.equal(s.chainTip, INDEXES);
+  const { executedAfter } = s.attestation;
+  assert.deepEqual(
+    executedAfter.map((e) => e.index),
+    [7, 8],
+  );
+});
+
+test("retention refuses to prune the open batch, the tip or past the executed index, and a wrong list count", async () => {
+  const { storage, writer } = await chainState();
+  const lists = await storage.chain.hashListsBefore(8);
+  await assert.rejects(writer.submit([{ kind: "pruneChain", before: 8, txHashLists: lists }]), /passes 7/);
+  await assert.rejects(
+    writer.submit([{ kind: "pruneChain", before: 3, txHashLists: lists.slice(0, 1) }]),
+    /1 hash lists to prune 1..2/,
+  );
+  await assert.rejects(writer.submit([{ kind: "pruneChain", before: 1, txHashLists: [] }]), /pruning below 1/);
+  assert.equal(storage.chain.first, 1, "a refused prune leaves the start where it was");
+  await writer.close();
+});
+
+test("after pruning, a block missing at the retention start is damage, named with its key", async () => {
+  const { db, storage, writer } = await chainState();
+  await writer.submit([{ kind: "pruneChain", before: 3, txHashLists: await storage.chain.hashListsBefore(3) }]);
+  await writer.close();
+  await space(db, ["chain", "block"]).del(u64Key(3));
+  await assert.rejects(recoverDb(db), (err: unknown) => {
+    assert.ok(err instanceof StorageIntegrityError && !(err instanceof RecoveryError), `got ${err}`);
+    assert.match(err.keyRange, /^chain\/block\/3/);
+    return true;
+  });
+});
