@@ -21,6 +21,7 @@ import { type Storage, WriteSet } from "../../node/storage/index.ts";
 import {
   codecs,
   DOMAINS,
+  encodePayload,
   type GlobalBlock,
   headerHash,
   type LaneBlock,
@@ -31,6 +32,7 @@ import {
   phaseVoteSigningBody,
   proposalQcVoteBody,
   toHex,
+  txHashList,
   ZERO_HASH,
 } from "../../node/types/index.ts";
 
@@ -80,18 +82,19 @@ export function writeDirectHistory(o: DirectHistoryOptions): { txs: number } {
     const atMs = GENESIS_MS + k * 100;
     const blocks: LaneBlock[] = signers.map((signer, lane) => {
       const list = Array.from({ length: o.txsPerLaneBlock }, (_, j) => encoder.encode(`d${k}.${lane}.${j}=v${k}`));
+      const payload = encodePayload(list);
       txs += list.length;
       const block: LaneBlock = {
         header: {
           lane,
           number: k - 1,
           parent: parents[lane]!,
-          payloadHash: payloadHash(list),
+          payloadHash: payloadHash(payload),
           txCount: list.length,
           createdAtMs: atMs,
         },
         signature: new Uint8Array(64),
-        txs: list,
+        payload,
       };
       block.signature = signer.sign(DOMAINS.laneBlock, laneBlockSigningBody(block));
       parents[lane] = headerHash(block.header);
@@ -160,7 +163,10 @@ export async function storeGlobalBlocks(storage: Storage, encoded: readonly Uint
   const CHUNK = 256;
   for (let at = 0; at < encoded.length; at += CHUNK) {
     const ws = new WriteSet();
-    for (const bytes of encoded.slice(at, at + CHUNK)) storage.chain.put(ws, codecs.globalBlock.decode(bytes));
+    for (const bytes of encoded.slice(at, at + CHUNK)) {
+      const block = codecs.globalBlock.decode(bytes);
+      storage.chain.put(ws, block, [], txHashList(block.blocks));
+    }
     const batch = storage.db.batch();
     for (const op of ws.ops) {
       if (op.type === "put") batch.put(op.key, op.value, { sublevel: op.space });

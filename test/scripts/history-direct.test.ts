@@ -4,7 +4,7 @@ import { MemoryLevel } from "memory-level";
 import { Committee, linksToParent, verifyCommitQc, verifyLaneBlock } from "../../node/committee/index.ts";
 import { VerifyCache } from "../../node/crypto/index.ts";
 import { openStorage } from "../../node/storage/index.ts";
-import { codecs, type GlobalBlock, headerHash, txHash } from "../../node/types/index.ts";
+import { codecs, type GlobalBlock, headerHash, payloadTxs, txHash } from "../../node/types/index.ts";
 import {
   catchUpInProcess,
   DIRECT_CHAIN_ID,
@@ -63,7 +63,7 @@ describe("direct history", () => {
     // tx of a synced block is found at its index and position.
     for (const k of [1, 57, 100]) {
       const g = blocks[k - 1]!;
-      for (const [p, tx] of g.blocks.flatMap((b) => b.txs).entries())
+      for (const [p, tx] of g.blocks.flatMap((b) => payloadTxs(b.payload)).entries())
         assert.deepEqual(await node.storage.txLocation(txHash(tx)), { index: k, position: p }, `tx ${p} of ${k}`);
     }
     await node.storage.close();
