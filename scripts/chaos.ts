@@ -3,7 +3,7 @@
  * load, with faults drawn from the seed: kill -9, SIGSTOP/SIGCONT, SIGTERM
  * restarts, the observer wiped and resynced, and network partitions.
  *
- *   npm run chaos -- --seconds 60 --seed 7 [--rate 40] [--keep] [--no-netns]
+ *   npm run chaos -- --seconds 60 --seed 7 [--rate 40] [--keep] [--no-netns] [--lag-deadline-ms 5000]
  *
  * Partitions need Linux network namespaces (root and iproute2): each node
  * runs in its own namespace with a veth link to every other node, and a
@@ -20,7 +20,8 @@
  * restart or a wipe: counted as lost with its mempool), once final at the
  * same index everywhere; no equivocation
  * (GET /evidence, or the vote journal where that route does not exist);
- * every node back at the tip within 5 s of the last heal. Progress goes to
+ * every node back at the tip within 5 s of the last heal (--lag-deadline-ms;
+ * the test suite's run uses a liveness bound there). Progress goes to
  * stderr, one summary line to stdout; the exit code is 1 on a violation
  * (the cluster's logs are kept then), 2 on a usage error.
  */
@@ -42,7 +43,7 @@ const SELF = fileURLToPath(import.meta.url);
 
 function usage(msg: string): never {
   process.stderr.write(
-    `chaos: ${msg}\nusage: npm run chaos -- --seconds S --seed N [--rate TPS] [--keep] [--no-netns]\n`,
+    `chaos: ${msg}\nusage: npm run chaos -- --seconds S --seed N [--rate TPS] [--keep] [--no-netns] [--lag-deadline-ms MS]\n`,
   );
   process.exit(2);
 }
@@ -54,6 +55,7 @@ function parse() {
       seconds: { type: "string", default: "60" },
       seed: { type: "string" },
       rate: { type: "string", default: "40" },
+      "lag-deadline-ms": { type: "string", default: "5000" },
       keep: { type: "boolean", default: false },
       "no-netns": { type: "boolean", default: false },
       /** Internal: this process runs inside the hub namespace of the given prefix. */
@@ -73,6 +75,9 @@ const rate = Number(args.rate);
 if (!Number.isInteger(seconds) || seconds < 20 || seconds > 3600) usage("--seconds: an integer from 20 to 3600");
 if (!Number.isInteger(seed) || seed < 0) usage("--seed: a non-negative integer");
 if (!(rate > 0 && rate <= 5000)) usage("--rate: tx/s, more than 0 and at most 5000");
+const lagDeadlineMs = Number(args["lag-deadline-ms"]);
+if (!Number.isInteger(lagDeadlineMs) || lagDeadlineMs < 1000 || lagDeadlineMs > 120_000)
+  usage("--lag-deadline-ms: an integer from 1000 to 120000");
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -81,6 +86,7 @@ async function runHere(topology: Topology | null, noPartitionsReason?: string): 
     seconds,
     seed,
     rateTps: rate,
+    lagDeadlineMs,
     topology,
     keep: args.keep,
     log,

@@ -42,6 +42,13 @@ export interface ChaosOptions {
   noPartitionsReason?: string;
   /** Keep the cluster directory (logs) even when the run passes. */
   keep: boolean;
+  /**
+   * The time from the last heal to every node at the tip that counts as a
+   * violation (default LAG0_DEADLINE_MS, the issue's 5 s). The run in the
+   * test suite passes a liveness bound instead: a timing claim on a shared
+   * machine belongs in this script's own runs, not in a test.
+   */
+  lagDeadlineMs?: number;
   log: (line: string) => void;
 }
 
@@ -55,6 +62,7 @@ export interface ChaosResult {
 /** Runs one chaos run: a cluster of 4 validators and an observer under load and seeded faults. */
 export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const faultPhaseMs = Math.max(10_000, Math.round(o.seconds * 1000 * 0.75));
+  const lagDeadlineMs = o.lagDeadlineMs ?? LAG0_DEADLINE_MS;
   const cluster = await LocalCluster.create({ validators: VALIDATORS, observers: 1, chainId: `chaos-${o.seed}` });
   // Interrupted (SIGINT, SIGTERM): the nodes go, and the directory unless --keep.
   const undoExit = cluster.stopOnExit({ keepDir: o.keep });
@@ -145,12 +153,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       lastHealAtMs = Date.now();
     }
 
-    // Every node back at the tip within LAG0_DEADLINE_MS of the last heal.
+    // Every node back at the tip within the lag deadline of the last heal.
     const lag0 = await timeToTip(lastHealAtMs);
     worstLag0Ms = lag0.ms;
-    if (lag0.ms > LAG0_DEADLINE_MS) {
+    if (lag0.ms > lagDeadlineMs) {
       violations.push(
-        `not every node was back at the tip within ${LAG0_DEADLINE_MS} ms of the last heal (${lag0.ms} ms; ` +
+        `not every node was back at the tip within ${lagDeadlineMs} ms of the last heal (${lag0.ms} ms; ` +
           `finalized indexes then: ${lag0.atDeadline})`,
       );
     }
@@ -266,7 +274,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
 
   /**
    * Polls every node until all are within AT_TIP_LAG of the highest finalized
-   * index: ms since `sinceMs`, and each node's index at LAG0_DEADLINE_MS
+   * index: ms since `sinceMs`, and each node's index at the lag deadline
    * (which node was behind, -1 for no answer).
    */
   async function timeToTip(sinceMs: number): Promise<{ ms: number; atDeadline: string }> {
@@ -276,7 +284,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       const idx = await Promise.all(nodes.map(async (n) => (await n.status())?.finalizedIndex ?? -1));
       const max = Math.max(...idx);
       if (idx.every((i) => i >= 0 && max - i <= AT_TIP_LAG)) return { ms: Date.now() - sinceMs, atDeadline };
-      if (atDeadline === "" && Date.now() - sinceMs > LAG0_DEADLINE_MS)
+      if (atDeadline === "" && Date.now() - sinceMs > lagDeadlineMs)
         atDeadline = nodes.map((n, i) => `${n.name} ${idx[i]}`).join(", ");
       await sleep(100);
     }

@@ -112,8 +112,12 @@ describe("chaos runner", () => {
   // never-final tx of the last session was the runner's accounting: a 202
   // written just before a kill and read after the runner noted the kill was
   // taken for a tx accepted after it (the accounting test above).
+  // Every safety invariant is asserted as in `npm run chaos`; convergence
+  // after the last heal gets a liveness bound (60 s) instead of the
+  // script's 5 s: the suite shares the machine with other cluster tests,
+  // and time to the tip is measured by the script's own runs, not a test.
   test("a 60-second run under load and faults keeps every invariant", { timeout: 900_000 }, async () => {
-    const r = await chaos(["--seconds", "60", "--seed", "1"]);
+    const r = await chaos(["--seconds", "60", "--seed", "1", "--lag-deadline-ms", "60000"]);
     const summary = r.stdout.trim().split("\n").at(-1) ?? "";
     assert.equal(r.code, 0, `chaos failed:\n${r.stderr}\n${r.stdout}`);
     assert.match(summary, /^chaos seed=1 seconds=60 PASS: faults \{.+\}/);
