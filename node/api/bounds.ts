@@ -21,7 +21,38 @@ export interface ApiLimits {
   keepAliveTimeoutMs: number;
   /** GET /metrics is rendered at most once per this interval. */
   metricsCacheMs: number;
+  /**
+   * While the event loop runs later than this (ms) and the API is busy
+   * (SHED_MIN_INFLIGHT requests in flight), requests get 503 (except GET
+   * /health and GET /metrics), so API work cannot starve the protocol; 0 turns it off.
+   */
+  maxEventLoopDelayMs: number;
+  /**
+   * While the event loop is busier than this share (0..1) of the last ~500 ms
+   * and the API is busy, requests get 503 likewise: many cheap requests never
+   * make the loop late but take the CPU the protocol needs; 1 turns it off.
+   */
+  maxEventLoopUtilization: number;
 }
+
+/** What the API reads of the event loop (node/api/loop-delay.ts LoopMonitor). */
+export interface LoopState {
+  /** The worst recent lateness of the loop, in ms. */
+  delayMs(): number;
+  /** The share (0..1) of recent wall time the loop was busy. */
+  busy(): number;
+}
+
+/** Routes answered even while the event loop is late or busy: cheap, and what an operator watches. */
+const NEVER_SHED = new Set(["/health", "/metrics"]);
+/**
+ * Requests are shed for the event loop (late or busy) only while at least
+ * this many are in flight: the API must be busy for the loop's state to be
+ * its doing. A loop made
+ * late by something else (another process taking the CPU, a GC pause) with
+ * a few clients is not relieved by refusing them.
+ */
+export const SHED_MIN_INFLIGHT = 16;
 
 /**
  * Admission of HTTP requests, before any body is read or any handler runs.
@@ -35,14 +66,22 @@ export class RequestBounds {
   readonly #limits: ApiLimits;
   readonly #maxBodyBytes: number;
   readonly #onRejected: (reason: string) => void;
+  readonly #loop: LoopState;
   readonly #perSocket = new WeakMap<Socket, number>();
   #inflight = 0;
   #bodyBytes = 0;
 
-  constructor(limits: ApiLimits, maxBodyBytes: number, onRejected: (reason: string) => void) {
+  constructor(
+    limits: ApiLimits,
+    maxBodyBytes: number,
+    onRejected: (reason: string) => void,
+    /** The event loop's state (LoopMonitor); without it nothing is shed for the loop. */
+    loop: LoopState = { delayMs: () => 0, busy: () => 0 },
+  ) {
     this.#limits = limits;
     this.#maxBodyBytes = maxBodyBytes;
     this.#onRejected = onRejected;
+    this.#loop = loop;
   }
 
   get inflight(): number {
@@ -54,7 +93,10 @@ export class RequestBounds {
   }
 
   /** null: go on; "close": the connection was destroyed; otherwise the bound that answers 503. */
-  admit(req: IncomingMessage, res: ServerResponse): null | "close" | "requests" | "body bytes" {
+  admit(
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): null | "close" | "requests" | "body bytes" | "event loop delay" | "event loop busy" {
     const socket = req.socket as Socket | undefined;
     const onSocket = socket === undefined ? 0 : (this.#perSocket.get(socket) ?? 0);
     if (socket !== undefined && onSocket >= this.#limits.maxInflightPerConnection) {
@@ -65,6 +107,17 @@ export class RequestBounds {
     if (this.#inflight >= this.#limits.maxInflight) {
       this.#onRejected("requests");
       return "requests";
+    }
+    if (this.#inflight >= SHED_MIN_INFLIGHT && !NEVER_SHED.has(pathOf(req.url))) {
+      const { maxEventLoopDelayMs, maxEventLoopUtilization } = this.#limits;
+      if (maxEventLoopDelayMs > 0 && this.#loop.delayMs() > maxEventLoopDelayMs) {
+        this.#onRejected("event_loop_delay");
+        return "event loop delay";
+      }
+      if (maxEventLoopUtilization < 1 && this.#loop.busy() > maxEventLoopUtilization) {
+        this.#onRejected("event_loop_busy");
+        return "event loop busy";
+      }
     }
     const bodyBytes = this.#declaredBodyBytes(req);
     if (bodyBytes > 0 && this.#bodyBytes + bodyBytes > this.#limits.maxBodyBytesInFlight) {
@@ -95,4 +148,10 @@ export class RequestBounds {
     const n = Number(raw);
     return Number.isSafeInteger(n) && n >= 0 ? Math.min(n, this.#maxBodyBytes) : this.#maxBodyBytes;
   }
+}
+
+function pathOf(url: string | undefined): string {
+  if (url === undefined) return "";
+  const q = url.indexOf("?");
+  return q < 0 ? url : url.slice(0, q);
 }

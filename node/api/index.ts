@@ -15,6 +15,6 @@ export type {
   TxStatusJson,
 } from "./backend.ts";
 export { BINARY_TXS_CONTENT_TYPE, encodeBinaryTxs, parseBinaryTxs } from "./binary-txs.ts";
-export type { ApiLimits } from "./bounds.ts";
+export { type ApiLimits, SHED_MIN_INFLIGHT } from "./bounds.ts";
 export { EventHub, type EventHubOptions, finalizedFrame, MAX_PENDING_BLOCKS } from "./events.ts";
 export { type ApiOptions, buildApi } from "./server.ts";

@@ -7,6 +7,7 @@ import { cachedEvery } from "./cache.ts";
 import type { EventHub } from "./events.ts";
 import { registerEventsRoute } from "./events-route.ts";
 import { HttpError } from "./http-error.ts";
+import { LoopMonitor } from "./loop-delay.ts";
 
 export interface ApiOptions {
   host: string;
@@ -99,7 +100,13 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
     if (status >= 500) opts.logger.error({ err }, "api handler failed");
     void reply.status(status).send({ error: status >= 500 ? "internal error" : err.message });
   });
-  const bounds = new RequestBounds(limits, opts.maxBodyBytes, (reason) => opts.onRejected?.(reason));
+  // The loop is sampled only while the server listens (and only when shedding for it is on).
+  const loop = new LoopMonitor();
+  if (limits.maxEventLoopDelayMs > 0 || limits.maxEventLoopUtilization < 1) {
+    app.addHook("onListen", async () => loop.start());
+    app.addHook("onClose", async () => loop.stop());
+  }
+  const bounds = new RequestBounds(limits, opts.maxBodyBytes, (reason) => opts.onRejected?.(reason), loop);
   app.server.maxConnections = limits.maxConnections;
   app.server.on("drop", () => opts.onRejected?.("connections"));
   app.addHook("onRequest", (req, reply, done) => {

@@ -66,6 +66,8 @@ export const ConfigSchema = z
         idleTimeoutMs: intKey(100, 3_600_000),
         keepAliveTimeoutMs: intKey(100, 600_000),
         metricsCacheMs: intKey(0, 60_000, " (0 = render on every request)"),
+        maxEventLoopDelayMs: intKey(0, 60_000, " (0 = never shed for event-loop delay)"),
+        maxEventLoopUtilization: numberKey(0.1, 1),
         maxEventStreams: intKey(0, 10_000, " (0 = GET /events refused)"),
         eventBufferEvents: intKey(1, 100_000),
       })

@@ -23,6 +23,9 @@ export interface GossipHandlers {
   onHaAnnouncement(a: HaAnnouncement): void;
 }
 
+/** A rate-limited warning (WarnLimiter.warn): lines of one key beyond a burst are only counted. */
+export type Warn = (key: string, data: Record<string, unknown>, msg: string) => void;
+
 const VERDICT = {
   accept: TopicValidatorResult.Accept,
   ignore: TopicValidatorResult.Ignore,
@@ -49,6 +52,8 @@ export class Gossip {
   onReject: (peer: string, topic: Topic, reason: string) => void = () => {};
   /** Re-publish generations (see gossip-envelope.ts): a re-send gets past gossipsub's seen cache. */
   readonly #generations = new PublishGenerations();
+  /** Warnings go through the network's rate limiter (a key per kind of event). */
+  readonly #warn: Warn;
 
   constructor(
     host: Host,
@@ -58,7 +63,9 @@ export class Gossip {
     metrics: NetMetrics,
     log: Logger,
     loopback = true,
+    warn: Warn = (_key, data, msg) => log.warn(data, msg),
   ) {
+    this.#warn = warn;
     this.#loopback = loopback;
     this.#host = host;
     this.#ids = ids;
@@ -147,7 +154,8 @@ export class Gossip {
       // No backpressure and no retry here: the machines re-send what matters on
       // their timers, and the envelope's generation makes each re-send a new
       // gossip message (gossip-envelope.ts).
-      this.#log.warn({ topic, err: (err as Error).message }, "gossip publish failed");
+      // Rate-limited per topic: with no peers subscribed every publish fails, many times a second.
+      this.#warn(`publish:${topic}`, { topic, err: (err as Error).message }, "gossip publish failed");
     }
   }
 

@@ -48,6 +48,7 @@ export class NetMetrics {
   readonly #push: Record<PushEvent, number> = { sent: 0, received: 0, dropped: 0, rejected: 0 };
   #peers = { connected: 0, committeeConnected: 0 };
   #banned = 0;
+  #warningsSuppressed = 0;
 
   constructor(sink?: NetMetricsSink) {
     this.#sink = sink;
@@ -75,11 +76,17 @@ export class NetMetrics {
   }
 
   warningSuppressed(): void {
+    this.#warningsSuppressed++;
     this.#sink?.warningSuppressed?.();
   }
 
   get banned(): number {
     return this.#banned;
+  }
+
+  /** Warning lines the network's rate limiters counted instead of writing. */
+  get warningsSuppressed(): number {
+    return this.#warningsSuppressed;
   }
 
   setPeers(connected: number, committeeConnected: number): void {

@@ -2,7 +2,7 @@ import { peerIdFromString } from "@libp2p/peer-id";
 import type { Logger } from "pino";
 import type { Committee } from "../committee/index.ts";
 import { type KeyPair, libp2pPrivateKey, peerIdOf, type VerifyCache } from "../crypto/index.ts";
-import { WarnLimiter } from "../observability/index.ts";
+import { WARN_WINDOW_MS, WarnLimiter } from "../observability/index.ts";
 import type {
   AppVote,
   BatchVoteMessage,
@@ -142,12 +142,17 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
   const peerAddrs = opts.peers.map(parsePeerAddress);
   const loopback = opts.loopback ?? true;
 
+  // Warnings one peer (or one kind of event) can cause are rate-limited (the suppressed ones are
+  // counted); the summaries of ended windows are written on a timer while the network runs.
+  const warnings = new WarnLimiter(log, () => metrics.warningSuppressed());
+  let warningsTimer: NodeJS.Timeout | undefined;
   let hangUp = (_peer: string) => {};
   const guard = new PeerGuard({
     banMs: limits.banMs,
     hangUp: (peer) => hangUp(peer),
     onBan: () => metrics.peerBanned(),
     log: log.child({ part: "guard" }),
+    onWarningSuppressed: () => metrics.warningSuppressed(),
   });
   const host: Host = await createHost({
     privateKey: libp2pPrivateKey(opts.nodeKey),
@@ -159,8 +164,6 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
   hangUp = (peer) => {
     host.hangUp(peerIdFromString(peer)).catch((err: Error) => log.debug({ peer, err: err.message }, "hang-up failed"));
   };
-  // Warnings one peer can cause are rate-limited (the suppressed ones are counted).
-  const warnings = new WarnLimiter(log, () => metrics.warningSuppressed());
   const gossip = new Gossip(
     host,
     ids,
@@ -181,6 +184,7 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
     metrics,
     log.child({ part: "gossip" }),
     loopback,
+    (key, data, msg) => warnings.warn(key, data, msg),
   );
   gossip.onReject = (peer, topic, reason) => guard.rejected(peer, `gossip ${topic}: ${reason}`);
   const syncClient = new SyncClient(host, ids.sync, committee, cache, limits, metrics, log.child({ part: "sync" }));
@@ -261,6 +265,8 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
     async start() {
       if (state !== "new") throw new Error(`network already ${state}: create a new one to restart`);
       state = "started";
+      warningsTimer = setInterval(() => warnings.flush(), WARN_WINDOW_MS);
+      warningsTimer.unref();
       await host.handle(
         ids.push,
         (stream, connection) =>
@@ -320,6 +326,8 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
     async stop() {
       if (state !== "started") return;
       state = "stopped";
+      clearInterval(warningsTimer);
+      warnings.flush(Number.POSITIVE_INFINITY);
       redialer.stop();
       await Promise.all([...pushers.values()].map((p) => p.stop()));
       await host.stop();

@@ -7,7 +7,19 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
  */
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
-  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: "validator_process_" });
+  if (opts.defaultMetrics !== false) {
+    collectDefaultMetrics({ register: registry, prefix: "validator_process_" });
+    // prom-client exports heap total/used and `external` but not the ArrayBuffer share of it
+    // (Buffers: sockets, LevelDB values), which tells buffered bytes apart from other native memory.
+    new Gauge({
+      name: "validator_process_nodejs_array_buffers_bytes",
+      help: "Memory of ArrayBuffers and Buffers (process.memoryUsage().arrayBuffers), part of external",
+      registers: [registry],
+      collect() {
+        this.set(process.memoryUsage().arrayBuffers);
+      },
+    });
+  }
   const r = [registry];
   return {
     registry,

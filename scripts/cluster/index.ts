@@ -53,11 +53,17 @@ export {
   pickBasePort,
 } from "./ports.ts";
 export {
+  type AnonMaps,
   CLOCK_TICKS_PER_SECOND,
   isRunning,
+  type ProcMemory,
   type ProcSample,
+  parseAnonMaps,
+  parseProcMemory,
   parseProcStat,
   parseVmRssBytes,
+  sampleAnonMaps,
+  sampleMemory,
   sampleProcess,
   sleep,
 } from "./proc.ts";

@@ -41,6 +41,88 @@ export function parseVmRssBytes(statusText: string): number | undefined {
   return m ? Number(m[1]) * 1024 : undefined;
 }
 
+/** Resident memory of a process split by kind, from /proc/<pid>/status (bytes). */
+export interface ProcMemory {
+  /** VmRSS = rssAnon + rssFile + rssShmem. */
+  rssBytes: number;
+  /** Anonymous pages: the JS heap, malloc arenas (LevelDB, OpenSSL, libuv), thread stacks. */
+  rssAnonBytes: number;
+  /** File-backed pages: the node binary and shared libraries, and mmap'd files (LevelDB tables). */
+  rssFileBytes: number;
+  rssShmemBytes: number;
+  /** Threads of the process (libuv pool, V8 workers, LevelDB's compaction thread). */
+  threads: number;
+}
+
+/** Parses the RSS lines of /proc/<pid>/status (the kernel reports kB); undefined when one is missing. */
+export function parseProcMemory(statusText: string): ProcMemory | undefined {
+  const kB = (key: string) => {
+    const m = new RegExp(`^${key}:\\s+(\\d+)\\s+kB$`, "m").exec(statusText);
+    return m ? Number(m[1]) * 1024 : undefined;
+  };
+  const threads = /^Threads:\s+(\d+)$/m.exec(statusText);
+  const rss = kB("VmRSS");
+  const anon = kB("RssAnon");
+  const file = kB("RssFile");
+  const shmem = kB("RssShmem");
+  if (rss === undefined || anon === undefined || file === undefined || shmem === undefined) return undefined;
+  return {
+    rssBytes: rss,
+    rssAnonBytes: anon,
+    rssFileBytes: file,
+    rssShmemBytes: shmem,
+    threads: threads ? Number(threads[1]) : 0,
+  };
+}
+
+/** RSS by kind of a live process; undefined when it is gone. */
+export function sampleMemory(pid: number): ProcMemory | undefined {
+  try {
+    return parseProcMemory(readFileSync(`/proc/${pid}/status`, "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Anonymous RSS of a process by kind of mapping, from /proc/<pid>/smaps
+ * (bytes): glibc's main malloc arena (the `[heap]` brk segment, where the
+ * main thread's malloc and Node's Buffers live), anonymous mappings under
+ * 1 MiB (V8 maps its heap in 256 KiB pages) and larger ones (glibc's
+ * per-thread arenas, 64 MiB reservations; V8 large objects; thread stacks
+ * are listed apart by the kernel only when named, so they fall here too).
+ */
+export interface AnonMaps {
+  brkBytes: number;
+  smallBytes: number;
+  largeBytes: number;
+}
+
+export function parseAnonMaps(smapsText: string): AnonMaps {
+  const out: AnonMaps = { brkBytes: 0, smallBytes: 0, largeBytes: 0 };
+  let kind: keyof AnonMaps | null = null;
+  for (const line of smapsText.split("\n")) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      const name = head[3]!.trim();
+      const size = Number.parseInt(head[2]!, 16) - Number.parseInt(head[1]!, 16);
+      kind = name === "[heap]" ? "brkBytes" : name !== "" ? null : size < 1024 * 1024 ? "smallBytes" : "largeBytes";
+      continue;
+    }
+    if (kind !== null && line.startsWith("Rss:")) out[kind] += Number(line.split(/\s+/)[1]) * 1024;
+  }
+  return out;
+}
+
+/** Anonymous RSS by kind of mapping; undefined when the process is gone. */
+export function sampleAnonMaps(pid: number): AnonMaps | undefined {
+  try {
+    return parseAnonMaps(readFileSync(`/proc/${pid}/smaps`, "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
 /** CPU time and RSS of a live process; undefined when it is gone. */
 export function sampleProcess(pid: number): ProcSample | undefined {
   try {

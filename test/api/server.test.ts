@@ -101,6 +101,8 @@ const opts = {
     idleTimeoutMs: 5000,
     keepAliveTimeoutMs: 1000,
     metricsCacheMs: 1000,
+    maxEventLoopDelayMs: 0,
+    maxEventLoopUtilization: 1,
   },
   logger: pino({ level: "silent" }),
 };

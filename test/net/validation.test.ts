@@ -81,17 +81,24 @@ test("every rejected sender lost peer score", async () => {
   assert.ok(v0.net.peerScore(v1.net.peerId) >= 0);
 });
 
-test("a pushed lane block with a bad signature is rejected and not delivered", async () => {
-  const good = laneChain(c, 1, 1)[0]!;
-  const bad = { ...good, signature: c.signers[2]!.sign(DOMAINS.laneBlock, codecs.laneBlockHeader.encode(good.header)) };
-  v1.net.pushLaneBlock(bad);
+test("a pushed lane block with a bad signature is rejected, not delivered, and its pusher is banned", async () => {
+  // A member of its own (v2), so the honest v1 above stays connected.
+  const v2 = await startNode(c, { index: 2, peers: v0.net.addresses(), limits });
+  attackers.push(v2);
+  await until("v0 and v2 connected", () => v0.net.peers().some((p) => p.validatorIndex === 2));
+  const good = laneChain(c, 2, 1)[0]!;
+  const bad = { ...good, signature: c.signers[3]!.sign(DOMAINS.laneBlock, codecs.laneBlockHeader.encode(good.header)) };
+  v2.net.pushLaneBlock(bad);
   await until("push rejected at v0", () => v0.net.metrics.snapshot().push.rejected >= 1);
   assert.equal(v0.inbox.laneBlocks.length, 0);
-  // v0 aborted the stream. A frame written before v1 learns that is lost with the stream (by design, the
-  // receiver syncs it), so wait for v1 to see the close: then it must open a new stream for the next block.
-  const toV0 = () => v1.net.pushStatus().find((p) => p.peerId === v0.net.peerId.toString());
-  await until("v1 saw its push stream to v0 closed", () => toV0()?.streamOpen === false);
-  v1.net.pushLaneBlock(good);
-  await until("good block delivered", () => v0.inbox.laneBlocks.length === 1);
-  assert.equal(v0.inbox.laneBlocks[0]!.block.header.number, 0);
+  // One invalid message is enough (REJECTS_BEFORE_BAN): v2 is disconnected and refused for banMs.
+  await until("v2 banned at v0", () => v0.net.isBanned(v2.net.peerId));
+  await until("v2 disconnected", () => !v0.net.peers().some((p) => p.validatorIndex === 2));
+  v2.net.pushLaneBlock(good);
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal(v0.inbox.laneBlocks.length, 0, "nothing from a banned peer is delivered");
+  assert.ok(
+    v0.net.peers().some((p) => p.validatorIndex === 1),
+    "the honest member stays connected",
+  );
 });

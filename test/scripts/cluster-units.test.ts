@@ -17,11 +17,15 @@ import {
   lineFormatter,
   logTail,
   nextSlot,
+  parseAnonMaps,
+  parseProcMemory,
   parseProcStat,
   parseVmRssBytes,
   pickBasePort,
   plannedNodes,
   readState,
+  sampleAnonMaps,
+  sampleMemory,
   sampleProcess,
   tailOffset,
   writeState,
@@ -140,12 +144,44 @@ test("parseProcStat counts fields after the command name, which may hold spaces"
   assert.equal(parseVmRssBytes("Name:\tnode\n"), undefined);
 });
 
+test("parseProcMemory splits RSS into anonymous, file-backed and shmem pages", () => {
+  const text = "VmRSS:\t  3000 kB\nRssAnon:\t  2000 kB\nRssFile:\t   900 kB\nRssShmem:\t   100 kB\nThreads:\t12\n";
+  assert.deepEqual(parseProcMemory(text), {
+    rssBytes: 3000 * 1024,
+    rssAnonBytes: 2000 * 1024,
+    rssFileBytes: 900 * 1024,
+    rssShmemBytes: 100 * 1024,
+    threads: 12,
+  });
+  assert.equal(parseProcMemory("VmRSS:\t  3000 kB\n"), undefined);
+});
+
+test("parseAnonMaps sums RSS of the brk heap and of small and large anonymous mappings", () => {
+  const text = [
+    "55d0c0000000-55d0c4000000 rw-p 00000000 00:00 0                          [heap]",
+    "Size:              65536 kB",
+    "Rss:               40000 kB",
+    "7f0000000000-7f0000040000 rw-p 00000000 00:00 0 ",
+    "Rss:                 256 kB",
+    "7f0000100000-7f0004100000 rw-p 00000000 00:00 0 ",
+    "Rss:                1024 kB",
+    "7f0010000000-7f0010200000 r-xp 00000000 fe:00 123                        /usr/bin/node",
+    "Rss:                2048 kB",
+  ].join("\n");
+  assert.deepEqual(parseAnonMaps(text), { brkBytes: 40000 * 1024, smallBytes: 256 * 1024, largeBytes: 1024 * 1024 });
+});
+
 test("sampleProcess and isRunning read this process from /proc", () => {
   const s = sampleProcess(process.pid);
   assert.ok(s && s.rssBytes > 0 && s.cpuTicks >= 0);
   assert.equal(isRunning(process.pid), true);
   assert.equal(isRunning(process.pid, "/no/such/home"), false, "a pid whose command line lacks the home is not ours");
   assert.equal(isRunning(2 ** 22 + 12_345), false);
+  const m = sampleMemory(process.pid);
+  assert.ok(m && m.rssAnonBytes > 0 && m.rssBytes >= m.rssAnonBytes && m.threads > 0);
+  const maps = sampleAnonMaps(process.pid);
+  assert.ok(maps && maps.smallBytes + maps.largeBytes + maps.brkBytes > 0);
+  assert.equal(sampleMemory(2 ** 22 + 12_345), undefined);
 });
 
 test("lag is the highest finalized index minus each node's; down nodes have none", () => {
