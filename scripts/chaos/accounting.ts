@@ -16,11 +16,12 @@ export type TxOutcome = "final" | "lost" | "missing";
  * -9, a SIGTERM restart, a wipe); a SIGSTOP or a partition loses nothing, so
  * a tx accepted before either must become final.
  *
- * A tx is lost with its node's mempool when the node lost its process after
- * the request that carried the tx was *sent*: the node may have accepted it
- * just before, and the 202 it wrote then can reach the runner after the
- * runner noted the kill (the 202's arrival is no bound). A request sent
- * after the loss went to the new process, whose mempool holds it.
+ * A tx is lost with its node's mempool when the request that carried it was
+ * *sent* before the node's old process was gone (the runner notes the loss
+ * once the process has exited): a SIGTERMed node accepts until its handler
+ * runs, and a 202 written just before a kill can reach the runner after it
+ * (the 202's arrival is no bound). A request sent after the exit went to the
+ * new process, whose mempool holds it.
  */
 export class TxAccounting {
   readonly #accepted = new Map<string, Accepted>();
@@ -35,7 +36,7 @@ export class TxAccounting {
     for (const h of hashes) this.#accepted.set(h, a);
   }
 
-  /** The node behind `api` is about to lose its process (noted before the signal is sent). */
+  /** The node behind `api` lost its process: noted once the process has exited. */
   mempoolLost(api: string, atMs: number): void {
     this.#lostAtMs.set(api, atMs);
   }

@@ -237,8 +237,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     switch (f.kind) {
       case "kill9":
         down.add(f.node);
-        txs.mempoolLost(n.apiUrl, Date.now());
         await cluster.kill9(n);
+        txs.mempoolLost(n.apiUrl, Date.now());
         await sleep(f.downMs);
         await restart(f.node, f.kind);
         down.delete(f.node);
@@ -252,8 +252,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         return;
       case "sigterm": {
         down.add(f.node);
-        txs.mempoolLost(n.apiUrl, Date.now());
         const stopped = await cluster.stop(n);
+        txs.mempoolLost(n.apiUrl, Date.now());
         if (stopped.code !== null && stopped.code !== 0)
           violations.push(`${n.name}: SIGTERM exit code ${stopped.code}`);
         await restart(f.node, f.kind);
@@ -262,8 +262,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       }
       case "wipe":
         down.add(f.node);
-        txs.mempoolLost(n.apiUrl, Date.now());
         await cluster.kill9(n);
+        txs.mempoolLost(n.apiUrl, Date.now());
         rmSync(join(n.home, "data"), { recursive: true, force: true });
         checker.reset(n);
         await restart(f.node, f.kind);

@@ -63,8 +63,9 @@ describe("chaos runner", () => {
     const b = "http://10.213.2.2:20283";
     const final = new Map([["f", 7]]);
     const finalAt = (h: string) => final.get(h);
-    // Sent at 1000, the node killed at 1010, its 202 (written before the
-    // kill) read by the runner at 1012: the tx may have been in the mempool.
+    // Sent at 1000, the node's process gone at 1010, its 202 (written
+    // before it went: a kill -9, or a SIGTERM whose handler had not run
+    // yet) read by the runner at 1012: the tx may have been in the mempool.
     t.accepted(["raced"], { api: a, sentAtMs: 1000, atMs: 1012 });
     t.accepted(["before"], { api: a, sentAtMs: 900, atMs: 905 });
     t.accepted(["f"], { api: a, sentAtMs: 950, atMs: 960 });
