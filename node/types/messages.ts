@@ -78,6 +78,34 @@ function u32le(bytes: Uint8Array, at: number): number {
 }
 
 /**
+ * A codec whose decoder walks the SSZ layout itself instead of a generic
+ * decode and canonical re-encode. The checks every such decoder makes first
+ * (bytes, size bounds) and the naming of its errors live here, once.
+ */
+abstract class WalkingCodec<T> extends Codec<T> {
+  /** The fixed part of the encoding: anything shorter is refused before walking. */
+  protected abstract readonly fixedBytes: number;
+  protected abstract walk(bytes: Uint8Array): T;
+
+  override decode(bytes: Uint8Array): T {
+    try {
+      if (!(bytes instanceof Uint8Array)) throw new DecodeError(this.name, "input is not bytes");
+      if (bytes.byteLength > this.maxBytes) {
+        throw new DecodeError(this.name, `${bytes.byteLength} bytes exceeds the limit of ${this.maxBytes}`);
+      }
+      if (bytes.byteLength < this.fixedBytes) {
+        throw new DecodeError(this.name, `${bytes.byteLength} bytes: shorter than the fixed part`);
+      }
+      return this.walk(bytes);
+    } catch (err) {
+      throw err instanceof DecodeError && err.codec === this.name
+        ? err
+        : new DecodeError(this.name, (err as Error).message);
+    }
+  }
+}
+
+/**
  * The lane block codec: SSZ encoding, and a decoder that reads the fixed
  * part (header through the header codec, signature) and takes the payload
  * as bytes after walking its offsets, without building a tx object or
@@ -86,25 +114,10 @@ function u32le(bytes: Uint8Array, at: number): number {
  * the payload offset where the fixed part ends, a canonical header, a
  * canonical tx list.
  */
-class LaneBlockCodec extends Codec<LaneBlock> {
-  override decode(bytes: Uint8Array): LaneBlock {
-    try {
-      return this.#decode(bytes);
-    } catch (err) {
-      throw err instanceof DecodeError && err.codec === this.name
-        ? err
-        : new DecodeError(this.name, (err as Error).message);
-    }
-  }
+class LaneBlockCodec extends WalkingCodec<LaneBlock> {
+  protected readonly fixedBytes = LANE_BLOCK_FIXED_BYTES;
 
-  #decode(bytes: Uint8Array): LaneBlock {
-    if (!(bytes instanceof Uint8Array)) throw new DecodeError(this.name, "input is not bytes");
-    if (bytes.byteLength > this.maxBytes) {
-      throw new DecodeError(this.name, `${bytes.byteLength} bytes exceeds the limit of ${this.maxBytes}`);
-    }
-    if (bytes.byteLength < LANE_BLOCK_FIXED_BYTES) {
-      throw new DecodeError(this.name, `${bytes.byteLength} bytes: shorter than the fixed part`);
-    }
+  protected walk(bytes: Uint8Array): LaneBlock {
     const offset = u32le(bytes, HEADER_BYTES + SIGNATURE_BYTES);
     if (offset !== LANE_BLOCK_FIXED_BYTES) throw new DecodeError(this.name, `payload offset ${offset}: non-canonical`);
     let header: LaneBlockHeader;
@@ -127,7 +140,7 @@ class LaneBlockCodec extends Codec<LaneBlock> {
  * list's offsets and decodes each with the lane block codec (payloads stay
  * bytes), the CommitQC with its own codec.
  */
-class GlobalBlockCodec extends Codec<GlobalBlock> {
+class GlobalBlockCodec extends WalkingCodec<GlobalBlock> {
   readonly #laneBlock: LaneBlockCodec;
 
   constructor(laneBlock: LaneBlockCodec) {
@@ -135,24 +148,9 @@ class GlobalBlockCodec extends Codec<GlobalBlock> {
     this.#laneBlock = laneBlock;
   }
 
-  override decode(bytes: Uint8Array): GlobalBlock {
-    try {
-      return this.#decode(bytes);
-    } catch (err) {
-      throw err instanceof DecodeError && err.codec === this.name
-        ? err
-        : new DecodeError(this.name, (err as Error).message);
-    }
-  }
+  protected readonly fixedBytes = GLOBAL_BLOCK_FIXED_BYTES;
 
-  #decode(bytes: Uint8Array): GlobalBlock {
-    if (!(bytes instanceof Uint8Array)) throw new DecodeError(this.name, "input is not bytes");
-    if (bytes.byteLength > this.maxBytes) {
-      throw new DecodeError(this.name, `${bytes.byteLength} bytes exceeds the limit of ${this.maxBytes}`);
-    }
-    if (bytes.byteLength < GLOBAL_BLOCK_FIXED_BYTES) {
-      throw new DecodeError(this.name, `${bytes.byteLength} bytes: shorter than the fixed part`);
-    }
+  protected walk(bytes: Uint8Array): GlobalBlock {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const lo = view.getUint32(0, true);
     const hi = view.getUint32(4, true);
