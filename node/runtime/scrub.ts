@@ -6,7 +6,9 @@ import type { Committee } from "../committee/index.ts";
 import {
   checkBlocks,
   describeDbKey,
+  fileNumber,
   listDbFiles,
+  readLiveFiles,
   resyncCommand,
   type Storage,
   StorageIntegrityError,
@@ -92,8 +94,12 @@ export class Scrubber {
   async #tables(): Promise<number> {
     const { dbPath } = this.#o;
     let total = 0;
+    // The tables of the current version: one a failed compaction left behind
+    // is garbage LevelDB deletes at its next open, not damage.
+    const live = readLiveFiles(dbPath);
     for (const name of listDbFiles(dbPath).tables) {
       if (this.#abort.signal.aborted) return total;
+      if (live !== null && !live.tables.has(fileNumber(name))) continue;
       const path = join(dbPath, name);
       let size: number;
       let mtimeMs: number;

@@ -37,6 +37,7 @@ export { describeDbKey, laneSpaceName, readU64Key, u64Key } from "./keys.ts";
 export { LaneStore } from "./lane-store.ts";
 export { type LevelDb, type Space, space } from "./level.ts";
 export { listDbFiles, verifyTables } from "./leveldb-files.ts";
+export { fileNumber, type LiveFiles, readLiveFiles } from "./leveldb-manifest.ts";
 export {
   isEmptyDatabase,
   readGenesisRecord,

@@ -19,6 +19,7 @@ const LOG_BLOCK_BYTES = 32 * 1024;
 const LOG_HEADER_BYTES = 7;
 const LOG_FULL = 1;
 const LOG_FIRST = 2;
+const LOG_MIDDLE = 3;
 const LOG_LAST = 4;
 
 const FOOTER_BYTES = 48;
@@ -125,6 +126,57 @@ export function verifyLogFile(path: string): FileDamage[] {
     pos = end;
   }
   return mergeAdjacent(out);
+}
+
+/**
+ * The records of a log-format file (a log or a MANIFEST), fragments joined,
+ * each checked; null when any record does not check or a fragment is out of
+ * order. A record cut short at the very end of the file is ignored (a write
+ * the process died in, as LevelDB ignores it).
+ */
+export function readLogRecords(data: Uint8Array): Uint8Array[] | null {
+  const out: Uint8Array[] = [];
+  let parts: Uint8Array[] | null = null;
+  let pos = 0;
+  while (pos < data.length) {
+    const blockEnd = Math.min(data.length, (Math.floor(pos / LOG_BLOCK_BYTES) + 1) * LOG_BLOCK_BYTES);
+    if (blockEnd - pos < LOG_HEADER_BYTES) {
+      pos = blockEnd;
+      continue;
+    }
+    const length = data[pos + 4]! | (data[pos + 5]! << 8);
+    const type = data[pos + 6]!;
+    const end = pos + LOG_HEADER_BYTES + length;
+    if (type === 0 && length === 0) {
+      pos = blockEnd;
+      continue;
+    }
+    if (end > blockEnd) {
+      if (blockEnd === data.length) break;
+      return null;
+    }
+    const expected = unmaskCrc(readU32(data, pos));
+    if (crc32c(data.subarray(pos + LOG_HEADER_BYTES, end), crc32c(data.subarray(pos + 6, pos + 7))) !== expected) {
+      return null;
+    }
+    const body = data.subarray(pos + LOG_HEADER_BYTES, end);
+    if (type === LOG_FULL) {
+      if (parts !== null) return null;
+      out.push(body);
+    } else if (type === LOG_FIRST) {
+      if (parts !== null) return null;
+      parts = [body];
+    } else if (type === LOG_MIDDLE || type === LOG_LAST) {
+      if (parts === null) return null;
+      parts.push(body);
+      if (type === LOG_LAST) {
+        out.push(Buffer.concat(parts));
+        parts = null;
+      }
+    } else return null;
+    pos = end;
+  }
+  return out;
 }
 
 /**

@@ -4,6 +4,7 @@ import { Level } from "level";
 import { type IntegrityFacts, resyncCommand, StorageIntegrityError } from "./errors.ts";
 import { describeDbKey } from "./keys.ts";
 import { type FileDamage, fileBytes, heldDatabase, listDbFiles, verifyLogFile, verifyTables } from "./leveldb-files.ts";
+import { fileNumber, readLiveFiles } from "./leveldb-manifest.ts";
 
 export type ClassicDb = Level<Uint8Array, Uint8Array>;
 
@@ -16,6 +17,11 @@ export interface OpenReport {
   logBytes: number;
   tableBytes: number;
   tables: number;
+  /**
+   * Files the manifest does not list (an interrupted compaction's output, a
+   * log already in tables): not checked, and deleted by LevelDB as it opens.
+   */
+  obsoleteFiles: string[];
   durationMs: number;
 }
 
@@ -57,8 +63,15 @@ export async function openDatabase(
       remedy: resyncCommand(),
     });
   }
+  // Only what the current version uses: a crash or shutdown in the middle of
+  // a compaction leaves a half-written table that LevelDB never reads and
+  // deletes as it opens. Without a readable manifest, every file is checked.
+  const live = readLiveFiles(dbPath);
+  const logs = live === null ? files.logs : files.logs.filter((n) => fileNumber(n) >= live.minLogNumber);
+  const tables = live === null ? files.tables : files.tables.filter((n) => live.tables.has(fileNumber(n)));
+  const obsoleteFiles = [...files.logs, ...files.tables].filter((n) => !logs.includes(n) && !tables.includes(n));
   let logBytes = 0;
-  for (const name of files.logs) {
+  for (const name of logs) {
     const path = join(dbPath, name);
     logBytes += fileBytes(path);
     const damage = verifyLogFile(path);
@@ -66,8 +79,8 @@ export async function openDatabase(
   }
   let tableBytes = 0;
   if (opts.verifyTables) {
-    for (const name of files.tables) tableBytes += fileBytes(join(dbPath, name));
-    const damage = verifyTables(dbPath, describeDbKey, files.tables);
+    for (const name of tables) tableBytes += fileBytes(join(dbPath, name));
+    const damage = verifyTables(dbPath, describeDbKey, tables);
     if (damage.length > 0) throw tableDamage(dbPath, damage);
   }
   const db = new Level<Uint8Array, Uint8Array>(dbPath, {
@@ -114,7 +127,8 @@ export async function openDatabase(
     report: {
       logBytes,
       tableBytes,
-      tables: files.tables.length,
+      tables: tables.length,
+      obsoleteFiles,
       durationMs: Math.round(performance.now() - started),
     },
   };
