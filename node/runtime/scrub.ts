@@ -136,7 +136,9 @@ export class Scrubber {
       from = Math.max(from, storage.chain.first);
       let bytes: number;
       try {
-        ({ bytes } = await checkBlocks(storage, committee, from, Math.min(tip, from + BLOCKS_PER_SLICE - 1)));
+        ({ bytes } = await checkBlocks(storage, committee, from, Math.min(tip, from + BLOCKS_PER_SLICE - 1), {
+          rehashTxs: false,
+        }));
       } catch (err) {
         // Records pruned while the slice was read are not damage.
         if (from < storage.chain.first) continue;

@@ -22,29 +22,49 @@
 
 export const U64_BYTES = 8;
 
+/**
+ * u64 big-endian as two u32 halves: numbers here stay below 2^53, and this
+ * avoids a BigInt per call (these run once per tx on the write path).
+ */
+const TWO_POW_32 = 2 ** 32;
+/** The high half of a safe integer is below 2^21. */
+const MAX_SAFE_HIGH = 2 ** 21;
+
+function setU64(view: DataView, offset: number, n: number): void {
+  view.setUint32(offset, Math.floor(n / TWO_POW_32));
+  view.setUint32(offset + 4, n >>> 0);
+}
+
+/** The u64 at `offset`, or null when it is 2^53 or above. */
+function getU64(view: DataView, offset: number): number | null {
+  const high = view.getUint32(offset);
+  if (high >= MAX_SAFE_HIGH) return null;
+  return high * TWO_POW_32 + view.getUint32(offset + 4);
+}
+
 /** Fixed-width big-endian key for a WAL index. */
 export function u64Key(n: number): Uint8Array {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`not a WAL index: ${n}`);
   const out = new Uint8Array(U64_BYTES);
-  new DataView(out.buffer).setBigUint64(0, BigInt(n));
+  setU64(new DataView(out.buffer), 0, n);
   return out;
 }
 
 /** Reads a u64 key; returns null for anything that is not one (a stray key). */
 export function readU64Key(key: Uint8Array): number | null {
   if (key.byteLength !== U64_BYTES) return null;
-  const n = new DataView(key.buffer, key.byteOffset, key.byteLength).getBigUint64(0);
-  return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : null;
+  return getU64(new DataView(key.buffer, key.byteOffset, key.byteLength), 0);
 }
 
 export function readU64(bytes: Uint8Array, offset: number): number {
-  const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(offset);
-  if (n > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`u64 ${n} is above 2^53`);
-  return Number(n);
+  const n = getU64(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset);
+  if (n === null) throw new RangeError(`the u64 at byte ${offset} is 2^53 or above`);
+  return n;
 }
 
 export function writeU64(bytes: Uint8Array, offset: number, n: number): void {
-  new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).setBigUint64(offset, BigInt(n));
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`not a u64 below 2^53: ${n}`);
+  setU64(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset, n);
 }
 
 export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);

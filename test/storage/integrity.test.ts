@@ -7,6 +7,7 @@ import { test } from "node:test";
 import { SafetyGate } from "../../node/consensus/safety-gate.ts";
 import { VerifyCache } from "../../node/crypto/index.ts";
 import {
+  checkBlocks,
   openStorage,
   RecoveryError,
   recover,
@@ -131,4 +132,26 @@ test("a safety record carried over by resync may be ahead of the empty chain, an
   assert.equal(gate.prepare({ index: 2, round: 0 }, ZERO_HASH), "barred", "below the floor: no new vote");
   assert.equal(gate.timeout({ index: 9, round: 3 }, null), "barred");
   assert.equal(gate.prepare({ index: 10, round: 0 }, ZERO_HASH), "new", "above it: votes again");
+});
+
+test("the scrub's depth (rehashTxs off) finds a lost, cut or altered hash list without recomputing tx hashes", async () => {
+  const a = await chainState();
+  await space(a.db, ["chain", "txs"]).put(u64Key(2), new Uint8Array(64));
+  const storageA = await openStorage(a.db, tc.committee);
+  await assert.rejects(checkBlocks(storageA, tc.committee, 1, INDEXES, { rehashTxs: false }), (err: unknown) => {
+    assert.ok(err instanceof StorageIntegrityError);
+    assert.equal(err.keyRange, "chain/txs/2");
+    assert.match(err.problem, /holds 2 hashes for 1 txs/);
+    return true;
+  });
+  // Same length, other bytes: the lookup keys were written from the real
+  // hashes, so the scrub still finds the list wrong, through the tx index.
+  const b = await chainState();
+  await space(b.db, ["chain", "txs"]).put(u64Key(2), new Uint8Array(32));
+  const storageB = await openStorage(b.db, tc.committee);
+  await assert.rejects(
+    checkBlocks(storageB, tc.committee, 1, INDEXES, { rehashTxs: false }),
+    /tx 0000000000000000 of global block 2 is missing from the tx index/,
+  );
+  await assert.rejects(checkBlocks(storageB, tc.committee, 1, INDEXES), /does not match its txs/);
 });
