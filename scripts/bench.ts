@@ -28,7 +28,7 @@ import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { formatProfile, type ProfileSummary, readProfile, summarizeProfile } from "./bench/cpu-profile.ts";
-import { latencyRate, type PeakPlan, searchPeak } from "./bench/peak-search.ts";
+import { latencyRate, type PeakPlan, searchPeak, shortfall } from "./bench/peak-search.ts";
 import { ProcSampler } from "./bench/proc-sampler.ts";
 import { measureFsync, measureStreamThroughput } from "./bench/raw-limits.ts";
 import { type BenchRun, type BenchStep, formatRun, medianRun, peakReport, stepOf } from "./bench/report.ts";
@@ -164,21 +164,67 @@ async function measureStep(opts: BenchOptions, cluster: LocalCluster, rate: numb
   return step;
 }
 
-/** One fresh cluster: raw limits, warm-up, the climb to the peak, the step at 80% of it. */
-async function benchRun(opts: BenchOptions, cluster: LocalCluster, runNo: number): Promise<BenchRun> {
+/**
+ * The cluster a run measures on. After a step that did not keep up it is
+ * replaced by a fresh one: an overloaded step leaves a backlog (full
+ * mempools, LevelDB compaction debt: disk bytes per tx doubled in the steps
+ * after one) that would be charged to the next, lower rate.
+ */
+class ClusterSlot {
+  readonly dir: string;
+  readonly #opts: BenchOptions;
+  #current: { cluster: LocalCluster; undo: () => void } | undefined;
+  /** Clusters started so far in this run. */
+  started = 0;
+
+  constructor(dir: string, opts: BenchOptions) {
+    this.dir = dir;
+    this.#opts = opts;
+  }
+
+  /** The running cluster, started (connected and warmed up) if there is none. */
+  async get(): Promise<LocalCluster> {
+    if (this.#current !== undefined) return this.#current.cluster;
+    const cluster = await createCluster(this.dir, this.#opts.validators);
+    // Interrupted (Ctrl-C): the nodes die with us and the directory goes.
+    const undo = cluster.stopOnExit();
+    this.#current = { cluster, undo };
+    this.started++;
+    say(`  a fresh ${this.#opts.validators}-validator cluster in ${cluster.dir}`);
+    await cluster.startAll(cluster.validators);
+    // Every validator has all its peers, so the cluster can finalize.
+    await cluster.waitConnected(cluster.validators);
+    // Warm-up: JIT, connections, first blocks; not recorded.
+    await runLoad({ apis: apisOf(cluster), rateTps: Math.min(200, this.#opts.startTps), durationS: 2, drainS: 10 });
+    return cluster;
+  }
+
+  async discard(): Promise<void> {
+    const c = this.#current;
+    this.#current = undefined;
+    if (c === undefined) return;
+    try {
+      await c.cluster.destroy({ signal: "SIGTERM" });
+    } finally {
+      c.undo();
+    }
+  }
+}
+
+/** One run: raw limits, the climb to the peak, the step at 80% of it (fresh clusters after overloaded steps). */
+async function benchRun(opts: BenchOptions, slot: ClusterSlot, runNo: number): Promise<BenchRun> {
   say(`run ${runNo}: raw limits`);
-  const fsync = measureFsync(cluster.dir);
+  const fsync = measureFsync(slot.dir);
   const stream = await measureStreamThroughput(opts.streamSeconds);
-  say(`run ${runNo}: starting a fresh ${opts.validators}-validator cluster in ${cluster.dir}`);
-  await cluster.startAll(cluster.validators);
-  // Every validator has all its peers, so the cluster can finalize.
-  await cluster.waitConnected(cluster.validators);
-  // Warm-up: JIT, connections, first blocks; not recorded.
-  await runLoad({ apis: apisOf(cluster), rateTps: Math.min(200, opts.startTps), durationS: 2, drainS: 10 });
-  const climb = await searchPeak(opts, (rate) => measureStep(opts, cluster, rate));
+  say(`run ${runNo}: the climb`);
+  const climb = await searchPeak(opts, async (rate) => {
+    const step = await measureStep(opts, await slot.get(), rate);
+    if (shortfall(step) !== undefined) await slot.discard();
+    return step;
+  });
   say(`  climb stopped: ${climb.stoppedBecause}`);
   const atEighty = climb.peak
-    ? await measureStep(opts, cluster, latencyRate(climb.peak), "80% of the peak: ")
+    ? await measureStep(opts, await slot.get(), latencyRate(climb.peak), "80% of the peak: ")
     : undefined;
   return {
     raw: { stream, fsync },
@@ -246,21 +292,18 @@ async function main(): Promise<void> {
   let profile: ProfileSummary | undefined;
   let profileRate = 0;
   for (let i = 1; i <= opts.runs; i++) {
-    const cluster = await createCluster(clusterDir, opts.validators);
-    // Interrupted (Ctrl-C): the nodes die with us and the directory goes.
-    const undo = cluster.stopOnExit();
+    const slot = new ClusterSlot(clusterDir, opts);
     try {
-      const run = await benchRun(opts, cluster, i);
+      const run = await benchRun(opts, slot, i);
       runs.push(run);
-      say(formatRun(run, `\nrun ${i} of ${opts.runs}`));
+      say(formatRun(run, `\nrun ${i} of ${opts.runs} (${slot.started} fresh clusters)`));
       if (opts.profile && i === opts.runs) {
         const keepAs = join(resultsDir, `node0-${started.toISOString().replace(/[:.]/g, "-")}.cpuprofile`);
         profileRate = run.peak?.peakOfferedTps ?? opts.startTps;
-        profile = await profileNode0(cluster, profileRate, Math.max(10, opts.stepSeconds), keepAs);
+        profile = await profileNode0(await slot.get(), profileRate, Math.max(10, opts.stepSeconds), keepAs);
       }
     } finally {
-      await cluster.destroy({ signal: "SIGTERM" });
-      undo();
+      await slot.discard();
     }
   }
   const summary = runs.length > 1 ? medianRun(runs) : runs[0]!;

@@ -194,7 +194,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const summary =
       `chaos seed=${o.seed} seconds=${o.seconds} ${violations.length === 0 ? "PASS" : "FAIL"}: ` +
       `faults {${faults || "none"}}${o.topology ? "" : " (partitions skipped: no network namespaces)"}; ` +
-      `invariants checked on ${checker.blocksChecked} blocks (${checker.indexes} indexes x ${nodes.length} nodes, hashes and app hashes), ` +
+      `invariants checked on ${checker.indexes} indexes by ${checker.blocksChecked} block reads over ${nodes.length} nodes ` +
+      "(hashes and app hashes; a wiped node is read again from index 1), " +
       `${checker.txs} final txs at one index, ${txReport} (waited ${(finalWaitMs / 1000).toFixed(1)} s after the drain), ` +
       `equivocation by vote journal and /evidence; ` +
       `load ${load_?.acceptedTxs ?? 0} accepted of ${load_?.sentTxs ?? 0} sent; ` +
