@@ -57,6 +57,8 @@ test("the manifest names the live tables, and they are the tables LevelDB keeps"
 test("a half-written table left by an interrupted compaction does not stop the start, and LevelDB deletes it", async () => {
   const path = await makeDb();
   const names = tablesOf(path);
+  // A compaction that ended at close may leave obsolete tables behind too: count the live ones.
+  const liveCount = readLiveFiles(path)!.tables.size;
   const highest = Math.max(...readdirSync(path).map(fileNumber).filter(Number.isFinite));
   const orphan = `${String(highest + 1).padStart(6, "0")}.ldb`;
   copyFileSync(join(path, names[0]!), join(path, orphan));
@@ -65,7 +67,7 @@ test("a half-written table left by an interrupted compaction does not stop the s
   const { db, report } = await openDatabase(path, { verifyTables: true });
   try {
     assert.ok(report.obsoleteFiles.includes(orphan), `reported as obsolete: ${report.obsoleteFiles.join(", ")}`);
-    assert.equal(report.tables, names.length);
+    assert.equal(report.tables, liveCount);
     assert.equal(existsSync(join(path, orphan)), false, "LevelDB deleted the orphan as it opened");
     const value = await db.get(new TextEncoder().encode("k000000"));
     assert.equal(value?.byteLength, 1000);
