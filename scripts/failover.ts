@@ -12,26 +12,57 @@
 import { parseArgs } from "node:util";
 import { runFailover } from "./failover/run.ts";
 
-const { values } = parseArgs({
-  options: {
-    count: { type: "string", default: "10" },
-    "no-fencing": { type: "boolean", default: false },
-    "lease-ttl-ms": { type: "string", default: "3000" },
-    "load-tps": { type: "string", default: "40" },
-    "keep-dir": { type: "boolean", default: false },
-  },
-});
-const count = Number(values.count);
-if (!Number.isInteger(count) || count < 1 || count > 1000) {
-  process.stderr.write("--count must be an integer from 1 to 1000\n");
+const USAGE = `usage: npm run failover -- [--count N] [--no-fencing] [--lease-ttl-ms MS] [--load-tps TPS] [--keep-dir]
+  An HA devnet (node0 as two instances behind 3 redis-servers) under load; each failover kill -9s or
+  SIGSTOPs past the lease the instance that signs, checks that the standby takes over, restarts the other.
+  --count 1..1000 (default 10)   --lease-ttl-ms (default 3000)   --load-tps (default 40)
+  --no-fencing: negative control, expects a conflicting signature   --keep-dir: keep the devnet's files
+  Exit 0 when every check holds, 1 when one fails, 2 on a usage error.
+`;
+
+function usage(msg: string): never {
+  process.stderr.write(`failover: ${msg}\n${USAGE}`);
   process.exit(2);
 }
+
+if (process.argv.includes("--help") || process.argv.includes("-h")) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+
+let values: {
+  count: string;
+  "no-fencing": boolean;
+  "lease-ttl-ms": string;
+  "load-tps": string;
+  "keep-dir": boolean;
+};
+try {
+  ({ values } = parseArgs({
+    options: {
+      count: { type: "string", default: "10" },
+      "no-fencing": { type: "boolean", default: false },
+      "lease-ttl-ms": { type: "string", default: "3000" },
+      "load-tps": { type: "string", default: "40" },
+      "keep-dir": { type: "boolean", default: false },
+    },
+  }));
+} catch (err) {
+  usage((err as Error).message);
+}
+const count = Number(values.count);
+if (!Number.isInteger(count) || count < 1 || count > 1000) usage("--count: an integer from 1 to 1000");
+const leaseTtlMs = Number(values["lease-ttl-ms"]);
+if (!Number.isInteger(leaseTtlMs) || leaseTtlMs < 500 || leaseTtlMs > 60_000)
+  usage("--lease-ttl-ms: an integer from 500 to 60000");
+const loadTps = Number(values["load-tps"]);
+if (!(loadTps > 0 && loadTps <= 5000)) usage("--load-tps: tx/s, more than 0 and at most 5000");
 const fencing = !values["no-fencing"];
 const result = await runFailover({
   count,
   fencing,
-  leaseTtlMs: Number(values["lease-ttl-ms"]),
-  loadTps: Number(values["load-tps"]),
+  leaseTtlMs,
+  loadTps,
   keepDir: values["keep-dir"],
   stopAtConflict: !fencing,
   log: (line) => process.stdout.write(`${line}\n`),
