@@ -296,7 +296,7 @@ async function main(): Promise<void> {
     try {
       const run = await benchRun(opts, slot, i);
       runs.push(run);
-      say(formatRun(run, `\nrun ${i} of ${opts.runs} (${slot.started} fresh clusters)`));
+      say(formatRun(run, `\nrun ${i} of ${opts.runs} (${slot.started} fresh cluster${slot.started === 1 ? "" : "s"})`));
       if (opts.profile && i === opts.runs) {
         const keepAs = join(resultsDir, `node0-${started.toISOString().replace(/[:.]/g, "-")}.cpuprofile`);
         profileRate = run.peak?.peakOfferedTps ?? opts.startTps;

@@ -15,7 +15,7 @@ import { runFailover } from "./failover/run.ts";
 const USAGE = `usage: npm run failover -- [--count N] [--no-fencing] [--lease-ttl-ms MS] [--load-tps TPS] [--keep-dir]
   An HA devnet (node0 as two instances behind 3 redis-servers) under load; each failover kill -9s or
   SIGSTOPs past the lease the instance that signs, checks that the standby takes over, restarts the other.
-  --count 1..1000 (default 10)   --lease-ttl-ms (default 3000)   --load-tps (default 40)
+  --count 1..1000 (default 10)   --lease-ttl-ms 1500..60000 (default 3000)   --load-tps (default 40)
   --no-fencing: negative control, expects a conflicting signature   --keep-dir: keep the devnet's files
   Exit 0 when every check holds, 1 when one fails, 2 on a usage error.
 `;
@@ -53,8 +53,9 @@ try {
 const count = Number(values.count);
 if (!Number.isInteger(count) || count < 1 || count > 1000) usage("--count: an integer from 1 to 1000");
 const leaseTtlMs = Number(values["lease-ttl-ms"]);
-if (!Number.isInteger(leaseTtlMs) || leaseTtlMs < 500 || leaseTtlMs > 60_000)
-  usage("--lease-ttl-ms: an integer from 500 to 60000");
+// The devnet renews every 500 ms, and the config requires a lease of at least three renewals.
+if (!Number.isInteger(leaseTtlMs) || leaseTtlMs < 1500 || leaseTtlMs > 60_000)
+  usage("--lease-ttl-ms: an integer from 1500 to 60000 (three renewals of 500 ms at least)");
 const loadTps = Number(values["load-tps"]);
 if (!(loadTps > 0 && loadTps <= 5000)) usage("--load-tps: tx/s, more than 0 and at most 5000");
 const fencing = !values["no-fencing"];

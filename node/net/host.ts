@@ -89,12 +89,16 @@ export async function createHost(opts: {
         // connected, so a forward is only a duplicate: (n-1)^2 sends per message
         // instead of n-1 (9 vs 3 at n = 4, 36 vs 6 at n = 7). A peer that missed
         // a message (a link down) gets it from any neighbour's IHAVE/IWANT
-        // gossip within a heartbeat.
+        // gossip at the next heartbeat: IHAVE goes to every peer (gossipFactor
+        // 1; the default picks 6 at random, which leaves an observer linked to
+        // one validator of a larger committee unserved). The price: each
+        // message id is advertised to every peer for 3 heartbeats (32 bytes each).
         D: 0,
         Dlo: 0,
         Dhi: 0,
         Dscore: 0,
         Dout: 0,
+        gossipFactor: 1,
         scoreParams: {
           // Only invalid messages cost score (topic params above); IWANT
           // promises a neighbour could not keep while a link was down do not.

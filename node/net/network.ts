@@ -102,6 +102,8 @@ export interface Network {
   metrics: NetMetrics;
   /** Peers known to be subscribed to a topic (the gossip reach of a publish). */
   topicPeers(topic: Topic): string[];
+  /** Peers in gossipsub's mesh for a topic: none, by design (host.ts: nothing is forwarded). */
+  meshPeers(topic: Topic): string[];
   /** Gossipsub's score of a connected peer (negative once it sent invalid messages). */
   peerScore(peerId: string): number;
   /** True while a peer is kept out for having sent invalid messages. */
@@ -390,6 +392,9 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
     pushStatus: () => [...pushers.values()].map((p) => p.state()),
     metrics,
     topicPeers: (topic) => host.services.pubsub.getSubscribers(ids.topic[topic]).map((p) => p.toString()),
+    // getMeshPeers is on the implementation class, not on the exported interface.
+    meshPeers: (topic) =>
+      (host.services.pubsub as unknown as { getMeshPeers(t: string): string[] }).getMeshPeers(ids.topic[topic]),
     peerScore: (peerId) => gossip.score(peerId),
     isBanned: (peerId) => guard.isBanned(peerId),
   };

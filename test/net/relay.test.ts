@@ -2,7 +2,8 @@
  * Gossip without a mesh (node/net/host.ts: D = 0): a publish goes straight to
  * every subscribed peer and nothing is forwarded, so in the committee's full
  * mesh each message crosses each link once. A node that has no link to the
- * publisher still gets the message, from a neighbour's IHAVE/IWANT gossip.
+ * publisher still gets the message, from a neighbour's IHAVE/IWANT gossip
+ * (with no mesh anywhere, the only path from node2 or node3 to the observer).
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -30,7 +31,15 @@ before(async () => {
 
 after(() => stopAll([...nodes, observer]));
 
-test("a node with no link to the publisher gets the message through a neighbour's gossip", async () => {
+test("no node has a gossip mesh, so nothing is forwarded", async () => {
+  // Past the first heartbeats (1 s apart), which would have grafted a mesh with the default degree.
+  await new Promise((r) => setTimeout(r, 2_500));
+  for (const [i, n] of [...nodes, observer!].entries()) {
+    for (const t of TOPICS) assert.deepEqual(n.net.meshPeers(t), [], `node ${i}, topic ${t}`);
+  }
+});
+
+test("a node with no link to the publisher gets the message through a neighbour's IHAVE/IWANT", async () => {
   await nodes[2]!.net.publishAppVote(appVote(c, 2, 11));
   const block = laneChain(c, 3, 1)[0]!;
   await nodes[3]!.net.publishLaneVote(laneVote(c, 3, block));
@@ -42,7 +51,7 @@ test("a node with no link to the publisher gets the message through a neighbour'
   assert.equal(observer!.inbox.appVotes[0]!.signer, 2);
   assert.equal(observer!.inbox.laneVotes[0]!.signer, 3);
   for (const [i, n] of nodes.entries()) {
-    // Each validator has it once: from the publisher directly, or its own loopback.
+    // Every validator has them: from the publisher directly, or its own loopback.
     assert.equal(n.inbox.appVotes.length, 1, `node${i}`);
     assert.equal(n.inbox.laneVotes.length, 1, `node${i}`);
   }

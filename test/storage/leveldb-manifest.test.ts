@@ -91,7 +91,18 @@ test("the same damage to a live table is still refused, naming the file and the 
 
 test("without a readable manifest every file is checked (nothing is skipped on a guess)", async () => {
   const path = await makeDb();
+  const names = tablesOf(path);
+  const highest = Math.max(...readdirSync(path).map(fileNumber).filter(Number.isFinite));
+  const orphan = `${String(highest + 1).padStart(6, "0")}.ldb`;
+  copyFileSync(join(path, names[0]!), join(path, orphan));
+  truncateSync(join(path, orphan), Math.floor(statSync(join(path, orphan)).size / 2));
   const manifest = readdirSync(path).find((n) => n.startsWith("MANIFEST-"))!;
   truncateSync(join(path, manifest), 3);
   assert.equal(readLiveFiles(path), null);
+  // The half-written table is checked like any other, and named.
+  await assert.rejects(openDatabase(path, { verifyTables: true }), (err: unknown) => {
+    assert.ok(err instanceof StorageIntegrityError);
+    assert.match(err.message, new RegExp(orphan));
+    return true;
+  });
 });
