@@ -250,22 +250,23 @@ async function checkBlock(
   // The tx index: the block's hash list as stored holds one hash per tx
   // (equal to its tx's hash, when rehashTxs), and every executed tx has its
   // lookup key (a voided one its void record).
-  const stored = await storage.chain.txHashes(k);
-  const txCount = block.blocks.reduce((n, lb) => n + payloadTxCount(lb.payload), 0);
-  let problem: string | null = null;
-  if (stored === undefined) problem = `the tx hash list of global block ${k} is missing`;
-  else if (stored.byteLength !== txCount * TX_HASH_BYTES)
-    problem = `the tx hash list of global block ${k} holds ${stored.byteLength / TX_HASH_BYTES} hashes for ${txCount} txs`;
-  else if (rehashTxs && !bytesEqual(stored, txHashList(block.blocks)))
-    problem = `the tx hash list of global block ${k} does not match its txs`;
-  if (stored === undefined || problem !== null) {
-    throw damaged(
+  const listDamaged = (problem: string) =>
+    damaged(
       `chain/txs/${k}`,
-      problem ?? "",
+      problem,
       `the tx index of global block ${k} (GET /blocks and GET /txs answer wrongly for its txs)`,
     );
+  const expected = await storage.chain.txHashes(k);
+  if (expected === undefined) throw listDamaged(`the tx hash list of global block ${k} is missing`);
+  const txCount = block.blocks.reduce((n, lb) => n + payloadTxCount(lb.payload), 0);
+  if (expected.byteLength !== txCount * TX_HASH_BYTES) {
+    throw listDamaged(
+      `the tx hash list of global block ${k} holds ${expected.byteLength / TX_HASH_BYTES} hashes for ${txCount} txs`,
+    );
   }
-  const expected = stored;
+  if (rehashTxs && !bytesEqual(expected, txHashList(block.blocks))) {
+    throw listDamaged(`the tx hash list of global block ${k} does not match its txs`);
+  }
   const executed: number[] = [];
   let position = 0;
   for (const lb of block.blocks) {

@@ -19,7 +19,6 @@ const LOG_BLOCK_BYTES = 32 * 1024;
 const LOG_HEADER_BYTES = 7;
 const LOG_FULL = 1;
 const LOG_FIRST = 2;
-const LOG_MIDDLE = 3;
 const LOG_LAST = 4;
 
 const FOOTER_BYTES = 48;
@@ -69,23 +68,25 @@ export interface FileDamage {
   keyRange: string;
 }
 
+/** One physical record of a log-format file, or the bytes of one that did not check. */
+interface LogFragment {
+  at: number;
+  /** End of the record; for a fragment with a problem, the end of its block (where the walk resumes). */
+  end: number;
+  type: number;
+  body: Uint8Array;
+  problem: string | null;
+}
+
 /**
- * Every record of a log file with its checksum. A record cut short at the
- * very end of the file is a write the process died in (LevelDB ignores it
- * too, and it was never acknowledged: writes are synced); anything else
- * that does not check is damage LevelDB would silently drop.
+ * The physical records of a log-format file (a log or a MANIFEST), in order,
+ * walked as LevelDB's reader walks them: block trailers and preallocated
+ * zeros skipped, a record cut short at the very end of the file dropped (a
+ * write the process died in; writes are synced, so it was never
+ * acknowledged), and after a record that does not check, on to the next block.
  */
-export function verifyLogFile(path: string): FileDamage[] {
-  const data = readWhole(path);
-  const out: FileDamage[] = [];
+function* logFragments(data: Uint8Array): Generator<LogFragment> {
   let pos = 0;
-  // After damage, the rest of a record that spanned blocks is lost with it
-  // (LevelDB drops those fragments too: "missing start of fragmented record").
-  let orphaned = false;
-  const fail = (at: number, bytes: number, reason: string) => {
-    out.push(damage(path, at, bytes, reason));
-    orphaned = true;
-  };
   while (pos < data.length) {
     const blockEnd = Math.min(data.length, (Math.floor(pos / LOG_BLOCK_BYTES) + 1) * LOG_BLOCK_BYTES);
     if (blockEnd - pos < LOG_HEADER_BYTES) {
@@ -96,85 +97,73 @@ export function verifyLogFile(path: string): FileDamage[] {
     const type = data[pos + 6]!;
     const end = pos + LOG_HEADER_BYTES + length;
     if (type === 0 && length === 0) {
-      // Preallocated zeros; skip the rest of the block as LevelDB does.
-      pos = blockEnd;
+      pos = blockEnd; // preallocated zeros: the rest of the block is skipped
       continue;
     }
+    let problem: string | null = null;
     if (end > blockEnd) {
-      if (blockEnd === data.length) break; // cut short by a crash at the end of the file
-      fail(pos, blockEnd - pos, `bad record length ${length}`);
+      if (blockEnd === data.length) return; // cut short by a crash at the end of the file
+      problem = `bad record length ${length}`;
+    } else if (type < LOG_FULL || type > LOG_LAST) problem = `unknown record type ${type}`;
+    else {
+      const expected = unmaskCrc(readU32(data, pos));
+      const actual = crc32c(data.subarray(pos + LOG_HEADER_BYTES, end), crc32c(data.subarray(pos + 6, pos + 7)));
+      if (actual !== expected) problem = "checksum mismatch";
+    }
+    if (problem !== null) {
+      yield { at: pos, end: blockEnd, type, body: data.subarray(0, 0), problem };
       pos = blockEnd;
       continue;
     }
-    if (type < LOG_FULL || type > LOG_LAST) {
-      fail(pos, blockEnd - pos, `unknown record type ${type}`);
-      pos = blockEnd;
-      continue;
-    }
-    const expected = unmaskCrc(readU32(data, pos));
-    const actual = crc32c(data.subarray(pos + LOG_HEADER_BYTES, end), crc32c(data.subarray(pos + 6, pos + 7)));
-    if (actual !== expected) {
-      fail(pos, blockEnd - pos, "checksum mismatch");
-      pos = blockEnd;
-      continue;
-    }
-    if (type === LOG_FULL || type === LOG_FIRST) orphaned = false;
-    else if (orphaned) {
-      out.push(damage(path, pos, end - pos, "the rest of a record whose start was damaged"));
-      if (type === LOG_LAST) orphaned = false;
-    }
+    yield { at: pos, end, type, body: data.subarray(pos + LOG_HEADER_BYTES, end), problem: null };
     pos = end;
+  }
+}
+
+/**
+ * Every record of a log file with its checksum. Anything that does not check
+ * (other than a record cut short at the very end, see logFragments) is damage
+ * LevelDB would silently drop.
+ */
+export function verifyLogFile(path: string): FileDamage[] {
+  const out: FileDamage[] = [];
+  // After damage, the rest of a record that spanned blocks is lost with it
+  // (LevelDB drops those fragments too: "missing start of fragmented record").
+  let orphaned = false;
+  for (const f of logFragments(readWhole(path))) {
+    if (f.problem !== null) {
+      out.push(damage(path, f.at, f.end - f.at, f.problem));
+      orphaned = true;
+    } else if (f.type === LOG_FULL || f.type === LOG_FIRST) orphaned = false;
+    else if (orphaned) {
+      out.push(damage(path, f.at, f.end - f.at, "the rest of a record whose start was damaged"));
+      if (f.type === LOG_LAST) orphaned = false;
+    }
   }
   return mergeAdjacent(out);
 }
 
 /**
- * The records of a log-format file (a log or a MANIFEST), fragments joined,
- * each checked; null when any record does not check or a fragment is out of
- * order. A record cut short at the very end of the file is ignored (a write
- * the process died in, as LevelDB ignores it).
+ * The records of a log-format file (a log or a MANIFEST), fragments joined;
+ * null when any record does not check or a fragment is out of order.
  */
 export function readLogRecords(data: Uint8Array): Uint8Array[] | null {
   const out: Uint8Array[] = [];
   let parts: Uint8Array[] | null = null;
-  let pos = 0;
-  while (pos < data.length) {
-    const blockEnd = Math.min(data.length, (Math.floor(pos / LOG_BLOCK_BYTES) + 1) * LOG_BLOCK_BYTES);
-    if (blockEnd - pos < LOG_HEADER_BYTES) {
-      pos = blockEnd;
-      continue;
-    }
-    const length = data[pos + 4]! | (data[pos + 5]! << 8);
-    const type = data[pos + 6]!;
-    const end = pos + LOG_HEADER_BYTES + length;
-    if (type === 0 && length === 0) {
-      pos = blockEnd;
-      continue;
-    }
-    if (end > blockEnd) {
-      if (blockEnd === data.length) break;
-      return null;
-    }
-    const expected = unmaskCrc(readU32(data, pos));
-    if (crc32c(data.subarray(pos + LOG_HEADER_BYTES, end), crc32c(data.subarray(pos + 6, pos + 7))) !== expected) {
-      return null;
-    }
-    const body = data.subarray(pos + LOG_HEADER_BYTES, end);
-    if (type === LOG_FULL) {
+  for (const f of logFragments(data)) {
+    if (f.problem !== null) return null;
+    if (f.type === LOG_FULL || f.type === LOG_FIRST) {
       if (parts !== null) return null;
-      out.push(body);
-    } else if (type === LOG_FIRST) {
-      if (parts !== null) return null;
-      parts = [body];
-    } else if (type === LOG_MIDDLE || type === LOG_LAST) {
+      if (f.type === LOG_FULL) out.push(f.body);
+      else parts = [f.body];
+    } else {
       if (parts === null) return null;
-      parts.push(body);
-      if (type === LOG_LAST) {
+      parts.push(f.body);
+      if (f.type === LOG_LAST) {
         out.push(Buffer.concat(parts));
         parts = null;
       }
-    } else return null;
-    pos = end;
+    }
   }
   return out;
 }

@@ -80,11 +80,13 @@ export async function writeRaw(storage: Storage, fn: (ws: WriteSet) => void): Pr
 }
 
 /**
- * A chain of `indexes` executed indexes (history()) with global blocks, app
- * hashes, and batch 0 (indexes 1..batchEnd) closed: what retention may prune.
+ * Writes `indexes` finalized and executed indexes (history()): their
+ * CommitQCs, then each global block with its app state.
  */
-export async function chainWithClosedBatch(indexes: number, batchEnd: number) {
-  const { db, storage, writer } = await openMemory();
+export async function writeExecutedChain(
+  writer: GroupCommitWriter,
+  indexes: number,
+): Promise<ReturnType<typeof history>> {
   const h = history(indexes, indexes);
   await writer.submit(h.qcs.map((qc) => ({ kind: "commitQc" as const, qc })));
   const writes: DurableWrite[] = [];
@@ -93,6 +95,16 @@ export async function chainWithClosedBatch(indexes: number, batchEnd: number) {
     writes.push({ kind: "appState", index: i + 1, appHash: new Uint8Array(32).fill(i + 1), puts: [], dels: [] });
   });
   await writer.submit(writes);
+  return h;
+}
+
+/**
+ * A chain of `indexes` executed indexes (history()) with global blocks, app
+ * hashes, and batch 0 (indexes 1..batchEnd) closed: what retention may prune.
+ */
+export async function chainWithClosedBatch(indexes: number, batchEnd: number) {
+  const { db, storage, writer } = await openMemory();
+  const h = await writeExecutedChain(writer, indexes);
   const hashes = h.qcs.slice(0, batchEnd).map((qc) => blockHash(qc.proposal));
   const batch = {
     number: 0,

@@ -16,23 +16,16 @@ import {
   u64Key,
   WriteSet,
 } from "../../node/storage/index.ts";
-import { codecs, type DurableWrite, type GlobalBlock, payloadTxs, txHash, ZERO_HASH } from "../../node/types/index.ts";
-import { globalBlockWrite, laneBlock } from "../fixtures/certs.ts";
-import { history, memoryDb, openMemory, tc, votedOn } from "./helpers.ts";
+import { codecs, type GlobalBlock, payloadTxs, txHash, ZERO_HASH } from "../../node/types/index.ts";
+import { laneBlock } from "../fixtures/certs.ts";
+import { type history, memoryDb, openMemory, tc, votedOn, writeExecutedChain } from "./helpers.ts";
 
 type Db = ReturnType<typeof memoryDb>;
 const INDEXES = 5;
 
 async function chainState(): Promise<{ db: Db; h: ReturnType<typeof history> }> {
   const { db, writer } = await openMemory();
-  const h = history(INDEXES, INDEXES);
-  await writer.submit(h.qcs.map((qc) => ({ kind: "commitQc" as const, qc })));
-  const writes: DurableWrite[] = [];
-  h.qcs.forEach((qc, i) => {
-    writes.push(globalBlockWrite({ index: i + 1, commitQc: qc, blocks: [h.lane0[i]!] }));
-    writes.push({ kind: "appState", index: i + 1, appHash: new Uint8Array(32).fill(i + 1), puts: [], dels: [] });
-  });
-  await writer.submit(writes);
+  const h = await writeExecutedChain(writer, INDEXES);
   await writer.close();
   return { db, h };
 }
