@@ -45,6 +45,19 @@ async function makeDb(): Promise<string> {
 
 const tablesOf = (path: string) => readdirSync(path).filter((n) => /^\d+\.ldb$/.test(n));
 
+/**
+ * A file number LevelDB used before and will never hand out again: below the
+ * highest file present, and absent (an old log or a compacted table). A
+ * number past the highest would not do: the compaction LevelDB starts right
+ * after opening may allocate it and write a real table under that name.
+ */
+function unusedFileNumber(path: string): number {
+  const present = new Set(readdirSync(path).map(fileNumber).filter(Number.isFinite));
+  const highest = Math.max(...present);
+  for (let n = 2; n < highest; n++) if (!present.has(n)) return n;
+  throw new Error(`no free file number below ${highest} in ${path}`);
+}
+
 test("the manifest names the live tables, and they are the tables LevelDB keeps", async () => {
   const path = await makeDb();
   const live = readLiveFiles(path);
@@ -59,8 +72,7 @@ test("a half-written table left by an interrupted compaction does not stop the s
   const names = tablesOf(path);
   // A compaction that ended at close may leave obsolete tables behind too: count the live ones.
   const liveCount = readLiveFiles(path)!.tables.size;
-  const highest = Math.max(...readdirSync(path).map(fileNumber).filter(Number.isFinite));
-  const orphan = `${String(highest + 1).padStart(6, "0")}.ldb`;
+  const orphan = `${String(unusedFileNumber(path)).padStart(6, "0")}.ldb`;
   copyFileSync(join(path, names[0]!), join(path, orphan));
   truncateSync(join(path, orphan), Math.floor(statSync(join(path, orphan)).size / 2));
 
