@@ -5,9 +5,9 @@ import { createTopicScoreParams } from "@libp2p/gossipsub/score";
 import { identify } from "@libp2p/identify";
 import type { Libp2p, PrivateKey } from "@libp2p/interface";
 import { ping } from "@libp2p/ping";
-import { tcp } from "@libp2p/tcp";
 import { createLibp2p } from "libp2p";
 import { sha256 } from "../types/index.ts";
+import { coalescedTcp } from "./coalesced-tcp.ts";
 import type { NetLimits } from "./limits.ts";
 import { type ProtocolIds, TOPICS } from "./protocols.ts";
 
@@ -17,8 +17,9 @@ const encoder = new TextEncoder();
 const SEP = new Uint8Array([0]);
 
 /**
- * One libp2p 3 node: TCP, Noise, Yamux, identify, ping and gossipsub, tuned
- * for a small committee that must see every message:
+ * One libp2p 3 node: TCP (each tick's writes coalesced, coalesced-tcp.ts),
+ * Noise, Yamux, identify, ping and gossipsub, tuned for a small committee
+ * that must see every message:
  * - StrictNoSign with a content-hash message id: protocol messages carry
  *   their own validator signatures, gossipsub's per-message signing only
  *   costs throughput (LIMITS.md: ~2.5x).
@@ -57,7 +58,7 @@ export async function createHost(opts: {
     privateKey: opts.privateKey,
     start: false,
     addresses: { listen: opts.listen },
-    transports: [tcp()],
+    transports: [coalescedTcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: {

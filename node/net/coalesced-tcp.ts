@@ -1,0 +1,90 @@
+import { Socket } from "node:net";
+import type { MultiaddrConnection, Transport, Upgrader } from "@libp2p/interface";
+import { type TCPComponents, type TCPOptions, tcp } from "@libp2p/tcp";
+
+/**
+ * libp2p's TCP transport with the writes of one tick coalesced into one
+ * syscall per socket.
+ *
+ * Why: the stack below gossipsub writes many tiny buffers. Noise writes every
+ * frame as its length prefix, then its ciphertext pieces and tag, one
+ * `socket.write` each; yamux sends its 12-byte headers and window updates as
+ * frames of their own. Measured on a 4-validator devnet at 300 tx/s: ~400
+ * `write(2)` calls per second per peer socket, 25 per peer per finalized
+ * index, most of them 2 to 28 bytes; `writeBuffer` was the top native item of
+ * a node's profile (9 to 12% of its busy time), and each small write is one
+ * more 'data' event for the receiver to decode.
+ *
+ * How: the first write in a tick corks the socket and the uncork is queued
+ * with `process.nextTick`, so everything written in that tick leaves in one
+ * `writev` (what Node's own HTTP server does for a response). Nothing waits
+ * for a timer: the data leaves before any I/O is polled. Backpressure is
+ * unchanged: a corked socket's `write` still returns false past its
+ * high-water mark, and 'drain' follows the flush.
+ */
+export function coalescedTcp(init?: TCPOptions): (components: TCPComponents) => Transport {
+  const factory = tcp(init);
+  return (components) => {
+    const transport = factory(components);
+    // A Proxy keeps the transport's identity (its symbols, toStringTag, filters)
+    // and changes only the upgrader it hands each new connection to.
+    return new Proxy(transport, {
+      get(target, property, receiver) {
+        if (property === "dial") {
+          const dial: Transport["dial"] = (ma, options) =>
+            target.dial(ma, { ...options, upgrader: coalescingUpgrader(options.upgrader) });
+          return dial;
+        }
+        if (property === "createListener") {
+          const createListener: Transport["createListener"] = (options) =>
+            target.createListener({ ...options, upgrader: coalescingUpgrader(options.upgrader) });
+          return createListener;
+        }
+        return Reflect.get(target, property, receiver);
+      },
+    });
+  };
+}
+
+/** The upgrader, with write coalescing switched on for each raw connection it upgrades. */
+function coalescingUpgrader(upgrader: Upgrader): Upgrader {
+  return new Proxy(upgrader, {
+    get(target, property, receiver) {
+      if (property === "upgradeInbound" || property === "upgradeOutbound") {
+        const upgrade = Reflect.get(target, property, receiver) as (
+          maConn: MultiaddrConnection,
+          ...rest: unknown[]
+        ) => unknown;
+        return (maConn: MultiaddrConnection, ...rest: unknown[]) => {
+          coalesceWrites(maConn);
+          return upgrade.call(target, maConn, ...rest);
+        };
+      }
+      return Reflect.get(target, property, receiver);
+    },
+  });
+}
+
+/**
+ * Corks the connection's socket at the first write of a tick and uncorks it
+ * at the end of the tick. A connection that is not a TCP socket (another
+ * transport's) is left as it is.
+ */
+export function coalesceWrites(maConn: MultiaddrConnection): void {
+  const socket = (maConn as unknown as { socket?: unknown }).socket;
+  if (!(socket instanceof Socket)) return;
+  const write = socket.write;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    socket.uncork();
+  };
+  socket.write = function (this: Socket, ...args: Parameters<Socket["write"]>) {
+    if (!corked && !socket.destroyed) {
+      corked = true;
+      socket.cork();
+      process.nextTick(uncork);
+    }
+    return write.apply(this, args);
+  } as Socket["write"];
+}
