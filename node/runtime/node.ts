@@ -693,6 +693,8 @@ class Runtime implements RunningNode {
     }
     this.#flushWrites();
     this.#running = true;
+    // The gauge starts at what is durable, not at 0 until the next index.
+    this.#metrics.finalizedIndex.set(this.#protocol.consensus.finalizedIndex);
     if (this.#queue.length > 0) this.#schedule();
     this.#probeTimer = setInterval(
       () => this.#catchUp?.probe(this.#protocol.consensus.finalizedIndex),

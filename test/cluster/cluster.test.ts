@@ -299,6 +299,11 @@ describe("a 4-validator cluster of real processes", { timeout: 15 * 60_000 }, ()
         return s !== null && s.finalizedIndex >= upTo;
       });
     }
+    for (const node of validators) {
+      // The finalized-index gauge starts from the durable index, not from 0 until the next one.
+      const gauge = /^validator_finalized_index (\d+)$/m.exec(String((await node.get("/metrics")).body));
+      assert.ok(gauge !== null && Number(gauge[1]) >= upTo, `${node.name}: validator_finalized_index ${gauge?.[1]}`);
+    }
     const after = await compareBlocks(validators, 1, upTo);
     assert.deepEqual(after.mismatches, []);
     assert.deepEqual(
