@@ -18,9 +18,14 @@ import { type TCPComponents, type TCPOptions, tcp } from "@libp2p/tcp";
  * How: the first write in a tick corks the socket and the uncork is queued
  * with `process.nextTick`, so everything written in that tick leaves in one
  * `writev` (what Node's own HTTP server does for a response). Nothing waits
- * for a timer: the data leaves before any I/O is polled. Backpressure is
- * unchanged: a corked socket's `write` still returns false past its
- * high-water mark, and 'drain' follows the flush.
+ * for a timer: the data leaves before any I/O is polled. Two exceptions keep
+ * the socket's behaviour as it was without the cork:
+ * - A write that would take the tick's buffered bytes to the high-water mark
+ *   flushes them first and goes out uncorked, so `write` returns false (and
+ *   libp2p waits for 'drain') only when the kernel did not take the data, as
+ *   before; corked, a tick of more than 16 KiB would have paused the stream.
+ * - `destroy` (libp2p's abort, reset and inactivity timeout) flushes what the
+ *   tick wrote before it, which would otherwise be dropped with the socket.
  */
 export function coalescedTcp(init?: TCPOptions): (components: TCPComponents) => Transport {
   const factory = tcp(init);
@@ -74,17 +79,28 @@ export function coalesceWrites(maConn: MultiaddrConnection): void {
   const socket = (maConn as unknown as { socket?: unknown }).socket;
   if (!(socket instanceof Socket)) return;
   const write = socket.write;
+  const destroy = socket.destroy;
   let corked = false;
-  const uncork = () => {
+  const flush = () => {
     corked = false;
-    socket.uncork();
+    // Only this wrapper corks the socket; a queued uncork after an early
+    // flush finds nothing to release and does nothing.
+    while (socket.writableCorked > 0) socket.uncork();
   };
   socket.write = function (this: Socket, ...args: Parameters<Socket["write"]>) {
-    if (!corked && !socket.destroyed) {
+    const chunk = args[0] as string | Uint8Array;
+    const bytes = typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.byteLength;
+    if (socket.writableLength + bytes >= socket.writableHighWaterMark) {
+      if (corked) flush();
+    } else if (!corked && !socket.destroyed) {
       corked = true;
       socket.cork();
-      process.nextTick(uncork);
+      process.nextTick(flush);
     }
     return write.apply(this, args);
   } as Socket["write"];
+  socket.destroy = function (this: Socket, ...args: Parameters<Socket["destroy"]>) {
+    if (corked && !socket.destroyed) flush();
+    return destroy.apply(this, args);
+  } as Socket["destroy"];
 }

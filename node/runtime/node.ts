@@ -496,7 +496,7 @@ class Runtime implements RunningNode {
   }
 
   #newProtocol(recovered: RecoveredState, signing: boolean): ProtocolNode {
-    return new ProtocolNode({
+    const protocol = new ProtocolNode({
       committee: this.home.committee,
       me: signing ? this.home.validatorIndex : null,
       signer: signing ? this.#signer : null,
@@ -508,6 +508,9 @@ class Runtime implements RunningNode {
       nowMs: Date.now(),
       signingFloor: this.#floor?.initialFloor ?? null,
     });
+    // The gauge starts at what is durable (before the API listens), not at 0 until the next index.
+    this.#metrics.finalizedIndex.set(protocol.consensus.finalizedIndex);
+    return protocol;
   }
 
   /**
@@ -693,8 +696,6 @@ class Runtime implements RunningNode {
     }
     this.#flushWrites();
     this.#running = true;
-    // The gauge starts at what is durable, not at 0 until the next index.
-    this.#metrics.finalizedIndex.set(this.#protocol.consensus.finalizedIndex);
     if (this.#queue.length > 0) this.#schedule();
     this.#probeTimer = setInterval(
       () => this.#catchUp?.probe(this.#protocol.consensus.finalizedIndex),
