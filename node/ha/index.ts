@@ -7,6 +7,7 @@
  */
 
 export { type CoordinatorOptions, HaCoordinator, type HaRole } from "./coordinator.ts";
+export { withDeadline } from "./deadline.ts";
 export { type HaOp, Lease, type LeaseOptions, type PublishOutcome, type ReadOutcome } from "./lease.ts";
 export { fanOut } from "./quorum.ts";
 export {

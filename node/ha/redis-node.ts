@@ -1,4 +1,5 @@
 import { Redis } from "ioredis";
+import { withDeadline } from "./deadline.ts";
 import type { LuaScript } from "./scripts.ts";
 
 export interface RedisNodeOptions {
@@ -79,8 +80,12 @@ export class RedisNode {
     }
     this.#inFlight++;
     try {
-      const client = await bounded(this.#connect(), this.#opts.connectTimeoutMs, "connect");
-      const out = await bounded(fn(client), this.#opts.commandTimeoutMs, "command");
+      const client = await withDeadline(this.#connect(), this.#opts.connectTimeoutMs, () =>
+        timedOut("connect", this.#opts.connectTimeoutMs),
+      );
+      const out = await withDeadline(fn(client), this.#opts.commandTimeoutMs, () =>
+        timedOut("command", this.#opts.commandTimeoutMs),
+      );
       this.ok = true;
       this.lastError = null;
       return out;
@@ -99,7 +104,7 @@ export class RedisNode {
     if (this.#connecting !== null) return this.#connecting;
     const client = new Redis(this.#opts.url, {
       lazyConnect: true,
-      // Backstops only: the bound is this class's own timer (see bounded()).
+      // Backstops only: the bound is this class's own timer (withDeadline).
       connectTimeout: this.#opts.connectTimeoutMs * 2,
       commandTimeout: this.#opts.commandTimeoutMs * 2,
       enableOfflineQueue: false,
@@ -139,24 +144,4 @@ export class RedisNode {
   }
 }
 
-/**
- * `p`, or a RedisOpError after `ms`. The rejection waits for one turn of the
- * event loop's I/O phase (setImmediate runs after it): when the process was
- * busy past the deadline, a reply that arrived meanwhile is read first, so
- * a stalled event loop does not turn answered commands into timeouts.
- */
-function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => setImmediate(() => reject(new RedisOpError(`${what} timed out after ${ms} ms`))), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
-}
+const timedOut = (what: string, ms: number) => new RedisOpError(`${what} timed out after ${ms} ms`);

@@ -11,6 +11,7 @@ import {
   SLOT,
   safetyChanged,
   safetyRecords,
+  withDeadline,
 } from "../ha/index.ts";
 import type { SyncClientApi } from "../net/index.ts";
 import { type GroupCommitWriter, recover, type Storage } from "../storage/index.ts";
@@ -79,7 +80,9 @@ export async function reconcile(p: ReconcileParts): Promise<ReconcileResult> {
     while (from <= last && Date.now() < deadline) {
       let got: CommitQc[];
       try {
-        got = await withTimeout(p.sync.fetchCommitQcs(from, last), "fetching CommitQCs");
+        got = await withDeadline(p.sync.fetchCommitQcs(from, last), FETCH_TIMEOUT_MS, () =>
+          timedOut("fetching CommitQCs"),
+        );
       } catch (err) {
         return { kind: "retry", reason: (err as Error).message };
       }
@@ -100,9 +103,10 @@ export async function reconcile(p: ReconcileParts): Promise<ReconcileResult> {
     fetched.set(own.a, last);
     if (own.a > p.hint.ownLaneNext) {
       try {
-        const blocks = await withTimeout(
+        const blocks = await withDeadline(
           p.sync.fetchLaneBlocks(p.ownLane, p.hint.ownLaneNext, own.a - 1),
-          "fetching the own lane's blocks",
+          FETCH_TIMEOUT_MS,
+          () => timedOut("fetching the own lane's blocks"),
         );
         for (const b of blocks) fetched.set(b.header.number, b);
       } catch (err) {
@@ -232,18 +236,4 @@ function decodeOwn(own: SignRecord, p: ReconcileParts): LaneBlock | string {
   return check.ok ? last : `the sign state's own lane block is invalid: ${check.reason}`;
 }
 
-function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${what} timed out after ${FETCH_TIMEOUT_MS} ms`)), FETCH_TIMEOUT_MS);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
-}
+const timedOut = (what: string) => new Error(`${what} timed out after ${FETCH_TIMEOUT_MS} ms`);
