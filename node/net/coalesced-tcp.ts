@@ -10,8 +10,8 @@ import { type TCPComponents, type TCPOptions, tcp } from "@libp2p/tcp";
  * frame as its length prefix, then its ciphertext pieces and tag, one
  * `socket.write` each; yamux sends its 12-byte headers and window updates as
  * frames of their own. Measured on a 4-validator devnet at 300 tx/s: ~400
- * `write(2)` calls per second per peer socket, 25 per peer per finalized
- * index, most of them 2 to 28 bytes; `writeBuffer` was the top native item of
+ * `write(2)` calls per second per peer socket, 25 to 32 per peer per
+ * finalized index, most of them 2 to 28 bytes; `writeBuffer` was the top native item of
  * a node's profile (9 to 12% of its busy time), and each small write is one
  * more 'data' event for the receiver to decode.
  *
