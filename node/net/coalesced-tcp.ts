@@ -3,8 +3,8 @@ import type { MultiaddrConnection, Transport, Upgrader } from "@libp2p/interface
 import { type TCPComponents, type TCPOptions, tcp } from "@libp2p/tcp";
 
 /**
- * libp2p's TCP transport with the writes of one tick coalesced into one
- * syscall per socket.
+ * libp2p's TCP transport with the writes of one event-loop turn coalesced
+ * into one syscall per socket.
  *
  * Why: the stack below gossipsub writes many tiny buffers. Noise writes every
  * frame as its length prefix, then its ciphertext pieces and tag, one
@@ -15,17 +15,22 @@ import { type TCPComponents, type TCPOptions, tcp } from "@libp2p/tcp";
  * a node's profile (9 to 12% of its busy time), and each small write is one
  * more 'data' event for the receiver to decode.
  *
- * How: the first write in a tick corks the socket and the uncork is queued
- * with `process.nextTick`, so everything written in that tick leaves in one
- * `writev` (what Node's own HTTP server does for a response). Nothing waits
- * for a timer: the data leaves before any I/O is polled. Two exceptions keep
- * the socket's behaviour as it was without the cork:
- * - A write that would take the tick's buffered bytes to the high-water mark
+ * How: the first write of a turn corks the socket and the uncork is queued
+ * with `setImmediate`, which runs right after the turn's I/O callbacks: the
+ * replies to every message read in one poll (votes, yamux window updates)
+ * leave together in one `writev`. Nothing waits for a timer, and the poll
+ * does not block while the uncork is queued. Flushing at the end of each
+ * tick instead (`process.nextTick`) sent one `writev` per callback; on a
+ * 4-validator devnet at 300 tx/s the turn-wide cork made 21-27% more indexes
+ * with the same CPU (15.9-17.5 CPU-ms per index per node instead of 21.6)
+ * and p50 133-143 ms instead of 166-177 (two alternated runs each).
+ * Two exceptions keep the socket's behaviour as it was without the cork:
+ * - A write that would take the turn's buffered bytes to the high-water mark
  *   flushes them first and goes out uncorked, so `write` returns false (and
  *   libp2p waits for 'drain') only when the kernel did not take the data, as
- *   before; corked, a tick of more than 16 KiB would have paused the stream.
+ *   before; corked, a turn of more than 16 KiB would have paused the stream.
  * - `destroy` (libp2p's abort, reset and inactivity timeout) flushes what the
- *   tick wrote before it, which would otherwise be dropped with the socket.
+ *   turn wrote before it, which would otherwise be dropped with the socket.
  */
 export function coalescedTcp(init?: TCPOptions): (components: TCPComponents) => Transport {
   const factory = tcp(init);
@@ -71,8 +76,8 @@ function coalescingUpgrader(upgrader: Upgrader): Upgrader {
 }
 
 /**
- * Corks the connection's socket at the first write of a tick and uncorks it
- * at the end of the tick. A connection that is not a TCP socket (another
+ * Corks the connection's socket at the first write of an event-loop turn and
+ * uncorks it when the turn's I/O callbacks are done (setImmediate). A connection that is not a TCP socket (another
  * transport's) is left as it is.
  */
 export function coalesceWrites(maConn: MultiaddrConnection): void {
@@ -95,7 +100,7 @@ export function coalesceWrites(maConn: MultiaddrConnection): void {
     } else if (!corked && !socket.destroyed) {
       corked = true;
       socket.cork();
-      process.nextTick(flush);
+      setImmediate(flush);
     }
     return write.apply(this, args);
   } as Socket["write"];
