@@ -37,6 +37,11 @@ export class Committee implements MemberKeys {
   readonly #byPublicKey = new Map<string, number>();
   readonly #byPeerId = new Map<string, number>();
 
+  /** Whether index k is an app-vote checkpoint (genesis params.appVoteEveryIndexes; absent: every index). */
+  appVotesAt(index: number): boolean {
+    return index >= 1 && index % (this.params.appVoteEveryIndexes ?? 1) === 0;
+  }
+
   constructor(genesis: Genesis) {
     this.chainId = genesis.chainId;
     this.params = genesis.params;

@@ -148,7 +148,11 @@ export const SIGNED: { readonly [K in SignedKind]: SignedRule<K> } = {
     signature: (v) => v.signature,
     view: (v) => ({ index: v.body.index, round: 0 }),
     parent: none,
-    content: none,
+    // Only checkpoint indexes are voted on (genesis params.appVoteEveryIndexes).
+    content: (v, committee) =>
+      committee.appVotesAt(v.body.index)
+        ? null
+        : `index ${v.body.index} is not an app-vote checkpoint (every ${committee.params.appVoteEveryIndexes ?? 1})`,
   },
   batchVote: {
     domain: DOMAINS.batchVote,

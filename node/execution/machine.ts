@@ -133,10 +133,10 @@ export class ExecutionMachine {
     return this.#halted;
   }
 
-  /** Effects right after start: re-send the identical app vote of the last executed index. */
+  /** Effects right after start: re-send the identical app vote of the last executed index, if it is a checkpoint. */
   start(nowMs: number): ExecutionEffect[] {
     const out: ExecutionEffect[] = [];
-    if (this.#executedIndex > 0 && this.me !== null)
+    if (this.me !== null && this.committee.appVotesAt(this.#executedIndex))
       out.push({ kind: "resend", release: [this.#sign(this.#executedIndex, this.#appHash)] });
     this.#run(nowMs, out);
     return out;
@@ -237,14 +237,15 @@ export class ExecutionMachine {
       });
       this.#chainTip = index;
     }
-    // App state, executed index and hash in one write; the app vote waits for it.
+    // App state, executed index and hash in one write; the app vote (at a
+    // checkpoint index, Committee.appVotesAt) waits for it.
     const id = this.#nextWriteId++;
     this.#writes.set(id, { block, appHash, txHashes });
     out.push({
       kind: "persist",
       id,
       write: { kind: "appState", index, appHash, puts: writes.puts, dels: writes.dels },
-      release: this.me === null ? [] : [this.#sign(index, appHash)],
+      release: this.me !== null && this.committee.appVotesAt(index) ? [this.#sign(index, appHash)] : [],
     });
     this.#executedIndex = index;
     this.#appHash = appHash;

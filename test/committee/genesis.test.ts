@@ -38,8 +38,35 @@ test("defaults: params, weight and attester weight may be omitted", () => {
     delete v.attesterWeight;
   }
   const parsed = parseGenesis(g);
-  assert.deepEqual(parsed.params, DEFAULT_PARAMS);
+  // A genesis without params gets every default except the app-vote
+  // checkpoint, which stays absent (every index) so that its hash is what it was.
+  const { appVoteEveryIndexes, ...rest } = DEFAULT_PARAMS;
+  assert.deepEqual(parsed.params, rest);
+  assert.equal(appVoteEveryIndexes, 8, "a new genesis votes on the app hash every 8 indexes");
   assert.ok(parsed.validators.every((v) => v.weight === 1 && v.attesterWeight === 1));
+});
+
+test("app-vote checkpoints: every Nth index from genesis, every index when the param is absent", () => {
+  const every8 = testCommittee(4, { params: { appVoteEveryIndexes: 8 } }).committee;
+  assert.deepEqual(
+    [0, 1, 7, 8, 9, 16, 24].map((k) => every8.appVotesAt(k)),
+    [false, false, false, true, false, true, true],
+  );
+  const g = base();
+  delete g.params.appVoteEveryIndexes;
+  const old = new Committee(parseGenesis(g));
+  assert.deepEqual(
+    [0, 1, 2, 3].map((k) => old.appVotesAt(k)),
+    [false, true, true, true],
+  );
+  // Written before the param existed, a genesis hashes as it did: the field is not filled in.
+  assert.equal("appVoteEveryIndexes" in old.params, false);
+  assert.deepEqual(
+    problems((x) => {
+      x.params.appVoteEveryIndexes = 0;
+    }).length,
+    1,
+  );
 });
 
 test("duplicate public key, peer id or name names the later validator", () => {

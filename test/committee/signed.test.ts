@@ -36,7 +36,7 @@ function samples(): Record<SignedKind, SignedMessage> {
   const laneBody = { lane: 2, number: 0, headerHash: headerHash(block.header) };
   const leader = c.leader(view);
   const timeoutBody = { view, lockRound: null };
-  const appBody = { index: 5, appHash: sha256(new Uint8Array([5])) };
+  const appBody = { index: 8, appHash: sha256(new Uint8Array([5])) };
   const batchBody = { number: 3, hash: sha256(new Uint8Array([3])) };
   return {
     laneBlock: { kind: "laneBlock", msg: block },
@@ -133,6 +133,16 @@ describe("the signed-message table", () => {
     assert.deepEqual(stranger, { ok: false, code: "non_member", reason: "voter 9 is not a committee member" });
   });
 
+  test("an app vote off the genesis checkpoints is refused before its signature is checked", () => {
+    const body = { index: 9, appHash: new Uint8Array(32).fill(4) };
+    const vote = { body, signer: 2, signature: tc.signers[2]!.sign(DOMAINS.appVote, appVoteSigningBody(body)) };
+    assert.deepEqual(verifySigned(c, { kind: "appVote", msg: vote }), {
+      ok: false,
+      code: "bad_content",
+      reason: "index 9 is not an app-vote checkpoint (every 8)",
+    });
+  });
+
   test("a lane block's payload: checked against its hash, or the hash the edge already computed", () => {
     const b = laneBlock(tc, 2, 0, ZERO_HASH);
     const tampered = { ...b, payload: encodePayload([new TextEncoder().encode("other")]) };
@@ -166,7 +176,7 @@ describe("the signed-message table", () => {
     assert.deepEqual(row("prepare"), { view, parent: phaseBody.proposalHash });
     assert.deepEqual(row("commit"), { view, parent: phaseBody.proposalHash });
     assert.deepEqual(row("timeout"), { view, parent: null });
-    assert.deepEqual(row("appVote"), { view: { index: 5, round: 0 }, parent: null });
+    assert.deepEqual(row("appVote"), { view: { index: 8, round: 0 }, parent: null });
     assert.deepEqual(row("batchVote"), { view: null, parent: null });
   });
 

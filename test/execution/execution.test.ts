@@ -21,7 +21,9 @@ import { testProtocolConfig } from "../fixtures/config.ts";
 /** The shipped execution defaults (config/default.toml through the loader). */
 const DEFAULT_EXECUTION = testProtocolConfig().execution;
 
-const tc = testCommittee(4);
+// App votes on every index here: these tests follow one index's vote. The
+// genesis checkpoint rule (every Nth index) has its own test below.
+const tc = testCommittee(4, { params: { appVoteEveryIndexes: 1 } });
 const chain = laneChain(tc, 0, 0, 2);
 const ranges = tc.committee.members.map((_, lane) =>
   lane === 0
@@ -68,6 +70,50 @@ test("a recovered, finalized index is executed in order; the app vote waits for 
   const acked = m.step({ kind: "durable", id: appState.id }, 1);
   assert.ok(acked.some((e) => e.kind === "deliver"));
   assert.equal(m.executedIndex, 1);
+});
+
+test("app votes only at the genesis checkpoints: executed indexes 1 and 2 with every 2, one vote; a restart re-sends only a checkpoint's", () => {
+  const t2 = testCommittee(4, { params: { appVoteEveryIndexes: 2 } });
+  const blocks = laneChain(t2, 0, 0, 2);
+  const range = (first: number, next: number) =>
+    t2.committee.members.map((_, lane) =>
+      lane === 0
+        ? { lane, first, next, lastHash: headerHash(blocks[next - 1]!.header) }
+        : { lane, first: 0, next: 0, lastHash: ZERO_HASH },
+    );
+  const qcs = [
+    commitQc(t2, { view: { index: 1, round: 0 }, createdAtMs: 1000, ranges: range(0, 1) }),
+    commitQc(t2, { view: { index: 2, round: 0 }, createdAtMs: 1001, ranges: range(1, 2) }),
+  ];
+  const machine = (executedIndex: number, appHash: Uint8Array) =>
+    new ExecutionMachine({
+      committee: t2.committee,
+      me: 1,
+      signer: t2.signers[1]!,
+      config: DEFAULT_EXECUTION,
+      app: new KvApp(),
+      recovered: { commitQcs: qcs, anchor: null, app: { executedIndex, appHash }, chainTip: executedIndex },
+      lookup: (lane, n) => blocks.find((b) => b.header.lane === lane && b.header.number === n),
+    });
+  const m = machine(0, ZERO_HASH);
+  const votes: number[] = [];
+  let out = m.start(0);
+  for (let turn = 0; turn < 10 && m.executedIndex < 2; turn++) {
+    const writes = persisted(out);
+    for (const w of writes.filter((x) => x.write.kind === "appState")) {
+      for (const r of w.release) if (r.kind === "appVote") votes.push(r.msg.body.index);
+    }
+    out = writes.flatMap((w) => m.step({ kind: "durable", id: w.id }, 1));
+  }
+  for (const w of persisted(out)) for (const r of w.release) if (r.kind === "appVote") votes.push(r.msg.body.index);
+  assert.equal(m.executedIndex, 2);
+  assert.deepEqual(votes, [2], "index 1 is not a checkpoint: no vote; index 2 is");
+  const resent = (executed: number) =>
+    machine(executed, m.appHash)
+      .start(0)
+      .filter((e) => e.kind === "resend");
+  assert.equal(resent(1).length, 0, "a restart at index 1 has no vote to re-send");
+  assert.equal(resent(2).length, 1, "a restart at checkpoint 2 re-sends its vote");
 });
 
 test("each tx of a block is hashed once: the chain write and the delivery carry the same hash list", () => {

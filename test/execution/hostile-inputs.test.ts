@@ -18,7 +18,8 @@ import { commitQc, laneBlock, laneChain } from "../fixtures/certs.ts";
 import { testCommittee } from "../fixtures/committee.ts";
 import { testProtocolConfig } from "../fixtures/config.ts";
 
-const tc = testCommittee(4);
+// App votes on every index: these tests aim votes at particular indexes.
+const tc = testCommittee(4, { params: { appVoteEveryIndexes: 1 } });
 const chain = laneChain(tc, 0, 0, 2);
 const ranges = tc.committee.members.map((_, lane) =>
   lane === 0

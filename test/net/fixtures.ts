@@ -47,7 +47,8 @@ export function netCommittee(n: number, salt = 0): NetCommittee {
   const genesis: Genesis = {
     chainId: CHAIN_ID,
     genesisTimeMs: 0,
-    params: { ...DEFAULT_PARAMS, maxLaneBlockBytes: 1024 * 1024 },
+    // App votes at any index: these tests are about transport, not the checkpoint rule.
+    params: { ...DEFAULT_PARAMS, maxLaneBlockBytes: 1024 * 1024, appVoteEveryIndexes: 1 },
     validators: validatorKeys.map((k, i) => ({
       index: i,
       name: `v${i}`,

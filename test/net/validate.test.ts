@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { Committee } from "../../node/committee/index.ts";
 import { aggregate } from "../../node/crypto/index.ts";
 import { checkGossip, checkLaneBlock, newVerifyCache, type ValidationContext } from "../../node/net/validate.ts";
 import {
@@ -80,6 +81,15 @@ test("app votes are checked under their own domain", () => {
     verdict: "reject",
     reason: "bad_signature",
   });
+});
+
+test("an app vote off the genesis checkpoints is rejected before its signature is checked", () => {
+  const every8 = new Committee({ ...c.genesis, params: { ...c.genesis.params, appVoteEveryIndexes: 8 } });
+  const cache = newVerifyCache();
+  const at = (index: number) =>
+    checkGossip("app_vote", codecs.appVote.encode(appVote(c, 2, index)), { ...ctx, committee: every8, cache });
+  assert.equal(at(16).verdict, "accept");
+  assert.deepEqual(at(7), { verdict: "reject", reason: "bad_payload" });
 });
 
 test("a lane block whose transactions do not match its signed header is rejected", () => {

@@ -9,7 +9,8 @@ import { SIM_PARAMS, SIM_PROTOCOL_CONFIG } from "../sim/sim-config.ts";
 
 /** A fresh one-validator node with nothing on disk. */
 function singleValidator() {
-  const tc = testCommittee(1, { params: SIM_PARAMS });
+  // App votes on every index: the test follows index 1 all the way to its app vote.
+  const tc = testCommittee(1, { params: { ...SIM_PARAMS, appVoteEveryIndexes: 1 } });
   const node = new ProtocolNode({
     committee: tc.committee,
     me: 0,

@@ -43,18 +43,20 @@ export class ByzantineFlood {
     const me = this.#me;
     const view = node.consensus.view;
     const rand32 = () => Uint8Array.from({ length: 32 }, () => rng.int(0, 255));
+    // App votes are only valid at genesis checkpoints: the junk aims at those.
+    const every = this.#committee.params.appVoteEveryIndexes ?? 1;
     // Far-future app votes (item 4).
     for (let i = 0; i < 16; i++) {
-      const body = { index: 1_000_000_000 + this.#seq++, appHash: rand32() };
+      const body = { index: (Math.floor(1_000_000_000 / every) + this.#seq++) * every, appHash: rand32() };
       out.push({
         kind: "appVote",
         vote: { body, signer: me, signature: this.#sign(DOMAINS.appVote, appVoteSigningBody(body)) },
       });
     }
-    // A second app vote for its own executed index (evidence: app_vote).
-    const executed = node.execution.executedIndex;
-    if (executed > 0) {
-      const body = { index: executed, appHash: rand32() };
+    // A second app vote for its own last voted checkpoint (evidence: app_vote).
+    const checkpoint = Math.floor(node.execution.executedIndex / every) * every;
+    if (checkpoint > 0) {
+      const body = { index: checkpoint, appHash: rand32() };
       out.push({
         kind: "appVote",
         vote: { body, signer: me, signature: this.#sign(DOMAINS.appVote, appVoteSigningBody(body)) },
