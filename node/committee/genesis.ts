@@ -44,15 +44,17 @@ export const ProtocolParamsSchema = z
     batchMaxMs: z.number().int().min(1).max(86_400_000).default(10_000),
     /**
      * App votes (DESIGN section 7) are signed for every index that is a
-     * multiple of this, not for every index: an AppQC is a checkpoint. Each
-     * app vote is a signature, a durable write and a broadcast per node, and
-     * n-1 messages and signature checks per node, for every index; with
-     * indexes every ~50 ms that was about a seventh of a node's CPU. The app
-     * hash chains every index, so a checkpoint's AppQC covers the indexes
-     * before it. Optional so that a genesis written before it keeps its hash:
-     * absent means every index (1). New genesis files get DEFAULT_PARAMS' 8.
+     * multiple of this, not for every index: an AppQC is a checkpoint. An
+     * app vote costs each node a signature and a broadcast, and n-1 received
+     * messages and signature checks, per voted index (the app state write
+     * happens at every index either way). The app hash chains every index,
+     * so a checkpoint's AppQC covers the indexes before it. At most 64:
+     * anchors (and so pruning of lane blocks) happen only at checkpoints, and
+     * app votes are taken at most 64 indexes ahead of finality. Optional so
+     * that a genesis written before it keeps its hash: absent means every
+     * index (1). New genesis files get DEFAULT_PARAMS' 8.
      */
-    appVoteEveryIndexes: z.number().int().min(1).max(1024).optional(),
+    appVoteEveryIndexes: z.number().int().min(1).max(64).optional(),
   })
   .strict();
 

@@ -22,8 +22,9 @@ import { type TCPComponents, type TCPOptions, tcp } from "@libp2p/tcp";
  * does not block while the uncork is queued. Flushing at the end of each
  * tick instead (`process.nextTick`) sent one `writev` per callback; on a
  * 4-validator devnet at 300 tx/s the turn-wide cork made 21-27% more indexes
- * with the same CPU (15.9-17.5 CPU-ms per index per node instead of 21.6)
- * and p50 133-143 ms instead of 166-177 (two alternated runs each).
+ * in the same 20 s at the same CPU per node, i.e. 15.9-17.5 CPU-ms per index
+ * per node instead of 21.4-21.6, and p50 133-143 ms instead of 166-177 (two
+ * alternated runs each).
  * Two exceptions keep the socket's behaviour as it was without the cork:
  * - A write that would take the turn's buffered bytes to the high-water mark
  *   flushes them first and goes out uncorked, so `write` returns false (and

@@ -59,14 +59,20 @@ test("app-vote checkpoints: every Nth index from genesis, every index when the p
     [0, 1, 2, 3].map((k) => old.appVotesAt(k)),
     [false, true, true, true],
   );
-  // Written before the param existed, a genesis hashes as it did: the field is not filled in.
+  // Written before the param existed, a genesis hashes as it did: the field is
+  // not filled in. The hash below is what the code before the param computed
+  // for this genesis (1f9cbda).
   assert.equal("appVoteEveryIndexes" in old.params, false);
-  assert.deepEqual(
-    problems((x) => {
-      x.params.appVoteEveryIndexes = 0;
-    }).length,
-    1,
-  );
+  assert.equal(toHex(old.genesisHash), "87cc2912d41a665e74661658b648096ef12519df20aaa80c7a6cda7a227eb896");
+  for (const bad of [0, 65]) {
+    assert.deepEqual(
+      problems((x) => {
+        x.params.appVoteEveryIndexes = bad;
+      }).length,
+      1,
+      `appVoteEveryIndexes = ${bad}`,
+    );
+  }
 });
 
 test("duplicate public key, peer id or name names the later validator", () => {

@@ -136,11 +136,15 @@ describe("the signed-message table", () => {
   test("an app vote off the genesis checkpoints is refused before its signature is checked", () => {
     const body = { index: 9, appHash: new Uint8Array(32).fill(4) };
     const vote = { body, signer: 2, signature: tc.signers[2]!.sign(DOMAINS.appVote, appVoteSigningBody(body)) };
-    assert.deepEqual(verifySigned(c, { kind: "appVote", msg: vote }), {
+    const refused = {
       ok: false,
       code: "bad_content",
       reason: "index 9 is not an app-vote checkpoint (every 8)",
-    });
+    };
+    assert.deepEqual(verifySigned(c, { kind: "appVote", msg: vote }), refused);
+    // With a bad signature too, the answer is the content's: the signature was never checked.
+    const forged = { ...vote, signature: new Uint8Array(64).fill(9) };
+    assert.deepEqual(verifySigned(c, { kind: "appVote", msg: forged }), refused);
   });
 
   test("a lane block's payload: checked against its hash, or the hash the edge already computed", () => {

@@ -90,6 +90,12 @@ test("an app vote off the genesis checkpoints is rejected before its signature i
     checkGossip("app_vote", codecs.appVote.encode(appVote(c, 2, index)), { ...ctx, committee: every8, cache });
   assert.equal(at(16).verdict, "accept");
   assert.deepEqual(at(7), { verdict: "reject", reason: "bad_payload" });
+  // A forged signature off the checkpoints is refused for its content: no signature check was spent on it.
+  const forged = { ...appVote(c, 2, 7), signature: new Uint8Array(64).fill(9) };
+  assert.deepEqual(checkGossip("app_vote", codecs.appVote.encode(forged), { ...ctx, committee: every8, cache }), {
+    verdict: "reject",
+    reason: "bad_payload",
+  });
 });
 
 test("a lane block whose transactions do not match its signed header is rejected", () => {
