@@ -390,9 +390,13 @@ export class ExecutionMachine {
       this.counters.appVotesDropped++;
       return;
     }
-    if (!verified && !verifySigned(this.committee, { kind: "appVote", msg: vote }, this.#cache).ok) {
-      out.push({ kind: "event", level: "warn", msg: "bad app vote signature", data: { signer: vote.signer } });
-      return;
+    if (!verified) {
+      const check = verifySigned(this.committee, { kind: "appVote", msg: vote }, this.#cache);
+      if (!check.ok) {
+        const data = { signer: vote.signer, index: vote.body.index, reason: check.reason };
+        out.push({ kind: "event", level: "warn", msg: "app vote refused", data });
+        return;
+      }
     }
     const qc = this.#votes.add(vote, window);
     if (qc === null) return;

@@ -78,8 +78,8 @@ function coalescingUpgrader(upgrader: Upgrader): Upgrader {
 
 /**
  * Corks the connection's socket at the first write of an event-loop turn and
- * uncorks it when the turn's I/O callbacks are done (setImmediate). A connection that is not a TCP socket (another
- * transport's) is left as it is.
+ * uncorks it when the turn's I/O callbacks are done (setImmediate). A
+ * connection that is not a TCP socket (another transport's) is left as it is.
  */
 export function coalesceWrites(maConn: MultiaddrConnection): void {
   const socket = (maConn as unknown as { socket?: unknown }).socket;

@@ -114,6 +114,19 @@ test("app votes only at the genesis checkpoints: executed indexes 1 and 2 with e
       .filter((e) => e.kind === "resend");
   assert.equal(resent(1).length, 0, "a restart at index 1 has no vote to re-send");
   assert.equal(resent(2).length, 1, "a restart at checkpoint 2 re-sends its vote");
+  // A vote off the checkpoints is refused, with the reason.
+  const vote = (signer: number, index: number, appHash: Uint8Array): AppVote => {
+    const body = { index, appHash };
+    return { body, signer, signature: t2.signers[signer]!.sign(DOMAINS.appVote, appVoteSigningBody(body)) };
+  };
+  const offCheckpoint = m.step({ kind: "appVote", vote: vote(0, 1, m.appHash) }, 2);
+  assert.ok(offCheckpoint.some((e) => e.kind === "event" && e.msg === "app vote refused"));
+  // A history that differed anywhere up to the checkpoint shows in its hash: a quorum on another one halts.
+  const other = sha256(new TextEncoder().encode("another history"));
+  const quorum = [0, 2, 3].flatMap((s) => m.step({ kind: "appVote", vote: vote(s, 2, other) }, 3));
+  const halt = quorum.find((e) => e.kind === "halt");
+  assert.ok(halt?.kind === "halt");
+  assert.match(halt.reason, /divergence at index 2/);
 });
 
 test("each tx of a block is hashed once: the chain write and the delivery carry the same hash list", () => {
