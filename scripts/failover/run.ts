@@ -5,9 +5,9 @@ import {
   type ClusterNode,
   evidenceViolations,
   LocalCluster,
-  postJson,
   type RedisServer,
   readEvidence,
+  request,
   sleep,
   startRedisServers,
   stopRedisServers,
@@ -74,6 +74,8 @@ export interface FailoverResult {
 }
 
 const WAIT_MS = 60_000;
+/** Deadline of one load request (a tx batch answers in milliseconds). */
+const LOAD_REQUEST_TIMEOUT_MS = 1_000;
 
 export async function runFailover(opts: FailoverOptions): Promise<FailoverResult> {
   const log = opts.log ?? (() => {});
@@ -124,7 +126,16 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
         const node = targets[turn++ % targets.length]!;
         const txs = Array.from({ length: perTickTxs }, () => `fo-${seq++}=${node.name}`);
         try {
-          const r = await postJson(`${node.apiUrl}/txs`, { txs });
+          // A paused instance accepts the connection and never answers: a short
+          // deadline keeps one hung target from stopping the whole load (with
+          // the usual 10 s, the chain went idle while the paused leader was
+          // asked, and a new leader with nothing to sign looked 10 s slow).
+          const r = await request(`${node.apiUrl}/txs`, {
+            method: "POST",
+            body: JSON.stringify({ txs }),
+            headers: { "content-type": "application/json" },
+            timeoutMs: LOAD_REQUEST_TIMEOUT_MS,
+          });
           if (r.status === 202) accepted += txs.length;
         } catch {
           // a paused or restarting node
