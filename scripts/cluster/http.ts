@@ -38,11 +38,12 @@ export async function request(
   return { status: res.status, body };
 }
 
-export function postJson(url: string, value: unknown): Promise<HttpResult> {
+export function postJson(url: string, value: unknown, timeoutMs?: number): Promise<HttpResult> {
   return request(url, {
     method: "POST",
     body: JSON.stringify(value),
     headers: { "content-type": "application/json" },
+    ...(timeoutMs !== undefined && { timeoutMs }),
   });
 }
 

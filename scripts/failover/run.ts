@@ -5,9 +5,9 @@ import {
   type ClusterNode,
   evidenceViolations,
   LocalCluster,
+  postJson,
   type RedisServer,
   readEvidence,
-  request,
   sleep,
   startRedisServers,
   stopRedisServers,
@@ -130,12 +130,7 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
           // deadline keeps one hung target from stopping the whole load (with
           // the usual 10 s, the chain went idle while the paused leader was
           // asked, and a new leader with nothing to sign looked 10 s slow).
-          const r = await request(`${node.apiUrl}/txs`, {
-            method: "POST",
-            body: JSON.stringify({ txs }),
-            headers: { "content-type": "application/json" },
-            timeoutMs: LOAD_REQUEST_TIMEOUT_MS,
-          });
+          const r = await postJson(`${node.apiUrl}/txs`, { txs }, LOAD_REQUEST_TIMEOUT_MS);
           if (r.status === 202) accepted += txs.length;
         } catch {
           // a paused or restarting node

@@ -1,10 +1,10 @@
 /**
  * The TCP transport's write coalescing: the writes of one event-loop turn
  * (over all its ticks) leave in one `writev`, in order and intact; the next
- * turn corks again; a write that
- * reaches the high-water mark and a destroy flush first, so `write`'s answer
- * and the bytes sent before a destroy are what they were without the cork;
- * and the real hosts cork both ends of a connection.
+ * turn corks again; a write that reaches the high-water mark and a destroy
+ * flush first, so `write`'s answer and the bytes sent before a destroy are
+ * what they were without the cork; and the real hosts cork both ends of a
+ * connection.
  */
 import assert from "node:assert/strict";
 import { once } from "node:events";
