@@ -4,6 +4,9 @@ import { logTail } from "./logs.ts";
 import { runningPid } from "./process.ts";
 import type { NodeEntry } from "./state.ts";
 
+/** How long a final index may take to be executed and served by GET /blocks. */
+const FINAL_BLOCK_SERVED_MS = 30_000;
+
 /** One node of a LocalCluster: where it lives and how to ask it things over its API. */
 export class ClusterNode {
   readonly name: string;
@@ -65,6 +68,22 @@ export class ClusterNode {
     if (r.status === 404) return null;
     if (r.status !== 200) throw new Error(`${this.name} GET /blocks/${index}: ${r.status} ${JSON.stringify(r.body)}`);
     return r.body as BlockJson;
+  }
+
+  /**
+   * GET /blocks/:index for an index its /status already reports final: it is
+   * served once the node has executed it, a moment later (longer on a loaded
+   * machine or after a restart), so a 404 is retried until `timeoutMs`. Null
+   * only when it is still not served then.
+   */
+  async finalBlock(index: number, timeoutMs = FINAL_BLOCK_SERVED_MS): Promise<BlockJson | null> {
+    const deadline = Date.now() + timeoutMs;
+    let b = await this.block(index);
+    while (b === null && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      b = await this.block(index);
+    }
+    return b;
   }
 
   get(path: string): Promise<HttpResult> {

@@ -219,8 +219,6 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
 
     stop = true;
     await Promise.all([load, watch]);
-    // Let the last blocks settle on every node, then compare.
-    await sleep(1500);
     const scan = scanSignatures(
       logsOf(c),
       instances.map((i) => i.logFile),
@@ -229,7 +227,11 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
     const compared = [...others];
     const leaderNow = await findLeader(instances);
     if (leaderNow) compared.push(leaderNow);
-    const { mismatches, upTo } = await compareFinalized(compared);
+    // compareFinalized waits for every node to have executed what it finalized.
+    const { mismatches, upTo, servedAfterMs } = await compareFinalized(compared);
+    log(
+      `compared ${upTo} indexes on ${compared.map((n) => n.name).join(", ")}; the last served after ${servedAfterMs} ms`,
+    );
     const evidence = evidenceViolations(await readEvidence(c.nodes));
     const result: FailoverResult = {
       failovers,
@@ -304,14 +306,26 @@ async function waitLeader(
   return found!;
 }
 
-/** Every node's block hash at each index up to the lowest finalized index they all serve. */
-async function compareFinalized(nodes: readonly ClusterNode[]): Promise<{ mismatches: string[]; upTo: number }> {
+/**
+ * Every node's block at each index up to the lowest finalized index they all
+ * report. A node serves an index once it has executed it, which can trail its
+ * /status by a few indexes (longer on a loaded machine): each node's last
+ * index is waited for first (ClusterNode.finalBlock), and how long that took
+ * is returned. Execution goes in order, so the lower indexes are there too;
+ * one still missing after the wait is reported as a mismatch.
+ */
+async function compareFinalized(
+  nodes: readonly ClusterNode[],
+): Promise<{ mismatches: string[]; upTo: number; servedAfterMs: number }> {
   const statuses = await Promise.all(nodes.map((n) => n.status().catch(() => null)));
   const live = nodes.filter((_, i) => statuses[i] !== null);
   const upTo = Math.min(...statuses.filter((s) => s !== null).map((s) => s!.finalizedIndex));
+  const waitStarted = Date.now();
+  await Promise.all(live.map((n) => n.finalBlock(upTo).catch(() => null)));
+  const servedAfterMs = Date.now() - waitStarted;
   const mismatches: string[] = [];
   for (let i = 1; i <= upTo; i++) {
-    const blocks = await Promise.all(live.map((n) => n.block(i).catch(() => null)));
+    const blocks = await Promise.all(live.map((n) => n.finalBlock(i, 0).catch(() => null)));
     // What was finalized: the lane ranges, the txs, the app hash after them,
     // and the block hash (round-independent, so equal on every node even when
     // a cut was committed under CommitQCs of two rounds).
@@ -324,5 +338,5 @@ async function compareFinalized(nodes: readonly ClusterNode[]): Promise<{ mismat
       mismatches.push(`index ${i}: ${who((b) => (b ? `${b.commitQc.view.round}:${b.hash.slice(0, 12)}` : "missing"))}`);
     }
   }
-  return { mismatches, upTo };
+  return { mismatches, upTo, servedAfterMs };
 }

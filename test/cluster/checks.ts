@@ -13,23 +13,14 @@ export interface BlockSummary {
   txHashes: string[];
 }
 
-/** How long a final index may take to be executed and served by GET /blocks. */
-const BLOCK_AVAILABLE_MS = 30_000;
-
 /**
- * Blocks from..to of one node. An index that /status reports final is served
- * once the node has executed it, a moment later: a 404 is retried for a
- * while, then it is an error.
+ * Blocks from..to of one node, each waited for until it is executed there
+ * (ClusterNode.finalBlock); one still missing then is an error.
  */
 export async function blocksOf(node: ClusterNode, from: number, to: number): Promise<BlockSummary[]> {
   const indexes = Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
-  const deadline = Date.now() + BLOCK_AVAILABLE_MS;
   return mapLimit(indexes, 8, async (index) => {
-    let b = await node.block(index);
-    while (b === null && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 200));
-      b = await node.block(index);
-    }
+    const b = await node.finalBlock(index);
     if (b === null) throw new Error(`${node.name} has no finalized block ${index}`);
     if (b.index !== index) throw new Error(`${node.name} answered block ${b.index} for /blocks/${index}`);
     return { index, hash: b.hash, appHash: b.appHash, txHashes: b.txHashes };
