@@ -64,6 +64,8 @@ export interface FailoverResult {
   /** Indexes where nodes finalized different block hashes, lane ranges, txs or app hashes (a safety failure). */
   contentMismatches: string[];
   comparedIndexes: number;
+  /** How long the slowest node took to serve (execute) the last compared index once asked. */
+  servedAfterMs: number;
   finalizedIndex: number;
   longestStallMs: number;
   txsAccepted: number;
@@ -244,6 +246,7 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
       evidence,
       contentMismatches: mismatches,
       comparedIndexes: upTo,
+      servedAfterMs,
       finalizedIndex: lastIndex,
       longestStallMs,
       txsAccepted: accepted,

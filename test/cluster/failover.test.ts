@@ -16,8 +16,11 @@ const log = process.env.FAILOVER_TEST_LOG ? (l: string) => console.log(l) : unde
 
 test("forced failovers: no conflicting signature, identical finalized blocks (ranges, txs, app hash), the chain finalizes throughout", {
   timeout: TIMEOUT_MS,
-}, async () => {
+}, async (t) => {
   const r = await runFailover({ count: 2, ...(log && { log }) });
+  t.diagnostic(
+    `takeovers ${r.failovers.map((f) => f.takeoverMs).join(", ")} ms; compared ${r.comparedIndexes} indexes, the last served after ${r.servedAfterMs} ms`,
+  );
   assert.equal(r.failovers.length, 2);
   assert.deepEqual(
     r.failovers.map((f) => f.kind),
