@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Override } from "../config/index.ts";
-import { parseSetFlags } from "../config/index.ts";
+import { loadConfig, parseSetFlags } from "../config/index.ts";
 import { asOperatorFacing, createLogger, formatOperatorLine } from "../observability/index.ts";
-import { startNode } from "../runtime/index.ts";
+import { semiSpaceReexecArgv, startNode } from "../runtime/index.ts";
 import { CliError, EXIT_FAILURE, isInternal, ReportedError } from "./errors.ts";
 import { init } from "./init-action.ts";
 import { DEV_HOME, flagOverride, resolveHome } from "./options.ts";
@@ -42,6 +42,7 @@ async function run(home: string, opts: StartOptions): Promise<void> {
     ...flagOverride("api.host", "--api-host", opts.apiHost),
     ...flagOverride("api.port", "--api-port", opts.apiPort === undefined ? undefined : String(opts.apiPort)),
   ];
+  applyYoungGenerationLimit(home, overrides);
   let node: Awaited<ReturnType<typeof startNode>>;
   try {
     node = await startNode({ home, env: process.env, overrides });
@@ -68,6 +69,32 @@ async function run(home: string, opts: StartOptions): Promise<void> {
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
   if (code !== 0) throw new CliError("the node stopped after a fatal error (see the log above)");
+}
+
+/**
+ * node.maxSemiSpaceMiB can only take effect at process start: when the
+ * process runs without it, this replaces the process (same pid, same
+ * arguments) with one started with --max-semi-space-size, and does not
+ * return. A config that does not load is left to startNode to report.
+ */
+function applyYoungGenerationLimit(home: string, overrides: readonly Override[]): void {
+  let configuredMiB: number;
+  try {
+    configuredMiB = loadConfig({ home, env: process.env, overrides }).node.maxSemiSpaceMiB;
+  } catch {
+    return;
+  }
+  const argv = semiSpaceReexecArgv({
+    configuredMiB,
+    execPath: process.execPath,
+    execArgv: process.execArgv,
+    argv: process.argv,
+    nodeOptions: process.env.NODE_OPTIONS,
+  });
+  // execve is missing where the platform has none (Windows): the node then
+  // runs with V8's default, and its start-up log line says so.
+  if (argv === null || process.execve === undefined) return;
+  process.execve(argv[0]!, argv, process.env);
 }
 
 /**

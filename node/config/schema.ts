@@ -34,6 +34,7 @@ export const ConfigSchema = z
         nodeKeyFile: pathKey({ optional: false }),
         genesisFile: pathKey({ optional: false }),
         doubleSignCheck: booleanKey(),
+        maxSemiSpaceMiB: intKey(0, 256, " (0 = V8's default)"),
       })
       .strict(),
     p2p: z

@@ -70,6 +70,7 @@ import { SigningFloorKeeper } from "./signing-floor.ts";
 import { syncServerFor } from "./sync-server.ts";
 import { Timers } from "./timers.ts";
 import { ViewsSeen } from "./views-seen.ts";
+import { semiSpaceState } from "./young-generation.ts";
 
 /** Outside inputs waiting for the loop; beyond this, network messages are dropped (and counted). */
 const INPUT_QUEUE_CAPACITY = 100_000;
@@ -116,6 +117,12 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     opts.logger ??
     createLogger({ level: config.log.level, format: config.log.format, base: { node: config.node.moniker } });
   const metrics = createMetrics();
+  const youngGeneration = semiSpaceState({
+    configuredMiB: config.node.maxSemiSpaceMiB,
+    execArgv: process.execArgv,
+    nodeOptions: process.env.NODE_OPTIONS,
+  });
+  logger.child({ module: "runtime" }).info(youngGeneration, "V8 young generation limit (per semi-space)");
 
   mkdirSync(home.paths.dataDir, { recursive: true, mode: 0o700 });
   const dbPath = join(home.paths.dataDir, "db");
