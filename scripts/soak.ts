@@ -23,7 +23,8 @@
  * --set storage.cacheBytes=...); the environment is passed through, so
  * `MALLOC_ARENA_MAX=2 npm run soak ...` tests glibc's arenas; `--node-env`
  * sets a variable for one node only, so one run compares it with the others
- * under the same load (e.g. node3:NODE_OPTIONS=--max-semi-space-size=16).
+ * under the same load (e.g. node3:NODE_OPTIONS=--max-semi-space-size=64, V8's own
+ * size on the measured host, against node.maxSemiSpaceMiB on the others).
  *
  * It uses scripts/cluster (free ports on 127.0.0.1, a temp directory removed
  * at the end unless --keep) and scripts/load.ts's open-loop generator.

@@ -1,9 +1,8 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Override } from "../config/index.ts";
-import { loadConfig, parseSetFlags } from "../config/index.ts";
+import { loadConfig, parseSetFlags, semiSpacePlan } from "../config/index.ts";
 import { asOperatorFacing, createLogger, formatOperatorLine } from "../observability/index.ts";
-import { semiSpaceReexecArgv, startNode } from "../runtime/index.ts";
 import { CliError, EXIT_FAILURE, isInternal, ReportedError } from "./errors.ts";
 import { init } from "./init-action.ts";
 import { DEV_HOME, flagOverride, resolveHome } from "./options.ts";
@@ -22,27 +21,36 @@ const STOP_DEADLINE_MS = 10_000;
 
 /** `validator start` */
 export async function start(opts: StartOptions): Promise<void> {
-  await run(resolveHome(opts.home, process.env), opts);
+  const home = resolveHome(opts.home, process.env);
+  applyYoungGenerationLimit(home, overridesOf(opts));
+  await run(home, opts);
 }
 
 /** `validator dev` (what `npm start` runs): init a dev home on first use, then start it. */
 export async function dev(opts: StartOptions): Promise<void> {
   const home = resolve(opts.home ?? DEV_HOME);
+  // Before init prints anything: the re-executed process starts over.
+  applyYoungGenerationLimit(home, overridesOf(opts));
   if (!existsSync(join(home, "config.toml"))) {
     await init({ home, chainId: "devnet", moniker: "dev", set: [] });
   }
   await run(home, opts);
 }
 
-async function run(home: string, opts: StartOptions): Promise<void> {
-  const overrides: Override[] = [
+function overridesOf(opts: StartOptions): Override[] {
+  return [
     ...parseSetFlags(opts.set ?? []),
     ...flagOverride("log.level", "--log-level", opts.logLevel),
     ...flagOverride("log.format", "--log-format", opts.logFormat),
     ...flagOverride("api.host", "--api-host", opts.apiHost),
     ...flagOverride("api.port", "--api-port", opts.apiPort === undefined ? undefined : String(opts.apiPort)),
   ];
-  applyYoungGenerationLimit(home, overrides);
+}
+
+async function run(home: string, opts: StartOptions): Promise<void> {
+  const overrides = overridesOf(opts);
+  // Loaded here, not at the top: a process that re-executes itself should not load the node's modules first.
+  const { startNode } = await import("../runtime/index.ts");
   let node: Awaited<ReturnType<typeof startNode>>;
   try {
     node = await startNode({ home, env: process.env, overrides });
@@ -75,7 +83,9 @@ async function run(home: string, opts: StartOptions): Promise<void> {
  * node.maxSemiSpaceMiB can only take effect at process start: when the
  * process runs without it, this replaces the process (same pid, same
  * arguments) with one started with --max-semi-space-size, and does not
- * return. A config that does not load is left to startNode to report.
+ * return. A config that does not load is left to startNode to report; a
+ * re-execution that fails leaves V8's default, said on stderr here and in the
+ * node's start-up log line.
  */
 function applyYoungGenerationLimit(home: string, overrides: readonly Override[]): void {
   let configuredMiB: number;
@@ -84,17 +94,23 @@ function applyYoungGenerationLimit(home: string, overrides: readonly Override[])
   } catch {
     return;
   }
-  const argv = semiSpaceReexecArgv({
-    configuredMiB,
+  const plan = semiSpacePlan(configuredMiB, {
     execPath: process.execPath,
     execArgv: process.execArgv,
     argv: process.argv,
-    nodeOptions: process.env.NODE_OPTIONS,
+    env: process.env,
+    platform: process.platform,
   });
-  // execve is missing where the platform has none (Windows): the node then
-  // runs with V8's default, and its start-up log line says so.
-  if (argv === null || process.execve === undefined) return;
-  process.execve(argv[0]!, argv, process.env);
+  // Typed optional: Node has no execve where the platform has none (the plan rules out Windows).
+  if (plan.kind !== "reexec" || process.execve === undefined) return;
+  try {
+    process.execve(plan.argv[0]!, plan.argv, plan.env);
+  } catch (err) {
+    process.stderr.write(
+      `warning: could not re-execute with --max-semi-space-size=${configuredMiB} (${(err as Error).message}); ` +
+        "running with V8's default young generation\n",
+    );
+  }
 }
 
 /**

@@ -16,3 +16,11 @@ export {
   SECTIONS,
   type SectionName,
 } from "./schema.ts";
+export {
+  type ProcessFacts,
+  SEMI_SPACE_MARK_ENV,
+  type SemiSpacePlan,
+  type SemiSpaceSource,
+  semiSpaceFlagIn,
+  semiSpacePlan,
+} from "./young-generation.ts";

@@ -24,6 +24,17 @@ export function intKey(min: number, max: number, note = "") {
     .meta({ kind: "int", allowed: `an integer from ${min} to ${max}${note}` } satisfies KeyMeta);
 }
 
+/** 0 or a power of two up to `max` (V8 rounds a semi-space size up to one; the config says what runs). */
+export function powerOfTwoOrZeroKey(max: number, note = "") {
+  const values = [0];
+  for (let v = 1; v <= max; v *= 2) values.push(v);
+  return z
+    .number()
+    .int()
+    .refine((v) => values.includes(v), "not 0 or a power of two in range")
+    .meta({ kind: "int", allowed: `one of ${values.join(", ")}${note}` } satisfies KeyMeta);
+}
+
 export function numberKey(min: number, max: number) {
   return z
     .number()

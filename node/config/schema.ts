@@ -10,6 +10,7 @@ import {
   nameKey,
   numberKey,
   pathKey,
+  powerOfTwoOrZeroKey,
   redisUrlListKey,
   urlKey,
 } from "./kinds.ts";
@@ -34,7 +35,7 @@ export const ConfigSchema = z
         nodeKeyFile: pathKey({ optional: false }),
         genesisFile: pathKey({ optional: false }),
         doubleSignCheck: booleanKey(),
-        maxSemiSpaceMiB: intKey(0, 256, " (0 = V8's default)"),
+        maxSemiSpaceMiB: powerOfTwoOrZeroKey(256, " (0 = V8's default)"),
       })
       .strict(),
     p2p: z
@@ -219,7 +220,11 @@ export interface KeyInfo extends KeyMeta {
 
 /** viewTimeoutMs -> VIEW_TIMEOUT_MS */
 export function screamingSnake(camel: string): string {
-  return camel.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
+  // A unit written MiB is one word: maxSemiSpaceMiB -> MAX_SEMI_SPACE_MIB.
+  return camel
+    .replace(/MiB/g, "Mib")
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .toUpperCase();
 }
 
 function collectKeys(): Map<string, KeyInfo> {

@@ -6,4 +6,3 @@ export { HomeError, loadNodeHome, type NodeHome } from "./home.ts";
 export { type RunningNode, type StartNodeOptions, startNode } from "./node.ts";
 export { syncServerFor } from "./sync-server.ts";
 export { ViewsSeen } from "./views-seen.ts";
-export { type SemiSpaceState, semiSpaceReexecArgv, semiSpaceState } from "./young-generation.ts";

@@ -1,10 +1,11 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { getHeapStatistics } from "node:v8";
 import type { FastifyInstance } from "fastify";
 import type { Level } from "level";
 import type { Logger } from "pino";
 import { buildApi, EventHub } from "../api/index.ts";
-import type { Override } from "../config/index.ts";
+import { type Override, semiSpacePlan } from "../config/index.ts";
 import { Signer, VerifyCache } from "../crypto/index.ts";
 import { verifyEvidence } from "../evidence/index.ts";
 import { KvApp } from "../execution/index.ts";
@@ -70,7 +71,6 @@ import { SigningFloorKeeper } from "./signing-floor.ts";
 import { syncServerFor } from "./sync-server.ts";
 import { Timers } from "./timers.ts";
 import { ViewsSeen } from "./views-seen.ts";
-import { semiSpaceState } from "./young-generation.ts";
 
 /** Outside inputs waiting for the loop; beyond this, network messages are dropped (and counted). */
 const INPUT_QUEUE_CAPACITY = 100_000;
@@ -117,12 +117,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     opts.logger ??
     createLogger({ level: config.log.level, format: config.log.format, base: { node: config.node.moniker } });
   const metrics = createMetrics();
-  const youngGeneration = semiSpaceState({
-    configuredMiB: config.node.maxSemiSpaceMiB,
-    execArgv: process.execArgv,
-    nodeOptions: process.env.NODE_OPTIONS,
-  });
-  logger.child({ module: "runtime" }).info(youngGeneration, "V8 young generation limit (per semi-space)");
+  logYoungGeneration(logger, config.node.maxSemiSpaceMiB);
 
   mkdirSync(home.paths.dataDir, { recursive: true, mode: 0o700 });
   const dbPath = join(home.paths.dataDir, "db");
@@ -154,6 +149,38 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     throw err;
   }
   return runtime;
+}
+
+/**
+ * The young generation limit this process runs with (node.maxSemiSpaceMiB,
+ * applied by the CLI's re-execution) and V8's heap limit, which counts three
+ * semi-spaces: the proof that the flag took.
+ */
+function logYoungGeneration(logger: Logger, configuredMiB: number): void {
+  const plan = semiSpacePlan(configuredMiB, {
+    execPath: process.execPath,
+    execArgv: process.execArgv,
+    argv: process.argv,
+    env: process.env,
+    platform: process.platform,
+  });
+  const { kind: _, ...running } =
+    plan.kind === "run"
+      ? plan
+      : {
+          kind: plan.kind,
+          semiSpaceMiB: null,
+          source: "V8's default",
+          note: "not started by validator start or dev, which apply it",
+        };
+  logger.child({ module: "runtime" }).info(
+    {
+      ...running,
+      configuredMiB,
+      heapSizeLimitMiB: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20),
+    },
+    "V8 young generation limit (per semi-space)",
+  );
 }
 
 /** Opens the LevelDB; a lock held by another node or a damaged database is a StartupError. */

@@ -322,13 +322,14 @@ async function compareFinalized(
 ): Promise<{ mismatches: string[]; upTo: number; servedAfterMs: number }> {
   const statuses = await Promise.all(nodes.map((n) => n.status().catch(() => null)));
   const live = nodes.filter((_, i) => statuses[i] !== null);
+  if (live.length === 0) return { mismatches: ["no node answers GET /status"], upTo: 0, servedAfterMs: 0 };
   const upTo = Math.min(...statuses.filter((s) => s !== null).map((s) => s!.finalizedIndex));
   const waitStarted = Date.now();
   await Promise.all(live.map((n) => n.finalBlock(upTo).catch(() => null)));
   const servedAfterMs = Date.now() - waitStarted;
   const mismatches: string[] = [];
   for (let i = 1; i <= upTo; i++) {
-    const blocks = await Promise.all(live.map((n) => n.finalBlock(i, 0).catch(() => null)));
+    const blocks = await Promise.all(live.map((n) => n.block(i).catch(() => null)));
     // What was finalized: the lane ranges, the txs, the app hash after them,
     // and the block hash (round-independent, so equal on every node even when
     // a cut was committed under CommitQCs of two rounds).
@@ -337,7 +338,7 @@ async function compareFinalized(
     const contents = new Set(blocks.map(content));
     const who = (f: (b: BlockJson | null) => string) =>
       live.map((n, j) => `${n.name}=${f(blocks[j] ?? null)}`).join(" ");
-    if (contents.size > 1 && mismatches.length < 20) {
+    if ((contents.size > 1 || contents.has("missing")) && mismatches.length < 20) {
       mismatches.push(`index ${i}: ${who((b) => (b ? `${b.commitQc.view.round}:${b.hash.slice(0, 12)}` : "missing"))}`);
     }
   }

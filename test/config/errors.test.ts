@@ -64,6 +64,14 @@ test("out-of-range value: too large / too small with the range", () => {
   assert.match(fraction.message, /lanes\.mempoolMaxTxs = 10\.5 .*not a whole number/);
 });
 
+test("a semi-space size that V8 would round up is refused, with the sizes it takes", () => {
+  const err = fileError("[node]\nmaxSemiSpaceMiB = 24\n");
+  assert.match(
+    err.message,
+    /node\.maxSemiSpaceMiB = 24 .*allowed: one of 0, 1, 2, 4, 8, 16, 32, 64, 128, 256 \(0 = V8's default\)/,
+  );
+});
+
 test("bad enum value: lists the allowed values", () => {
   const err = fileError('[log]\nlevel = "verbose"\n');
   assert.match(err.message, /log\.level = "verbose" .*not an allowed value; allowed: one of "trace", "debug", "info"/);
