@@ -233,7 +233,7 @@ async function benchRun(opts: BenchOptions, slot: ClusterSlot, runNo: number): P
   };
 }
 
-/** Restarts node0 under --cpu-prof, loads the cluster at `rate`, stops node0 and summarizes its profile. */
+/** Restarts node0 under --cpu-prof, loads the cluster at `rate`, stops node0 and summarizes the loaded stretch of its profile. */
 async function profileNode0(
   cluster: LocalCluster,
   rate: number,
@@ -243,8 +243,12 @@ async function profileNode0(
   const dir = cluster.layout.profilesDir;
   rmSync(dir, { recursive: true, force: true });
   const node0 = cluster.node("node0");
-  await cluster.restart(node0, { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`] });
+  await cluster.stop(node0);
+  // The profile's clock starts with the process: the load's stretch of it is summarized, not the start-up.
+  const spawnedAtMs = Date.now();
+  await cluster.startAndWait(node0, { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`] });
   await cluster.waitConnected(cluster.validators);
+  const fromMs = Date.now() - spawnedAtMs;
   await runLoad({ apis: apisOf(cluster), rateTps: rate, durationS: seconds, drainS: 5 });
   await cluster.stop(node0, 30_000);
   const files = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"));
@@ -253,7 +257,7 @@ async function profileNode0(
   // The cluster directory is removed after the run: keep the profile beside the results.
   copyFileSync(newest, keepAs);
   say(`profile: ${keepAs}`);
-  return summarizeProfile(readProfile(keepAs), 25);
+  return summarizeProfile(readProfile(keepAs), 25, { fromMs, toMs: fromMs + seconds * 1000 });
 }
 
 const USAGE = `usage: npm run bench -- [--quick] [--validators N] [--runs N] [--profile] [--start-rate R] [--growth X]

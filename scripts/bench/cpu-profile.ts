@@ -30,7 +30,15 @@ export interface SelfTime {
   share: number;
 }
 
+/** A stretch of a profile, in ms from its start (V8's startTime: when the process began profiling). */
+export interface ProfileWindow {
+  fromMs: number;
+  toMs: number;
+}
+
 export interface ProfileSummary {
+  /** The stretch summarized, when not the whole profile. */
+  window?: ProfileWindow;
   totalMs: number;
   idleMs: number;
   busyMs: number;
@@ -51,11 +59,20 @@ export function areaOf(url: string, functionName: string): string {
   return url.split("/").at(-1) ?? url;
 }
 
-export function summarizeProfile(profile: CpuProfile, top = 20): ProfileSummary {
+/**
+ * Self and inclusive time per function and area. With a window, only the
+ * samples taken in it count: the bench profiles a node it restarted, and its
+ * start-up (recovery, the deep check of recent blocks) is not the load's cost.
+ */
+export function summarizeProfile(profile: CpuProfile, top = 20, window?: ProfileWindow): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
+  let atUs = 0;
   profile.samples.forEach((id, i) => {
-    selfUs.set(id, (selfUs.get(id) ?? 0) + Math.max(0, profile.timeDeltas[i] ?? 0));
+    const deltaUs = Math.max(0, profile.timeDeltas[i] ?? 0);
+    atUs += deltaUs;
+    if (window !== undefined && (atUs < window.fromMs * 1000 || atUs >= window.toMs * 1000)) return;
+    selfUs.set(id, (selfUs.get(id) ?? 0) + deltaUs);
   });
   const fns = new Map<string, { name: string; area: string; us: number }>();
   const areas = new Map<string, number>();
@@ -101,6 +118,7 @@ export function summarizeProfile(profile: CpuProfile, top = 20): ProfileSummary 
   const busyUs = totalUs - idleUs;
   const share = (us: number) => (busyUs > 0 ? us / busyUs : 0);
   return {
+    ...(window !== undefined && { window }),
     totalMs: totalUs / 1000,
     idleMs: idleUs / 1000,
     busyMs: busyUs / 1000,
@@ -122,7 +140,7 @@ export function summarizeProfile(profile: CpuProfile, top = 20): ProfileSummary 
 export function formatProfile(s: ProfileSummary): string {
   const pct = (x: number) => `${(100 * x).toFixed(1).padStart(5)}%`;
   const lines = [
-    `profile: ${(s.totalMs / 1000).toFixed(1)} s sampled, busy ${(s.busyMs / 1000).toFixed(1)} s (${pct(s.totalMs > 0 ? s.busyMs / s.totalMs : 0).trim()}), idle ${(s.idleMs / 1000).toFixed(1)} s`,
+    `profile: ${s.window ? `${(s.window.fromMs / 1000).toFixed(1)}-${(s.window.toMs / 1000).toFixed(1)} s of the process's life (the load), ` : ""}${(s.totalMs / 1000).toFixed(1)} s sampled, busy ${(s.busyMs / 1000).toFixed(1)} s (${pct(s.totalMs > 0 ? s.busyMs / s.totalMs : 0).trim()}), idle ${(s.idleMs / 1000).toFixed(1)} s`,
     "self time by area (share of busy time):",
     ...s.areas.map((a) => `  ${pct(a.share)}  ${a.selfMs.toFixed(0).padStart(7)} ms  ${a.area}`),
     "top functions by self time:",

@@ -128,6 +128,17 @@ test("CPU profile summary: self time per function and per area, idle excluded fr
   assert.equal(s.areas[0]!.share, 0.5);
   assert.match(formatProfile(s), /50\.0%\s+3 ms\s+node\/crypto/);
   assert.equal(areaOf("node:internal/streams/x", "f"), "node:internal");
+  // A window keeps the samples taken in it (sample times 1, 2, 3, 5, 6, 7, 10 ms): 2..6 ms holds 3, 3, 4.
+  const w = summarizeProfile(profile, 10, { fromMs: 2, toMs: 6 });
+  assert.deepEqual([w.totalMs, w.idleMs, w.busyMs], [4, 0, 4]);
+  assert.deepEqual(
+    w.functions.map((f) => [f.name, f.selfMs]),
+    [
+      ["verify ed25519.ts:10", 2],
+      ["decrypt x.js:10", 2],
+    ],
+  );
+  assert.match(formatProfile(w), /^profile: 0\.0-0\.0 s of the process's life \(the load\), 0\.0 s sampled/);
   assert.equal(areaOf("", "(program)"), "(program)");
 });
 
