@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Override } from "../config/index.ts";
-import { loadConfig, parseSetFlags, semiSpacePlan } from "../config/index.ts";
+import { loadConfig, parseSetFlags, processFacts, semiSpacePlan } from "../config/index.ts";
 import { asOperatorFacing, createLogger, formatOperatorLine } from "../observability/index.ts";
 import { CliError, EXIT_FAILURE, isInternal, ReportedError } from "./errors.ts";
 import { init } from "./init-action.ts";
@@ -94,13 +94,7 @@ function applyYoungGenerationLimit(home: string, overrides: readonly Override[])
   } catch {
     return;
   }
-  const plan = semiSpacePlan(configuredMiB, {
-    execPath: process.execPath,
-    execArgv: process.execArgv,
-    argv: process.argv,
-    env: process.env,
-    platform: process.platform,
-  });
+  const plan = semiSpacePlan(configuredMiB, processFacts());
   // Typed optional: Node has no execve where the platform has none (the plan rules out Windows).
   if (plan.kind !== "reexec" || process.execve === undefined) return;
   try {

@@ -18,6 +18,7 @@ export {
 } from "./schema.ts";
 export {
   type ProcessFacts,
+  processFacts,
   SEMI_SPACE_MARK_ENV,
   type SemiSpacePlan,
   type SemiSpaceSource,

@@ -35,6 +35,17 @@ export interface ProcessFacts {
   platform: string;
 }
 
+/** This process's facts. */
+export function processFacts(): ProcessFacts {
+  return {
+    execPath: process.execPath,
+    execArgv: process.execArgv,
+    argv: process.argv,
+    env: process.env,
+    platform: process.platform,
+  };
+}
+
 export type SemiSpacePlan =
   | { kind: "reexec"; argv: string[]; env: Record<string, string> }
   | {

@@ -5,7 +5,7 @@ import type { FastifyInstance } from "fastify";
 import type { Level } from "level";
 import type { Logger } from "pino";
 import { buildApi, EventHub } from "../api/index.ts";
-import { type Override, semiSpacePlan } from "../config/index.ts";
+import { type Override, processFacts, semiSpacePlan } from "../config/index.ts";
 import { Signer, VerifyCache } from "../crypto/index.ts";
 import { verifyEvidence } from "../evidence/index.ts";
 import { KvApp } from "../execution/index.ts";
@@ -157,13 +157,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
  * semi-spaces: the proof that the flag took.
  */
 function logYoungGeneration(logger: Logger, configuredMiB: number): void {
-  const plan = semiSpacePlan(configuredMiB, {
-    execPath: process.execPath,
-    execArgv: process.execArgv,
-    argv: process.argv,
-    env: process.env,
-    platform: process.platform,
-  });
+  const plan = semiSpacePlan(configuredMiB, processFacts());
   const { kind: _, ...running } =
     plan.kind === "run"
       ? plan
