@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { accessSync, constants, existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Override } from "../config/index.ts";
 import { loadConfig, parseSetFlags, processFacts, semiSpacePlan } from "../config/index.ts";
@@ -95,15 +95,25 @@ function applyYoungGenerationLimit(home: string, overrides: readonly Override[])
     return;
   }
   const plan = semiSpacePlan(configuredMiB, processFacts());
-  // Typed optional: Node has no execve where the platform has none (the plan rules out Windows).
+  // Typed optional: Node has no execve where the platform has none (the plan rules out those platforms).
   if (plan.kind !== "reexec" || process.execve === undefined) return;
+  const fallBack = (why: string) =>
+    process.stderr.write(
+      `warning: could not re-execute with --max-semi-space-size=${configuredMiB} (${why}); ` +
+        "running with V8's default young generation\n",
+    );
+  // Node 24 aborts the process when execve(2) fails (later versions throw):
+  // the usual cause, a program that is not there or not executable, is checked first.
+  try {
+    accessSync(plan.argv[0]!, constants.X_OK);
+  } catch (err) {
+    fallBack((err as Error).message);
+    return;
+  }
   try {
     process.execve(plan.argv[0]!, plan.argv, plan.env);
   } catch (err) {
-    process.stderr.write(
-      `warning: could not re-execute with --max-semi-space-size=${configuredMiB} (${(err as Error).message}); ` +
-        "running with V8's default young generation\n",
-    );
+    fallBack((err as Error).message);
   }
 }
 

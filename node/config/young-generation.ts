@@ -23,6 +23,9 @@ const FLAG_NAMES = ["--max-semi-space-size", "--max_semi_space_size"];
  */
 const NO_REEXEC_FLAGS = ["--inspect-brk", "--inspect-wait", "--watch", "--watch-path"];
 
+/** Where Node's process.execve throws instead of replacing the process. */
+const NO_EXECVE_PLATFORMS = ["win32", "os400"];
+
 export type SemiSpaceSource = "node.maxSemiSpaceMiB" | "the operator's --max-semi-space-size" | "V8's default";
 
 /** The process as the decision sees it. */
@@ -113,7 +116,9 @@ export function semiSpacePlan(configuredMiB: number, facts: ProcessFacts): SemiS
       "not re-executed under --inspect-brk, --inspect-wait or --watch; pass --max-semi-space-size yourself",
     );
   }
-  if (facts.platform === "win32") return notApplied("no re-execution on Windows; pass --max-semi-space-size yourself");
+  if (NO_EXECVE_PLATFORMS.includes(facts.platform)) {
+    return notApplied(`no re-execution on ${facts.platform}; pass --max-semi-space-size yourself`);
+  }
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(facts.env)) if (v !== undefined) env[k] = v;
   env[SEMI_SPACE_MARK_ENV] = "1";

@@ -165,7 +165,7 @@ function logYoungGeneration(logger: Logger, configuredMiB: number): void {
           kind: plan.kind,
           semiSpaceMiB: null,
           source: "V8's default",
-          note: "not started by validator start or dev, which apply it",
+          note: "not applied: not started by validator start or dev, or their re-execution failed (see stderr)",
         };
   logger.child({ module: "runtime" }).info(
     {

@@ -62,7 +62,12 @@ test("never re-executes twice, and not when the config leaves it to V8, under a 
     JSON.stringify(lost),
   );
   assert.deepEqual(semiSpacePlan(0, facts()), { kind: "run", semiSpaceMiB: null, source: "V8's default" });
-  for (const over of [{ execArgv: ["--inspect-brk=9229"] }, { execArgv: ["--watch"] }, { platform: "win32" }]) {
+  for (const over of [
+    { execArgv: ["--inspect-brk=9229"] },
+    { execArgv: ["--watch"] },
+    { platform: "win32" },
+    { platform: "os400" },
+  ]) {
     const plan = semiSpacePlan(16, facts(over));
     assert.ok(plan.kind === "run" && /not applied/.test(plan.note ?? ""), JSON.stringify(plan));
   }
