@@ -7,6 +7,13 @@ const STATE_KEY = utf8("state");
 const STATE_BYTES = 8 + 32;
 /** Longest app key; the built-in kv app's keys are far shorter. */
 export const MAX_APP_KEY_BYTES = 4096;
+/**
+ * Most app hashes one prune deletes. In step with the chain a prune deletes
+ * as many as it deletes blocks; the excess drains app hashes a node kept
+ * below its retention start before retention covered them (it pruned
+ * blocks only), a bounded slice per prune instead of one huge batch.
+ */
+export const MAX_APP_HASHES_PER_PRUNE = 4096;
 
 export interface AppStateWrite {
   index: number;
@@ -20,7 +27,8 @@ export interface AppStateWrite {
  * (`app/state`), and the app hash after each executed index
  * (`app/hash/<index>`, for the API and peers comparing hashes). One executed
  * block's changes and its index and hash go into the same batch, so after a
- * crash they agree.
+ * crash they agree. The hashes are pruned with the chain store's blocks
+ * (storage.retainIndexes), in the same batch: they hold `hashFirst..executed`.
  */
 export class AppStore {
   readonly #root: Space;
@@ -28,13 +36,22 @@ export class AppStore {
   readonly #hashes: Space;
   #executedIndex: number;
   #appHash: Uint8Array;
+  #hashFirst: number;
 
-  private constructor(root: Space, kv: Space, hashes: Space, executedIndex: number, appHash: Uint8Array) {
+  private constructor(
+    root: Space,
+    kv: Space,
+    hashes: Space,
+    executedIndex: number,
+    appHash: Uint8Array,
+    hashFirst: number,
+  ) {
     this.#root = root;
     this.#kv = kv;
     this.#hashes = hashes;
     this.#executedIndex = executedIndex;
     this.#appHash = appHash;
+    this.#hashFirst = hashFirst;
   }
 
   static async open(db: LevelDb): Promise<AppStore> {
@@ -47,7 +64,33 @@ export class AppStore {
       executed = readU64(raw, 0);
       hash = plain(raw.slice(8));
     }
-    return new AppStore(root, space(db, ["app", "kv"]), space(db, ["app", "hash"]), executed, hash);
+    const hashes = space(db, ["app", "hash"]);
+    // The lowest stored app hash: 1 unless retention pruned below it. A key
+    // that is not an index is left for the integrity check to name.
+    let hashFirst = executed + 1;
+    for await (const key of hashes.keys({ ...SCAN, limit: 1 })) hashFirst = readU64Key(key) ?? 1;
+    return new AppStore(root, space(db, ["app", "kv"]), hashes, executed, hash, Math.min(hashFirst, executed + 1));
+  }
+
+  /** Lowest index with a stored app hash (executed + 1 when none is stored). */
+  get hashFirst(): number {
+    return this.#hashFirst;
+  }
+
+  /**
+   * Stages the deletion of the app hashes below `before` (at most
+   * MAX_APP_HASHES_PER_PRUNE of them, oldest first). Storage calls it with the
+   * chain's prune, which never passes the executed index.
+   */
+  pruneHashes(ws: WriteSet, before: number): void {
+    const first = this.#hashFirst;
+    const to = Math.min(before, first + MAX_APP_HASHES_PER_PRUNE, this.#executedIndex + 1);
+    if (to <= first) return;
+    for (let k = first; k < to; k++) ws.del(this.#hashes, u64Key(k));
+    this.#hashFirst = to;
+    ws.onUndo(() => {
+      this.#hashFirst = first;
+    });
   }
 
   get executedIndex(): number {
@@ -86,7 +129,7 @@ export class AppStore {
 
   /** The app hash after executing `index`, if it was executed here. */
   async hashAt(index: number): Promise<Uint8Array | undefined> {
-    if (!Number.isSafeInteger(index) || index < 1 || index > this.#executedIndex) return undefined;
+    if (!Number.isSafeInteger(index) || index < this.#hashFirst || index > this.#executedIndex) return undefined;
     const value = await this.#hashes.get(u64Key(index));
     return value === undefined ? undefined : plain(value);
   }

@@ -24,7 +24,7 @@ export interface ChainCheckReport {
   deepBlocks: number;
   /** Bytes of blocks read in depth. */
   deepBytes: number;
-  /** Stored app hashes 1..executed (keys). */
+  /** Stored app hashes (keys), hashFirst..executed. */
   appHashes: number;
 }
 
@@ -37,8 +37,10 @@ function damaged(keyRange: string, problem: string, lost: string): StorageIntegr
  * - `chain/block` holds exactly first..tip, where first is the retention
  *   start (`meta/chain-first`, 1 until storage.retainIndexes pruned
  *   anything), tip within the finalized index and not below the executed index;
- * - `app/hash` holds exactly 1..executed, its last entry is `app/state`'s
- *   hash, and the anchor's AppQC certifies the hash stored at its index;
+ * - `app/hash` holds exactly s..executed for some s at or below the
+ *   retention start (retention prunes it with the blocks), its last entry is
+ *   `app/state`'s hash, and the anchor's AppQC certifies the hash stored at
+ *   its index (unless retention pruned it);
  * - the blocks `deepFrom..tip` in depth (checkBlocks).
  * A missing record (LevelDB dropped it) or one that does not link becomes a
  * StorageIntegrityError naming the key range and what was lost.
@@ -67,7 +69,18 @@ export async function checkChainData(
       `finalized global blocks ${tip + 1}..${executed} (their blocks and tx index)`,
     );
   }
-  const appHashes = await contiguous("app/hash", storage.app.hashIndexes(), executed, "app hashes");
+  // App hashes are pruned with the blocks: they start at or below the
+  // retention start (below it: kept from before retention covered them).
+  const hashesFrom = storage.app.hashFirst;
+  if (executed >= first && hashesFrom > first) {
+    const missingTo = Math.min(hashesFrom - 1, executed);
+    throw damaged(
+      rangeName("app/hash", first, missingTo),
+      `app hashes ${first}..${missingTo} are missing (the chain store holds blocks from ${first})`,
+      `app hashes ${first}..${missingTo}`,
+    );
+  }
+  const appHashes = await contiguous("app/hash", storage.app.hashIndexes(), executed, "app hashes", hashesFrom);
   if (executed > 0) {
     const last = await storage.app.hashAt(executed);
     if (last === undefined || !bytesEqual(last, storage.app.appHash)) {
@@ -79,7 +92,7 @@ export async function checkChainData(
     }
   }
   const anchor = storage.anchor.current;
-  if (anchor !== null && anchor.appQc.body.index <= executed) {
+  if (anchor !== null && anchor.appQc.body.index <= executed && anchor.appQc.body.index >= hashesFrom) {
     const k = anchor.appQc.body.index;
     const held = await storage.app.hashAt(k);
     if (held === undefined || !bytesEqual(held, anchor.appQc.body.appHash)) {

@@ -13,6 +13,7 @@
  *   meta/chain-first                    retention start: the lowest global block kept (u64)
  *   chain/void/<tx hash>                -> index u64 ++ position u32 (txs of voided lane ranges)
  *   app/state                           executed index u64 ++ app hash (32 bytes)
+ *   app/hash/<index u64>                the app hash after that index (pruned with chain/block)
  *   app/kv/<key bytes>                  app state
  *   meta/attestation                    attestation record {n, hash} (last batch voted)
  *   batch/<n u64>                       closed batches, gap-free from 0

@@ -115,6 +115,8 @@ export class Storage {
           );
         }
         this.chain.prune(ws, w.before, w.txHashLists);
+        // The app hashes of the pruned blocks go in the same batch.
+        this.app.pruneHashes(ws, w.before);
         return;
       }
       case "pruneCommitQcs":

@@ -1,11 +1,26 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { VerifyCache } from "../../node/crypto/index.ts";
-import { openStorage, RecoveryError, recover, StorageIntegrityError, space, u64Key } from "../../node/storage/index.ts";
+import {
+  GroupCommitWriter,
+  openStorage,
+  RecoveryError,
+  recover,
+  StorageIntegrityError,
+  space,
+  u64Key,
+} from "../../node/storage/index.ts";
 import { chainWithClosedBatch, type memoryDb, tc } from "./helpers.ts";
 
 const INDEXES = 8;
 const chainState = () => chainWithClosedBatch(INDEXES, 6);
+
+/** The u64 keys held in a sublevel, in order. */
+async function keysOf(db: ReturnType<typeof memoryDb>, names: string[]): Promise<number[]> {
+  const out: number[] = [];
+  for await (const key of space(db, names).keys()) out.push(Number(Buffer.from(key).readBigUInt64BE()));
+  return out;
+}
 
 const recoverDb = async (db: ReturnType<typeof memoryDb>) =>
   recover(await openStorage(db, tc.committee), tc.committee, new VerifyCache(1000), { deepCheckBlocks: 1000 });
@@ -27,12 +42,18 @@ test("retention prunes blocks and their tx index below a point, in one batch, an
     assert.equal((await storage.globalBlock(k))?.index, k);
     assert.deepEqual(await storage.txLocation(txOf(k)), { index: k, position: 0 });
   }
+  // The app hashes of the pruned blocks went in the same batch.
+  for (const k of [1, 2, 3]) assert.equal(await storage.appHashAt(k), undefined, `app hash ${k} pruned`);
+  assert.deepEqual(await storage.appHashAt(4), new Uint8Array(32).fill(4));
+  assert.equal(storage.app.hashFirst, 4);
+  assert.deepEqual(await keysOf(db, ["app", "hash"]), [4, 5, 6, 7, 8]);
   assert.deepEqual(await storage.encodedGlobalBlocks(2, 5), [], "a range from below the start is not served");
   assert.equal((await storage.encodedGlobalBlocks(4, 5)).length, 2);
   await writer.close();
   // The start is durable, and the integrity checks start there: blocks 4..8 in depth, app hashes 1..8.
   const reopened = await openStorage(db, tc.committee);
   assert.equal(reopened.chain.first, 4);
+  assert.equal(reopened.app.hashFirst, 4);
   const s = await recoverDb(db);
   assert.equal(s.chainTip, INDEXES);
   const { executedAfter } = s.attestation;
@@ -63,6 +84,36 @@ test("after pruning, a block missing at the retention start is damage, named wit
   await assert.rejects(recoverDb(db), (err: unknown) => {
     assert.ok(err instanceof StorageIntegrityError && !(err instanceof RecoveryError), `got ${err}`);
     assert.match(err.keyRange, /^chain\/block\/3/);
+    return true;
+  });
+});
+
+test("app hashes kept below the retention start by an earlier version are accepted, and drained by the next prune", async () => {
+  const { db, storage, writer } = await chainState();
+  await writer.submit([{ kind: "pruneChain", before: 3, txHashLists: await storage.chain.hashListsBefore(3) }]);
+  await writer.close();
+  // What a version that pruned blocks only left behind: app/hash/1..2 below the start 3.
+  for (const k of [1, 2]) await space(db, ["app", "hash"]).put(u64Key(k), new Uint8Array(32).fill(k));
+  const s = await recoverDb(db);
+  assert.equal(s.chainTip, INDEXES, "recovery accepts app hashes from below the retention start");
+  const again = await openStorage(db, tc.committee);
+  assert.equal(again.app.hashFirst, 1);
+  const w = new GroupCommitWriter(again);
+  await w.submit([{ kind: "pruneChain", before: 5, txHashLists: await again.chain.hashListsBefore(5) }]);
+  assert.deepEqual(await keysOf(db, ["app", "hash"]), [5, 6, 7, 8], "the old ones went with the next prune");
+  assert.equal(again.app.hashFirst, 5);
+  await w.close();
+  assert.equal((await recoverDb(db)).chainTip, INDEXES);
+});
+
+test("an app hash missing at the retention start is damage, named with its key", async () => {
+  const { db, storage, writer } = await chainState();
+  await writer.submit([{ kind: "pruneChain", before: 4, txHashLists: await storage.chain.hashListsBefore(4) }]);
+  await writer.close();
+  await space(db, ["app", "hash"]).del(u64Key(4));
+  await assert.rejects(recoverDb(db), (err: unknown) => {
+    assert.ok(err instanceof StorageIntegrityError && !(err instanceof RecoveryError), `got ${err}`);
+    assert.equal(err.keyRange, "app/hash/4");
     return true;
   });
 });
