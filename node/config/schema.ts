@@ -80,6 +80,7 @@ export const ConfigSchema = z
         maxViewTimeoutMs: intKey(50, 3_600_000),
         viewTimeoutGrowth: numberKey(1, 4),
         fetchRetryMs: intKey(10, 60_000),
+        proposeGatherMs: intKey(0, 1000, " (0 = propose at the first new LaneQC)"),
       })
       .strict(),
     lanes: z

@@ -111,6 +111,13 @@ export class ConsensusMachine {
   #commits: PhaseVoteBook;
   #timeouts: TimeoutVoteBook;
   #laneQcs: Map<number, LaneQc>[];
+  /** Per lane, the highest block number this node holds (laneSeen), -1 for none. */
+  #seenTop: number[];
+  /**
+   * The leader's wait for lane certificates in this view (proposeGatherMs):
+   * since when it had something to propose, and the key of its timer.
+   */
+  #gather: { sinceMs: number; key: string } | null = null;
   /** After a restart: no proposal at or below this view (we may have sent one). */
   #noProposeUpTo: View | null = null;
   #consecutiveTimeouts = 0;
@@ -141,6 +148,7 @@ export class ConsensusMachine {
     this.#commits = new PhaseVoteBook(this.committee);
     this.#timeouts = new TimeoutVoteBook(this.committee);
     this.#laneQcs = this.committee.members.map(() => new Map());
+    this.#seenTop = this.committee.members.map(() => -1);
     // Resume in the highest round of the next index the record mentions.
     const k = this.#finalizedIndex + 1;
     let round = 0;
@@ -207,6 +215,17 @@ export class ConsensusMachine {
         break;
       case "laneQc":
         this.#onLaneQc(input.qc, nowMs, out);
+        break;
+      case "laneSeen":
+        if (input.number > (this.#seenTop[input.lane] ?? Number.POSITIVE_INFINITY))
+          this.#seenTop[input.lane] = input.number;
+        break;
+      case "proposeTimer":
+        // The timer firing is the deadline (a clock read a millisecond short must not strand the proposal).
+        if (this.#gather?.key === input.key) {
+          this.#gather = { sinceMs: Number.NEGATIVE_INFINITY, key: input.key };
+          this.#maybePropose(nowMs, out);
+        }
         break;
       case "durable":
         this.#onDurable(input.id, nowMs, out);
@@ -404,7 +423,7 @@ export class ConsensusMachine {
     if (view.round > 0 && this.#entryTc === null) return;
     const createdAtMs = Math.max(nowMs, this.#lastCommitQc?.proposal.createdAtMs ?? 0);
     const built = buildProposal(this.committee, view, this.#tips, this.#laneQcs, this.#entryTc, createdAtMs);
-    if (built === null) return;
+    if (built === null || this.#gathering(nowMs, out)) return;
     const pm: ProposalMessage = {
       proposal: built.proposal,
       signature: this.#signer.sign(DOMAINS.proposal, codecs.proposal.encode(built.proposal)),
@@ -417,6 +436,37 @@ export class ConsensusMachine {
     // signature is ours), then the vote (and the proposal) wait for the
     // durable record.
     this.#onProposal(pm, nowMs, out, true);
+  }
+
+  /**
+   * Whether the leader, which has something to propose, waits: in round 0,
+   * for at most proposeGatherMs, while a lane block it holds that the
+   * proposal could include has no certificate yet. Lanes produce blocks
+   * independently and their certificates form milliseconds apart; without
+   * the wait the first one starts an index and the others wait for the next.
+   */
+  #gathering(nowMs: number, out: ConsensusEffect[]): boolean {
+    const gatherMs = this.#config.proposeGatherMs;
+    if (gatherMs === 0 || this.#view.round !== 0 || !this.#laneBlockInFlight()) return false;
+    if (this.#gather === null) {
+      const key = `${viewKey(this.#view)}:gather`;
+      this.#gather = { sinceMs: nowMs, key };
+      out.push({ kind: "setProposeTimer", key, deadlineMs: nowMs + gatherMs });
+    }
+    return nowMs < this.#gather.sinceMs + gatherMs;
+  }
+
+  /** A held lane block within a proposal's reach (maxBlocksPerLane past the tip) that no held LaneQC covers. */
+  #laneBlockInFlight(): boolean {
+    for (let lane = 0; lane < this.committee.size; lane++) {
+      const seen = this.#seenTop[lane]!;
+      const tip = this.#tips[lane]!;
+      if (seen < tip.next || seen >= tip.next + this.committee.params.maxBlocksPerLane) continue;
+      let certified = -1;
+      for (const n of this.#laneQcs[lane]!.keys()) if (n > certified) certified = n;
+      if (certified < seen) return true;
+    }
+    return false;
   }
 
   // ---- prepare and commit votes, certificates ----
@@ -549,6 +599,7 @@ export class ConsensusMachine {
 
   #enterIndex(index: number, nowMs: number, out: ConsensusEffect[]): void {
     this.#view = { index, round: 0 };
+    this.#gather = null;
     this.#entryTc = null;
     this.#proposalInView = null;
     this.#prepareQcInView = false;
@@ -678,6 +729,7 @@ export class ConsensusMachine {
 
   #enterRound(round: number, tc: TimeoutQc | null, nowMs: number, out: ConsensusEffect[]): void {
     this.#view = { index: this.#view.index, round };
+    this.#gather = null;
     this.#entryTc = tc;
     this.#proposalInView = null;
     this.#prepareQcInView = false;

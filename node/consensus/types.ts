@@ -11,6 +11,8 @@ export interface ConsensusConfig {
   viewTimeoutGrowth: number;
   /** Minimum spacing of sync requests for missing CommitQCs. */
   fetchRetryMs: number;
+  /** Longest wait of a leader for the lane blocks it holds to be certified before it proposes (0: no wait). */
+  proposeGatherMs: number;
 }
 
 /**
@@ -28,6 +30,10 @@ export type ConsensusInput =
    */
   | { kind: "message"; msg: ConsensusMessage; verified?: boolean }
   | { kind: "laneQc"; qc: LaneQc }
+  /** This node holds block `number` of `lane` (from its own lanes machine): a certificate may follow. */
+  | { kind: "laneSeen"; lane: number; number: number }
+  /** The proposal wait (`setProposeTimer`) ran out. */
+  | { kind: "proposeTimer"; key: string }
   /** A write this machine asked for is durable (its number from the persist effect). */
   | { kind: "durable"; id: number }
   | { kind: "timer"; viewKey: string }
@@ -52,6 +58,8 @@ export type ConsensusEffect =
   | ResendEffect
   /** One view timer: a new one replaces the previous. */
   | { kind: "setTimer"; viewKey: string; deadlineMs: number }
+  /** The leader's wait for lane certificates (proposeGatherMs): a timer of its own. */
+  | { kind: "setProposeTimer"; key: string; deadlineMs: number }
   /** CommitQC(k) is durable: index k is final (emitted once, in order). */
   | { kind: "finalized"; qc: CommitQc }
   /** Ask peers for CommitQCs from index `from` on. */

@@ -381,6 +381,7 @@ export class LanesMachine {
     const hash = headerHash(block.header);
     const number = block.header.number;
     lane.blocks.set(number, { block, hash, durable: false });
+    out.push({ kind: "laneSeen", lane: lane.lane, number });
     lane.next = number + 1;
     lane.tipHash = hash;
     const release: SignedMessage[] = [];

@@ -51,6 +51,8 @@ export type LanesEffect =
   | ResendEffect
   /** A LaneQC formed: block `number` of `lane` is available. */
   | { kind: "laneQc"; qc: LaneQc }
+  /** A block of `lane` is held now (own or received): consensus' leader waits for its certificate. */
+  | { kind: "laneSeen"; lane: number; number: number }
   | { kind: "setTimer"; deadlineMs: number }
   /** Ask peers for blocks from..to-1 of a lane (sync protocol). */
   | { kind: "fetchLaneBlocks"; lane: number; from: number; to: number }

@@ -24,6 +24,7 @@ export function protocolConfig(config: Config): ProtocolConfig {
       maxViewTimeoutMs: config.consensus.maxViewTimeoutMs,
       viewTimeoutGrowth: config.consensus.viewTimeoutGrowth,
       fetchRetryMs: config.consensus.fetchRetryMs,
+      proposeGatherMs: config.consensus.proposeGatherMs,
     },
     execution: {
       anchorEveryIndexes: config.execution.anchorEveryIndexes,

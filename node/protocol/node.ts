@@ -207,6 +207,8 @@ export class ProtocolNode {
         if (input.timer === "lanes") work.push({ to: "lanes", input: { kind: "timer" } });
         else if (input.timer === "consensus")
           work.push({ to: "consensus", input: { kind: "timer", viewKey: input.key } });
+        else if (input.timer === "propose")
+          work.push({ to: "consensus", input: { kind: "proposeTimer", key: input.key } });
         else if (input.timer === "attestation") work.push({ to: "attestation", input: { kind: "timer" } });
         else work.push({ to: "execution", input: { kind: "timer" } });
         break;
@@ -370,12 +372,16 @@ export class ProtocolNode {
   #fromLanes(e: LanesEffect, out: NodeEffect[], work: Work[]): void {
     if (this.#common("lanes", e, out, work)) return;
     if (e.kind === "laneQc") work.push({ to: "consensus", input: { kind: "laneQc", qc: e.qc } });
+    else if (e.kind === "laneSeen") work.push({ to: "consensus", input: e });
     else out.push(e);
   }
 
   #fromConsensus(e: ConsensusEffect, out: NodeEffect[], work: Work[]): void {
     if (this.#common("consensus", e, out, work)) return;
     switch (e.kind) {
+      case "setProposeTimer":
+        out.push({ kind: "setTimer", timer: "propose", key: e.key, deadlineMs: e.deadlineMs });
+        return;
       case "broadcast":
         // A certificate (others' signatures): sent as it is, and fed back.
         out.push({ kind: "broadcast", topic: "consensus", msg: e.msg });

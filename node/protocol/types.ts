@@ -24,7 +24,8 @@ export interface ProtocolConfig {
   attestation: AttestationConfig;
 }
 
-export type TimerName = "lanes" | "consensus" | "execution" | "attestation";
+/** One timer per name; consensus has two (the view timer, and the leader's proposal wait). */
+export type TimerName = "lanes" | "consensus" | "propose" | "execution" | "attestation";
 
 /**
  * Everything that can happen to one node, from the outside. `verified`: the

@@ -22,6 +22,7 @@ test("the machines' settings are the config's, key for key (config/default.toml 
       maxViewTimeoutMs: c.consensus.maxViewTimeoutMs,
       viewTimeoutGrowth: c.consensus.viewTimeoutGrowth,
       fetchRetryMs: c.consensus.fetchRetryMs,
+      proposeGatherMs: c.consensus.proposeGatherMs,
     },
     execution: { anchorEveryIndexes: c.execution.anchorEveryIndexes, fetchRetryMs: c.execution.fetchRetryMs },
     attestation: { voteWindow: c.attestation.voteWindow, repushMs: c.attestation.repushMs, mainNode: true },

@@ -1,0 +1,83 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { type ConsensusEffect, ConsensusMachine } from "../../node/consensus/index.ts";
+import type { LaneQc, Proposal } from "../../node/types/index.ts";
+import { laneChain, laneQc } from "../fixtures/certs.ts";
+import { testProtocolConfig } from "../fixtures/config.ts";
+import { committee, persists, qc0, tc } from "./helpers.ts";
+
+/** The leader of view (1, 0), which proposes from genesis. */
+const leader = committee.leader({ index: 1, round: 0 });
+/** Lane 1 holds block 0. */
+const chain1 = laneChain(tc, 1, 0, 1);
+const qc1: LaneQc = laneQc(tc, chain1[0]!, [0, 1]);
+
+function leaderMachine(sets: string[] = []): ConsensusMachine {
+  return new ConsensusMachine({
+    committee,
+    me: leader,
+    signer: tc.signers[leader]!,
+    config: testProtocolConfig(sets).consensus,
+    recovered: { commitQcs: [], anchor: null, finalizedIndex: 0, safety: null },
+  });
+}
+
+/** The proposal the effects release (the leader's own, with its prepare vote), if any. */
+function proposed(effects: ConsensusEffect[]): Proposal | undefined {
+  for (const p of persists(effects)) {
+    for (const m of p.release) if (m.kind === "proposal") return m.msg.proposal;
+  }
+  return undefined;
+}
+
+/** The next number of each lane in a proposal's cut. */
+const nexts = (p: Proposal | undefined) => p?.ranges.map((r) => r.next);
+
+test("a leader waits for the certificate of a lane block it holds, then proposes both lanes in one index", () => {
+  const m = leaderMachine(["consensus.proposeGatherMs=20"]);
+  m.start(0);
+  m.step({ kind: "laneSeen", lane: 0, number: 1 }, 1);
+  m.step({ kind: "laneSeen", lane: 1, number: 0 }, 2);
+  const first = m.step({ kind: "laneQc", qc: qc0 }, 5);
+  assert.equal(proposed(first), undefined, "lane 1's block is held and not certified yet: wait");
+  const timer = first.find((e) => e.kind === "setProposeTimer");
+  assert.ok(timer?.kind === "setProposeTimer" && timer.deadlineMs === 25, "the wait is bounded by proposeGatherMs");
+  const second = m.step({ kind: "laneQc", qc: qc1 }, 8);
+  assert.deepEqual(nexts(proposed(second)), [2, 1, 0, 0], "both certified blocks in one proposal, at once");
+});
+
+test("a held lane block that is never certified delays the proposal by proposeGatherMs, no more", () => {
+  const m = leaderMachine(["consensus.proposeGatherMs=20"]);
+  m.start(0);
+  m.step({ kind: "laneSeen", lane: 1, number: 0 }, 0);
+  const first = m.step({ kind: "laneQc", qc: qc0 }, 5);
+  assert.equal(proposed(first), undefined);
+  const timer = first.find((e) => e.kind === "setProposeTimer");
+  assert.ok(timer?.kind === "setProposeTimer");
+  assert.equal(proposed(m.step({ kind: "proposeTimer", key: "stale" }, 20)), undefined, "another wait's timer");
+  // Fired: the deadline passed, even if the clock reads a millisecond short.
+  const fired = m.step({ kind: "proposeTimer", key: timer.key }, 24);
+  assert.deepEqual(nexts(proposed(fired)), [2, 0, 0, 0], "lane 0 alone, after the wait");
+});
+
+test("with every held block certified the leader proposes at once; proposeGatherMs = 0 never waits", () => {
+  const m = leaderMachine(["consensus.proposeGatherMs=20"]);
+  m.start(0);
+  m.step({ kind: "laneSeen", lane: 0, number: 1 }, 0);
+  const out = m.step({ kind: "laneQc", qc: qc0 }, 5);
+  assert.deepEqual(nexts(proposed(out)), [2, 0, 0, 0]);
+  assert.equal(out.filter((e) => e.kind === "setProposeTimer").length, 0);
+
+  const eager = leaderMachine(["consensus.proposeGatherMs=0"]);
+  eager.start(0);
+  eager.step({ kind: "laneSeen", lane: 1, number: 0 }, 0);
+  assert.deepEqual(nexts(proposed(eager.step({ kind: "laneQc", qc: qc0 }, 5))), [2, 0, 0, 0]);
+});
+
+test("a held block beyond what a proposal may include does not hold the leader back", () => {
+  const m = leaderMachine(["consensus.proposeGatherMs=20"]);
+  m.start(0);
+  // maxBlocksPerLane past lane 1's tip (0): a proposal could not include it anyway.
+  m.step({ kind: "laneSeen", lane: 1, number: committee.params.maxBlocksPerLane }, 0);
+  assert.deepEqual(nexts(proposed(m.step({ kind: "laneQc", qc: qc0 }, 5))), [2, 0, 0, 0]);
+});
