@@ -178,6 +178,23 @@ export class LanesMachine {
     return this.#lanes[lane]?.next ?? 0;
   }
 
+  /**
+   * Whether a lane vote would tell this node nothing: it holds the voted
+   * block, with that header hash, and the block is certified or final
+   * already. The network edge ignores such votes before their signature is
+   * checked: of a block's n-1 incoming votes only the first f+1 (with this
+   * node's own) make its LaneQC. A vote for another hash at that number is
+   * never redundant (it may be an equivocation).
+   */
+  isRedundantVote(vote: LaneVote): boolean {
+    const lane = this.#lanes[vote.body.lane];
+    if (lane === undefined) return false;
+    const n = vote.body.number;
+    if (n >= lane.finalizedNext && !lane.certified.has(n)) return false;
+    const held = lane.blocks.get(n);
+    return held !== undefined && bytesEqual(held.hash, vote.body.headerHash);
+  }
+
   get mempoolSize(): number {
     return this.#mempool.size;
   }

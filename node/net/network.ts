@@ -34,6 +34,8 @@ export interface NetworkHandlers {
   onBatchVote(msg: BatchVoteMessage): void;
   /** Optional view window: consensus messages for views it rejects are ignored (not penalized). */
   isRelevantView?(view: View): boolean;
+  /** Optional: lane votes it calls redundant are ignored (not penalized) before their signature is checked. */
+  isRedundantLaneVote?(vote: LaneVote): boolean;
   /** Served to syncing peers; omit to serve nothing (requests answered "unavailable"). */
   syncServer?: SyncServerHandlers;
 }
@@ -175,6 +177,7 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
       maxConsensusMessageBytes: limits.maxConsensusMessageBytes,
       cache,
       isRelevantView: handlers.isRelevantView?.bind(handlers),
+      isRedundantLaneVote: handlers.isRedundantLaneVote?.bind(handlers),
     },
     {
       onLaneVote: (v) => handlers.onLaneVote(v),

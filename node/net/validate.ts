@@ -58,6 +58,13 @@ export interface ValidationContext {
   cache: VerifyCache;
   /** Optional relevance hook from the runtime (view window); false means ignore, not reject. */
   isRelevantView?: (view: View) => boolean;
+  /**
+   * Optional hook from the runtime: true for a lane vote that would tell the
+   * node nothing (its block is certified or final already, with that hash).
+   * Such a vote is ignored, not rejected, and its signature is not checked:
+   * most of a block's incoming votes arrive after its LaneQC formed.
+   */
+  isRedundantLaneVote?: (vote: LaneVote) => boolean;
 }
 
 export function newVerifyCache(): VerifyCache {
@@ -159,6 +166,7 @@ function verdictOf<T>(
 function checkLaneVote(data: Uint8Array, ctx: ValidationContext): Checked<LaneVote> {
   const d = decodeOrReject(() => codecs.laneVote.decode(data));
   if (!d.ok) return reject("decode");
+  if (ctx.isRedundantLaneVote?.(d.value) === true) return { verdict: "ignore", reason: "irrelevant" };
   return verdictOf({ kind: "laneVote", msg: d.value }, ctx, d.value);
 }
 

@@ -635,6 +635,8 @@ class Runtime implements RunningNode {
           this.#offer({ kind: "appVote", vote, verified: true });
         },
         onBatchVote: (msg) => this.#offer({ kind: "batchVote", msg, verified: true }),
+        // While the audit trail (debug) is on, every vote is checked and written to it.
+        isRedundantLaneVote: (vote) => !this.#journal.enabled && this.#protocol.lanes.isRedundantVote(vote),
         syncServer: syncServerFor(this.#storage, committee.size, this.#views),
       },
     });

@@ -22,6 +22,11 @@ export class ReceivedJournal {
     this.#log = log;
   }
 
+  /** Whether lines are written (debug level). */
+  get enabled(): boolean {
+    return this.#log.isLevelEnabled("debug");
+  }
+
   laneBlock(b: LaneBlock): void {
     if (!this.#log.isLevelEnabled("debug")) return;
     const { lane, number } = b.header;

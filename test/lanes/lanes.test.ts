@@ -136,6 +136,22 @@ test("a LaneQC needs lane votes of weight A", () => {
   assert.equal(qcs(m3.step({ kind: "laneVote", vote: vote(tc, 3, b) }, 2)).length, 0, "a bad signature adds no weight");
 });
 
+test("a vote for a held block that is certified (or final) already is redundant; one for another hash is not", () => {
+  const m = lanes(1);
+  const b = laneBlock(tc4, 2, 0, new Uint8Array(32));
+  const other = laneBlock(tc4, 2, 0, new Uint8Array(32).fill(1));
+  m.step({ kind: "laneBlock", block: b }, 0);
+  assert.equal(m.isRedundantVote(vote(tc4, 3, b)), false, "held, not certified: the vote counts");
+  m.step({ kind: "laneVote", vote: vote(tc4, 0, b) }, 1);
+  assert.equal(m.step({ kind: "laneVote", vote: vote(tc4, 2, b) }, 2).filter((e) => e.kind === "laneQc").length, 1);
+  assert.equal(m.isRedundantVote(vote(tc4, 3, b)), true, "certified: one more vote tells nothing");
+  assert.equal(m.isRedundantVote(vote(tc4, 3, other)), false, "another hash at that number may be an equivocation");
+  const unheld = laneBlock(tc4, 3, 0, new Uint8Array(32));
+  assert.equal(m.isRedundantVote(vote(tc4, 0, unheld)), false, "a block not held");
+  m.step({ kind: "finalized", ranges: [{ lane: 2, first: 0, next: 1, lastHash: headerHash(b.header) }] }, 3);
+  assert.equal(m.isRedundantVote(vote(tc4, 3, b)), true, "final and held");
+});
+
 test("the own block is persisted first and pushed only once durable; the window is backpressure", () => {
   const tc = testCommittee(4, { params: { laneWindow: 2 } });
   const m = lanes(0, tc, { ...DEFAULT_LANES, maxBlockDelayMs: 10 });

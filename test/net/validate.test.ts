@@ -11,7 +11,7 @@ import {
   type TimeoutQc,
   timeoutVoteSigningBody,
 } from "../../node/types/index.ts";
-import { appVote, CHAIN_ID, commitQc, laneChain, netCommittee, prepareVote } from "./fixtures.ts";
+import { appVote, CHAIN_ID, commitQc, laneChain, laneVote, netCommittee, prepareVote } from "./fixtures.ts";
 
 const c = netCommittee(4, 90);
 const ctx: ValidationContext = {
@@ -71,6 +71,24 @@ test("the runtime's view window turns stale consensus messages into ignores, nev
     windowed,
   );
   assert.equal(qc.verdict, "accept");
+});
+
+test("a lane vote the runtime calls redundant is ignored before its signature is checked; others are checked", () => {
+  const [block] = laneChain(c, 1, 1);
+  const vote = laneVote(c, 2, block!);
+  const forged = { ...vote, signature: new Uint8Array(64).fill(7) };
+  const redundant = { ...ctx, cache: newVerifyCache(), isRedundantLaneVote: () => true };
+  const needed = { ...ctx, cache: newVerifyCache(), isRedundantLaneVote: () => false };
+  // A forged signature is not even looked at: no verify is spent, and nobody is penalized for an ignore.
+  assert.deepEqual(checkGossip("lane_vote", codecs.laneVote.encode(forged), redundant), {
+    verdict: "ignore",
+    reason: "irrelevant",
+  });
+  assert.equal(checkGossip("lane_vote", codecs.laneVote.encode(vote), needed).verdict, "accept");
+  assert.deepEqual(checkGossip("lane_vote", codecs.laneVote.encode(forged), needed), {
+    verdict: "reject",
+    reason: "bad_signature",
+  });
 });
 
 test("app votes are checked under their own domain", () => {
