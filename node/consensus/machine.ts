@@ -423,7 +423,7 @@ export class ConsensusMachine {
     if (view.round > 0 && this.#entryTc === null) return;
     const createdAtMs = Math.max(nowMs, this.#lastCommitQc?.proposal.createdAtMs ?? 0);
     const built = buildProposal(this.committee, view, this.#tips, this.#laneQcs, this.#entryTc, createdAtMs);
-    if (built === null || this.#gathering(nowMs, out)) return;
+    if (built === null || this.#gathering(built.laneQcs.length, nowMs, out)) return;
     const pm: ProposalMessage = {
       proposal: built.proposal,
       signature: this.#signer.sign(DOMAINS.proposal, codecs.proposal.encode(built.proposal)),
@@ -439,15 +439,21 @@ export class ConsensusMachine {
   }
 
   /**
-   * Whether the leader, which has something to propose, waits: in round 0,
-   * for at most proposeGatherMs, while a lane block it holds that the
-   * proposal could include has no certificate yet. Lanes produce blocks
-   * independently and their certificates form milliseconds apart; without
-   * the wait the first one starts an index and the others wait for the next.
+   * Whether the leader, which has something to propose (new blocks on
+   * `lanesWithNew` lanes), waits: in round 0, for at most proposeGatherMs,
+   * while a lane block it holds that the proposal could include has no
+   * certificate yet. Lanes produce blocks independently and their
+   * certificates form milliseconds apart; without the wait the first one
+   * starts an index and the others wait for the next. No wait once all but
+   * f lanes have new blocks: under load every lane has, and waiting for the
+   * last ones would only make every index longer (measured: p50 at 4,000
+   * tx/s up from ~190 to ~270 ms when it waited then too).
    */
-  #gathering(nowMs: number, out: ConsensusEffect[]): boolean {
+  #gathering(lanesWithNew: number, nowMs: number, out: ConsensusEffect[]): boolean {
     const gatherMs = this.#config.proposeGatherMs;
-    if (gatherMs === 0 || this.#view.round !== 0 || !this.#laneBlockInFlight()) return false;
+    const size = this.committee.size;
+    if (gatherMs === 0 || this.#view.round !== 0 || lanesWithNew >= size - Math.floor((size - 1) / 3)) return false;
+    if (!this.#laneBlockInFlight()) return false;
     if (this.#gather === null) {
       const key = `${viewKey(this.#view)}:gather`;
       this.#gather = { sinceMs: nowMs, key };
@@ -456,15 +462,19 @@ export class ConsensusMachine {
     return nowMs < this.#gather.sinceMs + gatherMs;
   }
 
-  /** A held lane block within a proposal's reach (maxBlocksPerLane past the tip) that no held LaneQC covers. */
+  /**
+   * A held lane block within a proposal's reach (maxBlocksPerLane past the
+   * tip) that no held LaneQC covers: per lane, the highest such block (a
+   * LaneQC on it covers those below).
+   */
   #laneBlockInFlight(): boolean {
     for (let lane = 0; lane < this.committee.size; lane++) {
-      const seen = this.#seenTop[lane]!;
       const tip = this.#tips[lane]!;
-      if (seen < tip.next || seen >= tip.next + this.committee.params.maxBlocksPerLane) continue;
+      const target = Math.min(this.#seenTop[lane]!, tip.next + this.committee.params.maxBlocksPerLane - 1);
+      if (target < tip.next) continue;
       let certified = -1;
       for (const n of this.#laneQcs[lane]!.keys()) if (n > certified) certified = n;
-      if (certified < seen) return true;
+      if (certified < target) return true;
     }
     return false;
   }

@@ -166,7 +166,10 @@ function verdictOf<T>(
 function checkLaneVote(data: Uint8Array, ctx: ValidationContext): Checked<LaneVote> {
   const d = decodeOrReject(() => codecs.laneVote.decode(data));
   if (!d.ok) return reject("decode");
-  if (ctx.isRedundantLaneVote?.(d.value) === true) return { verdict: "ignore", reason: "irrelevant" };
+  // A member's vote only (a non-member's is rejected below, whatever it votes for).
+  if (ctx.committee.isMember(d.value.signer) && ctx.isRedundantLaneVote?.(d.value) === true) {
+    return { verdict: "ignore", reason: "irrelevant" };
+  }
   return verdictOf({ kind: "laneVote", msg: d.value }, ctx, d.value);
 }
 

@@ -28,23 +28,23 @@ export class ReceivedJournal {
   }
 
   laneBlock(b: LaneBlock): void {
-    if (!this.#log.isLevelEnabled("debug")) return;
+    if (!this.enabled) return;
     const { lane, number } = b.header;
     this.#line(lane, "laneBlock", String(number), toHex(headerHash(b.header)));
   }
 
   laneVote(v: LaneVote): void {
-    if (!this.#log.isLevelEnabled("debug")) return;
+    if (!this.enabled) return;
     this.#line(v.signer, "laneVote", `${v.body.lane}/${v.body.number}`, toHex(v.body.headerHash));
   }
 
   appVote(v: AppVote): void {
-    if (!this.#log.isLevelEnabled("debug")) return;
+    if (!this.enabled) return;
     this.#line(v.signer, "appVote", String(v.body.index), toHex(v.body.appHash));
   }
 
   consensus(m: ConsensusMessage): void {
-    if (!this.#log.isLevelEnabled("debug")) return;
+    if (!this.enabled) return;
     if (m.kind === "prepare" || m.kind === "commit") {
       const { view, proposalHash } = m.msg.body;
       this.#line(m.msg.signer, m.kind, `${view.index}/${view.round}`, toHex(proposalHash));

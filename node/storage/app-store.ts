@@ -8,12 +8,12 @@ const STATE_BYTES = 8 + 32;
 /** Longest app key; the built-in kv app's keys are far shorter. */
 export const MAX_APP_KEY_BYTES = 4096;
 /**
- * Most app hashes one prune deletes. In step with the chain a prune deletes
- * as many as it deletes blocks; the excess drains app hashes a node kept
- * below its retention start before retention covered them (it pruned
- * blocks only), a bounded slice per prune instead of one huge batch.
+ * App hashes one prune may delete beyond the blocks it prunes: what drains
+ * the app hashes a node kept below its retention start before retention
+ * covered them (it pruned blocks only), a bounded slice per prune instead
+ * of one huge batch.
  */
-export const MAX_APP_HASHES_PER_PRUNE = 4096;
+export const APP_HASH_DRAIN_PER_PRUNE = 4096;
 
 export interface AppStateWrite {
   index: number;
@@ -69,7 +69,9 @@ export class AppStore {
     // that is not an index is left for the integrity check to name.
     let hashFirst = executed + 1;
     for await (const key of hashes.keys({ ...SCAN, limit: 1 })) hashFirst = readU64Key(key) ?? 1;
-    return new AppStore(root, space(db, ["app", "kv"]), hashes, executed, hash, Math.min(hashFirst, executed + 1));
+    // Never 0: a stray app/hash/0 is left for the integrity check to name.
+    hashFirst = Math.max(1, Math.min(hashFirst, executed + 1));
+    return new AppStore(root, space(db, ["app", "kv"]), hashes, executed, hash, hashFirst);
   }
 
   /** Lowest index with a stored app hash (executed + 1 when none is stored). */
@@ -78,13 +80,13 @@ export class AppStore {
   }
 
   /**
-   * Stages the deletion of the app hashes below `before` (at most
-   * MAX_APP_HASHES_PER_PRUNE of them, oldest first). Storage calls it with the
-   * chain's prune, which never passes the executed index.
+   * Stages the deletion of the app hashes below `before`, at most `maxCount`
+   * of them, oldest first. Storage calls it with the chain's prune, which
+   * never passes the executed index.
    */
-  pruneHashes(ws: WriteSet, before: number): void {
+  pruneHashes(ws: WriteSet, before: number, maxCount: number): void {
     const first = this.#hashFirst;
-    const to = Math.min(before, first + MAX_APP_HASHES_PER_PRUNE, this.#executedIndex + 1);
+    const to = Math.min(before, first + maxCount, this.#executedIndex + 1);
     if (to <= first) return;
     for (let k = first; k < to; k++) ws.del(this.#hashes, u64Key(k));
     this.#hashFirst = to;

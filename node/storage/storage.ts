@@ -2,7 +2,7 @@ import pino, { type Logger } from "pino";
 import type { Committee } from "../committee/index.ts";
 import type { Anchor, Batch, BatchQc, CommitQc, DurableWrite, GlobalBlock, LaneBlock } from "../types/index.ts";
 import { AnchorStore } from "./anchor-store.ts";
-import { AppStore } from "./app-store.ts";
+import { APP_HASH_DRAIN_PER_PRUNE, AppStore } from "./app-store.ts";
 import { AttestationStore } from "./attestation-store.ts";
 import { ChainStore, type TxLocation } from "./chain-store.ts";
 import { CommitQcStore } from "./commit-qc-store.ts";
@@ -114,9 +114,13 @@ export class Storage {
             `chain: refused: pruning below ${w.before} passes ${limit} (the executed index, the tip, or the open batch, whose blocks recovery reads)`,
           );
         }
+        const chainFirst = this.chain.first;
         this.chain.prune(ws, w.before, w.txHashLists);
-        // The app hashes of the pruned blocks go in the same batch.
-        this.app.pruneHashes(ws, w.before);
+        // The app hashes of the pruned blocks go in the same batch, but not
+        // the anchor's: recovery checks the anchor's AppQC against it (with
+        // storage.retainIndexes below the anchor spacing, retention passes it).
+        const anchorIndex = this.anchor.current?.appQc.body.index ?? w.before;
+        this.app.pruneHashes(ws, Math.min(w.before, anchorIndex), w.before - chainFirst + APP_HASH_DRAIN_PER_PRUNE);
         return;
       }
       case "pruneCommitQcs":

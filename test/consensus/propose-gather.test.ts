@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type ConsensusEffect, ConsensusMachine } from "../../node/consensus/index.ts";
 import type { LaneQc, Proposal } from "../../node/types/index.ts";
-import { laneChain, laneQc } from "../fixtures/certs.ts";
+import { commitQc, laneChain, laneQc } from "../fixtures/certs.ts";
 import { testProtocolConfig } from "../fixtures/config.ts";
-import { committee, persists, qc0, tc } from "./helpers.ts";
+import { committee, cutB, persists, qc0, tc } from "./helpers.ts";
 
 /** The leader of view (1, 0), which proposes from genesis. */
 const leader = committee.leader({ index: 1, round: 0 });
@@ -46,6 +46,17 @@ test("a leader waits for the certificate of a lane block it holds, then proposes
   assert.deepEqual(nexts(proposed(second)), [2, 1, 0, 0], "both certified blocks in one proposal, at once");
 });
 
+test("no wait once all but f lanes have new certified blocks: under load every lane has", () => {
+  const m = leaderMachine(["consensus.proposeGatherMs=20"]);
+  m.start(0);
+  const qc2 = laneQc(tc, laneChain(tc, 2, 0, 1)[0]!, [0, 1]);
+  for (const lane of [1, 2, 3]) m.step({ kind: "laneSeen", lane, number: 0 }, 0);
+  assert.equal(proposed(m.step({ kind: "laneQc", qc: qc0 }, 1)), undefined, "one lane of four: wait");
+  assert.equal(proposed(m.step({ kind: "laneQc", qc: qc1 }, 2)), undefined, "two lanes: wait");
+  // Three of four lanes (n - f): propose now, lane 3's block in flight or not.
+  assert.deepEqual(nexts(proposed(m.step({ kind: "laneQc", qc: qc2 }, 3))), [2, 1, 1, 0]);
+});
+
 test("a held lane block that is never certified delays the proposal by proposeGatherMs, no more", () => {
   const m = leaderMachine(["consensus.proposeGatherMs=20"]);
   m.start(0);
@@ -74,10 +85,41 @@ test("with every held block certified the leader proposes at once; proposeGather
   assert.deepEqual(nexts(proposed(eager.step({ kind: "laneQc", qc: qc0 }, 5))), [2, 0, 0, 0]);
 });
 
-test("a held block beyond what a proposal may include does not hold the leader back", () => {
+test("the leader waits for the highest held block a proposal could include, not for one beyond its reach", () => {
+  const reach = committee.params.maxBlocksPerLane;
   const m = leaderMachine(["consensus.proposeGatherMs=20"]);
   m.start(0);
-  // maxBlocksPerLane past lane 1's tip (0): a proposal could not include it anyway.
-  m.step({ kind: "laneSeen", lane: 1, number: committee.params.maxBlocksPerLane }, 0);
-  assert.deepEqual(nexts(proposed(m.step({ kind: "laneQc", qc: qc0 }, 5))), [2, 0, 0, 0]);
+  // Lane 1 holds blocks up to reach + 5; a proposal may include 0..reach-1.
+  m.step({ kind: "laneSeen", lane: 1, number: reach + 5 }, 0);
+  m.step({ kind: "laneSeen", lane: 1, number: 3 }, 0); // a lower report does not lower what is held
+  assert.equal(proposed(m.step({ kind: "laneQc", qc: qc0 }, 5)), undefined, "block reach-1 of lane 1 is not certified");
+  const chain = laneChain(tc, 1, 0, reach);
+  const atReach = m.step({ kind: "laneQc", qc: laneQc(tc, chain[reach - 1]!, [0, 1]) }, 8);
+  assert.deepEqual(nexts(proposed(atReach)), [2, reach, 0, 0], "certified as far as a proposal reaches: propose");
+});
+
+test("each index starts its own wait, with its own timer key", () => {
+  const leader2 = committee.leader({ index: 2, round: 0 });
+  const m = new ConsensusMachine({
+    committee,
+    me: leader2,
+    signer: tc.signers[leader2]!,
+    config: testProtocolConfig(["consensus.proposeGatherMs=20"]).consensus,
+    recovered: { commitQcs: [], anchor: null, finalizedIndex: 0, safety: null },
+  });
+  m.start(0);
+  // Index 1 finalizes lane 0's block 0 (from another leader); the machine moves to index 2.
+  const cqc = commitQc(tc, { view: { index: 1, round: 0 }, createdAtMs: 1000, ranges: cutB });
+  const w = persists(m.step({ kind: "message", msg: { kind: "commitQc", msg: cqc } }, 10)).find(
+    (p) => p.write.kind === "commitQc",
+  );
+  assert.ok(w !== undefined);
+  m.step({ kind: "durable", id: w.id }, 11);
+  assert.deepEqual(m.view, { index: 2, round: 0 });
+  m.step({ kind: "laneSeen", lane: 1, number: 0 }, 12);
+  const out = m.step({ kind: "laneQc", qc: qc0 }, 30);
+  assert.equal(proposed(out), undefined);
+  const timer = out.find((e) => e.kind === "setProposeTimer");
+  assert.ok(timer?.kind === "setProposeTimer" && timer.key.startsWith("2/0") && timer.deadlineMs === 50);
+  assert.deepEqual(nexts(proposed(m.step({ kind: "proposeTimer", key: timer.key }, 50))), [2, 0, 0, 0]);
 });

@@ -10,6 +10,7 @@ import {
   space,
   u64Key,
 } from "../../node/storage/index.ts";
+import { appQc } from "../fixtures/certs.ts";
 import { chainWithClosedBatch, type memoryDb, tc } from "./helpers.ts";
 
 const INDEXES = 8;
@@ -50,7 +51,7 @@ test("retention prunes blocks and their tx index below a point, in one batch, an
   assert.deepEqual(await storage.encodedGlobalBlocks(2, 5), [], "a range from below the start is not served");
   assert.equal((await storage.encodedGlobalBlocks(4, 5)).length, 2);
   await writer.close();
-  // The start is durable, and the integrity checks start there: blocks 4..8 in depth, app hashes 1..8.
+  // The start is durable, and the integrity checks start there: blocks 4..8 in depth, app hashes 4..8.
   const reopened = await openStorage(db, tc.committee);
   assert.equal(reopened.chain.first, 4);
   assert.equal(reopened.app.hashFirst, 4);
@@ -73,6 +74,17 @@ test("retention refuses to prune the open batch, the tip or past the executed in
   );
   await assert.rejects(writer.submit([{ kind: "pruneChain", before: 1, txHashLists: [] }]), /pruning below 1/);
   assert.equal(storage.chain.first, 1, "a refused prune leaves the start where it was");
+  // A valid prune refused with the rest of its request is undone whole: blocks and app hashes.
+  await assert.rejects(
+    writer.submit([
+      { kind: "pruneChain", before: 4, txHashLists: await storage.chain.hashListsBefore(4) },
+      { kind: "pruneChain", before: 8, txHashLists: lists },
+    ]),
+    /passes 7/,
+  );
+  assert.equal(storage.chain.first, 1);
+  assert.equal(storage.app.hashFirst, 1);
+  assert.deepEqual(await storage.appHashAt(1), new Uint8Array(32).fill(1));
   await writer.close();
 });
 
@@ -116,4 +128,16 @@ test("an app hash missing at the retention start is damage, named with its key",
     assert.equal(err.keyRange, "app/hash/4");
     return true;
   });
+});
+
+test("the pruning anchor's app hash stays until the anchor moves on, even when retention passes it", async () => {
+  const { db, storage, writer, h } = await chainState();
+  // An anchor at index 2 whose AppQC certifies the app hash stored there.
+  const anchor = { commitQc: h.qcs[1]!, appQc: appQc(tc, 2, new Uint8Array(32).fill(2)) };
+  await writer.submit([{ kind: "anchor", anchor }]);
+  await writer.submit([{ kind: "pruneChain", before: 5, txHashLists: await storage.chain.hashListsBefore(5) }]);
+  assert.equal(storage.chain.first, 5);
+  assert.deepEqual(await keysOf(db, ["app", "hash"]), [2, 3, 4, 5, 6, 7, 8], "from the anchor's index 2");
+  await writer.close();
+  assert.equal((await recoverDb(db)).chainTip, INDEXES, "the anchor's AppQC is checked against app/hash/2");
 });
