@@ -82,6 +82,8 @@ export class ConsensusMachine {
   readonly me: number | null;
   readonly counters: ConsensusCounters = {
     proposals: 0,
+    proposalsGathered: 0,
+    proposalsGatherExpired: 0,
     prepareVotes: 0,
     commitVotes: 0,
     timeoutVotes: 0,
@@ -432,6 +434,10 @@ export class ConsensusMachine {
       prevCommitQc: this.#lastCommitQc,
     };
     this.counters.proposals++;
+    if (this.#gather !== null) {
+      if (this.#gather.sinceMs === Number.NEGATIVE_INFINITY) this.counters.proposalsGatherExpired++;
+      else this.counters.proposalsGathered++;
+    }
     // Our own proposal goes through the same checks as anyone's (its
     // signature is ours), then the vote (and the proposal) wait for the
     // durable record.

@@ -68,6 +68,10 @@ export type ConsensusEffect =
 
 export interface ConsensusCounters {
   proposals: number;
+  /** Proposals made after the leader waited for lane certificates (proposeGatherMs): all came in time ... */
+  proposalsGathered: number;
+  /** ... or the wait ran out with a held block still uncertified. */
+  proposalsGatherExpired: number;
   prepareVotes: number;
   commitVotes: number;
   timeoutVotes: number;

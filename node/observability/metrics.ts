@@ -31,6 +31,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: "View timeouts this node voted for",
       registers: r,
     }),
+    proposals: new Counter({
+      name: "validator_proposals_total",
+      help: "Proposals this node made as leader, by its wait for lane certificates (consensus.proposeGatherMs): none, gathered (every held block certified in time), expired",
+      labelNames: ["wait"] as const,
+      registers: r,
+    }),
     roundChanges: new Counter({
       name: "validator_round_changes_total",
       help: "Moves to a higher round by TimeoutQC",

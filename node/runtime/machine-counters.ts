@@ -27,6 +27,10 @@ export class MachineCounters {
     this.#add("laneQcs", lanes.laneQcs, (n) => m.laneQcs.inc(n));
     this.#add("timeouts", consensus.timeoutVotes, (n) => m.timeouts.inc(n));
     this.#add("roundChanges", consensus.timeoutQcs, (n) => m.roundChanges.inc(n));
+    const waited = consensus.proposalsGathered + consensus.proposalsGatherExpired;
+    this.#add("proposals/none", consensus.proposals - waited, (n) => m.proposals.inc({ wait: "none" }, n));
+    this.#add("proposals/gathered", consensus.proposalsGathered, (n) => m.proposals.inc({ wait: "gathered" }, n));
+    this.#add("proposals/expired", consensus.proposalsGatherExpired, (n) => m.proposals.inc({ wait: "expired" }, n));
     const execution = this.#protocol.execution.counters;
     this.#add("bufferedNext", consensus.bufferedNextDropped, (n) => m.dropped.inc({ queue: "next_index_buffer" }, n));
     this.#add("appVotes", execution.appVotesDropped, (n) => m.dropped.inc({ queue: "app_votes" }, n));

@@ -44,6 +44,7 @@ test("a leader waits for the certificate of a lane block it holds, then proposes
   assert.ok(timer?.kind === "setProposeTimer" && timer.deadlineMs === 25, "the wait is bounded by proposeGatherMs");
   const second = m.step({ kind: "laneQc", qc: qc1 }, 8);
   assert.deepEqual(nexts(proposed(second)), [2, 1, 0, 0], "both certified blocks in one proposal, at once");
+  assert.deepEqual([m.counters.proposalsGathered, m.counters.proposalsGatherExpired], [1, 0]);
 });
 
 test("no wait once all but f lanes have new certified blocks: under load every lane has", () => {
@@ -69,6 +70,7 @@ test("a held lane block that is never certified delays the proposal by proposeGa
   // Fired: the deadline passed, even if the clock reads a millisecond short.
   const fired = m.step({ kind: "proposeTimer", key: timer.key }, 24);
   assert.deepEqual(nexts(proposed(fired)), [2, 0, 0, 0], "lane 0 alone, after the wait");
+  assert.deepEqual([m.counters.proposalsGathered, m.counters.proposalsGatherExpired], [0, 1]);
 });
 
 test("with every held block certified the leader proposes at once; proposeGatherMs = 0 never waits", () => {
@@ -78,6 +80,7 @@ test("with every held block certified the leader proposes at once; proposeGather
   const out = m.step({ kind: "laneQc", qc: qc0 }, 5);
   assert.deepEqual(nexts(proposed(out)), [2, 0, 0, 0]);
   assert.equal(out.filter((e) => e.kind === "setProposeTimer").length, 0);
+  assert.deepEqual([m.counters.proposals, m.counters.proposalsGathered, m.counters.proposalsGatherExpired], [1, 0, 0]);
 
   const eager = leaderMachine(["consensus.proposeGatherMs=0"]);
   eager.start(0);
