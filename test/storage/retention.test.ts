@@ -141,3 +141,15 @@ test("the pruning anchor's app hash stays until the anchor moves on, even when r
   await writer.close();
   assert.equal((await recoverDb(db)).chainTip, INDEXES, "the anchor's AppQC is checked against app/hash/2");
 });
+
+test("a stray app/hash/0 is damage, never taken for the start of the app hashes", async () => {
+  const { db, writer } = await chainState();
+  await writer.close();
+  await space(db, ["app", "hash"]).put(u64Key(0), new Uint8Array(32));
+  assert.equal((await openStorage(db, tc.committee)).app.hashFirst, 1);
+  await assert.rejects(recoverDb(db), (err: unknown) => {
+    assert.ok(err instanceof StorageIntegrityError && !(err instanceof RecoveryError), `got ${err}`);
+    assert.equal(err.keyRange, "app/hash/0");
+    return true;
+  });
+});
