@@ -200,7 +200,12 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
   app.get("/peers", async () => backend.peers());
 
   // Rendered at most once per interval, however many clients ask.
-  const metrics = cachedEvery(limits.metricsCacheMs, () => backend.metrics());
+  // Encoded once per render too: every response in the interval sends the
+  // same bytes (a flood of GET /metrics allocated one copy per response).
+  const metrics = cachedEvery(limits.metricsCacheMs, async () => {
+    const { contentType, body } = await backend.metrics();
+    return { contentType, body: Buffer.from(body, "utf8") };
+  });
   if (opts.events) registerEventsRoute(app, opts.events, Math.max(1, Math.floor(limits.idleTimeoutMs / 2)));
 
   app.get("/metrics", async (_req, reply) => {
