@@ -59,6 +59,11 @@ interface LaneState {
   lastFetchAtMs: number;
 }
 
+/** Number `n` of the lane is final or has a LaneQC: a vote for it adds nothing to a certificate. */
+function settled(lane: LaneState, n: number): boolean {
+  return n < lane.finalizedNext || lane.certified.has(n);
+}
+
 /** Header, signature and list offsets: what a block costs beyond its txs. */
 const BLOCK_OVERHEAD_BYTES = 256;
 
@@ -190,7 +195,7 @@ export class LanesMachine {
     const lane = this.#lanes[vote.body.lane];
     if (lane === undefined) return false;
     const n = vote.body.number;
-    if (n >= lane.finalizedNext && !lane.certified.has(n)) return false;
+    if (!settled(lane, n)) return false;
     const held = lane.blocks.get(n);
     return held !== undefined && bytesEqual(held.hash, vote.body.headerHash);
   }
@@ -472,7 +477,7 @@ export class LanesMachine {
     const n = vote.body.number;
     // Bounded: only numbers that can still matter, inside the window. A
     // number below the highest certified one still matters (see `certified`).
-    if (n < lane.finalizedNext || lane.certified.has(n)) return;
+    if (settled(lane, n)) return;
     if (n >= lane.finalizedNext + this.committee.params.laneWindow) return;
     if (!verified && !verifySigned(this.committee, { kind: "laneVote", msg: vote }, this.#cache).ok) {
       out.push({ kind: "event", level: "warn", msg: "bad lane vote signature", data: { signer: vote.signer } });

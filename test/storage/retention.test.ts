@@ -23,6 +23,16 @@ async function keysOf(db: ReturnType<typeof memoryDb>, names: string[]): Promise
   return out;
 }
 
+/** Recovery refuses the database as damage (not a recovery error) at `keyRange` (exact, or matching). */
+async function rejectsAsDamage(db: ReturnType<typeof memoryDb>, keyRange: string | RegExp): Promise<void> {
+  await assert.rejects(recoverDb(db), (err: unknown) => {
+    assert.ok(err instanceof StorageIntegrityError && !(err instanceof RecoveryError), `got ${err}`);
+    if (typeof keyRange === "string") assert.equal(err.keyRange, keyRange);
+    else assert.match(err.keyRange, keyRange);
+    return true;
+  });
+}
+
 const recoverDb = async (db: ReturnType<typeof memoryDb>) =>
   recover(await openStorage(db, tc.committee), tc.committee, new VerifyCache(1000), { deepCheckBlocks: 1000 });
 
@@ -93,11 +103,7 @@ test("after pruning, a block missing at the retention start is damage, named wit
   await writer.submit([{ kind: "pruneChain", before: 3, txHashLists: await storage.chain.hashListsBefore(3) }]);
   await writer.close();
   await space(db, ["chain", "block"]).del(u64Key(3));
-  await assert.rejects(recoverDb(db), (err: unknown) => {
-    assert.ok(err instanceof StorageIntegrityError && !(err instanceof RecoveryError), `got ${err}`);
-    assert.match(err.keyRange, /^chain\/block\/3/);
-    return true;
-  });
+  await rejectsAsDamage(db, /^chain\/block\/3/);
 });
 
 test("app hashes kept below the retention start by an earlier version are accepted, and drained by the next prune", async () => {
@@ -123,11 +129,7 @@ test("an app hash missing at the retention start is damage, named with its key",
   await writer.submit([{ kind: "pruneChain", before: 4, txHashLists: await storage.chain.hashListsBefore(4) }]);
   await writer.close();
   await space(db, ["app", "hash"]).del(u64Key(4));
-  await assert.rejects(recoverDb(db), (err: unknown) => {
-    assert.ok(err instanceof StorageIntegrityError && !(err instanceof RecoveryError), `got ${err}`);
-    assert.equal(err.keyRange, "app/hash/4");
-    return true;
-  });
+  await rejectsAsDamage(db, "app/hash/4");
 });
 
 test("the pruning anchor's app hash stays until the anchor moves on, even when retention passes it", async () => {
@@ -147,9 +149,5 @@ test("a stray app/hash/0 is damage, never taken for the start of the app hashes"
   await writer.close();
   await space(db, ["app", "hash"]).put(u64Key(0), new Uint8Array(32));
   assert.equal((await openStorage(db, tc.committee)).app.hashFirst, 1);
-  await assert.rejects(recoverDb(db), (err: unknown) => {
-    assert.ok(err instanceof StorageIntegrityError && !(err instanceof RecoveryError), `got ${err}`);
-    assert.equal(err.keyRange, "app/hash/0");
-    return true;
-  });
+  await rejectsAsDamage(db, "app/hash/0");
 });
