@@ -10,7 +10,7 @@ import type {
   SignedMessage,
   SignedStatement,
 } from "../types/index.ts";
-import { bytesEqual } from "../types/index.ts";
+import { bytesEqual, concatBytes } from "../types/index.ts";
 import { domainOf, type EvidenceKind, isEvidenceKind, type Statement, statement } from "./rules.ts";
 
 /** Slots remembered per kind (first statement seen for each); the oldest go first. */
@@ -61,6 +61,18 @@ export function statementsOf(input: Input, committee: Committee): Statement[] {
 }
 
 /**
+ * A statement as a slot keeps it: body and signature copied into one buffer
+ * of their own. A decoded message's fields are views into the frame it
+ * arrived in (a network read of kilobytes, a whole lane block); a kept view
+ * would pin that frame for as long as the slot lives. Measured before: at
+ * 4,000 tx/s the slots pinned ~15 MiB of frames for ~100 KiB of statements.
+ */
+function kept(s: Statement): SignedStatement {
+  const bytes = concatBytes(s.body, s.signature);
+  return { body: bytes.subarray(0, s.body.byteLength), signature: bytes.subarray(s.body.byteLength) };
+}
+
+/**
  * Finds equivocation: two different, validly signed statements of one
  * member for one slot. Pure and bounded: the first statement of each slot is
  * kept (per kind, the oldest slots are forgotten first); on a different
@@ -102,7 +114,7 @@ export class EquivocationDetector {
     const first = slots.get(key);
     if (first === undefined) {
       if (slots.size >= MAX_SLOTS_PER_KIND) slots.delete(slots.keys().next().value!);
-      slots.set(key, { body: s.body, signature: s.signature });
+      slots.set(key, kept(s));
       return null;
     }
     if (bytesEqual(first.body, s.body)) return null;
@@ -111,7 +123,7 @@ export class EquivocationDetector {
     if (!this.#verifies(s.kind, s.signer, s)) return null;
     if (!this.#verifies(s.kind, s.signer, first)) {
       // The one kept first was forged (it never passed a signature check): keep the genuine one.
-      slots.set(key, { body: s.body, signature: s.signature });
+      slots.set(key, kept(s));
       return null;
     }
     this.#remember(reportKey);

@@ -109,6 +109,23 @@ test("a forged statement is never evidence", () => {
   assert.equal(d2.observe({ kind: "appVote", vote: appVote(2, 3, 5) }).length, 1);
 });
 
+test("a kept statement owns its bytes: it does not pin the frame its message was decoded from", () => {
+  const d = new EquivocationDetector(committee);
+  const hash = new Uint8Array(32).fill(3);
+  const vote = laneVote(1, 2, 5, hash);
+  // As decoded from the network: the signature is a view into a 64 KiB frame.
+  const frame = new Uint8Array(65_536);
+  frame.set(vote.signature, 1000);
+  const fromWire: LaneVote = { ...vote, signature: frame.subarray(1000, 1064) };
+  assert.deepEqual(d.observe({ kind: "laneVote", vote: fromWire }), []);
+  const [e] = d.observe({ kind: "laneVote", vote: laneVote(1, 2, 5, new Uint8Array(32).fill(4)) });
+  assert.ok(e !== undefined, "detected");
+  assert.notEqual(e.first.signature.buffer, frame.buffer, "the kept signature is a copy");
+  assert.ok(e.first.signature.buffer.byteLength < 1024, "and its buffer holds only the statement");
+  assert.deepEqual(e.first.signature, vote.signature);
+  assert.equal(verifyEvidence(committee, e), null, "the copy still verifies");
+});
+
 test("evidence survives a restart, is bounded per member and kind, and is verified when read back", async () => {
   const db = new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: "view", valueEncoding: "view" });
   const storage = await openStorage(db, committee);
