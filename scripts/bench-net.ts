@@ -165,6 +165,7 @@ async function child(): Promise<void> {
           if (from !== net.peerId) received(block, payloadBytes(block));
         },
         onLaneVote: () => {},
+        onLaneQc: () => {},
         onConsensus: () => {},
         onAppVote: () => {},
         onBatchVote: () => {},

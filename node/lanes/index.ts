@@ -9,3 +9,4 @@ export type {
   LanesEffect,
   LanesInput,
 } from "./types.ts";
+export { votersCertifyAlone } from "./vote-routing.ts";

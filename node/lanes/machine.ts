@@ -1,4 +1,4 @@
-import { type Committee, linksToParent, verifySigned } from "../committee/index.ts";
+import { type Committee, linksToParent, verifyLaneQc, verifySigned } from "../committee/index.ts";
 import type { Signer, VerifyCache } from "../crypto/index.ts";
 import {
   bytesEqual,
@@ -6,6 +6,7 @@ import {
   encodePayload,
   headerHash,
   type LaneBlock,
+  type LaneQc,
   type LaneRange,
   type LaneVote,
   laneBlockSigningBody,
@@ -23,6 +24,7 @@ import { checkLaneBlockIntrinsic } from "./acceptance.ts";
 import { LaneVoteAggregator } from "./lane-qc.ts";
 import { Mempool } from "./mempool.ts";
 import type { LanesConfig, LanesCounters, LanesEffect, LanesInput } from "./types.ts";
+import { votersCertifyAlone } from "./vote-routing.ts";
 
 interface HeldBlock {
   block: LaneBlock;
@@ -121,6 +123,10 @@ export class LanesMachine {
   #timerAtMs: number | null = null;
   #lastRetransmitAtMs = 0;
   readonly #ownLaneFloor: number;
+  /** Voters certify from the owner's vote and their own (vote-routing.ts); else the owner announces its LaneQCs. */
+  readonly #votersCertifyAlone: boolean;
+  /** The highest LaneQC this node formed for its own lane (re-announced until final when voters cannot certify alone). */
+  #ownQc: LaneQc | null = null;
 
   constructor(opts: LanesMachineOptions) {
     if ((opts.me === null) !== (opts.signer === null)) throw new Error("a validator needs a signer; an observer none");
@@ -137,6 +143,7 @@ export class LanesMachine {
     this.#faultReleaseVotesEarly = opts.faultReleaseVotesEarly === true;
     this.#mempool = new Mempool(opts.config.mempoolMaxTxs, opts.config.mempoolMaxBytes);
     this.#votes = new LaneVoteAggregator(opts.committee);
+    this.#votersCertifyAlone = votersCertifyAlone(opts.committee);
     this.#lanes = opts.recoveredLanes.map((r, lane) => {
       const range = opts.finalizedRanges?.[lane];
       const finalizedNext = range?.next ?? 0;
@@ -192,12 +199,19 @@ export class LanesMachine {
    * never redundant (it may be an equivocation).
    */
   isRedundantVote(vote: LaneVote): boolean {
-    const lane = this.#lanes[vote.body.lane];
-    if (lane === undefined) return false;
-    const n = vote.body.number;
-    if (!settled(lane, n)) return false;
+    return this.#settledAndHeld(vote.body.lane, vote.body.number, vote.body.headerHash);
+  }
+
+  /** The same for an announced LaneQC: this node holds that block and knows it certified or final. */
+  isRedundantQc(qc: LaneQc): boolean {
+    return this.#settledAndHeld(qc.body.lane, qc.body.number, qc.body.headerHash);
+  }
+
+  #settledAndHeld(laneIndex: number, n: number, hash: Uint8Array): boolean {
+    const lane = this.#lanes[laneIndex];
+    if (lane === undefined || !settled(lane, n)) return false;
     const held = lane.blocks.get(n);
-    return held !== undefined && bytesEqual(held.hash, vote.body.headerHash);
+    return held !== undefined && bytesEqual(held.hash, hash);
   }
 
   get mempoolSize(): number {
@@ -222,6 +236,9 @@ export class LanesMachine {
         break;
       case "laneVote":
         this.#onVote(input.vote, input.verified === true, out);
+        break;
+      case "laneQc":
+        this.#onLaneQc(input.qc, input.verified === true, out);
         break;
       case "durable":
         this.#onDurable(input.id);
@@ -485,6 +502,37 @@ export class LanesMachine {
     }
     const qc = this.#votes.add(vote);
     if (qc === null) return;
+    this.#certify(lane, qc, out);
+    if (lane.lane === this.me && !this.#votersCertifyAlone) {
+      if (this.#ownQc === null || qc.body.number > this.#ownQc.body.number) this.#ownQc = qc;
+      out.push({ kind: "announceLaneQc", qc });
+    }
+  }
+
+  /** An owner's announced LaneQC: the same certification as one formed here, checked unless `verified`. */
+  #onLaneQc(qc: LaneQc, verified: boolean, out: LanesEffect[]): void {
+    const lane = this.#lanes[qc.body.lane];
+    if (lane === undefined) return;
+    const n = qc.body.number;
+    if (settled(lane, n)) return;
+    if (n >= lane.finalizedNext + this.committee.params.laneWindow) return;
+    if (!verified) {
+      const check = verifyLaneQc(this.committee, qc, this.#cache);
+      if (!check.ok) {
+        out.push({
+          kind: "event",
+          level: "warn",
+          msg: "bad LaneQC",
+          data: { lane: lane.lane, number: n, reason: check.reason },
+        });
+        return;
+      }
+    }
+    this.#certify(lane, qc, out);
+  }
+
+  #certify(lane: LaneState, qc: LaneQc, out: LanesEffect[]): void {
+    const n = qc.body.number;
     this.counters.laneQcs++;
     lane.certifiedNext = Math.max(lane.certifiedNext, n + 1);
     lane.certified.add(n);
@@ -561,7 +609,10 @@ export class LanesMachine {
         const numbers = this.#votesToResend(lane);
         if (numbers.length > 0) out.push({ kind: "resend", release: numbers.map((n) => this.#signVote(lane, n)) });
       }
-      if (lane.lane === this.me) this.#pushLatestOwn(lane, out);
+      if (lane.lane === this.me) {
+        this.#pushLatestOwn(lane, out);
+        this.#reannounceOwn(lane, out);
+      }
       const floor = lane.lane === this.me ? this.#ownLaneFloor : 0;
       if (lane.ahead.size > 0 || lane.next < lane.finalizedNext || lane.next < floor) {
         const upTo = Math.max(lane.finalizedNext, floor, ...lane.ahead.keys());
@@ -595,6 +646,26 @@ export class LanesMachine {
     for (let n = low; n <= top; n++) if (lane.blocks.has(n)) numbers.push(n);
     if (newest > top && !lane.certified.has(newest) && lane.blocks.has(newest)) numbers.push(newest);
     return numbers;
+  }
+
+  /**
+   * What lets the other members certify the newest certified own block that
+   * is not final yet, once more: the owner's own vote where voters certify
+   * from it, else the LaneQC. A voter that missed it once would otherwise
+   * never certify that block (no other vote reaches it); under load a later
+   * block makes up for it, on an idle lane nothing would. One message per
+   * member and period.
+   */
+  #reannounceOwn(lane: LaneState, out: LanesEffect[]): void {
+    const top = lane.certifiedNext - 1;
+    if (top < lane.finalizedNext || !lane.certified.has(top)) return;
+    if (!this.#votersCertifyAlone) {
+      if (this.#ownQc?.body.number === top) out.push({ kind: "announceLaneQc", qc: this.#ownQc });
+      return;
+    }
+    // Only a vote already released (durable block, voted in order): re-sending cannot run ahead of the outbox.
+    if (top < Math.min(lane.votedNext, lane.durableNext) && lane.blocks.has(top))
+      out.push({ kind: "resend", release: [this.#signVote(lane, top)] });
   }
 
   #pushLatestOwn(lane: LaneState, out: LanesEffect[]): void {

@@ -35,6 +35,8 @@ export type LanesInput =
   /** A pushed lane block, or one from a sync response. */
   | { kind: "laneBlock"; block: LaneBlock; verified?: boolean }
   | { kind: "laneVote"; vote: LaneVote; verified?: boolean }
+  /** A lane owner's announced LaneQC (committees where a voter cannot certify alone: vote-routing.ts). */
+  | { kind: "laneQc"; qc: LaneQc; verified?: boolean }
   /** A write this machine asked for is durable (its number from the persist effect). */
   | { kind: "durable"; id: number }
   /** The lanes' timer fired (production deadline, retransmission). */
@@ -51,6 +53,8 @@ export type LanesEffect =
   | ResendEffect
   /** A LaneQC formed: block `number` of `lane` is available. */
   | { kind: "laneQc"; qc: LaneQc }
+  /** The own lane's LaneQC, for every member (only where voters cannot form it themselves: vote-routing.ts). */
+  | { kind: "announceLaneQc"; qc: LaneQc }
   /** A block of `lane` is held now (own or received): consensus' leader waits for its certificate. */
   | { kind: "laneSeen"; lane: number; number: number }
   | { kind: "setTimer"; deadlineMs: number }

@@ -7,16 +7,18 @@ import {
   codecs,
   consensusMessageCodec,
   type HaAnnouncement,
+  type LaneQc,
   type LaneVote,
 } from "../types/index.ts";
 import { openGossip, PublishGenerations, sealGossip } from "./gossip-envelope.ts";
 import type { Host } from "./host.ts";
-import type { NetMetrics, Topic } from "./metrics.ts";
-import { type ProtocolIds, TOPICS, topicOf } from "./protocols.ts";
+import type { NetMetrics, SharedTopic, Topic } from "./metrics.ts";
+import { type ProtocolIds, TOPICS } from "./protocols.ts";
 import { checkGossip, type GossipValue, type ValidationContext } from "./validate.ts";
 
 export interface GossipHandlers {
   onLaneVote(vote: LaneVote): void;
+  onLaneQc(qc: LaneQc): void;
   onConsensus(msg: ConsensusMessage): void;
   onAppVote(vote: AppVote): void;
   onBatchVote(msg: BatchVoteMessage): void;
@@ -47,6 +49,8 @@ export class Gossip {
   readonly #log: Logger;
   /** Decoded values between validation and delivery; keyed weakly so it cannot grow. */
   readonly #validated = new WeakMap<Uint8Array, GossipValue>();
+  /** Subscribed topic string -> our topic name. */
+  readonly #subscribed = new Map<string, Topic>();
   readonly #loopback: boolean;
   /** Called with the sending peer of every rejected message. */
   onReject: (peer: string, topic: Topic, reason: string) => void = () => {};
@@ -76,29 +80,13 @@ export class Gossip {
   }
 
   start(): void {
+    for (const t of TOPICS) this.#subscribe(t, this.#ids.topic[t]);
+    // A lane owner's own vote topic: the other members' votes on its blocks.
+    const own = this.#ctx.ownLane;
+    if (own !== undefined && own !== null) this.#subscribe("lane_vote_owner", this.#ids.laneVoteTo[own]!);
     const pubsub = this.#host.services.pubsub;
-    for (const t of TOPICS) {
-      const topicString = this.#ids.topic[t];
-      pubsub.topicValidators.set(topicString, (peer, msg) => {
-        const payload = openGossip(msg.data);
-        const result =
-          payload === null ? ({ verdict: "reject", reason: "decode" } as const) : checkGossip(t, payload, this.#ctx);
-        if (result.verdict === "accept") {
-          this.#metrics.message(t, "accept", "ok");
-          this.#validated.set(msg.data, result.value);
-        } else {
-          this.#metrics.message(t, result.verdict, result.reason);
-          if (result.verdict === "reject") {
-            this.#log.debug({ topic: t, peer: peer.toString(), reason: result.reason }, "rejected gossip message");
-            this.onReject(peer.toString(), t, result.reason);
-          }
-        }
-        return VERDICT[result.verdict];
-      });
-      pubsub.subscribe(topicString);
-    }
     pubsub.addEventListener("message", (evt) => {
-      const t = topicOf(this.#ids, evt.detail.topic);
+      const t = this.#subscribed.get(evt.detail.topic);
       if (t === undefined) return;
       const data = evt.detail.data;
       let value = this.#validated.get(data);
@@ -113,8 +101,47 @@ export class Gossip {
     });
   }
 
+  #subscribe(t: Topic, topicString: string): void {
+    const pubsub = this.#host.services.pubsub;
+    this.#subscribed.set(topicString, t);
+    pubsub.topicValidators.set(topicString, (peer, msg) => {
+      const payload = openGossip(msg.data);
+      const result =
+        payload === null ? ({ verdict: "reject", reason: "decode" } as const) : checkGossip(t, payload, this.#ctx);
+      if (result.verdict === "accept") {
+        this.#metrics.message(t, "accept", "ok");
+        this.#validated.set(msg.data, result.value);
+      } else {
+        this.#metrics.message(t, result.verdict, result.reason);
+        if (result.verdict === "reject") {
+          this.#log.debug({ topic: t, peer: peer.toString(), reason: result.reason }, "rejected gossip message");
+          this.onReject(peer.toString(), t, result.reason);
+        }
+      }
+      return VERDICT[result.verdict];
+    });
+    pubsub.subscribe(topicString);
+  }
+
+  /** A vote to every member (the owner's own vote, where voters certify from it: lanes/vote-routing.ts). */
   publishLaneVote(vote: LaneVote): Promise<void> {
     return this.#publish("lane_vote", codecs.laneVote.encode(vote), { topic: "lane_vote", value: vote });
+  }
+
+  /** A vote to its lane's owner only: on the topic only the owner (each of its HA instances) subscribes to. */
+  sendLaneVote(vote: LaneVote): Promise<void> {
+    const topicString = this.#ids.laneVoteTo[vote.body.lane];
+    if (topicString === undefined) return Promise.resolve();
+    return this.#publish(
+      "lane_vote_owner",
+      codecs.laneVote.encode(vote),
+      { topic: "lane_vote_owner", value: vote },
+      topicString,
+    );
+  }
+
+  publishLaneQc(qc: LaneQc): Promise<void> {
+    return this.#publish("lane_qc", codecs.laneQc.encode(qc), { topic: "lane_qc", value: qc });
   }
 
   publishConsensus(msg: ConsensusMessage): Promise<void> {
@@ -135,18 +162,22 @@ export class Gossip {
   }
 
   /** Test and bench hook: publish raw message bytes (enveloped like any publish) on a topic without loopback. */
-  publishRaw(topic: Topic, data: Uint8Array): Promise<void> {
-    return this.#send(topic, data);
+  publishRaw(topic: SharedTopic, data: Uint8Array): Promise<void> {
+    return this.#send(topic, this.#ids.topic[topic], data);
   }
 
   /** Own messages skip the network: delivered to the local handler on a microtask, never re-entrantly. */
-  async #publish(topic: Topic, data: Uint8Array, value: GossipValue): Promise<void> {
+  async #publish(
+    topic: Topic,
+    data: Uint8Array,
+    value: GossipValue,
+    topicString = this.#ids.topic[topic as SharedTopic],
+  ): Promise<void> {
     if (this.#loopback) queueMicrotask(() => this.#deliver(value));
-    await this.#send(topic, data);
+    await this.#send(topic, topicString, data);
   }
 
-  async #send(topic: Topic, data: Uint8Array): Promise<void> {
-    const topicString = this.#ids.topic[topic];
+  async #send(topic: Topic, topicString: string, data: Uint8Array): Promise<void> {
     const envelope = sealGossip(data, this.#generations.next(topicString, data));
     try {
       await this.#host.services.pubsub.publish(topicString, envelope);
@@ -163,7 +194,11 @@ export class Gossip {
     try {
       switch (v.topic) {
         case "lane_vote":
+        case "lane_vote_owner":
           this.#handlers.onLaneVote(v.value);
+          break;
+        case "lane_qc":
+          this.#handlers.onLaneQc(v.value);
           break;
         case "consensus":
           this.#handlers.onConsensus(v.value);

@@ -9,7 +9,7 @@ import { createLibp2p } from "libp2p";
 import { sha256 } from "../types/index.ts";
 import { coalescedTcp } from "./coalesced-tcp.ts";
 import type { NetLimits } from "./limits.ts";
-import { type ProtocolIds, TOPICS } from "./protocols.ts";
+import { allTopicStrings, type ProtocolIds } from "./protocols.ts";
 
 export type Host = Libp2p<{ pubsub: GossipSub; identify: unknown; ping: unknown }>;
 
@@ -40,8 +40,8 @@ export async function createHost(opts: {
   const isBanned = opts.isBanned ?? (() => false);
   const { ids, limits } = opts;
   const topicScores = Object.fromEntries(
-    TOPICS.map((t) => [
-      ids.topic[t],
+    allTopicStrings(ids).map((topicString) => [
+      topicString,
       createTopicScoreParams({
         topicWeight: 1,
         // No positive or delivery-deficit terms: only invalid messages count.
@@ -80,7 +80,7 @@ export async function createHost(opts: {
         fallbackToFloodsub: false,
         allowPublishToZeroTopicPeers: true,
         ignoreDuplicatePublishError: true,
-        allowedTopics: TOPICS.map((t) => ids.topic[t]),
+        allowedTopics: allTopicStrings(ids),
         msgIdFn: (msg) => sha256(encoder.encode(msg.topic), SEP, msg.data),
         maxInboundDataLength: limits.maxGossipFrameBytes,
         maxOutboundBufferSize: 4 * limits.maxGossipFrameBytes,

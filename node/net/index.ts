@@ -35,6 +35,7 @@ export {
   type NetMetricsSink,
   type NetMetricsSnapshot,
   type PushEvent,
+  type SharedTopic,
   type SyncKind,
   type SyncOutcome,
   type SyncRole,

@@ -11,7 +11,10 @@
  *   push("dropped", n)            -> dropped.inc({ queue: "push" }, n)
  */
 
-export type Topic = "lane_vote" | "consensus" | "app_vote" | "batch_vote" | "ha_announce";
+/** The topics every node subscribes to. */
+export type SharedTopic = "lane_vote" | "lane_qc" | "consensus" | "app_vote" | "batch_vote" | "ha_announce";
+/** Every topic, for metrics: the shared ones and a lane owner's own vote topic (`lane_vote_owner`, one per lane). */
+export type Topic = SharedTopic | "lane_vote_owner";
 export type Verdict = "accept" | "ignore" | "reject";
 export type SyncKind = "status" | "commitQcs" | "laneBlocks" | "globalBlocks" | "batchQcs";
 export type SyncRole = "client" | "server";

@@ -9,6 +9,7 @@ import type {
   ConsensusMessage,
   HaAnnouncement,
   LaneBlock,
+  LaneQc,
   LaneVote,
   View,
 } from "../types/index.ts";
@@ -16,7 +17,7 @@ import { codecs } from "../types/index.ts";
 import { Gossip } from "./gossip.ts";
 import { createHost, type Host } from "./host.ts";
 import { type NetLimits, resolveLimits } from "./limits.ts";
-import { NetMetrics, type NetMetricsSink, type Topic } from "./metrics.ts";
+import { NetMetrics, type NetMetricsSink, type SharedTopic } from "./metrics.ts";
 import { PeerGuard } from "./peer-guard.ts";
 import { protocolIds } from "./protocols.ts";
 import { handlePushStream, PushSender } from "./push.ts";
@@ -29,6 +30,7 @@ import { newVerifyCache } from "./validate.ts";
 export interface NetworkHandlers {
   onLaneBlock(block: LaneBlock, fromPeer: string): void;
   onLaneVote(vote: LaneVote): void;
+  onLaneQc(qc: LaneQc): void;
   onConsensus(msg: ConsensusMessage): void;
   onAppVote(vote: AppVote): void;
   onBatchVote(msg: BatchVoteMessage): void;
@@ -36,6 +38,8 @@ export interface NetworkHandlers {
   isRelevantView?(view: View): boolean;
   /** Optional: lane votes it calls redundant are ignored (not penalized) before their signature is checked. */
   isRedundantLaneVote?(vote: LaneVote): boolean;
+  /** Optional: announced LaneQCs it calls redundant are ignored (not penalized) unchecked. */
+  isRedundantLaneQc?(qc: LaneQc): boolean;
   /** Served to syncing peers; omit to serve nothing (requests answered "unavailable"). */
   syncServer?: SyncServerHandlers;
 }
@@ -87,7 +91,12 @@ export interface Network {
   stop(): Promise<void>;
   /** Multiaddrs this node listens on, with its `/p2p/` suffix (for tests and `status`). */
   addresses(): string[];
+  /** A lane vote to every member (the owner's own vote: lanes/vote-routing.ts). */
   publishLaneVote(vote: LaneVote): Promise<void>;
+  /** A lane vote to its lane's owner only (every HA instance of it). */
+  sendLaneVote(vote: LaneVote): Promise<void>;
+  /** An own lane's LaneQC to every member. */
+  publishLaneQc(qc: LaneQc): Promise<void>;
   publishConsensus(msg: ConsensusMessage): Promise<void>;
   publishAppVote(vote: AppVote): Promise<void>;
   publishBatchVote(msg: BatchVoteMessage): Promise<void>;
@@ -103,15 +112,17 @@ export interface Network {
   pushStatus(): PushPeerStatus[];
   metrics: NetMetrics;
   /** Peers known to be subscribed to a topic (the gossip reach of a publish). */
-  topicPeers(topic: Topic): string[];
+  topicPeers(topic: SharedTopic): string[];
+  /** Peers subscribed to lane `lane`'s owner vote topic (its owner's instances). */
+  laneOwnerPeers(lane: number): string[];
   /** Peers in gossipsub's mesh for a topic: none, by design (host.ts: nothing is forwarded). */
-  meshPeers(topic: Topic): string[];
+  meshPeers(topic: SharedTopic): string[];
   /** Gossipsub's score of a connected peer (negative once it sent invalid messages). */
   peerScore(peerId: string): number;
   /** True while a peer is kept out for having sent invalid messages. */
   isBanned(peerId: string): boolean;
   /** Bench and test hook: raw bytes onto a topic, no validation or loopback on this side. */
-  publishRaw(topic: Topic, data: Uint8Array): Promise<void>;
+  publishRaw(topic: SharedTopic, data: Uint8Array): Promise<void>;
 }
 
 export async function createNetwork(opts: NetworkOptions): Promise<Network> {
@@ -121,7 +132,7 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
     throw new Error(`configured chain id ${opts.chainId} differs from genesis chain id ${chainId}`);
   }
   const limits = resolveLimits(opts.limits);
-  const ids = protocolIds(chainId);
+  const ids = protocolIds(chainId, committee.size);
   const ownPeerId = peerIdOf(opts.nodeKey.publicKey);
   const index = opts.validatorIndex;
   if (index !== null) {
@@ -178,9 +189,12 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
       cache,
       isRelevantView: handlers.isRelevantView?.bind(handlers),
       isRedundantLaneVote: handlers.isRedundantLaneVote?.bind(handlers),
+      isRedundantLaneQc: handlers.isRedundantLaneQc?.bind(handlers),
+      ownLane: index,
     },
     {
       onLaneVote: (v) => handlers.onLaneVote(v),
+      onLaneQc: (qc) => handlers.onLaneQc(qc),
       onConsensus: (m) => handlers.onConsensus(m),
       onAppVote: (v) => handlers.onAppVote(v),
       onBatchVote: (m) => handlers.onBatchVote(m),
@@ -344,6 +358,8 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
     },
 
     publishLaneVote: (vote) => gossip.publishLaneVote(vote),
+    sendLaneVote: (vote) => gossip.sendLaneVote(vote),
+    publishLaneQc: (qc) => gossip.publishLaneQc(qc),
     publishConsensus: (msg) => gossip.publishConsensus(msg),
     publishAppVote: (vote) => gossip.publishAppVote(vote),
     publishBatchVote: (msg) => gossip.publishBatchVote(msg),
@@ -395,6 +411,7 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
     pushStatus: () => [...pushers.values()].map((p) => p.state()),
     metrics,
     topicPeers: (topic) => host.services.pubsub.getSubscribers(ids.topic[topic]).map((p) => p.toString()),
+    laneOwnerPeers: (lane) => host.services.pubsub.getSubscribers(ids.laneVoteTo[lane] ?? "").map((p) => p.toString()),
     // getMeshPeers is on the implementation class, not on the exported interface.
     meshPeers: (topic) =>
       (host.services.pubsub as unknown as { getMeshPeers(t: string): string[] }).getMeshPeers(ids.topic[topic]),

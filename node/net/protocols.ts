@@ -1,16 +1,30 @@
 import { assertChainId } from "../types/index.ts";
-import type { Topic } from "./metrics.ts";
+import type { SharedTopic, Topic } from "./metrics.ts";
 
-export const TOPICS: readonly Topic[] = ["lane_vote", "consensus", "app_vote", "batch_vote", "ha_announce"];
+/** Topics every node subscribes to (a lane owner also subscribes to its own lane's vote topic). */
+export const TOPICS: readonly SharedTopic[] = [
+  "lane_vote",
+  "lane_qc",
+  "consensus",
+  "app_vote",
+  "batch_vote",
+  "ha_announce",
+];
 
 /** Protocol ids and topic names, all scoped by chain id so two chains never mix. */
 export interface ProtocolIds {
   push: string;
   sync: string;
-  topic: Record<Topic, string>;
+  topic: Record<SharedTopic, string>;
+  /**
+   * Per lane, the topic its owner alone subscribes to: other members' votes
+   * on its blocks (lanes/vote-routing.ts). A flood publish reaches the
+   * subscribed peers only: every instance of the owner (HA), nobody else.
+   */
+  laneVoteTo: readonly string[];
 }
 
-export function protocolIds(chainId: string): ProtocolIds {
+export function protocolIds(chainId: string, lanes = 0): ProtocolIds {
   assertChainId(chainId);
   const base = `/validator/${chainId}`;
   return {
@@ -18,16 +32,24 @@ export function protocolIds(chainId: string): ProtocolIds {
     sync: `${base}/sync/1`,
     topic: {
       lane_vote: `${base}/lane_vote/1`,
+      lane_qc: `${base}/lane_qc/1`,
       consensus: `${base}/consensus/1`,
       app_vote: `${base}/app_vote/1`,
       batch_vote: `${base}/batch_vote/1`,
       ha_announce: `${base}/ha_announce/1`,
     },
+    laneVoteTo: Array.from({ length: lanes }, (_, lane) => `${base}/lane_vote_to/${lane}/1`),
   };
+}
+
+/** Every topic string a node may see: the shared ones and every lane owner's. */
+export function allTopicStrings(ids: ProtocolIds): string[] {
+  return [...TOPICS.map((t) => ids.topic[t]), ...ids.laneVoteTo];
 }
 
 /** Reverse map: gossipsub topic string -> our topic name. */
 export function topicOf(ids: ProtocolIds, topicString: string): Topic | undefined {
   for (const t of TOPICS) if (ids.topic[t] === topicString) return t;
+  if (ids.laneVoteTo.includes(topicString)) return "lane_vote_owner";
   return undefined;
 }

@@ -1,4 +1,11 @@
-import { type Committee, type KnownHashes, verifyCommitQc, verifySigned, verifyTimeoutQc } from "../committee/index.ts";
+import {
+  type Committee,
+  type KnownHashes,
+  verifyCommitQc,
+  verifyLaneQc,
+  verifySigned,
+  verifyTimeoutQc,
+} from "../committee/index.ts";
 import { VerifyCache, verifyMemberSignature } from "../crypto/index.ts";
 import {
   type AppVote,
@@ -10,6 +17,7 @@ import {
   DOMAINS,
   type HaAnnouncement,
   type LaneBlock,
+  type LaneQc,
   type LaneVote,
   type SignedMessage,
   type View,
@@ -46,6 +54,8 @@ export type Checked<T> = { verdict: "accept"; value: T } | { verdict: Exclude<Ve
 
 export type GossipValue =
   | { topic: "lane_vote"; value: LaneVote }
+  | { topic: "lane_vote_owner"; value: LaneVote }
+  | { topic: "lane_qc"; value: LaneQc }
   | { topic: "consensus"; value: ConsensusMessage }
   | { topic: "app_vote"; value: AppVote }
   | { topic: "batch_vote"; value: BatchVoteMessage }
@@ -65,6 +75,10 @@ export interface ValidationContext {
    * most of a block's incoming votes arrive after its LaneQC formed.
    */
   isRedundantLaneVote?: (vote: LaneVote) => boolean;
+  /** The same for an announced LaneQC (certified or final here already, with that hash): ignored unchecked. */
+  isRedundantLaneQc?: (qc: LaneQc) => boolean;
+  /** This node's lane (validator index): the only lane whose votes its own vote topic carries. */
+  ownLane?: number | null;
 }
 
 export function newVerifyCache(): VerifyCache {
@@ -88,7 +102,10 @@ function decodeOrReject<T>(decode: () => T): { ok: true; value: T } | { ok: fals
 export function maxBytesOf(topic: Topic, ctx: Pick<ValidationContext, "maxConsensusMessageBytes">): number {
   switch (topic) {
     case "lane_vote":
+    case "lane_vote_owner":
       return codecs.laneVote.maxBytes;
+    case "lane_qc":
+      return codecs.laneQc.maxBytes;
     case "app_vote":
       return codecs.appVote.maxBytes;
     case "batch_vote":
@@ -105,6 +122,17 @@ export function checkGossip(topic: Topic, data: Uint8Array, ctx: ValidationConte
   switch (topic) {
     case "lane_vote": {
       const r = checkLaneVote(data, ctx);
+      return r.verdict === "accept" ? { verdict: "accept", value: { topic, value: r.value } } : r;
+    }
+    case "lane_vote_owner": {
+      const r = checkLaneVote(data, ctx);
+      if (r.verdict !== "accept") return r;
+      // Sent to this node as the lane's owner: a vote on another lane has no business here.
+      if (r.value.body.lane !== ctx.ownLane) return reject("wrong_lane");
+      return { verdict: "accept", value: { topic, value: r.value } };
+    }
+    case "lane_qc": {
+      const r = checkLaneQcMessage(data, ctx);
       return r.verdict === "accept" ? { verdict: "accept", value: { topic, value: r.value } } : r;
     }
     case "app_vote": {
@@ -171,6 +199,16 @@ function checkLaneVote(data: Uint8Array, ctx: ValidationContext): Checked<LaneVo
     return { verdict: "ignore", reason: "irrelevant" };
   }
   return verdictOf({ kind: "laneVote", msg: d.value }, ctx, d.value);
+}
+
+/** An owner's LaneQC: votes of weight >= A on one header of a member's lane. Already known ones are ignored unchecked. */
+function checkLaneQcMessage(data: Uint8Array, ctx: ValidationContext): Checked<LaneQc> {
+  const d = decodeOrReject(() => codecs.laneQc.decode(data));
+  if (!d.ok) return reject("decode");
+  const qc = d.value;
+  if (!ctx.committee.isMember(qc.body.lane)) return reject("wrong_lane");
+  if (ctx.isRedundantLaneQc?.(qc) === true) return { verdict: "ignore", reason: "irrelevant" };
+  return verifyLaneQc(ctx.committee, qc, ctx.cache).ok ? { verdict: "accept", value: qc } : reject("bad_certificate");
 }
 
 function checkAppVote(data: Uint8Array, ctx: ValidationContext): Checked<AppVote> {

@@ -10,7 +10,7 @@ import {
   ExecutionMachine,
   MAX_PENDING_EXECUTION,
 } from "../execution/index.ts";
-import { type LanesEffect, type LanesInput, LanesMachine } from "../lanes/index.ts";
+import { type LanesEffect, type LanesInput, LanesMachine, votersCertifyAlone } from "../lanes/index.ts";
 import {
   blockHash,
   type CommitQc,
@@ -89,6 +89,8 @@ export class ProtocolNode {
   readonly attestation: AttestationMachine;
   readonly outbox: Outbox;
   readonly #verifyCache: VerifyCache | undefined;
+  /** Where released lane votes go (lanes/vote-routing.ts), fixed by the committee. */
+  readonly #votersCertifyAlone: boolean;
   #halted: string | null = null;
   /** Lane blocks of synced global blocks not final here yet, by index (bounded by MAX_SYNCED_AHEAD). */
   readonly #synced = new Map<number, LaneBlock[]>();
@@ -96,6 +98,7 @@ export class ProtocolNode {
   constructor(opts: ProtocolNodeOptions) {
     const { committee, me, signer, recovered, verifyCache } = opts;
     this.committee = committee;
+    this.#votersCertifyAlone = votersCertifyAlone(committee);
     this.me = me;
     this.outbox = new Outbox(me, recovered);
     this.#verifyCache = verifyCache;
@@ -173,6 +176,7 @@ export class ProtocolNode {
         work.push({ to: "lanes", input }, { to: "execution", input: { kind: "blocks", blocks: [input.block] } });
         break;
       case "laneVote":
+      case "laneQc":
         work.push({ to: "lanes", input });
         break;
       case "consensus":
@@ -311,7 +315,10 @@ export class ProtocolNode {
         out.push({ kind: "pushBlock", block: m.msg });
         return;
       case "laneVote":
-        out.push({ kind: "broadcast", topic: "lane_vote", vote: m.msg });
+        // To the block's owner; the owner's own vote to every member, where
+        // they certify from it (lanes/vote-routing.ts), else to nobody.
+        if (m.msg.signer !== m.msg.body.lane) out.push({ kind: "sendLaneVote", vote: m.msg });
+        else if (this.#votersCertifyAlone) out.push({ kind: "broadcast", topic: "lane_vote", vote: m.msg });
         work.push({ to: "lanes", input: { kind: "laneVote", vote: m.msg, verified: true } });
         return;
       case "proposal":
@@ -372,6 +379,7 @@ export class ProtocolNode {
   #fromLanes(e: LanesEffect, out: NodeEffect[], work: Work[]): void {
     if (this.#common("lanes", e, out, work)) return;
     if (e.kind === "laneQc") work.push({ to: "consensus", input: { kind: "laneQc", qc: e.qc } });
+    else if (e.kind === "announceLaneQc") out.push({ kind: "broadcast", topic: "lane_qc", qc: e.qc });
     else if (e.kind === "laneSeen") work.push({ to: "consensus", input: e });
     else out.push(e);
   }

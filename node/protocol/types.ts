@@ -12,6 +12,7 @@ import type {
   Evidence,
   GlobalBlock,
   LaneBlock,
+  LaneQc,
   LaneVote,
   Tx,
 } from "../types/index.ts";
@@ -38,6 +39,8 @@ export type NodeInput =
   | { kind: "tx"; tx: Tx; hash?: string }
   | { kind: "laneBlock"; block: LaneBlock; verified?: boolean }
   | { kind: "laneVote"; vote: LaneVote; verified?: boolean }
+  /** A lane owner's announced LaneQC (lanes/vote-routing.ts). */
+  | { kind: "laneQc"; qc: LaneQc; verified?: boolean }
   | { kind: "consensus"; msg: ConsensusMessage; verified?: boolean }
   | { kind: "appVote"; vote: AppVote; verified?: boolean }
   | { kind: "batchVote"; msg: BatchVoteMessage; verified?: boolean }
@@ -78,6 +81,10 @@ export type NodeEffect =
   | { kind: "pushBlock"; block: LaneBlock }
   /** Own votes and proposals are released by the outbox; certificates relay others' signatures. */
   | { kind: "broadcast"; topic: "lane_vote"; vote: LaneVote }
+  /** An own vote on another member's lane block: to that lane's owner only (lanes/vote-routing.ts). */
+  | { kind: "sendLaneVote"; vote: LaneVote }
+  /** The own lane's LaneQC, where voters cannot form it themselves. */
+  | { kind: "broadcast"; topic: "lane_qc"; qc: LaneQc }
   | { kind: "broadcast"; topic: "consensus"; msg: ConsensusMessage }
   | { kind: "broadcast"; topic: "app_vote"; vote: AppVote }
   /** Own batch vote (first push, after its record is durable, or a re-push). */

@@ -625,6 +625,7 @@ class Runtime implements RunningNode {
           this.#journal.laneVote(vote);
           this.#offer({ kind: "laneVote", vote, verified: true });
         },
+        onLaneQc: (qc) => this.#offer({ kind: "laneQc", qc, verified: true }),
         onConsensus: (msg) => {
           this.#journal.consensus(msg);
           this.#views.note(msg);
@@ -637,6 +638,7 @@ class Runtime implements RunningNode {
         onBatchVote: (msg) => this.#offer({ kind: "batchVote", msg, verified: true }),
         // While the audit trail (debug) is on, every vote is checked and written to it.
         isRedundantLaneVote: (vote) => !this.#journal.enabled && this.#protocol.lanes.isRedundantVote(vote),
+        isRedundantLaneQc: (qc) => this.#protocol.lanes.isRedundantQc(qc),
         syncServer: syncServerFor(this.#storage, committee.size, this.#views),
       },
     });
@@ -878,12 +880,16 @@ class Runtime implements RunningNode {
         case "broadcast":
           if (!this.#mayRelease()) break;
           if (e.topic === "lane_vote") void net.publishLaneVote(e.vote);
+          else if (e.topic === "lane_qc") void net.publishLaneQc(e.qc);
           else if (e.topic === "consensus") {
             this.#views.note(e.msg);
             this.#journalVote(e.msg);
             void net.publishConsensus(e.msg);
           } else if (e.topic === "batch_vote") void net.publishBatchVote(e.msg);
           else void net.publishAppVote(e.vote);
+          break;
+        case "sendLaneVote":
+          if (this.#mayRelease()) void net.sendLaneVote(e.vote);
           break;
         case "fetchBatchQcs":
           this.#catchUp?.batchQcs(e.from);

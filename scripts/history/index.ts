@@ -136,10 +136,15 @@ export async function buildHistory(opts: BuildHistoryOptions): Promise<BuildHist
         case "broadcast":
           for (const n of others) {
             if (e.topic === "lane_vote") n.queue.push({ kind: "laneVote", vote: e.vote });
+            else if (e.topic === "lane_qc") n.queue.push({ kind: "laneQc", qc: e.qc });
             else if (e.topic === "consensus") n.queue.push({ kind: "consensus", msg: e.msg });
             else if (e.topic === "batch_vote") n.queue.push({ kind: "batchVote", msg: e.msg });
             else n.queue.push({ kind: "appVote", vote: e.vote });
           }
+          break;
+        case "sendLaneVote":
+          for (const n of others)
+            if (n.validatorIndex === e.vote.body.lane) n.queue.push({ kind: "laneVote", vote: e.vote });
           break;
         case "setTimer":
           from.timers.set(e.timer, { key: e.key, deadlineMs: e.deadlineMs });

@@ -20,6 +20,7 @@ import {
   type GlobalBlock,
   headerHash,
   type LaneBlock,
+  type LaneQc,
   type LaneVote,
   laneBlockSigningBody,
   laneVoteSigningBody,
@@ -73,6 +74,7 @@ export const quietLogger = pino({ level: process.env.LOG_LEVEL ?? "silent" });
 export class Inbox implements NetworkHandlers {
   laneBlocks: Array<{ block: LaneBlock; from: string }> = [];
   laneVotes: LaneVote[] = [];
+  laneQcs: LaneQc[] = [];
   consensus: ConsensusMessage[] = [];
   appVotes: AppVote[] = [];
   batchVotes: BatchVoteMessage[] = [];
@@ -86,6 +88,9 @@ export class Inbox implements NetworkHandlers {
   }
   onLaneVote(v: LaneVote): void {
     this.laneVotes.push(v);
+  }
+  onLaneQc(qc: LaneQc): void {
+    this.laneQcs.push(qc);
   }
   onConsensus(m: ConsensusMessage): void {
     this.consensus.push(m);

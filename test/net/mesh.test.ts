@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { aggregate } from "../../node/crypto/index.ts";
 import { TOPICS } from "../../node/net/index.ts";
 import { bytesEqual, headerHash } from "../../node/types/index.ts";
 import {
@@ -70,6 +71,34 @@ test("lane votes, consensus messages and app votes reach every node, observer in
   assert.equal(nodes[0]!.net.metrics.messages("lane_vote", "accept"), 0);
   assert.equal(nodes[1]!.net.metrics.messages("lane_vote", "accept"), 1);
   assert.equal(observer!.net.metrics.messages("consensus", "accept"), 2);
+});
+
+test("a vote sent to a lane's owner reaches that owner only; the owner's announced LaneQC reaches everyone", async () => {
+  const all = [...nodes, observer!];
+  await until("each owner's vote topic is known to every other validator", () =>
+    nodes.every((n, i) => nodes.every((m, j) => i === j || n.net.laneOwnerPeers(j).join() === m.net.peerId)),
+  );
+  assert.deepEqual(observer!.net.laneOwnerPeers(1), [nodes[1]!.net.peerId], "an observer subscribes to none");
+  const block = laneChain(c, 1, 1)[0]!;
+  const before = all.map((n) => n.inbox.laneVotes.length);
+  await nodes[0]!.net.sendLaneVote(laneVote(c, 0, block));
+  const signed = [1, 2].map((s) => ({ signer: s, signature: laneVote(c, s, block).signature }));
+  const agg = aggregate(signed, c.committee.size);
+  await until("the owner has the vote", () => nodes[1]!.inbox.laneVotes.length === before[1]! + 1);
+  await nodes[1]!.net.publishLaneQc({
+    body: laneVote(c, 1, block).body,
+    signers: agg.signers,
+    signatures: agg.signatures,
+  });
+  // By the time everyone has the later LaneQC, a broadcast vote would have reached them too.
+  await until("every node has the LaneQC", () => all.every((n) => n.inbox.laneQcs.length === 1));
+  assert.deepEqual(
+    all.map((n, i) => n.inbox.laneVotes.length - before[i]!),
+    [1, 1, 0, 0, 0],
+    "the sender's own loopback and the owner, nobody else",
+  );
+  assert.equal(nodes[1]!.net.metrics.messages("lane_vote_owner", "accept"), 1);
+  assert.equal(observer!.net.metrics.messages("lane_qc", "accept"), 1);
 });
 
 test("the push protocol delivers each lane block to every other validator, in order, and not to observers", async () => {

@@ -91,6 +91,43 @@ test("a lane vote the runtime calls redundant is ignored before its signature is
   });
 });
 
+test("a vote on a lane owner's topic is for this node's lane only; an announced LaneQC is checked as a certificate", () => {
+  const [block] = laneChain(c, 1, 1);
+  const vote = laneVote(c, 2, block!);
+  const owner = { ...ctx, cache: newVerifyCache(), ownLane: 1 };
+  assert.equal(checkGossip("lane_vote_owner", codecs.laneVote.encode(vote), owner).verdict, "accept");
+  for (const ownLane of [3, null]) {
+    assert.deepEqual(checkGossip("lane_vote_owner", codecs.laneVote.encode(vote), { ...owner, ownLane }), {
+      verdict: "reject",
+      reason: "wrong_lane",
+    });
+  }
+  const signed = [2, 3].map((s) => ({ signer: s, signature: laneVote(c, s, block!).signature }));
+  const agg = aggregate(signed, c.committee.size);
+  const qc = { body: vote.body, signers: agg.signers, signatures: agg.signatures };
+  const fresh = () => ({ ...ctx, cache: newVerifyCache() });
+  assert.equal(checkGossip("lane_qc", codecs.laneQc.encode(qc), fresh()).verdict, "accept");
+  const forged = { ...qc, signatures: qc.signatures.map(() => new Uint8Array(64).fill(7)) };
+  const bad = { verdict: "reject", reason: "bad_certificate" };
+  assert.deepEqual(checkGossip("lane_qc", codecs.laneQc.encode(forged), fresh()), bad);
+  const one = aggregate(signed.slice(0, 1), c.committee.size);
+  const weak = { body: vote.body, signers: one.signers, signatures: one.signatures };
+  assert.deepEqual(checkGossip("lane_qc", codecs.laneQc.encode(weak), fresh()), bad, "weight below A");
+  const elsewhere = { ...qc, body: { ...qc.body, lane: 9 } };
+  assert.deepEqual(checkGossip("lane_qc", codecs.laneQc.encode(elsewhere), fresh()), {
+    verdict: "reject",
+    reason: "wrong_lane",
+  });
+  // One the runtime knows already is ignored unchecked (a forged copy costs no verify and no penalty).
+  assert.deepEqual(
+    checkGossip("lane_qc", codecs.laneQc.encode(forged), { ...fresh(), isRedundantLaneQc: () => true }),
+    {
+      verdict: "ignore",
+      reason: "irrelevant",
+    },
+  );
+});
+
 test("app votes are checked under their own domain", () => {
   const v = appVote(c, 2, 7);
   assert.equal(checkGossip("app_vote", codecs.appVote.encode(v), ctx).verdict, "accept");

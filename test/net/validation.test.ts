@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import type { Topic } from "../../node/net/index.ts";
+import type { SharedTopic } from "../../node/net/index.ts";
 import { codecs, consensusMessageCodec, DOMAINS } from "../../node/types/index.ts";
 import { laneChain, laneVote, netCommittee, startNode, stopAll, type TestNode, until } from "./fixtures.ts";
 
@@ -27,7 +27,7 @@ async function attacker(): Promise<TestNode> {
   return a;
 }
 
-async function expectRejected(topic: Topic, data: Uint8Array, reason: string): Promise<void> {
+async function expectRejected(topic: SharedTopic, data: Uint8Array, reason: string): Promise<void> {
   const a = await attacker();
   const before = v0.net.metrics.reason(topic, "reject", reason);
   await a.net.publishRaw(topic, data);

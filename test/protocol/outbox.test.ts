@@ -326,7 +326,11 @@ describe("outbox negative control in the protocol node", () => {
     const h = out.find((e): e is Extract<NodeEffect, { kind: "halt" }> => e.kind === "halt");
     assert.ok(h !== undefined, "the node halts");
     assert.match(h.reason, /outbox: lane vote for 2\/0 .*the durable block 2\/0 is none/);
-    assert.equal(out.filter((e) => e.kind === "broadcast").length, 0, "the early vote never reaches the network");
+    assert.equal(
+      out.filter((e) => e.kind === "broadcast" || e.kind === "sendLaneVote").length,
+      0,
+      "the early vote never reaches the network",
+    );
     assert.equal(n.halted, h.reason);
     assert.deepEqual(n.step({ kind: "laneBlock", block: b0! }, 2), [], "a halted node does nothing");
   });
@@ -336,12 +340,17 @@ describe("outbox negative control in the protocol node", () => {
     n.start(0);
     const [b0] = laneChain(tc4, 2, 0, 1);
     const out = n.step({ kind: "laneBlock", block: b0! }, 1);
-    assert.equal(out.filter((e) => e.kind === "broadcast").length, 0);
+    assert.equal(out.filter((e) => e.kind === "broadcast" || e.kind === "sendLaneVote").length, 0);
     const p = out.find((e) => e.kind === "persist" && e.write.kind === "laneBlock");
     assert.ok(p?.kind === "persist");
     const after = n.step({ kind: "durable", id: p.id }, 2);
-    const votes = after.filter((e) => e.kind === "broadcast" && e.topic === "lane_vote");
+    // To the block's owner (lane 2) only: lanes/vote-routing.ts.
+    const votes = after.filter((e) => e.kind === "sendLaneVote");
     assert.equal(votes.length, 1);
+    assert.equal(
+      after.some((e) => e.kind === "broadcast" && e.topic === "lane_vote"),
+      false,
+    );
     assert.equal(n.halted, null);
   });
 });

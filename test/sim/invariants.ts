@@ -125,6 +125,11 @@ export class InvariantChecker {
       case "broadcast":
         this.#onBroadcast(node, e);
         return;
+      case "sendLaneVote": {
+        const { lane, number, headerHash: hh } = e.vote.body;
+        this.#slot(e.vote.signer, `laneVote/${e.vote.signer}/${lane}/${number}`, toHex(hh), node);
+        return;
+      }
       default:
         return;
     }
@@ -136,6 +141,7 @@ export class InvariantChecker {
       this.#slot(e.vote.signer, `laneVote/${e.vote.signer}/${lane}/${number}`, toHex(hh), node);
       return;
     }
+    if (e.topic === "lane_qc") return; // others' signatures
     if (e.topic === "batch_vote") {
       const { body, signer } = e.msg.vote;
       this.#slot(signer, `batchVote/${signer}/${body.number}`, toHex(body.hash), node);

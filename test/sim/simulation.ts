@@ -1,5 +1,5 @@
 import { MemoryLevel } from "memory-level";
-import { verifyCommitQc, verifySigned, verifyTimeoutQc } from "../../node/committee/index.ts";
+import { verifyCommitQc, verifyLaneQc, verifySigned, verifyTimeoutQc } from "../../node/committee/index.ts";
 import { VerifyCache } from "../../node/crypto/index.ts";
 import { KvApp } from "../../node/execution/index.ts";
 import {
@@ -88,8 +88,8 @@ const SUSTAINED_INDEXES = 12;
 
 /** Effects carrying the node's own signature (relaying a certificate is not signing). */
 function signsSomething(e: NodeEffect): boolean {
-  if (e.kind === "pushBlock") return true;
-  if (e.kind !== "broadcast") return false;
+  if (e.kind === "pushBlock" || e.kind === "sendLaneVote") return true;
+  if (e.kind !== "broadcast" || e.topic === "lane_qc") return false;
   return e.topic !== "consensus" || (e.msg.kind !== "commitQc" && e.msg.kind !== "timeoutQc");
 }
 
@@ -427,6 +427,7 @@ class Simulation {
       ok = verifySigned(committee, { kind: "laneBlock", msg: input.block }, this.cache).ok;
     else if (input.kind === "laneVote")
       ok = verifySigned(committee, { kind: "laneVote", msg: input.vote }, this.cache).ok;
+    else if (input.kind === "laneQc") ok = verifyLaneQc(committee, input.qc, this.cache).ok;
     else if (input.kind === "appVote")
       ok = verifySigned(committee, { kind: "appVote", msg: input.vote }, this.cache).ok;
     else if (input.kind === "consensus") {
@@ -528,6 +529,7 @@ class Simulation {
           break;
         case "broadcast":
           if (e.topic === "lane_vote") this.sendToAll(n, { kind: "laneVote", vote: e.vote });
+          else if (e.topic === "lane_qc") this.sendToAll(n, { kind: "laneQc", qc: e.qc });
           else if (e.topic === "consensus") this.sendToAll(n, { kind: "consensus", msg: e.msg });
           else if (e.topic === "batch_vote") {
             if (
@@ -541,6 +543,12 @@ class Simulation {
             this.sendToAll(n, { kind: "batchVote", msg: e.msg });
           } else this.sendToAll(n, { kind: "appVote", vote: e.vote });
           break;
+        case "sendLaneVote": {
+          // The owner topic: every process of the lane's validator (a Byzantine member's twin too), nobody else.
+          const lane = e.vote.body.lane;
+          this.sendTo(n, { kind: "laneVote", vote: e.vote }, (to) => to.validator === lane);
+          break;
+        }
         case "setTimer": {
           const token = ++this.timerToken;
           n.timers.set(e.timer, token);
@@ -625,8 +633,12 @@ class Simulation {
   }
 
   sendToAll(from: SimNode, input: NodeInput): void {
+    this.sendTo(from, input, () => true);
+  }
+
+  sendTo(from: SimNode, input: NodeInput, accepts: (to: SimNode) => boolean): void {
     for (const to of this.nodes) {
-      if (to === from || !this.reachable(from, to)) continue;
+      if (to === from || !accepts(to) || !this.reachable(from, to)) continue;
       if (this.dropRate > 0 && this.rng.chance(this.dropRate)) continue;
       this.queue.push(this.now + this.delay(), { kind: "deliver", to, inc: to.inc, input });
       if (this.dupRate > 0 && this.rng.chance(this.dupRate)) {
