@@ -1,5 +1,5 @@
 import { assertChainId } from "../types/index.ts";
-import type { SharedTopic, Topic } from "./metrics.ts";
+import type { SharedTopic } from "./metrics.ts";
 
 /** Topics every node subscribes to (a lane owner also subscribes to its own lane's vote topic). */
 export const TOPICS: readonly SharedTopic[] = [
@@ -45,11 +45,4 @@ export function protocolIds(chainId: string, lanes = 0): ProtocolIds {
 /** Every topic string a node may see: the shared ones and every lane owner's. */
 export function allTopicStrings(ids: ProtocolIds): string[] {
   return [...TOPICS.map((t) => ids.topic[t]), ...ids.laneVoteTo];
-}
-
-/** Reverse map: gossipsub topic string -> our topic name. */
-export function topicOf(ids: ProtocolIds, topicString: string): Topic | undefined {
-  for (const t of TOPICS) if (ids.topic[t] === topicString) return t;
-  if (ids.laneVoteTo.includes(topicString)) return "lane_vote_owner";
-  return undefined;
 }
