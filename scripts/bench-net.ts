@@ -179,7 +179,7 @@ async function child(): Promise<void> {
     debugInfo = () => JSON.stringify([net.metrics.snapshot().push, net.pushStatus()]);
   } else {
     // The node's host allows only its own topics: lane blocks ride the lane_vote topic of this bench chain.
-    const ids = protocolIds(CHAIN_ID);
+    const ids = protocolIds(CHAIN_ID, N);
     const topic = ids.topic.lane_vote;
     const host = await createHost({
       privateKey: libp2pPrivateKey(bench.nodeKeys[index]!),

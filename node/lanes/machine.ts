@@ -125,8 +125,8 @@ export class LanesMachine {
   readonly #ownLaneFloor: number;
   /** Voters certify from the owner's vote and their own (vote-routing.ts); else the owner announces its LaneQCs. */
   readonly #votersCertifyAlone: boolean;
-  /** The highest LaneQC this node formed for its own lane (re-announced until final when voters cannot certify alone). */
-  #ownQc: LaneQc | null = null;
+  /** LaneQCs this node formed for its own lane, by number, not final yet (re-announced when voters cannot certify alone). */
+  readonly #ownQcs = new Map<number, LaneQc>();
 
   constructor(opts: LanesMachineOptions) {
     if ((opts.me === null) !== (opts.signer === null)) throw new Error("a validator needs a signer; an observer none");
@@ -194,24 +194,31 @@ export class LanesMachine {
    * Whether a lane vote would tell this node nothing: it holds the voted
    * block, with that header hash, and the block is certified or final
    * already. The network edge ignores such votes before their signature is
-   * checked: of a block's n-1 incoming votes only the first f+1 (with this
-   * node's own) make its LaneQC. A vote for another hash at that number is
-   * never redundant (it may be an equivocation).
+   * checked: of the n-1 votes an owner receives on its block only the first
+   * (with its own, weight A) make the LaneQC, and voters re-send theirs. A
+   * vote for another hash at that number is never redundant (it may be an
+   * equivocation).
    */
   isRedundantVote(vote: LaneVote): boolean {
-    return this.#settledAndHeld(vote.body.lane, vote.body.number, vote.body.headerHash);
+    const lane = this.#lanes[vote.body.lane];
+    if (lane === undefined || !settled(lane, vote.body.number)) return false;
+    const held = lane.blocks.get(vote.body.number);
+    return held !== undefined && bytesEqual(held.hash, vote.body.headerHash);
   }
 
-  /** The same for an announced LaneQC: this node holds that block and knows it certified or final. */
+  /** Voters certify from the owner's vote and their own (vote-routing.ts): where released votes go. */
+  get votersCertifyAlone(): boolean {
+    return this.#votersCertifyAlone;
+  }
+
+  /**
+   * The same for an announced LaneQC, which is no one's statement (no
+   * evidence to find in it): any number final or certified here already,
+   * held or not (an observer is not pushed blocks).
+   */
   isRedundantQc(qc: LaneQc): boolean {
-    return this.#settledAndHeld(qc.body.lane, qc.body.number, qc.body.headerHash);
-  }
-
-  #settledAndHeld(laneIndex: number, n: number, hash: Uint8Array): boolean {
-    const lane = this.#lanes[laneIndex];
-    if (lane === undefined || !settled(lane, n)) return false;
-    const held = lane.blocks.get(n);
-    return held !== undefined && bytesEqual(held.hash, hash);
+    const lane = this.#lanes[qc.body.lane];
+    return lane !== undefined && settled(lane, qc.body.number);
   }
 
   get mempoolSize(): number {
@@ -492,10 +499,7 @@ export class LanesMachine {
     const lane = this.#lanes[vote.body.lane];
     if (lane === undefined || !this.committee.isMember(vote.signer)) return;
     const n = vote.body.number;
-    // Bounded: only numbers that can still matter, inside the window. A
-    // number below the highest certified one still matters (see `certified`).
-    if (settled(lane, n)) return;
-    if (n >= lane.finalizedNext + this.committee.params.laneWindow) return;
+    if (this.#outOfPlay(lane, n)) return;
     if (!verified && !verifySigned(this.committee, { kind: "laneVote", msg: vote }, this.#cache).ok) {
       out.push({ kind: "event", level: "warn", msg: "bad lane vote signature", data: { signer: vote.signer } });
       return;
@@ -504,7 +508,8 @@ export class LanesMachine {
     if (qc === null) return;
     this.#certify(lane, qc, out);
     if (lane.lane === this.me && !this.#votersCertifyAlone) {
-      if (this.#ownQc === null || qc.body.number > this.#ownQc.body.number) this.#ownQc = qc;
+      // Bounded: numbers below finalizedNext + laneWindow, dropped once final (#reannounceOwn).
+      this.#ownQcs.set(n, qc);
       out.push({ kind: "announceLaneQc", qc });
     }
   }
@@ -514,8 +519,7 @@ export class LanesMachine {
     const lane = this.#lanes[qc.body.lane];
     if (lane === undefined) return;
     const n = qc.body.number;
-    if (settled(lane, n)) return;
-    if (n >= lane.finalizedNext + this.committee.params.laneWindow) return;
+    if (this.#outOfPlay(lane, n)) return;
     if (!verified) {
       const check = verifyLaneQc(this.committee, qc, this.#cache);
       if (!check.ok) {
@@ -529,6 +533,14 @@ export class LanesMachine {
       }
     }
     this.#certify(lane, qc, out);
+  }
+
+  /**
+   * Bounded: only numbers that can still matter, inside the window. A number
+   * below the highest certified one still matters (see `certified`).
+   */
+  #outOfPlay(lane: LaneState, n: number): boolean {
+    return settled(lane, n) || n >= lane.finalizedNext + this.committee.params.laneWindow;
   }
 
   #certify(lane: LaneState, qc: LaneQc, out: LanesEffect[]): void {
@@ -599,13 +611,16 @@ export class LanesMachine {
   /**
    * Lost messages: re-send the durable own votes the next proposal needs
    * (below) and the latest durable own vote of every lane not yet certified,
-   * and re-push the latest durable own block. Identical bytes, so re-sending
-   * is always safe.
+   * re-push the latest durable own block, and make good the own lane's
+   * certifications (#reannounceOwn). Identical bytes, so re-sending is
+   * always safe.
    */
   #retransmit(nowMs: number, out: LanesEffect[]): void {
     this.#lastRetransmitAtMs = nowMs;
     for (const lane of this.#lanes) {
-      if (this.me !== null) {
+      // Where voters cannot certify alone the owner's own vote never leaves the node (vote-routing.ts).
+      const ownVoteStaysHome = lane.lane === this.me && !this.#votersCertifyAlone;
+      if (this.me !== null && !ownVoteStaysHome) {
         const numbers = this.#votesToResend(lane);
         if (numbers.length > 0) out.push({ kind: "resend", release: numbers.map((n) => this.#signVote(lane, n)) });
       }
@@ -632,8 +647,7 @@ export class LanesMachine {
    */
   #votesToResend(lane: LaneState): number[] {
     const from = Math.max(lane.finalizedNext, lane.first);
-    // Only votes whose block is durable: those were released (re-sending cannot run ahead of the outbox).
-    const newest = Math.min(lane.votedNext, lane.durableNext) - 1;
+    const newest = this.#releasedVotesNext(lane) - 1;
     const top = Math.min(newest, lane.finalizedNext + this.committee.params.maxBlocksPerLane - 1);
     let low = from;
     for (let n = top; n >= from; n--) {
@@ -645,27 +659,45 @@ export class LanesMachine {
     const numbers: number[] = [];
     for (let n = low; n <= top; n++) if (lane.blocks.has(n)) numbers.push(n);
     if (newest > top && !lane.certified.has(newest) && lane.blocks.has(newest)) numbers.push(newest);
+    // Where voters certify alone, this node's certification says nothing of the
+    // owner's: its vote is the one the owner needs, and no relay repairs a lost
+    // send on the owner's topic. The newest one again while it is not final.
+    const forOwner = this.#votersCertifyAlone && lane.lane !== this.me;
+    if (forOwner && newest >= from && lane.blocks.has(newest) && !numbers.includes(newest)) numbers.push(newest);
     return numbers;
   }
 
+  /** Own votes below this number were released: their blocks are durable and voted in order. */
+  #releasedVotesNext(lane: LaneState): number {
+    return Math.min(lane.votedNext, lane.durableNext);
+  }
+
   /**
-   * What lets the other members certify the newest certified own block that
-   * is not final yet, once more: the owner's own vote where voters certify
-   * from it, else the LaneQC. A voter that missed it once would otherwise
-   * never certify that block (no other vote reaches it); under load a later
-   * block makes up for it, on an idle lane nothing would. One message per
-   * member and period.
+   * What lets the other members certify the own lane's blocks, once more:
+   * for the newest certified block that is not final, and for the highest
+   * one a proposal can use (within maxBlocksPerLane of the finalized tip),
+   * the owner's own vote where voters certify from it, else the LaneQC. A
+   * member that missed them (a lost message, a restart, an HA takeover)
+   * would otherwise never certify those blocks: no other vote reaches it,
+   * and the owner ignores the votes it re-sends as redundant. At most two
+   * messages per member and period.
    */
   #reannounceOwn(lane: LaneState, out: LanesEffect[]): void {
-    const top = lane.certifiedNext - 1;
-    if (top < lane.finalizedNext || !lane.certified.has(top)) return;
-    if (!this.#votersCertifyAlone) {
-      if (this.#ownQc?.body.number === top) out.push({ kind: "announceLaneQc", qc: this.#ownQc });
-      return;
+    for (const n of this.#ownQcs.keys()) if (n < lane.finalizedNext) this.#ownQcs.delete(n);
+    const newest = lane.certifiedNext - 1;
+    const reach = lane.finalizedNext + this.committee.params.maxBlocksPerLane - 1;
+    let inReach = Math.min(newest, reach);
+    while (inReach >= lane.finalizedNext && !lane.certified.has(inReach)) inReach--;
+    for (const n of new Set([newest, inReach])) {
+      if (n < lane.finalizedNext || !lane.certified.has(n)) continue;
+      if (!this.#votersCertifyAlone) {
+        const qc = this.#ownQcs.get(n);
+        if (qc !== undefined) out.push({ kind: "announceLaneQc", qc });
+      } else if (n < this.#releasedVotesNext(lane) && lane.blocks.has(n)) {
+        // Only a vote already released: re-sending cannot run ahead of the outbox.
+        out.push({ kind: "resend", release: [this.#signVote(lane, n)] });
+      }
     }
-    // Only a vote already released (durable block, voted in order): re-sending cannot run ahead of the outbox.
-    if (top < Math.min(lane.votedNext, lane.durableNext) && lane.blocks.has(top))
-      out.push({ kind: "resend", release: [this.#signVote(lane, top)] });
   }
 
   #pushLatestOwn(lane: LaneState, out: LanesEffect[]): void {

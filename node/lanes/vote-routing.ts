@@ -1,7 +1,7 @@
 import type { Committee } from "../committee/index.ts";
 
 /**
- * Where lane votes go (DESIGN section 5, as changed by issue 14).
+ * Where lane votes go (DESIGN sections 5 and 9, departed from for issue 14).
  *
  * A lane block needs votes of weight A (f + 1) for its LaneQC. Sending
  * every vote to every member costs n(n - 1) messages per block; at n = 7

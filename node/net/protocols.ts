@@ -24,7 +24,8 @@ export interface ProtocolIds {
   laneVoteTo: readonly string[];
 }
 
-export function protocolIds(chainId: string, lanes = 0): ProtocolIds {
+/** `lanes`: the committee size (one owner vote topic per lane; 0 where no lane vote is sent). */
+export function protocolIds(chainId: string, lanes: number): ProtocolIds {
   assertChainId(chainId);
   const base = `/validator/${chainId}`;
   return {

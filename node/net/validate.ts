@@ -125,11 +125,9 @@ export function checkGossip(topic: Topic, data: Uint8Array, ctx: ValidationConte
       return r.verdict === "accept" ? { verdict: "accept", value: { topic, value: r.value } } : r;
     }
     case "lane_vote_owner": {
-      const r = checkLaneVote(data, ctx);
-      if (r.verdict !== "accept") return r;
-      // Sent to this node as the lane's owner: a vote on another lane has no business here.
-      if (r.value.body.lane !== ctx.ownLane) return reject("wrong_lane");
-      return { verdict: "accept", value: { topic, value: r.value } };
+      // Sent to this node as the lane's owner: a vote on another lane has no business here (checked before the signature).
+      const r = checkLaneVote(data, ctx, ctx.ownLane ?? null);
+      return r.verdict === "accept" ? { verdict: "accept", value: { topic, value: r.value } } : r;
     }
     case "lane_qc": {
       const r = checkLaneQcMessage(data, ctx);
@@ -191,9 +189,11 @@ function verdictOf<T>(
   return reject(m.kind === "proposal" ? "wrong_leader" : "bad_signature");
 }
 
-function checkLaneVote(data: Uint8Array, ctx: ValidationContext): Checked<LaneVote> {
+/** `lane`: the only lane accepted (a vote on an owner's topic), or undefined for any. */
+function checkLaneVote(data: Uint8Array, ctx: ValidationContext, lane?: number | null): Checked<LaneVote> {
   const d = decodeOrReject(() => codecs.laneVote.decode(data));
   if (!d.ok) return reject("decode");
+  if (lane !== undefined && d.value.body.lane !== lane) return reject("wrong_lane");
   // A member's vote only (a non-member's is rejected below, whatever it votes for).
   if (ctx.committee.isMember(d.value.signer) && ctx.isRedundantLaneVote?.(d.value) === true) {
     return { verdict: "ignore", reason: "irrelevant" };

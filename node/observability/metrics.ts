@@ -54,7 +54,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ["outcome"] as const,
       registers: r,
     }),
-    laneQcs: new Counter({ name: "validator_lane_qcs_total", help: "LaneQCs formed", registers: r }),
+    laneQcs: new Counter({
+      name: "validator_lane_qcs_total",
+      help: "LaneQCs this node knows: formed from votes here, or announced by their lane's owner",
+      registers: r,
+    }),
     scrubBytes: new Counter({
       name: "validator_scrub_bytes_total",
       help: "Bytes the background scrub read and checked (table blocks, global blocks)",

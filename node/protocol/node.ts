@@ -10,7 +10,7 @@ import {
   ExecutionMachine,
   MAX_PENDING_EXECUTION,
 } from "../execution/index.ts";
-import { type LanesEffect, type LanesInput, LanesMachine, votersCertifyAlone } from "../lanes/index.ts";
+import { type LanesEffect, type LanesInput, LanesMachine } from "../lanes/index.ts";
 import {
   blockHash,
   type CommitQc,
@@ -89,8 +89,6 @@ export class ProtocolNode {
   readonly attestation: AttestationMachine;
   readonly outbox: Outbox;
   readonly #verifyCache: VerifyCache | undefined;
-  /** Where released lane votes go (lanes/vote-routing.ts), fixed by the committee. */
-  readonly #votersCertifyAlone: boolean;
   #halted: string | null = null;
   /** Lane blocks of synced global blocks not final here yet, by index (bounded by MAX_SYNCED_AHEAD). */
   readonly #synced = new Map<number, LaneBlock[]>();
@@ -98,7 +96,6 @@ export class ProtocolNode {
   constructor(opts: ProtocolNodeOptions) {
     const { committee, me, signer, recovered, verifyCache } = opts;
     this.committee = committee;
-    this.#votersCertifyAlone = votersCertifyAlone(committee);
     this.me = me;
     this.outbox = new Outbox(me, recovered);
     this.#verifyCache = verifyCache;
@@ -318,7 +315,7 @@ export class ProtocolNode {
         // To the block's owner; the owner's own vote to every member, where
         // they certify from it (lanes/vote-routing.ts), else to nobody.
         if (m.msg.signer !== m.msg.body.lane) out.push({ kind: "sendLaneVote", vote: m.msg });
-        else if (this.#votersCertifyAlone) out.push({ kind: "broadcast", topic: "lane_vote", vote: m.msg });
+        else if (this.lanes.votersCertifyAlone) out.push({ kind: "broadcast", topic: "lane_vote", vote: m.msg });
         work.push({ to: "lanes", input: { kind: "laneVote", vote: m.msg, verified: true } });
         return;
       case "proposal":

@@ -20,7 +20,7 @@ function host() {
   return createHost({
     privateKey: libp2pPrivateKey(generateKeyPair()),
     listen: ["/ip4/127.0.0.1/tcp/0"],
-    ids: protocolIds("benchnet"),
+    ids: protocolIds("benchnet", 0),
     limits: resolveLimits(),
   });
 }

@@ -64,7 +64,7 @@ test("item 3: 40 identities x 4 unread global-block requests stay within the glo
   const tip = await buildChain();
   const status = (await node.status())!;
   const pid = node.pid!;
-  const ids = protocolIds(status.chainId);
+  const ids = protocolIds(status.chainId, 0);
   const target = multiaddr(`/ip4/127.0.0.1/tcp/${node.p2pPort}/p2p/${status.peerId}`);
   const client = steadyClient(node.apiPort, 100);
   await sleep(1000);

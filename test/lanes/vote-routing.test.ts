@@ -66,6 +66,36 @@ test("voters certify alone where any two members' weights reach A: committees of
   assert.equal(votersCertifyAlone(tc7.committee), false);
   // Weights 3,1,1,1: W = 6, f = 1, A = 2, and the lightest two reach it.
   assert.equal(votersCertifyAlone(testCommittee([3, 1, 1, 1]).committee), true);
+  // Weights 2,2,1,1,1: A = 3, and two members of weight 1 do not reach it (5 members, yet LaneQCs are announced).
+  const weighted = testCommittee([2, 2, 1, 1, 1]).committee;
+  assert.equal(weighted.availabilityQuorum, 3);
+  assert.equal(votersCertifyAlone(weighted), false);
+});
+
+test("n = 4: a voter certifies another lane's block from the owner's vote and its own, as soon as it has voted", () => {
+  const m = lanes(tc4, 1);
+  const b = laneBlock(tc4, 2, 0, ZERO_HASH);
+  m.step({ kind: "laneBlock", block: b }, 0);
+  assert.equal(kinds(m.step({ kind: "laneVote", vote: vote(tc4, 2, b) }, 1), "laneQc").length, 0, "the owner's alone");
+  const own = m.step({ kind: "laneVote", vote: vote(tc4, 1, b), verified: true }, 2);
+  assert.equal(kinds(own, "laneQc").length, 1, "with its own: weight A = 2");
+});
+
+test("where voters certify alone a voter re-sends its newest vote to the owner each period until the block is final", () => {
+  const m = lanes(tc4, 1);
+  const b = laneBlock(tc4, 2, 0, ZERO_HASH);
+  const write = m.step({ kind: "laneBlock", block: b }, 0).find((e) => e.kind === "persist");
+  assert.ok(write?.kind === "persist");
+  m.step({ kind: "durable", id: write.id }, 1);
+  feed(m, tc4, b, [2, 1], 2);
+  const resentVotes = (now: number) =>
+    m
+      .step({ kind: "timer" }, now)
+      .flatMap((e) => (e.kind === "resend" ? e.release : []))
+      .flatMap((r) => (r.kind === "laneVote" ? [[r.msg.signer, r.msg.body.lane, r.msg.body.number]] : []));
+  assert.deepEqual(resentVotes(10_000), [[1, 2, 0]], "certified here, but the owner may have missed it");
+  m.step({ kind: "finalized", ranges: [{ lane: 2, first: 0, next: 1, lastHash: headerHash(b.header) }] }, 10_001);
+  assert.deepEqual(resentVotes(20_000), [], "final: nothing");
 });
 
 test("n = 7: the owner announces the LaneQC it forms from the votes it receives; n = 4: nobody announces", () => {
@@ -101,8 +131,20 @@ test("an announced LaneQC certifies once; a forged one, one out of the window or
   );
   assert.equal(kinds(good, "announceLaneQc").length, 0, "only the owner announces");
   assert.equal(kinds(m.step({ kind: "laneQc", qc }, 3), "laneQc").length, 0, "a repeat is nothing new");
-  assert.equal(m.isRedundantQc(qc), true, "held and certified: the network edge ignores it unchecked");
+  assert.equal(m.isRedundantQc(qc), true, "certified: the network edge ignores it unchecked");
   assert.equal(m.isRedundantVote(vote(tc7, 6, b)), true, "and so are further votes on it");
+  // An observer holds no pushed block: a LaneQC for a final number is redundant all the same.
+  const observer = new LanesMachine({
+    committee: tc7.committee,
+    me: null,
+    signer: null,
+    config: LANES,
+    recoveredLanes: tc7.committee.members.map((_, lane) => ({ lane, first: 0, next: 0, blocks: [] })),
+    finalizedRanges: null,
+  });
+  assert.equal(observer.isRedundantQc(qc), false);
+  observer.step({ kind: "finalized", ranges: [{ lane: 2, first: 0, next: 1, lastHash: headerHash(b.header) }] }, 0);
+  assert.equal(observer.isRedundantQc(qc), true, "final, held or not");
   // Beyond the window (genesis laneWindow past the finalized tip): not taken.
   const far = laneBlock(tc7, 3, tc7.committee.params.laneWindow, ZERO_HASH);
   assert.equal(kinds(m.step({ kind: "laneQc", qc: qcOn(tc7, far) }, 4), "laneQc").length, 0);
@@ -117,6 +159,21 @@ test("the owner makes good a lost certification each retransmission period until
   assert.equal(again.length, 1);
   owner7.step({ kind: "finalized", ranges: [{ lane: 0, first: 0, next: 1, lastHash: headerHash(b7.header) }] }, 10_001);
   assert.equal(kinds(owner7.step({ kind: "timer" }, 20_000), "announceLaneQc").length, 0, "final: nothing");
+
+  // The newest LaneQC may be beyond a proposal's reach (maxBlocksPerLane past the finalized tip): the
+  // highest one within reach goes again too, or a member that missed it could never propose the lane.
+  const short = testCommittee(7, { params: { maxBlocksPerLane: 2 } });
+  const owner = lanes(short, 0);
+  let parent = ZERO_HASH;
+  for (let n = 0; n < 4; n++) {
+    const block = laneBlock(short, 0, n, parent);
+    parent = headerHash(block.header);
+    feed(owner, short, block, [1, 2, 3], n + 1);
+  }
+  const numbers = kinds(owner.step({ kind: "timer" }, 10_000), "announceLaneQc").map((e) =>
+    e.kind === "announceLaneQc" ? e.qc.body.number : -1,
+  );
+  assert.deepEqual(numbers.sort(), [1, 3], "the newest (3) and the highest in reach (1)");
 
   // n = 4: the owner's own vote again (an identical re-send through the outbox).
   const owner4 = lanes(tc4, 0);
@@ -141,6 +198,12 @@ test("the owner makes good a lost certification each retransmission period until
     [[0, 0, 0]],
     "the owner's vote on its newest certified block",
   );
+  owner4.step(
+    { kind: "finalized", ranges: [{ lane: 0, first: 0, next: 1, lastHash: headerHash(own.header) }] },
+    10_001,
+  );
+  const after = owner4.step({ kind: "timer" }, 20_000).flatMap((e) => (e.kind === "resend" ? e.release : []));
+  assert.equal(after.filter((m) => m.kind === "laneVote").length, 0, "final: nothing");
 });
 
 function recovered(n: number): RecoveredState {

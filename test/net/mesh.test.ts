@@ -78,7 +78,8 @@ test("a vote sent to a lane's owner reaches that owner only; the owner's announc
   await until("each owner's vote topic is known to every other validator", () =>
     nodes.every((n, i) => nodes.every((m, j) => i === j || n.net.laneOwnerPeers(j).join() === m.net.peerId)),
   );
-  assert.deepEqual(observer!.net.laneOwnerPeers(1), [nodes[1]!.net.peerId], "an observer subscribes to none");
+  // (Above: each owner topic has exactly its owner subscribed, so the observer subscribes to none.)
+  assert.deepEqual(observer!.net.laneOwnerPeers(1), [nodes[1]!.net.peerId], "an observer knows the owners too");
   const block = laneChain(c, 1, 1)[0]!;
   const before = all.map((n) => n.inbox.laneVotes.length);
   await nodes[0]!.net.sendLaneVote(laneVote(c, 0, block));

@@ -96,11 +96,15 @@ test("a vote on a lane owner's topic is for this node's lane only; an announced 
   const vote = laneVote(c, 2, block!);
   const owner = { ...ctx, cache: newVerifyCache(), ownLane: 1 };
   assert.equal(checkGossip("lane_vote_owner", codecs.laneVote.encode(vote), owner).verdict, "accept");
+  // The lane is checked before the signature: a forged vote for another lane costs no verify.
+  const forgedVote = { ...vote, signature: new Uint8Array(64).fill(7) };
   for (const ownLane of [3, null]) {
-    assert.deepEqual(checkGossip("lane_vote_owner", codecs.laneVote.encode(vote), { ...owner, ownLane }), {
-      verdict: "reject",
-      reason: "wrong_lane",
-    });
+    for (const v of [vote, forgedVote]) {
+      assert.deepEqual(checkGossip("lane_vote_owner", codecs.laneVote.encode(v), { ...owner, ownLane }), {
+        verdict: "reject",
+        reason: "wrong_lane",
+      });
+    }
   }
   const signed = [2, 3].map((s) => ({ signer: s, signature: laneVote(c, s, block!).signature }));
   const agg = aggregate(signed, c.committee.size);
