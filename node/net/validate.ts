@@ -75,7 +75,7 @@ export interface ValidationContext {
    * most of a block's incoming votes arrive after its LaneQC formed.
    */
   isRedundantLaneVote?: (vote: LaneVote) => boolean;
-  /** The same for an announced LaneQC (certified or final here already, with that hash): ignored unchecked. */
+  /** The same for an announced LaneQC (its number certified or final here already): ignored unchecked. */
   isRedundantLaneQc?: (qc: LaneQc) => boolean;
   /** This node's lane (validator index): the only lane whose votes its own vote topic carries. */
   ownLane?: number | null;
