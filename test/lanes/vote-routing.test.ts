@@ -15,12 +15,12 @@ import {
   type LaneQc,
   type LaneVote,
   laneVoteSigningBody,
-  type RecoveredState,
   ZERO_HASH,
 } from "../../node/types/index.ts";
 import { laneBlock } from "../fixtures/certs.ts";
 import { type TestCommittee, testCommittee } from "../fixtures/committee.ts";
 import { testProtocolConfig } from "../fixtures/config.ts";
+import { emptyRecovered } from "../fixtures/recovered.ts";
 import { SIM_PARAMS, SIM_PROTOCOL_CONFIG } from "../sim/sim-config.ts";
 
 const LANES = testProtocolConfig().lanes;
@@ -206,19 +206,6 @@ test("the owner makes good a lost certification each retransmission period until
   assert.equal(after.filter((m) => m.kind === "laneVote").length, 0, "final: nothing");
 });
 
-function recovered(n: number): RecoveredState {
-  return {
-    anchor: null,
-    lanes: Array.from({ length: n }, (_, lane) => ({ lane, first: 0, next: 0, blocks: [] })),
-    commitQcs: [],
-    finalizedIndex: 0,
-    safety: null,
-    app: { executedIndex: 0, appHash: ZERO_HASH },
-    chainTip: 0,
-    attestation: { record: null, lastBatch: null, executedAfter: [], batchQcNext: 0 },
-  };
-}
-
 /** The network effects a protocol node emits for its own block, and for its vote on another lane's block. */
 function routes(size: number): { ownBlock: string[]; otherBlock: string[]; qc: string[] } {
   const tc = testCommittee(size, { params: SIM_PARAMS });
@@ -227,7 +214,7 @@ function routes(size: number): { ownBlock: string[]; otherBlock: string[]; qc: s
     me: 0,
     signer: tc.signers[0]!,
     config: SIM_PROTOCOL_CONFIG,
-    recovered: recovered(size),
+    recovered: emptyRecovered(size),
     app: new KvApp(),
   });
   node.start(0);

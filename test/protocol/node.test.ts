@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { KvApp, MAX_PENDING_EXECUTION } from "../../node/execution/index.ts";
 import { type NodeEffect, type NodeInput, ProtocolNode } from "../../node/protocol/index.ts";
-import { payloadTxs, sha256, ZERO_HASH } from "../../node/types/index.ts";
+import { payloadTxs, sha256 } from "../../node/types/index.ts";
 import { commitQc, proposal } from "../fixtures/certs.ts";
 import { testCommittee } from "../fixtures/committee.ts";
+import { emptyRecovered } from "../fixtures/recovered.ts";
 import { SIM_PARAMS, SIM_PROTOCOL_CONFIG } from "../sim/sim-config.ts";
 
 /** A fresh one-validator node with nothing on disk. */
@@ -16,16 +17,7 @@ function singleValidator() {
     me: 0,
     signer: tc.signers[0]!,
     config: SIM_PROTOCOL_CONFIG,
-    recovered: {
-      anchor: null,
-      lanes: [{ lane: 0, first: 0, next: 0, blocks: [] }],
-      commitQcs: [],
-      finalizedIndex: 0,
-      safety: null,
-      app: { executedIndex: 0, appHash: ZERO_HASH },
-      chainTip: 0,
-      attestation: { record: null, lastBatch: null, executedAfter: [], batchQcNext: 0 },
-    },
+    recovered: emptyRecovered(1),
     app: new KvApp(),
   });
   return { tc, node };

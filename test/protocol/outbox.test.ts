@@ -24,6 +24,7 @@ import {
 } from "../../node/types/index.ts";
 import { laneBlock, laneChain, prepareQc, proposal } from "../fixtures/certs.ts";
 import { testCommittee } from "../fixtures/committee.ts";
+import { emptyRecovered } from "../fixtures/recovered.ts";
 import { SIM_PARAMS, SIM_PROTOCOL_CONFIG } from "../sim/sim-config.ts";
 
 const tc = testCommittee(4);
@@ -31,17 +32,7 @@ const ME = 1;
 const signer = tc.signers[ME]!;
 
 function recovered(overrides: Partial<RecoveredState> = {}): RecoveredState {
-  return {
-    anchor: null,
-    lanes: [0, 1, 2, 3].map((lane) => ({ lane, first: 0, next: 0, blocks: [] })),
-    commitQcs: [],
-    finalizedIndex: 0,
-    safety: null,
-    app: { executedIndex: 0, appHash: ZERO_HASH },
-    chainTip: 0,
-    attestation: { record: null, lastBatch: null, executedAfter: [], batchQcNext: 0 },
-    ...overrides,
-  };
+  return emptyRecovered(4, overrides);
 }
 
 const view = { index: 3, round: 1 };
