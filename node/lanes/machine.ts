@@ -14,6 +14,7 @@ import {
   MAX_TXS_PER_BLOCK,
   payloadHash,
   type RecoveredLane,
+  rememberTxHashes,
   type SignedMessage,
   type Tx,
   toHex,
@@ -332,9 +333,11 @@ export class LanesMachine {
       if (room <= 0) return;
       maxBytes = Math.min(maxBytes, room);
     }
-    const txs = this.#mempool.take(maxBytes, MAX_TXS_PER_BLOCK);
+    const { txs, hashes } = this.#mempool.take(maxBytes, MAX_TXS_PER_BLOCK);
     // The payload is built once, here; it is signed, stored, pushed and served as these bytes.
     const payload = encodePayload(txs);
+    // Its txs were hashed at admission: execution takes these instead of hashing them again.
+    if (hashes !== null) rememberTxHashes(payload, hashes);
     const header = {
       lane: this.me,
       number: own.next,

@@ -1,4 +1,4 @@
-import { payloadBytesOf, type Tx } from "../types/index.ts";
+import { payloadBytesOf, TX_HASH_BYTES, type Tx } from "../types/index.ts";
 
 /**
  * The own lane's pending transactions, FIFO, bounded in count and bytes.
@@ -30,7 +30,11 @@ export class Mempool {
     return this.#txs[0]?.addedAtMs ?? null;
   }
 
-  /** `id`: the tx's hex hash (computed once, at admission). Returns a reason when the tx is refused. */
+  /**
+   * `id`: the tx's hash as lowercase hex (txHash, computed once, at
+   * admission); take() hands it on as the block's tx hash. Returns a reason
+   * when the tx is refused.
+   */
   add(tx: Tx, id: string, nowMs: number): string | null {
     if (this.#ids.has(id)) return "duplicate transaction";
     if (this.#txs.length >= this.maxTxs || this.#bytes + tx.byteLength > this.maxBytes) return "mempool full";
@@ -40,20 +44,36 @@ export class Mempool {
     return null;
   }
 
-  /** Removes and returns the oldest txs whose sizes fit in maxBytes (at least one). */
-  take(maxBytes: number, maxCount: number): Tx[] {
-    const out: Tx[] = [];
+  /**
+   * Removes and returns the oldest txs whose sizes fit in maxBytes (at least
+   * one), with their hashes (32 bytes each, in order) decoded from the ids
+   * they were admitted under, so the block made of them needs no hashing.
+   */
+  take(maxBytes: number, maxCount: number): { txs: Tx[]; hashes: Uint8Array | null } {
+    const taken: { tx: Tx; id: string }[] = [];
     let bytes = 0;
-    while (this.#txs.length > 0 && out.length < maxCount) {
+    while (this.#txs.length > 0 && taken.length < maxCount) {
       const head = this.#txs[0]!;
       // A tx costs its bytes and its offset in the payload.
-      if (out.length > 0 && bytes + payloadBytesOf(head.tx) > maxBytes) break;
+      if (taken.length > 0 && bytes + payloadBytesOf(head.tx) > maxBytes) break;
       this.#txs.shift();
       this.#ids.delete(head.id);
       this.#bytes -= head.tx.byteLength;
       bytes += payloadBytesOf(head.tx);
-      out.push(head.tx);
+      taken.push(head);
     }
-    return out;
+    const txs = taken.map((t) => t.tx);
+    const hashes = Buffer.alloc(taken.length * TX_HASH_BYTES);
+    for (let i = 0; i < taken.length; i++) {
+      const id = taken[i]!.id;
+      // An id that is not a whole hash in hex: no list (the block's txs get hashed when needed).
+      if (
+        id.length !== 2 * TX_HASH_BYTES ||
+        hashes.write(id, i * TX_HASH_BYTES, TX_HASH_BYTES, "hex") !== TX_HASH_BYTES
+      ) {
+        return { txs, hashes: null };
+      }
+    }
+    return { txs, hashes: new Uint8Array(hashes.buffer, hashes.byteOffset, hashes.byteLength) };
   }
 }

@@ -57,4 +57,13 @@ export {
 } from "./payload.ts";
 export type * from "./schema.ts";
 export type { PersistEffect, ResendEffect, SignedKind, SignedMessage } from "./signed.ts";
-export { TX_HASH_BYTES, txHash, txHashAt, txHashCount, txHashList, txHashListHex } from "./tx-hashes.ts";
+export {
+  knownTxHashes,
+  rememberTxHashes,
+  TX_HASH_BYTES,
+  txHash,
+  txHashAt,
+  txHashCount,
+  txHashList,
+  txHashListHex,
+} from "./tx-hashes.ts";

@@ -11,9 +11,33 @@ export function txHash(tx: Tx): Uint8Array {
 }
 
 /**
+ * Hash lists of payloads whose txs were hashed before the payload existed:
+ * a node's own lane blocks, made of txs it hashed at admission. Keyed by the
+ * payload object, so an entry lives exactly as long as the block it belongs
+ * to is held (the lane window bounds that); a payload read back from disk or
+ * decoded from the network has none and is hashed.
+ */
+const knownLists = new WeakMap<Uint8Array, Uint8Array>();
+
+/**
+ * Records `hashes` (32 bytes per tx, in order) as the tx hashes of
+ * `payload`. The caller vouches that they are txHash of its txs; a list of
+ * the wrong length is not recorded.
+ */
+export function rememberTxHashes(payload: Uint8Array, hashes: Uint8Array): void {
+  if (hashes.byteLength === payloadTxCount(payload) * TX_HASH_BYTES) knownLists.set(payload, hashes);
+}
+
+/** The recorded hash list of `payload`, if its txs were hashed before it was made. */
+export function knownTxHashes(payload: Uint8Array): Uint8Array | undefined {
+  return knownLists.get(payload);
+}
+
+/**
  * The hashes of the txs of `blocks`, in block and tx order, as one buffer of
- * 32 bytes per tx. A finalized block's txs are hashed once, by execution, and
- * this list is what the chain's tx index, the pending map and the API share.
+ * 32 bytes per tx. A finalized block's txs are hashed once, by execution
+ * (an own lane block's at admission instead), and this list is what the
+ * chain's tx index, the pending map and the API share.
  */
 export function txHashList(blocks: readonly Pick<LaneBlock, "payload">[]): Uint8Array {
   let count = 0;
@@ -24,7 +48,14 @@ export function txHashList(blocks: readonly Pick<LaneBlock, "payload">[]): Uint8
     out.set(sha256(tx), at);
     at += TX_HASH_BYTES;
   };
-  for (const b of blocks) forEachTx(b.payload, put);
+  for (const b of blocks) {
+    const known = knownLists.get(b.payload);
+    if (known === undefined) forEachTx(b.payload, put);
+    else {
+      out.set(known, at);
+      at += known.byteLength;
+    }
+  }
   return out;
 }
 

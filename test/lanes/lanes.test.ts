@@ -2,12 +2,17 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type LanesEffect, LanesMachine } from "../../node/lanes/index.ts";
 import {
+  concatBytes,
   DOMAINS,
   headerHash,
+  knownTxHashes,
   type LaneBlock,
   type LaneVote,
   laneVoteSigningBody,
   type SignedMessage,
+  toHex,
+  txHash,
+  txHashList,
 } from "../../node/types/index.ts";
 import { laneBlock, laneChain } from "../fixtures/certs.ts";
 import { type TestCommittee, testCommittee } from "../fixtures/committee.ts";
@@ -183,6 +188,34 @@ test("the own block is persisted first and pushed only once durable; the window 
     100,
   );
   assert.equal(persisted(resumed).length, 1);
+});
+
+test("an own block carries the hashes its txs were admitted with: execution does not hash them again", () => {
+  const m = lanes(0, tc4, { ...DEFAULT_LANES, maxBlockDelayMs: 10 });
+  const txs = ["a=1", "b=2", "c=3"].map((t) => new TextEncoder().encode(t));
+  // As the runtime submits them: with the hex hash the API computed; or without (the machine hashes).
+  m.step({ kind: "tx", tx: txs[0]!, hash: toHex(txHash(txs[0]!)) }, 0);
+  m.step({ kind: "tx", tx: txs[1]! }, 0);
+  m.step({ kind: "tx", tx: txs[2]!, hash: toHex(txHash(txs[2]!)) }, 0);
+  const w = persisted(m.step({ kind: "timer" }, 10));
+  const block = w[0]?.write.kind === "laneBlock" ? w[0].write.block : undefined;
+  assert.equal(block?.header.txCount, 3);
+  const recorded = knownTxHashes(block!.payload);
+  assert.ok(recorded, "the produced payload has its admission hashes recorded");
+  assert.deepEqual(recorded, concatBytes(...txs.map(txHash)));
+  assert.deepEqual(txHashList([block!]), recorded);
+  // A block decoded or read back (another payload object) is hashed, to the same list.
+  assert.deepEqual(txHashList([{ payload: block!.payload.slice() }]), recorded);
+});
+
+test("an admission id that is not a whole hex hash records no list: the block's txs get hashed", () => {
+  const m = lanes(0, tc4, { ...DEFAULT_LANES, maxBlockDelayMs: 10 });
+  m.step({ kind: "tx", tx: new TextEncoder().encode("a=1"), hash: "not-a-hash" }, 0);
+  const w = persisted(m.step({ kind: "timer" }, 10));
+  const block = w[0]?.write.kind === "laneBlock" ? w[0].write.block : undefined;
+  assert.equal(block?.header.txCount, 1);
+  assert.equal(knownTxHashes(block!.payload), undefined);
+  assert.deepEqual(txHashList([block!]), txHash(new TextEncoder().encode("a=1")));
 });
 
 test("an idle lane sends a block at once; under load txs are batched until the delay or a full block", () => {

@@ -4,6 +4,8 @@ import { test } from "node:test";
 import {
   concatBytes,
   encodePayload,
+  knownTxHashes,
+  rememberTxHashes,
   sha256,
   TX_HASH_BYTES,
   toHex,
@@ -47,4 +49,23 @@ test("a block's tx hash list: one buffer, in order, views and hex that match eac
   );
   assert.equal(txHashCount(txHashList([])), 0);
   assert.deepEqual(txHashListHex(new Uint8Array(0)), []);
+});
+
+test("a payload whose txs were hashed before it was made: the list is taken as recorded, not computed again", () => {
+  const txs = [enc.encode("a=1"), enc.encode("b=2")];
+  const hashed = { payload: encodePayload(txs) };
+  const recorded = { payload: encodePayload(txs) };
+  // A marker list (not the real hashes) shows which path produced the result.
+  const marker = new Uint8Array(2 * TX_HASH_BYTES).fill(7);
+  rememberTxHashes(recorded.payload, marker);
+  assert.deepEqual(knownTxHashes(recorded.payload), marker);
+  assert.equal(knownTxHashes(hashed.payload), undefined, "keyed by the payload object, not its bytes");
+  assert.deepEqual(txHashList([recorded]), marker);
+  // Mixed: recorded and hashed blocks keep block and tx order.
+  assert.deepEqual(txHashList([hashed, recorded]), concatBytes(txHash(txs[0]!), txHash(txs[1]!), marker));
+  // A list of the wrong length is not recorded: the payload is hashed.
+  const other = { payload: encodePayload(txs) };
+  rememberTxHashes(other.payload, new Uint8Array(TX_HASH_BYTES));
+  assert.equal(knownTxHashes(other.payload), undefined);
+  assert.deepEqual(txHashList([other]), txHashList([hashed]));
 });
