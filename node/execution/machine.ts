@@ -225,8 +225,9 @@ export class ExecutionMachine {
     const appHash = this.#app.hash();
     const writes = this.#app.takeWrites();
     const block: GlobalBlock = { index, commitQc: qc, blocks };
-    // Every tx of the block hashed once, here; the chain's tx index, the
-    // pending map and the API's event stream share this list.
+    // Every tx of the block hashed once per node: here, or for the own
+    // lane's blocks at admission (txHashList takes those). The chain's tx
+    // index, the pending map and the API's event stream share this list.
     const txHashes = txHashList(blocks);
     if (index > this.#chainTip) {
       out.push({

@@ -29,7 +29,7 @@ export type ExecutionEffect =
       kind: "deliver";
       block: GlobalBlock;
       appHash: Uint8Array;
-      /** The block's tx hashes in order, 32 bytes each (types' txHashList): hashed once, by execution. */
+      /** The block's tx hashes in order, 32 bytes each (types' txHashList): hashed once per node (execution, or admission for the own lane). */
       txHashes: Uint8Array;
     }
   | { kind: "fetchLaneBlocks"; lane: number; from: number; to: number }

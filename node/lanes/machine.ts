@@ -337,7 +337,7 @@ export class LanesMachine {
     // The payload is built once, here; it is signed, stored, pushed and served as these bytes.
     const payload = encodePayload(txs);
     // Its txs were hashed at admission: execution takes these instead of hashing them again.
-    if (hashes !== null) rememberTxHashes(payload, hashes);
+    rememberTxHashes(payload, hashes);
     const header = {
       lane: this.me,
       number: own.next,

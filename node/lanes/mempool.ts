@@ -1,5 +1,8 @@
 import { payloadBytesOf, TX_HASH_BYTES, type Tx } from "../types/index.ts";
 
+/** A tx's id: its hash (txHash), lowercase hex. */
+const TX_ID = new RegExp(`^[0-9a-f]{${2 * TX_HASH_BYTES}}$`);
+
 /**
  * The own lane's pending transactions, FIFO, bounded in count and bytes.
  * A full mempool rejects: that is the backpressure a full lane window
@@ -32,10 +35,11 @@ export class Mempool {
 
   /**
    * `id`: the tx's hash as lowercase hex (txHash, computed once, at
-   * admission); take() hands it on as the block's tx hash. Returns a reason
-   * when the tx is refused.
+   * admission); take() hands it on as the block's tx hash, so an id of
+   * another form is refused here. Returns a reason when the tx is refused.
    */
   add(tx: Tx, id: string, nowMs: number): string | null {
+    if (!TX_ID.test(id)) return "transaction id is not a lowercase hex tx hash";
     if (this.#ids.has(id)) return "duplicate transaction";
     if (this.#txs.length >= this.maxTxs || this.#bytes + tx.byteLength > this.maxBytes) return "mempool full";
     this.#txs.push({ tx, id, addedAtMs: nowMs });
@@ -49,7 +53,7 @@ export class Mempool {
    * one), with their hashes (32 bytes each, in order) decoded from the ids
    * they were admitted under, so the block made of them needs no hashing.
    */
-  take(maxBytes: number, maxCount: number): { txs: Tx[]; hashes: Uint8Array | null } {
+  take(maxBytes: number, maxCount: number): { txs: Tx[]; hashes: Uint8Array } {
     const taken: { tx: Tx; id: string }[] = [];
     let bytes = 0;
     while (this.#txs.length > 0 && taken.length < maxCount) {
@@ -62,18 +66,12 @@ export class Mempool {
       bytes += payloadBytesOf(head.tx);
       taken.push(head);
     }
-    const txs = taken.map((t) => t.tx);
     const hashes = Buffer.alloc(taken.length * TX_HASH_BYTES);
-    for (let i = 0; i < taken.length; i++) {
-      const id = taken[i]!.id;
-      // An id that is not a whole hash in hex: no list (the block's txs get hashed when needed).
-      if (
-        id.length !== 2 * TX_HASH_BYTES ||
-        hashes.write(id, i * TX_HASH_BYTES, TX_HASH_BYTES, "hex") !== TX_HASH_BYTES
-      ) {
-        return { txs, hashes: null };
-      }
-    }
-    return { txs, hashes: new Uint8Array(hashes.buffer, hashes.byteOffset, hashes.byteLength) };
+    // Every id passed TX_ID at add(): each decodes to exactly one hash.
+    for (let i = 0; i < taken.length; i++) hashes.write(taken[i]!.id, i * TX_HASH_BYTES, TX_HASH_BYTES, "hex");
+    return {
+      txs: taken.map((t) => t.tx),
+      hashes: new Uint8Array(hashes.buffer, hashes.byteOffset, hashes.byteLength),
+    };
   }
 }

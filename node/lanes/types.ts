@@ -30,7 +30,12 @@ export interface LanesConfig {
  * state.
  */
 export type LanesInput =
-  /** A client's tx; `hash`: its hex tx hash when the admitting code already computed it (else the mempool does). */
+  /**
+   * A client's tx. `hash`: toHex(txHash(tx)) when the admitting code already
+   * computed it (else the lanes machine does); it becomes the tx's entry in
+   * the chain's tx index when the own lane's block is executed, so it is
+   * never anything else.
+   */
   | { kind: "tx"; tx: Tx; hash?: string }
   /** A pushed lane block, or one from a sync response. */
   | { kind: "laneBlock"; block: LaneBlock; verified?: boolean }

@@ -35,7 +35,12 @@ export type TimerName = "lanes" | "consensus" | "propose" | "execution" | "attes
  * signature again; absent, they do (the simulator's inputs, tests).
  */
 export type NodeInput =
-  /** A client's tx; `hash`: its hex tx hash when the admitting code already computed it (else the mempool does). */
+  /**
+   * A client's tx. `hash`: toHex(txHash(tx)) when the admitting code already
+   * computed it (else the lanes machine does); it becomes the tx's entry in
+   * the chain's tx index when the own lane's block is executed, so it is
+   * never anything else.
+   */
   | { kind: "tx"; tx: Tx; hash?: string }
   | { kind: "laneBlock"; block: LaneBlock; verified?: boolean }
   | { kind: "laneVote"; vote: LaneVote; verified?: boolean }

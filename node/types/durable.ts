@@ -29,7 +29,8 @@ export type DurableWrite =
    * lanes whose range execution voided (the owner equivocated; their txs
    * were not executed), indexed apart so tx status can say so. `txHashes`:
    * the block's tx hashes in order, 32 bytes each (txHashList), computed
-   * once by execution; storage indexes by them and does not hash again.
+   * once per node (by execution, or at admission for the own lane's txs);
+   * storage indexes by them and does not hash again.
    */
   | { kind: "globalBlock"; block: GlobalBlock; voidLanes?: number[]; txHashes: Uint8Array }
   /**

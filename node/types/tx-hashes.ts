@@ -13,16 +13,18 @@ export function txHash(tx: Tx): Uint8Array {
 /**
  * Hash lists of payloads whose txs were hashed before the payload existed:
  * a node's own lane blocks, made of txs it hashed at admission. Keyed by the
- * payload object, so an entry lives exactly as long as the block it belongs
- * to is held (the lane window bounds that); a payload read back from disk or
- * decoded from the network has none and is hashed.
+ * payload object, so an entry goes when nothing references the payload any
+ * more (the lane window, execution's pending writes and pruning bound that;
+ * 32 bytes per tx, less than the hex id the mempool held); a payload read
+ * back from disk or decoded from the network has none and is hashed.
  */
 const knownLists = new WeakMap<Uint8Array, Uint8Array>();
 
 /**
  * Records `hashes` (32 bytes per tx, in order) as the tx hashes of
- * `payload`. The caller vouches that they are txHash of its txs; a list of
- * the wrong length is not recorded.
+ * `payload`. The caller vouches that they are txHash of its txs. A list of
+ * the wrong length (a bug upstream) is not recorded: the payload is then
+ * hashed, which is always right.
  */
 export function rememberTxHashes(payload: Uint8Array, hashes: Uint8Array): void {
   if (hashes.byteLength === payloadTxCount(payload) * TX_HASH_BYTES) knownLists.set(payload, hashes);

@@ -208,14 +208,36 @@ test("an own block carries the hashes its txs were admitted with: execution does
   assert.deepEqual(txHashList([{ payload: block!.payload.slice() }]), recorded);
 });
 
-test("an admission id that is not a whole hex hash records no list: the block's txs get hashed", () => {
+test("txs split over two own blocks: each block's recorded hashes are its own txs', in order", () => {
+  // Room for two txs per block: 4-byte length prefixes plus 3-byte txs.
+  const m = lanes(0, tc4, { ...DEFAULT_LANES, maxBlockDelayMs: 10, maxBlockBytes: 14 });
+  const txs = ["a=1", "b=2", "c=3", "d=4"].map((t) => new TextEncoder().encode(t));
+  for (const tx of txs) m.step({ kind: "tx", tx, hash: toHex(txHash(tx)) }, 0);
+  const first = persisted(m.step({ kind: "timer" }, 10));
+  // The rest waited past the delay too: the next step makes the second block.
+  const second = persisted(m.step({ kind: "durable", id: first[0]!.id }, 11));
+  const blocks = [...first, ...second].flatMap((w) => (w.write.kind === "laneBlock" ? [w.write.block] : []));
+  assert.deepEqual(
+    blocks.map((b) => b.header.txCount),
+    [2, 2],
+  );
+  assert.deepEqual(knownTxHashes(blocks[0]!.payload), concatBytes(txHash(txs[0]!), txHash(txs[1]!)));
+  assert.deepEqual(knownTxHashes(blocks[1]!.payload), concatBytes(txHash(txs[2]!), txHash(txs[3]!)));
+  assert.deepEqual(txHashList(blocks), concatBytes(...txs.map(txHash)));
+});
+
+test("an admission id that is not a lowercase hex tx hash is refused: it would become the tx index", () => {
+  const rejected = (out: LanesEffect[]) => out.flatMap((e) => (e.kind === "txRejected" ? [e] : []));
   const m = lanes(0, tc4, { ...DEFAULT_LANES, maxBlockDelayMs: 10 });
-  m.step({ kind: "tx", tx: new TextEncoder().encode("a=1"), hash: "not-a-hash" }, 0);
-  const w = persisted(m.step({ kind: "timer" }, 10));
-  const block = w[0]?.write.kind === "laneBlock" ? w[0].write.block : undefined;
-  assert.equal(block?.header.txCount, 1);
-  assert.equal(knownTxHashes(block!.payload), undefined);
-  assert.deepEqual(txHashList([block!]), txHash(new TextEncoder().encode("a=1")));
+  const tx = new TextEncoder().encode("a=1");
+  const hex = toHex(txHash(tx));
+  for (const id of ["not-a-hash", hex.toUpperCase(), `0x${hex}`, hex.slice(2), `${"zz"}${hex.slice(2)}`]) {
+    const out = rejected(m.step({ kind: "tx", tx, hash: id }, 0));
+    assert.equal(out.length, 1, id);
+    assert.match(out[0]!.reason, /not a lowercase hex tx hash/);
+  }
+  assert.equal(m.mempoolSize, 0);
+  assert.equal(rejected(m.step({ kind: "tx", tx, hash: hex }, 0)).length, 0);
 });
 
 test("an idle lane sends a block at once; under load txs are batched until the delay or a full block", () => {
