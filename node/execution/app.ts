@@ -1,4 +1,4 @@
-import { type Sha256Stream, sha256Stream, type Tx, toHex } from "../types/index.ts";
+import { isUtf8, type Sha256Stream, sha256Stream, type Tx, toHex } from "../types/index.ts";
 
 /** What a tx did: set a key (its raw bytes, without the "kv/" prefix) or nothing (opaque). */
 export type TxResult = { kind: "set"; key: Uint8Array } | { kind: "opaque" };
@@ -27,17 +27,6 @@ export interface App {
 
 const SEPARATOR = 0x3d; // "="
 const APP_HASH_TAG = new TextEncoder().encode("kv-app");
-/** Validates only; `ignoreBOM` so a leading BOM is data, as it is in the key bytes. */
-const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
-function isUtf8(bytes: Uint8Array): boolean {
-  try {
-    UTF8.decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
-}
 const KV_PREFIX = new TextEncoder().encode("kv/");
 /** Storage's bound on an app key (node/storage MAX_APP_KEY_BYTES); longer keys are opaque txs. */
 export const MAX_KV_KEY_BYTES = 4096 - KV_PREFIX.length;

@@ -1,4 +1,15 @@
+import { isUtf8 as nodeIsUtf8 } from "node:buffer";
 import { createHash, hash } from "node:crypto";
+
+/**
+ * Whether `bytes` are well-formed UTF-8 (no overlong forms, no surrogates,
+ * nothing past U+10FFFF, no cut sequence): the rule of a fatal TextDecoder,
+ * checked in place instead of decoding into a string that is thrown away.
+ * The kv app's set-or-opaque decision rests on it, so it must never change.
+ */
+export function isUtf8(bytes: Uint8Array): boolean {
+  return nodeIsUtf8(bytes);
+}
 
 /**
  * SHA-256 of the concatenation of the given byte strings, one-shot

@@ -3,6 +3,7 @@ export {
   bytesEqual,
   concatBytes,
   fromHex,
+  isUtf8,
   type Sha256Stream,
   sha256,
   sha256Stream,

@@ -5,8 +5,10 @@ import {
   type AppVote,
   appVoteSigningBody,
   type CommitQc,
+  concatBytes,
   DOMAINS,
   headerHash,
+  isUtf8,
   type LaneBlock,
   payloadTxs,
   sha256,
@@ -160,6 +162,54 @@ test("the kv app: key=value sets a key, other bytes are opaque, the hash chains"
   assert.deepEqual(app.hash(), h1, "deterministic");
   app.beginBlock(2, ZERO_HASH);
   assert.notDeepEqual(app.hash(), sha256(), "the index is committed");
+});
+
+test("the kv app's UTF-8 rule is a fatal TextDecoder's: the same set-or-opaque decision on the edge cases", () => {
+  const fatal = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  const decodes = (b: Uint8Array) => {
+    try {
+      fatal.decode(b);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const cases: number[][] = [
+    [],
+    [0x00],
+    [0x7f],
+    [0xef, 0xbb, 0xbf], // BOM
+    [0xc2, 0x80], // U+0080
+    [0xc0, 0x80], // overlong NUL
+    [0xc1, 0xbf], // overlong
+    [0xe0, 0x80, 0x80], // overlong
+    [0xe0, 0xa0, 0x80], // U+0800
+    [0xed, 0x9f, 0xbf], // U+D7FF
+    [0xed, 0xa0, 0x80], // surrogate U+D800
+    [0xed, 0xbf, 0xbf], // surrogate U+DFFF
+    [0xef, 0xbf, 0xbe], // U+FFFE, a noncharacter: well-formed
+    [0xf0, 0x80, 0x80, 0x80], // overlong
+    [0xf4, 0x8f, 0xbf, 0xbf], // U+10FFFF
+    [0xf4, 0x90, 0x80, 0x80], // past U+10FFFF
+    [0xf5, 0x80, 0x80, 0x80],
+    [0xff],
+    [0x80], // lone continuation
+    [0xe2, 0x82], // cut sequence
+    [0x61, 0xe2, 0x82, 0xac, 0x62], // a€b
+  ];
+  for (const c of cases) {
+    const bytes = new Uint8Array(c);
+    assert.equal(isUtf8(bytes), decodes(bytes), `bytes ${Buffer.from(bytes).toString("hex")}`);
+    // And through the app: as a key and as a value.
+    const app = new KvApp();
+    app.beginBlock(1, ZERO_HASH);
+    const asValue = app.apply(concatBytes(new TextEncoder().encode("k="), bytes)).kind;
+    assert.equal(asValue, decodes(bytes) ? "set" : "opaque");
+    if (bytes.byteLength > 0 && !c.includes(0x3d)) {
+      const asKey = app.apply(concatBytes(bytes, new TextEncoder().encode("=v"))).kind;
+      assert.equal(asKey, decodes(bytes) ? "set" : "opaque");
+    }
+  }
 });
 
 test("the kv app keys by bytes: a key with a leading BOM and the same key without are two keys (issue 16 item 7)", () => {
