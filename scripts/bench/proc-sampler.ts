@@ -1,5 +1,11 @@
 import { readFileSync } from "node:fs";
-import { CLOCK_TICKS_PER_SECOND, sampleProcess } from "../cluster/index.ts";
+import {
+  CLOCK_TICKS_PER_SECOND,
+  sampleProcess,
+  sampleThreadTicks,
+  THREAD_GROUPS,
+  type ThreadGroup,
+} from "../cluster/index.ts";
 
 export interface NodeUsage {
   name: string;
@@ -11,6 +17,28 @@ export interface NodeUsage {
   cpuSeconds?: number | undefined;
   /** Bytes the process caused to be written to storage from start() to stop() (/proc/<pid>/io write_bytes). */
   writeBytes?: number | undefined;
+  /**
+   * Each thread group's share (%) of the process's CPU over the offered
+   * window (/proc/<pid>/task): the event loop, libuv's pool, V8's workers.
+   * Work on the pool and V8's threads is invisible to a V8 CPU profile.
+   */
+  cpuShareByThread?: Record<ThreadGroup, number> | undefined;
+}
+
+/** Each group's share (%) of the ticks between two samples; undefined without ticks. */
+export function threadShares(
+  from: Record<ThreadGroup, number> | undefined,
+  to: Record<ThreadGroup, number> | undefined,
+): Record<ThreadGroup, number> | undefined {
+  if (from === undefined || to === undefined) return undefined;
+  const delta = THREAD_GROUPS.map((g) => Math.max(0, to[g] - from[g]));
+  const total = delta.reduce((a, b) => a + b, 0);
+  if (total <= 0) return undefined;
+  const out = { main: 0, pool: 0, v8: 0, other: 0 };
+  THREAD_GROUPS.forEach((g, i) => {
+    out[g] = (delta[i]! / total) * 100;
+  });
+  return out;
 }
 
 /** write_bytes of /proc/<pid>/io: bytes this process caused to be sent to the storage layer. */
@@ -31,6 +59,7 @@ interface Mark {
   at: number;
   ticks: Map<string, number>;
   writes: Map<string, number>;
+  threads: Map<string, Record<ThreadGroup, number>>;
 }
 
 /**
@@ -55,19 +84,22 @@ export class ProcSampler {
   #sample(): Mark {
     const ticks = new Map<string, number>();
     const writes = new Map<string, number>();
+    const threads = new Map<string, Record<ThreadGroup, number>>();
     for (const [name, pid] of this.#pids) {
       const s = sampleProcess(pid);
       if (!s) continue;
       ticks.set(name, s.cpuTicks);
+      const t = sampleThreadTicks(pid);
+      if (t !== undefined) threads.set(name, t);
       const w = readWriteBytes(pid);
       if (w !== undefined) writes.set(name, w);
       if (this.#start && !this.#end) this.#maxRss.set(name, Math.max(this.#maxRss.get(name) ?? 0, s.rssBytes));
     }
-    return { at: performance.now(), ticks, writes };
+    return { at: performance.now(), ticks, writes, threads };
   }
 
   start(): void {
-    this.#start = { at: performance.now(), ticks: new Map(), writes: new Map() };
+    this.#start = { at: performance.now(), ticks: new Map(), writes: new Map(), threads: new Map() };
     this.#start = this.#sample();
   }
 
@@ -96,6 +128,7 @@ export class ProcSampler {
         maxRssMiB: rss !== undefined ? rss / (1024 * 1024) : undefined,
         cpuSeconds: allTicks !== undefined ? allTicks / CLOCK_TICKS_PER_SECOND : undefined,
         writeBytes: delta(this.#start?.writes, last.writes, name),
+        cpuShareByThread: threadShares(this.#start?.threads.get(name), this.#end?.threads.get(name)),
       };
     });
   }

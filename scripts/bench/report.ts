@@ -1,3 +1,4 @@
+import { THREAD_GROUPS, type ThreadGroup } from "../cluster/index.ts";
 import { formatTable } from "../devnet/status.ts";
 import type { LoadResult } from "../load.ts";
 import type { NodeUsage } from "./proc-sampler.ts";
@@ -39,12 +40,17 @@ export interface PeakReport {
   stoppedBecause: string;
   /** The extra step at 80% of the peak. */
   atEighty: BenchStep | undefined;
-  /** Per node, at the peak step: CPU µs per finalized tx, bytes written to disk per finalized tx; highest RSS over all steps. */
+  /**
+   * Per node, at the peak step: CPU µs per finalized tx, bytes written to
+   * disk per finalized tx, the CPU's split by thread group; highest RSS over
+   * all steps.
+   */
   nodes: {
     name: string;
     cpuUsPerTx: number | undefined;
     diskBytesPerTx: number | undefined;
     maxRssMiB: number | undefined;
+    cpuShareByThread?: Record<ThreadGroup, number> | undefined;
   }[];
 }
 
@@ -84,6 +90,7 @@ export function peakReport(
         cpuUsPerTx: cpuUsPerTx(at?.cpuSeconds, peak?.finalizedTxs),
         diskBytesPerTx: diskBytesPerTx(at?.writeBytes, peak?.finalizedTxs),
         maxRssMiB: rss.length > 0 ? Math.max(...rss) : undefined,
+        cpuShareByThread: at?.cpuShareByThread,
       };
     }),
   };
@@ -170,6 +177,14 @@ export function formatRun(run: BenchRun, title: string): string {
   return lines.join("\n");
 }
 
+/** How the report names the thread groups (scripts/cluster/proc.ts). */
+const THREAD_LABELS: Record<ThreadGroup, string> = {
+  main: "event loop",
+  pool: "libuv pool (LevelDB, fsync)",
+  v8: "V8 workers (GC, compiler)",
+  other: "other",
+};
+
 /** The bench's headline: the peak, the latency at 80% of it, and the per-node costs at the peak. */
 export function formatPeak(p: PeakReport): string {
   const e = p.atEighty;
@@ -183,6 +198,7 @@ export function formatPeak(p: PeakReport): string {
       ? `at 80% of the peak (${num(e.offeredTps)} offered, ${num(e.finalizedTps)} final): p50 ${num(e.latencyMs.p50)} ms, p99 ${num(e.latencyMs.p99)} ms`
       : "at 80% of the peak: not measured",
     `per node at the peak: CPU ${per((n) => n.cpuUsPerTx)} us/finalized tx; disk ${per((n) => n.diskBytesPerTx)} B written/finalized tx; max RSS ${per((n) => n.maxRssMiB)} MiB (all steps)`,
+    `CPU by thread at the peak, % of each node's: ${THREAD_GROUPS.map((g) => `${THREAD_LABELS[g]} ${per((n) => n.cpuShareByThread?.[g])}`).join("; ")}`,
   ].join("\n");
 }
 
@@ -194,7 +210,19 @@ function medianUsage(runs: readonly BenchRun[], step: number): NodeUsage[] {
     maxRssMiB: median(runs.map((r) => r.steps[step]?.nodes[i]?.maxRssMiB)),
     cpuSeconds: median(runs.map((r) => r.steps[step]?.nodes[i]?.cpuSeconds)),
     writeBytes: median(runs.map((r) => r.steps[step]?.nodes[i]?.writeBytes)),
+    cpuShareByThread: medianShares(runs.map((r) => r.steps[step]?.nodes[i]?.cpuShareByThread)),
   }));
+}
+
+/** Each group's median share over the runs that have one (undefined when none has). */
+function medianShares(
+  shares: readonly (Record<ThreadGroup, number> | undefined)[],
+): Record<ThreadGroup, number> | undefined {
+  const present = shares.filter((s) => s !== undefined);
+  if (present.length === 0) return undefined;
+  const out = { main: 0, pool: 0, v8: 0, other: 0 };
+  for (const g of THREAD_GROUPS) out[g] = median(present.map((s) => s[g])) ?? 0;
+  return out;
 }
 
 /**

@@ -61,11 +61,16 @@ export {
   parseAnonMaps,
   parseProcMemory,
   parseProcStat,
+  parseProcStatName,
   parseVmRssBytes,
   sampleAnonMaps,
   sampleMemory,
   sampleProcess,
+  sampleThreadTicks,
   sleep,
+  THREAD_GROUPS,
+  type ThreadGroup,
+  threadGroupOf,
 } from "./proc.ts";
 export type { NodeSignal, StopOutcome } from "./process.ts";
 export {

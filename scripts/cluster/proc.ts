@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 
 /**
  * Linux clock ticks per second of /proc/<pid>/stat's utime and stime
@@ -121,6 +121,56 @@ export function sampleAnonMaps(pid: number): AnonMaps | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The thread groups of a Node process by the names Node and V8 give their
+ * threads: the event loop ("MainThread"), libuv's pool ("libuv-worker":
+ * LevelDB reads, writes and compaction hand-offs, fsync, DNS), V8's workers
+ * ("V8Worker": concurrent GC marking and sweeping, optimizing compiles), and
+ * the rest.
+ */
+export type ThreadGroup = "main" | "pool" | "v8" | "other";
+export const THREAD_GROUPS: readonly ThreadGroup[] = ["main", "pool", "v8", "other"];
+
+export function threadGroupOf(threadName: string): ThreadGroup {
+  if (threadName === "MainThread") return "main";
+  if (threadName === "libuv-worker") return "pool";
+  if (threadName === "V8Worker") return "v8";
+  return "other";
+}
+
+/** A thread's name: the text between the first '(' and the last ')' of its /proc stat line. */
+export function parseProcStatName(text: string): string {
+  const open = text.indexOf("(");
+  const close = text.lastIndexOf(")");
+  if (open < 0 || close < open) throw new Error("malformed /proc stat: no (name)");
+  return text.slice(open + 1, close);
+}
+
+/**
+ * CPU ticks of a live process's threads summed by group
+ * (/proc/<pid>/task/<tid>/stat); undefined when the process is gone. A
+ * thread that exited before the sample is not counted: the groups are for
+ * shares, the process's total stays sampleProcess's.
+ */
+export function sampleThreadTicks(pid: number): Record<ThreadGroup, number> | undefined {
+  const out: Record<ThreadGroup, number> = { main: 0, pool: 0, v8: 0, other: 0 };
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  for (const tid of tids) {
+    try {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      out[threadGroupOf(parseProcStatName(text))] += parseProcStat(text).cpuTicks;
+    } catch {
+      // The thread exited between the listing and the read.
+    }
+  }
+  return out;
 }
 
 /** CPU time and RSS of a live process; undefined when it is gone. */

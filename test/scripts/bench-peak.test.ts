@@ -10,7 +10,7 @@ import {
   searchPeak,
   shortfall,
 } from "../../scripts/bench/peak-search.ts";
-import { parseIoWriteBytes } from "../../scripts/bench/proc-sampler.ts";
+import { parseIoWriteBytes, threadShares } from "../../scripts/bench/proc-sampler.ts";
 import {
   type BenchStep,
   cpuUsPerTx,
@@ -156,6 +156,13 @@ test("report math: CPU us and disk bytes per finalized tx per node, max RSS over
     ],
   );
   const text = formatPeak(p);
+  assert.match(text, /CPU by thread at the peak, % of each node's: event loop -\/-; libuv pool/, "no split measured");
+  s2.nodes[0]!.cpuShareByThread = { main: 60, pool: 22, v8: 18, other: 0 };
+  s2.nodes[1]!.cpuShareByThread = { main: 70, pool: 20, v8: 9, other: 1 };
+  assert.match(
+    formatPeak(peakReport(4, [s1, s2], s2, eighty, "x")),
+    /CPU by thread at the peak, % of each node's: event loop 60\/70; libuv pool \(LevelDB, fsync\) 22\/20; V8 workers \(GC, compiler\) 18\/9; other 0\/1/,
+  );
   assert.match(text, /peak \(4 validators\): 1900 tx\/s finalized at 2000 offered; stopped at 4000/);
   assert.match(text, /at 80% of the peak \(1520 offered, 1520 final\): p50 100 ms, p99 300 ms/);
   assert.match(text, /CPU 100\/200 us\/finalized tx; disk 2000\/4000 B written\/finalized tx; max RSS 200\/300 MiB/);
@@ -183,6 +190,33 @@ test("the run table shows CPU us/tx and disk B/tx per node; the median run keeps
   const m = medianRun([mk(1000, [s]), mk(3000, [s, other]), mk(2000, [s])]);
   assert.equal(m.peak?.peakTps, 2000);
   assert.equal(m.steps.length, 1); // only the steps every run measured at the same rate
+});
+
+test("thread shares: each group's part of the ticks between two samples; the median run keeps medians", () => {
+  const from = { main: 100, pool: 10, v8: 5, other: 0 };
+  const to = { main: 160, pool: 32, v8: 23, other: 0 };
+  assert.deepEqual(threadShares(from, to), { main: 60, pool: 22, v8: 18, other: 0 });
+  assert.equal(threadShares(from, from), undefined, "no ticks, no shares");
+  assert.equal(threadShares(undefined, to), undefined);
+  // A thread that exited makes a group's count fall: counted as zero, not negative.
+  assert.deepEqual(threadShares(from, { main: 200, pool: 5, v8: 5, other: 0 }), {
+    main: 100,
+    pool: 0,
+    v8: 0,
+    other: 0,
+  });
+  const raw = {
+    stream: { seconds: 3, chunkBytes: 65536, bytes: 1, mbPerS: 40 },
+    fsync: { writes: 1, blockBytes: 4096, latencyMs: { count: 1, p50: 1, p90: 1, p99: 1, max: 1, mean: 1 } },
+  };
+  const withShares = (main: number) => {
+    const s = benchStep(1000, 1000, 15_000, 0.9, 15_000_000);
+    s.nodes[0]!.cpuShareByThread = { main, pool: 100 - main, v8: 0, other: 0 };
+    return { raw, steps: [s] };
+  };
+  const m = medianRun([withShares(50), withShares(70), withShares(60)]);
+  assert.deepEqual(m.steps[0]!.nodes[0]!.cpuShareByThread, { main: 60, pool: 40, v8: 0, other: 0 });
+  assert.equal(m.steps[0]!.nodes[1]!.cpuShareByThread, undefined);
 });
 
 test("write_bytes is read from /proc/<pid>/io", () => {

@@ -20,6 +20,7 @@ import {
   parseAnonMaps,
   parseProcMemory,
   parseProcStat,
+  parseProcStatName,
   parseVmRssBytes,
   pickBasePort,
   plannedNodes,
@@ -27,7 +28,9 @@ import {
   sampleAnonMaps,
   sampleMemory,
   sampleProcess,
+  sampleThreadTicks,
   tailOffset,
+  threadGroupOf,
   writeState,
 } from "../../scripts/cluster/index.ts";
 import { formatStatus, formatTable, withLag } from "../../scripts/devnet/status.ts";
@@ -142,6 +145,22 @@ test("parseProcStat counts fields after the command name, which may hold spaces"
   assert.throws(() => parseProcStat("garbage"), /no '\)'/);
   assert.equal(parseVmRssBytes("Name:\tnode\nVmRSS:\t  2048 kB\n"), 2048 * 1024);
   assert.equal(parseVmRssBytes("Name:\tnode\n"), undefined);
+});
+
+test("threads are grouped by the names Node and V8 give them; a stat line's name may hold spaces and parens", () => {
+  assert.equal(threadGroupOf("MainThread"), "main");
+  assert.equal(threadGroupOf("libuv-worker"), "pool");
+  assert.equal(threadGroupOf("V8Worker"), "v8");
+  assert.equal(threadGroupOf("SignalInspector"), "other");
+  assert.equal(parseProcStatName("123 (node main ) x) S 1 2 3"), "node main ) x");
+  assert.throws(() => parseProcStatName("garbage"), /no \(name\)/);
+  // This process: its event loop has run, and the groups add up to at most the process's ticks.
+  const t = sampleThreadTicks(process.pid);
+  const s = sampleProcess(process.pid);
+  assert.ok(t && s);
+  assert.ok(t.main > 0, "the event loop has used CPU");
+  assert.ok(t.main + t.pool + t.v8 + t.other <= s.cpuTicks + 1);
+  assert.equal(sampleThreadTicks(2 ** 22 + 12_345), undefined);
 });
 
 test("parseProcMemory splits RSS into anonymous, file-backed and shmem pages", () => {
