@@ -23,7 +23,7 @@ import {
 } from "../types/index.ts";
 import { checkLaneBlockIntrinsic } from "./acceptance.ts";
 import { LaneVoteAggregator } from "./lane-qc.ts";
-import { Mempool } from "./mempool.ts";
+import { Mempool, type TxRefusal } from "./mempool.ts";
 import type { LanesConfig, LanesCounters, LanesEffect, LanesInput } from "./types.ts";
 import { votersCertifyAlone } from "./vote-routing.ts";
 
@@ -287,15 +287,16 @@ export class LanesMachine {
   // ---- transactions and production ----
 
   #onTx(tx: Tx, hash: string, nowMs: number, out: LanesEffect[]): void {
-    let reason: string | null = null;
-    if (this.me === null) reason = "an observer does not accept transactions";
-    else if (tx.byteLength === 0) reason = "empty transaction";
+    let refusal: TxRefusal | null = null;
+    const invalid = (reason: string): TxRefusal => ({ code: "invalid", reason });
+    if (this.me === null) refusal = invalid("an observer does not accept transactions");
+    else if (tx.byteLength === 0) refusal = invalid("empty transaction");
     else if (tx.byteLength > this.committee.params.maxTxBytes) {
-      reason = `transaction of ${tx.byteLength} bytes exceeds maxTxBytes ${this.committee.params.maxTxBytes}`;
-    } else reason = this.#mempool.add(tx, hash, nowMs);
-    if (reason !== null) {
+      refusal = invalid(`transaction of ${tx.byteLength} bytes exceeds maxTxBytes ${this.committee.params.maxTxBytes}`);
+    } else refusal = this.#mempool.add(tx, hash, nowMs);
+    if (refusal !== null) {
       this.counters.txsRejected++;
-      out.push({ kind: "txRejected", tx, hash, reason });
+      out.push({ kind: "txRejected", tx, hash, ...refusal });
     }
   }
 

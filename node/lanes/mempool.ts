@@ -1,5 +1,14 @@
 import { payloadBytesOf, TX_HASH_BYTES, type Tx } from "../types/index.ts";
 
+/**
+ * Why the lanes machine refused a tx: the same tx is already waiting, the
+ * mempool is full (backpressure), or the tx or its id is not acceptable.
+ */
+export interface TxRefusal {
+  code: "duplicate" | "full" | "invalid";
+  reason: string;
+}
+
 /** A tx's id: its hash (txHash), lowercase hex. */
 const TX_ID = new RegExp(`^[0-9a-f]{${2 * TX_HASH_BYTES}}$`);
 
@@ -36,12 +45,14 @@ export class Mempool {
   /**
    * `id`: the tx's hash as lowercase hex (txHash, computed once, at
    * admission); take() hands it on as the block's tx hash, so an id of
-   * another form is refused here. Returns a reason when the tx is refused.
+   * another form is refused here. Returns why when the tx is refused.
    */
-  add(tx: Tx, id: string, nowMs: number): string | null {
-    if (!TX_ID.test(id)) return "transaction id is not a lowercase hex tx hash";
-    if (this.#ids.has(id)) return "duplicate transaction";
-    if (this.#txs.length >= this.maxTxs || this.#bytes + tx.byteLength > this.maxBytes) return "mempool full";
+  add(tx: Tx, id: string, nowMs: number): TxRefusal | null {
+    if (!TX_ID.test(id)) return { code: "invalid", reason: "transaction id is not a lowercase hex tx hash" };
+    if (this.#ids.has(id)) return { code: "duplicate", reason: "duplicate transaction" };
+    if (this.#txs.length >= this.maxTxs || this.#bytes + tx.byteLength > this.maxBytes) {
+      return { code: "full", reason: "mempool full" };
+    }
     this.#txs.push({ tx, id, addedAtMs: nowMs });
     this.#ids.add(id);
     this.#bytes += tx.byteLength;

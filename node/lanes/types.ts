@@ -32,9 +32,10 @@ export interface LanesConfig {
 export type LanesInput =
   /**
    * A client's tx. `hash`: toHex(txHash(tx)) when the admitting code already
-   * computed it (else the lanes machine does); it becomes the tx's entry in
-   * the chain's tx index when the own lane's block is executed, so it is
-   * never anything else.
+   * computed it (else the lanes machine does). It must be exactly that: it
+   * becomes the tx's entry in the chain's tx index when the own lane's block
+   * is executed, and the mempool refuses only what is not lowercase hex of
+   * the right length.
    */
   | { kind: "tx"; tx: Tx; hash?: string }
   /** A pushed lane block, or one from a sync response. */
@@ -66,7 +67,8 @@ export type LanesEffect =
   /** Ask peers for blocks from..to-1 of a lane (sync protocol). */
   | { kind: "fetchLaneBlocks"; lane: number; from: number; to: number }
   /** `hash`: the refused tx's hex hash (the pending map's key). */
-  | { kind: "txRejected"; tx: Tx; hash: string; reason: string }
+  /** See TxRefusal (lanes/mempool.ts): `code` says what the runtime does with the tx's pending entry. */
+  | { kind: "txRejected"; tx: Tx; hash: string; code: "duplicate" | "full" | "invalid"; reason: string }
   | { kind: "event"; level: "info" | "warn" | "error"; msg: string; data?: Record<string, unknown> };
 
 /** Counters a runtime exports as metrics. */

@@ -35,12 +35,7 @@ export type TimerName = "lanes" | "consensus" | "propose" | "execution" | "attes
  * signature again; absent, they do (the simulator's inputs, tests).
  */
 export type NodeInput =
-  /**
-   * A client's tx. `hash`: toHex(txHash(tx)) when the admitting code already
-   * computed it (else the lanes machine does); it becomes the tx's entry in
-   * the chain's tx index when the own lane's block is executed, so it is
-   * never anything else.
-   */
+  /** A client's tx; `hash` as for the lanes machine's tx input (lanes/types.ts). */
   | { kind: "tx"; tx: Tx; hash?: string }
   | { kind: "laneBlock"; block: LaneBlock; verified?: boolean }
   | { kind: "laneVote"; vote: LaneVote; verified?: boolean }
@@ -113,7 +108,8 @@ export type NodeEffect =
   /** BatchQC(n) is durable (log, metrics, main node status). */
   | { kind: "batchQcStored"; qc: BatchQc; batch: Batch }
   /** `hash`: the refused tx's hex hash (the pending map's key). */
-  | { kind: "txRejected"; tx: Tx; hash: string; reason: string }
+  /** See TxRefusal (lanes/mempool.ts): `code` says what the runtime does with the tx's pending entry. */
+  | { kind: "txRejected"; tx: Tx; hash: string; code: "duplicate" | "full" | "invalid"; reason: string }
   /** The node must stop (app hash divergence, or a release the durable record does not cover). */
   | { kind: "halt"; reason: string }
   /** A member signed two different statements for one slot: keep the proof (storage dedupes). */

@@ -961,8 +961,17 @@ class Runtime implements RunningNode {
           this.#catchUp?.commitQcs(e.from);
           break;
         case "txRejected":
+          // A duplicate is the same tx still waiting: its pending entry stays.
+          if (e.code === "duplicate") break;
           this.#pending.remove(e.hash);
-          this.#metrics.mempoolRejected.inc();
+          if (e.code === "full") this.#metrics.mempoolRejected.inc();
+          // The API admitted what the lanes machine refuses: their checks disagree.
+          else
+            this.#warnings.warn(
+              "lanes:admitted tx refused",
+              { module: "lanes", hash: e.hash, reason: e.reason },
+              "a tx the API admitted was refused by the lanes machine",
+            );
           break;
         case "halt":
           this.#fatal(`halted: ${e.reason}`);

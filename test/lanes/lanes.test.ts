@@ -234,6 +234,7 @@ test("an admission id that is not a lowercase hex tx hash is refused: it would b
   for (const id of ["not-a-hash", hex.toUpperCase(), `0x${hex}`, hex.slice(2), `${"zz"}${hex.slice(2)}`]) {
     const out = rejected(m.step({ kind: "tx", tx, hash: id }, 0));
     assert.equal(out.length, 1, id);
+    assert.equal(out[0]!.code, "invalid");
     assert.match(out[0]!.reason, /not a lowercase hex tx hash/);
   }
   assert.equal(m.mempoolSize, 0);
@@ -302,10 +303,11 @@ test("a full mempool rejects transactions", () => {
   // The idle lane sends its first tx at once; then its byte window is full and txs wait in the mempool.
   assert.equal(persisted(m.step({ kind: "tx", tx: new Uint8Array([9]) }, 0)).length, 1);
   assert.equal(rejected(m.step({ kind: "tx", tx: new Uint8Array([1]) }, 0)).length, 0);
-  assert.equal(rejected(m.step({ kind: "tx", tx: new Uint8Array([1]) }, 0)).length, 1, "duplicate");
+  const dup = rejected(m.step({ kind: "tx", tx: new Uint8Array([1]) }, 0));
+  assert.ok(dup.length === 1 && dup[0]?.kind === "txRejected" && dup[0].code === "duplicate");
   assert.equal(rejected(m.step({ kind: "tx", tx: new Uint8Array([2]) }, 0)).length, 0);
   const full = rejected(m.step({ kind: "tx", tx: new Uint8Array([3]) }, 0));
-  assert.ok(full[0]?.kind === "txRejected" && full[0].reason === "mempool full");
+  assert.ok(full[0]?.kind === "txRejected" && full[0].reason === "mempool full" && full[0].code === "full");
   assert.equal(m.mempoolFull, true);
 });
 
