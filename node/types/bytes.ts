@@ -6,6 +6,8 @@ import { createHash, hash } from "node:crypto";
  * nothing past U+10FFFF, no cut sequence): the rule of a fatal TextDecoder,
  * checked in place instead of decoding into a string that is thrown away.
  * The kv app's set-or-opaque decision rests on it, so it must never change.
+ * (Unlike the decoder it throws on a detached buffer; nothing in the node
+ * transfers buffers.)
  */
 export function isUtf8(bytes: Uint8Array): boolean {
   return nodeIsUtf8(bytes);

@@ -164,7 +164,9 @@ test("the kv app: key=value sets a key, other bytes are opaque, the hash chains"
   assert.notDeepEqual(app.hash(), sha256(), "the index is committed");
 });
 
-test("the kv app's UTF-8 rule is a fatal TextDecoder's: the same set-or-opaque decision on the edge cases", () => {
+test("the kv app's UTF-8 rule: well-formed UTF-8 sets a key, anything else is opaque (edge cases pinned)", () => {
+  // Expected answers written out (the well-formed UTF-8 of Unicode 3.9, table 3-7), and a
+  // fatal TextDecoder, the app's rule before, must agree with them too.
   const fatal = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   const decodes = (b: Uint8Array) => {
     try {
@@ -174,40 +176,44 @@ test("the kv app's UTF-8 rule is a fatal TextDecoder's: the same set-or-opaque d
       return false;
     }
   };
-  const cases: number[][] = [
-    [],
-    [0x00],
-    [0x7f],
-    [0xef, 0xbb, 0xbf], // BOM
-    [0xc2, 0x80], // U+0080
-    [0xc0, 0x80], // overlong NUL
-    [0xc1, 0xbf], // overlong
-    [0xe0, 0x80, 0x80], // overlong
-    [0xe0, 0xa0, 0x80], // U+0800
-    [0xed, 0x9f, 0xbf], // U+D7FF
-    [0xed, 0xa0, 0x80], // surrogate U+D800
-    [0xed, 0xbf, 0xbf], // surrogate U+DFFF
-    [0xef, 0xbf, 0xbe], // U+FFFE, a noncharacter: well-formed
-    [0xf0, 0x80, 0x80, 0x80], // overlong
-    [0xf4, 0x8f, 0xbf, 0xbf], // U+10FFFF
-    [0xf4, 0x90, 0x80, 0x80], // past U+10FFFF
-    [0xf5, 0x80, 0x80, 0x80],
-    [0xff],
-    [0x80], // lone continuation
-    [0xe2, 0x82], // cut sequence
-    [0x61, 0xe2, 0x82, 0xac, 0x62], // a€b
+  const cases: [number[], boolean, string][] = [
+    [[], true, "empty"],
+    [[0x00], true, "NUL"],
+    [[0x7f], true, "DEL"],
+    [[0xef, 0xbb, 0xbf], true, "BOM"],
+    [[0xc2, 0x80], true, "U+0080"],
+    [[0xc0, 0x80], false, "overlong NUL"],
+    [[0xc1, 0xbf], false, "overlong 2-byte"],
+    [[0xe0, 0x80, 0x80], false, "overlong 3-byte"],
+    [[0xe0, 0xa0, 0x80], true, "U+0800"],
+    [[0xed, 0x9f, 0xbf], true, "U+D7FF"],
+    [[0xed, 0xa0, 0x80], false, "surrogate U+D800"],
+    [[0xed, 0xbf, 0xbf], false, "surrogate U+DFFF"],
+    [[0xef, 0xbf, 0xbe], true, "U+FFFE, a noncharacter, is well-formed"],
+    [[0xf0, 0x80, 0x80, 0x80], false, "overlong 4-byte"],
+    [[0xf4, 0x8f, 0xbf, 0xbf], true, "U+10FFFF"],
+    [[0xf4, 0x90, 0x80, 0x80], false, "past U+10FFFF"],
+    [[0xf5, 0x80, 0x80, 0x80], false, "lead byte F5"],
+    [[0xff], false, "byte FF"],
+    [[0x80], false, "lone continuation"],
+    [[0xe2, 0x82], false, "cut sequence"],
+    [[0x61, 0xe2, 0x82, 0xac, 0x62], true, "a€b"],
   ];
-  for (const c of cases) {
+  for (const [c, wellFormed, what] of cases) {
     const bytes = new Uint8Array(c);
-    assert.equal(isUtf8(bytes), decodes(bytes), `bytes ${Buffer.from(bytes).toString("hex")}`);
-    // And through the app: as a key and as a value.
+    assert.equal(isUtf8(bytes), wellFormed, what);
+    assert.equal(decodes(bytes), wellFormed, `TextDecoder: ${what}`);
+    // A view at an offset into a larger buffer is checked on its own bytes only.
+    const padded = new Uint8Array([0xff, ...c, 0xff]);
+    assert.equal(isUtf8(padded.subarray(1, 1 + c.length)), wellFormed, `view: ${what}`);
+    // And through the app: as a value, and as a key.
     const app = new KvApp();
     app.beginBlock(1, ZERO_HASH);
     const asValue = app.apply(concatBytes(new TextEncoder().encode("k="), bytes)).kind;
-    assert.equal(asValue, decodes(bytes) ? "set" : "opaque");
+    assert.equal(asValue, wellFormed ? "set" : "opaque", `value: ${what}`);
     if (bytes.byteLength > 0 && !c.includes(0x3d)) {
       const asKey = app.apply(concatBytes(bytes, new TextEncoder().encode("=v"))).kind;
-      assert.equal(asKey, decodes(bytes) ? "set" : "opaque");
+      assert.equal(asKey, wellFormed ? "set" : "opaque", `key: ${what}`);
     }
   }
 });
