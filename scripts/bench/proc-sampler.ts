@@ -2,9 +2,10 @@ import { readFileSync } from "node:fs";
 import {
   CLOCK_TICKS_PER_SECOND,
   sampleProcess,
-  sampleThreadTicks,
-  THREAD_GROUPS,
+  sampleThreads,
   type ThreadGroup,
+  type ThreadSample,
+  threadShares,
 } from "../cluster/index.ts";
 
 export interface NodeUsage {
@@ -19,26 +20,11 @@ export interface NodeUsage {
   writeBytes?: number | undefined;
   /**
    * Each thread group's share (%) of the process's CPU over the offered
-   * window (/proc/<pid>/task): the event loop, libuv's pool, V8's workers.
-   * Work on the pool and V8's threads is invisible to a V8 CPU profile.
+   * window (/proc/<pid>/task; scripts/cluster threadShares): the event loop,
+   * libuv's pool, V8's workers, the rest. Work on the pool and V8's threads
+   * is invisible to a V8 CPU profile.
    */
   cpuShareByThread?: Record<ThreadGroup, number> | undefined;
-}
-
-/** Each group's share (%) of the ticks between two samples; undefined without ticks. */
-export function threadShares(
-  from: Record<ThreadGroup, number> | undefined,
-  to: Record<ThreadGroup, number> | undefined,
-): Record<ThreadGroup, number> | undefined {
-  if (from === undefined || to === undefined) return undefined;
-  const delta = THREAD_GROUPS.map((g) => Math.max(0, to[g] - from[g]));
-  const total = delta.reduce((a, b) => a + b, 0);
-  if (total <= 0) return undefined;
-  const out = { main: 0, pool: 0, v8: 0, other: 0 };
-  THREAD_GROUPS.forEach((g, i) => {
-    out[g] = (delta[i]! / total) * 100;
-  });
-  return out;
 }
 
 /** write_bytes of /proc/<pid>/io: bytes this process caused to be sent to the storage layer. */
@@ -59,7 +45,6 @@ interface Mark {
   at: number;
   ticks: Map<string, number>;
   writes: Map<string, number>;
-  threads: Map<string, Record<ThreadGroup, number>>;
 }
 
 /**
@@ -74,6 +59,8 @@ export class ProcSampler {
   readonly #maxRss = new Map<string, number>();
   #start: Mark | undefined;
   #end: Mark | undefined;
+  #threadsAtStart = new Map<string, ThreadSample>();
+  #threadsAtEnd = new Map<string, ThreadSample>();
 
   constructor(pids: ReadonlyMap<string, number>, periodMs = 1000) {
     this.#pids = pids;
@@ -84,28 +71,43 @@ export class ProcSampler {
   #sample(): Mark {
     const ticks = new Map<string, number>();
     const writes = new Map<string, number>();
-    const threads = new Map<string, Record<ThreadGroup, number>>();
     for (const [name, pid] of this.#pids) {
       const s = sampleProcess(pid);
       if (!s) continue;
       ticks.set(name, s.cpuTicks);
-      const t = sampleThreadTicks(pid);
-      if (t !== undefined) threads.set(name, t);
       const w = readWriteBytes(pid);
       if (w !== undefined) writes.set(name, w);
       if (this.#start && !this.#end) this.#maxRss.set(name, Math.max(this.#maxRss.get(name) ?? 0, s.rssBytes));
     }
-    return { at: performance.now(), ticks, writes, threads };
+    return { at: performance.now(), ticks, writes };
   }
 
   start(): void {
-    this.#start = { at: performance.now(), ticks: new Map(), writes: new Map(), threads: new Map() };
+    this.#start = { at: performance.now(), ticks: new Map(), writes: new Map() };
     this.#start = this.#sample();
+    this.#threadsAtStart = this.#sampleThreads();
   }
 
   end(): void {
     this.#sample();
     this.#end = this.#sample();
+    this.#threadsAtEnd = this.#sampleThreads();
+  }
+
+  /** Threads are read only at the window's two ends (each read is a file per thread). */
+  #sampleThreads(): Map<string, ThreadSample> {
+    const out = new Map<string, ThreadSample>();
+    for (const [name, pid] of this.#pids) {
+      const t = sampleThreads(pid);
+      if (t !== undefined) out.set(name, t);
+    }
+    return out;
+  }
+
+  #shares(name: string): Record<ThreadGroup, number> | undefined {
+    const from = this.#threadsAtStart.get(name);
+    const to = this.#threadsAtEnd.get(name);
+    return from !== undefined && to !== undefined ? threadShares(from, to) : undefined;
   }
 
   stop(): NodeUsage[] {
@@ -128,7 +130,7 @@ export class ProcSampler {
         maxRssMiB: rss !== undefined ? rss / (1024 * 1024) : undefined,
         cpuSeconds: allTicks !== undefined ? allTicks / CLOCK_TICKS_PER_SECOND : undefined,
         writeBytes: delta(this.#start?.writes, last.writes, name),
-        cpuShareByThread: threadShares(this.#start?.threads.get(name), this.#end?.threads.get(name)),
+        cpuShareByThread: this.#shares(name),
       };
     });
   }

@@ -214,7 +214,11 @@ function medianUsage(runs: readonly BenchRun[], step: number): NodeUsage[] {
   }));
 }
 
-/** Each group's median share over the runs that have one (undefined when none has). */
+/**
+ * Each group's median share over the runs that have one (undefined when
+ * none has): each group on its own, like every other cell, so the medians
+ * need not add up to 100.
+ */
 function medianShares(
   shares: readonly (Record<ThreadGroup, number> | undefined)[],
 ): Record<ThreadGroup, number> | undefined {

@@ -66,11 +66,13 @@ export {
   sampleAnonMaps,
   sampleMemory,
   sampleProcess,
-  sampleThreadTicks,
+  sampleThreads,
   sleep,
   THREAD_GROUPS,
   type ThreadGroup,
+  type ThreadSample,
   threadGroupOf,
+  threadShares,
 } from "./proc.ts";
 export type { NodeSignal, StopOutcome } from "./process.ts";
 export {

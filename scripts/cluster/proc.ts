@@ -124,19 +124,21 @@ export function sampleAnonMaps(pid: number): AnonMaps | undefined {
 }
 
 /**
- * The thread groups of a Node process by the names Node and V8 give their
- * threads: the event loop ("MainThread"), libuv's pool ("libuv-worker":
- * LevelDB reads, writes and compaction hand-offs, fsync, DNS), V8's workers
- * ("V8Worker": concurrent GC marking and sweeping, optimizing compiles), and
- * the rest.
+ * The thread groups of a Node process: the event loop (the thread whose id
+ * is the pid), libuv's pool (threads named "libuv-worker", by libuv: LevelDB
+ * reads and writes handed off by the binding, fsync, DNS; LevelDB's own
+ * compaction thread inherits the name of the pool thread that started it, so
+ * it counts here too), V8's workers ("V8Worker", by Node: concurrent GC
+ * marking and sweeping, optimizing compiles), and the rest. Names are matched
+ * by suffix: a newer Node prefixes its thread names.
  */
 export type ThreadGroup = "main" | "pool" | "v8" | "other";
 export const THREAD_GROUPS: readonly ThreadGroup[] = ["main", "pool", "v8", "other"];
 
-export function threadGroupOf(threadName: string): ThreadGroup {
-  if (threadName === "MainThread") return "main";
-  if (threadName === "libuv-worker") return "pool";
-  if (threadName === "V8Worker") return "v8";
+export function threadGroupOf(pid: number, tid: number, threadName: string): ThreadGroup {
+  if (tid === pid) return "main";
+  if (threadName.endsWith("libuv-worker")) return "pool";
+  if (threadName.endsWith("V8Worker")) return "v8";
   return "other";
 }
 
@@ -148,28 +150,57 @@ export function parseProcStatName(text: string): string {
   return text.slice(open + 1, close);
 }
 
+/** One sample of a process's threads: each live thread's group and CPU ticks, and the process's total. */
+export interface ThreadSample {
+  processTicks: number;
+  threads: Map<number, { group: ThreadGroup; ticks: number }>;
+}
+
 /**
- * CPU ticks of a live process's threads summed by group
- * (/proc/<pid>/task/<tid>/stat); undefined when the process is gone. A
- * thread that exited before the sample is not counted: the groups are for
- * shares, the process's total stays sampleProcess's.
+ * CPU ticks of a live process's threads (/proc/<pid>/task/<tid>/stat);
+ * undefined when the process is gone. A thread that exits between the
+ * listing and its read is left out.
  */
-export function sampleThreadTicks(pid: number): Record<ThreadGroup, number> | undefined {
-  const out: Record<ThreadGroup, number> = { main: 0, pool: 0, v8: 0, other: 0 };
+export function sampleThreads(pid: number): ThreadSample | undefined {
+  let processText: string;
   let tids: string[];
   try {
+    processText = readFileSync(`/proc/${pid}/stat`, "utf8");
     tids = readdirSync(`/proc/${pid}/task`);
   } catch {
     return undefined;
   }
-  for (const tid of tids) {
+  const threads = new Map<number, { group: ThreadGroup; ticks: number }>();
+  for (const name of tids) {
+    const tid = Number(name);
+    let text: string;
     try {
-      const text = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-      out[threadGroupOf(parseProcStatName(text))] += parseProcStat(text).cpuTicks;
+      text = readFileSync(`/proc/${pid}/task/${name}/stat`, "utf8");
     } catch {
-      // The thread exited between the listing and the read.
+      continue; // exited since the listing
     }
+    threads.set(tid, { group: threadGroupOf(pid, tid, parseProcStatName(text)), ticks: parseProcStat(text).cpuTicks });
   }
+  return { processTicks: parseProcStat(processText).cpuTicks, threads };
+}
+
+/**
+ * Each group's share (%) of the process's CPU between two samples of one
+ * process: per thread, its ticks since the first sample (all of them for a
+ * thread born since); what threads that exited in between used, the
+ * process's total minus the live threads' sum, goes to "other". Undefined
+ * when no CPU was used.
+ */
+export function threadShares(from: ThreadSample, to: ThreadSample): Record<ThreadGroup, number> | undefined {
+  const total = to.processTicks - from.processTicks;
+  if (total <= 0) return undefined;
+  const used = { main: 0, pool: 0, v8: 0, other: 0 };
+  for (const [tid, t] of to.threads) used[t.group] += Math.max(0, t.ticks - (from.threads.get(tid)?.ticks ?? 0));
+  const counted = THREAD_GROUPS.reduce((n, g) => n + used[g], 0);
+  used.other += Math.max(0, total - counted);
+  const sum = Math.max(total, counted);
+  const out = { main: 0, pool: 0, v8: 0, other: 0 };
+  for (const g of THREAD_GROUPS) out[g] = (used[g] / sum) * 100;
   return out;
 }
 

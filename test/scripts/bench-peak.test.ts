@@ -10,7 +10,7 @@ import {
   searchPeak,
   shortfall,
 } from "../../scripts/bench/peak-search.ts";
-import { parseIoWriteBytes, threadShares } from "../../scripts/bench/proc-sampler.ts";
+import { parseIoWriteBytes } from "../../scripts/bench/proc-sampler.ts";
 import {
   type BenchStep,
   cpuUsPerTx,
@@ -192,19 +192,7 @@ test("the run table shows CPU us/tx and disk B/tx per node; the median run keeps
   assert.equal(m.steps.length, 1); // only the steps every run measured at the same rate
 });
 
-test("thread shares: each group's part of the ticks between two samples; the median run keeps medians", () => {
-  const from = { main: 100, pool: 10, v8: 5, other: 0 };
-  const to = { main: 160, pool: 32, v8: 23, other: 0 };
-  assert.deepEqual(threadShares(from, to), { main: 60, pool: 22, v8: 18, other: 0 });
-  assert.equal(threadShares(from, from), undefined, "no ticks, no shares");
-  assert.equal(threadShares(undefined, to), undefined);
-  // A thread that exited makes a group's count fall: counted as zero, not negative.
-  assert.deepEqual(threadShares(from, { main: 200, pool: 5, v8: 5, other: 0 }), {
-    main: 100,
-    pool: 0,
-    v8: 0,
-    other: 0,
-  });
+test("the median run keeps each thread group's median share (each group on its own, like every cell)", () => {
   const raw = {
     stream: { seconds: 3, chunkBytes: 65536, bytes: 1, mbPerS: 40 },
     fsync: { writes: 1, blockBytes: 4096, latencyMs: { count: 1, p50: 1, p90: 1, p99: 1, max: 1, mean: 1 } },

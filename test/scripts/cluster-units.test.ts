@@ -28,9 +28,10 @@ import {
   sampleAnonMaps,
   sampleMemory,
   sampleProcess,
-  sampleThreadTicks,
+  sampleThreads,
   tailOffset,
   threadGroupOf,
+  threadShares,
   writeState,
 } from "../../scripts/cluster/index.ts";
 import { formatStatus, formatTable, withLag } from "../../scripts/devnet/status.ts";
@@ -147,20 +148,45 @@ test("parseProcStat counts fields after the command name, which may hold spaces"
   assert.equal(parseVmRssBytes("Name:\tnode\n"), undefined);
 });
 
-test("threads are grouped by the names Node and V8 give them; a stat line's name may hold spaces and parens", () => {
-  assert.equal(threadGroupOf("MainThread"), "main");
-  assert.equal(threadGroupOf("libuv-worker"), "pool");
-  assert.equal(threadGroupOf("V8Worker"), "v8");
-  assert.equal(threadGroupOf("SignalInspector"), "other");
+test("threads are grouped: the event loop by id, the pool and V8's workers by name; a name may hold spaces and parens", () => {
+  assert.equal(threadGroupOf(100, 100, "node"), "main", "the thread whose id is the pid, whatever its name");
+  assert.equal(threadGroupOf(100, 101, "MainThread"), "other", "a name inherited from the main thread");
+  assert.equal(threadGroupOf(100, 102, "libuv-worker"), "pool");
+  assert.equal(threadGroupOf(100, 103, "node-libuv-worker"), "pool", "a prefixed name");
+  assert.equal(threadGroupOf(100, 104, "V8Worker"), "v8");
+  assert.equal(threadGroupOf(100, 105, "SignalInspector"), "other");
   assert.equal(parseProcStatName("123 (node main ) x) S 1 2 3"), "node main ) x");
   assert.throws(() => parseProcStatName("garbage"), /no \(name\)/);
-  // This process: its event loop has run, and the groups add up to at most the process's ticks.
-  const t = sampleThreadTicks(process.pid);
-  const s = sampleProcess(process.pid);
-  assert.ok(t && s);
-  assert.ok(t.main > 0, "the event loop has used CPU");
-  assert.ok(t.main + t.pool + t.v8 + t.other <= s.cpuTicks + 1);
-  assert.equal(sampleThreadTicks(2 ** 22 + 12_345), undefined);
+  // This process: its event loop is there, and no thread used more than the process.
+  const t = sampleThreads(process.pid);
+  assert.ok(t);
+  assert.equal(t.threads.get(process.pid)?.group, "main");
+  let sum = 0;
+  for (const th of t.threads.values()) sum += th.ticks;
+  assert.ok(sum <= t.processTicks + t.threads.size, "live threads' ticks within the process's");
+  assert.equal(sampleThreads(2 ** 22 + 12_345), undefined);
+});
+
+test("thread shares: per thread since the first sample, a new thread whole, exited threads' time in other", () => {
+  const sample = (processTicks: number, threads: [number, "main" | "pool" | "v8" | "other", number][]) => ({
+    processTicks,
+    threads: new Map(threads.map(([tid, group, ticks]) => [tid, { group, ticks }])),
+  });
+  const from = sample(1000, [
+    [1, "main", 600],
+    [2, "pool", 100],
+    [3, "v8", 50],
+    [4, "pool", 40],
+  ]);
+  // 100 ticks later: main +60, pool thread 2 +12, v8 +18; pool thread 4 exited after 4 more ticks; thread 5 (pool) new with 6.
+  const to = sample(1100, [
+    [1, "main", 660],
+    [2, "pool", 112],
+    [3, "v8", 68],
+    [5, "pool", 6],
+  ]);
+  assert.deepEqual(threadShares(from, to), { main: 60, pool: 18, v8: 18, other: 4 });
+  assert.equal(threadShares(from, from), undefined, "no CPU used, no shares");
 });
 
 test("parseProcMemory splits RSS into anonymous, file-backed and shmem pages", () => {
