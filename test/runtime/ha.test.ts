@@ -4,6 +4,7 @@ import { after, before, test } from "node:test";
 import pino from "pino";
 import { type RunningNode, startNode } from "../../node/runtime/index.ts";
 import { runValidator, tempDir } from "../cli/run.ts";
+import { submitTxs } from "../fixtures/api.ts";
 import { freePort, type RedisServer, startRedisServers, stopAll } from "../ha/redis-servers.ts";
 
 /**
@@ -43,15 +44,6 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeou
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-async function submit(n: RunningNode, txs: string[]): Promise<number> {
-  const r = await fetch(`${n.apiUrl}/txs`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ txs }),
-  });
-  return r.status;
 }
 
 test("two instances of one validator: one leads, the other follows, takes over on the leader's stop, and no lane block is signed twice", async () => {
@@ -99,9 +91,9 @@ test("two instances of one validator: one leads, the other follows, takes over o
     [true, true, true],
   );
   assert.equal((await status(nb)).ha?.role, "standby");
-  assert.equal(await submit(nb, ["x=0"]), 503, "a standby takes no txs");
+  assert.equal(await submitTxs(nb.apiUrl, ["x=0"]), 503, "a standby takes no txs");
 
-  assert.equal(await submit(na, ["k1=1", "k2=2"]), 202);
+  assert.equal(await submitTxs(na.apiUrl, ["k1=1", "k2=2"]), 202);
   const fin = await waitFor("a finalizes", async () => {
     const s = await status(na);
     return s.finalizedIndex >= 1 ? s.finalizedIndex : undefined;
@@ -116,7 +108,7 @@ test("two instances of one validator: one leads, the other follows, takes over o
   assert.equal(sbLead.ha?.epoch, 2);
   assert.ok(sbLead.lanes[0]!.next >= laneBefore, "the new leader holds every block the old one signed");
 
-  assert.equal(await submit(nb, ["k3=3"]), 202);
+  assert.equal(await submitTxs(nb.apiUrl, ["k3=3"]), 202);
   if (process.env.HA_TEST_LOG) console.log(JSON.stringify(await status(nb)));
   await waitFor("b finalizes k3", async () => {
     const r = await fetch(`${nb.apiUrl}/kv/k3`);

@@ -11,6 +11,7 @@ import { after, test } from "node:test";
 import pino from "pino";
 import { type RunningNode, startNode } from "../../node/runtime/index.ts";
 import { runValidator, tempDir } from "../cli/run.ts";
+import { submitTxs } from "../fixtures/api.ts";
 
 const tmp = tempDir("validator-tx-rejected-");
 const nodes: RunningNode[] = [];
@@ -18,16 +19,6 @@ after(async () => {
   for (const n of nodes) await n.stop().catch(() => {});
   tmp.cleanup();
 });
-
-async function submit(n: RunningNode, txs: string[]): Promise<number> {
-  const r = await fetch(`${n.apiUrl}/txs`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ txs }),
-  });
-  await r.arrayBuffer();
-  return r.status;
-}
 
 async function txStatus(n: RunningNode, hash: string): Promise<string> {
   const r = await fetch(`${n.apiUrl}/txs/${hash}`);
@@ -61,10 +52,10 @@ test("a duplicate of a tx still in the mempool keeps its pending entry and is no
 
   const tx = "dup=1";
   const hash = createHash("sha256").update(tx).digest("hex");
-  assert.equal(await submit(node, [tx]), 202);
+  assert.equal(await submitTxs(node.apiUrl, [tx]), 202);
   assert.equal(await txStatus(node, hash), "pending");
   // The same tx again: the API admits it (it does not look into the mempool), the lanes machine refuses it.
-  assert.equal(await submit(node, [tx]), 202);
+  assert.equal(await submitTxs(node.apiUrl, [tx]), 202);
   // The refusal is handled on the node's loop: give it a few turns.
   for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 10));
   assert.equal(await txStatus(node, hash), "pending", "the first admission is still waiting");
