@@ -1,4 +1,4 @@
-import { isUtf8, type Sha256Stream, sha256Stream, type Tx, toHex } from "../types/index.ts";
+import { isUtf8, latin1, type Sha256Stream, sha256Stream, type Tx } from "../types/index.ts";
 
 /** What a tx did: set a key (its raw bytes, without the "kv/" prefix) or nothing (opaque). */
 export type TxResult = { kind: "set"; key: Uint8Array } | { kind: "opaque" };
@@ -58,15 +58,19 @@ export class KvApp implements App {
     this.#hash.update(this.#len).update(tx);
     const eq = tx.indexOf(SEPARATOR);
     if (eq <= 0 || eq > MAX_KV_KEY_BYTES) return { kind: "opaque" };
-    if (!isUtf8(tx.subarray(0, eq)) || !isUtf8(tx.subarray(eq + 1))) return { kind: "opaque" };
+    // Views of the tx, each made once: checked, copied into the store key,
+    // kept as the value (this runs for every tx on every node).
+    const key = tx.subarray(0, eq);
+    const value = tx.subarray(eq + 1);
+    if (!isUtf8(key) || !isUtf8(value)) return { kind: "opaque" };
     const storeKey = new Uint8Array(KV_PREFIX.length + eq);
     storeKey.set(KV_PREFIX);
-    storeKey.set(tx.subarray(0, eq), KV_PREFIX.length);
-    const key = storeKey.subarray(KV_PREFIX.length);
-    // Keyed by the exact key bytes (hex), never by a decoded string: a
-    // decode can map two byte strings to one (a leading BOM is dropped).
-    // Last write of a key in a block wins. The value is a view of the tx.
-    this.#puts.set(toHex(key), [storeKey, tx.subarray(eq + 1)]);
+    storeKey.set(key, KV_PREFIX.length);
+    // Keyed by the exact key bytes, never by a decoded string: a decode can
+    // map two byte strings to one (a leading BOM is dropped). latin1 maps
+    // each byte to one character, so it is exact, at half the size of hex.
+    // Last write of a key in a block wins.
+    this.#puts.set(latin1(key), [storeKey, value]);
     return { kind: "set", key };
   }
 

@@ -48,6 +48,11 @@ export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
 }
 
+/** The bytes as a string of one character per byte (U+0000..U+00FF): exact, for map keys. */
+export function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+}
+
 const HEX = /^(?:[0-9a-f]{2})*$/;
 
 /** Parses lowercase or uppercase hex; throws with the reason on bad input. */

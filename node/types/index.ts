@@ -4,6 +4,7 @@ export {
   concatBytes,
   fromHex,
   isUtf8,
+  latin1,
   type Sha256Stream,
   sha256,
   sha256Stream,

@@ -10,6 +10,7 @@ import {
   headerHash,
   isUtf8,
   type LaneBlock,
+  latin1,
   payloadTxs,
   sha256,
   txHashAt,
@@ -248,6 +249,29 @@ test("the kv app keys by bytes: a key with a leading BOM and the same key withou
   assert.deepEqual(
     app.takeWrites().puts.map(([k, v]) => [Buffer.from(k).toString(), Buffer.from(v).toString()]),
     [["kv/a", "4"]],
+  );
+});
+
+test("the kv app's key map is byte-exact: keys that differ in a byte from 0x80 to 0x9f stay two keys", () => {
+  // latin1() is the map key: every byte value is its own character, none merged
+  // (the WHATWG "latin1" decoder, windows-1252, would map 0x80..0x9f elsewhere).
+  const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+  const text = latin1(all);
+  assert.equal(text.length, 256);
+  for (let i = 0; i < 256; i++) assert.equal(text.charCodeAt(i), i);
+  const enc = new TextEncoder();
+  const app = new KvApp();
+  app.beginBlock(1, ZERO_HASH);
+  // U+0080 and U+0081 are C2 80 and C2 81 in UTF-8.
+  app.apply(enc.encode("\u0080=1"));
+  app.apply(enc.encode("\u0081=2"));
+  app.apply(enc.encode("\u0080=3"));
+  assert.deepEqual(
+    app.takeWrites().puts.map(([k, v]) => [Buffer.from(k).toString("hex"), Buffer.from(v).toString()]),
+    [
+      [Buffer.from("kv/\u0080").toString("hex"), "3"],
+      [Buffer.from("kv/\u0081").toString("hex"), "2"],
+    ],
   );
 });
 
