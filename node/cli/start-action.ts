@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Override } from "../config/index.ts";
-import { loadConfig, parseSetFlags, processFacts, semiSpacePlan } from "../config/index.ts";
+import { loadConfig, parseSetFlags, processFacts, startPlan } from "../config/index.ts";
 import { asOperatorFacing, createLogger, formatOperatorLine } from "../observability/index.ts";
 import { CliError, EXIT_FAILURE, isInternal, ReportedError } from "./errors.ts";
 import { init } from "./init-action.ts";
@@ -22,7 +22,7 @@ const STOP_DEADLINE_MS = 10_000;
 /** `validator start` */
 export async function start(opts: StartOptions): Promise<void> {
   const home = resolveHome(opts.home, process.env);
-  applyYoungGenerationLimit(home, overridesOf(opts));
+  applyStartTuning(home, overridesOf(opts));
   await run(home, opts);
 }
 
@@ -30,7 +30,7 @@ export async function start(opts: StartOptions): Promise<void> {
 export async function dev(opts: StartOptions): Promise<void> {
   const home = resolve(opts.home ?? DEV_HOME);
   // Before init prints anything: the re-executed process starts over.
-  applyYoungGenerationLimit(home, overridesOf(opts));
+  applyStartTuning(home, overridesOf(opts));
   if (!existsSync(join(home, "config.toml"))) {
     await init({ home, chainId: "devnet", moniker: "dev", set: [] });
   }
@@ -80,27 +80,28 @@ async function run(home: string, opts: StartOptions): Promise<void> {
 }
 
 /**
- * node.maxSemiSpaceMiB can only take effect at process start: when the
- * process runs without it, this replaces the process (same pid, same
- * arguments) with one started with --max-semi-space-size, and does not
- * return. A config that does not load is left to startNode to report; a
- * re-execution that fails leaves V8's default, said on stderr here and in the
- * node's start-up log line.
+ * node.maxSemiSpaceMiB and node.mallocMmapThresholdKiB take effect only at
+ * process start: when the process runs without them, this replaces the
+ * process (same pid, same arguments) with one started with
+ * --max-semi-space-size and MALLOC_MMAP_THRESHOLD_ (node/config/start-plan.ts),
+ * and does not return. A config that does not load is left to startNode to
+ * report; a re-execution that fails leaves the defaults, said on stderr here
+ * and in the node's start-up log lines.
  */
-function applyYoungGenerationLimit(home: string, overrides: readonly Override[]): void {
-  let configuredMiB: number;
+function applyStartTuning(home: string, overrides: readonly Override[]): void {
+  let tuning: { maxSemiSpaceMiB: number; mallocMmapThresholdKiB: number };
   try {
-    configuredMiB = loadConfig({ home, env: process.env, overrides }).node.maxSemiSpaceMiB;
+    tuning = loadConfig({ home, env: process.env, overrides }).node;
   } catch {
     return;
   }
-  const plan = semiSpacePlan(configuredMiB, processFacts());
+  const plan = startPlan(tuning, processFacts());
   // Typed optional: Node has no execve where the platform has none (the plan rules out those platforms).
   if (plan.kind !== "reexec" || process.execve === undefined) return;
   const fallBack = (why: string) =>
     process.stderr.write(
-      `warning: could not re-execute with --max-semi-space-size=${configuredMiB} (${why}); ` +
-        "running with V8's default young generation\n",
+      `warning: could not re-execute with node.maxSemiSpaceMiB and node.mallocMmapThresholdKiB applied (${why}); ` +
+        "running with V8's and glibc's defaults\n",
     );
   // Node 24 aborts the process when execve(2) fails (later versions throw):
   // the usual cause, a program that is not there or not executable, is checked first.

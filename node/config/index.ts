@@ -2,6 +2,11 @@
 export { ConfigError, type ConfigIssue, type ConfigSource, formatIssue } from "./errors.ts";
 export { NON_CONFIG_ENV_VARS, type Override, parseSetFlags } from "./layers.ts";
 export { CONFIG_FILE_NAME, DEFAULTS_FILE, defaultConfig, type LoadConfigOptions, loadConfig } from "./loader.ts";
+export {
+  MALLOC_MMAP_THRESHOLD_ENV,
+  type MallocRun,
+  type MallocSource,
+} from "./malloc-threshold.ts";
 export { type HomePaths, homePaths } from "./paths.ts";
 export { renderConfig } from "./render.ts";
 export {
@@ -19,9 +24,9 @@ export {
 export {
   type ProcessFacts,
   processFacts,
-  SEMI_SPACE_MARK_ENV,
-  type SemiSpacePlan,
-  type SemiSpaceSource,
-  semiSpaceFlagIn,
-  semiSpacePlan,
-} from "./young-generation.ts";
+  REEXEC_MARK_ENV,
+  type StartPlan,
+  type StartTuning,
+  startPlan,
+} from "./start-plan.ts";
+export { type SemiSpaceRun, type SemiSpaceSource, semiSpaceFlagIn } from "./young-generation.ts";

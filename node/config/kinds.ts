@@ -35,6 +35,15 @@ export function powerOfTwoOrZeroKey(max: number, note = "") {
     .meta({ kind: "int", allowed: `one of ${values.join(", ")}${note}` } satisfies KeyMeta);
 }
 
+/** 0 (a setting's "leave it to the default") or an integer from `min` to `max`. */
+export function zeroOrIntKey(min: number, max: number, note = "") {
+  return z
+    .number()
+    .int()
+    .refine((v) => v === 0 || (v >= min && v <= max), `not 0 or from ${min} to ${max}`)
+    .meta({ kind: "int", allowed: `0 or an integer from ${min} to ${max}${note}` } satisfies KeyMeta);
+}
+
 export function numberKey(min: number, max: number) {
   return z
     .number()

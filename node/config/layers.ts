@@ -2,7 +2,7 @@ import { parse, TomlError } from "smol-toml";
 import { coerceText } from "./coerce.ts";
 import { ConfigError, type ConfigIssue, type ConfigSource, closest } from "./errors.ts";
 import { CONFIG_KEYS, type KeyInfo, SECTIONS } from "./schema.ts";
-import { SEMI_SPACE_MARK_ENV } from "./young-generation.ts";
+import { REEXEC_MARK_ENV } from "./start-plan.ts";
 
 /**
  * A layer is a set of key assignments from one place (defaults, a file, the
@@ -36,8 +36,8 @@ export const NON_CONFIG_ENV_VARS: ReadonlySet<string> = new Set([
   "VALIDATOR_HOME",
   // where .ci/run installs Node 24
   "VALIDATOR_NODE_DIR",
-  // marks the process validator start re-executed with node.maxSemiSpaceMiB
-  SEMI_SPACE_MARK_ENV,
+  // marks the process validator start re-executed with node.maxSemiSpaceMiB / node.mallocMmapThresholdKiB
+  REEXEC_MARK_ENV,
 ]);
 
 function isTable(value: unknown): value is Record<string, unknown> {

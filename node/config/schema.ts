@@ -13,6 +13,7 @@ import {
   powerOfTwoOrZeroKey,
   redisUrlListKey,
   urlKey,
+  zeroOrIntKey,
 } from "./kinds.ts";
 
 /**
@@ -36,6 +37,7 @@ export const ConfigSchema = z
         genesisFile: pathKey({ optional: false }),
         doubleSignCheck: booleanKey(),
         maxSemiSpaceMiB: powerOfTwoOrZeroKey(256, " (0 = V8's default)"),
+        mallocMmapThresholdKiB: zeroOrIntKey(64, 32 * 1024, " (0 = glibc's adaptive default)"),
       })
       .strict(),
     p2p: z
@@ -221,9 +223,9 @@ export interface KeyInfo extends KeyMeta {
 
 /** viewTimeoutMs -> VIEW_TIMEOUT_MS */
 export function screamingSnake(camel: string): string {
-  // A unit written MiB is one word: maxSemiSpaceMiB -> MAX_SEMI_SPACE_MIB.
+  // A unit written MiB or KiB is one word: maxSemiSpaceMiB -> MAX_SEMI_SPACE_MIB.
   return camel
-    .replace(/MiB/g, "Mib")
+    .replace(/([MK])iB/g, "$1ib")
     .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
     .toUpperCase();
 }

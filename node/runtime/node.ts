@@ -5,7 +5,7 @@ import type { FastifyInstance } from "fastify";
 import type { Level } from "level";
 import type { Logger } from "pino";
 import { buildApi, EventHub } from "../api/index.ts";
-import { type Override, processFacts, semiSpacePlan } from "../config/index.ts";
+import { type Override, processFacts, type StartTuning, startPlan } from "../config/index.ts";
 import { Signer, VerifyCache } from "../crypto/index.ts";
 import { verifyEvidence } from "../evidence/index.ts";
 import { KvApp } from "../execution/index.ts";
@@ -117,7 +117,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
     opts.logger ??
     createLogger({ level: config.log.level, format: config.log.format, base: { node: config.node.moniker } });
   const metrics = createMetrics();
-  logYoungGeneration(logger, config.node.maxSemiSpaceMiB);
+  logStartTuning(logger, config.node);
 
   mkdirSync(home.paths.dataDir, { recursive: true, mode: 0o700 });
   const dbPath = join(home.paths.dataDir, "db");
@@ -152,29 +152,31 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
 }
 
 /**
- * The young generation limit this process runs with (node.maxSemiSpaceMiB,
- * applied by the CLI's re-execution) and V8's heap limit, which counts three
- * semi-spaces: the proof that the flag took.
+ * What the start-up tuning left this process with (node/config/start-plan.ts,
+ * applied by the CLI's re-execution): the young generation limit with V8's
+ * heap limit, which counts three semi-spaces (the proof that the flag took),
+ * and glibc's mmap threshold.
  */
-function logYoungGeneration(logger: Logger, configuredMiB: number): void {
-  const plan = semiSpacePlan(configuredMiB, processFacts());
-  const { kind: _, ...running } =
+function logStartTuning(logger: Logger, tuning: StartTuning): void {
+  const plan = startPlan(tuning, processFacts());
+  const why = "not applied: not started by validator start or dev, or their re-execution failed (see stderr)";
+  const { semiSpace, malloc } =
     plan.kind === "run"
       ? plan
       : {
-          kind: plan.kind,
-          semiSpaceMiB: null,
-          source: "V8's default",
-          note: "not applied: not started by validator start or dev, or their re-execution failed (see stderr)",
+          semiSpace: { semiSpaceMiB: null, source: "V8's default", note: why },
+          malloc: { mmapThresholdBytes: null, source: "glibc's default", note: why },
         };
-  logger.child({ module: "runtime" }).info(
+  const log = logger.child({ module: "runtime" });
+  log.info(
     {
-      ...running,
-      configuredMiB,
+      ...semiSpace,
+      configuredMiB: tuning.maxSemiSpaceMiB,
       heapSizeLimitMiB: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20),
     },
     "V8 young generation limit (per semi-space)",
   );
+  log.info({ ...malloc, configuredKiB: tuning.mallocMmapThresholdKiB }, "glibc malloc mmap threshold");
 }
 
 /** Opens the LevelDB; a lock held by another node or a damaged database is a StartupError. */

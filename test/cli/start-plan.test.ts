@@ -1,12 +1,13 @@
 /**
- * node.maxSemiSpaceMiB: `validator start` re-executes itself once with
- * --max-semi-space-size (V8 reads it only at process start), keeps its pid,
- * and leaves an operator's own flag alone.
+ * node.maxSemiSpaceMiB and node.mallocMmapThresholdKiB: `validator start`
+ * re-executes itself once with --max-semi-space-size and
+ * MALLOC_MMAP_THRESHOLD_ (V8 and glibc read them only at process start),
+ * keeps its pid, and leaves an operator's own settings alone.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, test } from "node:test";
-import { type ProcessFacts, SEMI_SPACE_MARK_ENV, semiSpacePlan } from "../../node/config/index.ts";
+import { type ProcessFacts, REEXEC_MARK_ENV, type StartTuning, startPlan } from "../../node/config/index.ts";
 import { LocalCluster } from "../../scripts/cluster/index.ts";
 
 const facts = (over: Partial<ProcessFacts> = {}): ProcessFacts => ({
@@ -15,11 +16,16 @@ const facts = (over: Partial<ProcessFacts> = {}): ProcessFacts => ({
   argv: ["/usr/bin/node", "/app/main.ts", "start", "--home", "h"],
   env: { PATH: "/bin" },
   platform: "linux",
+  glibc: true,
   ...over,
 });
+const both: StartTuning = { maxSemiSpaceMiB: 16, mallocMmapThresholdKiB: 256 };
+const semiOnly: StartTuning = { maxSemiSpaceMiB: 16, mallocMmapThresholdKiB: 0 };
+const mallocOnly: StartTuning = { maxSemiSpaceMiB: 0, mallocMmapThresholdKiB: 256 };
+const glibcDefault = { mmapThresholdBytes: null, source: "glibc's default" };
 
 test("re-executes with the configured limit first, keeping Node's flags, the command and the environment, marked", () => {
-  const plan = semiSpacePlan(16, facts({ execArgv: ["--cpu-prof", "--", "x"] }));
+  const plan = startPlan(both, facts({ execArgv: ["--cpu-prof", "--", "x"] }));
   assert.equal(plan.kind, "reexec");
   assert.deepEqual(plan.kind === "reexec" && plan.argv, [
     "/usr/bin/node",
@@ -32,45 +38,107 @@ test("re-executes with the configured limit first, keeping Node's flags, the com
     "--home",
     "h",
   ]);
-  assert.deepEqual(plan.kind === "reexec" && plan.env, { PATH: "/bin", [SEMI_SPACE_MARK_ENV]: "1" });
+  assert.deepEqual(plan.kind === "reexec" && plan.env, {
+    PATH: "/bin",
+    MALLOC_MMAP_THRESHOLD_: "262144",
+    [REEXEC_MARK_ENV]: "semi-space,malloc",
+  });
+  // Each setting alone re-executes for itself only.
+  const semi = startPlan(semiOnly, facts());
+  assert.ok(semi.kind === "reexec" && semi.argv[1] === "--max-semi-space-size=16", JSON.stringify(semi));
+  assert.deepEqual(semi.kind === "reexec" && semi.env, { PATH: "/bin", [REEXEC_MARK_ENV]: "semi-space" });
+  const malloc = startPlan(mallocOnly, facts());
+  assert.deepEqual(malloc.kind === "reexec" && malloc.argv, ["/usr/bin/node", "/app/main.ts", "start", "--home", "h"]);
+  assert.deepEqual(malloc.kind === "reexec" && malloc.env, {
+    PATH: "/bin",
+    MALLOC_MMAP_THRESHOLD_: "262144",
+    [REEXEC_MARK_ENV]: "malloc",
+  });
+});
+
+test("the re-executed process runs, and says the values came from the config", () => {
+  const env = { PATH: "/bin", MALLOC_MMAP_THRESHOLD_: "262144", [REEXEC_MARK_ENV]: "semi-space,malloc" };
+  assert.deepEqual(startPlan(both, facts({ execArgv: ["--max-semi-space-size=16"], env })), {
+    kind: "run",
+    semiSpace: { semiSpaceMiB: 16, source: "node.maxSemiSpaceMiB" },
+    malloc: { mmapThresholdBytes: 262144, source: "node.mallocMmapThresholdKiB" },
+  });
 });
 
 test("runs as it is when the operator set the flag, in any spelling, on the command line or in NODE_OPTIONS", () => {
   const operator = "the operator's --max-semi-space-size";
   for (const execArgv of [["--max-semi-space-size=8"], ["--max-semi-space-size", "8"], ["--max_semi_space_size=8"]]) {
-    assert.deepEqual(semiSpacePlan(16, facts({ execArgv })), { kind: "run", semiSpaceMiB: 8, source: operator });
-  }
-  for (const NODE_OPTIONS of [" --trace-gc  --max-semi-space-size=8 ", '"--max-semi-space-size=8"']) {
-    assert.deepEqual(semiSpacePlan(16, facts({ env: { NODE_OPTIONS } })), {
+    assert.deepEqual(startPlan(semiOnly, facts({ execArgv })), {
       kind: "run",
-      semiSpaceMiB: 8,
-      source: operator,
+      semiSpace: { semiSpaceMiB: 8, source: operator },
+      malloc: glibcDefault,
     });
   }
+  for (const NODE_OPTIONS of [" --trace-gc  --max-semi-space-size=8 ", '"--max-semi-space-size=8"']) {
+    assert.deepEqual(startPlan(semiOnly, facts({ env: { NODE_OPTIONS } })), {
+      kind: "run",
+      semiSpace: { semiSpaceMiB: 8, source: operator },
+      malloc: glibcDefault,
+    });
+  }
+  // The operator's flag stays the operator's when the process re-executes for the malloc setting alone.
+  const plan = startPlan(both, facts({ execArgv: ["--max-semi-space-size=8"] }));
+  assert.ok(plan.kind === "reexec" && !plan.argv.includes("--max-semi-space-size=16"), JSON.stringify(plan));
+  const after = startPlan(
+    both,
+    facts({
+      execArgv: ["--max-semi-space-size=8"],
+      env: { MALLOC_MMAP_THRESHOLD_: "262144", [REEXEC_MARK_ENV]: "malloc" },
+    }),
+  );
+  assert.deepEqual(after.kind === "run" && after.semiSpace, { semiSpaceMiB: 8, source: operator });
 });
 
-test("never re-executes twice, and not when the config leaves it to V8, under a debugger or watcher, or on Windows", () => {
-  const marked = { [SEMI_SPACE_MARK_ENV]: "1" };
-  assert.deepEqual(semiSpacePlan(16, facts({ execArgv: ["--max-semi-space-size=16"], env: marked })), {
+test("runs as it is when the operator set the mmap threshold, as the variable or as a glibc tunable", () => {
+  assert.deepEqual(startPlan(mallocOnly, facts({ env: { MALLOC_MMAP_THRESHOLD_: "1048576" } })), {
     kind: "run",
-    semiSpaceMiB: 16,
-    source: "node.maxSemiSpaceMiB",
+    semiSpace: { semiSpaceMiB: null, source: "V8's default" },
+    malloc: { mmapThresholdBytes: 1048576, source: "the operator's MALLOC_MMAP_THRESHOLD_" },
   });
-  const lost = semiSpacePlan(16, facts({ env: marked }));
+  const tunables = "glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=131072";
+  assert.deepEqual(startPlan(mallocOnly, facts({ env: { GLIBC_TUNABLES: tunables } })), {
+    kind: "run",
+    semiSpace: { semiSpaceMiB: null, source: "V8's default" },
+    malloc: { mmapThresholdBytes: 131072, source: "the operator's GLIBC_TUNABLES" },
+  });
+  // Another tunable alone is not a threshold: the configured one is added.
+  const other = startPlan(mallocOnly, facts({ env: { GLIBC_TUNABLES: "glibc.malloc.arena_max=2" } }));
+  assert.ok(other.kind === "reexec" && other.env.MALLOC_MMAP_THRESHOLD_ === "262144", JSON.stringify(other));
+});
+
+test("never re-executes twice, and not when the config leaves both to defaults, under a debugger or watcher, on Windows, or for a C library that is not glibc", () => {
+  const lost = startPlan(both, facts({ env: { [REEXEC_MARK_ENV]: "semi-space,malloc" } }));
   assert.ok(
-    lost.kind === "run" && lost.semiSpaceMiB === null && /not applied/.test(lost.note ?? ""),
+    lost.kind === "run" &&
+      lost.semiSpace.semiSpaceMiB === null &&
+      /not applied/.test(lost.semiSpace.note ?? "") &&
+      lost.malloc.mmapThresholdBytes === null &&
+      /not applied/.test(lost.malloc.note ?? ""),
     JSON.stringify(lost),
   );
-  assert.deepEqual(semiSpacePlan(0, facts()), { kind: "run", semiSpaceMiB: null, source: "V8's default" });
+  assert.deepEqual(startPlan({ maxSemiSpaceMiB: 0, mallocMmapThresholdKiB: 0 }, facts()), {
+    kind: "run",
+    semiSpace: { semiSpaceMiB: null, source: "V8's default" },
+    malloc: glibcDefault,
+  });
   for (const over of [
     { execArgv: ["--inspect-brk=9229"] },
     { execArgv: ["--watch"] },
-    { platform: "win32" },
-    { platform: "os400" },
+    { platform: "win32", glibc: false },
+    { platform: "os400", glibc: false },
   ]) {
-    const plan = semiSpacePlan(16, facts(over));
-    assert.ok(plan.kind === "run" && /not applied/.test(plan.note ?? ""), JSON.stringify(plan));
+    const plan = startPlan(semiOnly, facts(over));
+    assert.ok(plan.kind === "run" && /not applied/.test(plan.semiSpace.note ?? ""), JSON.stringify(plan));
   }
+  const blocked = startPlan(mallocOnly, facts({ execArgv: ["--watch"] }));
+  assert.ok(blocked.kind === "run" && /MALLOC_MMAP_THRESHOLD_ yourself/.test(blocked.malloc.note ?? ""));
+  const musl = startPlan(mallocOnly, facts({ glibc: false }));
+  assert.ok(musl.kind === "run" && /not glibc/.test(musl.malloc.note ?? ""), JSON.stringify(musl));
 });
 
 let cluster: LocalCluster | null = null;
@@ -85,12 +153,32 @@ interface LoggedLimit {
   pid: number;
 }
 
-/** The node's own account of its limit: the last such log line since `offset`. */
-function loggedLimit(logFile: string, offset: number): LoggedLimit {
+interface LoggedThreshold {
+  mmapThresholdBytes: number | null;
+  source: string;
+  pid: number;
+}
+
+/** The node's own account of a start-up setting: the last log line with `msg` since `offset`. */
+function logged<T>(logFile: string, offset: number, msg: string): T {
   const lines = readFileSync(logFile, "utf8").slice(offset).split("\n");
-  const line = lines.reverse().find((l) => l.includes("V8 young generation limit"));
-  assert.ok(line, "the node logs its young generation limit at start");
+  const line = lines.reverse().find((l) => l.includes(msg));
+  assert.ok(line, `the node logs "${msg}" at start`);
   return JSON.parse(line);
+}
+
+const loggedLimit = (logFile: string, offset: number) =>
+  logged<LoggedLimit>(logFile, offset, "V8 young generation limit");
+const loggedThreshold = (logFile: string, offset: number) =>
+  logged<LoggedThreshold>(logFile, offset, "glibc malloc mmap threshold");
+
+/** The environment the running process was started with. */
+function environ(pid: number): Map<string, string> {
+  const entries = readFileSync(`/proc/${pid}/environ`, "utf8")
+    .split("\0")
+    .filter((s) => s.includes("="))
+    .map((s) => [s.slice(0, s.indexOf("=")), s.slice(s.indexOf("=") + 1)] as [string, string]);
+  return new Map(entries);
 }
 
 function cmdline(pid: number): string[] {
@@ -99,14 +187,15 @@ function cmdline(pid: number): string[] {
     .filter((s) => s.length > 0);
 }
 
-test("a started node runs with the configured limit under its first pid; the operator's NODE_OPTIONS and 0 are respected", {
+test("a started node runs with the configured limit and threshold under its first pid; the operator's settings and 0 are respected", {
   timeout: 120_000,
 }, async () => {
   cluster = await LocalCluster.create({ validators: 1 });
   const node = cluster.node("node0");
-  const env = { NODE_OPTIONS: "" };
+  // Whatever the test runner has, the first start sees none of the settings of its own.
+  const env = { NODE_OPTIONS: "", MALLOC_MMAP_THRESHOLD_: "", GLIBC_TUNABLES: "" };
   // Not the shipped default: the value must come from the config.
-  const sets = ["node.maxSemiSpaceMiB=64"];
+  const sets = ["node.maxSemiSpaceMiB=64", "node.mallocMmapThresholdKiB=512"];
 
   let offset = 0;
   const pid = await cluster.startAndWait(node, { env, sets });
@@ -114,11 +203,22 @@ test("a started node runs with the configured limit under its first pid; the ope
   assert.ok(cmdline(pid).includes("--max-semi-space-size=64"), cmdline(pid).join(" "));
   const configured = loggedLimit(node.logFile, offset);
   assert.deepEqual([configured.semiSpaceMiB, configured.source, configured.pid], [64, "node.maxSemiSpaceMiB", pid]);
+  assert.equal(environ(pid).get("MALLOC_MMAP_THRESHOLD_"), "524288", "glibc got the threshold at exec");
+  const threshold = loggedThreshold(node.logFile, offset);
+  assert.deepEqual(
+    [threshold.mmapThresholdBytes, threshold.source, threshold.pid],
+    [524288, "node.mallocMmapThresholdKiB", pid],
+  );
   await cluster.stop(node);
 
   offset = readFileSync(node.logFile, "utf8").length;
-  const pid2 = await cluster.startAndWait(node, { env: { NODE_OPTIONS: "--max-semi-space-size=8" }, sets });
+  const pid2 = await cluster.startAndWait(node, {
+    env: { NODE_OPTIONS: "--max-semi-space-size=8", MALLOC_MMAP_THRESHOLD_: "1048576" },
+    sets,
+  });
   assert.ok(!cmdline(pid2).some((a) => a.startsWith("--max-semi-space-size")), "the operator's flag is not overridden");
+  assert.equal(environ(pid2).get("MALLOC_MMAP_THRESHOLD_"), "1048576", "nor the operator's threshold");
+  assert.equal(loggedThreshold(node.logFile, offset).source, "the operator's MALLOC_MMAP_THRESHOLD_");
   const operator = loggedLimit(node.logFile, offset);
   assert.deepEqual([operator.semiSpaceMiB, operator.source], [8, "the operator's --max-semi-space-size"]);
   // V8's heap limit counts three semi-spaces: the flags really took, 3 x (64 - 8) MiB apart.
@@ -126,7 +226,12 @@ test("a started node runs with the configured limit under its first pid; the ope
   await cluster.stop(node);
 
   offset = readFileSync(node.logFile, "utf8").length;
-  const pid3 = await cluster.startAndWait(node, { env, sets: ["node.maxSemiSpaceMiB=0"] });
+  const pid3 = await cluster.startAndWait(node, {
+    env,
+    sets: ["node.maxSemiSpaceMiB=0", "node.mallocMmapThresholdKiB=0"],
+  });
   assert.ok(!cmdline(pid3).some((a) => a.startsWith("--max-semi-space-size")), cmdline(pid3).join(" "));
+  assert.ok(!environ(pid3).get("MALLOC_MMAP_THRESHOLD_"), "no threshold of ours");
   assert.equal(loggedLimit(node.logFile, offset).source, "V8's default");
+  assert.equal(loggedThreshold(node.logFile, offset).source, "glibc's default");
 });

@@ -72,6 +72,18 @@ test("a semi-space size that V8 would round up is refused, with the sizes it tak
   );
 });
 
+test("an mmap threshold below the smallest useful one is refused; 0 and the range are named", () => {
+  for (const bad of [32, 40000]) {
+    const err = fileError(`[node]\nmallocMmapThresholdKiB = ${bad}\n`);
+    assert.match(
+      err.message,
+      new RegExp(
+        `node\\.mallocMmapThresholdKiB = ${bad} .*allowed: 0 or an integer from 64 to 32768 \\(0 = glibc's adaptive default\\)`,
+      ),
+    );
+  }
+});
+
 test("bad enum value: lists the allowed values", () => {
   const err = fileError('[log]\nlevel = "verbose"\n');
   assert.match(err.message, /log\.level = "verbose" .*not an allowed value; allowed: one of "trace", "debug", "info"/);
