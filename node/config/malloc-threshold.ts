@@ -40,35 +40,51 @@ export interface MallocRun {
 /** What the process needs: the variable added by a re-execution, or nothing more. */
 export type MallocDecision = { kind: "want"; env: Record<string, string> } | { kind: "run"; run: MallocRun };
 
+/** glibc ignores a threshold above this (HEAP_MAX_SIZE / 2 on 64-bit) and keeps its adaptive one. */
+export const MAX_GLIBC_MMAP_THRESHOLD_BYTES = 32 * 1024 * 1024;
+
 /**
  * The decision for `configuredKiB` (0 = glibc's default). `appliedHere`
  * says this process is a re-execution that set the variable itself;
- * `glibc` whether the process's C library is glibc (others ignore the
- * variable).
+ * `isGlibc` whether the process's C library is glibc (others ignore the
+ * variable), asked only when the answer matters.
  */
 export function mallocDecision(
   configuredKiB: number,
   env: Readonly<Record<string, string | undefined>>,
-  glibc: boolean,
+  isGlibc: () => boolean,
   appliedHere: boolean,
   reexecuted: boolean,
 ): MallocDecision {
+  // Set at all, even empty, is the operator's: glibc reads an empty value as 0.
   const set = env[MALLOC_MMAP_THRESHOLD_ENV];
-  if (set !== undefined && set !== "") {
+  if (set !== undefined) {
     const source = appliedHere ? "node.mallocMmapThresholdKiB" : "the operator's MALLOC_MMAP_THRESHOLD_";
-    return { kind: "run", run: { mmapThresholdBytes: bytesOf(set), source } };
+    return { kind: "run", run: operatorRun(set === "" ? "0" : set, source, isGlibc) };
   }
   const tunable = tunableIn(env.GLIBC_TUNABLES);
   if (tunable !== undefined)
-    return { kind: "run", run: { mmapThresholdBytes: tunable, source: "the operator's GLIBC_TUNABLES" } };
+    return { kind: "run", run: operatorRun(tunable, "the operator's GLIBC_TUNABLES", isGlibc) };
   if (configuredKiB === 0) return { kind: "run", run: { mmapThresholdBytes: null, source: "glibc's default" } };
-  if (!glibc) return { kind: "run", run: mallocNotApplied(configuredKiB, "the C library is not glibc") };
+  if (!isGlibc()) return { kind: "run", run: mallocNotApplied(configuredKiB, "the C library is not glibc") };
   if (reexecuted)
     return {
       kind: "run",
       run: mallocNotApplied(configuredKiB, `the re-executed process has no ${MALLOC_MMAP_THRESHOLD_ENV}`),
     };
   return { kind: "want", env: { [MALLOC_MMAP_THRESHOLD_ENV]: String(configuredKiB * 1024) } };
+}
+
+/** A threshold set in the environment, with what glibc makes of it. */
+function operatorRun(text: string, source: MallocSource, isGlibc: () => boolean): MallocRun {
+  const bytes = bytesOf(text);
+  if (!isGlibc()) return { mmapThresholdBytes: null, source, note: "no effect: the C library is not glibc" };
+  if (bytes === null) return { mmapThresholdBytes: null, source, note: `not a byte count glibc reads: ${text}` };
+  if (bytes > MAX_GLIBC_MMAP_THRESHOLD_BYTES) {
+    return { mmapThresholdBytes: null, source, note: `glibc ignores a threshold above 32 MiB (${bytes} bytes)` };
+  }
+  if (bytes === 0) return { mmapThresholdBytes: 0, source, note: "0: every allocation gets a mapping of its own" };
+  return { mmapThresholdBytes: bytes, source };
 }
 
 /** The run state when the configured threshold could not be applied, saying why. */
@@ -80,14 +96,16 @@ export function mallocNotApplied(configuredKiB: number, why: string): MallocRun 
   };
 }
 
-/** A byte count as glibc reads it (decimal), or null when it is not one. */
+/** A byte count as glibc reads it (decimal, 0x hex or 0-led octal), or null when it is not one. */
 function bytesOf(text: string): number | null {
+  if (/^0x[0-9a-f]+$/i.test(text)) return Number.parseInt(text.slice(2), 16);
+  if (/^0[0-7]+$/.test(text)) return Number.parseInt(text.slice(1), 8);
   return /^\d+$/.test(text) ? Number(text) : null;
 }
 
 /** glibc.malloc.mmap_threshold in GLIBC_TUNABLES (colon-separated name=value pairs), or undefined. */
-function tunableIn(tunables: string | undefined): number | null | undefined {
+function tunableIn(tunables: string | undefined): string | undefined {
   if (tunables === undefined) return undefined;
   const pair = tunables.split(":").find((p) => p.startsWith(TUNABLE));
-  return pair === undefined ? undefined : bytesOf(pair.slice(TUNABLE.length));
+  return pair === undefined ? undefined : pair.slice(TUNABLE.length);
 }

@@ -9,7 +9,7 @@
  * carries it out and the runtime logs what runs.
  */
 import { type MallocRun, mallocDecision, mallocNotApplied } from "./malloc-threshold.ts";
-import { type SemiSpaceRun, semiSpaceDecision, semiSpaceNotApplied } from "./young-generation.ts";
+import { nodeOptionsArgs, type SemiSpaceRun, semiSpaceDecision, semiSpaceNotApplied } from "./young-generation.ts";
 
 /** Set in the environment of the re-executed process (what it added): it must not re-execute again. */
 export const REEXEC_MARK_ENV = "VALIDATOR_REEXECUTED";
@@ -33,8 +33,8 @@ export interface ProcessFacts {
   argv: readonly string[];
   env: Readonly<Record<string, string | undefined>>;
   platform: string;
-  /** The C library is glibc (only glibc reads MALLOC_MMAP_THRESHOLD_). */
-  glibc: boolean;
+  /** The C library is glibc (only glibc reads MALLOC_MMAP_THRESHOLD_); asked only when it matters. */
+  isGlibc: () => boolean;
 }
 
 /** This process's facts. */
@@ -45,15 +45,36 @@ export function processFacts(): ProcessFacts {
     argv: process.argv,
     env: process.env,
     platform: process.platform,
-    glibc: isGlibc(),
+    isGlibc,
   };
 }
 
-/** Node's diagnostic report names the glibc it runs on; musl and other systems have none. */
+let glibcSeen: boolean | undefined;
+
+/**
+ * Node's diagnostic report names the glibc it runs on; musl and other
+ * systems have none. The report is built once per process, without its
+ * network part (resolving open sockets' peers can take long), and a report
+ * that cannot be built counts as "not glibc" (the setting is then reported
+ * as not applied, never wrongly as applied).
+ */
 function isGlibc(): boolean {
-  if (process.platform !== "linux") return false;
-  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
-  return typeof header?.glibcVersionRuntime === "string";
+  if (glibcSeen !== undefined) return glibcSeen;
+  glibcSeen = false;
+  // excludeNetwork is Node's (since 22.13), not yet in its type definitions.
+  const report = process.report as (NodeJS.ProcessReport & { excludeNetwork?: boolean }) | undefined;
+  if (process.platform !== "linux" || report === undefined) return glibcSeen;
+  const excludeNetwork = report.excludeNetwork;
+  try {
+    report.excludeNetwork = true;
+    const header = (report.getReport() as { header?: { glibcVersionRuntime?: unknown } }).header;
+    glibcSeen = typeof header?.glibcVersionRuntime === "string";
+  } catch {
+    glibcSeen = false;
+  } finally {
+    report.excludeNetwork = excludeNetwork;
+  }
+  return glibcSeen;
 }
 
 /** The settings the plan applies. */
@@ -62,12 +83,36 @@ export interface StartTuning {
   mallocMmapThresholdKiB: number;
 }
 
+/** What each setting is when the process runs as it is. */
+export interface StartRun {
+  semiSpace: SemiSpaceRun;
+  malloc: MallocRun;
+}
+
 export type StartPlan =
-  | { kind: "reexec"; argv: string[]; env: Record<string, string> }
-  | { kind: "run"; semiSpace: SemiSpaceRun; malloc: MallocRun };
+  | {
+      kind: "reexec";
+      argv: string[];
+      env: Record<string, string>;
+      /** What the re-execution adds, by config key (for a warning when it fails). */
+      adds: string[];
+      /** What runs if the re-execution does not happen (it failed, or a process started the node otherwise). */
+      fallback: StartRun;
+    }
+  | ({ kind: "run" } & StartRun);
 
 function hasFlag(args: readonly string[], names: readonly string[]): boolean {
   return args.some((a) => names.some((n) => a === n || a.startsWith(`${n}=`)));
+}
+
+/** Why this process must not replace itself, or null. */
+function reexecBlocked(facts: ProcessFacts): string | null {
+  const flags = [...facts.execArgv, ...nodeOptionsArgs(facts.env.NODE_OPTIONS)];
+  // `node --watch` runs the program in a child without the flag, marked by this variable.
+  if (hasFlag(flags, NO_REEXEC_FLAGS) || facts.env.WATCH_REPORT_DEPENDENCIES !== undefined)
+    return "not re-executed under --inspect-brk, --inspect-wait or --watch";
+  if (NO_EXECVE_PLATFORMS.includes(facts.platform)) return `no re-execution on ${facts.platform}`;
+  return null;
 }
 
 /** What to do at start: re-execute with what is missing, or run as the process is (and with what). */
@@ -85,42 +130,45 @@ export function startPlan(tuning: StartTuning, facts: ProcessFacts): StartPlan {
   const malloc = mallocDecision(
     tuning.mallocMmapThresholdKiB,
     facts.env,
-    facts.glibc,
+    facts.isGlibc,
     applied.has(MARK_MALLOC),
     reexecuted,
   );
   if (semi.kind === "run" && malloc.kind === "run") return { kind: "run", semiSpace: semi.run, malloc: malloc.run };
 
-  const blocked = hasFlag(facts.execArgv, NO_REEXEC_FLAGS)
-    ? "not re-executed under --inspect-brk, --inspect-wait or --watch"
-    : NO_EXECVE_PLATFORMS.includes(facts.platform)
-      ? `no re-execution on ${facts.platform}`
-      : null;
-  if (blocked !== null) {
-    return {
-      kind: "run",
-      semiSpace:
-        semi.kind === "run"
-          ? semi.run
-          : semiSpaceNotApplied(tuning.maxSemiSpaceMiB, `${blocked}; pass --max-semi-space-size yourself`),
-      malloc:
-        malloc.kind === "run"
-          ? malloc.run
-          : mallocNotApplied(tuning.mallocMmapThresholdKiB, `${blocked}; set MALLOC_MMAP_THRESHOLD_ yourself`),
-    };
-  }
+  const notApplied = (why: string): StartRun => ({
+    semiSpace:
+      semi.kind === "run"
+        ? semi.run
+        : semiSpaceNotApplied(tuning.maxSemiSpaceMiB, `${why}; pass --max-semi-space-size yourself`),
+    malloc:
+      malloc.kind === "run"
+        ? malloc.run
+        : mallocNotApplied(tuning.mallocMmapThresholdKiB, `${why}; set MALLOC_MMAP_THRESHOLD_ yourself`),
+  });
+  const blocked = reexecBlocked(facts);
+  if (blocked !== null) return { kind: "run", ...notApplied(blocked) };
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(facts.env)) if (v !== undefined) env[k] = v;
   const added: string[] = [];
+  const adds: string[] = [];
   const flags: string[] = [];
   if (semi.kind === "want") {
     flags.push(semi.flag);
     added.push(MARK_SEMI_SPACE);
+    adds.push("node.maxSemiSpaceMiB");
   }
   if (malloc.kind === "want") {
     Object.assign(env, malloc.env);
     added.push(MARK_MALLOC);
+    adds.push("node.mallocMmapThresholdKiB");
   }
   env[REEXEC_MARK_ENV] = added.join(",");
-  return { kind: "reexec", argv: [facts.execPath, ...flags, ...facts.execArgv, ...facts.argv.slice(1)], env };
+  return {
+    kind: "reexec",
+    argv: [facts.execPath, ...flags, ...facts.execArgv, ...facts.argv.slice(1)],
+    env,
+    adds,
+    fallback: notApplied("not started by validator start or dev, or their re-execution failed (see stderr)"),
+  };
 }

@@ -41,7 +41,7 @@ export function semiSpaceFlagIn(args: readonly string[]): number | undefined {
 }
 
 /** NODE_OPTIONS split on whitespace, a token's surrounding double quotes removed (Node accepts them). */
-function nodeOptionsArgs(nodeOptions: string | undefined): string[] {
+export function nodeOptionsArgs(nodeOptions: string | undefined): string[] {
   return (nodeOptions ?? "")
     .split(/\s+/)
     .filter((s) => s.length > 0)

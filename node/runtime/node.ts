@@ -159,14 +159,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
  */
 function logStartTuning(logger: Logger, tuning: StartTuning): void {
   const plan = startPlan(tuning, processFacts());
-  const why = "not applied: not started by validator start or dev, or their re-execution failed (see stderr)";
-  const { semiSpace, malloc } =
-    plan.kind === "run"
-      ? plan
-      : {
-          semiSpace: { semiSpaceMiB: null, source: "V8's default", note: why },
-          malloc: { mmapThresholdBytes: null, source: "glibc's default", note: why },
-        };
+  const { semiSpace, malloc } = plan.kind === "run" ? plan : plan.fallback;
   const log = logger.child({ module: "runtime" });
   log.info(
     {

@@ -163,8 +163,10 @@ export class ChainStore {
     ws.put(this.#blocks, u64Key(k), codecs.globalBlock.encode(block));
     ws.put(this.#lists, u64Key(k), txHashes);
     // The block's lookup keys and positions are cut from one buffer each:
-    // two allocations per block instead of four objects per tx (the database
-    // copies what it is given).
+    // two allocations per block instead of four objects per tx. Nothing
+    // writes to them after they are staged, so a database that keeps the
+    // views it is given (the simulator's memory-level) is as safe as one
+    // that copies them.
     const lookup = new BlockLookupKeys(k, txHashes);
     // Staged last position first: within one batch a later put of a key
     // wins, so a tx that occurs twice in the block keeps its first position.

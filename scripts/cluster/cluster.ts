@@ -60,8 +60,8 @@ export interface StartOptions {
   logLevel?: string;
   /** Tee of this run's output (see spawnNode). */
   onOutput?: (chunk: string) => void;
-  /** Variables added to this run's environment (test switches; VALIDATOR_* are config). */
-  env?: Readonly<Record<string, string>>;
+  /** Variables added to this run's environment, or removed with undefined (test switches; VALIDATOR_* are config). */
+  env?: Readonly<Record<string, string | undefined>>;
   /** A command the node runs under (see spawnNode), e.g. `ip netns exec <ns>`. */
   wrapper?: readonly string[];
 }

@@ -22,8 +22,8 @@ export interface SpawnNodeOptions {
   detached?: boolean;
   /** Also hands every chunk of its output to this callback (tee; the log file still gets it). */
   onOutput?: (chunk: string) => void;
-  /** Variables added to the environment (VALIDATOR_* of ours never leak in). */
-  env?: Readonly<Record<string, string>>;
+  /** Variables added to the environment, or removed with undefined (VALIDATOR_* of ours never leak in). */
+  env?: Readonly<Record<string, string | undefined>>;
   /**
    * A command that runs the node, e.g. `["ip", "netns", "exec", "<ns>"]` for
    * a network namespace; it must exec the node in place (same pid).
@@ -39,13 +39,21 @@ export interface SpawnedNode {
   exited: Promise<{ code: number | null; signal: string | null }>;
 }
 
-/** Our environment without VALIDATOR_* variables, so the caller's shell cannot reconfigure a node. */
-export function nodeEnv(extra: Readonly<Record<string, string>> = {}): Record<string, string> {
+/**
+ * Our environment without VALIDATOR_* variables, so the caller's shell
+ * cannot reconfigure a node, plus `extra` (a variable set to undefined there
+ * is removed).
+ */
+export function nodeEnv(extra: Readonly<Record<string, string | undefined>> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v !== undefined && !k.startsWith("VALIDATOR_")) env[k] = v;
   }
-  return { ...env, ...extra };
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env;
 }
 
 /** The argv of `validator start` for these options (after process.execPath). */

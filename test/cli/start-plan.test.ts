@@ -16,7 +16,7 @@ const facts = (over: Partial<ProcessFacts> = {}): ProcessFacts => ({
   argv: ["/usr/bin/node", "/app/main.ts", "start", "--home", "h"],
   env: { PATH: "/bin" },
   platform: "linux",
-  glibc: true,
+  isGlibc: () => true,
   ...over,
 });
 const both: StartTuning = { maxSemiSpaceMiB: 16, mallocMmapThresholdKiB: 256 };
@@ -129,16 +129,63 @@ test("never re-executes twice, and not when the config leaves both to defaults, 
   for (const over of [
     { execArgv: ["--inspect-brk=9229"] },
     { execArgv: ["--watch"] },
-    { platform: "win32", glibc: false },
-    { platform: "os400", glibc: false },
+    { env: { NODE_OPTIONS: "--inspect-brk" } },
+    { env: { WATCH_REPORT_DEPENDENCIES: "1" } },
+    { platform: "win32", isGlibc: () => false },
+    { platform: "os400", isGlibc: () => false },
   ]) {
     const plan = startPlan(semiOnly, facts(over));
     assert.ok(plan.kind === "run" && /not applied/.test(plan.semiSpace.note ?? ""), JSON.stringify(plan));
   }
   const blocked = startPlan(mallocOnly, facts({ execArgv: ["--watch"] }));
   assert.ok(blocked.kind === "run" && /MALLOC_MMAP_THRESHOLD_ yourself/.test(blocked.malloc.note ?? ""));
-  const musl = startPlan(mallocOnly, facts({ glibc: false }));
+  const musl = startPlan(mallocOnly, facts({ isGlibc: () => false }));
   assert.ok(musl.kind === "run" && /not glibc/.test(musl.malloc.note ?? ""), JSON.stringify(musl));
+  // Blocked with the operator's setting on the other side: that one is still reported as the operator's.
+  const watched = startPlan(mallocOnly, facts({ execArgv: ["--watch", "--max-semi-space-size=8"] }));
+  assert.deepEqual(watched.kind === "run" && watched.semiSpace, {
+    semiSpaceMiB: 8,
+    source: "the operator's --max-semi-space-size",
+  });
+});
+
+test("when the re-execution does not happen, each setting is reported as it really runs", () => {
+  // Only the malloc setting is added; the operator's flag is in effect either way.
+  const plan = startPlan(both, facts({ execArgv: ["--max-semi-space-size=8"] }));
+  assert.ok(plan.kind === "reexec");
+  assert.deepEqual(plan.adds, ["node.mallocMmapThresholdKiB"]);
+  assert.deepEqual(plan.fallback.semiSpace, { semiSpaceMiB: 8, source: "the operator's --max-semi-space-size" });
+  assert.ok(
+    plan.fallback.malloc.mmapThresholdBytes === null && /not applied/.test(plan.fallback.malloc.note ?? ""),
+    JSON.stringify(plan.fallback),
+  );
+  const both2 = startPlan(both, facts());
+  assert.ok(both2.kind === "reexec");
+  assert.deepEqual(both2.adds, ["node.maxSemiSpaceMiB", "node.mallocMmapThresholdKiB"]);
+  assert.ok(/not applied/.test(both2.fallback.semiSpace.note ?? ""), JSON.stringify(both2.fallback));
+});
+
+test("an operator's threshold is reported as glibc reads it: empty is 0, hex counts, above 32 MiB is ignored, no glibc no effect", () => {
+  const run = (value: string, isGlibc = () => true) => {
+    const plan = startPlan(mallocOnly, facts({ env: { MALLOC_MMAP_THRESHOLD_: value }, isGlibc }));
+    assert.equal(plan.kind, "run", "the operator's value is never replaced");
+    return plan.kind === "run" ? plan.malloc : null;
+  };
+  const empty = run("");
+  assert.ok(empty?.mmapThresholdBytes === 0 && /every allocation/.test(empty.note ?? ""), JSON.stringify(empty));
+  assert.equal(run("0x40000")?.mmapThresholdBytes, 262144);
+  assert.equal(run("1048576")?.mmapThresholdBytes, 1048576);
+  const huge = run(String(64 * 1024 * 1024));
+  assert.ok(huge?.mmapThresholdBytes === null && /above 32 MiB/.test(huge.note ?? ""), JSON.stringify(huge));
+  const musl = run("262144", () => false);
+  assert.ok(musl?.mmapThresholdBytes === null && /no effect/.test(musl.note ?? ""), JSON.stringify(musl));
+});
+
+test("the C library is asked about only when the answer matters", () => {
+  const never = () => {
+    throw new Error("asked");
+  };
+  assert.equal(startPlan({ maxSemiSpaceMiB: 16, mallocMmapThresholdKiB: 0 }, facts({ isGlibc: never })).kind, "reexec");
 });
 
 let cluster: LocalCluster | null = null;
@@ -192,8 +239,8 @@ test("a started node runs with the configured limit and threshold under its firs
 }, async () => {
   cluster = await LocalCluster.create({ validators: 1 });
   const node = cluster.node("node0");
-  // Whatever the test runner has, the first start sees none of the settings of its own.
-  const env = { NODE_OPTIONS: "", MALLOC_MMAP_THRESHOLD_: "", GLIBC_TUNABLES: "" };
+  // Whatever the test runner has, the node sees none of the settings of its own.
+  const env = { NODE_OPTIONS: "", MALLOC_MMAP_THRESHOLD_: undefined, GLIBC_TUNABLES: undefined };
   // Not the shipped default: the value must come from the config.
   const sets = ["node.maxSemiSpaceMiB=64", "node.mallocMmapThresholdKiB=512"];
 
@@ -231,7 +278,7 @@ test("a started node runs with the configured limit and threshold under its firs
     sets: ["node.maxSemiSpaceMiB=0", "node.mallocMmapThresholdKiB=0"],
   });
   assert.ok(!cmdline(pid3).some((a) => a.startsWith("--max-semi-space-size")), cmdline(pid3).join(" "));
-  assert.ok(!environ(pid3).get("MALLOC_MMAP_THRESHOLD_"), "no threshold of ours");
+  assert.equal(environ(pid3).get("MALLOC_MMAP_THRESHOLD_"), undefined, "no threshold of ours");
   assert.equal(loggedLimit(node.logFile, offset).source, "V8's default");
   assert.equal(loggedThreshold(node.logFile, offset).source, "glibc's default");
 });

@@ -73,6 +73,15 @@ test("a semi-space size that V8 would round up is refused, with the sizes it tak
 });
 
 test("an mmap threshold below the smallest useful one is refused; 0 and the range are named", () => {
+  for (const good of [0, 64, 32768]) {
+    const c = loadConfig({
+      home,
+      file: null,
+      env: {},
+      overrides: [{ key: "node.mallocMmapThresholdKiB", value: good }],
+    });
+    assert.equal(c.node.mallocMmapThresholdKiB, good);
+  }
   for (const bad of [32, 40000]) {
     const err = fileError(`[node]\nmallocMmapThresholdKiB = ${bad}\n`);
     assert.match(
