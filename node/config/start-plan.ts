@@ -5,7 +5,8 @@
  * so when the process runs without what the config asks for, it re-executes
  * itself once: same pid (pid files, systemd, Docker's PID 1 unchanged), same
  * arguments, the flag and the variable added, the environment marked so that
- * it happens once. Pure: process facts in, a plan out; node/cli/start-action.ts
+ * it happens once. `startPlan` is pure (process facts in, a plan out;
+ * `processFacts` reads them from this process); node/cli/start-action.ts
  * carries it out and the runtime logs what runs.
  */
 import { type MallocRun, mallocDecision, mallocNotApplied } from "./malloc-threshold.ts";
