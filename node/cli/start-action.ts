@@ -1,6 +1,6 @@
 import { accessSync, constants, existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { Override } from "../config/index.ts";
+import type { Override, StartTuning } from "../config/index.ts";
 import { loadConfig, parseSetFlags, processFacts, startPlan } from "../config/index.ts";
 import { asOperatorFacing, createLogger, formatOperatorLine } from "../observability/index.ts";
 import { CliError, EXIT_FAILURE, isInternal, ReportedError } from "./errors.ts";
@@ -89,7 +89,7 @@ async function run(home: string, opts: StartOptions): Promise<void> {
  * and in the node's start-up log lines.
  */
 function applyStartTuning(home: string, overrides: readonly Override[]): void {
-  let tuning: { maxSemiSpaceMiB: number; mallocMmapThresholdKiB: number };
+  let tuning: StartTuning;
   try {
     tuning = loadConfig({ home, env: process.env, overrides }).node;
   } catch {
