@@ -6,16 +6,16 @@
  * raises it each time such a mapped block is freed (up to 32 MiB), so a node
  * that keeps allocating large buffers (LevelDB batches, big frames and
  * payloads) soon serves them all from its heaps, where freed space is reused
- * but rarely given back. A fixed threshold
- * keeps them out. glibc reads it only when the process starts, from the
- * environment: `validator start` and `validator dev` re-execute themselves
- * once with MALLOC_MMAP_THRESHOLD_ set (start-plan.ts decides, together with
- * the young generation limit). The operator's own setting always wins.
+ * but rarely given back. A fixed threshold keeps them out. glibc reads it
+ * only when the process starts, from the environment: `validator start` and
+ * `validator dev` re-execute themselves once with MALLOC_MMAP_THRESHOLD_ set
+ * (start-plan.ts decides, together with the young generation limit). The
+ * operator's own setting always wins.
  *
- * Measured (README, "Memory"): 1 MiB kept RSS 30-40 MiB lower at 4,000 and
+ * Measured (README, "Memory"): 1 MiB kept RSS about 30 MiB lower at 4,000 and
  * 7,000 tx/s for the same CPU; 256 KiB saved as much at 3,000-4,000 tx/s but
- * cost 3% CPU and tail latency at 7,000 (each block from 256 KiB up, an mmap
- * and an munmap on the event loop); 64 and 128 KiB cost 6-7% CPU.
+ * cost 3% CPU and tail latency at 7,000 (most likely each block from 256 KiB
+ * up, an mmap and an munmap on the event loop); 64 and 128 KiB cost 6-7% CPU.
  */
 
 /** glibc's environment variable for M_MMAP_THRESHOLD (bytes). */
