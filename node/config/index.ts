@@ -2,11 +2,7 @@
 export { ConfigError, type ConfigIssue, type ConfigSource, formatIssue } from "./errors.ts";
 export { NON_CONFIG_ENV_VARS, type Override, parseSetFlags } from "./layers.ts";
 export { CONFIG_FILE_NAME, DEFAULTS_FILE, defaultConfig, type LoadConfigOptions, loadConfig } from "./loader.ts";
-export {
-  MALLOC_MMAP_THRESHOLD_ENV,
-  type MallocRun,
-  type MallocSource,
-} from "./malloc-threshold.ts";
+export type { MallocRun, MallocSource } from "./malloc-threshold.ts";
 export { type HomePaths, homePaths } from "./paths.ts";
 export { renderConfig } from "./render.ts";
 export {

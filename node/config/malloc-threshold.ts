@@ -19,7 +19,7 @@
  */
 
 /** glibc's environment variable for M_MMAP_THRESHOLD (bytes). */
-export const MALLOC_MMAP_THRESHOLD_ENV = "MALLOC_MMAP_THRESHOLD_";
+const MALLOC_MMAP_THRESHOLD_ENV = "MALLOC_MMAP_THRESHOLD_";
 /** The same setting as a glibc tunable, inside GLIBC_TUNABLES. */
 const TUNABLE = "glibc.malloc.mmap_threshold=";
 
@@ -42,7 +42,7 @@ export interface MallocRun {
 export type MallocDecision = { kind: "want"; env: Record<string, string> } | { kind: "run"; run: MallocRun };
 
 /** glibc ignores a threshold above this (HEAP_MAX_SIZE / 2 on 64-bit) and keeps its adaptive one. */
-export const MAX_GLIBC_MMAP_THRESHOLD_BYTES = 32 * 1024 * 1024;
+const MAX_GLIBC_MMAP_THRESHOLD_BYTES = 32 * 1024 * 1024;
 
 /**
  * The decision for `configuredKiB` (0 = glibc's default). `appliedHere`
