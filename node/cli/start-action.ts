@@ -80,10 +80,11 @@ async function run(home: string, opts: StartOptions): Promise<void> {
 }
 
 /**
- * node.maxSemiSpaceMiB and node.mallocMmapThresholdKiB take effect only at
- * process start: when the process runs without them, this replaces the
- * process (same pid, same arguments) with one started with
- * --max-semi-space-size and MALLOC_MMAP_THRESHOLD_ (node/config/start-plan.ts),
+ * node.maxSemiSpaceMiB, node.heapGrowingPercent and
+ * node.mallocMmapThresholdKiB take effect only at process start: when the
+ * process runs without them, this replaces the process (same pid, same
+ * arguments) with one started with --max-semi-space-size,
+ * --heap-growing-percent and MALLOC_MMAP_THRESHOLD_ (node/config/start-plan.ts),
  * and does not return. A config that does not load is left to startNode to
  * report; a re-execution that fails leaves the defaults, said on stderr here
  * and in the node's start-up log lines.

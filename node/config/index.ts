@@ -1,5 +1,6 @@
 /** config.toml: schema, shipped defaults, loading (defaults < file < env < flags), rendering. */
 export { ConfigError, type ConfigIssue, type ConfigSource, formatIssue } from "./errors.ts";
+export type { HeapGrowingRun } from "./heap-growing.ts";
 export { NON_CONFIG_ENV_VARS, type Override, parseSetFlags } from "./layers.ts";
 export { CONFIG_FILE_NAME, DEFAULTS_FILE, defaultConfig, type LoadConfigOptions, loadConfig } from "./loader.ts";
 export type { MallocRun, MallocSource } from "./malloc-threshold.ts";
@@ -25,4 +26,4 @@ export {
   type StartTuning,
   startPlan,
 } from "./start-plan.ts";
-export { type SemiSpaceRun, type SemiSpaceSource, semiSpaceFlagIn } from "./young-generation.ts";
+export type { SemiSpaceRun } from "./young-generation.ts";

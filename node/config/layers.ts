@@ -36,7 +36,7 @@ export const NON_CONFIG_ENV_VARS: ReadonlySet<string> = new Set([
   "VALIDATOR_HOME",
   // where .ci/run installs Node 24
   "VALIDATOR_NODE_DIR",
-  // marks the process validator start re-executed with node.maxSemiSpaceMiB / node.mallocMmapThresholdKiB
+  // marks the process validator start re-executed with its start-up settings (node/config/start-plan.ts)
   REEXEC_MARK_ENV,
 ]);
 

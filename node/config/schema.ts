@@ -37,6 +37,7 @@ export const ConfigSchema = z
         genesisFile: pathKey({ optional: false }),
         doubleSignCheck: booleanKey(),
         maxSemiSpaceMiB: powerOfTwoOrZeroKey(256, " (0 = V8's default)"),
+        heapGrowingPercent: zeroOrIntKey(10, 300, " (0 = V8's adaptive factor)"),
         mallocMmapThresholdKiB: zeroOrIntKey(64, 32 * 1024, " (0 = glibc's adaptive default)"),
       })
       .strict(),

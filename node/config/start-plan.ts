@@ -1,20 +1,24 @@
 /**
- * What `validator start` and `validator dev` do before the node loads: two
- * settings take effect only when a process starts (node.maxSemiSpaceMiB, a
- * V8 flag, and node.mallocMmapThresholdKiB, a glibc environment variable),
- * so when the process runs without what the config asks for, it re-executes
- * itself once: same pid (pid files, systemd, Docker's PID 1 unchanged), same
- * arguments, the flag and the variable added, the environment marked so that
- * it happens once. `startPlan` is pure (process facts in, a plan out;
- * `processFacts` reads them from this process); node/cli/start-action.ts
- * carries it out and the runtime logs what runs.
+ * What `validator start` and `validator dev` do before the node loads: three
+ * settings take effect only when a process starts (node.maxSemiSpaceMiB and
+ * node.heapGrowingPercent, V8 flags, and node.mallocMmapThresholdKiB, a
+ * glibc environment variable), so when the process runs without what the
+ * config asks for, it re-executes itself once: same pid (pid files, systemd,
+ * Docker's PID 1 unchanged), same arguments, the flags and the variable
+ * added, the environment marked so that it happens once. `startPlan` is pure
+ * (process facts in, a plan out; `processFacts` reads them from this
+ * process); node/cli/start-action.ts carries it out and the runtime logs
+ * what runs.
  */
+import { HEAP_GROWING, type HeapGrowingRun } from "./heap-growing.ts";
 import { type MallocRun, mallocDecision, mallocNotApplied } from "./malloc-threshold.ts";
-import { nodeOptionsArgs, type SemiSpaceRun, semiSpaceDecision, semiSpaceNotApplied } from "./young-generation.ts";
+import { nodeOptionsArgs, type V8FlagFacts, v8FlagDecision, v8FlagNotApplied } from "./v8-flag.ts";
+import { SEMI_SPACE, type SemiSpaceRun } from "./young-generation.ts";
 
 /** Set in the environment of the re-executed process (what it added): it must not re-execute again. */
 export const REEXEC_MARK_ENV = "VALIDATOR_REEXECUTED";
 const MARK_SEMI_SPACE = "semi-space";
+const MARK_HEAP_GROWING = "heap-growing";
 const MARK_MALLOC = "malloc";
 
 /**
@@ -81,12 +85,14 @@ function isGlibc(): boolean {
 /** The settings the plan applies. */
 export interface StartTuning {
   maxSemiSpaceMiB: number;
+  heapGrowingPercent: number;
   mallocMmapThresholdKiB: number;
 }
 
 /** What each setting is when the process runs as it is. */
 export interface StartRun {
   semiSpace: SemiSpaceRun;
+  heapGrowing: HeapGrowingRun;
   malloc: MallocRun;
 }
 
@@ -121,13 +127,14 @@ export function startPlan(tuning: StartTuning, facts: ProcessFacts): StartPlan {
   const mark = facts.env[REEXEC_MARK_ENV];
   const reexecuted = mark !== undefined;
   const applied = new Set((mark ?? "").split(","));
-  const semi = semiSpaceDecision(
-    tuning.maxSemiSpaceMiB,
-    facts.execArgv,
-    facts.env.NODE_OPTIONS,
-    applied.has(MARK_SEMI_SPACE),
+  const flagFacts = (mark: string): V8FlagFacts => ({
+    execArgv: facts.execArgv,
+    nodeOptions: facts.env.NODE_OPTIONS,
+    appliedHere: applied.has(mark),
     reexecuted,
-  );
+  });
+  const semi = v8FlagDecision(SEMI_SPACE, tuning.maxSemiSpaceMiB, flagFacts(MARK_SEMI_SPACE));
+  const growing = v8FlagDecision(HEAP_GROWING, tuning.heapGrowingPercent, flagFacts(MARK_HEAP_GROWING));
   const malloc = mallocDecision(
     tuning.mallocMmapThresholdKiB,
     facts.env,
@@ -135,13 +142,18 @@ export function startPlan(tuning: StartTuning, facts: ProcessFacts): StartPlan {
     applied.has(MARK_MALLOC),
     reexecuted,
   );
-  if (semi.kind === "run" && malloc.kind === "run") return { kind: "run", semiSpace: semi.run, malloc: malloc.run };
+  if (semi.kind === "run" && growing.kind === "run" && malloc.kind === "run")
+    return { kind: "run", semiSpace: semi.run, heapGrowing: growing.run, malloc: malloc.run };
 
   const notApplied = (why: string): StartRun => ({
     semiSpace:
       semi.kind === "run"
         ? semi.run
-        : semiSpaceNotApplied(tuning.maxSemiSpaceMiB, `${why}; pass --max-semi-space-size yourself`),
+        : v8FlagNotApplied(SEMI_SPACE, tuning.maxSemiSpaceMiB, `${why}; pass ${SEMI_SPACE.names[0]} yourself`),
+    heapGrowing:
+      growing.kind === "run"
+        ? growing.run
+        : v8FlagNotApplied(HEAP_GROWING, tuning.heapGrowingPercent, `${why}; pass ${HEAP_GROWING.names[0]} yourself`),
     malloc:
       malloc.kind === "run"
         ? malloc.run
@@ -157,7 +169,12 @@ export function startPlan(tuning: StartTuning, facts: ProcessFacts): StartPlan {
   if (semi.kind === "want") {
     flags.push(semi.flag);
     added.push(MARK_SEMI_SPACE);
-    adds.push("node.maxSemiSpaceMiB");
+    adds.push(SEMI_SPACE.key);
+  }
+  if (growing.kind === "want") {
+    flags.push(growing.flag);
+    added.push(MARK_HEAP_GROWING);
+    adds.push(HEAP_GROWING.key);
   }
   if (malloc.kind === "want") {
     Object.assign(env, malloc.env);

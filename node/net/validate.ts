@@ -82,7 +82,7 @@ export interface ValidationContext {
 }
 
 export function newVerifyCache(): VerifyCache {
-  return new VerifyCache(65_536);
+  return new VerifyCache();
 }
 
 function reject<T>(reason: Reason): Checked<T> {

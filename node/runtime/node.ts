@@ -83,8 +83,6 @@ const MAX_INPUTS_PER_TURN = 4096;
  * on a quiet chain hears no new certificate that would tell it it is behind.
  */
 const PROBE_INTERVAL_MS = 3000;
-/** Signatures remembered as verified (votes reappear inside certificates). */
-const VERIFY_CACHE_ENTRIES = 65_536;
 
 export interface StartNodeOptions {
   home: string;
@@ -123,7 +121,7 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
   const dbPath = join(home.paths.dataDir, "db");
   const db = await openDatabase(dbPath, home, logger);
 
-  const verifyCache = new VerifyCache(VERIFY_CACHE_ENTRIES);
+  const verifyCache = new VerifyCache();
   let storage: Storage;
   let recovered: RecoveredState;
   let storedFloor: View | null;
@@ -155,11 +153,11 @@ export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
  * What the start-up tuning left this process with (node/config/start-plan.ts,
  * applied by the CLI's re-execution): the young generation limit with V8's
  * heap limit, which counts three semi-spaces (the proof that the flag took),
- * and glibc's mmap threshold.
+ * the old generation's growing factor, and glibc's mmap threshold.
  */
 function logStartTuning(logger: Logger, tuning: StartTuning): void {
   const plan = startPlan(tuning, processFacts());
-  const { semiSpace, malloc } = plan.kind === "run" ? plan : plan.fallback;
+  const { semiSpace, heapGrowing, malloc } = plan.kind === "run" ? plan : plan.fallback;
   const log = logger.child({ module: "runtime" });
   log.info(
     {
@@ -168,6 +166,10 @@ function logStartTuning(logger: Logger, tuning: StartTuning): void {
       heapSizeLimitMiB: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20),
     },
     "V8 young generation limit (per semi-space)",
+  );
+  log.info(
+    { ...heapGrowing, configuredPercent: tuning.heapGrowingPercent },
+    "V8 old generation growing factor (percent over the live size)",
   );
   log.info({ ...malloc, configuredKiB: tuning.mallocMmapThresholdKiB }, "glibc malloc mmap threshold");
 }

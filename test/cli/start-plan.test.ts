@@ -1,7 +1,8 @@
 /**
- * node.maxSemiSpaceMiB and node.mallocMmapThresholdKiB: `validator start`
- * re-executes itself once with --max-semi-space-size and
- * MALLOC_MMAP_THRESHOLD_ (V8 and glibc read them only at process start),
+ * node.maxSemiSpaceMiB, node.heapGrowingPercent and node.mallocMmapThresholdKiB:
+ * `validator start` re-executes itself once with --max-semi-space-size,
+ * --heap-growing-percent and MALLOC_MMAP_THRESHOLD_ (V8 and glibc read them
+ * only at process start),
  * keeps its pid, and leaves an operator's own settings alone.
  */
 import assert from "node:assert/strict";
@@ -19,10 +20,13 @@ const facts = (over: Partial<ProcessFacts> = {}): ProcessFacts => ({
   isGlibc: () => true,
   ...over,
 });
-const both: StartTuning = { maxSemiSpaceMiB: 16, mallocMmapThresholdKiB: 256 };
-const semiOnly: StartTuning = { maxSemiSpaceMiB: 16, mallocMmapThresholdKiB: 0 };
-const mallocOnly: StartTuning = { maxSemiSpaceMiB: 0, mallocMmapThresholdKiB: 256 };
+const both: StartTuning = { maxSemiSpaceMiB: 16, heapGrowingPercent: 0, mallocMmapThresholdKiB: 256 };
+const semiOnly: StartTuning = { maxSemiSpaceMiB: 16, heapGrowingPercent: 0, mallocMmapThresholdKiB: 0 };
+const mallocOnly: StartTuning = { maxSemiSpaceMiB: 0, heapGrowingPercent: 0, mallocMmapThresholdKiB: 256 };
+const growingOnly: StartTuning = { maxSemiSpaceMiB: 0, heapGrowingPercent: 50, mallocMmapThresholdKiB: 0 };
+const all: StartTuning = { maxSemiSpaceMiB: 16, heapGrowingPercent: 50, mallocMmapThresholdKiB: 256 };
 const glibcDefault = { mmapThresholdBytes: null, source: "glibc's default" };
+const growingDefault = { heapGrowingPercent: null, source: "V8's default" };
 
 test("re-executes with the configured limit first, keeping Node's flags, the command and the environment, marked", () => {
   const plan = startPlan(both, facts({ execArgv: ["--cpu-prof", "--", "x"] }));
@@ -61,6 +65,7 @@ test("the re-executed process runs, and says the values came from the config", (
   assert.deepEqual(startPlan(both, facts({ execArgv: ["--max-semi-space-size=16"], env })), {
     kind: "run",
     semiSpace: { semiSpaceMiB: 16, source: "node.maxSemiSpaceMiB" },
+    heapGrowing: growingDefault,
     malloc: { mmapThresholdBytes: 262144, source: "node.mallocMmapThresholdKiB" },
   });
 });
@@ -71,6 +76,7 @@ test("runs as it is when the operator set the flag, in any spelling, on the comm
     assert.deepEqual(startPlan(semiOnly, facts({ execArgv })), {
       kind: "run",
       semiSpace: { semiSpaceMiB: 8, source: operator },
+      heapGrowing: growingDefault,
       malloc: glibcDefault,
     });
   }
@@ -78,6 +84,7 @@ test("runs as it is when the operator set the flag, in any spelling, on the comm
     assert.deepEqual(startPlan(semiOnly, facts({ env: { NODE_OPTIONS } })), {
       kind: "run",
       semiSpace: { semiSpaceMiB: 8, source: operator },
+      heapGrowing: growingDefault,
       malloc: glibcDefault,
     });
   }
@@ -94,16 +101,74 @@ test("runs as it is when the operator set the flag, in any spelling, on the comm
   assert.deepEqual(after.kind === "run" && after.semiSpace, { semiSpaceMiB: 8, source: operator });
 });
 
+test("node.heapGrowingPercent: re-executes with --heap-growing-percent next to the other settings, and the operator's flag wins", () => {
+  const plan = startPlan(all, facts({ execArgv: ["--cpu-prof"] }));
+  assert.ok(plan.kind === "reexec", JSON.stringify(plan));
+  assert.deepEqual(plan.argv.slice(0, 4), [
+    "/usr/bin/node",
+    "--max-semi-space-size=16",
+    "--heap-growing-percent=50",
+    "--cpu-prof",
+  ]);
+  assert.equal(plan.env[REEXEC_MARK_ENV], "semi-space,heap-growing,malloc");
+  assert.deepEqual(plan.adds, ["node.maxSemiSpaceMiB", "node.heapGrowingPercent", "node.mallocMmapThresholdKiB"]);
+  const after = startPlan(
+    all,
+    facts({
+      execArgv: ["--max-semi-space-size=16", "--heap-growing-percent=50", "--cpu-prof"],
+      env: { MALLOC_MMAP_THRESHOLD_: "262144", [REEXEC_MARK_ENV]: plan.env[REEXEC_MARK_ENV] },
+    }),
+  );
+  assert.deepEqual(after.kind === "run" && after.heapGrowing, {
+    heapGrowingPercent: 50,
+    source: "node.heapGrowingPercent",
+  });
+
+  const operator = "the operator's --heap-growing-percent";
+  for (const execArgv of [["--heap-growing-percent=25"], ["--heap_growing_percent", "25"]]) {
+    assert.deepEqual(startPlan(growingOnly, facts({ execArgv })), {
+      kind: "run",
+      semiSpace: { semiSpaceMiB: null, source: "V8's default" },
+      heapGrowing: { heapGrowingPercent: 25, source: operator },
+      malloc: glibcDefault,
+    });
+  }
+  // Re-executed for the other settings: the operator's flag stays the operator's.
+  const kept = startPlan(
+    all,
+    facts({
+      execArgv: ["--max-semi-space-size=16", "--heap-growing-percent=25"],
+      env: { [REEXEC_MARK_ENV]: "semi-space" },
+    }),
+  );
+  assert.ok(kept.kind === "run" && kept.heapGrowing.source === operator, JSON.stringify(kept));
+
+  // Lost on the way, or blocked: reported as not applied, with what to do instead.
+  const lost = startPlan(growingOnly, facts({ env: { [REEXEC_MARK_ENV]: "heap-growing" } }));
+  assert.ok(lost.kind === "run" && /not applied/.test(lost.heapGrowing.note ?? ""), JSON.stringify(lost));
+  const watched = startPlan(growingOnly, facts({ execArgv: ["--watch"] }));
+  assert.ok(
+    watched.kind === "run" &&
+      watched.heapGrowing.heapGrowingPercent === null &&
+      /pass --heap-growing-percent yourself/.test(watched.heapGrowing.note ?? ""),
+    JSON.stringify(watched),
+  );
+  const failed = startPlan(growingOnly, facts());
+  assert.ok(failed.kind === "reexec" && /not applied/.test(failed.fallback.heapGrowing.note ?? ""));
+});
+
 test("runs as it is when the operator set the mmap threshold, as the variable or as a glibc tunable", () => {
   assert.deepEqual(startPlan(mallocOnly, facts({ env: { MALLOC_MMAP_THRESHOLD_: "1048576" } })), {
     kind: "run",
     semiSpace: { semiSpaceMiB: null, source: "V8's default" },
+    heapGrowing: growingDefault,
     malloc: { mmapThresholdBytes: 1048576, source: "the operator's MALLOC_MMAP_THRESHOLD_" },
   });
   const tunables = "glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=131072";
   assert.deepEqual(startPlan(mallocOnly, facts({ env: { GLIBC_TUNABLES: tunables } })), {
     kind: "run",
     semiSpace: { semiSpaceMiB: null, source: "V8's default" },
+    heapGrowing: growingDefault,
     malloc: { mmapThresholdBytes: 131072, source: "the operator's GLIBC_TUNABLES" },
   });
   // Another tunable alone is not a threshold: the configured one is added.
@@ -121,9 +186,10 @@ test("never re-executes twice, and not when the config leaves both to defaults, 
       /not applied/.test(lost.malloc.note ?? ""),
     JSON.stringify(lost),
   );
-  assert.deepEqual(startPlan({ maxSemiSpaceMiB: 0, mallocMmapThresholdKiB: 0 }, facts()), {
+  assert.deepEqual(startPlan({ maxSemiSpaceMiB: 0, heapGrowingPercent: 0, mallocMmapThresholdKiB: 0 }, facts()), {
     kind: "run",
     semiSpace: { semiSpaceMiB: null, source: "V8's default" },
+    heapGrowing: growingDefault,
     malloc: glibcDefault,
   });
   for (const over of [
@@ -185,7 +251,7 @@ test("the C library is asked about only when the answer matters", () => {
   const never = () => {
     throw new Error("asked");
   };
-  assert.equal(startPlan({ maxSemiSpaceMiB: 16, mallocMmapThresholdKiB: 0 }, facts({ isGlibc: never })).kind, "reexec");
+  assert.equal(startPlan(semiOnly, facts({ isGlibc: never })).kind, "reexec");
 });
 
 let cluster: LocalCluster | null = null;
@@ -197,6 +263,12 @@ interface LoggedLimit {
   semiSpaceMiB: number | null;
   source: string;
   heapSizeLimitMiB: number;
+  pid: number;
+}
+
+interface LoggedGrowing {
+  heapGrowingPercent: number | null;
+  source: string;
   pid: number;
 }
 
@@ -216,6 +288,8 @@ function logged<T>(logFile: string, offset: number, msg: string): T {
 
 const loggedLimit = (logFile: string, offset: number) =>
   logged<LoggedLimit>(logFile, offset, "V8 young generation limit");
+const loggedGrowing = (logFile: string, offset: number) =>
+  logged<LoggedGrowing>(logFile, offset, "V8 old generation growing factor");
 const loggedThreshold = (logFile: string, offset: number) =>
   logged<LoggedThreshold>(logFile, offset, "glibc malloc mmap threshold");
 
@@ -242,7 +316,7 @@ test("a started node runs with the configured limit and threshold under its firs
   // Whatever the test runner has, the node sees none of the settings of its own.
   const env = { NODE_OPTIONS: "", MALLOC_MMAP_THRESHOLD_: undefined, GLIBC_TUNABLES: undefined };
   // Not the shipped default: the value must come from the config.
-  const sets = ["node.maxSemiSpaceMiB=64", "node.mallocMmapThresholdKiB=512"];
+  const sets = ["node.maxSemiSpaceMiB=64", "node.heapGrowingPercent=40", "node.mallocMmapThresholdKiB=512"];
 
   let offset = 0;
   const pid = await cluster.startAndWait(node, { env, sets });
@@ -250,6 +324,9 @@ test("a started node runs with the configured limit and threshold under its firs
   assert.ok(cmdline(pid).includes("--max-semi-space-size=64"), cmdline(pid).join(" "));
   const configured = loggedLimit(node.logFile, offset);
   assert.deepEqual([configured.semiSpaceMiB, configured.source, configured.pid], [64, "node.maxSemiSpaceMiB", pid]);
+  assert.ok(cmdline(pid).includes("--heap-growing-percent=40"), cmdline(pid).join(" "));
+  const growing = loggedGrowing(node.logFile, offset);
+  assert.deepEqual([growing.heapGrowingPercent, growing.source, growing.pid], [40, "node.heapGrowingPercent", pid]);
   assert.equal(environ(pid).get("MALLOC_MMAP_THRESHOLD_"), "524288", "glibc got the threshold at exec");
   const threshold = loggedThreshold(node.logFile, offset);
   assert.deepEqual(
@@ -275,9 +352,11 @@ test("a started node runs with the configured limit and threshold under its firs
   offset = readFileSync(node.logFile, "utf8").length;
   const pid3 = await cluster.startAndWait(node, {
     env,
-    sets: ["node.maxSemiSpaceMiB=0", "node.mallocMmapThresholdKiB=0"],
+    sets: ["node.maxSemiSpaceMiB=0", "node.heapGrowingPercent=0", "node.mallocMmapThresholdKiB=0"],
   });
   assert.ok(!cmdline(pid3).some((a) => a.startsWith("--max-semi-space-size")), cmdline(pid3).join(" "));
+  assert.ok(!cmdline(pid3).some((a) => a.startsWith("--heap-growing-percent")), cmdline(pid3).join(" "));
+  assert.equal(loggedGrowing(node.logFile, offset).source, "V8's default");
   assert.equal(environ(pid3).get("MALLOC_MMAP_THRESHOLD_"), undefined, "no threshold of ours");
   assert.equal(loggedLimit(node.logFile, offset).source, "V8's default");
   assert.equal(loggedThreshold(node.logFile, offset).source, "glibc's default");

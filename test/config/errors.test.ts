@@ -72,6 +72,22 @@ test("a semi-space size that V8 would round up is refused, with the sizes it tak
   );
 });
 
+test("a heap growing percent outside V8's own range of factors is refused; 0 and the range are named", () => {
+  for (const good of [0, 10, 300]) {
+    const c = loadConfig({ home, file: null, env: {}, overrides: [{ key: "node.heapGrowingPercent", value: good }] });
+    assert.equal(c.node.heapGrowingPercent, good);
+  }
+  for (const bad of [5, 301, 12.5]) {
+    const err = fileError(`[node]\nheapGrowingPercent = ${bad}\n`);
+    assert.match(
+      err.message,
+      new RegExp(
+        `node\\.heapGrowingPercent = ${bad} .*allowed: 0 or an integer from 10 to 300 \\(0 = V8's adaptive factor\\)`,
+      ),
+    );
+  }
+});
+
 test("an mmap threshold below the smallest useful one is refused; 0 and the range are named", () => {
   for (const good of [0, 64, 32768]) {
     const c = loadConfig({

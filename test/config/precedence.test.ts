@@ -59,12 +59,14 @@ test("env values are converted to the key's type: booleans, lists, strings", () 
       VALIDATOR_HOME: "/ignored/not/a/key",
       VALIDATOR_REEXECUTED: "semi-space,malloc",
       VALIDATOR_NODE_MAX_SEMI_SPACE_MIB: "64",
+      VALIDATOR_NODE_HEAP_GROWING_PERCENT: "75",
       VALIDATOR_NODE_MALLOC_MMAP_THRESHOLD_KIB: "512",
       PATH: "/usr/bin",
     },
   });
   assert.equal(c.node.maxSemiSpaceMiB, 64, "a MiB unit is one word in the variable's name");
   assert.equal(c.node.mallocMmapThresholdKiB, 512, "so is a KiB unit");
+  assert.equal(c.node.heapGrowingPercent, 75);
   assert.equal(c.api.enabled, false);
   assert.deepEqual(c.p2p.listen, ["/ip4/127.0.0.1/tcp/1", "/ip4/127.0.0.1/tcp/2"]);
   assert.deepEqual(c.p2p.peers, [peer]);
