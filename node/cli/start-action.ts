@@ -100,9 +100,7 @@ function applyStartTuning(home: string, overrides: readonly Override[]): void {
   // Typed optional: Node has no execve where the platform has none (the plan rules out those platforms).
   if (plan.kind !== "reexec" || process.execve === undefined) return;
   const fallBack = (why: string) =>
-    process.stderr.write(
-      `warning: could not re-execute to apply ${plan.adds.join(" and ")} (${why}); running without\n`,
-    );
+    process.stderr.write(`warning: could not re-execute to apply ${plan.adds.join(", ")} (${why}); running without\n`);
   // Node 24 aborts the process when execve(2) fails (later versions throw):
   // the usual cause, a program that is not there or not executable, is checked first.
   try {

@@ -15,7 +15,7 @@ import type { V8FlagRun, V8FlagSetting } from "./v8-flag.ts";
 
 export const HEAP_GROWING: V8FlagSetting<"heapGrowingPercent"> = {
   key: "node.heapGrowingPercent",
-  names: ["--heap-growing-percent", "--heap_growing_percent"],
+  flag: "--heap-growing-percent",
   field: "heapGrowingPercent",
 };
 

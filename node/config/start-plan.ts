@@ -127,10 +127,10 @@ export function startPlan(tuning: StartTuning, facts: ProcessFacts): StartPlan {
   const mark = facts.env[REEXEC_MARK_ENV];
   const reexecuted = mark !== undefined;
   const applied = new Set((mark ?? "").split(","));
-  const flagFacts = (mark: string): V8FlagFacts => ({
+  const flagFacts = (markOfSetting: string): V8FlagFacts => ({
     execArgv: facts.execArgv,
     nodeOptions: facts.env.NODE_OPTIONS,
-    appliedHere: applied.has(mark),
+    appliedHere: applied.has(markOfSetting),
     reexecuted,
   });
   const semi = v8FlagDecision(SEMI_SPACE, tuning.maxSemiSpaceMiB, flagFacts(MARK_SEMI_SPACE));
@@ -149,11 +149,11 @@ export function startPlan(tuning: StartTuning, facts: ProcessFacts): StartPlan {
     semiSpace:
       semi.kind === "run"
         ? semi.run
-        : v8FlagNotApplied(SEMI_SPACE, tuning.maxSemiSpaceMiB, `${why}; pass ${SEMI_SPACE.names[0]} yourself`),
+        : v8FlagNotApplied(SEMI_SPACE, tuning.maxSemiSpaceMiB, `${why}; pass ${SEMI_SPACE.flag} yourself`),
     heapGrowing:
       growing.kind === "run"
         ? growing.run
-        : v8FlagNotApplied(HEAP_GROWING, tuning.heapGrowingPercent, `${why}; pass ${HEAP_GROWING.names[0]} yourself`),
+        : v8FlagNotApplied(HEAP_GROWING, tuning.heapGrowingPercent, `${why}; pass ${HEAP_GROWING.flag} yourself`),
     malloc:
       malloc.kind === "run"
         ? malloc.run

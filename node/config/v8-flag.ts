@@ -6,18 +6,21 @@
  * decides, for every start-up setting together).
  */
 
+/** The run state's own fields, which a setting's value field must not shadow. */
+type RunField<F extends string> = Exclude<F, "source" | "note">;
+
 /** A V8 flag behind a config key. */
 export interface V8FlagSetting<F extends string> {
   /** The config key, as the log and the warnings name it. */
   key: string;
-  /** The flag's names: V8 accepts dashes or underscores, the first is the one we pass. */
-  names: readonly string[];
+  /** The flag, with dashes (V8 reads an underscore as a dash, and so do we). */
+  flag: string;
   /** The name of the value in the run state (and so in the start-up log line), with its unit. */
   field: F;
 }
 
 /** The flag's value a process runs with (null: V8's own behaviour), and where it came from. */
-export type V8FlagRun<F extends string> = Record<F, number | null> & {
+export type V8FlagRun<F extends string> = Record<RunField<F>, number | null> & {
   /** The config key, `the operator's <flag>` or `V8's default`. */
   source: string;
   /** Why the configured value is not the one running, when it is not. */
@@ -31,15 +34,16 @@ function run<F extends string>(setting: V8FlagSetting<F>, value: number | null, 
   return { [setting.field]: value, source } as V8FlagRun<F>;
 }
 
-/** The value of one of `names` among `args` (the last one wins, as in V8), or undefined. */
-export function v8FlagValue(args: readonly string[], names: readonly string[]): number | undefined {
+/** The value of `flag` among `args`, in any spelling V8 reads (the last one wins, as in V8), or undefined. */
+export function v8FlagValue(args: readonly string[], flag: string): number | undefined {
   let value: number | undefined;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    for (const name of names) {
-      if (arg === name && i + 1 < args.length) value = Number(args[i + 1]);
-      else if (arg.startsWith(`${name}=`)) value = Number(arg.slice(name.length + 1));
-    }
+    const eq = arg.indexOf("=");
+    const name = (eq < 0 ? arg : arg.slice(0, eq)).replaceAll("_", "-");
+    if (name !== flag) continue;
+    if (eq >= 0) value = Number(arg.slice(eq + 1));
+    else if (i + 1 < args.length) value = Number(args[i + 1]);
   }
   return value;
 }
@@ -68,9 +72,10 @@ export function v8FlagDecision<F extends string>(
   configured: number,
   facts: V8FlagFacts,
 ): V8FlagDecision<F> {
-  const operatorSource = `the operator's ${setting.names[0]}`;
-  const inNodeOptions = v8FlagValue(nodeOptionsArgs(facts.nodeOptions), setting.names);
-  const inArgv = v8FlagValue(facts.execArgv, setting.names);
+  const operatorSource = `the operator's ${setting.flag}`;
+  // Node refuses some V8 flags in NODE_OPTIONS (--heap-growing-percent): those are never found there.
+  const inNodeOptions = v8FlagValue(nodeOptionsArgs(facts.nodeOptions), setting.flag);
+  const inArgv = v8FlagValue(facts.execArgv, setting.flag);
   if (inNodeOptions !== undefined) return { kind: "run", run: run(setting, inArgv ?? inNodeOptions, operatorSource) };
   if (inArgv !== undefined)
     return { kind: "run", run: run(setting, inArgv, facts.appliedHere ? setting.key : operatorSource) };
@@ -78,9 +83,9 @@ export function v8FlagDecision<F extends string>(
   if (facts.reexecuted)
     return {
       kind: "run",
-      run: v8FlagNotApplied(setting, configured, `the re-executed process has no ${setting.names[0]}`),
+      run: v8FlagNotApplied(setting, configured, `the re-executed process has no ${setting.flag}`),
     };
-  return { kind: "want", flag: `${setting.names[0]}=${configured}` };
+  return { kind: "want", flag: `${setting.flag}=${configured}` };
 }
 
 /** The run state when the configured value could not be applied, saying why. */

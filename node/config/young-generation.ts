@@ -13,7 +13,7 @@ import type { V8FlagRun, V8FlagSetting } from "./v8-flag.ts";
 
 export const SEMI_SPACE: V8FlagSetting<"semiSpaceMiB"> = {
   key: "node.maxSemiSpaceMiB",
-  names: ["--max-semi-space-size", "--max_semi_space_size"],
+  flag: "--max-semi-space-size",
   field: "semiSpaceMiB",
 };
 

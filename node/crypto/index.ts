@@ -15,4 +15,4 @@ export { Signer, signMessage, verifyRaw, verifySigned } from "./ed25519.ts";
 export { type KeyFile, readKeyFile, writeKeyFile } from "./keyfile.ts";
 export { generateKeyPair, type KeyPair, publicKeyOf, reference } from "./keys.ts";
 export { libp2pPrivateKey, peerIdOf } from "./node-key.ts";
-export { VerifyCache } from "./verify-cache.ts";
+export { VERIFY_CACHE_ENTRIES, VerifyCache } from "./verify-cache.ts";

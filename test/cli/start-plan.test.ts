@@ -72,7 +72,12 @@ test("the re-executed process runs, and says the values came from the config", (
 
 test("runs as it is when the operator set the flag, in any spelling, on the command line or in NODE_OPTIONS", () => {
   const operator = "the operator's --max-semi-space-size";
-  for (const execArgv of [["--max-semi-space-size=8"], ["--max-semi-space-size", "8"], ["--max_semi_space_size=8"]]) {
+  for (const execArgv of [
+    ["--max-semi-space-size=8"],
+    ["--max-semi-space-size", "8"],
+    ["--max_semi_space_size=8"],
+    ["--max-semi_space-size=8"],
+  ]) {
     assert.deepEqual(startPlan(semiOnly, facts({ execArgv })), {
       kind: "run",
       semiSpace: { semiSpaceMiB: 8, source: operator },
@@ -124,8 +129,23 @@ test("node.heapGrowingPercent: re-executes with --heap-growing-percent next to t
     source: "node.heapGrowingPercent",
   });
 
+  // Alone, or next to the operator's semi-space flag: only the growing factor is added.
+  const alone = startPlan(growingOnly, facts());
+  assert.ok(alone.kind === "reexec", JSON.stringify(alone));
+  assert.deepEqual(alone.argv, ["/usr/bin/node", "--heap-growing-percent=50", "/app/main.ts", "start", "--home", "h"]);
+  assert.deepEqual(alone.env, { PATH: "/bin", [REEXEC_MARK_ENV]: "heap-growing" });
+  const mixed = startPlan({ ...all, mallocMmapThresholdKiB: 0 }, facts({ execArgv: ["--max-semi-space-size=8"] }));
+  assert.ok(mixed.kind === "reexec", JSON.stringify(mixed));
+  assert.deepEqual(mixed.argv.slice(1, 3), ["--heap-growing-percent=50", "--max-semi-space-size=8"]);
+  assert.deepEqual(mixed.adds, ["node.heapGrowingPercent"]);
+  assert.deepEqual(mixed.fallback.semiSpace, { semiSpaceMiB: 8, source: "the operator's --max-semi-space-size" });
+
   const operator = "the operator's --heap-growing-percent";
-  for (const execArgv of [["--heap-growing-percent=25"], ["--heap_growing_percent", "25"]]) {
+  for (const execArgv of [
+    ["--heap-growing-percent=25"],
+    ["--heap_growing_percent", "25"],
+    ["--heap-growing_percent=25"],
+  ]) {
     assert.deepEqual(startPlan(growingOnly, facts({ execArgv })), {
       kind: "run",
       semiSpace: { semiSpaceMiB: null, source: "V8's default" },

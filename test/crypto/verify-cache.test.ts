@@ -1,11 +1,17 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { checkSignature, generateKeyPair, signMessage, VerifyCache } from "../../node/crypto/index.ts";
+import {
+  checkSignature,
+  generateKeyPair,
+  signMessage,
+  VERIFY_CACHE_ENTRIES,
+  VerifyCache,
+} from "../../node/crypto/index.ts";
 
 test("capacity must be a positive integer", () => {
   for (const bad of [0, -1, 1.5, Number.NaN]) assert.throws(() => new VerifyCache(bad), /positive integer/);
-  assert.equal(new VerifyCache().capacity, 65_536);
+  assert.equal(new VerifyCache().capacity, VERIFY_CACHE_ENTRIES);
 });
 
 test("size never exceeds capacity under many inserts; the newest stay", () => {
