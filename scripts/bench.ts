@@ -22,11 +22,13 @@
  *   npm run bench -- --profile                      also a CPU profile of node0 at the peak
  *   npm run bench -- --start-rate 1000 --growth 1.5 --max-rate 20000 --max-steps 8 --refine 2
  *   npm run bench -- --rates 500,1000 --step-seconds 10 --drain 10 --out FILE   (an explicit ladder)
+ *   npm run bench -- --set node.heapGrowingPercent=0    config override for every node (repeatable)
  */
 import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { loadConfig, parseSetFlags } from "../node/config/index.ts";
 import { formatProfile, type ProfileSummary, readProfile, summarizeProfile } from "./bench/cpu-profile.ts";
 import { latencyRate, type PeakPlan, searchPeak, shortfall } from "./bench/peak-search.ts";
 import { ProcSampler } from "./bench/proc-sampler.ts";
@@ -42,6 +44,12 @@ export interface BenchOptions extends PeakPlan {
   runs: number;
   profile: boolean;
   validators: number;
+  /**
+   * `--set section.key=value` overrides for every node of every cluster.
+   * The nodes never see the caller's VALIDATOR_* variables (scripts/cluster),
+   * so this is how a run compares settings.
+   */
+  sets: readonly string[];
 }
 
 export const FULL: BenchOptions = {
@@ -56,6 +64,7 @@ export const FULL: BenchOptions = {
   runs: 1,
   profile: false,
   validators: 4,
+  sets: [],
 };
 export const QUICK: BenchOptions = {
   startTps: 500,
@@ -69,6 +78,7 @@ export const QUICK: BenchOptions = {
   runs: 1,
   profile: false,
   validators: 4,
+  sets: [],
 };
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -98,6 +108,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions & { out: s
       drain: { type: "string" },
       runs: { type: "string" },
       profile: { type: "boolean", default: false },
+      set: { type: "string", multiple: true },
       out: { type: "string" },
     },
     allowPositionals: false,
@@ -119,6 +130,9 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions & { out: s
     throw new Error(`--refine ${refineText}: expected a whole number of bisections (0 = none)`);
   }
   const rates = values.rates ? parseRates(values.rates) : undefined;
+  const sets = values.set ?? [];
+  // Checked against the config schema now, not when the first cluster starts.
+  loadConfig({ home: REPO_ROOT, file: null, env: {}, overrides: parseSetFlags(sets) });
   return {
     ...(rates ? { rates } : {}),
     startTps: pos("start-rate", values["start-rate"], base.startTps),
@@ -132,13 +146,14 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions & { out: s
     streamSeconds: base.streamSeconds,
     runs: pos("runs", values.runs, 1, true),
     profile: values.profile ?? false,
+    sets,
     out: values.out,
   };
 }
 
-/** The cluster of one run: `validators` validators, no observer. */
-function createCluster(dir: string, validators: number): Promise<LocalCluster> {
-  return LocalCluster.create({ dir, validators, chainId: "benchnet", extraSlots: 0 });
+/** The cluster of one run: `validators` validators with the run's overrides, no observer. */
+function createCluster(dir: string, validators: number, sets: readonly string[]): Promise<LocalCluster> {
+  return LocalCluster.create({ dir, validators, chainId: "benchnet", extraSlots: 0, sets });
 }
 
 function apisOf(cluster: LocalCluster): string[] {
@@ -185,7 +200,7 @@ class ClusterSlot {
   /** The running cluster, started (connected and warmed up) if there is none. */
   async get(): Promise<LocalCluster> {
     if (this.#current !== undefined) return this.#current.cluster;
-    const cluster = await createCluster(this.dir, this.#opts.validators);
+    const cluster = await createCluster(this.dir, this.#opts.validators, this.#opts.sets);
     // Interrupted (Ctrl-C): the nodes die with us and the directory goes.
     const undo = cluster.stopOnExit();
     this.#current = { cluster, undo };
@@ -267,10 +282,12 @@ async function profileNode0(
 
 const USAGE = `usage: npm run bench -- [--quick] [--validators N] [--runs N] [--profile] [--start-rate R] [--growth X]
          [--max-rate R] [--max-steps N] [--refine N] [--rates 500,1000] [--step-seconds S] [--drain S] [--out FILE]
+         [--set section.key=value ...]
   Climbs from --start-rate, x --growth per step, until a step finalizes < 95% of offered or its p99 > 1 s,
   bisects --refine times, then measures latency at 80% of the peak.
   (default: from ${FULL.startTps} tx/s x${FULL.growth}, at most ${FULL.maxSteps} steps of ${FULL.stepSeconds} s, ${FULL.refineSteps} bisections;
    --quick: from ${QUICK.startTps} tx/s x${QUICK.growth}, ${QUICK.maxSteps} steps of ${QUICK.stepSeconds} s, no bisection)
+  --set overrides a config key on every node (repeatable); the nodes ignore the shell's VALIDATOR_* variables.
 `;
 
 async function main(): Promise<void> {
@@ -292,7 +309,7 @@ async function main(): Promise<void> {
   const started = new Date();
   say(
     `bench: ${opts.validators} validators, ${opts.rates ? `rates ${opts.rates.join(", ")}` : `from ${opts.startTps} x${opts.growth}`} tx/s, ` +
-      `${opts.stepSeconds} s per step, ${opts.runs} run(s); ` +
+      `${opts.stepSeconds} s per step, ${opts.runs} run(s)${opts.sets.length > 0 ? `, ${opts.sets.map((x) => `--set ${x}`).join(" ")}` : ""}; ` +
       `${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), load average ${loadavg()
         .map((x) => x.toFixed(1))
         .join(" ")}`,

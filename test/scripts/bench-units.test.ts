@@ -58,6 +58,13 @@ test("bench arguments: defaults, --quick, --rates, --validators, bad input", () 
   assert.throws(() => parseRates("5,x"), /--rates 5,x/);
   assert.throws(() => parseBenchArgs(["--runs", "1.5"]), /--runs 1.5/);
   assert.throws(() => parseBenchArgs(["--bogus"]));
+  // --set: repeatable, checked against the config schema before any cluster starts.
+  assert.deepEqual(parseBenchArgs([]).sets, []);
+  const sets = ["node.heapGrowingPercent=0", "consensus.viewTimeoutMs=2000"];
+  assert.deepEqual(parseBenchArgs(sets.flatMap((x) => ["--set", x])).sets, sets);
+  assert.throws(() => parseBenchArgs(["--set", "node.heapGrowingPercent=5"]), /node\.heapGrowingPercent = 5/);
+  assert.throws(() => parseBenchArgs(["--set", "node.nope=1"]), /node\.nope/);
+  assert.throws(() => parseBenchArgs(["--set", "heapGrowingPercent"]), /section\.key=value/);
 });
 
 test("medianRun takes each cell's median over the runs", () => {
