@@ -12,7 +12,13 @@ export class InputQueue<T> {
   readonly maxBytes: number;
   readonly #sizeOf: (item: T) => number;
   #own: T[] = [];
-  #outside: { item: T; bytes: number }[] = [];
+  /**
+   * Outside inputs from #outsideHead on; the slots before it are emptied as
+   * they are taken: a taken lane block must not stay reachable from here
+   * (its fields are views of the frame it arrived in, tens of KiB) until
+   * the array is next compacted.
+   */
+  #outside: ({ item: T; bytes: number } | undefined)[] = [];
   #outsideHead = 0;
   #outsideBytes = 0;
 
@@ -57,6 +63,7 @@ export class InputQueue<T> {
       const end = Math.min(this.#outside.length, this.#outsideHead + room);
       for (let i = this.#outsideHead; i < end; i++) {
         const e = this.#outside[i]!;
+        this.#outside[i] = undefined;
         out.push(e.item);
         this.#outsideBytes -= e.bytes;
       }

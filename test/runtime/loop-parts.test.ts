@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import pino from "pino";
 import type { SyncClientApi } from "../../node/net/index.ts";
 import { PendingTxs } from "../../node/runtime/api-backend.ts";
@@ -27,6 +29,33 @@ describe("input queue", () => {
     assert.ok(q.offer(6));
     assert.deepEqual(q.take(10), [2, 3, 6]);
     assert.equal(q.length, 0);
+  });
+
+  test("keeps no reference to an input once it is taken (a lane block pins the frame it arrived in)", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const q = new InputQueue<{ frame: Uint8Array }>(10_000);
+    const collected = new Set<number>();
+    const registry = new FinalizationRegistry<number>((i) => collected.add(i));
+    // Far fewer than the 4,096 taken inputs after which the queue compacts its array.
+    for (let i = 0; i < 100; i++) {
+      const input = { frame: new Uint8Array(1024) };
+      registry.register(input, i);
+      assert.ok(q.offer(input));
+    }
+    // In a function of its own: no slot of this async frame may hold a taken input.
+    const takeCount = (n: number): number => q.take(n).length;
+    assert.equal(takeCount(60), 60);
+    for (let round = 0; round < 10 && collected.size < 60; round++) {
+      gc();
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.deepEqual(
+      [...collected].sort((a, b) => a - b),
+      Array.from({ length: 60 }, (_, i) => i),
+      "the taken inputs are collectable; the 40 still queued are not",
+    );
+    assert.equal(q.length, 40);
   });
 
   test("bounds outside inputs by bytes as well as by count", () => {
