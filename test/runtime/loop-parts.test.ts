@@ -56,6 +56,8 @@ describe("input queue", () => {
       "the taken inputs are collectable; the 40 still queued are not",
     );
     assert.equal(q.length, 40);
+    // Used after the collections, so the registry itself stays alive through them.
+    assert.ok(registry instanceof FinalizationRegistry);
   });
 
   test("bounds outside inputs by bytes as well as by count", () => {
