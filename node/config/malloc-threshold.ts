@@ -9,7 +9,7 @@
  * but rarely given back. A fixed threshold keeps them out. glibc reads it
  * only when the process starts, from the environment: `validator start` and
  * `validator dev` re-execute themselves once with MALLOC_MMAP_THRESHOLD_ set
- * (start-plan.ts decides, together with the young generation limit). The
+ * (start-plan.ts decides, together with the other start-up settings). The
  * operator's own setting always wins.
  *
  * Measured (README, "Memory"): 1 MiB kept RSS about 30 MiB lower at 4,000 and

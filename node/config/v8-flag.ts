@@ -35,7 +35,7 @@ function run<F extends string>(setting: V8FlagSetting<F>, value: number | null, 
 }
 
 /** The value of `flag` among `args`, in any spelling V8 reads (the last one wins, as in V8), or undefined. */
-export function v8FlagValue(args: readonly string[], flag: string): number | undefined {
+function v8FlagValue(args: readonly string[], flag: string): number | undefined {
   let value: number | undefined;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;

@@ -1,7 +1,7 @@
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { Logger } from "pino";
 import type { Committee } from "../committee/index.ts";
-import { type KeyPair, libp2pPrivateKey, peerIdOf, type VerifyCache } from "../crypto/index.ts";
+import { type KeyPair, libp2pPrivateKey, peerIdOf, VerifyCache } from "../crypto/index.ts";
 import { WARN_WINDOW_MS, WarnLimiter } from "../observability/index.ts";
 import type {
   AppVote,
@@ -24,7 +24,6 @@ import { handlePushStream, PushSender } from "./push.ts";
 import { parsePeerAddress, Redialer } from "./redialer.ts";
 import { SyncClient, type SyncClientApi } from "./sync-client.ts";
 import { SyncServer, type SyncServerHandlers } from "./sync-server.ts";
-import { newVerifyCache } from "./validate.ts";
 
 /** Called only with decoded messages whose signatures have been checked. */
 export interface NetworkHandlers {
@@ -153,7 +152,7 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
   }
   const log = opts.logger.child({ module: "net" });
   const metrics = new NetMetrics(opts.metricsSink);
-  const cache = opts.verifyCache ?? newVerifyCache();
+  const cache = opts.verifyCache ?? new VerifyCache();
   const peerAddrs = opts.peers.map(parsePeerAddress);
   const loopback = opts.loopback ?? true;
 

@@ -6,7 +6,7 @@ import {
   verifySigned,
   verifyTimeoutQc,
 } from "../committee/index.ts";
-import { VerifyCache, verifyMemberSignature } from "../crypto/index.ts";
+import { type VerifyCache, verifyMemberSignature } from "../crypto/index.ts";
 import {
   type AppVote,
   type BatchVoteMessage,
@@ -79,10 +79,6 @@ export interface ValidationContext {
   isRedundantLaneQc?: (qc: LaneQc) => boolean;
   /** This node's lane (validator index): the only lane whose votes its own vote topic carries. */
   ownLane?: number | null;
-}
-
-export function newVerifyCache(): VerifyCache {
-  return new VerifyCache();
 }
 
 function reject<T>(reason: Reason): Checked<T> {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Committee } from "../../node/committee/index.ts";
-import { aggregate } from "../../node/crypto/index.ts";
-import { checkGossip, checkLaneBlock, newVerifyCache, type ValidationContext } from "../../node/net/validate.ts";
+import { aggregate, VerifyCache } from "../../node/crypto/index.ts";
+import { checkGossip, checkLaneBlock, type ValidationContext } from "../../node/net/validate.ts";
 import {
   codecs,
   consensusMessageCodec,
@@ -18,7 +18,7 @@ const ctx: ValidationContext = {
   committee: c.committee,
   chainId: CHAIN_ID,
   maxConsensusMessageBytes: 1024 * 1024,
-  cache: newVerifyCache(),
+  cache: new VerifyCache(),
 };
 
 function timeoutQc(lockRounds: Array<number | null>, tamper = false): TimeoutQc {
@@ -77,8 +77,8 @@ test("a lane vote the runtime calls redundant is ignored before its signature is
   const [block] = laneChain(c, 1, 1);
   const vote = laneVote(c, 2, block!);
   const forged = { ...vote, signature: new Uint8Array(64).fill(7) };
-  const redundant = { ...ctx, cache: newVerifyCache(), isRedundantLaneVote: () => true };
-  const needed = { ...ctx, cache: newVerifyCache(), isRedundantLaneVote: () => false };
+  const redundant = { ...ctx, cache: new VerifyCache(), isRedundantLaneVote: () => true };
+  const needed = { ...ctx, cache: new VerifyCache(), isRedundantLaneVote: () => false };
   // A forged signature is not even looked at: no verify is spent, and nobody is penalized for an ignore.
   assert.deepEqual(checkGossip("lane_vote", codecs.laneVote.encode(forged), redundant), {
     verdict: "ignore",
@@ -94,7 +94,7 @@ test("a lane vote the runtime calls redundant is ignored before its signature is
 test("a vote on a lane owner's topic is for this node's lane only; an announced LaneQC is checked as a certificate", () => {
   const [block] = laneChain(c, 1, 1);
   const vote = laneVote(c, 2, block!);
-  const owner = { ...ctx, cache: newVerifyCache(), ownLane: 1 };
+  const owner = { ...ctx, cache: new VerifyCache(), ownLane: 1 };
   assert.equal(checkGossip("lane_vote_owner", codecs.laneVote.encode(vote), owner).verdict, "accept");
   // The lane is checked before the signature: a forged vote for another lane costs no verify.
   const forgedVote = { ...vote, signature: new Uint8Array(64).fill(7) };
@@ -109,7 +109,7 @@ test("a vote on a lane owner's topic is for this node's lane only; an announced 
   const signed = [2, 3].map((s) => ({ signer: s, signature: laneVote(c, s, block!).signature }));
   const agg = aggregate(signed, c.committee.size);
   const qc = { body: vote.body, signers: agg.signers, signatures: agg.signatures };
-  const fresh = () => ({ ...ctx, cache: newVerifyCache() });
+  const fresh = () => ({ ...ctx, cache: new VerifyCache() });
   assert.equal(checkGossip("lane_qc", codecs.laneQc.encode(qc), fresh()).verdict, "accept");
   const forged = { ...qc, signatures: qc.signatures.map(() => new Uint8Array(64).fill(7)) };
   const bad = { verdict: "reject", reason: "bad_certificate" };
@@ -144,7 +144,7 @@ test("app votes are checked under their own domain", () => {
 
 test("an app vote off the genesis checkpoints is rejected before its signature is checked", () => {
   const every8 = new Committee({ ...c.genesis, params: { ...c.genesis.params, appVoteEveryIndexes: 8 } });
-  const cache = newVerifyCache();
+  const cache = new VerifyCache();
   const at = (index: number) =>
     checkGossip("app_vote", codecs.appVote.encode(appVote(c, 2, index)), { ...ctx, committee: every8, cache });
   assert.equal(at(16).verdict, "accept");
