@@ -23,7 +23,7 @@ import {
   merklePath,
   proposalHash,
   toHex,
-  txHash,
+  txHashHex,
   txHashList,
   txHashListHex,
 } from "../types/index.ts";
@@ -100,6 +100,8 @@ export interface ApiBackendParts {
   signing(): StatusJson["signing"];
   /** Highest consensus index seen in any message (own or peers'). */
   highestSeenIndex(): number;
+  /** Brings the metrics the state machines count up to date; called before each scrape. */
+  refreshMetrics(): void;
   /** HA status, or undefined without [ha]. */
   ha?: () => HaStatusJson;
   /** False on an HA standby (it has no lane to put txs in). */
@@ -192,7 +194,7 @@ export function createApiBackend(parts: ApiBackendParts): ApiBackend {
         metrics.mempoolRejected.inc(txs.length);
         return { accepted: false, reason: "mempool_full", retryAfterMs: RETRY_AFTER_MS };
       }
-      const hashes = txs.map((tx) => toHex(txHash(tx)));
+      const hashes = txs.map((tx) => txHashHex(tx));
       parts.submit(txs, hashes);
       return { accepted: true, hashes };
     },
@@ -267,6 +269,7 @@ export function createApiBackend(parts: ApiBackendParts): ApiBackend {
     },
 
     async metrics() {
+      parts.refreshMetrics();
       return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() };
     },
 

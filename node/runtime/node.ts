@@ -689,6 +689,7 @@ class Runtime implements RunningNode {
           accepting: () => this.#stopping === null && this.#protocol.halted === null,
           signing: () => this.#floor?.json ?? { state: "observer", floor: null, reason: "no validator key" },
           highestSeenIndex: () => this.#views.highest.index,
+          refreshMetrics: () => this.#counters.update(),
           ...(this.#ha ? { ha: () => this.#ha!.status(), haSigning: () => this.#ha!.signing() } : {}),
         }),
         {
@@ -849,7 +850,6 @@ class Runtime implements RunningNode {
       return;
     }
     this.#flushWrites();
-    this.#counters.update();
     // Catching up: what this turn applied makes room for the next ranges.
     this.#catchUp?.pump();
     if (this.#queue.length > 0) this.#schedule();
@@ -1079,6 +1079,8 @@ class Runtime implements RunningNode {
     this.#durable = this.#newReporter();
     if (this.#stopping !== null) return;
     const recovered = await recover(this.#storage, this.home.committee, this.#verifyCache);
+    // What the old machines counted since the last scrape, before they go.
+    this.#counters.update();
     this.#protocol = this.#newProtocol(recovered, signing);
     this.#counters = new MachineCounters(this.#protocol, this.#metrics);
     this.#execute(this.#protocol.start(Date.now()));

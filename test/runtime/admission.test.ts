@@ -47,6 +47,7 @@ function backend(mempool: number, maxTxs: number) {
     accepting: () => true,
     signing: () => ({ state: "active", floor: null, reason: "test" }),
     highestSeenIndex: () => 0,
+    refreshMetrics: () => {},
   });
   return { api, submitted };
 }

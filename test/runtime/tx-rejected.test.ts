@@ -60,4 +60,6 @@ test("a duplicate of a tx still in the mempool keeps its pending entry and is no
   for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 10));
   assert.equal(await txStatus(node, hash), "pending", "the first admission is still waiting");
   assert.equal(await metric(node, "validator_mempool_rejected_total"), 0, "a duplicate is not a full mempool");
+  // The machines' numbers are carried over when /metrics is read, not after every turn.
+  assert.equal(await metric(node, "validator_mempool_txs"), 1, "the waiting tx, read at the scrape");
 });
