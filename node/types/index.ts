@@ -7,6 +7,8 @@ export {
   latin1,
   type Sha256Stream,
   sha256,
+  sha256Hex,
+  sha256Into,
   sha256Stream,
   toHex,
   ZERO_HASH,
@@ -66,6 +68,7 @@ export {
   txHash,
   txHashAt,
   txHashCount,
+  txHashHex,
   txHashList,
   txHashListHex,
 } from "./tx-hashes.ts";

@@ -1,4 +1,4 @@
-import { sha256, toHex } from "./bytes.ts";
+import { sha256, sha256Hex, sha256Into, toHex } from "./bytes.ts";
 import { forEachTx, payloadTxCount } from "./payload.ts";
 import type { LaneBlock, Tx } from "./schema.ts";
 
@@ -8,6 +8,11 @@ export const TX_HASH_BYTES = 32;
 /** Transaction hash: sha256 of the tx bytes. */
 export function txHash(tx: Tx): Uint8Array {
   return sha256(tx);
+}
+
+/** A tx's id as clients see it: `toHex(txHash(tx))`, made in one step. */
+export function txHashHex(tx: Tx): string {
+  return sha256Hex(tx);
 }
 
 /**
@@ -47,7 +52,7 @@ export function txHashList(blocks: readonly Pick<LaneBlock, "payload">[]): Uint8
   const out = new Uint8Array(count * TX_HASH_BYTES);
   let at = 0;
   const put = (tx: Uint8Array) => {
-    out.set(sha256(tx), at);
+    sha256Into(out, at, tx);
     at += TX_HASH_BYTES;
   };
   for (const b of blocks) {

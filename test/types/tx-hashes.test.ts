@@ -1,17 +1,22 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { test } from "node:test";
+import fc from "fast-check";
 import {
   concatBytes,
   encodePayload,
   knownTxHashes,
+  latin1,
   rememberTxHashes,
   sha256,
+  sha256Hex,
+  sha256Into,
   TX_HASH_BYTES,
   toHex,
   txHash,
   txHashAt,
   txHashCount,
+  txHashHex,
   txHashList,
   txHashListHex,
 } from "../../node/types/index.ts";
@@ -33,6 +38,37 @@ test("one-shot sha256 equals the streaming hash, for one part, several parts and
   // A plain Uint8Array (not a Buffer), 32 bytes: compares equal to decoded hashes.
   assert.equal(Object.getPrototypeOf(sha256(a)), Uint8Array.prototype);
   assert.equal(sha256(a).byteLength, 32);
+});
+
+test("hashes, hex and latin1 agree with Node's Buffer conversions for in-heap arrays, Buffers and views into large buffers", () => {
+  // Small arrays live in V8's heap and take the JavaScript paths; views with an
+  // offset and long arrays take Buffer's. Both must give the same answer.
+  const shapes = fc
+    .uint8Array({ minLength: 0, maxLength: 200 })
+    .chain((bytes) =>
+      fc.constantFrom(
+        bytes,
+        Buffer.from(bytes),
+        concatBytes(new Uint8Array(7), bytes).subarray(7),
+        concatBytes(bytes, new Uint8Array(4096)).subarray(0, bytes.byteLength),
+      ),
+    );
+  fc.assert(
+    fc.property(shapes, (bytes) => {
+      const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      assert.equal(toHex(bytes), b.toString("hex"));
+      assert.equal(latin1(bytes), b.toString("latin1"));
+      const digest = reference(bytes);
+      assert.deepEqual(sha256(bytes), digest);
+      assert.equal(sha256Hex(bytes), toHex(digest));
+      assert.equal(txHashHex(bytes), toHex(txHash(bytes)));
+      const out = new Uint8Array(70).fill(0xee);
+      sha256Into(out, 3, bytes);
+      assert.deepEqual(out.subarray(3, 35), digest);
+      assert.ok(out.subarray(0, 3).every((x) => x === 0xee) && out.subarray(35).every((x) => x === 0xee));
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test("a block's tx hash list: one buffer, in order, views and hex that match each tx's hash", () => {
