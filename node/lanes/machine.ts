@@ -17,8 +17,7 @@ import {
   rememberTxHashes,
   type SignedMessage,
   type Tx,
-  toHex,
-  txHash,
+  txHashHex,
   ZERO_HASH,
 } from "../types/index.ts";
 import { checkLaneBlockIntrinsic } from "./acceptance.ts";
@@ -237,7 +236,7 @@ export class LanesMachine {
     const out: LanesEffect[] = [];
     switch (input.kind) {
       case "tx":
-        this.#onTx(input.tx, input.hash ?? toHex(txHash(input.tx)), nowMs, out);
+        this.#onTx(input.tx, input.hash ?? txHashHex(input.tx), nowMs, out);
         break;
       case "laneBlock":
         this.#onBlock(input.block, input.verified === true, nowMs, out);
