@@ -8,6 +8,7 @@ import { ping } from "@libp2p/ping";
 import { createLibp2p } from "libp2p";
 import { latin1, sha256 } from "../types/index.ts";
 import { coalescedTcp } from "./coalesced-tcp.ts";
+import { installLengthPrefixGuard } from "./length-prefix-guard.ts";
 import type { NetLimits } from "./limits.ts";
 import { allTopicStrings, type ProtocolIds } from "./protocols.ts";
 
@@ -37,6 +38,7 @@ export async function createHost(opts: {
   /** Peers never dialled (banned); their inbound connections are closed on connect (network.ts). */
   isBanned?: (peerId: string) => boolean;
 }): Promise<Host> {
+  installLengthPrefixGuard();
   const isBanned = opts.isBanned ?? (() => false);
   const { ids, limits } = opts;
   const topicScores = Object.fromEntries(
