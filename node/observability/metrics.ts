@@ -136,6 +136,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ["kind", "direction", "outcome"] as const,
       registers: r,
     }),
+    signatureChecks: new Counter({
+      name: "validator_signature_checks_total",
+      help: "Signature checks by result: verified (an Ed25519 verification ran) or cached (seen and verified before, e.g. a vote inside a certificate)",
+      labelNames: ["result"] as const,
+      registers: r,
+    }),
     equivocations: new Counter({
       name: "validator_equivocations_total",
       help: "Equivocations detected (two different signed statements of one member for one slot), by signed kind",

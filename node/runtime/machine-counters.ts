@@ -1,21 +1,34 @@
+import type { VerifyCache } from "../crypto/index.ts";
 import type { Metrics } from "../observability/index.ts";
 import type { ProtocolNode } from "../protocol/index.ts";
 
 /**
- * Carries the state machines' plain counters over to Prometheus. The
- * machines stay free of any metrics library; before each scrape of
- * /metrics the runtime adds what grew since the last look. (It ran after
- * every turn before: thousands of times a second under load, 2% of a node's
- * CPU, for numbers read every few seconds.)
+ * Carries the state machines' plain counters, and the signature cache's,
+ * over to Prometheus. The machines stay free of any metrics library;
+ * before each scrape of /metrics the runtime adds what grew since the last
+ * look. (It ran after every turn before: thousands of times a second under
+ * load, 2% of a node's CPU, for numbers read every few seconds.)
  */
 export class MachineCounters {
-  readonly #protocol: ProtocolNode;
+  #protocol: ProtocolNode;
   readonly #metrics: Metrics;
+  readonly #verifyCache: VerifyCache | undefined;
+  /** Last values seen of the machines' counters; they restart from zero with a rebuilt protocol. */
   readonly #seen = new Map<string, number>();
+  /** Last values seen of the signature cache's counters, which outlive a rebuild. */
+  readonly #seenCache = new Map<string, number>();
 
-  constructor(protocol: ProtocolNode, metrics: Metrics) {
+  constructor(protocol: ProtocolNode, metrics: Metrics, verifyCache?: VerifyCache) {
     this.#protocol = protocol;
     this.#metrics = metrics;
+    this.#verifyCache = verifyCache;
+  }
+
+  /** The protocol was rebuilt (HA role change): carries what the old one counted, then follows the new one. */
+  follow(protocol: ProtocolNode): void {
+    this.update();
+    this.#protocol = protocol;
+    this.#seen.clear();
   }
 
   update(): void {
@@ -42,6 +55,12 @@ export class MachineCounters {
       this.#add(`batchVotes/${verdict}`, count, (n) => m.batchVotes.inc({ verdict }, n));
     }
     this.#add("batchVotesSigned", attestation.votesSigned, (n) => m.batchVotesSigned.inc(n));
+    const cache = this.#verifyCache;
+    if (cache !== undefined) {
+      const seen = this.#seenCache;
+      this.#add("verified", cache.misses, (n) => m.signatureChecks.inc({ result: "verified" }, n), seen);
+      this.#add("cached", cache.hits, (n) => m.signatureChecks.inc({ result: "cached" }, n), seen);
+    }
     m.mempoolTxs.set(this.#protocol.lanes.mempoolSize);
     m.outboxPendingWrites.set(this.#protocol.outbox.pendingWrites);
     const view = this.#protocol.consensus.view;
@@ -49,9 +68,9 @@ export class MachineCounters {
     m.viewRound.set(view.round);
   }
 
-  #add(name: string, value: number, inc: (n: number) => void): void {
-    const delta = value - (this.#seen.get(name) ?? 0);
+  #add(name: string, value: number, inc: (n: number) => void, seen = this.#seen): void {
+    const delta = value - (seen.get(name) ?? 0);
     if (delta > 0) inc(delta);
-    this.#seen.set(name, value);
+    seen.set(name, value);
   }
 }

@@ -345,7 +345,7 @@ class Runtime implements RunningNode {
   readonly #finalizedLog: FinalizedLog;
   readonly #journal: ReceivedJournal;
   readonly #verifyCache: VerifyCache;
-  #counters: MachineCounters;
+  readonly #counters: MachineCounters;
   /** Warnings from the machines, rate-limited per message (one peer can trigger many). */
   readonly #warnings: WarnLimiter;
   /** Evidence on disk, verified at start: not reported again by any protocol built later. */
@@ -517,7 +517,7 @@ class Runtime implements RunningNode {
     this.#pending = new PendingTxs(home.config.lanes.mempoolMaxTxs * 2);
     this.#finalizedLog = new FinalizedLog(this.#log);
     this.#journal = new ReceivedJournal(this.#log);
-    this.#counters = new MachineCounters(this.#protocol, this.#metrics);
+    this.#counters = new MachineCounters(this.#protocol, this.#metrics, this.#verifyCache);
   }
 
   #newProtocol(recovered: RecoveredState, signing: boolean): ProtocolNode {
@@ -1079,10 +1079,8 @@ class Runtime implements RunningNode {
     this.#durable = this.#newReporter();
     if (this.#stopping !== null) return;
     const recovered = await recover(this.#storage, this.home.committee, this.#verifyCache);
-    // What the old machines counted since the last scrape, before they go.
-    this.#counters.update();
     this.#protocol = this.#newProtocol(recovered, signing);
-    this.#counters = new MachineCounters(this.#protocol, this.#metrics);
+    this.#counters.follow(this.#protocol);
     this.#execute(this.#protocol.start(Date.now()));
     this.#flushWrites();
     this.#running = true;

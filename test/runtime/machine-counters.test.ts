@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { VerifyCache } from "../../node/crypto/index.ts";
 import { createMetrics } from "../../node/observability/index.ts";
 import type { ProtocolNode } from "../../node/protocol/index.ts";
 import { MachineCounters } from "../../node/runtime/machine-counters.ts";
@@ -67,4 +68,34 @@ test("each update adds what grew since the last one, and the gauges read the mac
   counters.update();
   assert.equal(await value(metrics, 'validator_lane_blocks_total{outcome="produced"}'), 4);
   assert.equal(await value(metrics, "validator_mempool_txs"), 0);
+});
+
+test("a rebuilt protocol counts from zero again; the signature cache, which outlives it, is not counted twice", async () => {
+  const metrics = createMetrics({ defaultMetrics: false });
+  const cache = new VerifyCache(8);
+  const old = fakeProtocol();
+  const counters = new MachineCounters(old as unknown as ProtocolNode, metrics, cache);
+  cache.has("a");
+  cache.add("a");
+  cache.has("a");
+  old.lanes.counters.blocksProduced = 5;
+  counters.update();
+  assert.equal(await value(metrics, 'validator_signature_checks_total{result="verified"}'), 1);
+  assert.equal(await value(metrics, 'validator_signature_checks_total{result="cached"}'), 1);
+
+  // The old machines counted one more block before the rebuild: carried over by follow().
+  old.lanes.counters.blocksProduced = 6;
+  const rebuilt = fakeProtocol();
+  counters.follow(rebuilt as unknown as ProtocolNode);
+  assert.equal(await value(metrics, 'validator_lane_blocks_total{outcome="produced"}'), 6);
+  rebuilt.lanes.counters.blocksProduced = 2;
+  cache.has("b");
+  counters.update();
+  assert.equal(await value(metrics, 'validator_lane_blocks_total{outcome="produced"}'), 8, "6 before, 2 since");
+  assert.equal(
+    await value(metrics, 'validator_signature_checks_total{result="verified"}'),
+    2,
+    "one new miss, the old ones not again",
+  );
+  assert.equal(await value(metrics, 'validator_signature_checks_total{result="cached"}'), 1);
 });
