@@ -44,6 +44,8 @@ export function sha256(...parts: Uint8Array[]): Uint8Array {
 
 /** Writes SHA-256 of `bytes` into `out` at `at` (32 bytes): a hash list filled without a buffer per hash. */
 export function sha256Into(out: Uint8Array, at: number, bytes: Uint8Array): void {
+  // Indexed writes past the end would be dropped without a word.
+  if (!(at >= 0 && at + 32 <= out.byteLength)) throw new RangeError(`no room for a hash at ${at} of ${out.byteLength}`);
   // Node's "binary" encoding is latin1: one character per byte.
   const digest = hash("sha256", bytes, "binary");
   for (let i = 0; i < 32; i++) out[at + i] = digest.charCodeAt(i);

@@ -5,7 +5,10 @@
  * (where it would construct a RangeError with a stack trace).
  */
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { LengthPrefixedDecoder } from "@libp2p/utils";
 import fc from "fast-check";
 import { guardDecoder, installLengthPrefixGuard } from "../../node/net/length-prefix-guard.ts";
@@ -69,6 +72,16 @@ test("the guard still leaves a partial prefix to the real decoder, and wraps an 
   assert.deepEqual(calls, [], "an empty buffer is answered by the guard");
   assert.throws(() => wrapped({ byteLength: 1, get: () => 0 } as never), RangeError);
   assert.deepEqual(calls, [1], "one byte of two goes to the real decoder");
+});
+
+test("noise decodes with the very class the guard patches (no copy of @libp2p/utils of its own)", () => {
+  const entry = fileURLToPath(import.meta.resolve("@chainsafe/libp2p-noise"));
+  const root = entry.slice(
+    0,
+    entry.lastIndexOf(`${join("@chainsafe", "libp2p-noise")}`) + "@chainsafe/libp2p-noise".length,
+  );
+  assert.ok(existsSync(join(root, "package.json")), `noise's package at ${root}`);
+  assert.equal(existsSync(join(root, "node_modules", "@libp2p", "utils")), false, "a nested copy would go unguarded");
 });
 
 test("upstream still keeps the length decoder where the guard looks (a changed shape would leave noise unguarded)", () => {

@@ -66,6 +66,7 @@ test("hashes, hex and latin1 agree with Node's Buffer conversions for in-heap ar
       sha256Into(out, 3, bytes);
       assert.deepEqual(out.subarray(3, 35), digest);
       assert.ok(out.subarray(0, 3).every((x) => x === 0xee) && out.subarray(35).every((x) => x === 0xee));
+      assert.throws(() => sha256Into(out, 39, bytes), RangeError, "a hash that does not fit is refused, not cut");
     }),
     { numRuns: 300 },
   );
