@@ -50,6 +50,11 @@ export interface BenchOptions extends PeakPlan {
    * so this is how a run compares settings.
    */
   sets: readonly string[];
+  /**
+   * Send txs as `application/octet-stream` (length-prefixed) instead of
+   * JSON: the intake a high-rate client uses.
+   */
+  binary: boolean;
 }
 
 export const FULL: BenchOptions = {
@@ -65,6 +70,7 @@ export const FULL: BenchOptions = {
   profile: false,
   validators: 4,
   sets: [],
+  binary: false,
 };
 export const QUICK: BenchOptions = {
   startTps: 500,
@@ -79,6 +85,7 @@ export const QUICK: BenchOptions = {
   profile: false,
   validators: 4,
   sets: [],
+  binary: false,
 };
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -109,6 +116,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions & { out: s
       runs: { type: "string" },
       profile: { type: "boolean", default: false },
       set: { type: "string", multiple: true },
+      binary: { type: "boolean", default: false },
       out: { type: "string" },
     },
     allowPositionals: false,
@@ -147,6 +155,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions & { out: s
     runs: pos("runs", values.runs, 1, true),
     profile: values.profile ?? false,
     sets,
+    binary: values.binary ?? false,
     out: values.out,
   };
 }
@@ -170,6 +179,7 @@ async function measureStep(opts: BenchOptions, cluster: LocalCluster, rate: numb
     rateTps: rate,
     durationS: opts.stepSeconds,
     drainS: opts.drainSeconds,
+    binary: opts.binary,
     onOfferEnd: () => sampler.end(),
   });
   const step = stepOf(load, sampler.stop());
@@ -210,7 +220,13 @@ class ClusterSlot {
     // Every validator has all its peers, so the cluster can finalize.
     await cluster.waitConnected(cluster.validators);
     // Warm-up: JIT, connections, first blocks; not recorded.
-    await runLoad({ apis: apisOf(cluster), rateTps: Math.min(200, this.#opts.startTps), durationS: 2, drainS: 10 });
+    await runLoad({
+      apis: apisOf(cluster),
+      rateTps: Math.min(200, this.#opts.startTps),
+      durationS: 2,
+      drainS: 10,
+      binary: this.#opts.binary,
+    });
     return cluster;
   }
 
@@ -259,6 +275,7 @@ async function profileNode0(
   rate: number,
   seconds: number,
   keepAs: string,
+  binary: boolean,
 ): Promise<ProfileSummary> {
   const dir = cluster.layout.profilesDir;
   rmSync(dir, { recursive: true, force: true });
@@ -269,7 +286,7 @@ async function profileNode0(
   await cluster.startAndWait(node0, { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`] });
   await cluster.waitConnected(cluster.validators);
   const fromMs = Date.now() - spawnedAtMs;
-  await runLoad({ apis: apisOf(cluster), rateTps: rate, durationS: seconds, drainS: 5 });
+  await runLoad({ apis: apisOf(cluster), rateTps: rate, durationS: seconds, drainS: 5, binary });
   await cluster.stop(node0, 30_000);
   const files = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"));
   if (files.length === 0) throw new Error(`node0 wrote no profile into ${dir}`);
@@ -282,12 +299,13 @@ async function profileNode0(
 
 const USAGE = `usage: npm run bench -- [--quick] [--validators N] [--runs N] [--profile] [--start-rate R] [--growth X]
          [--max-rate R] [--max-steps N] [--refine N] [--rates 500,1000] [--step-seconds S] [--drain S] [--out FILE]
-         [--set section.key=value ...]
+         [--set section.key=value ...] [--binary]
   Climbs from --start-rate, x --growth per step, until a step finalizes < 95% of offered or its p99 > 1 s,
   bisects --refine times, then measures latency at 80% of the peak.
   (default: from ${FULL.startTps} tx/s x${FULL.growth}, at most ${FULL.maxSteps} steps of ${FULL.stepSeconds} s, ${FULL.refineSteps} bisections;
    --quick: from ${QUICK.startTps} tx/s x${QUICK.growth}, ${QUICK.maxSteps} steps of ${QUICK.stepSeconds} s, no bisection)
   --set overrides a config key on every node (repeatable); the nodes ignore the shell's VALIDATOR_* variables.
+  --binary sends the txs as application/octet-stream (length-prefixed) instead of JSON.
 `;
 
 async function main(): Promise<void> {
@@ -309,7 +327,8 @@ async function main(): Promise<void> {
   const started = new Date();
   say(
     `bench: ${opts.validators} validators, ${opts.rates ? `rates ${opts.rates.join(", ")}` : `from ${opts.startTps} x${opts.growth}`} tx/s, ` +
-      `${opts.stepSeconds} s per step, ${opts.runs} run(s)${opts.sets.length > 0 ? `, ${opts.sets.map((x) => `--set ${x}`).join(" ")}` : ""}; ` +
+      `${opts.stepSeconds} s per step, ${opts.runs} run(s)${opts.sets.length > 0 ? `, ${opts.sets.map((x) => `--set ${x}`).join(" ")}` : ""}` +
+      `${opts.binary ? ", binary intake" : ""}; ` +
       `${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), load average ${loadavg()
         .map((x) => x.toFixed(1))
         .join(" ")}`,
@@ -326,7 +345,13 @@ async function main(): Promise<void> {
       if (opts.profile && i === opts.runs) {
         const keepAs = join(resultsDir, `node0-${started.toISOString().replace(/[:.]/g, "-")}.cpuprofile`);
         profileRate = run.peak?.peakOfferedTps ?? opts.startTps;
-        profile = await profileNode0(await slot.get(), profileRate, Math.max(10, opts.stepSeconds), keepAs);
+        profile = await profileNode0(
+          await slot.get(),
+          profileRate,
+          Math.max(10, opts.stepSeconds),
+          keepAs,
+          opts.binary,
+        );
       }
     } finally {
       await slot.discard();

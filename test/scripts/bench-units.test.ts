@@ -65,6 +65,10 @@ test("bench arguments: defaults, --quick, --rates, --validators, bad input", () 
   assert.throws(() => parseBenchArgs(["--set", "node.heapGrowingPercent=5"]), /node\.heapGrowingPercent = 5/);
   assert.throws(() => parseBenchArgs(["--set", "node.nope=1"]), /node\.nope/);
   assert.throws(() => parseBenchArgs(["--set", "heapGrowingPercent"]), /section\.key=value/);
+  // --binary: the octet-stream intake instead of JSON.
+  assert.equal(parseBenchArgs([]).binary, false);
+  assert.equal(parseBenchArgs(["--binary"]).binary, true);
+  assert.equal(parseBenchArgs(["--quick", "--binary"]).binary, true);
 });
 
 test("medianRun takes each cell's median over the runs", () => {
