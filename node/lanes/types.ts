@@ -31,11 +31,11 @@ export interface LanesConfig {
  */
 export type LanesInput =
   /**
-   * A client's tx. `hash`: toHex(txHash(tx)) when the admitting code already
-   * computed it (else the lanes machine does). It must be exactly that: it
-   * becomes the tx's entry in the chain's tx index when the own lane's block
-   * is executed, and the mempool refuses only what is not lowercase hex of
-   * the right length.
+   * A client's tx. `hash`: txHashHex(tx) (= toHex(txHash(tx))) when the
+   * admitting code already computed it (else the lanes machine does). It
+   * must be exactly that: it becomes the tx's entry in the chain's tx index
+   * when the own lane's block is executed, and the mempool refuses only what
+   * is not lowercase hex of the right length.
    */
   | { kind: "tx"; tx: Tx; hash?: string }
   /** A pushed lane block, or one from a sync response. */
