@@ -178,8 +178,17 @@ function logStartTuning(logger: Logger, tuning: StartTuning): void {
 async function openDatabase(dbPath: string, home: NodeHome, logger: Logger): Promise<Level<Uint8Array, Uint8Array>> {
   try {
     // Checks CURRENT, every log record and (storage.verifyTablesAtStart) every table block first.
-    const { db, report } = await openCheckedDatabase(dbPath, { verifyTables: home.config.storage.verifyTablesAtStart });
-    logger.child({ module: "storage" }).info(report, "database files checked (log records; table blocks if enabled)");
+    const { storage } = home.config;
+    const { db, report } = await openCheckedDatabase(dbPath, {
+      verifyTables: storage.verifyTablesAtStart,
+      writeBufferBytes: storage.writeBufferMiB * 1024 * 1024,
+    });
+    logger
+      .child({ module: "storage" })
+      .info(
+        { ...report, writeBufferMiB: storage.writeBufferMiB },
+        "database files checked (log records; table blocks if enabled)",
+      );
     return db;
   } catch (err) {
     if (err instanceof StorageIntegrityError) throw err.locate(dbPath, home.paths.home);

@@ -11,6 +11,8 @@ export type ClassicDb = Level<Uint8Array, Uint8Array>;
 export interface OpenDatabaseOptions {
   /** Check every table block's checksum before opening (storage.verifyTablesAtStart). */
   verifyTables: boolean;
+  /** LevelDB's write buffer (memtable) in bytes (storage.writeBufferMiB); LevelDB's own 4 MiB when absent. */
+  writeBufferBytes?: number;
 }
 
 export interface OpenReport {
@@ -87,6 +89,7 @@ export async function openDatabase(
     createIfMissing: !held,
     keyEncoding: "view",
     valueEncoding: "view",
+    ...(opts.writeBufferBytes === undefined ? {} : { writeBufferSize: opts.writeBufferBytes }),
   });
   try {
     await db.open();
