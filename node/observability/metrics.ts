@@ -111,6 +111,36 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: "Txs refused because the mempool was full",
       registers: r,
     }),
+    levelDbFiles: new Gauge({
+      name: "validator_leveldb_files",
+      help: "LevelDB table files, by level",
+      labelNames: ["level"] as const,
+      registers: r,
+    }),
+    levelDbBytes: new Gauge({
+      name: "validator_leveldb_level_bytes",
+      help: "Size of LevelDB's table files, by level (LevelDB reports whole MiB)",
+      labelNames: ["level"] as const,
+      registers: r,
+    }),
+    levelDbCompactionSeconds: new Counter({
+      name: "validator_leveldb_compaction_seconds_total",
+      help: "Time LevelDB's compactions into each level took (on libuv's threads; LevelDB reports whole seconds)",
+      labelNames: ["level"] as const,
+      registers: r,
+    }),
+    levelDbCompactionReadBytes: new Counter({
+      name: "validator_leveldb_compaction_read_bytes_total",
+      help: "Bytes LevelDB's compactions into each level read (whole MiB)",
+      labelNames: ["level"] as const,
+      registers: r,
+    }),
+    levelDbCompactionWrittenBytes: new Counter({
+      name: "validator_leveldb_compaction_written_bytes_total",
+      help: "Bytes LevelDB's compactions (and memtable flushes, level 0) wrote into each level (whole MiB)",
+      labelNames: ["level"] as const,
+      registers: r,
+    }),
     walWriteSeconds: new Histogram({
       name: "validator_wal_write_seconds",
       help: "Latency of one group-commit batch (sync write)",

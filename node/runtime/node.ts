@@ -64,6 +64,7 @@ import { FinalizedLog } from "./finalized-log.ts";
 import { HaMode } from "./ha-mode.ts";
 import { loadNodeHome, type NodeHome } from "./home.ts";
 import { InputQueue } from "./input-queue.ts";
+import { LevelDbCounters } from "./leveldb-counters.ts";
 import { MachineCounters } from "./machine-counters.ts";
 import { ReceivedJournal } from "./received-journal.ts";
 import { Scrubber } from "./scrub.ts";
@@ -355,6 +356,7 @@ class Runtime implements RunningNode {
   readonly #journal: ReceivedJournal;
   readonly #verifyCache: VerifyCache;
   readonly #counters: MachineCounters;
+  readonly #levelDbCounters: LevelDbCounters;
   /** Warnings from the machines, rate-limited per message (one peer can trigger many). */
   readonly #warnings: WarnLimiter;
   /** Evidence on disk, verified at start: not reported again by any protocol built later. */
@@ -527,6 +529,7 @@ class Runtime implements RunningNode {
     this.#finalizedLog = new FinalizedLog(this.#log);
     this.#journal = new ReceivedJournal(this.#log);
     this.#counters = new MachineCounters(this.#protocol, this.#metrics, this.#verifyCache);
+    this.#levelDbCounters = new LevelDbCounters(parts.db, this.#metrics);
   }
 
   #newProtocol(recovered: RecoveredState, signing: boolean): ProtocolNode {
@@ -698,7 +701,10 @@ class Runtime implements RunningNode {
           accepting: () => this.#stopping === null && this.#protocol.halted === null,
           signing: () => this.#floor?.json ?? { state: "observer", floor: null, reason: "no validator key" },
           highestSeenIndex: () => this.#views.highest.index,
-          refreshMetrics: () => this.#counters.update(),
+          refreshMetrics: () => {
+            this.#counters.update();
+            this.#levelDbCounters.update();
+          },
           ...(this.#ha ? { ha: () => this.#ha!.status(), haSigning: () => this.#ha!.signing() } : {}),
         }),
         {

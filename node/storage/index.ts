@@ -38,6 +38,7 @@ export { LaneStore } from "./lane-store.ts";
 export { type LevelDb, type Space, space } from "./level.ts";
 export { listDbFiles, verifyTables } from "./leveldb-files.ts";
 export { fileNumber, type LiveFiles, readLiveFiles } from "./leveldb-manifest.ts";
+export { type LevelStats, parseLevelDbStats, readLevelDbStats } from "./leveldb-stats.ts";
 export {
   isEmptyDatabase,
   readGenesisRecord,
