@@ -37,7 +37,7 @@ import { parseSetFlags } from "../node/config/index.ts";
 import { Signer } from "../node/crypto/index.ts";
 import { protocolConfig } from "../node/protocol/index.ts";
 import { loadNodeHome } from "../node/runtime/index.ts";
-import { openStorage } from "../node/storage/index.ts";
+import { nodeLevelOptions, openStorage } from "../node/storage/index.ts";
 import type { CommitQc } from "../node/types/index.ts";
 import {
   CLOCK_TICKS_PER_SECOND,
@@ -106,10 +106,10 @@ async function build(prev: Built | null): Promise<Built> {
   for (const v of cluster.validators) {
     // A block as soon as a tx waits 1 ms: one lane block per lane per index.
     const home = loadNodeHome({ home: v.home, env: {}, overrides: parseSetFlags(["lanes.maxBlockDelayMs=1"]) });
-    const db = new Level<Uint8Array, Uint8Array>(join(home.paths.dataDir, "db"), {
-      keyEncoding: "view",
-      valueEncoding: "view",
-    });
+    const db = new Level<Uint8Array, Uint8Array>(
+      join(home.paths.dataDir, "db"),
+      nodeLevelOptions(home.config.storage.writeBufferMiB * 1024 * 1024),
+    );
     await db.open();
     skipFsync(db);
     nodes.push(historyNodeOf(home, db));

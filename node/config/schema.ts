@@ -112,7 +112,7 @@ export const ConfigSchema = z
         scrubBytesPerSecond: intKey(0, 1024 * MiB, " (0 = no background scrub)"),
         retainIndexes: intKey(0, Number.MAX_SAFE_INTEGER, " (0 = keep every finalized global block)"),
         pruneBatchIndexes: intKey(1, 4096),
-        writeBufferMiB: intKey(1, 1024),
+        writeBufferMiB: intKey(1, 256),
       })
       .strict(),
     log: z

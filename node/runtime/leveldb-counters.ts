@@ -10,7 +10,7 @@ const MiB = 1024 * 1024;
  * each scrape of /metrics: files and size per level as gauges, and what
  * compactions cost as counters. LevelDB keeps its totals since the database
  * was opened; this adds what grew since the last look (a total that went
- * down, from a reopened database, starts a new baseline).
+ * down belongs to a reopened database: all of it is new).
  */
 export class LevelDbCounters {
   readonly #db: unknown;
@@ -44,7 +44,8 @@ export class LevelDbCounters {
 
   #add(name: string, total: number, inc: (n: number) => void): void {
     const last = this.#seen.get(name) ?? 0;
-    if (total > last) inc(total - last);
+    const grown = total >= last ? total - last : total;
+    if (grown > 0) inc(grown);
     this.#seen.set(name, total);
   }
 }

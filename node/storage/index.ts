@@ -50,6 +50,7 @@ export {
   type ClassicDb,
   clearDamage,
   damageFile,
+  nodeLevelOptions,
   type OpenDatabaseOptions,
   type OpenReport,
   openDatabase,

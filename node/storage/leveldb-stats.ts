@@ -1,19 +1,20 @@
 /**
  * LevelDB's own statistics (`leveldb.stats`): per level, the table files
  * and their size, and what compactions into that level cost since the
- * database was opened (seconds, MiB read and written). Under load the
- * compactions run on libuv's threads and can take as much CPU as a node's
- * event loop; these numbers say how much, and how much each level rewrites.
+ * database was opened (seconds, MiB read and written). LevelDB compacts on
+ * one background thread of its own; under load its work can take as much
+ * CPU as a node's event loop. These numbers say how busy that thread is,
+ * and how much each level rewrites.
  */
 
 export interface LevelStats {
   level: number;
   files: number;
-  /** The level's table files, in MiB (LevelDB prints whole MiB). */
+  /** The level's table files, in MiB (LevelDB rounds to whole MiB). */
   sizeMiB: number;
-  /** Time spent in compactions that wrote into this level since open, in seconds (whole seconds). */
+  /** Wall-clock time of the compactions into this level since open, I/O included, in (rounded) seconds. */
   compactionSeconds: number;
-  /** MiB those compactions read and wrote (whole MiB). */
+  /** MiB those compactions read and wrote (rounded); memtable flushes count as writes, mostly into level 0. */
   compactionReadMiB: number;
   compactionWrittenMiB: number;
 }

@@ -27,6 +27,19 @@ export interface OpenReport {
   durationMs: number;
 }
 
+/**
+ * The options the node opens its LevelDB with (byte keys and values, the
+ * write buffer of storage.writeBufferMiB): for the node itself and for the
+ * tools that open a node's database, so both see the same LevelDB.
+ */
+export function nodeLevelOptions(writeBufferBytes?: number) {
+  return {
+    keyEncoding: "view",
+    valueEncoding: "view",
+    ...(writeBufferBytes === undefined ? {} : { writeBufferSize: writeBufferBytes }),
+  } as const;
+}
+
 /** Damage found once and kept beside the database, so a restart cannot forget it. */
 const DAMAGE_FILE = "damaged.json";
 
@@ -87,9 +100,7 @@ export async function openDatabase(
   }
   const db = new Level<Uint8Array, Uint8Array>(dbPath, {
     createIfMissing: !held,
-    keyEncoding: "view",
-    valueEncoding: "view",
-    ...(opts.writeBufferBytes === undefined ? {} : { writeBufferSize: opts.writeBufferBytes }),
+    ...nodeLevelOptions(opts.writeBufferBytes),
   });
   try {
     await db.open();

@@ -12,7 +12,7 @@ import { after, test } from "node:test";
 import { MemoryLevel } from "memory-level";
 import { createMetrics } from "../../node/observability/index.ts";
 import { LevelDbCounters } from "../../node/runtime/leveldb-counters.ts";
-import { type LevelStats, openDatabase, parseLevelDbStats, readLevelDbStats } from "../../node/storage/index.ts";
+import { openDatabase, parseLevelDbStats, readLevelDbStats } from "../../node/storage/index.ts";
 
 const MiB = 1024 * 1024;
 const dirs: string[] = [];
@@ -37,11 +37,17 @@ test("parses each level's line and skips the header", () => {
   assert.deepEqual(parseLevelDbStats("not the stats\n  0 1 2\n"), []);
 });
 
-test("a database without LevelDB's properties (the memory backend) has no statistics", () => {
-  assert.equal(readLevelDbStats(new MemoryLevel()), null);
-  const metrics = createMetrics({ defaultMetrics: false });
-  new LevelDbCounters(new MemoryLevel(), metrics).update();
-});
+/** A stand-in database whose `leveldb.stats` is whatever the test sets. */
+class ScriptedDb {
+  text = "";
+  getProperty(property: string): string {
+    assert.equal(property, "leveldb.stats");
+    return this.text;
+  }
+}
+
+const HEADER =
+  "Level  Files Size(MB) Time(sec) Read(MB) Write(MB)\n--------------------------------------------------\n";
 
 /** The value of one sample of `name` with `level` in the registry's text, or undefined. */
 async function sample(
@@ -54,10 +60,44 @@ async function sample(
   return m === null ? undefined : Number(m[1]);
 }
 
-test("a real database's flushes show as level-0 writes and files, counted once", async () => {
+test("a database without LevelDB's properties (the memory backend) has no statistics, and no samples", async () => {
+  assert.equal(readLevelDbStats(new MemoryLevel()), null);
+  const metrics = createMetrics({ defaultMetrics: false });
+  new LevelDbCounters(new MemoryLevel(), metrics).update();
+  assert.doesNotMatch(await metrics.registry.metrics(), /^validator_leveldb_\w+\{/m);
+});
+
+test("gauges follow each look; counters add what grew, once, and all of a total that went down", async () => {
+  const db = new ScriptedDb();
+  const metrics = createMetrics({ defaultMetrics: false });
+  const counters = new LevelDbCounters(db, metrics);
+  db.text = `${HEADER}  0        3        5         1        0        12\n  1        6       10        21      140       131\n`;
+  counters.update();
+  counters.update();
+  assert.equal(await sample(metrics, "validator_leveldb_files", 0), 3);
+  assert.equal(await sample(metrics, "validator_leveldb_level_bytes", 1), 10 * MiB);
+  assert.equal(await sample(metrics, "validator_leveldb_files", 4), 0, "a level LevelDB does not list holds nothing");
+  assert.equal(await sample(metrics, "validator_leveldb_compaction_seconds_total", 1), 21, "two looks, counted once");
+  assert.equal(await sample(metrics, "validator_leveldb_compaction_written_bytes_total", 0), 12 * MiB);
+  assert.equal(await sample(metrics, "validator_leveldb_compaction_read_bytes_total", 1), 140 * MiB);
+  // Compactions went on; level 0 emptied (its line stays, with its history).
+  db.text = `${HEADER}  0        0        0         2        0        20\n  1        9       16        30      200       190\n`;
+  counters.update();
+  assert.equal(await sample(metrics, "validator_leveldb_files", 0), 0);
+  assert.equal(await sample(metrics, "validator_leveldb_compaction_seconds_total", 1), 30);
+  assert.equal(await sample(metrics, "validator_leveldb_compaction_written_bytes_total", 0), 20 * MiB);
+  // A reopened database starts its totals again: what it reports is all new.
+  db.text = `${HEADER}  1        9       16         4        5         6\n`;
+  counters.update();
+  assert.equal(await sample(metrics, "validator_leveldb_compaction_seconds_total", 1), 34);
+  assert.equal(await sample(metrics, "validator_leveldb_compaction_written_bytes_total", 1), 196 * MiB);
+  assert.equal(await sample(metrics, "validator_leveldb_files", 0), 0);
+});
+
+test("a real database's flushes show in its statistics and in the metrics", async () => {
   const dir = mkdtempSync(join(tmpdir(), "leveldb-stats-test-"));
   dirs.push(dir);
-  // A 64 KiB buffer: 3 MiB of incompressible values go to level-0 tables (and on, by compaction).
+  // A 64 KiB buffer: 3 MiB of incompressible values go to tables.
   const { db } = await openDatabase(join(dir, "db"), { verifyTables: false, writeBufferBytes: 64 * 1024 });
   try {
     for (let batch = 0; batch < 48; batch++) {
@@ -67,34 +107,18 @@ test("a real database's flushes show as level-0 writes and files, counted once",
       }
       await db.batch(ops);
     }
-    // Flushes and compactions run in LevelDB's background thread: wait until they are done.
-    let stats = readLevelDbStats(db);
-    for (let i = 0; i < 100; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      const now = readLevelDbStats(db);
-      if (JSON.stringify(now) === JSON.stringify(stats)) break;
-      stats = now;
-    }
-    assert.ok(stats !== null);
-    const written = stats.reduce((n, s) => n + s.compactionWrittenMiB, 0);
-    const files = stats.reduce((n, s) => n + s.files, 0);
-    assert.ok(written >= 2, `LevelDB wrote ${written} MiB into tables`);
-    assert.ok(files >= 1);
-
+    const stats = readLevelDbStats(db);
+    assert.ok(stats !== null && stats.length > 0);
+    // Background compactions may go on: only what has certainly happened is checked.
+    assert.ok(stats.reduce((n, s) => n + s.compactionWrittenMiB, 0) >= 1);
+    assert.ok(stats.reduce((n, s) => n + s.files, 0) >= 1);
     const metrics = createMetrics({ defaultMetrics: false });
-    const counters = new LevelDbCounters(db, metrics);
-    counters.update();
-    // Nothing written since: a second look adds nothing.
-    counters.update();
-    const final: LevelStats[] = stats;
+    new LevelDbCounters(db, metrics).update();
+    let written = 0;
     for (let level = 0; level < 7; level++) {
-      const s = final.find((x) => x.level === level);
-      assert.equal(await sample(metrics, "validator_leveldb_files", level), s?.files ?? 0);
-      assert.equal(await sample(metrics, "validator_leveldb_level_bytes", level), (s?.sizeMiB ?? 0) * MiB);
-      const counted = await sample(metrics, "validator_leveldb_compaction_written_bytes_total", level);
-      // prom-client shows a labelled counter only once it has been incremented.
-      assert.equal(counted ?? 0, (s?.compactionWrittenMiB ?? 0) * MiB, `level ${level}`);
+      written += (await sample(metrics, "validator_leveldb_compaction_written_bytes_total", level)) ?? 0;
     }
+    assert.ok(written >= MiB, `written: ${written}`);
   } finally {
     await db.close();
   }
