@@ -37,7 +37,7 @@ import { parseSetFlags } from "../node/config/index.ts";
 import { Signer } from "../node/crypto/index.ts";
 import { protocolConfig } from "../node/protocol/index.ts";
 import { loadNodeHome } from "../node/runtime/index.ts";
-import { nodeLevelOptions, openStorage } from "../node/storage/index.ts";
+import { nodeLevelOptions, openStorage, writeBufferBytes } from "../node/storage/index.ts";
 import type { CommitQc } from "../node/types/index.ts";
 import {
   CLOCK_TICKS_PER_SECOND,
@@ -108,7 +108,7 @@ async function build(prev: Built | null): Promise<Built> {
     const home = loadNodeHome({ home: v.home, env: {}, overrides: parseSetFlags(["lanes.maxBlockDelayMs=1"]) });
     const db = new Level<Uint8Array, Uint8Array>(
       join(home.paths.dataDir, "db"),
-      nodeLevelOptions(home.config.storage.writeBufferMiB * 1024 * 1024),
+      nodeLevelOptions(writeBufferBytes(home.config.storage)),
     );
     await db.open();
     skipFsync(db);

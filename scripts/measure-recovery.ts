@@ -32,7 +32,7 @@ import { pino } from "pino";
 import { parseSetFlags } from "../node/config/index.ts";
 import { VerifyCache } from "../node/crypto/index.ts";
 import { loadNodeHome, type NodeHome, startNode } from "../node/runtime/index.ts";
-import { nodeLevelOptions, openStorage, recover } from "../node/storage/index.ts";
+import { nodeLevelOptions, openStorage, recover, writeBufferBytes } from "../node/storage/index.ts";
 import { LocalCluster } from "./cluster/index.ts";
 import { buildHistory, historyNodeOf, skipFsync } from "./history/index.ts";
 
@@ -71,7 +71,7 @@ const homeOf = (i: number) => cluster.node(`node${i}`).home;
 function openDb(home: NodeHome): Level<Uint8Array, Uint8Array> {
   return new Level<Uint8Array, Uint8Array>(
     join(home.paths.dataDir, "db"),
-    nodeLevelOptions(home.config.storage.writeBufferMiB * 1024 * 1024),
+    nodeLevelOptions(writeBufferBytes(home.config.storage)),
   );
 }
 

@@ -43,6 +43,7 @@ import {
   type Storage,
   StorageError,
   StorageIntegrityError,
+  writeBufferBytes,
   writeGenesisRecord,
   writePidFile,
 } from "../storage/index.ts";
@@ -182,7 +183,7 @@ async function openDatabase(dbPath: string, home: NodeHome, logger: Logger): Pro
     const { storage } = home.config;
     const { db, report } = await openCheckedDatabase(dbPath, {
       verifyTables: storage.verifyTablesAtStart,
-      writeBufferBytes: storage.writeBufferMiB * 1024 * 1024,
+      writeBufferBytes: writeBufferBytes(storage),
     });
     logger
       .child({ module: "storage" })

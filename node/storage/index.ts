@@ -55,6 +55,7 @@ export {
   type OpenReport,
   openDatabase,
   recordDamage,
+  writeBufferBytes,
 } from "./open-db.ts";
 export { DEFAULT_DEEP_CHECK_BLOCKS, divergedFromFinalized, type RecoverOptions, recover } from "./recover.ts";
 export {

@@ -27,6 +27,11 @@ export interface OpenReport {
   durationMs: number;
 }
 
+/** storage.writeBufferMiB in bytes, as LevelDB takes it. */
+export function writeBufferBytes(storage: { writeBufferMiB: number }): number {
+  return storage.writeBufferMiB * 1024 * 1024;
+}
+
 /**
  * The options the node opens its LevelDB with (byte keys and values, the
  * write buffer of storage.writeBufferMiB): for the node itself and for the
