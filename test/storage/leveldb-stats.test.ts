@@ -1,7 +1,9 @@
 /**
  * LevelDB's own statistics reach /metrics: the parser reads LevelDB 1.20's
- * `leveldb.stats` text, and LevelDbCounters turns a real database's totals
- * into gauges and counters without counting anything twice.
+ * `leveldb.stats` text; LevelDbCounters turns its totals into gauges and
+ * counters without counting anything twice (scripted statistics, where
+ * every step is known), and a real database's flushes show up (checked
+ * only for what has certainly happened: compaction runs on its own thread).
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
