@@ -12,6 +12,13 @@ export interface BenchStep {
   finalizedTps: number;
   /** Txs seen final in this step (offered period and drain). */
   finalizedTxs?: number;
+  /**
+   * Global blocks (indexes) the event stream saw finalized in this step. At
+   * low load the consensus runs as many indexes as it can (one starts at
+   * each new lane certificate), so a node's CPU per tx there is mostly
+   * per-index and per-block work spread over few txs; txs per index shows it.
+   */
+  finalizedIndexes?: number;
   finalizedMBps: number;
   latencyMs: { p50: number | undefined; p90: number | undefined; p99: number | undefined };
   rejectedTxs: number;
@@ -60,6 +67,19 @@ export function cpuUsPerTx(cpuSeconds: number | undefined, finalizedTxs: number 
   return (cpuSeconds * 1e6) / finalizedTxs;
 }
 
+/** Finalized txs per finalized index over a step. */
+export function txsPerIndex(step: BenchStep): number | undefined {
+  const { finalizedTxs, finalizedIndexes } = step;
+  if (finalizedTxs === undefined || finalizedIndexes === undefined || finalizedIndexes <= 0) return undefined;
+  return finalizedTxs / finalizedIndexes;
+}
+
+/** Indexes in a load's finalized range (0 when its event stream saw none). */
+export function indexesOf(load: LoadResult): number {
+  const { fromIndex, toIndex } = load.blocks;
+  return fromIndex > 0 && toIndex >= fromIndex ? toIndex - fromIndex + 1 : 0;
+}
+
 /** Bytes one node wrote to disk per finalized tx over a step. */
 export function diskBytesPerTx(writeBytes: number | undefined, finalizedTxs: number | undefined): number | undefined {
   if (writeBytes === undefined || finalizedTxs === undefined || finalizedTxs <= 0) return undefined;
@@ -102,6 +122,7 @@ export function stepOf(load: LoadResult, nodes: NodeUsage[]): BenchStep {
     sentTps: load.sentTps,
     finalizedTps: load.finalizedTps,
     finalizedTxs: load.finalizedTxs,
+    finalizedIndexes: indexesOf(load),
     finalizedMBps: load.finalizedMBps,
     latencyMs: { p50: load.latencyMs.p50, p90: load.latencyMs.p90, p99: load.latencyMs.p99 },
     rejectedTxs: load.rejectedTxs,
@@ -132,6 +153,7 @@ export function formatRun(run: BenchRun, title: string): string {
     "p99 ms",
     "503s",
     "not final",
+    "txs/index",
     "CPU % per node",
     "CPU us/tx per node",
     "disk B/tx per node",
@@ -149,6 +171,7 @@ export function formatRun(run: BenchRun, title: string): string {
     num(s.latencyMs.p99),
     num(s.rejectedTxs),
     num(s.unfinalizedTxs),
+    num(txsPerIndex(s)),
     s.nodes.map((n) => num(n.cpuPercent)).join("/"),
     s.nodes.map((n) => num(cpuUsPerTx(n.cpuSeconds, s.finalizedTxs))).join("/"),
     s.nodes.map((n) => num(diskBytesPerTx(n.writeBytes, s.finalizedTxs))).join("/"),
@@ -269,6 +292,7 @@ export function medianRun(runs: readonly BenchRun[]): BenchRun {
       sentTps: m((r) => r.steps[i]?.sentTps),
       finalizedTps: m((r) => r.steps[i]?.finalizedTps),
       finalizedTxs: md((r) => r.steps[i]?.finalizedTxs),
+      finalizedIndexes: md((r) => r.steps[i]?.finalizedIndexes),
       finalizedMBps: m((r) => r.steps[i]?.finalizedMBps),
       latencyMs: {
         p50: md((r) => r.steps[i]?.latencyMs.p50),

@@ -5,8 +5,18 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { areaOf, type CpuProfile, formatProfile, summarizeProfile } from "../../scripts/bench/cpu-profile.ts";
 import { measureFsync, measureStreamThroughput } from "../../scripts/bench/raw-limits.ts";
-import { type BenchRun, type BenchStep, formatRun, medianRun, ratio } from "../../scripts/bench/report.ts";
+import {
+  type BenchRun,
+  type BenchStep,
+  formatRun,
+  indexesOf,
+  medianRun,
+  ratio,
+  stepOf,
+  txsPerIndex,
+} from "../../scripts/bench/report.ts";
 import { FULL, parseBenchArgs, parseRates, QUICK } from "../../scripts/bench.ts";
+import type { LoadResult } from "../../scripts/load.ts";
 
 function step(offeredTps: number, finalizedTps: number, p50: number, cpu: number): BenchStep {
   return {
@@ -98,10 +108,45 @@ test("formatRun prints a row per step, the raw limits and the ratio to the raw s
   assert.match(lines[1]!, /^offered tx\/s\s+sent tx\/s\s+final tx\/s\s+final MB\/s\s+p50 ms\s+p90 ms\s+p99 ms/);
   assert.match(
     lines[3]!,
-    /^1000\s+1000\s+800\s+0\.410\s+1000\s+2000\s+3000\s+0\s+0\s+60\/61\s+-\/-\s+-\/-\s+100\/110\s+10\s+1\.02%$/,
+    /^1000\s+1000\s+800\s+0\.410\s+1000\s+2000\s+3000\s+0\s+0\s+-\s+60\/61\s+-\/-\s+-\/-\s+100\/110\s+10\s+1\.02%$/,
   );
   assert.match(text, /raw limits: libp2p stream .* 40\.0 MB\/s; fsync of 4096 B writes p50 0\.50 ms, p99 2\.00 ms/);
   assert.match(text, /peak: 800 tx\/s finalized = 0\.410 MB\/s .* = 1\.02% of the raw stream/);
+});
+
+test("txs per index: from the event stream's finalized range, in the table and through the median", () => {
+  const load = (fromIndex: number, toIndex: number, finalizedTxs: number) =>
+    ({
+      offeredTps: 500,
+      sentTps: 500,
+      finalizedTps: 495,
+      finalizedTxs,
+      finalizedMBps: 0.25,
+      latencyMs: { count: 1, p50: 90, p90: 150, p99: 200, max: 250, mean: 100 },
+      rejectedTxs: 0,
+      failedTxs: 0,
+      unfinalizedTxs: 0,
+      generatorCpuPercent: 8,
+      blocks: { fromIndex, toIndex },
+    }) as unknown as LoadResult;
+  assert.equal(indexesOf(load(11, 410, 0)), 400);
+  // No event seen (0..0), or a range that makes no sense: no indexes, no ratio.
+  assert.equal(indexesOf(load(0, 0, 0)), 0);
+  assert.equal(indexesOf(load(12, 11, 0)), 0);
+  const low = stepOf(load(11, 410, 10_000), []);
+  assert.equal(low.finalizedIndexes, 400);
+  assert.equal(txsPerIndex(low), 25);
+  assert.equal(txsPerIndex(stepOf(load(0, 0, 10_000), [])), undefined);
+  assert.equal(txsPerIndex({ ...low, finalizedIndexes: undefined }), undefined);
+  const rows = formatRun(run(40, [low]), "t").split("\n");
+  assert.match(rows[1]!, /not final\s+txs\/index\s+CPU % per node/);
+  assert.match(rows[2]!, /^500\s+500\s+495\s+0\.250\s+90\s+150\s+200\s+0\s+0\s+25\s/);
+  const median = medianRun([
+    run(40, [{ ...low, finalizedIndexes: 300 }]),
+    run(40, [low]),
+    run(40, [{ ...low, finalizedIndexes: 500 }]),
+  ]);
+  assert.equal(median.steps[0]!.finalizedIndexes, 400);
 });
 
 test("CPU profile summary: self time per function and per area, idle excluded from shares", () => {
