@@ -14,8 +14,8 @@ export interface BenchStep {
   finalizedTxs?: number;
   /**
    * Global blocks (indexes) the event stream saw finalized in this step. At
-   * low load the consensus runs as many indexes as it can (one starts at
-   * each new lane certificate), so a node's CPU per tx there is mostly
+   * low load the consensus runs as many indexes as it can (each new lane
+   * certificate can start one), so a node's CPU per tx there is mostly
    * per-index and per-block work spread over few txs; txs per index shows it.
    */
   finalizedIndexes?: number;
