@@ -8,7 +8,7 @@
  *   npm run devnet -- logs I [--lines 50] [--no-follow] [--raw]
  *   npm run devnet -- kill I | stop I | restart I [--cpu-prof]
  *   npm run devnet -- join                                   an extra observer that syncs from the cluster
- *   npm run devnet -- load [--rate 200] [--duration 10]      open-loop 512 B txs over all validators
+ *   npm run devnet -- load [--rate 200] [--duration 10] [--timeline]   open-loop 512 B txs over all validators
  *   npm run devnet -- down                                   stop every node, keep the data
  *   npm run devnet -- clean                                  down, then delete the devnet directory
  *
@@ -24,7 +24,7 @@ import { followLog } from "./cluster/index.ts";
 import { clean, devnetDir, down, join, load, openDevnet, restartOne, stopOne, up } from "./devnet/cluster.ts";
 import { failover } from "./devnet/ha.ts";
 import { collectStatus, formatStatus } from "./devnet/status.ts";
-import { formatLoadResult } from "./load.ts";
+import { formatLoadResult, formatTimeline } from "./load.ts";
 
 const out = (text: string) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
 
@@ -147,18 +147,29 @@ export function buildProgram(): Command {
     .option("--duration <s>", "seconds of load", positiveNumber, 10)
     .option("--tx-bytes <n>", "size of each key=value tx", positiveInt, 512)
     .option("--drain <s>", "seconds to wait for the last txs to finalize", positiveNumber, 15)
-    .option("--json", "print the result as JSON")
+    .option("--json", "print the result as JSON (the timeline included)")
+    .option("--timeline", "also print the latency by submit second (p50, p99)")
     .description("submit txs at a fixed rate to every validator and measure submit-to-final latency")
-    .action(async (opts: { rate: number; duration: number; txBytes: number; drain: number; json?: boolean }) => {
-      const { result, down: stopped } = await load(dirOf(), {
-        rateTps: opts.rate,
-        durationS: opts.duration,
-        txBytes: opts.txBytes,
-        drainS: opts.drain,
-      });
-      if (stopped.length > 0) out(`not sending to stopped validators: ${stopped.join(", ")}`);
-      out(opts.json ? JSON.stringify(result) : formatLoadResult(result));
-    });
+    .action(
+      async (opts: {
+        rate: number;
+        duration: number;
+        txBytes: number;
+        drain: number;
+        json?: boolean;
+        timeline?: boolean;
+      }) => {
+        const { result, down: stopped } = await load(dirOf(), {
+          rateTps: opts.rate,
+          durationS: opts.duration,
+          txBytes: opts.txBytes,
+          drainS: opts.drain,
+        });
+        if (stopped.length > 0) out(`not sending to stopped validators: ${stopped.join(", ")}`);
+        out(opts.json ? JSON.stringify(result) : formatLoadResult(result));
+        if (opts.timeline && !opts.json) out(formatTimeline(result.timeline));
+      },
+    );
 
   program
     .command("failover")

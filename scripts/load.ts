@@ -21,7 +21,7 @@ import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { encodeBinaryTxs } from "../node/api/index.ts";
 import { EventsWatcher } from "./bench/events-watcher.ts";
-import { type LatencySummary, summarize } from "./bench/stats.ts";
+import { type LatencySummary, latencyTimeline, summarize, type TimelineBucket } from "./bench/stats.ts";
 import { dueTxs, makeTx, planBatches, txHashHex } from "./bench/txgen.ts";
 
 export interface LoadOptions {
@@ -78,6 +78,8 @@ export interface LoadResult {
   /** finalizedTps x txBytes, in MB/s (10^6 bytes). */
   finalizedMBps: number;
   latencyMs: LatencySummary;
+  /** The same latency by submit second (bench/stats.ts latencyTimeline). */
+  timeline: TimelineBucket[];
   /** CPU of this load generator over the offered period, % of one core (it shares the machine with the nodes). */
   generatorCpuPercent: number;
   requests: { sent: number; accepted: number; rejected: number; failed: number };
@@ -193,6 +195,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   /** hash -> submit time (performance.now()); removed when final, rejected or failed. */
   const pending = new Map<string, number>();
   const latencies: number[] = [];
+  /** [submitted at, latency] of each finalized tx, for the timeline. */
+  const samples: [number, number][] = [];
   let lastFinalAt = 0;
   let inFlight = 0;
 
@@ -206,6 +210,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       if (at === undefined) continue;
       pending.delete(h);
       latencies.push(now - at);
+      samples.push([at, now - at]);
       lastFinalAt = now;
     }
   };
@@ -333,6 +338,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     finalizedTps,
     finalizedMBps: (finalizedTps * txBytes) / 1e6,
     latencyMs: summarize(latencies),
+    timeline: latencyTimeline(samples, t0),
     generatorCpuPercent: cpuPercent,
     requests: r.requests,
     blocks: usePoll
@@ -343,6 +349,15 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
 }
 
 const ms = (v: number | undefined) => (v === undefined ? "-" : `${Math.round(v)} ms`);
+
+/** The latency by submit second, one line each (`--timeline`). */
+export function formatTimeline(timeline: readonly TimelineBucket[]): string {
+  const rows = timeline.map(
+    (b) =>
+      `  ${String(b.fromS).padStart(4)} s  ${String(b.finalized).padStart(7)} final  p50 ${ms(b.p50Ms).padStart(8)}  p99 ${ms(b.p99Ms).padStart(8)}`,
+  );
+  return ["latency by submit second:", ...rows].join("\n");
+}
 
 /** A short human summary of one load run. */
 export function formatLoadResult(res: LoadResult): string {
@@ -376,13 +391,14 @@ async function main(): Promise<number> {
       poll: { type: "boolean", default: false },
       binary: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
+      timeline: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     allowPositionals: false,
   });
   if (values.help || !values.api) {
     process.stdout.write(
-      "usage: node scripts/load.ts --api http://127.0.0.1:PORT [--api URL ...] [--rate 200] [--duration 10] [--tx-bytes 512] [--drain 15] [--poll] [--binary] [--json]\n",
+      "usage: node scripts/load.ts --api http://127.0.0.1:PORT [--api URL ...] [--rate 200] [--duration 10] [--tx-bytes 512] [--drain 15] [--poll] [--binary] [--json] [--timeline]\n",
     );
     return values.help ? 0 : 2;
   }
@@ -395,7 +411,8 @@ async function main(): Promise<number> {
     finality: values.poll ? "poll" : "events",
     binary: values.binary ?? false,
   });
-  process.stdout.write(`${values.json ? JSON.stringify(result) : formatLoadResult(result)}\n`);
+  const text = values.json ? JSON.stringify(result) : formatLoadResult(result);
+  process.stdout.write(`${text}${values.timeline && !values.json ? `\n${formatTimeline(result.timeline)}` : ""}\n`);
   return 0;
 }
 

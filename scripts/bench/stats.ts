@@ -42,3 +42,46 @@ export function median(values: readonly (number | undefined)[]): number | undefi
   const mid = Math.floor(xs.length / 2);
   return xs.length % 2 === 1 ? xs[mid] : ((xs[mid - 1] ?? 0) + (xs[mid] ?? 0)) / 2;
 }
+
+/** Latency of the txs submitted in one stretch of a load (by submit time). */
+export interface TimelineBucket {
+  /** Start of the stretch, in seconds from the load's start. */
+  fromS: number;
+  finalized: number;
+  p50Ms: number | undefined;
+  p99Ms: number | undefined;
+}
+
+/**
+ * Finality latency by submit time, in buckets of `bucketMs` from `startMs`
+ * (samples: [submittedAtMs, latencyMs], any order). One number for a whole
+ * run hides how it got there: a fresh cluster's first seconds at a high rate
+ * (JIT, heap growth) or one slow stretch can set a run's p99 alone. Empty
+ * buckets between samples are kept, so a stall shows as a gap.
+ */
+export function latencyTimeline(
+  samples: readonly (readonly [number, number])[],
+  startMs: number,
+  bucketMs = 1000,
+): TimelineBucket[] {
+  if (!(bucketMs > 0)) throw new RangeError(`bucket ${bucketMs} ms: expected a positive duration`);
+  const buckets: number[][] = [];
+  for (const [at, latency] of samples) {
+    const i = Math.max(0, Math.floor((at - startMs) / bucketMs));
+    const bucket = buckets[i] ?? [];
+    bucket.push(latency);
+    buckets[i] = bucket;
+  }
+  const out: TimelineBucket[] = [];
+  for (let i = 0; i < buckets.length; i++) {
+    const sorted = Float64Array.from(buckets[i] ?? []).sort();
+    const arr = Array.from(sorted);
+    out.push({
+      fromS: (i * bucketMs) / 1000,
+      finalized: arr.length,
+      p50Ms: percentile(arr, 50),
+      p99Ms: percentile(arr, 99),
+    });
+  }
+  return out;
+}

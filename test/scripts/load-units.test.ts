@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { sha256, toHex } from "../../node/types/index.ts";
-import { median, percentile, summarize } from "../../scripts/bench/stats.ts";
+import { latencyTimeline, median, percentile, summarize } from "../../scripts/bench/stats.ts";
 import { dueTxs, makeTx, planBatches, txHashHex } from "../../scripts/bench/txgen.ts";
-import { positiveNumber, validateLoadOptions } from "../../scripts/load.ts";
+import { formatTimeline, positiveNumber, validateLoadOptions } from "../../scripts/load.ts";
 
 test("percentile is nearest-rank", () => {
   const xs = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
@@ -27,6 +27,37 @@ test("median of defined values", () => {
   assert.equal(median([3, 1, 2]), 2);
   assert.equal(median([4, 1, undefined, 2, 3]), 2.5);
   assert.equal(median([undefined]), undefined);
+});
+
+test("latencyTimeline: latency by submit second, gaps kept, samples before the start in the first bucket", () => {
+  const t0 = 10_000;
+  const samples: [number, number][] = [
+    [t0 + 2500, 300], // second 2
+    [t0 + 100, 900], // second 0
+    [t0 + 900, 1100],
+    [t0 - 5, 50], // a clock read just before the start: second 0
+    [t0 + 2999, 100],
+  ];
+  const tl = latencyTimeline(samples, t0);
+  assert.deepEqual(
+    tl.map((b) => [b.fromS, b.finalized, b.p50Ms, b.p99Ms]),
+    [
+      [0, 3, 900, 1100],
+      [1, 0, undefined, undefined],
+      [2, 2, 100, 300],
+    ],
+  );
+  assert.deepEqual(
+    latencyTimeline(samples, t0, 2000).map((b) => b.finalized),
+    [3, 2],
+    "2 s buckets",
+  );
+  assert.deepEqual(latencyTimeline([], t0), []);
+  assert.throws(() => latencyTimeline(samples, t0, 0), /positive/);
+  const text = formatTimeline(tl);
+  assert.match(text, /^latency by submit second:/);
+  assert.match(text, /0 s +3 final +p50 +900 ms +p99 +1100 ms/);
+  assert.match(text, /1 s +0 final +p50 +- +p99 +-/);
 });
 
 test("makeTx: exactly txBytes of key=value, unique per sequence number", () => {
