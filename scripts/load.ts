@@ -195,8 +195,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   /** hash -> submit time (performance.now()); removed when final, rejected or failed. */
   const pending = new Map<string, number>();
   const latencies: number[] = [];
-  /** [submitted at, latency] of each finalized tx, for the timeline. */
-  const samples: [number, number][] = [];
+  /** Submit time of each finalized tx, in the order of `latencies` (for the timeline). */
+  const submittedAt: number[] = [];
   let lastFinalAt = 0;
   let inFlight = 0;
 
@@ -210,7 +210,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       if (at === undefined) continue;
       pending.delete(h);
       latencies.push(now - at);
-      samples.push([at, now - at]);
+      submittedAt.push(at);
       lastFinalAt = now;
     }
   };
@@ -338,7 +338,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     finalizedTps,
     finalizedMBps: (finalizedTps * txBytes) / 1e6,
     latencyMs: summarize(latencies),
-    timeline: latencyTimeline(samples, t0),
+    timeline: latencyTimeline(submittedAt, latencies, t0),
     generatorCpuPercent: cpuPercent,
     requests: r.requests,
     blocks: usePoll

@@ -53,34 +53,38 @@ export interface TimelineBucket {
 }
 
 /**
- * Finality latency by submit time, in buckets of `bucketMs` from `startMs`
- * (samples: [submittedAtMs, latencyMs], any order). One number for a whole
- * run hides how it got there: a fresh cluster's first seconds at a high rate
- * (JIT, heap growth) or one slow stretch can set a run's p99 alone. Empty
- * buckets between samples are kept, so a stall shows as a gap.
+ * Finality latency by submit time, in buckets of `bucketMs` from `startMs`:
+ * tx i was submitted at `submittedAtMs[i]` and took `latencyMs[i]` (any
+ * order). One number for a whole run hides how it got there: a fresh
+ * cluster's first seconds at a high rate (JIT, heap growth) or one slow
+ * stretch can set a run's p99 alone. Empty buckets between samples are
+ * kept, so a stall shows as a gap.
  */
 export function latencyTimeline(
-  samples: readonly (readonly [number, number])[],
+  submittedAtMs: readonly number[],
+  latencyMs: readonly number[],
   startMs: number,
   bucketMs = 1000,
 ): TimelineBucket[] {
   if (!(bucketMs > 0)) throw new RangeError(`bucket ${bucketMs} ms: expected a positive duration`);
+  if (submittedAtMs.length !== latencyMs.length) {
+    throw new RangeError(`${submittedAtMs.length} submit times for ${latencyMs.length} latencies`);
+  }
   const buckets: number[][] = [];
-  for (const [at, latency] of samples) {
-    const i = Math.max(0, Math.floor((at - startMs) / bucketMs));
+  for (let k = 0; k < submittedAtMs.length; k++) {
+    const i = Math.max(0, Math.floor((submittedAtMs[k]! - startMs) / bucketMs));
     const bucket = buckets[i] ?? [];
-    bucket.push(latency);
+    bucket.push(latencyMs[k]!);
     buckets[i] = bucket;
   }
   const out: TimelineBucket[] = [];
   for (let i = 0; i < buckets.length; i++) {
-    const sorted = Float64Array.from(buckets[i] ?? []).sort();
-    const arr = Array.from(sorted);
+    const sorted = Array.from(Float64Array.from(buckets[i] ?? []).sort());
     out.push({
       fromS: (i * bucketMs) / 1000,
-      finalized: arr.length,
-      p50Ms: percentile(arr, 50),
-      p99Ms: percentile(arr, 99),
+      finalized: sorted.length,
+      p50Ms: percentile(sorted, 50),
+      p99Ms: percentile(sorted, 99),
     });
   }
   return out;

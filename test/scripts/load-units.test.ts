@@ -38,7 +38,9 @@ test("latencyTimeline: latency by submit second, gaps kept, samples before the s
     [t0 - 5, 50], // a clock read just before the start: second 0
     [t0 + 2999, 100],
   ];
-  const tl = latencyTimeline(samples, t0);
+  const at = samples.map((x) => x[0]);
+  const lat = samples.map((x) => x[1]);
+  const tl = latencyTimeline(at, lat, t0);
   assert.deepEqual(
     tl.map((b) => [b.fromS, b.finalized, b.p50Ms, b.p99Ms]),
     [
@@ -48,12 +50,13 @@ test("latencyTimeline: latency by submit second, gaps kept, samples before the s
     ],
   );
   assert.deepEqual(
-    latencyTimeline(samples, t0, 2000).map((b) => b.finalized),
+    latencyTimeline(at, lat, t0, 2000).map((b) => b.finalized),
     [3, 2],
     "2 s buckets",
   );
-  assert.deepEqual(latencyTimeline([], t0), []);
-  assert.throws(() => latencyTimeline(samples, t0, 0), /positive/);
+  assert.deepEqual(latencyTimeline([], [], t0), []);
+  assert.throws(() => latencyTimeline(at, lat, t0, 0), /positive/);
+  assert.throws(() => latencyTimeline(at, lat.slice(1), t0), /5 submit times for 4 latencies/);
   const text = formatTimeline(tl);
   assert.match(text, /^latency by submit second:/);
   assert.match(text, /0 s +3 final +p50 +900 ms +p99 +1100 ms/);
