@@ -6,8 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { type ClusterNode, LocalCluster, request, sleep } from "../../scripts/cluster/index.ts";
+import { type ClusterNode, LocalCluster, sleep } from "../../scripts/cluster/index.ts";
 import { compareBlocks, errorLines, scanVotes, type VoteScan, voteSlot } from "./checks.ts";
+import { freshRequest } from "./fresh-request.ts";
 import { type AcceptedTx, Load } from "./load.ts";
 import { mapLimit } from "./map-limit.ts";
 
@@ -135,6 +136,7 @@ describe("a 4-validator cluster of real processes", { timeout: 15 * 60_000 }, ()
       body?: string;
       headers?: Record<string, string>;
       status: number;
+      declareBodyOnly?: boolean;
     }[] = [
       { what: "malformed JSON", path: "/txs", method: "POST", body: '{"txs": [', headers: json, status: 400 },
       { what: "no txs field", path: "/txs", method: "POST", body: '{"foo": 1}', headers: json, status: 400 },
@@ -157,6 +159,8 @@ describe("a 4-validator cluster of real processes", { timeout: 15 * 60_000 }, ()
         body: JSON.stringify({ txs: Array.from({ length: 40 }, (_, i) => `huge${i}=${"y".repeat(32 * 1024)}`) }),
         headers: json,
         status: 413,
+        // Refused by its declared length, at once, and the connection closed.
+        declareBodyOnly: true,
       },
       { what: "JSON null body", path: "/txs", method: "POST", body: "null", headers: json, status: 400 },
       {
@@ -217,10 +221,13 @@ describe("a 4-validator cluster of real processes", { timeout: 15 * 60_000 }, ()
     ];
     for (const target of [node, cluster.node("node2")]) {
       for (const c of cases) {
-        const r = await request(`${target.apiUrl}${c.path}`, {
+        const r = await freshRequest(`${target.apiUrl}${c.path}`, {
           method: c.method ?? "GET",
           ...(c.body !== undefined && { body: c.body }),
           ...(c.headers !== undefined && { headers: c.headers }),
+          ...(c.declareBodyOnly === true && { declareBodyOnly: true }),
+        }).catch((err: Error) => {
+          throw new Error(`${target.name} ${c.what}: ${err.message}`, { cause: err });
         });
         assert.equal(r.status, c.status, `${target.name} ${c.what}: got ${r.status} ${JSON.stringify(r.body)}`);
         assert.equal(typeof (r.body as { error?: unknown }).error, "string", `${c.what}: no error message`);
