@@ -23,6 +23,7 @@
  *   npm run bench -- --start-rate 1000 --growth 1.5 --max-rate 20000 --max-steps 8 --refine 2
  *   npm run bench -- --rates 500,1000 --step-seconds 10 --drain 10 --out FILE   (an explicit ladder)
  *   npm run bench -- --set node.heapGrowingPercent=0    config override for every node (repeatable)
+ *   npm run bench -- --warmup 0                         no warm-up at the step's rate on fresh clusters (default 5 s)
  */
 import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -40,6 +41,15 @@ import { runLoad } from "./load.ts";
 export interface BenchOptions extends PeakPlan {
   stepSeconds: number;
   drainSeconds: number;
+  /**
+   * Seconds of load at the coming step's own rate on every fresh cluster,
+   * not recorded (0 = none). A cluster loaded at once with thousands of tx/s
+   * finalizes its first seconds at several times the latency of later ones
+   * (JIT, the young generation growing to its limit, LevelDB's first
+   * memtables): without this, a step on a fresh cluster (the 80% step
+   * always) measures that start-up as much as the rate.
+   */
+  warmupSeconds: number;
   streamSeconds: number;
   runs: number;
   profile: boolean;
@@ -65,6 +75,7 @@ export const FULL: BenchOptions = {
   refineSteps: 2,
   stepSeconds: 15,
   drainSeconds: 15,
+  warmupSeconds: 5,
   streamSeconds: 3,
   runs: 1,
   profile: false,
@@ -80,6 +91,8 @@ export const QUICK: BenchOptions = {
   refineSteps: 0,
   stepSeconds: 5,
   drainSeconds: 5,
+  // --quick stays about a minute: its fresh clusters are not warmed at the step's rate.
+  warmupSeconds: 0,
   streamSeconds: 2,
   runs: 1,
   profile: false,
@@ -113,6 +126,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions & { out: s
       validators: { type: "string" },
       "step-seconds": { type: "string" },
       drain: { type: "string" },
+      warmup: { type: "string" },
       runs: { type: "string" },
       profile: { type: "boolean", default: false },
       set: { type: "string", multiple: true },
@@ -133,6 +147,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions & { out: s
   if (growth <= 1) throw new Error(`--growth ${values.growth}: expected a number above 1`);
   const validators = pos("validators", values.validators, base.validators, true);
   if (validators < 4 || validators > 16) throw new Error(`--validators ${validators}: expected 4 to 16`);
+  const warmupText = values.warmup;
+  if (warmupText !== undefined && !(/^\d+(\.\d+)?$/.test(warmupText) && Number(warmupText) <= 600)) {
+    throw new Error(`--warmup ${warmupText}: expected seconds from 0 (none) to 600`);
+  }
   const refineText = values.refine;
   if (refineText !== undefined && !/^\d+$/.test(refineText)) {
     throw new Error(`--refine ${refineText}: expected a whole number of bisections (0 = none)`);
@@ -151,6 +169,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions & { out: s
     validators,
     stepSeconds: pos("step-seconds", values["step-seconds"], base.stepSeconds),
     drainSeconds: pos("drain", values.drain, base.drainSeconds),
+    warmupSeconds: warmupText !== undefined ? Number(warmupText) : base.warmupSeconds,
     streamSeconds: base.streamSeconds,
     runs: pos("runs", values.runs, 1, true),
     profile: values.profile ?? false,
@@ -207,8 +226,12 @@ class ClusterSlot {
     this.#opts = opts;
   }
 
-  /** The running cluster, started (connected and warmed up) if there is none. */
-  async get(): Promise<LocalCluster> {
+  /**
+   * The running cluster for a step at `rate`. If there is none, a fresh one
+   * is started, connected and warmed up: briefly at a low rate (connections,
+   * first blocks), then `warmupSeconds` at `rate` itself, neither recorded.
+   */
+  async get(rate: number): Promise<LocalCluster> {
     if (this.#current !== undefined) return this.#current.cluster;
     const cluster = await createCluster(this.dir, this.#opts.validators, this.#opts.sets);
     // Interrupted (Ctrl-C): the nodes die with us and the directory goes.
@@ -227,6 +250,19 @@ class ClusterSlot {
       drainS: 10,
       binary: this.#opts.binary,
     });
+    if (this.#opts.warmupSeconds > 0) {
+      const warm = await runLoad({
+        apis: apisOf(cluster),
+        rateTps: rate,
+        durationS: this.#opts.warmupSeconds,
+        drainS: this.#opts.drainSeconds,
+        binary: this.#opts.binary,
+      });
+      const ms = (v: number | undefined) => (v === undefined ? "-" : v.toFixed(0));
+      say(
+        `  warmed up at ${rate} tx/s for ${this.#opts.warmupSeconds} s (not recorded): p50 ${ms(warm.latencyMs.p50)} ms, p99 ${ms(warm.latencyMs.p99)} ms`,
+      );
+    }
     return cluster;
   }
 
@@ -249,7 +285,7 @@ async function benchRun(opts: BenchOptions, slot: ClusterSlot, runNo: number): P
   const stream = await measureStreamThroughput(opts.streamSeconds);
   say(`run ${runNo}: the climb`);
   const climb = await searchPeak(opts, async (rate) => {
-    const step = await measureStep(opts, await slot.get(), rate);
+    const step = await measureStep(opts, await slot.get(rate), rate);
     if (shortfall(step) !== undefined) await slot.discard();
     return step;
   });
@@ -260,7 +296,7 @@ async function benchRun(opts: BenchOptions, slot: ClusterSlot, runNo: number): P
   // already discarded.
   if (climb.peak) await slot.discard();
   const atEighty = climb.peak
-    ? await measureStep(opts, await slot.get(), latencyRate(climb.peak), "80% of the peak: ")
+    ? await measureStep(opts, await slot.get(latencyRate(climb.peak)), latencyRate(climb.peak), "80% of the peak: ")
     : undefined;
   return {
     raw: { stream, fsync },
@@ -298,13 +334,14 @@ async function profileNode0(
 }
 
 const USAGE = `usage: npm run bench -- [--quick] [--validators N] [--runs N] [--profile] [--start-rate R] [--growth X]
-         [--max-rate R] [--max-steps N] [--refine N] [--rates 500,1000] [--step-seconds S] [--drain S] [--out FILE]
+         [--max-rate R] [--max-steps N] [--refine N] [--rates 500,1000] [--step-seconds S] [--drain S] [--warmup S] [--out FILE]
          [--set section.key=value ...] [--binary]
   Climbs from --start-rate, x --growth per step, until a step finalizes < 95% of offered or its p99 > 1 s,
   bisects --refine times, then measures latency at 80% of the peak.
   (default: from ${FULL.startTps} tx/s x${FULL.growth}, at most ${FULL.maxSteps} steps of ${FULL.stepSeconds} s, ${FULL.refineSteps} bisections;
    --quick: from ${QUICK.startTps} tx/s x${QUICK.growth}, ${QUICK.maxSteps} steps of ${QUICK.stepSeconds} s, no bisection)
   --set overrides a config key on every node (repeatable); the nodes ignore the shell's VALIDATOR_* variables.
+  --warmup S loads every fresh cluster for S s at its first step's rate before measuring (default ${FULL.warmupSeconds}; --quick ${QUICK.warmupSeconds}).
   --binary sends the txs as application/octet-stream (length-prefixed) instead of JSON.
 `;
 
@@ -346,7 +383,7 @@ async function main(): Promise<void> {
         const keepAs = join(resultsDir, `node0-${started.toISOString().replace(/[:.]/g, "-")}.cpuprofile`);
         profileRate = run.peak?.peakOfferedTps ?? opts.startTps;
         profile = await profileNode0(
-          await slot.get(),
+          await slot.get(profileRate),
           profileRate,
           Math.max(10, opts.stepSeconds),
           keepAs,

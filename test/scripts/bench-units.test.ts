@@ -75,6 +75,16 @@ test("bench arguments: defaults, --quick, --rates, --validators, bad input", () 
   assert.throws(() => parseBenchArgs(["--set", "node.heapGrowingPercent=5"]), /node\.heapGrowingPercent = 5/);
   assert.throws(() => parseBenchArgs(["--set", "node.nope=1"]), /node\.nope/);
   assert.throws(() => parseBenchArgs(["--set", "heapGrowingPercent"]), /section\.key=value/);
+  // --warmup: seconds at the step's rate on each fresh cluster; 0 turns it off, --quick has none.
+  assert.equal(parseBenchArgs([]).warmupSeconds, FULL.warmupSeconds);
+  assert.ok(FULL.warmupSeconds > 0);
+  assert.equal(QUICK.warmupSeconds, 0);
+  assert.equal(parseBenchArgs(["--warmup", "0"]).warmupSeconds, 0);
+  assert.equal(parseBenchArgs(["--warmup", "2.5"]).warmupSeconds, 2.5);
+  assert.equal(parseBenchArgs(["--quick", "--warmup", "3"]).warmupSeconds, 3);
+  for (const bad of ["-1", "x", "601", ""]) {
+    assert.throws(() => parseBenchArgs([`--warmup=${bad}`]), new RegExp(`--warmup ${bad}: expected seconds`));
+  }
   // --binary: the octet-stream intake instead of JSON.
   assert.equal(parseBenchArgs([]).binary, false);
   assert.equal(parseBenchArgs(["--binary"]).binary, true);
