@@ -23,7 +23,8 @@
  *   npm run bench -- --start-rate 1000 --growth 1.5 --max-rate 20000 --max-steps 8 --refine 2
  *   npm run bench -- --rates 500,1000 --step-seconds 10 --drain 10 --out FILE   (an explicit ladder)
  *   npm run bench -- --set node.heapGrowingPercent=0    config override for every node (repeatable)
- *   npm run bench -- --warmup 0                         no warm-up at the step's rate on fresh clusters (default 5 s)
+ *   npm run bench -- --warmup 0                         no warm-up at the step's rate before a step that follows a pause (default 5 s)
+ *   npm run bench -- --fresh                            a fresh cluster after an overloaded step and for the 80% step (young databases)
  */
 import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -35,6 +36,7 @@ import { latencyRate, type PeakPlan, searchPeak, shortfall } from "./bench/peak-
 import { ProcSampler } from "./bench/proc-sampler.ts";
 import { measureFsync, measureStreamThroughput } from "./bench/raw-limits.ts";
 import { type BenchRun, type BenchStep, formatRun, medianRun, peakReport, stepOf } from "./bench/report.ts";
+import { ActivityProbe, SETTLE_CRITERIA, settle } from "./bench/settle.ts";
 import { LocalCluster, REPO_ROOT } from "./cluster/index.ts";
 import { runLoad } from "./load.ts";
 
@@ -42,14 +44,22 @@ export interface BenchOptions extends PeakPlan {
   stepSeconds: number;
   drainSeconds: number;
   /**
-   * Seconds of load at the coming step's own rate on every fresh cluster,
-   * not recorded (0 = none). A cluster loaded at once with thousands of tx/s
-   * finalizes its first seconds at several times the latency of later ones
-   * (JIT, the young generation growing to its limit, LevelDB's first
-   * memtables): without this, a step on a fresh cluster (the 80% step
-   * always) measures that start-up as much as the rate.
+   * Seconds of load at the coming step's own rate, not recorded (0 = none),
+   * on every fresh cluster and after every pause to settle. A cluster
+   * loaded at once with thousands of tx/s finalizes its first seconds at
+   * several times the latency of later ones (JIT, the young generation
+   * growing to its limit, LevelDB's first memtables; an idle node shrinks
+   * its young generation again): without this, the step after a start or a
+   * pause (the 80% step always) measures that as much as the rate.
    */
   warmupSeconds: number;
+  /**
+   * After a step that did not keep up, and before the 80% step, replace
+   * the cluster by a fresh one instead of waiting until it settles
+   * (scripts/bench/settle.ts). A fresh database flatters the step: LevelDB
+   * has not begun to compact.
+   */
+  fresh: boolean;
   streamSeconds: number;
   runs: number;
   profile: boolean;
@@ -76,6 +86,7 @@ export const FULL: BenchOptions = {
   stepSeconds: 15,
   drainSeconds: 15,
   warmupSeconds: 5,
+  fresh: false,
   streamSeconds: 3,
   runs: 1,
   profile: false,
@@ -93,6 +104,8 @@ export const QUICK: BenchOptions = {
   drainSeconds: 5,
   // --quick stays about a minute: its fresh clusters are not warmed at the step's rate.
   warmupSeconds: 0,
+  // ... and does not wait for a cluster to settle (up to SETTLE_CRITERIA.timeoutMs): fresh clusters.
+  fresh: true,
   streamSeconds: 2,
   runs: 1,
   profile: false,
@@ -127,6 +140,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions & { out: s
       "step-seconds": { type: "string" },
       drain: { type: "string" },
       warmup: { type: "string" },
+      fresh: { type: "boolean" },
       runs: { type: "string" },
       profile: { type: "boolean", default: false },
       set: { type: "string", multiple: true },
@@ -170,6 +184,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions & { out: s
     stepSeconds: pos("step-seconds", values["step-seconds"], base.stepSeconds),
     drainSeconds: pos("drain", values.drain, base.drainSeconds),
     warmupSeconds: warmupText !== undefined ? Number(warmupText) : base.warmupSeconds,
+    fresh: values.fresh ?? base.fresh,
     streamSeconds: base.streamSeconds,
     runs: pos("runs", values.runs, 1, true),
     profile: values.profile ?? false,
@@ -209,17 +224,24 @@ async function measureStep(opts: BenchOptions, cluster: LocalCluster, rate: numb
 }
 
 /**
- * The cluster a run measures on. After a step that did not keep up it is
- * replaced by a fresh one: an overloaded step leaves a backlog (full
- * mempools, LevelDB compaction debt: disk bytes per tx doubled in the steps
- * after one) that would be charged to the next, lower rate.
+ * The cluster a run measures on. An overloaded step leaves a backlog (full
+ * mempools, nodes behind, LevelDB compaction debt: disk bytes per tx doubled
+ * in the steps after one) that would be charged to the next, lower rate, so
+ * after such a step, and before the 80% step, the cluster is left to settle
+ * until every node is quiet (scripts/bench/settle.ts): the next step then
+ * runs on the database the climb built. With --fresh, or when it does not
+ * settle in time, it is replaced by a fresh cluster instead.
  */
 class ClusterSlot {
   readonly dir: string;
   readonly #opts: BenchOptions;
   #current: { cluster: LocalCluster; undo: () => void } | undefined;
+  /** The next step follows a start or a pause: warm the cluster at its rate first. */
+  #paused = false;
   /** Clusters started so far in this run. */
   started = 0;
+  /** Seconds each wait to settle took, in order. */
+  readonly settleSeconds: number[] = [];
 
   constructor(dir: string, opts: BenchOptions) {
     this.dir = dir;
@@ -228,11 +250,31 @@ class ClusterSlot {
 
   /**
    * The running cluster for a step at `rate`. If there is none, a fresh one
-   * is started, connected and warmed up: briefly at a low rate (connections,
-   * first blocks), then `warmupSeconds` at `rate` itself, neither recorded.
+   * is started, connected and loaded briefly at a low rate (connections,
+   * first blocks). After a start or a pause to settle it is warmed for
+   * `warmupSeconds` at `rate` itself. Neither load is recorded.
    */
   async get(rate: number): Promise<LocalCluster> {
-    if (this.#current !== undefined) return this.#current.cluster;
+    if (this.#current === undefined) await this.#startFresh();
+    const cluster = this.#current!.cluster;
+    if (this.#paused && this.#opts.warmupSeconds > 0) {
+      const warm = await runLoad({
+        apis: apisOf(cluster),
+        rateTps: rate,
+        durationS: this.#opts.warmupSeconds,
+        drainS: this.#opts.drainSeconds,
+        binary: this.#opts.binary,
+      });
+      const ms = (v: number | undefined) => (v === undefined ? "-" : v.toFixed(0));
+      say(
+        `  warmed up at ${rate} tx/s for ${this.#opts.warmupSeconds} s (not recorded): p50 ${ms(warm.latencyMs.p50)} ms, p99 ${ms(warm.latencyMs.p99)} ms`,
+      );
+    }
+    this.#paused = false;
+    return cluster;
+  }
+
+  async #startFresh(): Promise<void> {
     const cluster = await createCluster(this.dir, this.#opts.validators, this.#opts.sets);
     // Interrupted (Ctrl-C): the nodes die with us and the directory goes.
     const undo = cluster.stopOnExit();
@@ -250,20 +292,31 @@ class ClusterSlot {
       drainS: 10,
       binary: this.#opts.binary,
     });
-    if (this.#opts.warmupSeconds > 0) {
-      const warm = await runLoad({
-        apis: apisOf(cluster),
-        rateTps: rate,
-        durationS: this.#opts.warmupSeconds,
-        drainS: this.#opts.drainSeconds,
-        binary: this.#opts.binary,
-      });
-      const ms = (v: number | undefined) => (v === undefined ? "-" : v.toFixed(0));
-      say(
-        `  warmed up at ${rate} tx/s for ${this.#opts.warmupSeconds} s (not recorded): p50 ${ms(warm.latencyMs.p50)} ms, p99 ${ms(warm.latencyMs.p99)} ms`,
-      );
+    this.#paused = true;
+  }
+
+  /**
+   * Clears the backlog before the next step: waits until the cluster
+   * settles, or (--fresh, or not settled within the bound) discards it so
+   * the next get() starts a fresh one.
+   */
+  async clearBacklog(why: string): Promise<void> {
+    const c = this.#current;
+    if (c === undefined) return;
+    if (this.#opts.fresh) {
+      await this.discard();
+      return;
     }
-    return cluster;
+    const probe = new ActivityProbe(c.cluster.validators);
+    const result = await settle(() => probe.sample(), SETTLE_CRITERIA);
+    if (result.settled) {
+      this.settleSeconds.push(result.seconds);
+      this.#paused = true;
+      say(`  ${why}: settled in ${result.seconds.toFixed(0)} s (mempools empty, nodes level, CPU and disk quiet)`);
+      return;
+    }
+    say(`  ${why}: not settled after ${result.seconds.toFixed(0)} s (${result.busy}); a fresh cluster instead`);
+    await this.discard();
   }
 
   async discard(): Promise<void> {
@@ -278,7 +331,7 @@ class ClusterSlot {
   }
 }
 
-/** One run: raw limits, the climb to the peak, the step at 80% of it (fresh clusters after overloaded steps and for the 80% step). */
+/** One run: raw limits, the climb to the peak, the step at 80% of it (the backlog cleared after overloaded steps and before the 80% step). */
 async function benchRun(opts: BenchOptions, slot: ClusterSlot, runNo: number): Promise<BenchRun> {
   say(`run ${runNo}: raw limits`);
   const fsync = measureFsync(slot.dir);
@@ -286,22 +339,21 @@ async function benchRun(opts: BenchOptions, slot: ClusterSlot, runNo: number): P
   say(`run ${runNo}: the climb`);
   const climb = await searchPeak(opts, async (rate) => {
     const step = await measureStep(opts, await slot.get(rate), rate);
-    if (shortfall(step) !== undefined) await slot.discard();
+    if (shortfall(step) !== undefined) await slot.clearBacklog(`after ${rate} tx/s`);
     return step;
   });
   say(`  climb stopped: ${climb.stoppedBecause}`);
-  // The 80% step always gets a fresh cluster: after a climb whose every step
-  // kept up, the cluster still carries the highest step's backlog
-  // (compaction debt), which a climb that ended on a failing step had
-  // already discarded.
-  if (climb.peak) await slot.discard();
-  const atEighty = climb.peak
-    ? await measureStep(opts, await slot.get(latencyRate(climb.peak)), latencyRate(climb.peak), "80% of the peak: ")
-    : undefined;
+  // Before the 80% step the backlog is cleared in any case: after a climb
+  // whose every step kept up, the cluster still carries the highest step's.
+  const eighty = climb.peak ? latencyRate(climb.peak) : undefined;
+  if (eighty !== undefined) await slot.clearBacklog(`before the 80% step`);
+  const atEighty =
+    eighty !== undefined ? await measureStep(opts, await slot.get(eighty), eighty, "80% of the peak: ") : undefined;
   return {
     raw: { stream, fsync },
     steps: climb.steps,
     peak: peakReport(opts.validators, climb.steps, climb.peak, atEighty, climb.stoppedBecause),
+    ...(slot.settleSeconds.length > 0 && { settleSeconds: [...slot.settleSeconds] }),
   };
 }
 
@@ -335,13 +387,16 @@ async function profileNode0(
 
 const USAGE = `usage: npm run bench -- [--quick] [--validators N] [--runs N] [--profile] [--start-rate R] [--growth X]
          [--max-rate R] [--max-steps N] [--refine N] [--rates 500,1000] [--step-seconds S] [--drain S] [--warmup S] [--out FILE]
-         [--set section.key=value ...] [--binary]
+         [--set section.key=value ...] [--binary] [--fresh]
   Climbs from --start-rate, x --growth per step, until a step finalizes < 95% of offered or its p99 > 1 s,
-  bisects --refine times, then measures latency at 80% of the peak.
+  bisects --refine times, then measures latency at 80% of the peak. After a step that did not keep up, and
+  before the 80% step, it waits until the cluster settles (mempools empty, nodes level, CPU and disk quiet)
+  and goes on with the same cluster and database.
   (default: from ${FULL.startTps} tx/s x${FULL.growth}, at most ${FULL.maxSteps} steps of ${FULL.stepSeconds} s, ${FULL.refineSteps} bisections;
    --quick: from ${QUICK.startTps} tx/s x${QUICK.growth}, ${QUICK.maxSteps} steps of ${QUICK.stepSeconds} s, no bisection)
   --set overrides a config key on every node (repeatable); the nodes ignore the shell's VALIDATOR_* variables.
-  --warmup S loads every fresh cluster for S s at its first step's rate before measuring (default ${FULL.warmupSeconds}; --quick ${QUICK.warmupSeconds}).
+  --warmup S loads the cluster for S s at the coming step's rate after a start or a pause to settle (default ${FULL.warmupSeconds}; --quick ${QUICK.warmupSeconds}).
+  --fresh starts a fresh cluster instead of waiting for it to settle (the default of --quick); a young database flatters the step.
   --binary sends the txs as application/octet-stream (length-prefixed) instead of JSON.
 `;
 
@@ -365,7 +420,7 @@ async function main(): Promise<void> {
   say(
     `bench: ${opts.validators} validators, ${opts.rates ? `rates ${opts.rates.join(", ")}` : `from ${opts.startTps} x${opts.growth}`} tx/s, ` +
       `${opts.stepSeconds} s per step, ${opts.runs} run(s)${opts.sets.length > 0 ? `, ${opts.sets.map((x) => `--set ${x}`).join(" ")}` : ""}` +
-      `${opts.binary ? ", binary intake" : ""}; ` +
+      `${opts.binary ? ", binary intake" : ""}${opts.fresh ? ", fresh clusters after overloaded steps" : ""}; ` +
       `${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), load average ${loadavg()
         .map((x) => x.toFixed(1))
         .join(" ")}`,
@@ -378,7 +433,16 @@ async function main(): Promise<void> {
     try {
       const run = await benchRun(opts, slot, i);
       runs.push(run);
-      say(formatRun(run, `\nrun ${i} of ${opts.runs} (${slot.started} fresh cluster${slot.started === 1 ? "" : "s"})`));
+      const settled =
+        slot.settleSeconds.length === 0
+          ? ""
+          : `, settled ${slot.settleSeconds.length} time(s): ${slot.settleSeconds.map((x) => x.toFixed(0)).join(", ")} s`;
+      say(
+        formatRun(
+          run,
+          `\nrun ${i} of ${opts.runs} (${slot.started} fresh cluster${slot.started === 1 ? "" : "s"}${settled})`,
+        ),
+      );
       if (opts.profile && i === opts.runs) {
         const keepAs = join(resultsDir, `node0-${started.toISOString().replace(/[:.]/g, "-")}.cpuprofile`);
         profileRate = run.peak?.peakOfferedTps ?? opts.startTps;

@@ -33,7 +33,7 @@ export function parseIoWriteBytes(ioText: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-function readWriteBytes(pid: number): number | undefined {
+export function readWriteBytes(pid: number): number | undefined {
   try {
     return parseIoWriteBytes(readFileSync(`/proc/${pid}/io`, "utf8"));
   } catch {

@@ -36,6 +36,8 @@ export interface BenchRun {
   steps: BenchStep[];
   /** The peak search's verdict; absent in runs from before the search. */
   peak?: PeakReport;
+  /** Seconds each wait for the cluster to settle took (scripts/bench/settle.ts); absent when it never waited. */
+  settleSeconds?: number[];
 }
 
 /** What the bench found: the peak and the latency at 80% of it. */
