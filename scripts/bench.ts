@@ -148,6 +148,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions & { out: s
       out: { type: "string" },
     },
     allowPositionals: false,
+    // --no-fresh: a --quick run that waits for its cluster to settle.
+    allowNegative: true,
   });
   const base = values.quick ? QUICK : FULL;
   const pos = (name: string, text: string | undefined, fallback: number, integer = false) => {
@@ -396,7 +398,8 @@ const USAGE = `usage: npm run bench -- [--quick] [--validators N] [--runs N] [--
    --quick: from ${QUICK.startTps} tx/s x${QUICK.growth}, ${QUICK.maxSteps} steps of ${QUICK.stepSeconds} s, no bisection)
   --set overrides a config key on every node (repeatable); the nodes ignore the shell's VALIDATOR_* variables.
   --warmup S loads the cluster for S s at the coming step's rate after a start or a pause to settle (default ${FULL.warmupSeconds}; --quick ${QUICK.warmupSeconds}).
-  --fresh starts a fresh cluster instead of waiting for it to settle (the default of --quick); a young database flatters the step.
+  --fresh starts a fresh cluster instead of waiting for it to settle (the default of --quick; --no-fresh waits);
+    a young database flatters the step.
   --binary sends the txs as application/octet-stream (length-prefixed) instead of JSON.
 `;
 

@@ -119,10 +119,11 @@ test("ActivityProbe: CPU and disk writes of a real process between samples, with
   }
 });
 
-test("bench --fresh: off by default (the cluster settles), on for --quick, on when asked", () => {
+test("bench --fresh: off by default (the cluster settles), on for --quick, on or off when asked", () => {
   assert.equal(FULL.fresh, false);
   assert.equal(parseBenchArgs([]).fresh, false);
   assert.equal(QUICK.fresh, true);
   assert.equal(parseBenchArgs(["--quick"]).fresh, true);
   assert.equal(parseBenchArgs(["--fresh"]).fresh, true);
+  assert.equal(parseBenchArgs(["--quick", "--no-fresh"]).fresh, false);
 });
