@@ -23,6 +23,14 @@ const TABLE_SETTLE_MS = 10_000;
 const MAX_PAUSE_MS = 5_000;
 /** Passes start at most this often (a small database is checked quickly; no need to spin). */
 const MIN_PASS_INTERVAL_MS = 60_000;
+/**
+ * Tx index keys looked up per global block per pass, a different window
+ * each pass (TxIndexSample in node/storage): a block of 200 txs is covered
+ * in 25 passes. Every pass still re-reads every table block, the index's
+ * included, with its checksum. Looking up every tx made LevelDB compact
+ * tables for the scrub's point reads.
+ */
+const TX_INDEX_KEYS_PER_BLOCK = 8;
 
 export interface ScrubOptions {
   storage: Storage;
@@ -56,6 +64,8 @@ export class Scrubber {
   readonly #o: ScrubOptions;
   readonly #abort = new AbortController();
   #done: Promise<void> | null = null;
+  /** Passes started, which picks each block's tx index window. */
+  #pass = 0;
 
   constructor(opts: ScrubOptions) {
     this.#o = opts;
@@ -80,6 +90,7 @@ export class Scrubber {
     const log = this.#o.logger;
     while (!this.#abort.signal.aborted) {
       const started = performance.now();
+      this.#pass++;
       const tables = await this.#tables();
       const blocks = await this.#blocks();
       this.#o.onPass();
@@ -138,6 +149,7 @@ export class Scrubber {
       try {
         ({ bytes } = await checkBlocks(storage, committee, from, Math.min(tip, from + BLOCKS_PER_SLICE - 1), {
           rehashTxs: false,
+          txIndexSample: { keysPerBlock: TX_INDEX_KEYS_PER_BLOCK, pass: this.#pass },
         }));
       } catch (err) {
         // Records pruned while the slice was read are not damage.

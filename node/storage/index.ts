@@ -32,7 +32,13 @@ export {
 } from "./group-commit.ts";
 export { describeHolder, homeLockHolder, PID_FILE, removePidFile, writePidFile } from "./home-lock.ts";
 export { type EntryCodec, IndexedWal, type WalDamage, type WalReplay } from "./indexed-wal.ts";
-export { type ChainCheckReport, checkBlocks, checkChainData } from "./integrity.ts";
+export {
+  type ChainCheckReport,
+  checkBlocks,
+  checkChainData,
+  type TxIndexSample,
+  txIndexWindow,
+} from "./integrity.ts";
 export { describeDbKey, laneSpaceName, readU64Key, u64Key } from "./keys.ts";
 export { LaneStore } from "./lane-store.ts";
 export { type LevelDb, type Space, space } from "./level.ts";
