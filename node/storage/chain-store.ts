@@ -254,32 +254,45 @@ export class ChainStore {
   /**
    * The positions the lookup keys of block `index` hold for the given
    * positions of its hash list (undefined where a key is missing): the
-   * integrity checks' view of the tx index. One iterator seeks to each key
-   * in key order, where a point read per key would be simpler and cheaper:
-   * LevelDB charges a point read that looks in more than one table to the
-   * first of them and compacts a table once it has been charged about one
-   * read per 16 KiB of its size ("seek compaction"). The scrub's lookups,
-   * spread over the whole index by hash, then made LevelDB rewrite tables
-   * for their sake, even when it looked up only 8 txs per block (measured:
+   * integrity checks' view of the tx index.
+   *
+   * `by`: "points" reads all keys in one batch of point reads, the cheapest
+   * (the start-up check, once). "seeks" seeks one iterator to each key in
+   * key order, about three times the CPU per key, for a reader that keeps
+   * coming back (the scrub): LevelDB charges a point read that looks in more
+   * than one table to the first of them, and compacts a table once it has
+   * been charged about one read per 16 KiB of its size ("seek compaction").
+   * The scrub's point reads, spread over the whole index by hash, made
+   * LevelDB rewrite tables for them, even at 8 keys per block (measured:
    * node/runtime/scrub.ts). An iterator's reads are only sampled, about once
-   * per MiB it reads, and it reads one entry per seek here. A seek costs
-   * about three times the CPU of a point read, which the scrub's window of
-   * keys per block keeps small.
+   * per MiB it reads, and it reads one entry per seek here.
    */
-  async lookupPositions(index: number, list: Uint8Array, positions: number[]): Promise<(number | undefined)[]> {
-    const out: (number | undefined)[] = new Array(positions.length).fill(undefined);
-    if (positions.length === 0) return out;
-    const wanted = positions.map((p, i) => ({ key: lookupKey(txHashAt(list, p), index), i }));
-    wanted.sort((a, b) => Buffer.compare(a.key, b.key));
+  async lookupPositions(
+    index: number,
+    list: Uint8Array,
+    positions: number[],
+    by: "points" | "seeks" = "points",
+  ): Promise<(number | undefined)[]> {
+    if (positions.length === 0) return [];
+    const keys = positions.map((p) => lookupKey(txHashAt(list, p), index));
+    const values = by === "points" ? await this.#keys.getMany(keys) : await this.#seekEach(keys);
+    return values.map((v) =>
+      v === undefined || v.byteLength !== POSITION_BYTES
+        ? undefined
+        : new DataView(v.buffer, v.byteOffset).getUint32(0),
+    );
+  }
+
+  /** The values of `keys` (undefined where absent), in their order, by one iterator seeking to each in key order. */
+  async #seekEach(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    const out: (Uint8Array | undefined)[] = new Array(keys.length).fill(undefined);
+    const order = keys.map((_, i) => i).sort((a, b) => Buffer.compare(keys[a]!, keys[b]!));
     const it = this.#keys.iterator(SCAN);
     try {
-      for (const { key, i } of wanted) {
-        it.seek(key);
+      for (const i of order) {
+        it.seek(keys[i]!);
         const [entry] = await it.nextv(1);
-        if (entry === undefined) continue;
-        const [found, value] = entry;
-        if (!bytesEqual(found, key) || value.byteLength !== POSITION_BYTES) continue;
-        out[i] = new DataView(value.buffer, value.byteOffset).getUint32(0);
+        if (entry !== undefined && bytesEqual(entry[0], keys[i]!)) out[i] = entry[1];
       }
     } finally {
       await it.close();

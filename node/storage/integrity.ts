@@ -304,7 +304,9 @@ async function checkBlock(
   // Executed txs: each lookup key names a position holding the same hash, at
   // or before its own (a tx twice in a block is indexed at its first).
   const looked = txIndexWindow(executed, opts.txIndexSample);
-  const found = await storage.chain.lookupPositions(k, expected, looked);
+  // The scrub (a sample) seeks; the one-off start-up check reads points, the cheapest.
+  const by = opts.txIndexSample === undefined ? "points" : "seeks";
+  const found = await storage.chain.lookupPositions(k, expected, looked, by);
   for (const [i, p] of looked.entries()) {
     const q = found[i];
     const hash = txHashAt(expected, p);
@@ -317,9 +319,9 @@ async function checkBlock(
  * does not look up all: `keysPerBlock` consecutive ones (wrapping around),
  * starting `pass · keysPerBlock` in, so that consecutive passes look at
  * consecutive windows and any ceil(n / keysPerBlock) passes in a row cover
- * all n. Why not all: a lookup is an iterator seek, about three times the
- * CPU of a point read (ChainStore.lookupPositions says why it is not one),
- * and a scrub looking up every tx does it thousands of times a second.
+ * all n. A check with a sample looks its keys up by iterator seeks, not
+ * point reads (ChainStore.lookupPositions says why), about three times the
+ * CPU per key: looking up every tx, a scrub would do thousands a second.
  */
 export interface TxIndexSample {
   keysPerBlock: number;

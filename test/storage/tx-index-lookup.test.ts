@@ -1,7 +1,8 @@
 /**
  * The integrity checks' reads of a block's tx index: the lookup of many keys
- * at once (ChainStore.lookupPositions, on the simulator's memory-level and on
- * the node's LevelDB), and the scrub's window of keys per block per pass
+ * at once (ChainStore.lookupPositions, by point reads and by iterator seeks,
+ * on the simulator's memory-level and on the node's LevelDB), and the
+ * scrub's window of keys per block per pass
  * (TxIndexSample): consecutive passes cover every tx, a missing key is found
  * by the pass whose window holds it, and the start-up check still looks up
  * every tx.
@@ -60,24 +61,32 @@ for (const [backend, open] of [
   ["memory-level", async () => memoryDb() as unknown as LevelDb],
   ["classic-level", classicDb],
 ] as const) {
-  test(`tx index of a block (${backend}): caller's order, missing and malformed keys undefined`, async () => {
-    const db = await open();
-    try {
-      const { storage, list } = await blockOfTxs(db, 6);
-      // Each key holds its own position; asked in any order, answered in that order.
-      assert.deepEqual(await storage.chain.lookupPositions(1, list, [5, 0, 3, 1, 4, 2]), [5, 0, 3, 1, 4, 2]);
-      assert.deepEqual(await storage.chain.lookupPositions(1, list, []), []);
-      // The same hashes under another block index: none of those keys exist.
-      assert.deepEqual(await storage.chain.lookupPositions(2, list, [0, 1]), [undefined, undefined]);
-      // A missing key and a value of the wrong size read as absent; the others are unaffected.
-      const keys = space(db, ["chain", "txk"]);
-      await keys.del(keyOf(list, 3));
-      await keys.put(keyOf(list, 0), new Uint8Array(3));
-      assert.deepEqual(await storage.chain.lookupPositions(1, list, [5, 0, 3, 1]), [5, undefined, undefined, 1]);
-    } finally {
-      await db.close();
-    }
-  });
+  for (const by of ["points", "seeks"] as const) {
+    test(`tx index of a block by ${by} (${backend}): caller's order, missing and malformed keys undefined`, async () => {
+      const db = await open();
+      try {
+        const { storage, list } = await blockOfTxs(db, 6);
+        const lookup = (index: number, positions: number[]) =>
+          storage.chain.lookupPositions(index, list, positions, by);
+        // Each key holds its own position; asked in any order, answered in that order.
+        assert.deepEqual(await lookup(1, [5, 0, 3, 1, 4, 2]), [5, 0, 3, 1, 4, 2]);
+        assert.deepEqual(await lookup(1, []), []);
+        // The same hashes under another block index: none of those keys exist.
+        assert.deepEqual(await lookup(2, [0, 1]), [undefined, undefined]);
+        // A missing key and a value of the wrong size read as absent; the others are unaffected.
+        const keys = space(db, ["chain", "txk"]);
+        await keys.del(keyOf(list, 3));
+        await keys.put(keyOf(list, 0), new Uint8Array(3));
+        assert.deepEqual(await lookup(1, [5, 0, 3, 1]), [5, undefined, undefined, 1]);
+        // The last key of the space missing: a seek past the end finds nothing.
+        const last = [0, 1, 2, 4, 5].sort((a, b) => Buffer.compare(keyOf(list, a), keyOf(list, b))).at(-1)!;
+        await keys.del(keyOf(list, last));
+        assert.deepEqual(await lookup(1, [last]), [undefined]);
+      } finally {
+        await db.close();
+      }
+    });
+  }
 }
 
 test("the scrub's tx index window: keysPerBlock consecutive txs per pass, every tx within ceil(n / keysPerBlock) passes", () => {
