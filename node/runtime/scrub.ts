@@ -32,9 +32,10 @@ const MIN_PASS_INTERVAL_MS = 60_000;
  * LevelDB compact tables for them. Measured with `npm run bench -- --rates
  * 1000,2000,3000,4000 --refine 0` (4 validators, 2-core VM), bytes written
  * per finalized tx at 4,000 tx/s and at 80% of the peak after it: point
- * reads of every tx 3,100-3,600 and 3,800-4,100; point reads of 8 per block
- * 3,100-3,200 and 3,400; seeks of every tx 2,300-2,400 and 2,100-2,200;
- * the scrub off 2,300-2,400 and 2,300-2,400.
+ * reads of every tx 3,000-3,600 and 3,800-4,100 (6 runs); point reads of 8
+ * per block 3,100-3,200 and 3,400 (2); seeks of every tx 2,300-2,400 and
+ * 2,100-2,200 (2); seeks of 8 per block, this code, 2,400 and 2,200; the
+ * scrub off 2,300-2,400 and 2,300-2,500 (6).
  */
 const TX_INDEX_KEYS_PER_BLOCK = 8;
 
