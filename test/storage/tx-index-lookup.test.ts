@@ -8,8 +8,6 @@
  * every tx.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import {
@@ -24,18 +22,16 @@ import {
   u64Key,
 } from "../../node/storage/index.ts";
 import { txHashAt, ZERO_HASH } from "../../node/types/index.ts";
+import { tempDir } from "../cli/run.ts";
 import { commitQc, globalBlockWrite, laneChain, proposal } from "../fixtures/certs.ts";
 import { memoryDb, rangesAt, tc } from "./helpers.ts";
 
-const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tmp = tempDir("tx-index-lookup-");
+after(tmp.cleanup);
+let opened = 0;
 
 async function classicDb(): Promise<LevelDb> {
-  const dir = mkdtempSync(join(tmpdir(), "tx-index-lookup-"));
-  dirs.push(dir);
-  return (await openDatabase(join(dir, "db"), { verifyTables: false })).db;
+  return (await openDatabase(join(tmp.dir, `db${opened++}`), { verifyTables: false })).db;
 }
 
 /** Global block 1 holding one lane block of `txCount` txs; returns its stored hash list. */
