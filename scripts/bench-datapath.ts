@@ -9,7 +9,6 @@
  *
  *   npm run bench:datapath -- [--blocks 400] [--txs 500] [--tx-bytes 512]
  */
-import { parseArgs } from "node:util";
 import { BitArray } from "@chainsafe/ssz";
 import { KvApp } from "../node/execution/index.ts";
 import {
@@ -22,6 +21,8 @@ import {
   txHashList,
   txHashListHex,
 } from "../node/types/index.ts";
+import { optionValue, parseScriptArgs } from "./cli.ts";
+import { positiveNumber } from "./load.ts";
 
 export interface DataPathResult {
   blocks: number;
@@ -83,15 +84,27 @@ export function measureDataPath(blocks: number, txsPerBlock: number, txBytes: nu
   return { blocks, txsPerBlock, txBytes, cpuMicrosPerTx: (used.user + used.system) / (blocks * txsPerBlock) };
 }
 
+const USAGE = `usage: npm run bench:datapath -- [--blocks 400] [--txs 500] [--tx-bytes 512]
+  CPU per transaction of the data path for lane blocks from a peer, in one process (no cluster, network or disk):
+  --blocks lane blocks of --txs txs of --tx-bytes bytes each.
+`;
+
 if (import.meta.main) {
-  const { values } = parseArgs({
+  const cli = { script: "bench:datapath", usage: USAGE };
+  const values = parseScriptArgs({
+    ...cli,
     options: {
       blocks: { type: "string", default: "400" },
       txs: { type: "string", default: "500" },
       "tx-bytes": { type: "string", default: "512" },
     },
   });
-  const r = measureDataPath(Number(values.blocks), Number(values.txs), Number(values["tx-bytes"]));
+  const [blocks, txs, txBytes] = optionValue(cli, () => [
+    Math.ceil(positiveNumber("blocks", values.blocks, 400)),
+    Math.ceil(positiveNumber("txs", values.txs, 500)),
+    Math.max(32, Math.round(positiveNumber("tx-bytes", values["tx-bytes"], 512))),
+  ]);
+  const r = measureDataPath(blocks, txs, txBytes);
   process.stdout.write(
     `data path: ${r.cpuMicrosPerTx.toFixed(2)} us CPU per tx (${r.blocks} blocks of ${r.txsPerBlock} x ${r.txBytes} B)\n`,
   );

@@ -22,7 +22,6 @@
  * --rates are offered MB/s per sender (so a receiver is offered 3x that).
  */
 import { fork } from "node:child_process";
-import { parseArgs } from "node:util";
 import { TopicValidatorResult } from "@libp2p/gossipsub";
 import { multiaddr } from "@multiformats/multiaddr";
 import { pino } from "pino";
@@ -42,6 +41,7 @@ import {
   ZERO_HASH,
 } from "../node/types/index.ts";
 import { benchCommittee, signedLaneBlock } from "./bench/chain.ts";
+import { parseScriptArgs, usageExit } from "./cli.ts";
 import { freePorts } from "./cluster/index.ts";
 
 const N = 4;
@@ -360,8 +360,16 @@ function round(x: number): number {
   return Math.round(x * 10) / 10;
 }
 
+const USAGE = `usage: npm run bench:net -- [--sizes 65536,262144] [--rates 2,8] [--seconds 4] [--modes push,gossip] [--tx-bytes 1024]
+  Lane-block-sized messages between four processes on 127.0.0.1, over the push protocol and over gossipsub:
+  delivered MB/s per receiver, latency p50/p99, CPU-ms per delivered MB, blocks lost.
+  --sizes message bytes, --rates offered MB/s per sender (a receiver is offered 3x), --seconds per run.
+`;
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const cli = { script: "bench:net", usage: USAGE };
+  const values = parseScriptArgs({
+    ...cli,
     options: {
       child: { type: "boolean", default: false },
       sizes: { type: "string", default: "65536,262144" },
@@ -377,9 +385,10 @@ async function main(): Promise<void> {
   const modes = values.modes.split(",") as Mode[];
   const seconds = Number(values.seconds);
   const txBytes = Number(values["tx-bytes"]);
-  for (const m of modes) if (m !== "push" && m !== "gossip") throw new Error(`unknown mode ${m}`);
+  for (const m of modes)
+    if (m !== "push" && m !== "gossip") usageExit(cli.script, cli.usage, `--modes: unknown mode ${m}`);
   if ([...sizes, ...rates, seconds, txBytes].some((x) => !Number.isFinite(x) || x <= 0))
-    throw new Error("bad numeric flag");
+    usageExit(cli.script, cli.usage, "--sizes, --rates, --seconds and --tx-bytes take positive numbers");
   const rows: Array<Record<string, number | string>> = [];
   for (const sizeBytes of sizes) {
     for (const rateMBps of rates) {

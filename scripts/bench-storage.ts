@@ -14,13 +14,20 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { Level } from "level";
 import { type BatchStats, GroupCommitWriter, openStorage } from "../node/storage/index.ts";
 import { codecs, headerHash, type LaneBlock } from "../node/types/index.ts";
 import { benchCommittee, signedLaneBlock } from "./bench/chain.ts";
+import { optionValue, parseScriptArgs } from "./cli.ts";
+import { positiveNumber } from "./load.ts";
 
-const { values: args } = parseArgs({
+const USAGE = `usage: npm run bench:storage -- [--dir /path/on/target/disk] [--small 20000] [--large 400] [--runs 3]
+  Group-commit throughput and latency on a real LevelDB in a fresh directory under --dir (default: the temp dir):
+  --small lane blocks of ~250 B, --large lane blocks of 256 KiB, each scenario --runs times (medians).
+`;
+const cli = { script: "bench:storage", usage: USAGE };
+const args = parseScriptArgs({
+  ...cli,
   options: {
     dir: { type: "string" },
     small: { type: "string", default: "20000" },
@@ -28,9 +35,11 @@ const { values: args } = parseArgs({
     large: { type: "string", default: "400" },
   },
 });
-const SMALL = Number(args.small);
-const LARGE = Number(args.large);
-const RUNS = Number(args.runs);
+const [SMALL, LARGE, RUNS] = optionValue(cli, () => [
+  Math.ceil(positiveNumber("small", args.small, 20_000)),
+  Math.ceil(positiveNumber("large", args.large, 400)),
+  Math.ceil(positiveNumber("runs", args.runs, 3)),
+]);
 const tc = benchCommittee(4, "benchnet");
 
 function percentile(sorted: number[], p: number): number {

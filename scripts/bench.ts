@@ -37,6 +37,7 @@ import { ProcSampler } from "./bench/proc-sampler.ts";
 import { measureFsync, measureStreamThroughput } from "./bench/raw-limits.ts";
 import { type BenchRun, type BenchStep, formatRun, medianRun, peakReport, stepOf } from "./bench/report.ts";
 import { ActivityProbe, SETTLE_CRITERIA, settle } from "./bench/settle.ts";
+import { helpExit, optionValue } from "./cli.ts";
 import { LocalCluster, REPO_ROOT } from "./cluster/index.ts";
 import { runLoad } from "./load.ts";
 
@@ -405,18 +406,8 @@ const USAGE = `usage: npm run bench -- [--quick] [--validators N] [--runs N] [--
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  if (argv.includes("--help") || argv.includes("-h")) {
-    process.stdout.write(USAGE);
-    return;
-  }
-  let opts: ReturnType<typeof parseBenchArgs>;
-  try {
-    opts = parseBenchArgs(argv);
-  } catch (err) {
-    process.stderr.write(`bench: ${(err as Error).message}\n${USAGE}`);
-    process.exitCode = 2;
-    return;
-  }
+  helpExit(USAGE, argv);
+  const opts = optionValue({ script: "bench", usage: USAGE }, () => parseBenchArgs(argv));
   const resultsDir = join(REPO_ROOT, "bench-results");
   const clusterDir = join(resultsDir, `cluster-${process.pid}`);
   const started = new Date();

@@ -37,6 +37,7 @@ import {
   runChaos,
   type Topology,
 } from "./chaos/index.ts";
+import { helpExit, usageExit } from "./cli.ts";
 
 const NODES = 5;
 const SELF = fileURLToPath(import.meta.url);
@@ -51,14 +52,10 @@ const USAGE = `usage: npm run chaos -- --seconds S --seed N [--rate TPS] [--keep
 `;
 
 function usage(msg: string): never {
-  process.stderr.write(`chaos: ${msg}\n${USAGE}`);
-  process.exit(2);
+  return usageExit("chaos", USAGE, msg);
 }
 
-if (process.argv.includes("--help") || process.argv.includes("-h")) {
-  process.stdout.write(USAGE);
-  process.exit(0);
-}
+helpExit(USAGE);
 
 let parsed: ReturnType<typeof parse>;
 function parse() {

@@ -10,6 +10,7 @@
  * when no conflict shows).
  */
 import { parseArgs } from "node:util";
+import { helpExit, usageExit } from "./cli.ts";
 import { runFailover } from "./failover/run.ts";
 
 const USAGE = `usage: npm run failover -- [--count N] [--no-fencing] [--lease-ttl-ms MS] [--load-tps TPS] [--keep-dir]
@@ -21,14 +22,10 @@ const USAGE = `usage: npm run failover -- [--count N] [--no-fencing] [--lease-tt
 `;
 
 function usage(msg: string): never {
-  process.stderr.write(`failover: ${msg}\n${USAGE}`);
-  process.exit(2);
+  return usageExit("failover", USAGE, msg);
 }
 
-if (process.argv.includes("--help") || process.argv.includes("-h")) {
-  process.stdout.write(USAGE);
-  process.exit(0);
-}
+helpExit(USAGE);
 
 let values: {
   count: string;

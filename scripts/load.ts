@@ -18,11 +18,11 @@
  *   npm run devnet -- load [--rate R] [--duration S]   (the devnet's validators)
  */
 import { randomBytes } from "node:crypto";
-import { parseArgs } from "node:util";
 import { encodeBinaryTxs } from "../node/api/index.ts";
 import { EventsWatcher } from "./bench/events-watcher.ts";
 import { type LatencySummary, latencyTimeline, summarize, type TimelineBucket } from "./bench/stats.ts";
 import { dueTxs, makeTx, planBatches, txHashHex } from "./bench/txgen.ts";
+import { optionValue, parseScriptArgs, usageExit } from "./cli.ts";
 
 export interface LoadOptions {
   /** API base URLs (http://host:port) to spread txs over. */
@@ -380,8 +380,16 @@ export function positiveNumber(name: string, text: string | undefined, fallback:
   return v;
 }
 
+const USAGE = `usage: node scripts/load.ts --api http://127.0.0.1:PORT [--api URL ...] [--rate 200] [--duration 10] [--tx-bytes 512]
+                          [--drain 15] [--poll] [--binary] [--json] [--timeline]
+  Offers --rate tx/s of key=value txs over the given APIs for --duration s (open loop) and measures
+  submit-to-final latency from GET /events (--poll: from polling); --binary sends application/octet-stream.
+`;
+
 async function main(): Promise<number> {
-  const { values } = parseArgs({
+  const cli = { script: "load", usage: USAGE };
+  const values = parseScriptArgs({
+    ...cli,
     options: {
       api: { type: "string", multiple: true },
       rate: { type: "string" },
@@ -392,22 +400,21 @@ async function main(): Promise<number> {
       binary: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       timeline: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
     },
-    allowPositionals: false,
   });
-  if (values.help || !values.api) {
-    process.stdout.write(
-      "usage: node scripts/load.ts --api http://127.0.0.1:PORT [--api URL ...] [--rate 200] [--duration 10] [--tx-bytes 512] [--drain 15] [--poll] [--binary] [--json] [--timeline]\n",
-    );
-    return values.help ? 0 : 2;
-  }
+  const apis = values.api ?? usageExit(cli.script, cli.usage, "--api is required");
+  const [rateTps, durationS, txBytes, drainS] = optionValue(cli, () => [
+    positiveNumber("rate", values.rate, 200),
+    positiveNumber("duration", values.duration, 10),
+    positiveNumber("tx-bytes", values["tx-bytes"], 512),
+    positiveNumber("drain", values.drain, 15),
+  ]);
   const result = await runLoad({
-    apis: values.api,
-    rateTps: positiveNumber("rate", values.rate, 200),
-    durationS: positiveNumber("duration", values.duration, 10),
-    txBytes: positiveNumber("tx-bytes", values["tx-bytes"], 512),
-    drainS: positiveNumber("drain", values.drain, 15),
+    apis,
+    rateTps,
+    durationS,
+    txBytes,
+    drainS,
     finality: values.poll ? "poll" : "events",
     binary: values.binary ?? false,
   });

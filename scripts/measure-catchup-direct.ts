@@ -26,9 +26,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { parseArgs } from "node:util";
 import { Level } from "level";
 import { pino } from "pino";
+import { parseScriptArgs } from "./cli.ts";
 import { REPO_ROOT } from "./cluster/index.ts";
 import {
   DIRECT_CHAIN_ID,
@@ -41,7 +41,15 @@ import {
 /** The runtime's status probe period (node/runtime/node.ts, the same in the older checkouts). */
 const PROBE_INTERVAL_MS = 3000;
 
-const { values: args } = parseArgs({
+const USAGE = `usage: node scripts/measure-catchup-direct.ts --build FILE [--indexes 30300] [--txs 4]
+       node scripts/measure-catchup-direct.ts --history FILE [--root CHECKOUT] [--target observer|validator]
+                                              [--live 300] [--max-seconds 900]
+  --build writes a finalized history directly; --history runs one node (the code of --root) catching up on it
+  in this process and prints indexes executed per second of wall time and per CPU-second.
+`;
+const args = parseScriptArgs({
+  script: "measure-catchup-direct",
+  usage: USAGE,
   options: {
     build: { type: "string" },
     indexes: { type: "string", default: "30300" },

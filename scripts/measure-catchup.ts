@@ -31,7 +31,6 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { Level } from "level";
 import { parseSetFlags } from "../node/config/index.ts";
 import { Signer } from "../node/crypto/index.ts";
@@ -39,6 +38,7 @@ import { protocolConfig } from "../node/protocol/index.ts";
 import { loadNodeHome } from "../node/runtime/index.ts";
 import { nodeLevelOptions, openStorage, writeBufferBytes } from "../node/storage/index.ts";
 import type { CommitQc } from "../node/types/index.ts";
+import { parseScriptArgs } from "./cli.ts";
 import {
   CLOCK_TICKS_PER_SECOND,
   type ClusterNode,
@@ -49,7 +49,15 @@ import {
 } from "./cluster/index.ts";
 import { buildHistory, catchUpInProcess, historyNodeOf, skipFsync } from "./history/index.ts";
 
-const { values: args } = parseArgs({
+const USAGE = `usage: node scripts/measure-catchup.ts [--indexes 30000] [--target observer|validator|both] [--rate 100]
+                                   [--timeout 900] [--dir DIR] [--keep] [--build-only] [--in-process [--max-requests N]]
+  How fast a node far behind catches up with a live chain: builds a history of --indexes indexes once per --dir,
+  then starts the target against the live validators (loaded at --rate tx/s) until it reaches the tip or --timeout s.
+  --in-process measures the node alone (no other process, no network).
+`;
+const args = parseScriptArgs({
+  script: "measure-catchup",
+  usage: USAGE,
   options: {
     indexes: { type: "string", default: "30000" },
     target: { type: "string", default: "both" },

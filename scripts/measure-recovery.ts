@@ -26,19 +26,25 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { parseArgs } from "node:util";
 import { Level } from "level";
 import { pino } from "pino";
 import { parseSetFlags } from "../node/config/index.ts";
 import { VerifyCache } from "../node/crypto/index.ts";
 import { loadNodeHome, type NodeHome, startNode } from "../node/runtime/index.ts";
 import { nodeLevelOptions, openStorage, recover, writeBufferBytes } from "../node/storage/index.ts";
+import { parseScriptArgs } from "./cli.ts";
 import { LocalCluster } from "./cluster/index.ts";
 import { buildHistory, historyNodeOf, skipFsync } from "./history/index.ts";
 
 const RECOVERED_LINE = "recovered durable state";
 
-const { values: args } = parseArgs({
+const USAGE = `usage: node scripts/measure-recovery.ts [--validators 4] [--indexes 10000] [--txs 4] [--runs 5] [--dir DIR] [--keep]
+  How long a node takes to recover a home holding --indexes finalized indexes (built in-process, --txs txs per
+  lane block; a reused --dir skips the build): recover(), startNode() and \`validator start\`, --runs times each.
+`;
+const args = parseScriptArgs({
+  script: "measure-recovery",
+  usage: USAGE,
   options: {
     validators: { type: "string", default: "4" },
     indexes: { type: "string", default: "10000" },

@@ -32,7 +32,7 @@
 import { appendFileSync, readdirSync, statSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { optionValue, parseScriptArgs, usageExit } from "./cli.ts";
 import {
   CLOCK_TICKS_PER_SECOND,
   type ClusterNode,
@@ -44,7 +44,15 @@ import {
 } from "./cluster/index.ts";
 import { formatLoadResult, positiveNumber, runLoad } from "./load.ts";
 
-const { values } = parseArgs({
+const USAGE = `usage: npm run soak -- --minutes 30 [--rate 100] [--sample-s 30] [--validators 4]
+                [--set section.key=value]... [--node-env node2:NAME=value]... [--out samples.jsonl] [--keep]
+  A local cluster under a steady offered load (--rate tx/s), every node's memory sampled every --sample-s s,
+  split by kind (heap, native, file-backed, LevelDB tables); per node and part: after the warm-up, at the end,
+  the peak and the growth rate. --set goes to every node; --node-env sets a variable for one node only.
+`;
+const cli = { script: "soak", usage: USAGE };
+const values = parseScriptArgs({
+  ...cli,
   options: {
     minutes: { type: "string", default: "30" },
     rate: { type: "string", default: "100" },
@@ -57,16 +65,18 @@ const { values } = parseArgs({
   },
 });
 
-const minutes = positiveNumber("minutes", values.minutes, 30);
-const rate = positiveNumber("rate", values.rate, 100);
-const sampleS = positiveNumber("sample-s", values["sample-s"], 30);
-const validators = Math.round(positiveNumber("validators", values.validators, 4));
+const [minutes, rate, sampleS, validators] = optionValue(cli, () => [
+  positiveNumber("minutes", values.minutes, 30),
+  positiveNumber("rate", values.rate, 100),
+  positiveNumber("sample-s", values["sample-s"], 30),
+  Math.round(positiveNumber("validators", values.validators, 4)),
+]);
 const MiB = 1024 * 1024;
 /** `--node-env node2:MALLOC_ARENA_MAX=2`: a variable for one node only (an A/B within one run). */
 const nodeEnv = new Map<string, Record<string, string>>();
 for (const spec of values["node-env"]) {
   const m = /^([A-Za-z0-9_-]+):([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(spec);
-  if (m === null) throw new Error(`--node-env ${spec}: expected node:NAME=value`);
+  if (m === null) usageExit(cli.script, cli.usage, `--node-env ${spec}: expected node:NAME=value`);
   nodeEnv.set(m[1]!, { ...nodeEnv.get(m[1]!), [m[2]!]: m[3]! });
 }
 const out = (line: string) => process.stdout.write(`${line}\n`);

@@ -12,7 +12,7 @@
  * failure, 2 on a usage error.
  */
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { parseScriptArgs, usageExit } from "./cli.ts";
 import {
   type BatchJsonIn,
   CheckFailed,
@@ -31,8 +31,7 @@ function say(line: string): void {
 }
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\n${USAGE}\n`);
-  process.exit(2);
+  return usageExit("verify-batch", USAGE, message);
 }
 
 function readJson(file: string): unknown {
@@ -66,12 +65,7 @@ async function getJson(url: string): Promise<unknown> {
 }
 
 async function main(): Promise<number> {
-  let values: ReturnType<typeof parse>;
-  try {
-    values = parse();
-  } catch (err) {
-    usage((err as Error).message);
-  }
+  const values = parse();
   if (values.genesis === undefined) usage("--genesis is required");
   const viaApi = values.api !== undefined;
   if (viaApi === (values.qc !== undefined)) usage("give either --qc FILE or --api URL --batch N");
@@ -112,7 +106,9 @@ async function main(): Promise<number> {
 }
 
 function parse() {
-  return parseArgs({
+  return parseScriptArgs({
+    script: "verify-batch",
+    usage: USAGE,
     options: {
       genesis: { type: "string" },
       qc: { type: "string" },
@@ -121,9 +117,7 @@ function parse() {
       batch: { type: "string" },
       index: { type: "string", multiple: true },
     },
-    strict: true,
-    allowPositionals: false,
-  }).values;
+  });
 }
 
 main().then(
