@@ -95,6 +95,8 @@ export class CatchUp {
   #retryTimer: NodeJS.Timeout | null = null;
   #progressAtMs = 0;
   #lastExecuted = 0;
+  /** The finalized index at which a probe last found a peer exactly one index ahead (-1: none). */
+  #oneBehindAt = -1;
   readonly stats: CatchUpStats = { active: false, targetIndex: 0, globalRequests: 0, globalIndexesFetched: 0 };
 
   /** The clock (a test drives its own). */
@@ -159,6 +161,18 @@ export class CatchUp {
       if (pruned || peerFinalized - this.#sink.executedIndex() > GLOBAL_CATCH_UP_MIN_GAP) {
         this.#startGlobal(status.globalBlocks.next - 1);
       } else if (!this.#active) {
+        // One index behind is what a pipelined chain looks like from a probe:
+        // the peer holds the CommitQC of index k, and this node's is on its
+        // way (it forms it from the same votes, or hears it announced). Fetch
+        // only when the next probe finds this node still at the same index:
+        // then it missed the certificate (an idle chain brings no proposal
+        // that would carry it). Under load on 7 validators every node logged
+        // "catching up" every few probes and fetched what it then formed itself.
+        if (peerFinalized === finalizedIndex + 1 && this.#oneBehindAt !== finalizedIndex) {
+          this.#oneBehindAt = finalizedIndex;
+          return;
+        }
+        this.#oneBehindAt = -1;
         this.#log.info({ finalizedIndex, peerFinalized }, "behind a peer: catching up");
         this.#inFlight.delete("probe");
         this.commitQcs(finalizedIndex + 1);
