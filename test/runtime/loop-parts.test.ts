@@ -406,10 +406,13 @@ describe("catch-up", () => {
     c.stop();
   });
 
-  test("a probe that finds a peer ahead fetches from the next index", async () => {
+  test("a probe that finds a peer ahead fetches from the next index (one ahead: on the second probe at that index)", async () => {
     const calls: string[] = [];
     const s = sink();
     const c = new CatchUp(fakeSync({ lanes: true, qcs: true }, calls), s.sink, silent);
+    c.probe(0);
+    await settle();
+    assert.deepEqual(calls, [], "one index behind once is the pipeline");
     c.probe(0);
     await settle();
     assert.deepEqual(calls, ["qcs 1-64"]);
