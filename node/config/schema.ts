@@ -89,7 +89,6 @@ export const ConfigSchema = z
     lanes: z
       .object({
         maxBlockDelayMs: intKey(1, 60_000),
-        maxAdaptiveBlockDelayMs: intKey(0, 60_000, " (0 or at most maxBlockDelayMs = a fixed delay)"),
         maxBlockBytes: intKey(1024, 4 * MiB),
         maxWindowBytes: intKey(1024, 1024 * MiB),
         sendWhenIdle: booleanKey(),

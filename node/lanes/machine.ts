@@ -21,7 +21,6 @@ import {
   ZERO_HASH,
 } from "../types/index.ts";
 import { checkLaneBlockIntrinsic } from "./acceptance.ts";
-import { BlockDelay } from "./block-delay.ts";
 import { LaneVoteAggregator } from "./lane-qc.ts";
 import { Mempool, type TxRefusal } from "./mempool.ts";
 import type { LanesConfig, LanesCounters, LanesEffect, LanesInput } from "./types.ts";
@@ -128,8 +127,6 @@ export class LanesMachine {
   readonly #votersCertifyAlone: boolean;
   /** LaneQCs this node formed for its own lane, by number, not final yet (re-announced when voters cannot certify alone). */
   readonly #ownQcs = new Map<number, LaneQc>();
-  /** How long the oldest pending tx waits for a block that is not full: follows the index rate (block-delay.ts). */
-  readonly #blockDelay: BlockDelay;
 
   constructor(opts: LanesMachineOptions) {
     if ((opts.me === null) !== (opts.signer === null)) throw new Error("a validator needs a signer; an observer none");
@@ -141,7 +138,6 @@ export class LanesMachine {
     this.me = opts.me;
     this.#signer = opts.signer;
     this.#config = opts.config;
-    this.#blockDelay = new BlockDelay(opts.config.maxBlockDelayMs, opts.config.maxAdaptiveBlockDelayMs);
     this.#cache = opts.verifyCache;
     this.#ownLaneFloor = opts.ownLaneFloor ?? 0;
     this.#faultReleaseVotesEarly = opts.faultReleaseVotesEarly === true;
@@ -330,7 +326,7 @@ export class LanesMachine {
     // are batched until a block is full or the oldest waited maxBlockDelayMs.
     const idle = this.#config.sendWhenIdle && own.next === own.finalizedNext;
     let maxBytes = Math.min(this.#config.maxBlockBytes, this.committee.params.maxLaneBlockBytes - BLOCK_OVERHEAD_BYTES);
-    if (!idle && this.#mempool.bytes < maxBytes && nowMs - oldest < this.#blockDelay.ms) return;
+    if (!idle && this.#mempool.bytes < maxBytes && nowMs - oldest < this.#config.maxBlockDelayMs) return;
     if (!idle) {
       // The window in bytes: what own blocks not yet final hold (an idle lane may always send one block).
       const room = this.#config.maxWindowBytes - this.#ownUnfinalizedBytes(own);
@@ -581,14 +577,6 @@ export class LanesMachine {
       // Behind the finalized tip: fetch what we miss (execution needs it).
       if (lane.next < range.next) this.#fetchGap(lane, range.next, nowMs, out);
     }
-    const own = this.me === null ? undefined : this.#lanes[this.me];
-    const busy = this.#mempool.oldestAtMs !== null || (own !== undefined && own.next > own.finalizedNext);
-    this.#blockDelay.finalized(nowMs, busy);
-  }
-
-  /** The current wait for a block that is not full (lanes.maxBlockDelayMs, longer on a slow chain). */
-  get blockDelayMs(): number {
-    return this.#blockDelay.ms;
   }
 
   /**
@@ -728,7 +716,7 @@ export class LanesMachine {
     // forever. Finality (the input that frees the window) produces at once.
     const oldest = this.#mempool.oldestAtMs;
     if (oldest !== null && this.#productionParent() !== null)
-      deadline = Math.min(deadline, oldest + this.#blockDelay.ms);
+      deadline = Math.min(deadline, oldest + this.#config.maxBlockDelayMs);
     deadline = Math.max(deadline, nowMs + 1);
     if (this.#timerAtMs !== null && this.#timerAtMs <= deadline) return;
     this.#timerAtMs = deadline;

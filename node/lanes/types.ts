@@ -10,12 +10,6 @@ export interface LanesConfig {
   maxBlockBytes: number;
   /** ...or once the oldest pending tx waited this long (under load; an idle lane produces at once). */
   maxBlockDelayMs: number;
-  /**
-   * On a chain that finalizes indexes more slowly than maxBlockDelayMs, the
-   * wait follows the (smoothed) interval between them, up to this
-   * (block-delay.ts); at or below maxBlockDelayMs the wait stays fixed.
-   */
-  maxAdaptiveBlockDelayMs: number;
   /** Produce at once when the own lane is idle (every own block final); batch only under load. */
   sendWhenIdle: boolean;
   /** No new own block while own unfinalized blocks' payloads would pass this many bytes. */

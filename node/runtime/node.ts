@@ -1159,7 +1159,6 @@ class Runtime implements RunningNode {
         lanes: this.home.committee.members.map((m) => p.lanes.laneNext(m.index)),
         peers: this.#net?.peers().length ?? 0,
         mempool: p.lanes.mempoolSize,
-        blockDelayMs: p.lanes.blockDelayMs,
         lock: lock ? `${lock.proposal.view.index}/${lock.proposal.view.round}` : null,
         appHash: toHex(p.execution.appHash).slice(0, 16),
         queued: this.#queue.length,
