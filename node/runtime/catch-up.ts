@@ -26,6 +26,13 @@ export const MAX_AHEAD_INDEXES = 192;
  * may be busy. Within this gap the live path keeps up by itself.
  */
 export const GLOBAL_CATCH_UP_MIN_GAP = 2;
+/**
+ * A node one index behind a peer for this long has missed that index's
+ * CommitQC (a pipelined chain is one behind for a few ms at a time); the
+ * status probe then fetches it. Shorter than the runtime's probe period, so
+ * the second periodic probe that finds it stuck fetches.
+ */
+export const ONE_BEHIND_GRACE_MS = 1_000;
 /** A range nobody could serve is asked again after this long. */
 const RETRY_MS = 500;
 /** Handed-over blocks that the node did not apply within this long are fetched again. */
@@ -95,8 +102,8 @@ export class CatchUp {
   #retryTimer: NodeJS.Timeout | null = null;
   #progressAtMs = 0;
   #lastExecuted = 0;
-  /** The finalized index at which a probe last found a peer exactly one index ahead (-1: none). */
-  #oneBehindAt = -1;
+  /** Since when a probe has found a peer exactly one index ahead of this node's finalized index. */
+  #oneBehind: { index: number; sinceMs: number } | null = null;
   readonly stats: CatchUpStats = { active: false, targetIndex: 0, globalRequests: 0, globalIndexesFetched: 0 };
 
   /** The clock (a test drives its own). */
@@ -164,15 +171,16 @@ export class CatchUp {
         // One index behind is what a pipelined chain looks like from a probe:
         // the peer holds the CommitQC of index k, and this node's is on its
         // way (it forms it from the same votes, or hears it announced). Fetch
-        // only when the next probe finds this node still at the same index:
-        // then it missed the certificate (an idle chain brings no proposal
-        // that would carry it). Under load on 7 validators every node logged
-        // "catching up" every few probes and fetched what it then formed itself.
-        if (peerFinalized === finalizedIndex + 1 && this.#oneBehindAt !== finalizedIndex) {
-          this.#oneBehindAt = finalizedIndex;
-          return;
+        // only when the node is still at that index ONE_BEHIND_GRACE_MS after
+        // a probe first found it one behind: then it missed the certificate
+        // (an idle chain brings no proposal that would carry it). Under load
+        // on 7 validators every node logged "catching up" every few probes
+        // and fetched what it then formed itself.
+        if (peerFinalized === finalizedIndex + 1) {
+          const nowMs = this.#now();
+          if (this.#oneBehind?.index !== finalizedIndex) this.#oneBehind = { index: finalizedIndex, sinceMs: nowMs };
+          if (nowMs - this.#oneBehind.sinceMs < ONE_BEHIND_GRACE_MS) return;
         }
-        this.#oneBehindAt = -1;
         this.#log.info({ finalizedIndex, peerFinalized }, "behind a peer: catching up");
         this.#inFlight.delete("probe");
         this.commitQcs(finalizedIndex + 1);

@@ -9,6 +9,7 @@ import {
   CatchUp,
   GLOBAL_CATCH_UP_MIN_GAP,
   MAX_AHEAD_INDEXES,
+  ONE_BEHIND_GRACE_MS,
   PIPELINE_DEPTH,
   RANGE_ITEMS,
 } from "../../node/runtime/catch-up.ts";
@@ -406,13 +407,15 @@ describe("catch-up", () => {
     c.stop();
   });
 
-  test("a probe that finds a peer ahead fetches from the next index (one ahead: on the second probe at that index)", async () => {
+  test("a probe that finds a peer ahead fetches from the next index (one ahead: once the node stayed there past the grace period)", async () => {
     const calls: string[] = [];
     const s = sink();
-    const c = new CatchUp(fakeSync({ lanes: true, qcs: true }, calls), s.sink, silent);
+    let nowMs = 0;
+    const c = new CatchUp(fakeSync({ lanes: true, qcs: true }, calls), s.sink, silent, () => nowMs);
     c.probe(0);
     await settle();
     assert.deepEqual(calls, [], "one index behind once is the pipeline");
+    nowMs += ONE_BEHIND_GRACE_MS;
     c.probe(0);
     await settle();
     assert.deepEqual(calls, ["qcs 1-64"]);
