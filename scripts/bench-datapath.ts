@@ -21,8 +21,7 @@ import {
   txHashList,
   txHashListHex,
 } from "../node/types/index.ts";
-import { optionValue, parseScriptArgs } from "./cli.ts";
-import { positiveNumber } from "./load.ts";
+import { optionValue, parseScriptArgs, positiveNumber } from "./cli.ts";
 
 export interface DataPathResult {
   blocks: number;

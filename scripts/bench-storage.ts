@@ -18,8 +18,7 @@ import { Level } from "level";
 import { type BatchStats, GroupCommitWriter, openStorage } from "../node/storage/index.ts";
 import { codecs, headerHash, type LaneBlock } from "../node/types/index.ts";
 import { benchCommittee, signedLaneBlock } from "./bench/chain.ts";
-import { optionValue, parseScriptArgs } from "./cli.ts";
-import { positiveNumber } from "./load.ts";
+import { optionValue, parseScriptArgs, positiveNumber } from "./cli.ts";
 
 const USAGE = `usage: npm run bench:storage -- [--dir /path/on/target/disk] [--small 20000] [--large 400] [--runs 3]
   Group-commit throughput and latency on a real LevelDB in a fresh directory under --dir (default: the temp dir):

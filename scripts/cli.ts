@@ -60,6 +60,14 @@ export function optionValue<T>(cli: { script: string; usage: string }, read: () 
   }
 }
 
+/** Parses a positive number option; bad input is a clear error. */
+export function positiveNumber(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const v = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !(v > 0)) throw new Error(`--${name} ${text}: expected a positive number`);
+  return v;
+}
+
 /** Node's parse errors explain the `--` convention at length; the first sentence names the problem. */
 function firstSentence(message: string): string {
   const end = message.indexOf(". ");

@@ -21,6 +21,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { helpExit, usageExit } from "./cli.ts";
 
 export interface Instruction {
   keyword: string;
@@ -266,8 +267,19 @@ export function formatLint(results: readonly RuleResult[]): string {
     .join("\n");
 }
 
+const USAGE = `usage: npm run lint:dockerfile [-- DOCKERFILE]
+  Checks the Dockerfile (default: the repository's) and its .dockerignore against the project's rules;
+  exit 1 when one fails.
+`;
+
 if (import.meta.main) {
-  const file = resolve(process.argv[2] ?? join(import.meta.dirname, "..", "Dockerfile"));
+  const argv = process.argv.slice(2);
+  helpExit(USAGE, argv);
+  const option = argv.find((a) => a.startsWith("-"));
+  if (option !== undefined) usageExit("lint:dockerfile", USAGE, `unknown option ${option}`);
+  if (argv.length > 1) usageExit("lint:dockerfile", USAGE, "one Dockerfile at most");
+  const file = resolve(argv[0] ?? join(import.meta.dirname, "..", "Dockerfile"));
+  if (!existsSync(file)) usageExit("lint:dockerfile", USAGE, `${file}: no such file`);
   const ignoreFile = join(dirname(file), ".dockerignore");
   const results = lintDockerfile({
     dockerfile: readFileSync(file, "utf8"),

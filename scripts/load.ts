@@ -22,7 +22,7 @@ import { encodeBinaryTxs } from "../node/api/index.ts";
 import { EventsWatcher } from "./bench/events-watcher.ts";
 import { type LatencySummary, latencyTimeline, summarize, type TimelineBucket } from "./bench/stats.ts";
 import { dueTxs, makeTx, planBatches, txHashHex } from "./bench/txgen.ts";
-import { optionValue, parseScriptArgs, usageExit } from "./cli.ts";
+import { optionValue, parseScriptArgs, positiveNumber, usageExit } from "./cli.ts";
 
 export interface LoadOptions {
   /** API base URLs (http://host:port) to spread txs over. */
@@ -370,14 +370,6 @@ export function formatLoadResult(res: LoadResult): string {
     `blocks ${res.blocks.fromIndex}..${res.blocks.toIndex}`,
     ...res.errors.map((e) => `error: ${e}`),
   ].join("\n");
-}
-
-/** Parses a positive number option; bad input is a clear error. */
-export function positiveNumber(name: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const v = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !(v > 0)) throw new Error(`--${name} ${text}: expected a positive number`);
-  return v;
 }
 
 const USAGE = `usage: node scripts/load.ts --api http://127.0.0.1:PORT [--api URL ...] [--rate 200] [--duration 10] [--tx-bytes 512]

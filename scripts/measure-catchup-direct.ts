@@ -28,7 +28,7 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Level } from "level";
 import { pino } from "pino";
-import { parseScriptArgs } from "./cli.ts";
+import { parseScriptArgs, usageExit } from "./cli.ts";
 import { REPO_ROOT } from "./cluster/index.ts";
 import {
   DIRECT_CHAIN_ID,
@@ -41,6 +41,7 @@ import {
 /** The runtime's status probe period (node/runtime/node.ts, the same in the older checkouts). */
 const PROBE_INTERVAL_MS = 3000;
 
+const SCRIPT = "measure-catchup-direct";
 const USAGE = `usage: node scripts/measure-catchup-direct.ts --build FILE [--indexes 30300] [--txs 4]
        node scripts/measure-catchup-direct.ts --history FILE [--root CHECKOUT] [--target observer|validator]
                                               [--live 300] [--max-seconds 900]
@@ -48,7 +49,7 @@ const USAGE = `usage: node scripts/measure-catchup-direct.ts --build FILE [--ind
   in this process and prints indexes executed per second of wall time and per CPU-second.
 `;
 const args = parseScriptArgs({
-  script: "measure-catchup-direct",
+  script: SCRIPT,
   usage: USAGE,
   options: {
     build: { type: "string" },
@@ -64,7 +65,7 @@ const args = parseScriptArgs({
 
 function positive(name: string, v: string | undefined): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
+  if (!Number.isInteger(n) || n < 1) usageExit(SCRIPT, USAGE, `--${name} ${v}: expected a positive integer`);
   return n;
 }
 
@@ -78,7 +79,7 @@ if (args.build !== undefined) {
 } else if (args.history !== undefined) {
   await measure(args.history);
 } else {
-  throw new Error("--build FILE or --history FILE");
+  usageExit(SCRIPT, USAGE, "give --build FILE or --history FILE");
 }
 
 // The node code is loaded from --root at run time: a checkout's module
@@ -95,7 +96,8 @@ async function measure(file: string): Promise<void> {
   const live = positive("live", args.live);
   const maxSeconds = positive("max-seconds", args["max-seconds"]);
   const target = args.target;
-  if (target !== "observer" && target !== "validator") throw new Error("--target: observer or validator");
+  if (target !== "observer" && target !== "validator")
+    usageExit(SCRIPT, USAGE, `--target ${target}: observer or validator`);
   const [committeeMod, crypto, types, protocolMod, storageMod, execution] = await Promise.all(
     ["committee", "crypto", "types", "protocol", "storage", "execution"].map((p) => load(root, p)),
   );

@@ -38,7 +38,7 @@ import { protocolConfig } from "../node/protocol/index.ts";
 import { loadNodeHome } from "../node/runtime/index.ts";
 import { nodeLevelOptions, openStorage, writeBufferBytes } from "../node/storage/index.ts";
 import type { CommitQc } from "../node/types/index.ts";
-import { parseScriptArgs } from "./cli.ts";
+import { parseScriptArgs, usageExit } from "./cli.ts";
 import {
   CLOCK_TICKS_PER_SECOND,
   type ClusterNode,
@@ -49,6 +49,7 @@ import {
 } from "./cluster/index.ts";
 import { buildHistory, catchUpInProcess, historyNodeOf, skipFsync } from "./history/index.ts";
 
+const SCRIPT = "measure-catchup";
 const USAGE = `usage: node scripts/measure-catchup.ts [--indexes 30000] [--target observer|validator|both] [--rate 100]
                                    [--timeout 900] [--dir DIR] [--keep] [--build-only] [--in-process [--max-requests N]]
   How fast a node far behind catches up with a live chain: builds a history of --indexes indexes once per --dir,
@@ -56,7 +57,7 @@ const USAGE = `usage: node scripts/measure-catchup.ts [--indexes 30000] [--targe
   --in-process measures the node alone (no other process, no network).
 `;
 const args = parseScriptArgs({
-  script: "measure-catchup",
+  script: SCRIPT,
   usage: USAGE,
   options: {
     indexes: { type: "string", default: "30000" },
@@ -79,11 +80,11 @@ for (const [name, v] of [
   ["rate", RATE],
   ["timeout", TIMEOUT_S],
 ] as const) {
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`);
+  if (!Number.isInteger(v) || v < 1) usageExit(SCRIPT, USAGE, `--${name} ${args[name]}: expected a positive integer`);
 }
 const TARGETS = args.target === "both" ? ["observer", "validator"] : [args.target];
 for (const t of TARGETS)
-  if (t !== "observer" && t !== "validator") throw new Error("--target: observer, validator or both");
+  if (t !== "observer" && t !== "validator") usageExit(SCRIPT, USAGE, `--target ${t}: observer, validator or both`);
 
 const VALIDATORS = 4;
 /** Validators that run the live chain while validator 3 catches up (a quorum of 4). */

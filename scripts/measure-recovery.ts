@@ -32,18 +32,19 @@ import { parseSetFlags } from "../node/config/index.ts";
 import { VerifyCache } from "../node/crypto/index.ts";
 import { loadNodeHome, type NodeHome, startNode } from "../node/runtime/index.ts";
 import { nodeLevelOptions, openStorage, recover, writeBufferBytes } from "../node/storage/index.ts";
-import { parseScriptArgs } from "./cli.ts";
+import { parseScriptArgs, usageExit } from "./cli.ts";
 import { LocalCluster } from "./cluster/index.ts";
 import { buildHistory, historyNodeOf, skipFsync } from "./history/index.ts";
 
 const RECOVERED_LINE = "recovered durable state";
 
+const SCRIPT = "measure-recovery";
 const USAGE = `usage: node scripts/measure-recovery.ts [--validators 4] [--indexes 10000] [--txs 4] [--runs 5] [--dir DIR] [--keep]
   How long a node takes to recover a home holding --indexes finalized indexes (built in-process, --txs txs per
   lane block; a reused --dir skips the build): recover(), startNode() and \`validator start\`, --runs times each.
 `;
 const args = parseScriptArgs({
-  script: "measure-recovery",
+  script: SCRIPT,
   usage: USAGE,
   options: {
     validators: { type: "string", default: "4" },
@@ -64,7 +65,7 @@ for (const [name, v] of [
   ["txs", TXS_PER_BLOCK],
   ["runs", RUNS],
 ] as const) {
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`);
+  if (!Number.isInteger(v) || v < 1) usageExit(SCRIPT, USAGE, `--${name} ${args[name]}: expected a positive integer`);
 }
 
 const dir = args.dir ?? mkdtempSync(join(tmpdir(), "measure-recovery-"));

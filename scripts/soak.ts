@@ -32,7 +32,7 @@
 import { appendFileSync, readdirSync, statSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
-import { optionValue, parseScriptArgs, usageExit } from "./cli.ts";
+import { optionValue, parseScriptArgs, positiveNumber, usageExit } from "./cli.ts";
 import {
   CLOCK_TICKS_PER_SECOND,
   type ClusterNode,
@@ -42,7 +42,7 @@ import {
   sampleProcess,
   sleep,
 } from "./cluster/index.ts";
-import { formatLoadResult, positiveNumber, runLoad } from "./load.ts";
+import { formatLoadResult, runLoad } from "./load.ts";
 
 const USAGE = `usage: npm run soak -- --minutes 30 [--rate 100] [--sample-s 30] [--validators 4]
                 [--set section.key=value]... [--node-env node2:NAME=value]... [--out samples.jsonl] [--keep]

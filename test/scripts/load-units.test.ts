@@ -3,7 +3,8 @@ import { test } from "node:test";
 import { sha256, toHex } from "../../node/types/index.ts";
 import { latencyTimeline, median, percentile, summarize } from "../../scripts/bench/stats.ts";
 import { dueTxs, makeTx, planBatches, txHashHex } from "../../scripts/bench/txgen.ts";
-import { formatTimeline, positiveNumber, validateLoadOptions } from "../../scripts/load.ts";
+import { positiveNumber } from "../../scripts/cli.ts";
+import { formatTimeline, validateLoadOptions } from "../../scripts/load.ts";
 
 test("percentile is nearest-rank", () => {
   const xs = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];

@@ -14,6 +14,7 @@ const SCRIPTS = [
   "bench-net",
   "bench-storage",
   "chaos",
+  "dockerfile-lint",
   "failover",
   "load",
   "measure-catchup",
@@ -74,6 +75,10 @@ test("a bad option value is a usage error that names the option", async () => {
     ["bench-storage", ["--runs", "0"], /--runs 0: expected a positive number/],
     ["soak", ["--node-env", "nonsense"], /--node-env nonsense: expected node:NAME=value/],
     ["bench-net", ["--modes", "carrier-pigeon"], /--modes: unknown mode carrier-pigeon/],
+    ["measure-recovery", ["--runs", "many"], /--runs many: expected a positive integer/],
+    ["measure-catchup", ["--target", "moon"], /--target moon: observer, validator or both/],
+    ["measure-catchup-direct", [], /give --build FILE or --history FILE/],
+    ["dockerfile-lint", ["/no/such/Dockerfile"], /no such file/],
   ];
   await eachLimited(cases, 4, async ([name, args, message]) => {
     const res = await script(name, args);
