@@ -49,8 +49,7 @@ export function parseScriptArgs<const O extends ParseArgsOptionsConfig>(cli: {
 
 /**
  * The value of `read`, or a usage error with the message it threw (the
- * option parsers, such as load.ts's positiveNumber, throw one that names the
- * option and what it takes).
+ * option parsers below throw one that names the option and what it takes).
  */
 export function optionValue<T>(cli: { script: string; usage: string }, read: () => T): T {
   try {
@@ -65,6 +64,13 @@ export function positiveNumber(name: string, text: string | undefined, fallback:
   if (text === undefined) return fallback;
   const v = Number(text);
   if (!/^\d+(\.\d+)?$/.test(text.trim()) || !(v > 0)) throw new Error(`--${name} ${text}: expected a positive number`);
+  return v;
+}
+
+/** Parses a positive integer option (a count); bad input is a clear error. */
+export function positiveInteger(name: string, text: string): number {
+  const v = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !(v > 0)) throw new Error(`--${name} ${text}: expected a positive integer`);
   return v;
 }
 

@@ -28,7 +28,7 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Level } from "level";
 import { pino } from "pino";
-import { parseScriptArgs, usageExit } from "./cli.ts";
+import { optionValue, parseScriptArgs, positiveInteger, usageExit } from "./cli.ts";
 import { REPO_ROOT } from "./cluster/index.ts";
 import {
   DIRECT_CHAIN_ID,
@@ -63,10 +63,9 @@ const args = parseScriptArgs({
   },
 });
 
-function positive(name: string, v: string | undefined): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) usageExit(SCRIPT, USAGE, `--${name} ${v}: expected a positive integer`);
-  return n;
+/** A count option, or a usage error. */
+function positive(name: string, text: string): number {
+  return optionValue({ script: SCRIPT, usage: USAGE }, () => positiveInteger(name, text));
 }
 
 if (args.build !== undefined) {

@@ -38,7 +38,7 @@ import { protocolConfig } from "../node/protocol/index.ts";
 import { loadNodeHome } from "../node/runtime/index.ts";
 import { nodeLevelOptions, openStorage, writeBufferBytes } from "../node/storage/index.ts";
 import type { CommitQc } from "../node/types/index.ts";
-import { parseScriptArgs, usageExit } from "./cli.ts";
+import { optionValue, parseScriptArgs, positiveInteger, usageExit } from "./cli.ts";
 import {
   CLOCK_TICKS_PER_SECOND,
   type ClusterNode,
@@ -72,16 +72,11 @@ const args = parseScriptArgs({
     "max-requests": { type: "string" },
   },
 });
-const INDEXES = Number(args.indexes);
-const RATE = Number(args.rate);
-const TIMEOUT_S = Number(args.timeout);
-for (const [name, v] of [
-  ["indexes", INDEXES],
-  ["rate", RATE],
-  ["timeout", TIMEOUT_S],
-] as const) {
-  if (!Number.isInteger(v) || v < 1) usageExit(SCRIPT, USAGE, `--${name} ${args[name]}: expected a positive integer`);
-}
+const [INDEXES, RATE, TIMEOUT_S] = optionValue({ script: SCRIPT, usage: USAGE }, () => [
+  positiveInteger("indexes", args.indexes),
+  positiveInteger("rate", args.rate),
+  positiveInteger("timeout", args.timeout),
+]);
 const TARGETS = args.target === "both" ? ["observer", "validator"] : [args.target];
 for (const t of TARGETS)
   if (t !== "observer" && t !== "validator") usageExit(SCRIPT, USAGE, `--target ${t}: observer, validator or both`);

@@ -32,7 +32,7 @@ import { parseSetFlags } from "../node/config/index.ts";
 import { VerifyCache } from "../node/crypto/index.ts";
 import { loadNodeHome, type NodeHome, startNode } from "../node/runtime/index.ts";
 import { nodeLevelOptions, openStorage, recover, writeBufferBytes } from "../node/storage/index.ts";
-import { parseScriptArgs, usageExit } from "./cli.ts";
+import { optionValue, parseScriptArgs, positiveInteger } from "./cli.ts";
 import { LocalCluster } from "./cluster/index.ts";
 import { buildHistory, historyNodeOf, skipFsync } from "./history/index.ts";
 
@@ -55,18 +55,12 @@ const args = parseScriptArgs({
     keep: { type: "boolean", default: false },
   },
 });
-const VALIDATORS = Number(args.validators);
-const INDEXES = Number(args.indexes);
-const TXS_PER_BLOCK = Number(args.txs);
-const RUNS = Number(args.runs);
-for (const [name, v] of [
-  ["validators", VALIDATORS],
-  ["indexes", INDEXES],
-  ["txs", TXS_PER_BLOCK],
-  ["runs", RUNS],
-] as const) {
-  if (!Number.isInteger(v) || v < 1) usageExit(SCRIPT, USAGE, `--${name} ${args[name]}: expected a positive integer`);
-}
+const [VALIDATORS, INDEXES, TXS_PER_BLOCK, RUNS] = optionValue({ script: SCRIPT, usage: USAGE }, () => [
+  positiveInteger("validators", args.validators),
+  positiveInteger("indexes", args.indexes),
+  positiveInteger("txs", args.txs),
+  positiveInteger("runs", args.runs),
+]);
 
 const dir = args.dir ?? mkdtempSync(join(tmpdir(), "measure-recovery-"));
 const reuse = LocalCluster.exists(dir);
