@@ -9,11 +9,13 @@ import {
 } from "../committee/index.ts";
 import type { Signer, VerifyCache } from "../crypto/index.ts";
 import {
+  bytesEqual,
   type CommitQc,
   type ConsensusMessage,
   codecs,
   compareViews,
   DOMAINS,
+  fromHex,
   type LaneQc,
   type PhaseVote,
   type PhaseVoteBody,
@@ -108,6 +110,10 @@ export class ConsensusMachine {
   #proposalInView: string | null = null;
   /** A PrepareQC of the current view was acted on (commit vote decided). */
   #prepareQcInView = false;
+  /** The proposal hash of that PrepareQC (isRedundant). */
+  #prepareQcHash: Uint8Array | null = null;
+  /** The index and proposal hash of the last CommitQC, final or being made durable (isRedundant). */
+  #finalProposal: { index: number; hash: Uint8Array } | null;
   #proposals = new Map<string, Proposal>();
   #prepares: PhaseVoteBook;
   #commits: PhaseVoteBook;
@@ -142,6 +148,10 @@ export class ConsensusMachine {
     this.#gate = new SafetyGate(r.safety, opts.signingFloor ?? null, r.safetyFloorIndex ?? 0);
     this.#lastCommitQc = r.commitQcs.at(-1) ?? r.anchor?.commitQc ?? null;
     this.#finalizedIndex = this.#lastCommitQc?.proposal.view.index ?? 0;
+    this.#finalProposal =
+      this.#lastCommitQc === null
+        ? null
+        : { index: this.#finalizedIndex, hash: proposalHash(this.#lastCommitQc.proposal) };
     if (this.#finalizedIndex !== r.finalizedIndex) {
       throw new Error(`recovered finalizedIndex ${r.finalizedIndex} but the last CommitQC is ${this.#finalizedIndex}`);
     }
@@ -175,6 +185,42 @@ export class ConsensusMachine {
 
   get lastCommitQc(): CommitQc | null {
     return this.#lastCommitQc;
+  }
+
+  /**
+   * Whether a received message would tell this node nothing, so the network
+   * edge may drop it before checking its signatures (as lanes' isRedundantVote):
+   * - a CommitQC of an index final here or being made durable: no one's
+   *   statement, so no evidence in it, and the machine ignores it anyway;
+   * - a prepare or commit vote for exactly the proposal of a certificate this
+   *   node holds: the last CommitQC's (final or being made durable), or, for a
+   *   prepare vote, the current view's PrepareQC. At n = 4 one prepare and one
+   *   commit vote of the three a node receives per index arrive after the
+   *   certificate they would count toward (two of each at n = 7).
+   * A vote for another proposal is never redundant: it may be an equivocation.
+   */
+  isRedundant(m: ConsensusMessage): boolean {
+    switch (m.kind) {
+      case "commitQc": {
+        const index = m.msg.proposal.view.index;
+        return index <= this.#finalizedIndex || index === this.#finalProposal?.index;
+      }
+      case "prepare":
+      case "commit": {
+        const { view, proposalHash: hash } = m.msg.body;
+        const final = this.#finalProposal;
+        if (final !== null && view.index === final.index) return bytesEqual(hash, final.hash);
+        const prepared = this.#prepareQcHash;
+        return (
+          m.kind === "prepare" &&
+          prepared !== null &&
+          compareViews(view, this.#view) === 0 &&
+          bytesEqual(hash, prepared)
+        );
+      }
+      default:
+        return false;
+    }
   }
 
   get lock(): PrepareQc | null {
@@ -527,6 +573,7 @@ export class ConsensusMachine {
       const proposal = this.#proposals.get(hex);
       if (proposal === undefined || compareViews(proposal.view, this.#view) !== 0) continue;
       this.#prepareQcInView = true;
+      this.#prepareQcHash = fromHex(hex);
       this.#commitVote(this.#prepares.certificate(this.#view, hex, proposal), out);
     }
   }
@@ -572,6 +619,7 @@ export class ConsensusMachine {
     // recover the start of.
     const id = this.#nextWriteId++;
     this.#finalizing = { qc, id };
+    this.#finalProposal = { index, hash: proposalHash(qc.proposal) };
     out.push({ kind: "persist", id, write: { kind: "commitQc", qc }, release: [] });
     // Every node that formed it announces it. Measured: announcing it from the
     // next leader only (the others formed it from the same votes, and the next
@@ -619,6 +667,7 @@ export class ConsensusMachine {
     this.#entryTc = null;
     this.#proposalInView = null;
     this.#prepareQcInView = false;
+    this.#prepareQcHash = null;
     this.#proposals.clear();
     this.#prepares.clear();
     this.#commits.clear();
@@ -749,6 +798,7 @@ export class ConsensusMachine {
     this.#entryTc = tc;
     this.#proposalInView = null;
     this.#prepareQcInView = false;
+    this.#prepareQcHash = null;
     this.#timer = null;
     this.#workSeen = true;
     this.#prepares.dropRoundsBelow(round - 1);

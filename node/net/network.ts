@@ -39,6 +39,8 @@ export interface NetworkHandlers {
   isRedundantLaneVote?(vote: LaneVote): boolean;
   /** Optional: announced LaneQCs it calls redundant are ignored (not penalized) unchecked. */
   isRedundantLaneQc?(qc: LaneQc): boolean;
+  /** Optional: consensus votes and CommitQCs it calls redundant are ignored (not penalized) unchecked. */
+  isRedundantConsensus?(m: ConsensusMessage): boolean;
   /** Served to syncing peers; omit to serve nothing (requests answered "unavailable"). */
   syncServer?: SyncServerHandlers;
 }
@@ -189,6 +191,7 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
       isRelevantView: handlers.isRelevantView?.bind(handlers),
       isRedundantLaneVote: handlers.isRedundantLaneVote?.bind(handlers),
       isRedundantLaneQc: handlers.isRedundantLaneQc?.bind(handlers),
+      isRedundantConsensus: handlers.isRedundantConsensus?.bind(handlers),
       ownLane: index,
     },
     {

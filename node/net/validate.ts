@@ -77,6 +77,12 @@ export interface ValidationContext {
   isRedundantLaneVote?: (vote: LaneVote) => boolean;
   /** The same for an announced LaneQC (its number certified or final here already): ignored unchecked. */
   isRedundantLaneQc?: (qc: LaneQc) => boolean;
+  /**
+   * The same for consensus: a CommitQC of an index final here, or a prepare or
+   * commit vote for the proposal of a certificate the node holds already
+   * (ConsensusMachine.isRedundant). Ignored unchecked.
+   */
+  isRedundantConsensus?: (m: ConsensusMessage) => boolean;
   /** This node's lane (validator index): the only lane whose votes its own vote topic carries. */
   ownLane?: number | null;
 }
@@ -242,6 +248,11 @@ function checkConsensus(data: Uint8Array, ctx: ValidationContext): Checked<Conse
   const { committee, cache } = ctx;
   // CommitQCs stay relevant at any view (laggards learn from them); the rest may be ignored by view window.
   if (m.kind !== "commitQc" && ctx.isRelevantView !== undefined && !ctx.isRelevantView(consensusView(m))) {
+    return { verdict: "ignore", reason: "irrelevant" };
+  }
+  // A member's vote only (a non-member's is rejected below, whatever it votes for).
+  const voteOfMember = (m.kind === "prepare" || m.kind === "commit") && committee.isMember(m.msg.signer);
+  if ((voteOfMember || m.kind === "commitQc") && ctx.isRedundantConsensus?.(m) === true) {
     return { verdict: "ignore", reason: "irrelevant" };
   }
   switch (m.kind) {

@@ -1,6 +1,7 @@
 /** Builders for consensus machine tests over a 4-validator committee (f = 1, Q = 3). */
 import { type ConsensusEffect, ConsensusMachine } from "../../node/consensus/index.ts";
 import {
+  type CommitQc,
   type ConsensusMessage,
   codecs,
   DOMAINS,
@@ -42,13 +43,15 @@ export const cutA = rangesWithLane0(2, headerHash(chain0[1]!.header));
 export const cutB = rangesWithLane0(1, headerHash(chain0[0]!.header));
 export const qcB: LaneQc = laneQc(tc, chain0[0]!, [0, 1]);
 
-export function machine(me: number, safety: SafetyRecord | null = null): ConsensusMachine {
+/** `commitQcs`: the recovered chain of CommitQCs (the last one's index is the finalized index). */
+export function machine(me: number, safety: SafetyRecord | null = null, commitQcs: CommitQc[] = []): ConsensusMachine {
+  const finalizedIndex = commitQcs.at(-1)?.proposal.view.index ?? 0;
   return new ConsensusMachine({
     committee,
     me,
     signer: tc.signers[me]!,
     config: testProtocolConfig().consensus,
-    recovered: { commitQcs: [], anchor: null, finalizedIndex: 0, safety },
+    recovered: { commitQcs, anchor: null, finalizedIndex, safety },
   });
 }
 

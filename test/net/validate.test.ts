@@ -91,6 +91,41 @@ test("a lane vote the runtime calls redundant is ignored before its signature is
   });
 });
 
+test("consensus votes and CommitQCs the runtime calls redundant are ignored unchecked; a non-member's vote is still rejected", () => {
+  const vote = prepareVote(c, 1, 4);
+  const forged = { ...vote, msg: { ...(vote.msg as object), signature: new Uint8Array(64).fill(7) } } as typeof vote;
+  const commit = { kind: "commit", msg: forged.msg } as typeof vote;
+  const stranger = { ...vote, msg: { ...(vote.msg as object), signer: 9 } } as typeof vote;
+  const qc = commitQc(c, 2);
+  const forgedQc = { ...qc, signatures: qc.signatures.map(() => new Uint8Array(64).fill(7)) };
+  const asked: string[] = [];
+  const redundant = {
+    ...ctx,
+    cache: new VerifyCache(),
+    isRedundantConsensus: (m: { kind: string }) => {
+      asked.push(m.kind);
+      return true;
+    },
+  };
+  const needed = { ...ctx, cache: new VerifyCache(), isRedundantConsensus: () => false };
+  const check = (m: Parameters<typeof consensusMessageCodec.encode>[0], x: ValidationContext) =>
+    checkGossip("consensus", consensusMessageCodec.encode(m), x);
+  const ignore = { verdict: "ignore", reason: "irrelevant" };
+  // No verify is spent on what adds nothing, and an ignore penalizes nobody.
+  assert.deepEqual(check(forged, redundant), ignore);
+  assert.deepEqual(check(commit, redundant), ignore);
+  assert.deepEqual(check({ kind: "commitQc", msg: forgedQc }, redundant), ignore);
+  assert.deepEqual(check(stranger, redundant), { verdict: "reject", reason: "non_member" });
+  // The non-member's vote was not even asked about.
+  assert.deepEqual(asked, ["prepare", "commit", "commitQc"]);
+  assert.equal(check(vote, needed).verdict, "accept");
+  assert.deepEqual(check(forged, needed), { verdict: "reject", reason: "bad_signature" });
+  assert.deepEqual(check({ kind: "commitQc", msg: forgedQc }, needed), {
+    verdict: "reject",
+    reason: "bad_certificate",
+  });
+});
+
 test("a vote on a lane owner's topic is for this node's lane only; an announced LaneQC is checked as a certificate", () => {
   const [block] = laneChain(c, 1, 1);
   const vote = laneVote(c, 2, block!);
