@@ -94,6 +94,17 @@ export class EquivocationDetector {
     for (const e of evidence) this.#remember(`${e.kind}|${e.signer}|${e.slot}`);
   }
 
+  /**
+   * Whether `m` differs from the statement kept for its signer and slot, so
+   * it would be evidence. The network edge asks before it drops a message
+   * as redundant unchecked: such a one must be checked and observed.
+   */
+  conflicts(m: SignedMessage): boolean {
+    const s = statement(m, this.#committee);
+    const first = this.#slots.get(s.kind)?.get(`${s.signer}|${s.slot}`);
+    return first !== undefined && !bytesEqual(first.body, s.body);
+  }
+
   observe(input: Input): Evidence[] {
     const out: Evidence[] = [];
     for (const s of statementsOf(input, this.#committee)) {

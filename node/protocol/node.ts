@@ -14,6 +14,7 @@ import { type LanesEffect, type LanesInput, LanesMachine } from "../lanes/index.
 import {
   blockHash,
   type CommitQc,
+  type ConsensusMessage,
   type Evidence,
   type GlobalBlock,
   type LaneBlock,
@@ -144,6 +145,18 @@ export class ProtocolNode {
       verifyCache,
       nowMs: opts.nowMs ?? 0,
     });
+  }
+
+  /**
+   * A consensus message the network edge may drop before checking its
+   * signatures: the consensus machine has no use for it
+   * (ConsensusMachine.isRedundant), and it is no evidence against a
+   * statement of its signer the detector kept (that one is checked and
+   * reported as usual).
+   */
+  isRedundantConsensus(m: ConsensusMessage): boolean {
+    if (!this.consensus.isRedundant(m)) return false;
+    return m.kind === "commitQc" || m.kind === "timeoutQc" || !this.#evidence.conflicts(m);
   }
 
   get halted(): string | null {

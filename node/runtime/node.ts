@@ -649,7 +649,7 @@ class Runtime implements RunningNode {
         // While the audit trail (debug) is on, every vote is checked and written to it.
         isRedundantLaneVote: (vote) => !this.#journal.enabled && this.#protocol.lanes.isRedundantVote(vote),
         isRedundantLaneQc: (qc) => this.#protocol.lanes.isRedundantQc(qc),
-        isRedundantConsensus: (m) => !this.#journal.enabled && this.#protocol.consensus.isRedundant(m),
+        isRedundantConsensus: (m) => !this.#journal.enabled && this.#protocol.isRedundantConsensus(m),
         syncServer: syncServerFor(this.#storage, committee.size, this.#views),
       },
     });
