@@ -60,6 +60,11 @@ export function statementsOf(input: Input, committee: Committee): Statement[] {
     .filter((s) => committee.isMember(s.signer));
 }
 
+/** Where a kind's statements are kept: one entry per signer and slot. */
+function slotKey(s: { signer: number; slot: string }): string {
+  return `${s.signer}|${s.slot}`;
+}
+
 /**
  * A statement as a slot keeps it: body and signature copied into one buffer
  * of their own. A decoded message's fields are views into the frame it
@@ -91,7 +96,7 @@ export class EquivocationDetector {
 
   /** Marks evidence known from before (recovered from disk) as reported. */
   known(evidence: Evidence[]): void {
-    for (const e of evidence) this.#remember(`${e.kind}|${e.signer}|${e.slot}`);
+    for (const e of evidence) this.#remember(`${e.kind}|${slotKey(e)}`);
   }
 
   /**
@@ -101,7 +106,7 @@ export class EquivocationDetector {
    */
   conflicts(m: SignedMessage): boolean {
     const s = statement(m, this.#committee);
-    const first = this.#slots.get(s.kind)?.get(`${s.signer}|${s.slot}`);
+    const first = this.#slots.get(s.kind)?.get(slotKey(s));
     return first !== undefined && !bytesEqual(first.body, s.body);
   }
 
@@ -121,7 +126,7 @@ export class EquivocationDetector {
       slots = new Map();
       this.#slots.set(s.kind, slots);
     }
-    const key = `${s.signer}|${s.slot}`;
+    const key = slotKey(s);
     const first = slots.get(key);
     if (first === undefined) {
       if (slots.size >= MAX_SLOTS_PER_KIND) slots.delete(slots.keys().next().value!);
