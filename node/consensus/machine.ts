@@ -194,9 +194,10 @@ export class ConsensusMachine {
    *   statement, so no evidence in it, and the machine ignores it anyway;
    * - a prepare or commit vote for exactly the proposal of a certificate this
    *   node holds: the last CommitQC's (final or being made durable), or, for a
-   *   prepare vote, the current view's PrepareQC. At n = 4 one prepare and one
-   *   commit vote of the three a node receives per index arrive after the
-   *   certificate they would count toward (two of each at n = 7).
+   *   prepare vote, the current view's PrepareQC. At n = 4 a certificate
+   *   needs two of the three prepare (or commit) votes a node receives per
+   *   index, at n = 7 four of six; the rest, when they arrive after it
+   *   formed, need no check.
    * A vote for another proposal is never redundant: it may be an equivocation.
    */
   isRedundant(m: ConsensusMessage): boolean {
