@@ -108,9 +108,10 @@ export class ConsensusMachine {
   /** TimeoutQC(k, r-1) that brought us to round r (needed to propose). */
   #entryTc: TimeoutQc | null = null;
   #proposalInView: string | null = null;
-  /** A PrepareQC of the current view was acted on (commit vote decided). */
-  #prepareQcInView = false;
-  /** The proposal hash of that PrepareQC (isRedundant). */
+  /**
+   * The proposal hash of the current view's PrepareQC once it formed and was
+   * acted on (commit vote decided), else null; isRedundant reads it too.
+   */
   #prepareQcHash: Uint8Array | null = null;
   /** The index and proposal hash of the last CommitQC, final or being made durable (isRedundant). */
   #finalProposal: { index: number; hash: Uint8Array } | null;
@@ -569,11 +570,10 @@ export class ConsensusMachine {
         return;
       }
     }
-    if (this.#prepareQcInView) return;
+    if (this.#prepareQcHash !== null) return;
     for (const hex of this.#prepares.quorumHashes(this.#view)) {
       const proposal = this.#proposals.get(hex);
       if (proposal === undefined || compareViews(proposal.view, this.#view) !== 0) continue;
-      this.#prepareQcInView = true;
       this.#prepareQcHash = fromHex(hex);
       this.#commitVote(this.#prepares.certificate(this.#view, hex, proposal), out);
     }
@@ -667,7 +667,6 @@ export class ConsensusMachine {
     this.#gather = null;
     this.#entryTc = null;
     this.#proposalInView = null;
-    this.#prepareQcInView = false;
     this.#prepareQcHash = null;
     this.#proposals.clear();
     this.#prepares.clear();
@@ -798,7 +797,6 @@ export class ConsensusMachine {
     this.#gather = null;
     this.#entryTc = tc;
     this.#proposalInView = null;
-    this.#prepareQcInView = false;
     this.#prepareQcHash = null;
     this.#timer = null;
     this.#workSeen = true;
