@@ -113,8 +113,6 @@ export class ConsensusMachine {
    * acted on (commit vote decided), else null; isRedundant reads it too.
    */
   #prepareQcHash: Uint8Array | null = null;
-  /** The index and proposal hash of the last CommitQC, final or being made durable (isRedundant). */
-  #finalProposal: { index: number; hash: Uint8Array } | null;
   #proposals = new Map<string, Proposal>();
   #prepares: PhaseVoteBook;
   #commits: PhaseVoteBook;
@@ -149,10 +147,6 @@ export class ConsensusMachine {
     this.#gate = new SafetyGate(r.safety, opts.signingFloor ?? null, r.safetyFloorIndex ?? 0);
     this.#lastCommitQc = r.commitQcs.at(-1) ?? r.anchor?.commitQc ?? null;
     this.#finalizedIndex = this.#lastCommitQc?.proposal.view.index ?? 0;
-    this.#finalProposal =
-      this.#lastCommitQc === null
-        ? null
-        : { index: this.#finalizedIndex, hash: proposalHash(this.#lastCommitQc.proposal) };
     if (this.#finalizedIndex !== r.finalizedIndex) {
       throw new Error(`recovered finalizedIndex ${r.finalizedIndex} but the last CommitQC is ${this.#finalizedIndex}`);
     }
@@ -191,38 +185,27 @@ export class ConsensusMachine {
   /**
    * Whether a received message would tell this node nothing, so the network
    * edge may drop it before checking its signatures (as lanes' isRedundantVote):
-   * - a CommitQC of an index final here or being made durable: no one's
-   *   statement, so no evidence in it, and the machine ignores it anyway;
-   * - a prepare or commit vote for exactly the proposal of a certificate this
-   *   node holds: the last CommitQC's (final or being made durable), or, for a
-   *   prepare vote, the current view's PrepareQC. At n = 4 a certificate
-   *   needs two of the three prepare (or commit) votes a node receives per
-   *   index, at n = 7 four of six; the rest, when they arrive after it
-   *   formed, need no check.
-   * A vote for another proposal is never redundant: it may be an equivocation.
+   * - any message of an index final here or being made durable: the machine
+   *   drops whatever else arrives for that index (#onMessage), so a vote, a
+   *   timeout or a proposal for it is checked only when it is evidence against
+   *   a statement the equivocation detector keeps (ProtocolNode asks that),
+   *   and a certificate of it is no one's statement. Without this, a peer
+   *   replaying a history of validly signed old messages cost a signature
+   *   check each;
+   * - a prepare vote for exactly the current view's PrepareQC: at n = 4 a
+   *   certificate needs two of the three prepare (or commit) votes a node
+   *   receives per index, at n = 7 four of six; the rest, when they arrive
+   *   after it formed, need no check.
+   * A vote of the current index for another proposal is never redundant: it
+   * may be an equivocation, and the index is not decided yet.
    */
   isRedundant(m: ConsensusMessage): boolean {
-    switch (m.kind) {
-      case "commitQc": {
-        const index = m.msg.proposal.view.index;
-        return index <= this.#finalizedIndex || index === this.#finalProposal?.index;
-      }
-      case "prepare":
-      case "commit": {
-        const { view, proposalHash: hash } = m.msg.body;
-        const final = this.#finalProposal;
-        if (final !== null && view.index === final.index) return bytesEqual(hash, final.hash);
-        const prepared = this.#prepareQcHash;
-        return (
-          m.kind === "prepare" &&
-          prepared !== null &&
-          compareViews(view, this.#view) === 0 &&
-          bytesEqual(hash, prepared)
-        );
-      }
-      default:
-        return false;
-    }
+    const index = messageIndex(m);
+    if (index <= this.#finalizedIndex || index === this.#finalizing?.qc.proposal.view.index) return true;
+    if (m.kind !== "prepare") return false;
+    const { view, proposalHash: hash } = m.msg.body;
+    const prepared = this.#prepareQcHash;
+    return prepared !== null && compareViews(view, this.#view) === 0 && bytesEqual(hash, prepared);
   }
 
   get lock(): PrepareQc | null {
@@ -620,7 +603,6 @@ export class ConsensusMachine {
     // recover the start of.
     const id = this.#nextWriteId++;
     this.#finalizing = { qc, id };
-    this.#finalProposal = { index, hash: proposalHash(qc.proposal) };
     out.push({ kind: "persist", id, write: { kind: "commitQc", qc }, release: [] });
     // Every node that formed it announces it. Measured: announcing it from the
     // next leader only (the others formed it from the same votes, and the next

@@ -11,7 +11,6 @@ import type {
   LaneBlock,
   LaneQc,
   LaneVote,
-  View,
 } from "../types/index.ts";
 import { codecs } from "../types/index.ts";
 import { Gossip } from "./gossip.ts";
@@ -33,13 +32,11 @@ export interface NetworkHandlers {
   onConsensus(msg: ConsensusMessage): void;
   onAppVote(vote: AppVote): void;
   onBatchVote(msg: BatchVoteMessage): void;
-  /** Optional view window: consensus messages for views it rejects are ignored (not penalized). */
-  isRelevantView?(view: View): boolean;
   /** Optional: lane votes it calls redundant are ignored (not penalized) before their signature is checked. */
   isRedundantLaneVote?(vote: LaneVote): boolean;
   /** Optional: announced LaneQCs it calls redundant are ignored (not penalized) unchecked. */
   isRedundantLaneQc?(qc: LaneQc): boolean;
-  /** Optional: consensus votes and CommitQCs it calls redundant are ignored (not penalized) unchecked. */
+  /** Optional: consensus messages it calls redundant (a member's, or certificates) are ignored (not penalized) unchecked. */
   isRedundantConsensus?(m: ConsensusMessage): boolean;
   /** Served to syncing peers; omit to serve nothing (requests answered "unavailable"). */
   syncServer?: SyncServerHandlers;
@@ -188,7 +185,6 @@ export async function createNetwork(opts: NetworkOptions): Promise<Network> {
       chainId,
       maxConsensusMessageBytes: limits.maxConsensusMessageBytes,
       cache,
-      isRelevantView: handlers.isRelevantView?.bind(handlers),
       isRedundantLaneVote: handlers.isRedundantLaneVote?.bind(handlers),
       isRedundantLaneQc: handlers.isRedundantLaneQc?.bind(handlers),
       isRedundantConsensus: handlers.isRedundantConsensus?.bind(handlers),

@@ -20,7 +20,6 @@ import {
   type LaneQc,
   type LaneVote,
   type SignedMessage,
-  type View,
 } from "../types/index.ts";
 import type { Topic, Verdict } from "./metrics.ts";
 
@@ -66,8 +65,6 @@ export interface ValidationContext {
   chainId: string;
   maxConsensusMessageBytes: number;
   cache: VerifyCache;
-  /** Optional relevance hook from the runtime (view window); false means ignore, not reject. */
-  isRelevantView?: (view: View) => boolean;
   /**
    * Optional hook from the runtime: true for a lane vote that would tell the
    * node nothing (its block is certified or final already, with that hash).
@@ -78,9 +75,10 @@ export interface ValidationContext {
   /** The same for an announced LaneQC (its number certified or final here already): ignored unchecked. */
   isRedundantLaneQc?: (qc: LaneQc) => boolean;
   /**
-   * The same for consensus: a CommitQC of an index final here, or a prepare or
-   * commit vote for the proposal of a certificate the node holds already
-   * (ConsensusMachine.isRedundant). Ignored unchecked.
+   * The same for consensus: any message of an index final here (unless it is
+   * evidence against a statement the node keeps), or a prepare vote for the
+   * current view's PrepareQC (ProtocolNode.isRedundantConsensus). Ignored
+   * unchecked.
    */
   isRedundantConsensus?: (m: ConsensusMessage) => boolean;
   /** This node's lane (validator index): the only lane whose votes its own vote topic carries. */
@@ -226,33 +224,17 @@ function checkBatchVote(data: Uint8Array, ctx: ValidationContext): Checked<Batch
   return verdictOf({ kind: "batchVote", msg: d.value }, ctx, d.value);
 }
 
-function consensusView(m: ConsensusMessage): View {
-  switch (m.kind) {
-    case "proposal":
-      return m.msg.proposal.view;
-    case "prepare":
-    case "commit":
-    case "timeout":
-      return m.msg.body.view;
-    case "commitQc":
-      return m.msg.proposal.view;
-    case "timeoutQc":
-      return m.msg.view;
-  }
-}
-
 function checkConsensus(data: Uint8Array, ctx: ValidationContext): Checked<ConsensusMessage> {
   const d = decodeOrReject(() => consensusMessageCodec.decode(data));
   if (!d.ok) return reject("decode");
   const m = d.value;
   const { committee, cache } = ctx;
-  // CommitQCs stay relevant at any view (laggards learn from them); the rest may be ignored by view window.
-  if (m.kind !== "commitQc" && ctx.isRelevantView !== undefined && !ctx.isRelevantView(consensusView(m))) {
-    return { verdict: "ignore", reason: "irrelevant" };
-  }
-  // A member's vote only (a non-member's is rejected below, whatever it votes for).
-  const voteOfMember = (m.kind === "prepare" || m.kind === "commit") && committee.isMember(m.msg.signer);
-  if ((voteOfMember || m.kind === "commitQc") && ctx.isRedundantConsensus?.(m) === true) {
+  // Asked only of a member's statement or a certificate: a non-member's vote
+  // is rejected below, whatever it is for. A proposal's signer is its view's
+  // leader, a member by construction.
+  const fromMember =
+    m.kind === "proposal" || m.kind === "commitQc" || m.kind === "timeoutQc" || committee.isMember(m.msg.signer);
+  if (fromMember && ctx.isRedundantConsensus?.(m) === true) {
     return { verdict: "ignore", reason: "irrelevant" };
   }
   switch (m.kind) {

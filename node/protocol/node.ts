@@ -150,9 +150,10 @@ export class ProtocolNode {
   /**
    * A consensus message the network edge may drop before checking its
    * signatures: the consensus machine has no use for it
-   * (ConsensusMachine.isRedundant), and it is no evidence against a
+   * (ConsensusMachine.isRedundant: its index is final here, or it is a
+   * prepare vote for the PrepareQC in hand), and it is no evidence against a
    * statement of its signer the detector kept (that one is checked and
-   * reported as usual).
+   * reported as usual). Certificates hold no statement the detector reads.
    */
   isRedundantConsensus(m: ConsensusMessage): boolean {
     if (!this.consensus.isRedundant(m)) return false;

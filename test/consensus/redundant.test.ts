@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ConsensusMessage } from "../../node/types/index.ts";
-import { commitQc } from "../fixtures/certs.ts";
-import { ackAll, cutA, machine, persists, phaseVote, proposalMsg, tc } from "./helpers.ts";
+import { commitQc, timeoutQc } from "../fixtures/certs.ts";
+import { ackAll, cutA, machine, persists, phaseVote, proposalMsg, tc, timeoutVote } from "./helpers.ts";
 
 const view = { index: 1, round: 0 };
 
@@ -25,7 +25,7 @@ test("a prepare vote for the view's PrepareQC is redundant once that certificate
   assert.equal(m.isRedundant(phaseVote("commit", 3, pm.proposal)), false);
 });
 
-test("once a CommitQC forms, the index's votes for its proposal and any CommitQC of it are redundant, also after a restart", () => {
+test("once a CommitQC forms, every message of its index is redundant, also after a restart; the next index's are news", () => {
   const m = machine(2);
   const pm = proposalMsg(view, cutA);
   const other = proposalMsg(view, cutA, { createdAtMs: 2000 });
@@ -36,16 +36,26 @@ test("once a CommitQC forms, the index's votes for its proposal and any CommitQC
   // Formed here, not yet durable: the index is as good as final for what arrives now.
   assert.equal(m.finalizedIndex, 0);
   assert.equal(m.isRedundant(phaseVote("commit", 3, pm.proposal)), true);
+  assert.equal(m.isRedundant(phaseVote("commit", 3, other.proposal)), true, "a vote for another proposal too");
   assert.equal(m.isRedundant(announced), true);
   const w = persists(out).find((p) => p.write.kind === "commitQc");
   assert.ok(w !== undefined);
   m.step({ kind: "durable", id: w.id }, 30);
   assert.equal(m.finalizedIndex, 1);
-  for (const kind of ["prepare", "commit"] as const) {
-    assert.equal(m.isRedundant(phaseVote(kind, 3, pm.proposal)), true, kind);
-    assert.equal(m.isRedundant(phaseVote(kind, 3, other.proposal)), false, `${kind} for another proposal`);
-  }
-  assert.equal(m.isRedundant(announced), true);
+  // The machine drops whatever else arrives for a final index, whoever signed it and for
+  // whatever proposal or round (ProtocolNode still checks what conflicts with a kept statement).
+  const oldIndex: ConsensusMessage[] = [
+    phaseVote("prepare", 3, pm.proposal),
+    phaseVote("commit", 3, pm.proposal),
+    phaseVote("prepare", 3, other.proposal),
+    phaseVote("commit", 3, other.proposal),
+    { kind: "proposal", msg: other },
+    { kind: "proposal", msg: proposalMsg({ index: 1, round: 1 }, cutA) },
+    timeoutVote(3, view, null),
+    { kind: "timeoutQc", msg: timeoutQc(tc, view, [null, null, null, null], null) },
+    announced,
+  ];
+  for (const msg of oldIndex) assert.equal(m.isRedundant(msg), true, msg.kind);
   // The next index's messages are news, a proposal and a timeout vote never redundant.
   const next = proposalMsg({ index: 2, round: 0 }, cutA);
   assert.equal(m.isRedundant(phaseVote("prepare", 3, next.proposal)), false);
@@ -55,6 +65,7 @@ test("once a CommitQC forms, the index's votes for its proposal and any CommitQC
   // A restarted node knows its last CommitQC's proposal from the recovered state.
   const restarted = machine(2, null, [commitQc(tc, pm.proposal)]);
   assert.equal(restarted.finalizedIndex, 1);
-  assert.equal(restarted.isRedundant(phaseVote("commit", 0, pm.proposal)), true);
-  assert.equal(restarted.isRedundant(phaseVote("commit", 0, other.proposal)), false);
+  for (const msg of oldIndex) assert.equal(restarted.isRedundant(msg), true, `${msg.kind} after a restart`);
+  assert.equal(restarted.isRedundant(phaseVote("prepare", 3, next.proposal)), false);
+  assert.equal(restarted.isRedundant(timeoutVote(3, { index: 2, round: 0 }, null)), false);
 });

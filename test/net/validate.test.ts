@@ -4,6 +4,7 @@ import { Committee } from "../../node/committee/index.ts";
 import { aggregate, VerifyCache } from "../../node/crypto/index.ts";
 import { checkGossip, checkLaneBlock, type ValidationContext } from "../../node/net/validate.ts";
 import {
+  type ConsensusMessage,
   codecs,
   consensusMessageCodec,
   DOMAINS,
@@ -37,8 +38,9 @@ function timeoutQc(lockRounds: Array<number | null>, tamper = false): TimeoutQc 
   };
 }
 
-const consensus = (m: Parameters<typeof consensusMessageCodec.encode>[0]) =>
-  checkGossip("consensus", consensusMessageCodec.encode(m), ctx);
+const consensusWith = (m: Parameters<typeof consensusMessageCodec.encode>[0], x: ValidationContext) =>
+  checkGossip("consensus", consensusMessageCodec.encode(m), x);
+const consensus = (m: Parameters<typeof consensusMessageCodec.encode>[0]) => consensusWith(m, ctx);
 
 test("a TimeoutQC verifies each signer's own lock round, and a changed lock round fails", () => {
   assert.equal(consensus({ kind: "timeoutQc", msg: timeoutQc([null, null, null]) }).verdict, "accept");
@@ -60,17 +62,37 @@ test("a vote signed under another domain is rejected: a prepare is not a commit"
   assert.equal(consensus({ kind: "commit", msg: prepare.msg as never }).verdict, "reject");
 });
 
-test("the runtime's view window turns stale consensus messages into ignores, never rejects", () => {
-  const windowed = { ...ctx, isRelevantView: (v: { index: number }) => v.index >= 10 };
-  const r = checkGossip("consensus", consensusMessageCodec.encode(prepareVote(c, 1, 4)), windowed);
-  assert.deepEqual(r, { verdict: "ignore", reason: "irrelevant" });
-  // CommitQCs stay relevant for laggards.
-  const qc = checkGossip(
-    "consensus",
-    consensusMessageCodec.encode({ kind: "commitQc", msg: commitQc(c, 2) }),
-    windowed,
-  );
-  assert.equal(qc.verdict, "accept");
+test("timeout votes and TimeoutQCs the runtime calls redundant are ignored unchecked; a non-member's timeout vote is still rejected", () => {
+  const view = { index: 3, round: 1 };
+  const timeout = (signer: number, signature?: Uint8Array): ConsensusMessage => ({
+    kind: "timeout",
+    msg: {
+      body: { view, lockRound: null },
+      signer,
+      signature:
+        signature ?? c.signers[signer % 4]!.sign(DOMAINS.timeout, timeoutVoteSigningBody({ view, lockRound: null })),
+      lock: null,
+    },
+  });
+  const forged = timeout(1, new Uint8Array(64).fill(7));
+  const forgedTc = { ...timeoutQc([null, null, null, null]), signatures: [new Uint8Array(64).fill(7)] };
+  const asked: string[] = [];
+  const redundant: ValidationContext = {
+    ...ctx,
+    cache: new VerifyCache(),
+    isRedundantConsensus: (m) => {
+      asked.push(m.kind);
+      return true;
+    },
+  };
+  const ignore = { verdict: "ignore", reason: "irrelevant" };
+  assert.deepEqual(consensusWith(forged, redundant), ignore);
+  assert.deepEqual(consensusWith({ kind: "timeoutQc", msg: forgedTc }, redundant), ignore);
+  assert.deepEqual(consensusWith(timeout(9), redundant), { verdict: "reject", reason: "non_member" });
+  assert.deepEqual(asked, ["timeout", "timeoutQc"], "the non-member's vote was not asked about");
+  const needed: ValidationContext = { ...ctx, cache: new VerifyCache(), isRedundantConsensus: () => false };
+  assert.equal(consensusWith(timeout(1), needed).verdict, "accept");
+  assert.deepEqual(consensusWith(forged, needed), { verdict: "reject", reason: "bad_signature" });
 });
 
 test("a lane vote the runtime calls redundant is ignored before its signature is checked; others are checked", () => {

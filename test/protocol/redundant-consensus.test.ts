@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { KvApp } from "../../node/execution/index.ts";
 import { type NodeEffect, type NodeInput, ProtocolNode } from "../../node/protocol/index.ts";
 import type { ConsensusMessage } from "../../node/types/index.ts";
-import { cutA, phaseVote, proposalMsg, tc } from "../consensus/helpers.ts";
+import { cutA, phaseVote, proposalMsg, tc, timeoutVote } from "../consensus/helpers.ts";
 import { testProtocolConfig } from "../fixtures/config.ts";
 import { emptyRecovered } from "../fixtures/recovered.ts";
 
@@ -53,6 +53,35 @@ test("a vote the consensus machine calls redundant is still checked when its sig
   assert.equal(node.consensus.isRedundant(second), true);
   assert.equal(node.isRedundantConsensus(second), false);
   assert.equal(evidence.length, 0);
+  feed(consensus(second));
+  assert.equal(evidence.length, 1);
+});
+
+test("after an index is final, its messages are dropped unchecked unless they pair with a statement kept from its signer", () => {
+  const { node, feed, evidence } = validator();
+  const pm = proposalMsg(view, cutA);
+  const other = proposalMsg(view, cutA, { createdAtMs: 2000 });
+  // Validator 3 votes for another proposal of the view while index 1 is open: checked and kept.
+  feed(consensus(phaseVote("prepare", 3, other.proposal)));
+  feed(consensus({ kind: "proposal", msg: pm }));
+  for (const s of [0, 1]) feed(consensus(phaseVote("prepare", s, pm.proposal)));
+  for (const s of [0, 1]) feed(consensus(phaseVote("commit", s, pm.proposal)));
+  assert.equal(node.consensus.finalizedIndex, 1, "own votes and two others made the CommitQC, now durable");
+
+  // What arrives for index 1 now tells the node nothing, whatever it is for...
+  for (const msg of [phaseVote("commit", 3, other.proposal), timeoutVote(0, view, null)]) {
+    assert.equal(node.isRedundantConsensus(msg), true, msg.kind);
+  }
+  // ...unless it differs from what its signer said in that slot before (0 committed to pm).
+  assert.equal(node.isRedundantConsensus(phaseVote("commit", 0, other.proposal)), false);
+  // The leader's second proposal for the final view pairs with the one it kept: checked.
+  assert.equal(node.isRedundantConsensus({ kind: "proposal", msg: other }), false);
+  // A proposal of the view's next round says nothing kept here: dropped.
+  assert.equal(node.isRedundantConsensus({ kind: "proposal", msg: proposalMsg({ index: 1, round: 1 }, cutA) }), true);
+  // Validator 3's vote for the final proposal pairs with its kept vote for the other one.
+  const second = phaseVote("prepare", 3, pm.proposal);
+  assert.equal(node.consensus.isRedundant(second), true);
+  assert.equal(node.isRedundantConsensus(second), false);
   feed(consensus(second));
   assert.equal(evidence.length, 1);
 });
