@@ -34,15 +34,24 @@ function validator() {
 const view = { index: 1, round: 0 };
 const consensus = (msg: ConsensusMessage): NodeInput => ({ kind: "consensus", msg, verified: true });
 
-test("a vote the consensus machine calls redundant is still checked when its signer said something else in that slot", () => {
-  const { node, feed, evidence } = validator();
+/**
+ * Validator 2 on index 1 where validator 3 first voted for another proposal
+ * of the view (checked and kept: an equivocation in the making), then the
+ * leader's proposal and prepare votes of 0 and 1 formed the PrepareQC.
+ */
+function preparedWithConflictFrom3() {
+  const v = validator();
   const pm = proposalMsg(view, cutA);
   const other = proposalMsg(view, cutA, { createdAtMs: 2000 });
-  // Validator 3 first votes for another proposal of the view (an equivocation in the making).
-  feed(consensus(phaseVote("prepare", 3, other.proposal)));
-  feed(consensus({ kind: "proposal", msg: pm }));
-  for (const s of [0, 1]) feed(consensus(phaseVote("prepare", s, pm.proposal)));
-  assert.ok(node.consensus.lock !== null, "the PrepareQC formed: own vote (released by the outbox) and two others");
+  v.feed(consensus(phaseVote("prepare", 3, other.proposal)));
+  v.feed(consensus({ kind: "proposal", msg: pm }));
+  for (const s of [0, 1]) v.feed(consensus(phaseVote("prepare", s, pm.proposal)));
+  assert.ok(v.node.consensus.lock !== null, "the PrepareQC formed: own vote (released by the outbox) and two others");
+  return { ...v, pm, other };
+}
+
+test("a vote the consensus machine calls redundant is still checked when its signer said something else in that slot", () => {
+  const { node, feed, evidence, pm } = preparedWithConflictFrom3();
 
   // Validator 0's vote again: nothing new, dropped unchecked.
   assert.equal(node.consensus.isRedundant(phaseVote("prepare", 0, pm.proposal)), true);
@@ -58,13 +67,7 @@ test("a vote the consensus machine calls redundant is still checked when its sig
 });
 
 test("after an index is final, its messages are dropped unchecked unless they pair with a statement kept from its signer", () => {
-  const { node, feed, evidence } = validator();
-  const pm = proposalMsg(view, cutA);
-  const other = proposalMsg(view, cutA, { createdAtMs: 2000 });
-  // Validator 3 votes for another proposal of the view while index 1 is open: checked and kept.
-  feed(consensus(phaseVote("prepare", 3, other.proposal)));
-  feed(consensus({ kind: "proposal", msg: pm }));
-  for (const s of [0, 1]) feed(consensus(phaseVote("prepare", s, pm.proposal)));
+  const { node, feed, evidence, pm, other } = preparedWithConflictFrom3();
   for (const s of [0, 1]) feed(consensus(phaseVote("commit", s, pm.proposal)));
   assert.equal(node.consensus.finalizedIndex, 1, "own votes and two others made the CommitQC, now durable");
 
