@@ -232,9 +232,9 @@ function checkConsensus(data: Uint8Array, ctx: ValidationContext): Checked<Conse
   // Asked only of a member's statement or a certificate: a non-member's vote
   // is rejected below, whatever it is for. A proposal's signer is its view's
   // leader, a member by construction.
-  const fromMember =
+  const mayBeRedundant =
     m.kind === "proposal" || m.kind === "commitQc" || m.kind === "timeoutQc" || committee.isMember(m.msg.signer);
-  if (fromMember && ctx.isRedundantConsensus?.(m) === true) {
+  if (mayBeRedundant && ctx.isRedundantConsensus?.(m) === true) {
     return { verdict: "ignore", reason: "irrelevant" };
   }
   switch (m.kind) {
