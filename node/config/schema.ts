@@ -89,6 +89,7 @@ export const ConfigSchema = z
     lanes: z
       .object({
         maxBlockDelayMs: intKey(1, 60_000),
+        maxAdaptiveBlockDelayMs: intKey(1, 60_000),
         maxBlockBytes: intKey(1024, 4 * MiB),
         maxWindowBytes: intKey(1024, 1024 * MiB),
         sendWhenIdle: booleanKey(),

@@ -109,6 +109,11 @@ export class ConsensusMachine {
   #entryTc: TimeoutQc | null = null;
   #proposalInView: string | null = null;
   /**
+   * When this node accepted the current index's round-0 proposal, else null:
+   * the start of the index's consensus time, reported with its finality.
+   */
+  #proposalAtMs: number | null = null;
+  /**
    * The proposal hash of the current view's PrepareQC once it formed and was
    * acted on (commit vote decided), else null; isRedundant reads it too.
    */
@@ -410,6 +415,7 @@ export class ConsensusMachine {
       return;
     }
     this.#proposalInView = hex;
+    if (v.round === 0) this.#proposalAtMs = nowMs;
     this.#rememberProposal(hex, pm.proposal);
     this.#workSeen = true;
     this.#prepareVote(pm, hash, out);
@@ -640,7 +646,11 @@ export class ConsensusMachine {
     this.#lastCommitQc = qc;
     this.#tips = laneTips(this.committee, qc);
     this.counters.finalized++;
-    out.push({ kind: "finalized", qc });
+    // Measured only for an index decided live in round 0 from a proposal
+    // seen here: a round change or a catch-up says nothing of the index's cost.
+    const consensusMs =
+      this.#proposalAtMs !== null && qc.proposal.view.round === 0 ? Math.max(0, nowMs - this.#proposalAtMs) : undefined;
+    out.push(consensusMs === undefined ? { kind: "finalized", qc } : { kind: "finalized", qc, consensusMs });
     this.#enterIndex(this.#finalizedIndex + 1, nowMs, out);
   }
 
@@ -649,6 +659,7 @@ export class ConsensusMachine {
     this.#gather = null;
     this.#entryTc = null;
     this.#proposalInView = null;
+    this.#proposalAtMs = null;
     this.#prepareQcHash = null;
     this.#proposals.clear();
     this.#prepares.clear();

@@ -60,8 +60,12 @@ export type ConsensusEffect =
   | { kind: "setTimer"; viewKey: string; deadlineMs: number }
   /** The leader's wait for lane certificates (proposeGatherMs): a timer of its own. */
   | { kind: "setProposeTimer"; key: string; deadlineMs: number }
-  /** CommitQC(k) is durable: index k is final (emitted once, in order). */
-  | { kind: "finalized"; qc: CommitQc }
+  /**
+   * CommitQC(k) is durable: index k is final (emitted once, in order).
+   * `consensusMs`: from accepting k's round-0 proposal to this moment, when
+   * k was decided live in round 0 (absent after a round change or catch-up).
+   */
+  | { kind: "finalized"; qc: CommitQc; consensusMs?: number }
   /** Ask peers for CommitQCs from index `from` on. */
   | { kind: "fetchCommitQcs"; from: number }
   | { kind: "event"; level: "info" | "warn" | "error"; msg: string; data?: Record<string, unknown> };

@@ -21,6 +21,7 @@ import {
   ZERO_HASH,
 } from "../types/index.ts";
 import { checkLaneBlockIntrinsic } from "./acceptance.ts";
+import { BlockDelay } from "./block-delay.ts";
 import { LaneVoteAggregator } from "./lane-qc.ts";
 import { Mempool, type TxRefusal } from "./mempool.ts";
 import type { LanesConfig, LanesCounters, LanesEffect, LanesInput } from "./types.ts";
@@ -127,6 +128,8 @@ export class LanesMachine {
   readonly #votersCertifyAlone: boolean;
   /** LaneQCs this node formed for its own lane, by number, not final yet (re-announced when voters cannot certify alone). */
   readonly #ownQcs = new Map<number, LaneQc>();
+  /** The wait for a block that is not full: maxBlockDelayMs, longer while consensus is slow (block-delay.ts). */
+  readonly #blockDelay: BlockDelay;
 
   constructor(opts: LanesMachineOptions) {
     if ((opts.me === null) !== (opts.signer === null)) throw new Error("a validator needs a signer; an observer none");
@@ -138,6 +141,7 @@ export class LanesMachine {
     this.me = opts.me;
     this.#signer = opts.signer;
     this.#config = opts.config;
+    this.#blockDelay = new BlockDelay(opts.config.maxBlockDelayMs, opts.config.maxAdaptiveBlockDelayMs);
     this.#cache = opts.verifyCache;
     this.#ownLaneFloor = opts.ownLaneFloor ?? 0;
     this.#faultReleaseVotesEarly = opts.faultReleaseVotesEarly === true;
@@ -225,6 +229,27 @@ export class LanesMachine {
     return this.#mempool.size;
   }
 
+  #sampleConsensus(consensusMs: number, out: LanesEffect[]): void {
+    const change = this.#blockDelay.sample(consensusMs);
+    if (change === null) return;
+    const data = { blockDelayMs: this.#blockDelay.ms, consensusMs: Math.round(this.#blockDelay.consensusMs) };
+    out.push(
+      change === "lengthened"
+        ? { kind: "event", level: "info", msg: "consensus is slow: own lane blocks wait longer", data }
+        : {
+            kind: "event",
+            level: "info",
+            msg: "consensus is fast again: own lane blocks at lanes.maxBlockDelayMs",
+            data,
+          },
+    );
+  }
+
+  /** How long a block that is not full waits now: lanes.maxBlockDelayMs, longer while consensus is slow (block-delay.ts). */
+  get blockDelayMs(): number {
+    return this.#blockDelay.ms;
+  }
+
   /** True when the mempool would refuse a tx for lack of room. */
   get mempoolFull(): boolean {
     return this.#mempool.size >= this.#mempool.maxTxs || this.#mempool.bytes >= this.#mempool.maxBytes;
@@ -256,6 +281,7 @@ export class LanesMachine {
         if (nowMs - this.#lastRetransmitAtMs >= this.#config.retransmitMs) this.#retransmit(nowMs, out);
         break;
       case "finalized":
+        if (input.consensusMs !== undefined) this.#sampleConsensus(input.consensusMs, out);
         this.#onFinalized(input.ranges, nowMs, out);
         break;
       case "prune":
@@ -323,10 +349,10 @@ export class LanesMachine {
     const oldest = this.#mempool.oldestAtMs;
     if (oldest === null) return;
     // An idle lane (every own block final) sends at once; under load, txs
-    // are batched until a block is full or the oldest waited maxBlockDelayMs.
+    // are batched until a block is full or the oldest waited the block delay.
     const idle = this.#config.sendWhenIdle && own.next === own.finalizedNext;
     let maxBytes = Math.min(this.#config.maxBlockBytes, this.committee.params.maxLaneBlockBytes - BLOCK_OVERHEAD_BYTES);
-    if (!idle && this.#mempool.bytes < maxBytes && nowMs - oldest < this.#config.maxBlockDelayMs) return;
+    if (!idle && this.#mempool.bytes < maxBytes && nowMs - oldest < this.#blockDelay.ms) return;
     if (!idle) {
       // The window in bytes: what own blocks not yet final hold (an idle lane may always send one block).
       const room = this.#config.maxWindowBytes - this.#ownUnfinalizedBytes(own);
@@ -716,7 +742,7 @@ export class LanesMachine {
     // forever. Finality (the input that frees the window) produces at once.
     const oldest = this.#mempool.oldestAtMs;
     if (oldest !== null && this.#productionParent() !== null)
-      deadline = Math.min(deadline, oldest + this.#config.maxBlockDelayMs);
+      deadline = Math.min(deadline, oldest + this.#blockDelay.ms);
     deadline = Math.max(deadline, nowMs + 1);
     if (this.#timerAtMs !== null && this.#timerAtMs <= deadline) return;
     this.#timerAtMs = deadline;

@@ -10,6 +10,12 @@ export interface LanesConfig {
   maxBlockBytes: number;
   /** ...or once the oldest pending tx waited this long (under load; an idle lane produces at once). */
   maxBlockDelayMs: number;
+  /**
+   * When twice the smoothed time consensus takes per index is longer than
+   * maxBlockDelayMs, the wait is that, up to this (block-delay.ts); at or
+   * below maxBlockDelayMs the wait stays fixed.
+   */
+  maxAdaptiveBlockDelayMs: number;
   /** Produce at once when the own lane is idle (every own block final); batch only under load. */
   sendWhenIdle: boolean;
   /** No new own block while own unfinalized blocks' payloads would pass this many bytes. */
@@ -47,8 +53,12 @@ export type LanesInput =
   | { kind: "durable"; id: number }
   /** The lanes' timer fired (production deadline, retransmission). */
   | { kind: "timer" }
-  /** Consensus finalized these ranges: the window moves. */
-  | { kind: "finalized"; ranges: LaneRange[] }
+  /**
+   * Consensus finalized these ranges: the window moves. `consensusMs`: how
+   * long the index took consensus here, when measured (ConsensusEffect
+   * "finalized"); it sets the block delay.
+   */
+  | { kind: "finalized"; ranges: LaneRange[]; consensusMs?: number }
   /** A pruning anchor is durable: drop blocks below its ranges (its CommitQC's). */
   | { kind: "prune"; ranges: LaneRange[] };
 

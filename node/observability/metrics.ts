@@ -48,6 +48,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30],
       registers: r,
     }),
+    indexConsensus: new Histogram({
+      name: "validator_index_consensus_seconds",
+      help: "From accepting an index's round-0 proposal to its CommitQC being durable, for indexes decided live in round 0",
+      buckets: [0.005, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2],
+      registers: r,
+    }),
     laneBlocks: new Counter({
       name: "validator_lane_blocks_total",
       help: "Lane blocks by outcome (produced, accepted, rejected, equivocation)",
@@ -101,6 +107,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       registers: r,
     }),
     mempoolTxs: new Gauge({ name: "validator_mempool_txs", help: "Transactions waiting in the mempool", registers: r }),
+    laneBlockDelay: new Gauge({
+      name: "validator_lane_block_delay_seconds",
+      help: "How long the own lane waits before cutting a block that is not full (lanes.maxBlockDelayMs, longer while consensus is slow)",
+      registers: r,
+    }),
     outboxPendingWrites: new Gauge({
       name: "validator_outbox_pending_writes",
       help: "Writes the outbox holds signed messages behind, waiting for their durable acknowledgement",

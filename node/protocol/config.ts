@@ -12,6 +12,7 @@ export function protocolConfig(config: Config): ProtocolConfig {
     lanes: {
       maxBlockBytes: config.lanes.maxBlockBytes,
       maxBlockDelayMs: config.lanes.maxBlockDelayMs,
+      maxAdaptiveBlockDelayMs: config.lanes.maxAdaptiveBlockDelayMs,
       maxWindowBytes: config.lanes.maxWindowBytes,
       sendWhenIdle: config.lanes.sendWhenIdle,
       mempoolMaxTxs: config.lanes.mempoolMaxTxs,

@@ -408,7 +408,14 @@ export class ProtocolNode {
         return;
       case "finalized": {
         out.push(e);
-        work.push({ to: "lanes", input: { kind: "finalized", ranges: e.qc.proposal.ranges } });
+        const ranges = e.qc.proposal.ranges;
+        work.push({
+          to: "lanes",
+          input:
+            e.consensusMs === undefined
+              ? { kind: "finalized", ranges }
+              : { kind: "finalized", ranges, consensusMs: e.consensusMs },
+        });
         work.push({ to: "execution", input: { kind: "finalized", qc: e.qc } });
         const index = e.qc.proposal.view.index;
         const synced = this.#synced.get(index);

@@ -91,8 +91,8 @@ export type NodeEffect =
   | { kind: "broadcast"; topic: "batch_vote"; msg: BatchVoteMessage }
   /** (Re)arm the named timer; the previous one of that name is replaced. */
   | { kind: "setTimer"; timer: TimerName; key: string; deadlineMs: number }
-  /** Index k is final (its CommitQC is durable). */
-  | { kind: "finalized"; qc: CommitQc }
+  /** Index k is final (its CommitQC is durable); `consensusMs` as the consensus machine measured it. */
+  | { kind: "finalized"; qc: CommitQc; consensusMs?: number }
   /** Global block k is executed and its app state durable. */
   /** `txHashes`: the block's tx hashes in order, 32 bytes each, computed once by execution. */
   | { kind: "deliver"; block: GlobalBlock; appHash: Uint8Array; txHashes: Uint8Array }

@@ -62,6 +62,7 @@ export class MachineCounters {
       this.#add("cached", cache.hits, (n) => m.signatureChecks.inc({ result: "cached" }, n), seen);
     }
     m.mempoolTxs.set(this.#protocol.lanes.mempoolSize);
+    m.laneBlockDelay.set(this.#protocol.lanes.blockDelayMs / 1000);
     m.outboxPendingWrites.set(this.#protocol.outbox.pendingWrites);
     const view = this.#protocol.consensus.view;
     m.viewIndex.set(view.index);

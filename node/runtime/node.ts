@@ -962,6 +962,7 @@ class Runtime implements RunningNode {
           const { view } = e.qc.proposal;
           this.#views.noteView(view);
           this.#metrics.finalizedIndex.set(view.index);
+          if (e.consensusMs !== undefined) this.#metrics.indexConsensus.observe(e.consensusMs / 1000);
           break;
         }
         case "deliver":

@@ -124,6 +124,21 @@ describe("a 4-validator cluster of real processes", { timeout: 15 * 60_000 }, ()
     const inBlocks = new Set(blocks.flatMap((b) => b.txHashes));
     for (const t of sent) assert.ok(inBlocks.has(t.hash), `tx ${t.hash} is in no block`);
     await assertKv(cluster.validators, sent);
+    for (const node of cluster.validators) {
+      // Every node timed the indexes it saw decided in round 0, and its lane delay is within the configured bounds.
+      const text = String((await node.get("/metrics")).body);
+      const timed = /^validator_index_consensus_seconds_count (\d+)$/m.exec(text);
+      assert.ok(
+        timed !== null && Number(timed[1]) > 0,
+        `${node.name}: validator_index_consensus_seconds_count ${timed?.[1]}`,
+      );
+      const delay = /^validator_lane_block_delay_seconds (\S+)$/m.exec(text);
+      const delaySeconds = Number(delay?.[1]);
+      assert.ok(
+        delaySeconds >= 0.1 && delaySeconds <= 0.4,
+        `${node.name}: validator_lane_block_delay_seconds ${delay?.[1]}`,
+      );
+    }
   });
 
   test("bad API input gets 4xx and the node keeps finalizing", { timeout: STEP_TIMEOUT_MS }, async () => {

@@ -36,6 +36,7 @@ test("the defaults are the documented ones", () => {
   assert.equal(c.consensus.fetchRetryMs, 200);
   assert.equal(c.consensus.proposeGatherMs, 20);
   assert.equal(c.lanes.maxBlockDelayMs, 100);
+  assert.equal(c.lanes.maxAdaptiveBlockDelayMs, 400);
   assert.equal(c.lanes.maxBufferedAhead, 16);
   assert.equal(c.lanes.retransmitMs, 500);
   assert.equal(c.execution.anchorEveryIndexes, 16);

@@ -10,6 +10,7 @@ test("the machines' settings are the config's, key for key (config/default.toml 
     lanes: {
       maxBlockBytes: c.lanes.maxBlockBytes,
       maxBlockDelayMs: c.lanes.maxBlockDelayMs,
+      maxAdaptiveBlockDelayMs: c.lanes.maxAdaptiveBlockDelayMs,
       maxWindowBytes: c.lanes.maxWindowBytes,
       sendWhenIdle: c.lanes.sendWhenIdle,
       mempoolMaxTxs: c.lanes.mempoolMaxTxs,

@@ -1,0 +1,139 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { BlockDelay } from "../../node/lanes/block-delay.ts";
+import { type LanesEffect, LanesMachine } from "../../node/lanes/index.ts";
+import type { LaneRange } from "../../node/types/index.ts";
+import { testCommittee } from "../fixtures/committee.ts";
+import { testProtocolConfig } from "../fixtures/config.ts";
+
+/** `count` indexes that each took consensus `ms` here. */
+function samples(d: BlockDelay, ms: number, count: number): void {
+  for (let i = 0; i < count; i++) d.sample(ms);
+}
+
+test("a chain whose consensus is fast keeps lanes.maxBlockDelayMs", () => {
+  const d = new BlockDelay(100, 400);
+  assert.equal(d.ms, 100, "before any index");
+  // 4 validators: 16 ms per index at 500 tx/s, 26 ms at 3,000, single ones up to ~90.
+  for (let i = 0; i < 300; i++) {
+    d.sample([16, 26, 12, 45, 20, 90][i % 6]!);
+    assert.equal(d.ms, 100, `index ${i}`);
+  }
+});
+
+test("slow consensus: the delay is twice the smoothed time per index, up to the cap", () => {
+  const d = new BlockDelay(100, 400);
+  samples(d, 90, 80);
+  assert.ok(Math.abs(d.ms - 180) <= 2, `90 ms per index: about 180, got ${d.ms}`);
+  samples(d, 1_000, 80);
+  assert.equal(d.ms, 400, "a second per index: the cap");
+  samples(d, 20, 30);
+  assert.equal(d.ms, 100, "fast again: back at the floor within a few dozen indexes");
+});
+
+test("the delay moves gradually: a few slow indexes move it part of the way", () => {
+  const d = new BlockDelay(100, 400);
+  samples(d, 20, 30);
+  samples(d, 150, 3);
+  assert.ok(d.ms > 100 && d.ms < 300, `three 150 ms indexes after 20 ms ones: ${d.ms}`);
+});
+
+test("one stalled index weighs no more than a time that reaches the cap", () => {
+  const d = new BlockDelay(100, 400);
+  samples(d, 20, 50);
+  d.sample(60_000);
+  // 20 + (200 - 20) * 0.1 = 38 ms: twice that is still the floor.
+  assert.equal(d.ms, 100);
+  assert.ok(Math.abs(d.consensusMs - 38) < 0.5, `smoothed ${d.consensusMs}`);
+});
+
+test("nonsense samples are ignored", () => {
+  const d = new BlockDelay(100, 400);
+  samples(d, 90, 80);
+  const before = d.ms;
+  for (const bad of [Number.NaN, -5, Number.POSITIVE_INFINITY]) d.sample(bad);
+  assert.equal(d.ms, before);
+});
+
+test("a lengthened delay is reported once, and once when it is back at the floor, not at every swing near it", () => {
+  const d = new BlockDelay(100, 400);
+  const changes: string[] = [];
+  const feed = (ms: number, count: number) => {
+    for (let i = 0; i < count; i++) {
+      const c = d.sample(ms);
+      if (c !== null) changes.push(c);
+    }
+  };
+  // Hovering between the floor and 1.5 times it (twice 60-70 ms): no report.
+  feed(60, 40);
+  feed(70, 40);
+  assert.ok(d.ms > 100 && d.ms < 150, `delay ${d.ms}`);
+  assert.deepEqual(changes, []);
+  feed(120, 40);
+  assert.deepEqual(changes, ["lengthened"]);
+  // Down into the band and up again: still lengthened, nothing new.
+  feed(65, 40);
+  feed(120, 40);
+  assert.deepEqual(changes, ["lengthened"]);
+  feed(20, 40);
+  assert.deepEqual(changes, ["lengthened", "restored"]);
+  assert.equal(d.ms, 100);
+});
+
+test("a cap at or below the floor keeps the delay fixed", () => {
+  for (const cap of [1, 50, 100]) {
+    const d = new BlockDelay(100, cap);
+    samples(d, 5_000, 50);
+    assert.equal(d.ms, 100, `cap ${cap}`);
+  }
+});
+
+test("the lanes machine cuts a block that is not full after the longer delay while consensus is slow", () => {
+  const tc = testCommittee(4);
+  const config = {
+    ...testProtocolConfig().lanes,
+    maxBlockDelayMs: 50,
+    maxAdaptiveBlockDelayMs: 400,
+    sendWhenIdle: false,
+  };
+  const m = new LanesMachine({
+    committee: tc.committee,
+    me: 0,
+    signer: tc.signers[0]!,
+    config,
+    recoveredLanes: tc.committee.members.map((_, lane) => ({ lane, first: 0, next: 0, blocks: [] })),
+    finalizedRanges: null,
+  });
+  const blocksIn = (out: LanesEffect[]) => out.filter((e) => e.kind === "persist" && e.write.kind === "laneBlock");
+  const tx = (s: string) => ({ kind: "tx" as const, tx: new TextEncoder().encode(s) });
+
+  m.step(tx("a=1"), 0);
+  assert.equal(blocksIn(m.step({ kind: "timer" }, 49)).length, 0);
+  assert.equal(blocksIn(m.step({ kind: "timer" }, 50)).length, 1, "fast consensus: after maxBlockDelayMs");
+  assert.equal(m.blockDelayMs, 50);
+
+  const nothingNew: LaneRange[] = tc.committee.members.map((_, lane) => ({
+    lane,
+    first: 0,
+    next: 0,
+    lastHash: new Uint8Array(32),
+  }));
+  // A finality without a measurement (catch-up, a round change) moves nothing.
+  for (let i = 0; i < 50; i++) m.step({ kind: "finalized", ranges: nothingNew }, 100 + i);
+  assert.equal(m.blockDelayMs, 50);
+  // Indexes that took consensus 150 ms each.
+  const events: LanesEffect[] = [];
+  for (let i = 0; i < 60; i++) {
+    events.push(...m.step({ kind: "finalized", ranges: nothingNew, consensusMs: 150 }, 200 + i));
+  }
+  assert.ok(m.blockDelayMs > 280 && m.blockDelayMs <= 300, `delay ${m.blockDelayMs}`);
+  const logged = events.filter((e) => e.kind === "event");
+  assert.equal(logged.length, 1, "one log line when the delay lengthens");
+  assert.ok(logged[0]?.kind === "event" && logged[0].level === "info" && /wait longer/.test(logged[0].msg));
+
+  const sent = 1_000;
+  m.step(tx("b=2"), sent);
+  assert.equal(blocksIn(m.step({ kind: "timer" }, sent + 50)).length, 0, "not after the fast chain's 50 ms");
+  assert.equal(blocksIn(m.step({ kind: "timer" }, sent + m.blockDelayMs - 1)).length, 0);
+  assert.equal(blocksIn(m.step({ kind: "timer" }, sent + m.blockDelayMs)).length, 1, "after the longer delay");
+});
