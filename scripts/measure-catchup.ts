@@ -109,7 +109,11 @@ async function build(prev: Built | null): Promise<Built> {
   const nodes = [];
   for (const v of cluster.validators) {
     // A block as soon as a tx waits 1 ms: one lane block per lane per index.
-    const home = loadNodeHome({ home: v.home, env: {}, overrides: parseSetFlags(["lanes.maxBlockDelayMs=1"]) });
+    const home = loadNodeHome({
+      home: v.home,
+      env: {},
+      overrides: parseSetFlags(["lanes.maxBlockDelayMs=1", "lanes.maxAdaptiveBlockDelayMs=1"]),
+    });
     const db = new Level<Uint8Array, Uint8Array>(
       join(home.paths.dataDir, "db"),
       nodeLevelOptions(writeBufferBytes(home.config.storage)),

@@ -92,7 +92,11 @@ async function build(): Promise<void> {
   const nodes = [];
   for (let i = 0; i < VALIDATORS; i++) {
     // A block as soon as a tx waits 1 ms: one lane block per lane per index.
-    const home = loadNodeHome({ home: homeOf(i), env: {}, overrides: parseSetFlags(["lanes.maxBlockDelayMs=1"]) });
+    const home = loadNodeHome({
+      home: homeOf(i),
+      env: {},
+      overrides: parseSetFlags(["lanes.maxBlockDelayMs=1", "lanes.maxAdaptiveBlockDelayMs=1"]),
+    });
     const db = openDb(home);
     await db.open();
     skipFsync(db);

@@ -790,6 +790,9 @@ export class ConsensusMachine {
     this.#gather = null;
     this.#entryTc = tc;
     this.#proposalInView = null;
+    // A round change: the index is no longer decided live in round 0, even
+    // if round 0's votes still complete a CommitQC (the books keep round r-1).
+    this.#proposalAtMs = null;
     this.#prepareQcHash = null;
     this.#timer = null;
     this.#workSeen = true;

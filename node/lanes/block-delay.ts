@@ -9,10 +9,11 @@
  * faster than that only queue for the next proposal, and on a machine short
  * of CPU (7 validators sharing 2 cores) their fixed work slows the very
  * votes that finalize indexes: with 100 ms blocks the index rate fell to
- * 3-8 a second under 250 tx/s, with 200 ms blocks it rose to 8-11. A
- * fixed 200 ms costs 4 validators 40-80 ms of p50 near their peak, so the
- * delay adapts instead (README "Benchmark": with this rule 7 validators
- * kept up at 375 tx/s where a fixed 100 ms missed at 250).
+ * 3-8 a second under 250 tx/s, with 200 ms blocks it rose to 8-11 (a
+ * 2-vCPU Intel VM, stop 31). A fixed 200 ms costs 4 validators 40-80 ms of
+ * p50 near their peak, so the delay adapts instead (README "Benchmark":
+ * with this rule 7 validators kept up at 375 tx/s where a fixed 100 ms
+ * missed at 250, on a 2-vCPU AMD EPYC VM).
  *
  * The signal is the time this node's consensus took per index: from
  * accepting the round-0 proposal to the CommitQC being durable (the
@@ -22,8 +23,8 @@
  * catch-up leave it alone, and a longer delay only lowers it (less work
  * competes with the votes). The delay is twice the smoothed time, between
  * `floorMs` (lanes.maxBlockDelayMs) and `capMs`
- * (lanes.maxAdaptiveBlockDelayMs). Measured on this project's 2-core VM
- * (README "Benchmark"): 4 validators took 16 ms per index at 500 tx/s and
+ * (lanes.maxAdaptiveBlockDelayMs). Measured on the AMD EPYC VM at a fixed
+ * delay (README "Benchmark"): 4 validators took 16 ms per index at 500 tx/s and
  * 26 ms at 3,000 (twice that is below 100 ms, so they keep the floor);
  * 7 validators at 250 tx/s took 93 ms with 100 ms blocks and 65 ms with
  * 200 ms blocks. A cap at or below the floor keeps the delay fixed.
@@ -37,8 +38,9 @@ const DELAY_PER_CONSENSUS = 2;
 const SMOOTHING = 0.1;
 /**
  * The delay counts as "lengthened" for the log once it reaches this multiple
- * of the floor, and as back once it is at the floor again: the band between
- * keeps a delay that hovers near the floor from logging at every index.
+ * of the floor (or the cap, if that is lower), and as back once it is at the
+ * floor again: the band between keeps a delay that hovers near the floor
+ * from logging at every index.
  */
 const LENGTHENED = 1.5;
 
@@ -64,7 +66,7 @@ export class BlockDelay {
     const s = Math.min(ms, this.#capMs / DELAY_PER_CONSENSUS);
     this.#consensusMs += (s - this.#consensusMs) * SMOOTHING;
     const delay = this.ms;
-    if (!this.#lengthened && delay >= this.#floorMs * LENGTHENED) {
+    if (!this.#lengthened && delay > this.#floorMs && delay >= Math.min(this.#floorMs * LENGTHENED, this.#capMs)) {
       this.#lengthened = true;
       return "lengthened";
     }

@@ -230,6 +230,7 @@ export class LanesMachine {
   }
 
   #sampleConsensus(consensusMs: number, out: LanesEffect[]): void {
+    if (this.me === null) return; // an observer cuts no blocks
     const change = this.#blockDelay.sample(consensusMs);
     if (change === null) return;
     const data = { blockDelayMs: this.#blockDelay.ms, consensusMs: Math.round(this.#blockDelay.consensusMs) };

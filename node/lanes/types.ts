@@ -8,7 +8,10 @@ import type { LaneBlock, LaneQc, LaneRange, LaneVote, PersistEffect, ResendEffec
 export interface LanesConfig {
   /** Produce a block once the mempool holds this many bytes. */
   maxBlockBytes: number;
-  /** ...or once the oldest pending tx waited this long (under load; an idle lane produces at once). */
+  /**
+   * ...or once the oldest pending tx waited this long, the least block delay
+   * (longer while consensus is slow: maxAdaptiveBlockDelayMs).
+   */
   maxBlockDelayMs: number;
   /**
    * When twice the smoothed time consensus takes per index is longer than

@@ -47,8 +47,9 @@ export interface HistoryNode {
   /** The validator's signing key. */
   secretKey: Uint8Array;
   /**
-   * The machines' settings. Small `lanes.maxBlockDelayMs` (1 ms) makes a
-   * block as soon as a tx waits; small `lanes.maxBlockBytes` makes every few
+   * The machines' settings. Small `lanes.maxBlockDelayMs` (1 ms, with
+   * `lanes.maxAdaptiveBlockDelayMs` as small, so that the delay stays fixed)
+   * makes a block as soon as a tx waits; small `lanes.maxBlockBytes` makes every few
    * txs a block, so that one index carries several blocks per lane (as under
    * load).
    */

@@ -19,8 +19,8 @@ import {
 } from "./helpers.ts";
 
 /** Q commit votes for `p` at `atMs`, then the CommitQC made durable at `durableAtMs`: the finalized effect. */
-function finalize(m: ConsensusMachine, p: Proposal, atMs: number, durableAtMs: number) {
-  const out = [0, 1, 3].flatMap((s) => m.step({ kind: "message", msg: phaseVote("commit", s, p) }, atMs));
+function finalize(m: ConsensusMachine, p: Proposal, atMs: number, durableAtMs: number, signers = [0, 1, 3]) {
+  const out = signers.flatMap((s) => m.step({ kind: "message", msg: phaseVote("commit", s, p) }, atMs));
   const w = persists(out).find((e) => e.write.kind === "commitQc");
   assert.ok(w !== undefined, "the CommitQC is written");
   return finalizedIn(m.step({ kind: "durable", id: w.id }, durableAtMs));
@@ -73,4 +73,23 @@ test("an index decided after a round change reports no time, even if its round-0
   ackAll(m, m.step({ kind: "message", msg: { kind: "proposal", msg: r1 } }, 5_000), 5_001);
   assert.deepEqual(m.view, { index: 1, round: 1 });
   assert.equal(finalize(m, r1.proposal, 5_010, 5_020).consensusMs, undefined);
+});
+
+test("round-0 votes that complete a CommitQC after the round changed report no time either", () => {
+  const m = machine(3);
+  const r0 = proposalMsg({ index: 1, round: 0 }, cutA);
+  ackAll(m, m.step({ kind: "message", msg: { kind: "proposal", msg: r0 } }, 100), 101);
+  // Round 0 times out before its commit votes arrive (no locks anywhere).
+  m.step(
+    {
+      kind: "message",
+      msg: { kind: "timeoutQc", msg: timeoutQc(tc, { index: 1, round: 0 }, [null, null, null], null, [0, 1, 2]) },
+    },
+    1_100,
+  );
+  assert.deepEqual(m.view, { index: 1, round: 1 });
+  // The vote books keep round 0, so its late commit votes still make its CommitQC: final, but not timed.
+  const f = finalize(m, r0.proposal, 1_200, 1_210, [0, 1, 2]);
+  assert.equal(f.qc.proposal.view.round, 0);
+  assert.equal(f.consensusMs, undefined);
 });

@@ -41,7 +41,11 @@ before(async () => {
       validatorIndex: i,
       secretKey: tc.keys[i]!.secretKey,
       // Small blocks at once: several lane blocks per lane in one index, as under load.
-      config: testProtocolConfig(["lanes.maxBlockDelayMs=1", "lanes.maxBlockBytes=1024"]),
+      config: testProtocolConfig([
+        "lanes.maxBlockDelayMs=1",
+        "lanes.maxAdaptiveBlockDelayMs=1",
+        "lanes.maxBlockBytes=1024",
+      ]),
       db,
     })),
     indexes: HISTORY,

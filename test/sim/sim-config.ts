@@ -23,7 +23,8 @@ export function parseFaults(list: string): Fault[] {
  * ms a real cluster sees under load, so every timer is shortened about 7x
  * (view timeout 1000 -> 150 ms and its cap 8000 -> 1200 ms, keeping the 8x
  * ratio; retransmit 500 -> 150; fetch retries 200 -> 100) and lane blocks
- * are cut a little sooner (100 -> 40 ms). Growth (2) is unchanged.
+ * are cut a little sooner (100 -> 40 ms, and the adaptive cap 400 -> 160,
+ * keeping its 4x ratio). Growth (2) is unchanged.
  * Size scaling: a smaller mempool (10000 -> 2000 txs) and an anchor every 8
  * indexes instead of 16, so short runs still prune and recover from anchors.
  * Batch attestation: re-push 2000 -> 150 ms, vote window 16 -> 8; which
@@ -35,6 +36,7 @@ export const SIM_OVERRIDES: readonly string[] = [
   "consensus.maxViewTimeoutMs=1200",
   "consensus.fetchRetryMs=100",
   "lanes.maxBlockDelayMs=40",
+  "lanes.maxAdaptiveBlockDelayMs=160",
   "lanes.retransmitMs=150",
   "lanes.mempoolMaxTxs=2000",
   "execution.anchorEveryIndexes=8",
