@@ -44,7 +44,7 @@ const SMOOTHING = 0.1;
  */
 const LENGTHENED = 1.5;
 
-/** A change worth a log line: the delay left the floor for good, or came back to it. */
+/** A change worth a log line: the delay lengthened well past the floor, or came back to it. */
 export type BlockDelayChange = "lengthened" | "restored" | null;
 
 export class BlockDelay {
