@@ -356,7 +356,7 @@ export class LanesMachine {
     if (!idle && this.#mempool.bytes < maxBytes && nowMs - oldest < this.#blockDelay.ms) return;
     if (!idle) {
       // The window in bytes: what own blocks not yet final hold (an idle lane may always send one block).
-      const room = this.#config.maxWindowBytes - this.#ownUnfinalizedBytes(own);
+      const room = this.#byteWindowRoom(own);
       if (room <= 0) return;
       maxBytes = Math.min(maxBytes, room);
     }
@@ -381,6 +381,11 @@ export class LanesMachine {
   }
 
   /** Payload bytes of the own blocks not yet final (at most laneWindow of them). */
+  /** Payload bytes the own lane's window still takes: lanes.maxWindowBytes less what own blocks not yet final hold. */
+  #byteWindowRoom(own: LaneState): number {
+    return this.#config.maxWindowBytes - this.#ownUnfinalizedBytes(own);
+  }
+
   #ownUnfinalizedBytes(own: LaneState): number {
     let bytes = 0;
     for (let n = own.finalizedNext; n < own.next; n++) bytes += own.blocks.get(n)?.block.payload.byteLength ?? 0;
@@ -739,10 +744,11 @@ export class LanesMachine {
   #armTimer(nowMs: number, out: LanesEffect[]): void {
     let deadline = this.#lastRetransmitAtMs + this.#config.retransmitMs;
     // The production deadline only while a block may be made: with the
-    // window full it is always past, and would re-arm the timer 1 ms ahead
-    // forever. Finality (the input that frees the window) produces at once.
+    // window full (in blocks or in bytes) it is always past, and would
+    // re-arm the timer 1 ms ahead forever. Finality (the input that frees
+    // the window) produces at once.
     const oldest = this.#mempool.oldestAtMs;
-    if (oldest !== null && this.#productionParent() !== null)
+    if (oldest !== null && this.#productionParent() !== null && this.#byteWindowRoom(this.#lanes[this.me!]!) > 0)
       deadline = Math.min(deadline, oldest + this.#blockDelay.ms);
     deadline = Math.max(deadline, nowMs + 1);
     if (this.#timerAtMs !== null && this.#timerAtMs <= deadline) return;

@@ -352,3 +352,29 @@ test("a node whose own lane is finalized beyond what it holds (data reset) produ
   assert.equal(persisted(out).length, 0, "signing a new block 0 would equivocate with the finalized one");
   assert.equal(ownBlocks(resent(out)).length, 0);
 });
+
+test("a full byte window arms no production timer: a waiting tx does not wake the machine every millisecond", () => {
+  const m = lanes(0, tc4, {
+    ...DEFAULT_LANES,
+    sendWhenIdle: false,
+    maxBlockDelayMs: 5,
+    maxBlockBytes: 64 * 1024,
+    maxWindowBytes: 20_000,
+    retransmitMs: 500,
+  });
+  const big = (i: number) => ({ kind: "tx" as const, tx: new Uint8Array(30_000).fill(i) });
+  m.step(big(1), 0);
+  assert.equal(persisted(m.step({ kind: "timer" }, 5)).length, 1, "block 0 (30 KB) fills the byte window");
+  m.step(big(2), 6);
+  const timers = (out: LanesEffect[]) => out.flatMap((e) => (e.kind === "setTimer" ? [e.deadlineMs] : []));
+  // The waiting tx's delay passes with the window still full: the next wake-up is the retransmission, not now + 1.
+  let at = 11;
+  const armed: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const out = m.step({ kind: "timer" }, at);
+    assert.equal(persisted(out).length, 0, "no block while the byte window is full");
+    armed.push(...timers(out));
+    at = armed.at(-1) ?? at + 100;
+  }
+  assert.ok(armed.length > 0 && armed.every((d) => d >= 500), `timer deadlines ${armed.join(", ")}`);
+});
