@@ -48,10 +48,10 @@ export interface HistoryNode {
   secretKey: Uint8Array;
   /**
    * The machines' settings. Small `lanes.maxBlockDelayMs` (1 ms, with
-   * `lanes.maxAdaptiveBlockDelayMs` as small, so that the delay stays fixed)
-   * makes a block as soon as a tx waits; small `lanes.maxBlockBytes` makes every few
-   * txs a block, so that one index carries several blocks per lane (as under
-   * load).
+   * `lanes.maxAdaptiveBlockDelayMs` as small, so that the delay stays
+   * fixed) makes a block as soon as a tx waits; small `lanes.maxBlockBytes`
+   * makes every few txs a block, so that one index carries several blocks
+   * per lane (as under load).
    */
   config: ProtocolConfig;
   /** An opened database for this node (it is closed at the end of the build). */
