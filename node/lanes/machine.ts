@@ -380,12 +380,12 @@ export class LanesMachine {
     this.#append(own, block, out);
   }
 
-  /** Payload bytes of the own blocks not yet final (at most laneWindow of them). */
   /** Payload bytes the own lane's window still takes: lanes.maxWindowBytes less what own blocks not yet final hold. */
   #byteWindowRoom(own: LaneState): number {
     return this.#config.maxWindowBytes - this.#ownUnfinalizedBytes(own);
   }
 
+  /** Payload bytes of the own blocks not yet final (at most laneWindow of them). */
   #ownUnfinalizedBytes(own: LaneState): number {
     let bytes = 0;
     for (let n = own.finalizedNext; n < own.next; n++) bytes += own.blocks.get(n)?.block.payload.byteLength ?? 0;
