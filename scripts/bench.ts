@@ -26,12 +26,13 @@
  *   npm run bench -- --warmup 0                         no warm-up at the step's rate before a step that follows a pause (default 5 s)
  *   npm run bench -- --fresh                            a fresh cluster after an overloaded step and for the 80% step (young databases)
  */
-import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadConfig, parseSetFlags } from "../node/config/index.ts";
 import { formatProfile, type ProfileSummary, readProfile, summarizeProfile } from "./bench/cpu-profile.ts";
+import { fetchCpuProfile, MAX_PROFILE_SECONDS, profilingSets } from "./bench/node-profile.ts";
 import { latencyRate, type PeakPlan, searchPeak, shortfall } from "./bench/peak-search.ts";
 import { ProcSampler } from "./bench/proc-sampler.ts";
 import { measureFsync, measureStreamThroughput } from "./bench/raw-limits.ts";
@@ -278,7 +279,10 @@ class ClusterSlot {
   }
 
   async #startFresh(): Promise<void> {
-    const cluster = await createCluster(this.dir, this.#opts.validators, this.#opts.sets);
+    const cluster = await createCluster(this.dir, this.#opts.validators, [
+      ...profilingSets(this.#opts.profile),
+      ...this.#opts.sets,
+    ]);
     // Interrupted (Ctrl-C): the nodes die with us and the directory goes.
     const undo = cluster.stopOnExit();
     this.#current = { cluster, undo };
@@ -360,7 +364,12 @@ async function benchRun(opts: BenchOptions, slot: ClusterSlot, runNo: number): P
   };
 }
 
-/** Restarts node0 under --cpu-prof, loads the cluster at `rate`, stops node0 and summarizes the loaded stretch of its profile. */
+/**
+ * Profiles node0 as it runs (GET /debug/cpu-profile: no restart, so its code
+ * is as warm as its peers') over the first `seconds` of a load at `rate`,
+ * keeps the profile as `keepAs` and summarizes it. A node restarted under
+ * `--cpu-prof` for this spent its first minute compiling (README "Benchmark").
+ */
 async function profileNode0(
   cluster: LocalCluster,
   rate: number,
@@ -368,24 +377,15 @@ async function profileNode0(
   keepAs: string,
   binary: boolean,
 ): Promise<ProfileSummary> {
-  const dir = cluster.layout.profilesDir;
-  rmSync(dir, { recursive: true, force: true });
-  const node0 = cluster.node("node0");
-  await cluster.stop(node0);
-  // The profile's clock starts with the process: the load's stretch of it is summarized, not the start-up.
-  const spawnedAtMs = Date.now();
-  await cluster.startAndWait(node0, { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`] });
-  await cluster.waitConnected(cluster.validators);
-  const fromMs = Date.now() - spawnedAtMs;
+  const profile = fetchCpuProfile(cluster.node("node0").apiUrl, seconds);
+  // The rejection is awaited below, after the load.
+  profile.catch(() => {});
   await runLoad({ apis: apisOf(cluster), rateTps: rate, durationS: seconds, drainS: 5, binary });
-  await cluster.stop(node0, 30_000);
-  const files = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"));
-  if (files.length === 0) throw new Error(`node0 wrote no profile into ${dir}`);
-  const newest = files.map((f) => join(dir, f)).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]!;
-  // The cluster directory is removed after the run: keep the profile beside the results.
-  copyFileSync(newest, keepAs);
+  const json = await profile;
+  mkdirSync(dirname(keepAs), { recursive: true });
+  writeFileSync(keepAs, json);
   say(`profile: ${keepAs}`);
-  return summarizeProfile(readProfile(keepAs), 25, { fromMs, toMs: fromMs + seconds * 1000 });
+  return summarizeProfile(readProfile(keepAs), 25);
 }
 
 const USAGE = `usage: npm run bench -- [--quick] [--validators N] [--runs N] [--profile] [--start-rate R] [--growth X]
@@ -443,7 +443,7 @@ async function main(): Promise<void> {
         profile = await profileNode0(
           await slot.get(profileRate),
           profileRate,
-          Math.max(10, opts.stepSeconds),
+          Math.min(MAX_PROFILE_SECONDS, Math.max(10, opts.stepSeconds)),
           keepAs,
           opts.binary,
         );

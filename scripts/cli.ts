@@ -38,10 +38,21 @@ export function parseScriptArgs<const O extends ParseArgsOptionsConfig>(cli: {
   options: O;
   argv?: readonly string[];
 }) {
+  return parseScriptCommand({ ...cli, allowPositionals: false }).values;
+}
+
+/** parseScriptArgs for a script that also takes operands (file names): the options and the operands. */
+export function parseScriptCommand<const O extends ParseArgsOptionsConfig>(cli: {
+  script: string;
+  usage: string;
+  options: O;
+  allowPositionals: boolean;
+  argv?: readonly string[];
+}) {
   const argv = [...(cli.argv ?? process.argv.slice(2))];
   helpExit(cli.usage, argv);
   try {
-    return parseArgs({ args: argv, options: cli.options, strict: true, allowPositionals: false }).values;
+    return parseArgs({ args: argv, options: cli.options, strict: true, allowPositionals: cli.allowPositionals });
   } catch (err) {
     return usageExit(cli.script, cli.usage, firstSentence((err as Error).message));
   }

@@ -4,6 +4,7 @@ import type { ApiBackend } from "./backend.ts";
 import { parseBinaryTxs, registerBinaryTxsParser } from "./binary-txs.ts";
 import { type ApiLimits, RequestBounds } from "./bounds.ts";
 import { cachedEvery } from "./cache.ts";
+import { registerCpuProfileRoute } from "./cpu-profile-route.ts";
 import type { EventHub } from "./events.ts";
 import { registerEventsRoute } from "./events-route.ts";
 import { HttpError } from "./http-error.ts";
@@ -25,6 +26,8 @@ export interface ApiOptions {
   onRejected?: (reason: string) => void;
   /** The finality stream behind GET /events; without it the route is absent. */
   events?: EventHub;
+  /** Longest GET /debug/cpu-profile in seconds (api.cpuProfileMaxSeconds); 0 or absent: profiling is off. */
+  cpuProfileMaxSeconds?: number;
 }
 
 const HASH_HEX = /^[0-9a-f]{64}$/;
@@ -217,6 +220,8 @@ export function buildApi(backend: ApiBackend, opts: ApiOptions): FastifyInstance
     const evidence = backend.evidence();
     return { count: evidence.length, evidence };
   });
+
+  registerCpuProfileRoute(app, opts.cpuProfileMaxSeconds ?? 0, opts.logger);
 
   return app;
 }

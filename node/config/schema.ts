@@ -75,6 +75,7 @@ export const ConfigSchema = z
         maxEventLoopUtilization: numberKey(0.1, 1),
         maxEventStreams: intKey(0, 10_000, " (0 = GET /events refused)"),
         eventBufferEvents: intKey(1, 100_000),
+        cpuProfileMaxSeconds: intKey(0, 600, " (0 = GET /debug/cpu-profile off)"),
       })
       .strict(),
     consensus: z

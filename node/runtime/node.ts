@@ -716,6 +716,7 @@ class Runtime implements RunningNode {
           maxTxBytes: committee.params.maxTxBytes,
           maxTxsPerRequest: 10_000,
           limits: config.api,
+          cpuProfileMaxSeconds: config.api.cpuProfileMaxSeconds,
           logger: this.#logger.child({ module: "api" }),
           onRejected: (reason) => this.#metrics.apiRejected.inc({ reason }),
           events: this.#events,

@@ -2,9 +2,10 @@
  * Summarizes a V8 .cpuprofile (what `node --cpu-prof` writes): self time per
  * function and per package, from the samples and their time deltas.
  *
- *   node scripts/bench/cpu-profile.ts <file.cpuprofile> [--top 20]
+ *   node scripts/bench/cpu-profile.ts FILE.cpuprofile [--top 20]
  */
 import { readFileSync } from "node:fs";
+import { optionValue, parseScriptCommand, positiveInteger, usageExit } from "../cli.ts";
 
 interface ProfileNode {
   id: number;
@@ -159,14 +160,28 @@ export function readProfile(file: string): CpuProfile {
   return p;
 }
 
+const USAGE = `usage: node scripts/bench/cpu-profile.ts FILE.cpuprofile [--top N]
+  Summarizes a V8 CPU profile (what node --cpu-prof writes, or the bench's --profile):
+  busy and idle time, self time by package, the top N functions by self time
+  (default 20) and the project's functions by inclusive time.
+`;
+
 if (import.meta.main) {
-  const file = process.argv[2];
-  if (!file) {
-    process.stderr.write("usage: node scripts/bench/cpu-profile.ts <file.cpuprofile> [--top N]\n");
-    process.exitCode = 2;
-  } else {
-    const i = process.argv.indexOf("--top");
-    const top = i > 0 ? Number(process.argv[i + 1]) : 20;
-    process.stdout.write(`${formatProfile(summarizeProfile(readProfile(file), top))}\n`);
+  const cli = { script: "cpu-profile", usage: USAGE };
+  const { values, positionals } = parseScriptCommand({
+    ...cli,
+    options: { top: { type: "string" } },
+    allowPositionals: true,
+  });
+  if (positionals.length !== 1) usageExit(cli.script, USAGE, "give exactly one profile file");
+  const top = values.top === undefined ? 20 : optionValue(cli, () => positiveInteger("top", values.top!));
+  let profile: CpuProfile;
+  try {
+    profile = readProfile(positionals[0]!);
+  } catch (err) {
+    // A missing or unreadable file is named in one line, not a stack trace.
+    process.stderr.write(`cpu-profile: ${(err as Error).message}\n`);
+    process.exit(1);
   }
+  process.stdout.write(`${formatProfile(summarizeProfile(profile, top))}\n`);
 }

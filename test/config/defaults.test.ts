@@ -30,6 +30,7 @@ test("the defaults are the documented ones", () => {
   assert.deepEqual(c.p2p.peers, []);
   assert.equal(c.api.host, "127.0.0.1");
   assert.equal(c.api.port, 26657);
+  assert.equal(c.api.cpuProfileMaxSeconds, 0, "CPU profiling of a running node is off unless asked for");
   assert.equal(c.consensus.viewTimeoutMs, 1000);
   assert.equal(c.consensus.maxViewTimeoutMs, 8000);
   assert.equal(c.consensus.viewTimeoutGrowth, 2);

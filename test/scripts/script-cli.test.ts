@@ -10,6 +10,7 @@ const run = promisify(execFile);
 /** Every script a person runs with options (devnet has its own test: devnet-cli.test.ts). */
 const SCRIPTS = [
   "bench",
+  "bench/cpu-profile",
   "bench-datapath",
   "bench-net",
   "bench-storage",

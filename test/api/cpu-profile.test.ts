@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import pino from "pino";
+import { type ApiBackend, buildApi } from "../../node/api/index.ts";
+
+// The route never reads the backend.
+const backend = {} as ApiBackend;
+
+const base = {
+  host: "127.0.0.1",
+  port: 0,
+  maxBodyBytes: 4096,
+  maxTxBytes: 100,
+  maxTxsPerRequest: 10,
+  limits: {
+    maxConnections: 16,
+    maxInflightPerConnection: 4,
+    maxInflight: 8,
+    maxBodyBytesInFlight: 16384,
+    requestTimeoutMs: 2000,
+    headersTimeoutMs: 1000,
+    idleTimeoutMs: 5000,
+    keepAliveTimeoutMs: 1000,
+    metricsCacheMs: 1000,
+    maxEventLoopDelayMs: 0,
+    maxEventLoopUtilization: 1,
+  },
+  logger: pino({ level: "silent" }),
+};
+
+/** Keeps the event loop busy for `ms` in slices, so the sampler has JavaScript to see. */
+async function spin(ms: number): Promise<number> {
+  let x = 0;
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    for (let i = 0; i < 10_000; i++) x += Math.sqrt(i);
+    await new Promise((r) => setImmediate(r));
+  }
+  return x;
+}
+
+describe("GET /debug/cpu-profile", () => {
+  test("off by default: 404 that says which setting turns it on", async () => {
+    const app = buildApi(backend, base);
+    const res = await app.inject("/debug/cpu-profile?seconds=1");
+    assert.equal(res.statusCode, 404);
+    assert.match(res.json().error, /api\.cpuProfileMaxSeconds/);
+    await app.close();
+  });
+
+  test("answers a V8 CPU profile of the requested length", async () => {
+    const app = buildApi(backend, { ...base, cpuProfileMaxSeconds: 5 });
+    const [res] = await Promise.all([app.inject("/debug/cpu-profile?seconds=1"), spin(1000)]);
+    assert.equal(res.statusCode, 200);
+    assert.match(res.headers["content-type"] as string, /application\/json/);
+    const profile = res.json();
+    assert.ok(Array.isArray(profile.nodes) && profile.nodes.length > 1, "no call tree");
+    assert.ok(Array.isArray(profile.samples) && profile.samples.length > 0, "no samples");
+    assert.equal(profile.timeDeltas.length, profile.samples.length);
+    // startTime and endTime are in microseconds: the profile covers the second asked for.
+    assert.ok(
+      profile.endTime - profile.startTime >= 900_000,
+      `profile spans ${profile.endTime - profile.startTime} us`,
+    );
+    const names = new Set(profile.nodes.map((n: { callFrame: { functionName: string } }) => n.callFrame.functionName));
+    assert.ok(names.has("spin"), "the busy function is not in the profile");
+    await app.close();
+  });
+
+  test("bad lengths are 400 naming the range; a second profile while one runs is 409", async () => {
+    const app = buildApi(backend, { ...base, cpuProfileMaxSeconds: 5 });
+    for (const s of ["0", "6", "x", "1.5", "-1", ""]) {
+      const res = await app.inject(`/debug/cpu-profile?seconds=${s}`);
+      assert.equal(res.statusCode, 400, `seconds=${s}`);
+      assert.match(res.json().error, /from 1 to 5/);
+    }
+    const first = app.inject("/debug/cpu-profile?seconds=1");
+    await new Promise((r) => setTimeout(r, 100));
+    const second = await app.inject("/debug/cpu-profile?seconds=1");
+    assert.equal(second.statusCode, 409);
+    assert.match(second.json().error, /being taken/);
+    assert.equal((await first).statusCode, 200);
+    // Once it has ended, the next one is taken.
+    assert.equal((await app.inject("/debug/cpu-profile?seconds=1")).statusCode, 200);
+    await app.close();
+  });
+
+  test("closing the server ends a profile in progress early, with what it sampled", async () => {
+    const app = buildApi(backend, { ...base, cpuProfileMaxSeconds: 60 });
+    const started = Date.now();
+    const pending = app.inject("/debug/cpu-profile?seconds=60");
+    await new Promise((r) => setTimeout(r, 200));
+    await app.close();
+    const res = await pending;
+    assert.equal(res.statusCode, 200);
+    assert.ok(Array.isArray(res.json().nodes));
+    assert.ok(Date.now() - started < 30_000, "close waited for the whole profile");
+  });
+});

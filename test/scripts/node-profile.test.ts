@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import pino from "pino";
+import { type ApiBackend, buildApi } from "../../node/api/index.ts";
+import { loadConfig, parseSetFlags } from "../../node/config/index.ts";
+import { fetchCpuProfile, profilingSets } from "../../scripts/bench/node-profile.ts";
+import { REPO } from "./run.ts";
+
+const limits = {
+  maxConnections: 16,
+  maxInflightPerConnection: 4,
+  maxInflight: 8,
+  maxBodyBytesInFlight: 16384,
+  requestTimeoutMs: 2000,
+  headersTimeoutMs: 1000,
+  idleTimeoutMs: 5000,
+  keepAliveTimeoutMs: 1000,
+  metricsCacheMs: 1000,
+  maxEventLoopDelayMs: 0,
+  maxEventLoopUtilization: 1,
+};
+
+async function api(cpuProfileMaxSeconds: number) {
+  const app = buildApi({} as ApiBackend, {
+    host: "127.0.0.1",
+    port: 0,
+    maxBodyBytes: 4096,
+    maxTxBytes: 100,
+    maxTxsPerRequest: 10,
+    limits,
+    logger: pino({ level: "silent" }),
+    cpuProfileMaxSeconds,
+  });
+  const url = await app.listen({ host: "127.0.0.1", port: 0 });
+  return { app, url };
+}
+
+test("--profile's overrides turn the route on and pass the config schema; without --profile there are none", () => {
+  assert.deepEqual(profilingSets(false), []);
+  const sets = profilingSets(true);
+  const config = loadConfig({ home: REPO, file: null, env: {}, overrides: parseSetFlags(sets) });
+  assert.ok(config.api.cpuProfileMaxSeconds >= 10);
+  // The user's --set comes after the bench's, and wins.
+  const off = loadConfig({
+    home: REPO,
+    file: null,
+    env: {},
+    overrides: parseSetFlags([...sets, "api.cpuProfileMaxSeconds=0"]),
+  });
+  assert.equal(off.api.cpuProfileMaxSeconds, 0);
+});
+
+test("the bench fetches a profile of a running node over HTTP, and names the status when it cannot", async () => {
+  const on = await api(5);
+  try {
+    const profile = JSON.parse(await fetchCpuProfile(on.url, 1));
+    assert.ok(Array.isArray(profile.nodes) && profile.nodes.length > 0);
+    assert.ok(Array.isArray(profile.samples));
+  } finally {
+    await on.app.close();
+  }
+  const off = await api(0);
+  try {
+    await assert.rejects(fetchCpuProfile(off.url, 1), /cpu-profile: 404 .*api\.cpuProfileMaxSeconds/);
+  } finally {
+    await off.app.close();
+  }
+});
