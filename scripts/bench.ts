@@ -366,9 +366,8 @@ async function benchRun(opts: BenchOptions, slot: ClusterSlot, runNo: number): P
 
 /**
  * Profiles node0 as it runs (GET /debug/cpu-profile: no restart, so its code
- * is as warm as its peers') over the first `seconds` of a load at `rate`,
- * keeps the profile as `keepAs` and summarizes it. A node restarted under
- * `--cpu-prof` for this spent its first minute compiling (README "Benchmark").
+ * is as warm as its peers', README "Benchmark") over the first `seconds` of a
+ * load at `rate`, keeps the profile as `keepAs` and summarizes it.
  */
 async function profileNode0(
   cluster: LocalCluster,
@@ -377,10 +376,17 @@ async function profileNode0(
   keepAs: string,
   binary: boolean,
 ): Promise<ProfileSummary> {
-  const profile = fetchCpuProfile(cluster.node("node0").apiUrl, seconds);
-  // The rejection is awaited below, after the load.
+  const cancel = new AbortController();
+  const profile = fetchCpuProfile(cluster.node("node0").apiUrl, seconds, cancel.signal);
+  // Its rejection is awaited after the load; until then this keeps it from counting as unhandled.
   profile.catch(() => {});
-  await runLoad({ apis: apisOf(cluster), rateTps: rate, durationS: seconds, drainS: 5, binary });
+  try {
+    await runLoad({ apis: apisOf(cluster), rateTps: rate, durationS: seconds, drainS: 5, binary });
+  } catch (err) {
+    // A load that failed leaves node0 profiling for nothing: disconnecting ends it.
+    cancel.abort();
+    throw err;
+  }
   const json = await profile;
   mkdirSync(dirname(keepAs), { recursive: true });
   writeFileSync(keepAs, json);

@@ -24,7 +24,8 @@ export interface ApiLimits {
   /**
    * While the event loop runs later than this (ms) and the API is busy
    * (SHED_MIN_INFLIGHT requests in flight), requests get 503 (except GET
-   * /health and GET /metrics), so API work cannot starve the protocol; 0 turns it off.
+   * /health, GET /metrics and GET /debug/cpu-profile), so API work cannot
+   * starve the protocol; 0 turns it off.
    */
   maxEventLoopDelayMs: number;
   /**
@@ -43,8 +44,12 @@ export interface LoopState {
   busy(): number;
 }
 
-/** Routes answered even while the event loop is late or busy: cheap, and what an operator watches. */
-const NEVER_SHED = new Set(["/health", "/metrics"]);
+/**
+ * Routes answered even while the event loop is late or busy: cheap, and what
+ * an operator watches; and the CPU profile, which an operator wants most
+ * when the node is busy (one at a time, loopback only: it cannot flood).
+ */
+const NEVER_SHED = new Set(["/health", "/metrics", "/debug/cpu-profile"]);
 /**
  * Requests are shed for the event loop (late or busy) only while at least
  * this many are in flight: the API must be busy for the loop's state to be

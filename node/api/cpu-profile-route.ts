@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { CpuProfiler, ProfilerBusy } from "./cpu-profile.ts";
@@ -11,13 +12,16 @@ const SECONDS = /^[0-9]{1,6}$/;
 
 /**
  * `GET /debug/cpu-profile?seconds=N`: samples the running node for N
- * seconds (1 to api.cpuProfileMaxSeconds, 10 by default) and answers with
- * the V8 CPU profile as JSON: save it as a `.cpuprofile` file for Chrome's
- * DevTools, or summarize it with `node scripts/bench/cpu-profile.ts`.
- * Off by default (api.cpuProfileMaxSeconds = 0: the route answers 404
- * saying how to turn it on): a profile names every function the node runs
- * and costs CPU while it runs. One profile at a time (409 while one runs);
- * closing the server ends a profile in progress early.
+ * seconds (1 to api.cpuProfileMaxSeconds; 10, or the maximum if lower, when
+ * absent) and answers with the V8 CPU profile as JSON: save it as a
+ * `.cpuprofile` file for Chrome's DevTools, or summarize it with
+ * `node scripts/bench/cpu-profile.ts`.
+ *
+ * Off by default (api.cpuProfileMaxSeconds = 0: 404 saying how to turn it
+ * on), and served to loopback clients only (403 otherwise), though the API
+ * may listen wider to take txs: a profile names every function and file the
+ * node runs, and costs CPU while it runs. One profile at a time (409 while
+ * one runs); a client that disconnects, or the server closing, ends it early.
  */
 export function registerCpuProfileRoute(app: FastifyInstance, maxSeconds: number, log: Logger): void {
   const profiler = new CpuProfiler();
@@ -27,23 +31,43 @@ export function registerCpuProfileRoute(app: FastifyInstance, maxSeconds: number
     if (maxSeconds === 0) {
       throw new HttpError(404, "CPU profiling is off: set api.cpuProfileMaxSeconds above 0 to turn it on");
     }
+    const from = req.raw.socket?.remoteAddress ?? "";
+    if (!isLoopback(from)) {
+      throw new HttpError(403, `the CPU profile is served to loopback clients only, not to ${from || "this client"}`);
+    }
     const seconds = parseSeconds((req.query as { seconds?: unknown }).seconds, maxSeconds);
-    if (profiler.running) throw new HttpError(409, new ProfilerBusy().message);
-    // The answer comes after the profile: the socket must not count as idle meanwhile.
-    // (An injected request, as in the tests, has no real socket to set.)
-    const socket = req.raw.socket as { setTimeout?: (ms: number) => unknown } | undefined;
-    socket?.setTimeout?.(seconds * 1000 + SOCKET_SLACK_MS);
-    log.info({ seconds }, "CPU profile started");
-    let profile: Awaited<ReturnType<CpuProfiler["take"]>>;
+    const gone = new AbortController();
+    reply.raw.once("close", () => {
+      if (!reply.raw.writableFinished) gone.abort();
+    });
+    let pending: ReturnType<CpuProfiler["take"]>;
     try {
-      profile = await profiler.take(seconds, closing.signal);
+      pending = profiler.take(seconds, AbortSignal.any([closing.signal, gone.signal]));
     } catch (err) {
       if (err instanceof ProfilerBusy) throw new HttpError(409, err.message);
       throw err;
     }
-    log.info({ seconds, samples: profile.samples?.length ?? 0 }, "CPU profile taken");
+    // The answer comes after the profile: the socket must not count as idle meanwhile
+    // (an injected request, as in the tests, has no real socket to set).
+    const socket = req.raw.socket as { setTimeout?: (ms: number) => unknown } | undefined;
+    socket?.setTimeout?.(seconds * 1000 + SOCKET_SLACK_MS);
+    log.info({ seconds }, "CPU profile started");
+    const profile = await pending;
+    const samples = profile.samples?.length ?? 0;
+    if (gone.signal.aborted) {
+      log.info({ seconds, samples }, "CPU profile ended early: the client went away");
+      return reply;
+    }
+    log.info({ seconds, samples }, "CPU profile taken");
     return reply.header("Content-Type", "application/json; charset=utf-8").send(profile);
   });
+}
+
+/** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 addresses. */
+export function isLoopback(address: string): boolean {
+  const v4 = address.startsWith("::ffff:") ? address.slice(7) : address;
+  if (isIP(v4) === 4) return v4.startsWith("127.");
+  return address === "::1";
 }
 
 function parseSeconds(raw: unknown, maxSeconds: number): number {

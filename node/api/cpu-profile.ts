@@ -1,15 +1,15 @@
-import { Session } from "node:inspector/promises";
+import type { Session } from "node:inspector/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /**
  * CPU profiles of the running node (GET /debug/cpu-profile), taken in
  * process through Node's inspector: no port is opened and the node is not
- * restarted, so the profile shows the node as it runs, with its code
- * already optimized. A profile of a restarted node (`node --cpu-prof`)
- * spends its first minutes compiling: on a loaded 2-core VM, V8's compiler
- * threads still took 11% of a node's CPU 30 s after a start, 4% after 80 s.
+ * restarted, so the profile shows the node as it runs, its code already
+ * optimized (a node just started spends its first minutes under load
+ * compiling: README "Benchmark").
  *
- * One profile at a time: each costs the sampler's overhead while it runs.
+ * One profile at a time: each costs the sampler's overhead while it runs,
+ * and the answer is built on the event loop when it ends.
  */
 
 /** V8's sampling interval, the same as `node --cpu-prof`'s default. */
@@ -33,35 +33,39 @@ export class ProfilerBusy extends Error {
 export class CpuProfiler {
   #running = false;
 
-  get running(): boolean {
-    return this.#running;
-  }
-
   /**
-   * Samples this process for `seconds` and returns the profile. Throws
-   * ProfilerBusy when one is already being taken; `signal` ends the wait
-   * early (the node is stopping): the profile then covers the time until
-   * then.
+   * Starts sampling this process for `seconds`; the promise gives the
+   * profile. Throws ProfilerBusy at once (not through the promise) while
+   * another profile runs. `signal` ends the profile early (the client left,
+   * the node is stopping): it then covers the time until then.
    */
-  async take(seconds: number, signal?: AbortSignal): Promise<CpuProfileJson> {
+  take(seconds: number, signal: AbortSignal): Promise<CpuProfileJson> {
     if (this.#running) throw new ProfilerBusy();
     this.#running = true;
-    const session = new Session();
+    return this.#sample(seconds, signal).finally(() => {
+      this.#running = false;
+    });
+  }
+
+  async #sample(seconds: number, signal: AbortSignal): Promise<CpuProfileJson> {
+    // Loaded when first used: a Node built without the inspector still runs the node.
+    const { Session } = await import("node:inspector/promises");
+    const session: Session = new Session();
+    session.connect();
     try {
-      session.connect();
       await session.post("Profiler.enable");
       await session.post("Profiler.setSamplingInterval", { interval: SAMPLING_INTERVAL_US });
       await session.post("Profiler.start");
       try {
-        await sleep(seconds * 1000, undefined, signal === undefined ? {} : { signal });
+        await sleep(seconds * 1000, undefined, { signal });
       } catch {
         // Aborted: stop now and hand back what was sampled.
       }
       const { profile } = await session.post("Profiler.stop");
       return profile as CpuProfileJson;
     } finally {
+      // Also stops a profile that a failed step left running.
       session.disconnect();
-      this.#running = false;
     }
   }
 }

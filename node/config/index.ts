@@ -15,6 +15,7 @@ export {
   LOG_LEVELS,
   type LogFormat,
   type LogLevel,
+  MAX_CPU_PROFILE_SECONDS,
   SECTIONS,
   type SectionName,
 } from "./schema.ts";

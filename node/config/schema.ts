@@ -26,6 +26,13 @@ const MiB = 1024 * 1024;
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 export const LOG_FORMATS = ["json", "pretty"] as const;
+/**
+ * The longest CPU profile api.cpuProfileMaxSeconds allows: under the 300 s
+ * an HTTP client such as Node's fetch waits for response headers (which
+ * come after the profile), and about 240,000 samples at 1 ms, a few MB of
+ * JSON built on the event loop when the profile ends.
+ */
+export const MAX_CPU_PROFILE_SECONDS = 240;
 
 export const ConfigSchema = z
   .object({
@@ -75,7 +82,7 @@ export const ConfigSchema = z
         maxEventLoopUtilization: numberKey(0.1, 1),
         maxEventStreams: intKey(0, 10_000, " (0 = GET /events refused)"),
         eventBufferEvents: intKey(1, 100_000),
-        cpuProfileMaxSeconds: intKey(0, 600, " (0 = GET /debug/cpu-profile off)"),
+        cpuProfileMaxSeconds: intKey(0, MAX_CPU_PROFILE_SECONDS, " (0 = GET /debug/cpu-profile off)"),
       })
       .strict(),
     consensus: z

@@ -62,8 +62,9 @@ export function areaOf(url: string, functionName: string): string {
 
 /**
  * Self and inclusive time per function and area. With a window, only the
- * samples taken in it count: the bench profiles a node it restarted, and its
- * start-up (recovery, the deep check of recent blocks) is not the load's cost.
+ * samples taken in it count: a node profiled from its start (`npm run devnet
+ * -- restart N --cpu-prof`) spends its first seconds on recovery and the deep
+ * check of recent blocks, which are not the load's cost.
  */
 export function summarizeProfile(profile: CpuProfile, top = 20, window?: ProfileWindow): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -141,7 +142,7 @@ export function summarizeProfile(profile: CpuProfile, top = 20, window?: Profile
 export function formatProfile(s: ProfileSummary): string {
   const pct = (x: number) => `${(100 * x).toFixed(1).padStart(5)}%`;
   const lines = [
-    `profile: ${s.window ? `${(s.window.fromMs / 1000).toFixed(1)}-${(s.window.toMs / 1000).toFixed(1)} s of the process's life (the load), ` : ""}${(s.totalMs / 1000).toFixed(1)} s sampled, busy ${(s.busyMs / 1000).toFixed(1)} s (${pct(s.totalMs > 0 ? s.busyMs / s.totalMs : 0).trim()}), idle ${(s.idleMs / 1000).toFixed(1)} s`,
+    `profile: ${s.window ? `${windowText(s.window)}, ` : ""}${(s.totalMs / 1000).toFixed(1)} s sampled, busy ${(s.busyMs / 1000).toFixed(1)} s (${pct(s.totalMs > 0 ? s.busyMs / s.totalMs : 0).trim()}), idle ${(s.idleMs / 1000).toFixed(1)} s`,
     "self time by area (share of busy time):",
     ...s.areas.map((a) => `  ${pct(a.share)}  ${a.selfMs.toFixed(0).padStart(7)} ms  ${a.area}`),
     "top functions by self time:",
@@ -152,6 +153,14 @@ export function formatProfile(s: ProfileSummary): string {
   return lines.join("\n");
 }
 
+/** "2.0-6.0 s into the profile", or "from 2.0 s into the profile" for a window open at its end. */
+function windowText(w: ProfileWindow): string {
+  const from = (w.fromMs / 1000).toFixed(1);
+  return Number.isFinite(w.toMs)
+    ? `${from}-${(w.toMs / 1000).toFixed(1)} s into the profile`
+    : `from ${from} s into the profile`;
+}
+
 export function readProfile(file: string): CpuProfile {
   const p = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
   if (!Array.isArray(p.nodes) || !Array.isArray(p.samples) || !Array.isArray(p.timeDeltas)) {
@@ -160,21 +169,26 @@ export function readProfile(file: string): CpuProfile {
   return p;
 }
 
-const USAGE = `usage: node scripts/bench/cpu-profile.ts FILE.cpuprofile [--top N]
-  Summarizes a V8 CPU profile (what node --cpu-prof writes, or the bench's --profile):
+const USAGE = `usage: node scripts/bench/cpu-profile.ts FILE.cpuprofile [--top N] [--from S] [--to S]
+  Summarizes a V8 CPU profile (GET /debug/cpu-profile, node --cpu-prof, or the bench's --profile):
   busy and idle time, self time by package, the top N functions by self time
   (default 20) and the project's functions by inclusive time.
+  --from S / --to S: only the samples taken that many seconds into the profile (say, to
+  leave out the start-up of a node profiled with npm run devnet -- restart N --cpu-prof).
 `;
 
 if (import.meta.main) {
   const cli = { script: "cpu-profile", usage: USAGE };
   const { values, positionals } = parseScriptCommand({
     ...cli,
-    options: { top: { type: "string" } },
+    options: { top: { type: "string" }, from: { type: "string" }, to: { type: "string" } },
     allowPositionals: true,
   });
   if (positionals.length !== 1) usageExit(cli.script, USAGE, "give exactly one profile file");
   const top = values.top === undefined ? 20 : optionValue(cli, () => positiveInteger("top", values.top!));
+  const fromS = values.from === undefined ? 0 : optionValue(cli, () => seconds("from", values.from!));
+  const toS = values.to === undefined ? Number.POSITIVE_INFINITY : optionValue(cli, () => seconds("to", values.to!));
+  if (!(toS > fromS)) usageExit(cli.script, USAGE, `--to ${values.to} must be after --from ${values.from ?? 0}`);
   let profile: CpuProfile;
   try {
     profile = readProfile(positionals[0]!);
@@ -183,5 +197,15 @@ if (import.meta.main) {
     process.stderr.write(`cpu-profile: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  process.stdout.write(`${formatProfile(summarizeProfile(profile, top))}\n`);
+  const window =
+    values.from === undefined && values.to === undefined ? undefined : { fromMs: fromS * 1000, toMs: toS * 1000 };
+  process.stdout.write(`${formatProfile(summarizeProfile(profile, top, window))}\n`);
+}
+
+/** A time in seconds from the profile's start (0 or more). */
+function seconds(name: string, text: string): number {
+  const v = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !Number.isFinite(v))
+    throw new Error(`--${name} ${text}: expected seconds (0 or more)`);
+  return v;
 }

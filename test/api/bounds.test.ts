@@ -121,11 +121,12 @@ async function busyRequests(port: number, count: number): Promise<Socket[]> {
   return sockets;
 }
 
-test("while the event loop runs late and the API is busy, requests get 503 + Retry-After (health and metrics still answered); then served again", async () => {
+test("while the event loop runs late and the API is busy, requests get 503 + Retry-After (health, metrics and the CPU profile still answered); then served again", async () => {
   const rejected: string[] = [];
   const app = buildApi(backend({ n: 0 }), {
     ...opts({ maxEventLoopDelayMs: 100, maxEventLoopUtilization: 1, metricsCacheMs: 0, requestTimeoutMs: 60_000 }),
     onRejected: (r: string) => rejected.push(r),
+    cpuProfileMaxSeconds: 1,
   });
   const url = new URL(await app.listen({ host: "127.0.0.1", port: 0 }));
   const busy: Socket[] = [];
@@ -142,6 +143,12 @@ test("while the event loop runs late and the API is busy, requests get 503 + Ret
     assert.deepEqual(rejected, ["event_loop_delay"]);
     assert.match(await rawGet(port, "/health", 400), /^HTTP\/1.1 200/, "health is never shed");
     assert.match(await rawGet(port, "/metrics", 400), /^HTTP\/1.1 200/, "metrics are never shed");
+    // Reaching the route's own check (a 400 for seconds=0) means it was admitted.
+    assert.match(
+      await rawGet(port, "/debug/cpu-profile?seconds=0", 400),
+      /^HTTP\/1.1 400/,
+      "the profile is never shed",
+    );
     // Served again once the loop is on time (a liveness bound: a loaded machine can make it late too).
     let again = "";
     for (const t0 = Date.now(); Date.now() - t0 < 5000 && !again.startsWith("HTTP/1.1 200"); ) {

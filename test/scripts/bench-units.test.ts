@@ -204,7 +204,7 @@ test("CPU profile summary: self time per function and per area, idle excluded fr
       ["decrypt x.js:10", 2],
     ],
   );
-  assert.match(formatProfile(w), /^profile: 0\.0-0\.0 s of the process's life \(the load\), 0\.0 s sampled/);
+  assert.match(formatProfile(w), /^profile: 0\.0-0\.0 s into the profile, 0\.0 s sampled/);
   assert.equal(areaOf("", "(program)"), "(program)");
 });
 

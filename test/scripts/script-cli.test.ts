@@ -80,6 +80,9 @@ test("a bad option value is a usage error that names the option", async () => {
     ["measure-catchup", ["--target", "moon"], /--target moon: observer, validator or both/],
     ["measure-catchup-direct", [], /give --build FILE or --history FILE/],
     ["dockerfile-lint", ["/no/such/Dockerfile"], /no such file/],
+    ["bench/cpu-profile", ["--top", "x", "a.cpuprofile"], /--top x: expected a positive integer/],
+    ["bench/cpu-profile", ["--from", "5", "--to", "2", "a.cpuprofile"], /--to 2 must be after --from 5/],
+    ["bench/cpu-profile", [], /give exactly one profile file/],
   ];
   await eachLimited(cases, 4, async ([name, args, message]) => {
     const res = await script(name, args);
