@@ -49,6 +49,11 @@ export interface ProfileSummary {
   areas: { area: string; selfMs: number; share: number }[];
 }
 
+/** A native function without a name (V8's pseudo-frames, "(program)" and the like, have one). */
+function isUnnamedNative(node: ProfileNode | undefined): boolean {
+  return node !== undefined && node.callFrame.url === "" && node.callFrame.functionName === "";
+}
+
 /** Where a function lives: an npm package, a folder of node/, a Node internal or a V8 pseudo-frame. */
 export function areaOf(url: string, functionName: string): string {
   if (url === "") return functionName.startsWith("(") ? functionName : "(native)";
@@ -57,6 +62,7 @@ export function areaOf(url: string, functionName: string): string {
   const ours = /\/(node|scripts)\/([^/]+)\//.exec(url);
   if (ours) return `${ours[1]}/${ours[2]}`;
   if (url.startsWith("node:")) return url.split("/")[0]!;
+  if (url.startsWith("wasm://")) return "(wasm)";
   return url.split("/").at(-1) ?? url;
 }
 
@@ -76,12 +82,18 @@ export function summarizeProfile(profile: CpuProfile, top = 20, window?: Profile
     if (window !== undefined && (atUs < window.fromMs * 1000 || atUs >= window.toMs * 1000)) return;
     selfUs.set(id, (selfUs.get(id) ?? 0) + deltaUs);
   });
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const fns = new Map<string, { name: string; area: string; us: number }>();
   const areas = new Map<string, number>();
   let idleUs = 0;
   let totalUs = 0;
   for (const [id, us] of selfUs) {
-    const node = byId.get(id);
+    // An unnamed native frame (a binding such as classic-level's batch write,
+    // as an in-process profile shows it) counts for the function that called it.
+    let at = id;
+    while (isUnnamedNative(byId.get(at)) && parent.has(at)) at = parent.get(at)!;
+    const node = byId.get(at);
     if (!node) continue;
     totalUs += us;
     const { functionName, url, lineNumber } = node.callFrame;
@@ -99,8 +111,6 @@ export function summarizeProfile(profile: CpuProfile, top = 20, window?: Profile
     areas.set(area, (areas.get(area) ?? 0) + us);
   }
   // Inclusive time of our own functions: each sample counts once for every distinct node/ function on its stack.
-  const parent = new Map<number, number>();
-  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const inclusive = new Map<string, { name: string; area: string; us: number }>();
   for (const [id, us] of selfUs) {
     const seen = new Set<string>();
@@ -145,7 +155,7 @@ export function formatProfile(s: ProfileSummary): string {
     `profile: ${s.window ? `${windowText(s.window)}, ` : ""}${(s.totalMs / 1000).toFixed(1)} s sampled, busy ${(s.busyMs / 1000).toFixed(1)} s (${pct(s.totalMs > 0 ? s.busyMs / s.totalMs : 0).trim()}), idle ${(s.idleMs / 1000).toFixed(1)} s`,
     "self time by area (share of busy time):",
     ...s.areas.map((a) => `  ${pct(a.share)}  ${a.selfMs.toFixed(0).padStart(7)} ms  ${a.area}`),
-    "top functions by self time:",
+    "top functions by self time (an unnamed native call counts for its caller):",
     ...s.functions.map((f) => `  ${pct(f.share)}  ${f.selfMs.toFixed(0).padStart(7)} ms  ${f.name}  [${f.area}]`),
     "the project's functions by inclusive time (self + callees):",
     ...s.ownInclusive.map((f) => `  ${pct(f.share)}  ${f.selfMs.toFixed(0).padStart(7)} ms  ${f.name}  [${f.area}]`),

@@ -206,6 +206,39 @@ test("CPU profile summary: self time per function and per area, idle excluded fr
   );
   assert.match(formatProfile(w), /^profile: 0\.0-0\.0 s into the profile, 0\.0 s sampled/);
   assert.equal(areaOf("", "(program)"), "(program)");
+  assert.equal(areaOf("wasm://wasm/20831a12", "f"), "(wasm)");
+});
+
+test("CPU profile summary: an unnamed native call (a binding, as an in-process profile shows it) counts for its caller", () => {
+  const frame = (functionName: string, url: string) => ({ functionName, url, lineNumber: 13 });
+  const profile: CpuProfile = {
+    nodes: [
+      { id: 1, callFrame: frame("(root)", ""), children: [2, 5] },
+      { id: 2, callFrame: frame("_put", "file:///r/node_modules/classic-level/chained-batch.js"), children: [3] },
+      { id: 3, callFrame: frame("", ""), children: [4] },
+      { id: 4, callFrame: frame("", "") },
+      { id: 5, callFrame: frame("writev", "") },
+    ],
+    samples: [3, 4, 2, 5],
+    timeDeltas: [1000, 2000, 1000, 4000],
+    startTime: 0,
+    endTime: 8000,
+  };
+  const s = summarizeProfile(profile, 10);
+  assert.deepEqual(
+    s.functions.map((f) => [f.name, f.area, f.selfMs]),
+    [
+      ["_put chained-batch.js:14", "classic-level", 4],
+      ["writev", "(native)", 4],
+    ],
+  );
+  assert.deepEqual(
+    s.areas.map((a) => [a.area, a.selfMs]),
+    [
+      ["classic-level", 4],
+      ["(native)", 4],
+    ],
+  );
 });
 
 test("measureFsync times write+fsync of 4 KiB blocks and removes its file", () => {
