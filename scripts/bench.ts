@@ -30,9 +30,9 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import { loadConfig, parseSetFlags } from "../node/config/index.ts";
+import { loadConfig, MAX_CPU_PROFILE_SECONDS, parseSetFlags } from "../node/config/index.ts";
 import { formatProfile, type ProfileSummary, readProfile, summarizeProfile } from "./bench/cpu-profile.ts";
-import { fetchCpuProfile, MAX_PROFILE_SECONDS, profilingSets } from "./bench/node-profile.ts";
+import { fetchCpuProfile, profilingSets } from "./bench/node-profile.ts";
 import { latencyRate, type PeakPlan, searchPeak, shortfall } from "./bench/peak-search.ts";
 import { ProcSampler } from "./bench/proc-sampler.ts";
 import { measureFsync, measureStreamThroughput } from "./bench/raw-limits.ts";
@@ -449,7 +449,7 @@ async function main(): Promise<void> {
         profile = await profileNode0(
           await slot.get(profileRate),
           profileRate,
-          Math.min(MAX_PROFILE_SECONDS, Math.max(10, opts.stepSeconds)),
+          Math.min(MAX_CPU_PROFILE_SECONDS, Math.max(10, opts.stepSeconds)),
           keepAs,
           opts.binary,
         );

@@ -5,9 +5,6 @@
  */
 import { MAX_CPU_PROFILE_SECONDS } from "../../node/config/index.ts";
 
-/** The longest profile the bench can ask for (the config schema's bound). */
-export const MAX_PROFILE_SECONDS = MAX_CPU_PROFILE_SECONDS;
-
 /** How long after the profile's end the bench waits for the node to answer with it. */
 const ANSWER_SLACK_S = 30;
 
@@ -16,7 +13,7 @@ const ANSWER_SLACK_S = 30;
  * the caller puts the user's --set after them, so the user's value wins.
  */
 export function profilingSets(profile: boolean): string[] {
-  return profile ? [`api.cpuProfileMaxSeconds=${MAX_PROFILE_SECONDS}`] : [];
+  return profile ? [`api.cpuProfileMaxSeconds=${MAX_CPU_PROFILE_SECONDS}`] : [];
 }
 
 /**

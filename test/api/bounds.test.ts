@@ -2,9 +2,8 @@
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { test } from "node:test";
-import pino from "pino";
 import { type ApiBackend, buildApi, SHED_MIN_INFLIGHT } from "../../node/api/index.ts";
-import { defaultConfig } from "../../node/config/index.ts";
+import { apiOptions } from "./options.ts";
 
 function backend(renders: { n: number }): ApiBackend {
   return {
@@ -33,15 +32,7 @@ function backend(renders: { n: number }): ApiBackend {
   };
 }
 
-const opts = (limits: Partial<ReturnType<typeof defaultConfig>["api"]> = {}) => ({
-  host: "127.0.0.1",
-  port: 0,
-  maxBodyBytes: 4096,
-  maxTxBytes: 100,
-  maxTxsPerRequest: 10,
-  limits: { ...defaultConfig().api, ...limits },
-  logger: pino({ level: "silent" }),
-});
+const opts = apiOptions;
 
 test("GET /metrics is rendered at most once per interval", async () => {
   const renders = { n: 0 };

@@ -1,33 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import pino from "pino";
 import { isLoopback } from "../../node/api/cpu-profile-route.ts";
 import { type ApiBackend, buildApi } from "../../node/api/index.ts";
+import { apiOptions } from "./options.ts";
 
 // The route never reads the backend.
 const backend = {} as ApiBackend;
 
-const base = {
-  host: "127.0.0.1",
-  port: 0,
-  maxBodyBytes: 4096,
-  maxTxBytes: 100,
-  maxTxsPerRequest: 10,
-  limits: {
-    maxConnections: 16,
-    maxInflightPerConnection: 4,
-    maxInflight: 8,
-    maxBodyBytesInFlight: 16384,
-    requestTimeoutMs: 2000,
-    headersTimeoutMs: 1000,
-    idleTimeoutMs: 5000,
-    keepAliveTimeoutMs: 1000,
-    metricsCacheMs: 1000,
-    maxEventLoopDelayMs: 0,
-    maxEventLoopUtilization: 1,
-  },
-  logger: pino({ level: "silent" }),
-};
+// Shedding for the event loop off: these tests keep the loop busy on purpose.
+const base = apiOptions({ maxEventLoopDelayMs: 0, maxEventLoopUtilization: 1 });
 
 /** Keeps the event loop busy in slices until `done` settles, so the sampler has JavaScript to see. */
 async function spin(done: Promise<unknown>): Promise<void> {

@@ -1,36 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import pino from "pino";
 import { type ApiBackend, buildApi } from "../../node/api/index.ts";
-import { loadConfig, parseSetFlags } from "../../node/config/index.ts";
-import { fetchCpuProfile, MAX_PROFILE_SECONDS, profilingSets } from "../../scripts/bench/node-profile.ts";
+import { loadConfig, MAX_CPU_PROFILE_SECONDS, parseSetFlags } from "../../node/config/index.ts";
+import { fetchCpuProfile, profilingSets } from "../../scripts/bench/node-profile.ts";
+import { apiOptions } from "../api/options.ts";
 import { REPO } from "./run.ts";
 
-const limits = {
-  maxConnections: 16,
-  maxInflightPerConnection: 4,
-  maxInflight: 8,
-  maxBodyBytesInFlight: 16384,
-  requestTimeoutMs: 2000,
-  headersTimeoutMs: 1000,
-  idleTimeoutMs: 5000,
-  keepAliveTimeoutMs: 1000,
-  metricsCacheMs: 1000,
-  maxEventLoopDelayMs: 0,
-  maxEventLoopUtilization: 1,
-};
-
 async function api(cpuProfileMaxSeconds: number) {
-  const app = buildApi({} as ApiBackend, {
-    host: "127.0.0.1",
-    port: 0,
-    maxBodyBytes: 4096,
-    maxTxBytes: 100,
-    maxTxsPerRequest: 10,
-    limits,
-    logger: pino({ level: "silent" }),
-    cpuProfileMaxSeconds,
-  });
+  const app = buildApi({} as ApiBackend, apiOptions({}, { cpuProfileMaxSeconds }));
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
   return { app, url };
 }
@@ -39,7 +16,7 @@ test("--profile's overrides turn the route on and pass the config schema; withou
   assert.deepEqual(profilingSets(false), []);
   const sets = profilingSets(true);
   const config = loadConfig({ home: REPO, file: null, env: {}, overrides: parseSetFlags(sets) });
-  assert.equal(config.api.cpuProfileMaxSeconds, MAX_PROFILE_SECONDS);
+  assert.equal(config.api.cpuProfileMaxSeconds, MAX_CPU_PROFILE_SECONDS);
   // The user's --set comes after the bench's, and wins.
   const off = loadConfig({
     home: REPO,
