@@ -19,7 +19,9 @@ import { firstLineTime, scanSignatures } from "./scan.ts";
  * instances (node0 and standby0) over 3 redis-servers, under load. Each
  * forced failover hits the current leader, alternating kill -9 (then a
  * restart: it comes back as a standby) and SIGSTOP past its lease (then
- * SIGCONT: its held messages must fail fencing and it must step down).
+ * SIGCONT: its held messages must fail fencing and it must step down;
+ * then both instances are offered a tx at one moment, which only a second
+ * signer turns into a conflicting lane block).
  * Afterwards: conflicting signatures by validator 0's key among everything
  * the other validators received and the instances sent, finalized block
  * hashes compared across nodes, the longest finalization stall, and the
@@ -78,6 +80,9 @@ export interface FailoverResult {
 const WAIT_MS = 60_000;
 /** Deadline of one load request (a tx batch answers in milliseconds). */
 const LOAD_REQUEST_TIMEOUT_MS = 1_000;
+/** After each thaw: how many times both instances are offered a tx at one moment, and how far apart (a lane block finalizes within it at this load). */
+const OFFER_BOTH_ROUNDS = 5;
+const OFFER_BOTH_GAP_MS = 400;
 
 export async function runFailover(opts: FailoverOptions): Promise<FailoverResult> {
   const log = opts.log ?? (() => {});
@@ -209,6 +214,7 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
         const pausedFor = Date.now() - t0;
         if (pausedFor < leaseTtlMs + 500) await sleep(leaseTtlMs + 500 - pausedFor);
         c.resume(leader);
+        await offerBoth(n, leader, next);
       }
       failovers.push({ n, kind, from: leader.name, to: next.name, epoch: newStatus.ha!.epoch, takeoverMs });
       log(
@@ -217,6 +223,34 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
       // The chain goes on under the new leader before the next fault.
       const base = (await others[0]!.status())?.finalizedIndex ?? 0;
       await c.waitFinalized(others[0]!, base + 2, WAIT_MS);
+    }
+
+    /**
+     * After a thaw the two instances both hold the key, and the thawed one
+     * held a lease it lost while frozen. Each is offered its own tx at one
+     * moment, a few times over. An instance that still signs makes a lane
+     * block at the number the other makes one (both lanes idle, or both
+     * batching to one deadline): with fencing the thawed instance has
+     * stepped down and signs nothing, so the fenced run shows the stimulus
+     * is harmless; without fencing this is the conflict the negative control
+     * must show. Before, that control waited for validator 0 to propose
+     * while both signed, and a loaded CI run saw no conflict in ten pauses.
+     */
+    async function offerBoth(n: number, thawed: ClusterNode, leader: ClusterNode): Promise<void> {
+      // The thawed instance catches up with the chain first (as a standby, or unfenced as a second signer).
+      const target = (await others[0]!.status().catch(() => null))?.finalizedIndex ?? 0;
+      await c.waitFinalized(thawed, target, WAIT_MS);
+      for (let round = 1; round <= OFFER_BOTH_ROUNDS; round++) {
+        await Promise.all(
+          [thawed, leader].map((i) =>
+            postJson(`${i.apiUrl}/txs`, { txs: [`both-${n}-${round}=${i.name}`] }, LOAD_REQUEST_TIMEOUT_MS).catch(
+              () => null,
+            ),
+          ),
+        );
+        await sleep(OFFER_BOTH_GAP_MS);
+        if (opts.stopAtConflict && conflictShown()) return;
+      }
     }
 
     stop = true;

@@ -43,16 +43,13 @@ test("negative control: with fencing disabled, a paused leader that resumes sign
   timeout: NEGATIVE_CONTROL_TIMEOUT_MS,
 }, async () => {
   // Whether a thawed leader signs something its successor signed differently
-  // depends on timing (a lane block of its own mempool, a vote it held), so
-  // the run alternates pauses with kills and stops at the first conflict.
-  // Fewer failovers missed in loaded full-suite runs: 2 once, 5 once (after
-  // the leader began to wait for in-flight lane certificates before
-  // proposing, consensus.proposeGatherMs, which narrows one of the races)
-  // and 10 (five pauses) once. Twenty allow ten pauses; a failover took up
-  // to 12 s in a loaded run, hence the longer timeout. Giving the leader txs
-  // just before each pause (so it is frozen holding an unsigned lane block)
-  // did not make the first pause conflict: in 7 runs the conflict came at
-  // pause 1, 1, 3, 3, 4, 4 and 5.
+  // depends on timing. It used to rest on validator 0 proposing while both
+  // instances signed, and a loaded CI run once saw no conflict in ten pauses.
+  // Now both instances are offered a tx at one moment after every thaw (run.ts
+  // offerBoth), so a second signer makes a lane block at its successor's
+  // number: in 7 runs (3 of them beside two busy loops) the conflict showed
+  // at the first pause. The run alternates pauses with kills and stops at the
+  // first conflict; twenty failovers are the bound.
   const r = await runFailover({
     count: 20,
     fencing: false,
