@@ -236,13 +236,13 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverResult
      * must show. Before, that control waited for validator 0 to propose
      * while both signed, and a loaded CI run saw no conflict in ten pauses.
      */
-    async function offerBoth(n: number, thawed: ClusterNode, leader: ClusterNode): Promise<void> {
+    async function offerBoth(n: number, thawed: ClusterNode, successor: ClusterNode): Promise<void> {
       // The thawed instance catches up with the chain first (as a standby, or unfenced as a second signer).
       const target = (await others[0]!.status().catch(() => null))?.finalizedIndex ?? 0;
       await c.waitFinalized(thawed, target, WAIT_MS);
       for (let round = 1; round <= OFFER_BOTH_ROUNDS; round++) {
         await Promise.all(
-          [thawed, leader].map((i) =>
+          [thawed, successor].map((i) =>
             postJson(`${i.apiUrl}/txs`, { txs: [`both-${n}-${round}=${i.name}`] }, LOAD_REQUEST_TIMEOUT_MS).catch(
               () => null,
             ),
