@@ -4,6 +4,7 @@
  * asked for a profile.
  */
 import { MAX_CPU_PROFILE_SECONDS } from "../../node/config/index.ts";
+import { getText } from "../cluster/index.ts";
 
 /** How long after the profile's end the bench waits for the node to answer with it. */
 const ANSWER_SLACK_S = 30;
@@ -21,13 +22,7 @@ export function profilingSets(profile: boolean): string[] {
  * API answers it (JSON text). `signal` gives up early (the node ends the
  * profile when its client goes away).
  */
-export async function fetchCpuProfile(apiUrl: string, seconds: number, signal?: AbortSignal): Promise<string> {
+export function fetchCpuProfile(apiUrl: string, seconds: number, signal?: AbortSignal): Promise<string> {
   // Bounded: a node that stopped answering must not hang the bench.
-  const timeout = AbortSignal.timeout((seconds + ANSWER_SLACK_S) * 1000);
-  const res = await fetch(`${apiUrl}/debug/cpu-profile?seconds=${seconds}`, {
-    signal: signal === undefined ? timeout : AbortSignal.any([timeout, signal]),
-  });
-  const body = await res.text();
-  if (!res.ok) throw new Error(`GET ${apiUrl}/debug/cpu-profile: ${res.status} ${body.slice(0, 200)}`);
-  return body;
+  return getText(`${apiUrl}/debug/cpu-profile?seconds=${seconds}`, (seconds + ANSWER_SLACK_S) * 1000, signal);
 }

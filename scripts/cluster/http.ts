@@ -49,10 +49,19 @@ export function postJson(url: string, value: unknown, timeoutMs?: number): Promi
 
 /** GET a JSON body; anything but 2xx is an HttpError. */
 export async function getJson<T>(url: string, timeoutMs = 2000): Promise<T> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  return JSON.parse(await getText(url, timeoutMs)) as T;
+}
+
+/**
+ * GET a body as text (a large JSON body passed on as it is, unparsed);
+ * anything but 2xx is an HttpError. `signal` gives up before the deadline.
+ */
+export async function getText(url: string, timeoutMs: number, signal?: AbortSignal): Promise<string> {
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const res = await fetch(url, { signal: signal === undefined ? deadline : AbortSignal.any([deadline, signal]) });
   const text = await res.text();
   if (!res.ok) throw new HttpError(res.status, `GET ${url}: ${res.status} ${text.slice(0, 200)}`);
-  return JSON.parse(text) as T;
+  return text;
 }
 
 export function apiUrl(apiPort: number, path: string): string {

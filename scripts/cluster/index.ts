@@ -37,7 +37,7 @@ export {
   WAIT_MS,
 } from "./cluster.ts";
 export { type EvidenceReport, evidenceViolations, readEvidence } from "./evidence.ts";
-export { apiUrl, getJson, HttpError, type HttpResult, postJson, request } from "./http.ts";
+export { apiUrl, getJson, getText, HttpError, type HttpResult, postJson, request } from "./http.ts";
 export { scanVotes, type VoteScan, voteSlot } from "./journal.ts";
 export { type FollowOptions, followLog, lineFormatter, logTail, tailOffset } from "./logs.ts";
 export { ClusterNode } from "./node.ts";

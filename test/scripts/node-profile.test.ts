@@ -39,7 +39,7 @@ test("the bench fetches a profile of a running node over HTTP, and names the sta
   }
   const off = await api(0);
   try {
-    await assert.rejects(fetchCpuProfile(off.url, 1), /cpu-profile: 404 .*api\.cpuProfileMaxSeconds/);
+    await assert.rejects(fetchCpuProfile(off.url, 1), /cpu-profile\?seconds=1: 404 .*api\.cpuProfileMaxSeconds/);
   } finally {
     await off.app.close();
   }
