@@ -62,6 +62,11 @@ export type LanesInput =
    * "finalized"); it sets the block delay.
    */
   | { kind: "finalized"; ranges: LaneRange[]; consensusMs?: number }
+  /**
+   * The index with these ranges (its CommitQC's) was executed and its global
+   * block is durable: the held blocks below them keep only their hashes.
+   */
+  | { kind: "executed"; ranges: LaneRange[] }
   /** A pruning anchor is durable: drop blocks below its ranges (its CommitQC's). */
   | { kind: "prune"; ranges: LaneRange[] };
 

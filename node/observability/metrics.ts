@@ -112,6 +112,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: "How long the own lane waits before cutting a block that is not full (lanes.maxBlockDelayMs, longer while consensus is slow)",
       registers: r,
     }),
+    laneHeldBytes: new Gauge({
+      name: "validator_lane_held_bytes",
+      help: "Payload bytes of lane blocks held in memory: not yet executed here (the lane window, and blocks final but not executed) or buffered past a gap",
+      registers: r,
+    }),
     outboxPendingWrites: new Gauge({
       name: "validator_outbox_pending_writes",
       help: "Writes the outbox holds signed messages behind, waiting for their durable acknowledgement",

@@ -447,6 +447,8 @@ export class ProtocolNode {
           appHash: e.appHash,
         };
         work.push({ to: "attestation", input: { kind: "executed", block } });
+        // Lanes keep only the hashes of the blocks it executed (the WAL has the bytes).
+        work.push({ to: "lanes", input: { kind: "executed", ranges: p.ranges } });
         return;
       }
       default:

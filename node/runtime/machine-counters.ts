@@ -63,6 +63,7 @@ export class MachineCounters {
     }
     m.mempoolTxs.set(this.#protocol.lanes.mempoolSize);
     m.laneBlockDelay.set(this.#protocol.lanes.blockDelayMs / 1000);
+    m.laneHeldBytes.set(this.#protocol.lanes.heldPayloadBytes);
     m.outboxPendingWrites.set(this.#protocol.outbox.pendingWrites);
     const view = this.#protocol.consensus.view;
     m.viewIndex.set(view.index);

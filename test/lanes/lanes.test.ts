@@ -331,6 +331,50 @@ test("pruning below an anchor keeps a foreign branch's link block out of recover
   assert.deepEqual(pruneTo(other.step({ kind: "prune", ranges: rangesFor(new Uint8Array(32).fill(9)) }, 6)), [1]);
 });
 
+test("an executed index leaves only the hashes of its blocks in memory; the anchor still prunes them", () => {
+  const chain = laneChain(tc4, 2, 0, 4);
+  const m = lanes(0);
+  const ids = chain.map((b, i) => persisted(m.step({ kind: "laneBlock", block: b }, i))[0]!.id);
+  for (const id of ids) m.step({ kind: "durable", id }, 5);
+  const rangesTo = (next: number) =>
+    tc4.committee.members.map((_, lane) =>
+      lane === 2
+        ? { lane, first: 0, next, lastHash: headerHash(chain[next - 1]!.header) }
+        : { lane, first: 0, next: 0, lastHash: new Uint8Array(32) },
+    );
+  m.step({ kind: "finalized", ranges: rangesTo(3) }, 6);
+  const bytesOf = (ns: number[]) => ns.reduce((sum, n) => sum + chain[n]!.payload.byteLength, 0);
+  assert.equal(m.heldPayloadBytes, bytesOf([0, 1, 2, 3]));
+  // Executing asks nothing of storage or the network.
+  assert.deepEqual(m.step({ kind: "executed", ranges: rangesTo(2) }, 7), []);
+  assert.deepEqual(
+    chain.map((_, n) => m.heldBlock(2, n) !== undefined),
+    [false, false, true, true],
+    "blocks 0 and 1 executed: bytes dropped; 2 final but not executed, 3 not final: held",
+  );
+  assert.equal(m.heldPayloadBytes, bytesOf([2, 3]));
+  // An execution claim past finality drops nothing that is not final here.
+  m.step({ kind: "executed", ranges: rangesTo(4) }, 8);
+  assert.deepEqual(
+    chain.map((_, n) => m.heldBlock(2, n) !== undefined),
+    [false, false, false, true],
+  );
+  // The hashes stay: a re-sent copy of an executed block is a duplicate, not an equivocation.
+  const again = m.step({ kind: "laneBlock", block: chain[1]! }, 9);
+  assert.deepEqual(
+    again.filter((e) => e.kind === "event" || e.kind === "persist"),
+    [],
+  );
+  // The anchor prunes the executed blocks as before; its (empty) range ends at
+  // block 2, whose kept hash passes the link check.
+  const anchorRanges = rangesTo(3).map((r) => (r.lane === 2 ? { ...r, first: 3 } : r));
+  const pruned = persisted(m.step({ kind: "prune", ranges: anchorRanges }, 10));
+  assert.deepEqual(
+    pruned.map((p) => (p.write.kind === "pruneLane" ? [p.write.lane, p.write.before] : null)),
+    [[2, 3]],
+  );
+});
+
 test("a node whose own lane is finalized beyond what it holds (data reset) produces nothing until sync fills it", () => {
   const m = lanes(0, tc4, { ...DEFAULT_LANES, maxBlockDelayMs: 10 });
   // Catch-up tells it that blocks 0 and 1 of its own lane are final; it holds none.

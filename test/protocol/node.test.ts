@@ -34,9 +34,11 @@ test("one validator: a tx is finalized and executed through the pure driver", ()
   const timers = new Map<string, { key: string; deadlineMs: number }>();
   let now = 0;
   const queue: NodeInput[] = [];
+  let heldAtFinality: boolean | undefined;
   const run = (effects: NodeEffect[]) => {
     for (const e of effects) {
       seen.push(e);
+      if (e.kind === "finalized") heldAtFinality = node.lanes.heldBlock(0, 0) !== undefined;
       if (e.kind === "persist") queue.push({ kind: "durable", id: e.id });
       if (e.kind === "setTimer") timers.set(e.timer, { key: e.key, deadlineMs: e.deadlineMs });
     }
@@ -61,6 +63,9 @@ test("one validator: a tx is finalized and executed through the pure driver", ()
   assert.equal(new TextDecoder().decode(payloadTxs(delivered.block.blocks[0]!.payload)[0]), "hello=world");
   assert.equal(node.consensus.finalizedIndex, 1);
   assert.equal(node.execution.executedIndex, 1);
+  // The lane block stays in memory until its index is executed and durable, then only its hash does.
+  assert.equal(heldAtFinality, true);
+  assert.equal(node.lanes.heldBlock(0, 0), undefined);
   const kinds = new Set(
     seen.map((e) => (e.kind === "broadcast" ? `${e.topic}:${e.topic === "consensus" ? e.msg.kind : ""}` : e.kind)),
   );

@@ -16,6 +16,7 @@ function fakeProtocol() {
       counters: { blocksProduced: 0, blocksAccepted: 0, blocksRejected: 0, equivocations: 0, laneQcs: 0 },
       mempoolSize: 0,
       blockDelayMs: 100,
+      heldPayloadBytes: 0,
     },
     consensus: {
       counters: {
@@ -50,6 +51,7 @@ test("each update adds what grew since the last one, and the gauges read the mac
   p.consensus.counters.proposalsGathered = 2;
   p.lanes.mempoolSize = 7;
   p.lanes.blockDelayMs = 250;
+  p.lanes.heldPayloadBytes = 4096;
   p.consensus.view = { index: 9, round: 1 };
   counters.update();
   assert.equal(await value(metrics, 'validator_lane_blocks_total{outcome="produced"}'), 3);
@@ -57,6 +59,7 @@ test("each update adds what grew since the last one, and the gauges read the mac
   assert.equal(await value(metrics, 'validator_proposals_total{wait="gathered"}'), 2);
   assert.equal(await value(metrics, "validator_mempool_txs"), 7);
   assert.equal(await value(metrics, "validator_lane_block_delay_seconds"), 0.25);
+  assert.equal(await value(metrics, "validator_lane_held_bytes"), 4096);
   assert.equal(await value(metrics, "validator_view_index"), 9);
 
   counters.update();
