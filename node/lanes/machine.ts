@@ -89,6 +89,12 @@ export interface LanesMachineOptions {
   finalizedRanges: LaneRange[] | null;
   /** Ranges of the recovered pruning anchor's CommitQC, if any. */
   anchorRanges?: LaneRange[] | null;
+  /**
+   * Ranges of the CommitQC of the last index executed before the restart, if
+   * known: the recovered blocks below them start as hashes only (see
+   * #onExecuted).
+   */
+  executedRanges?: LaneRange[] | null;
   /** Own lane numbers below this were signed before a resync: never sign them again, fetch them. */
   ownLaneFloor?: number;
   verifyCache?: VerifyCache;
@@ -189,6 +195,7 @@ export class LanesMachine {
         lastFetchAtMs: Number.NEGATIVE_INFINITY,
       };
     });
+    if (opts.executedRanges) this.#onExecuted(opts.executedRanges);
   }
 
   // ---- read access for the driver and the API ----
@@ -258,7 +265,9 @@ export class LanesMachine {
    * Payload bytes of the lane blocks this machine holds in memory: each
    * lane's blocks not yet executed here (the window past the finalized tip,
    * and what is final but waiting for execution) and those buffered past a
-   * gap. Read at a metrics scrape; bounded by the lane window.
+   * gap. Read at a metrics scrape. The window bounds the first; execution
+   * runs as soon as an index is final and its blocks are here, so the second
+   * is normally the index or two whose global block write is not yet durable.
    */
   get heldPayloadBytes(): number {
     let bytes = 0;

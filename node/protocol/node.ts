@@ -101,6 +101,9 @@ export class ProtocolNode {
     this.outbox = new Outbox(me, recovered);
     this.#verifyCache = verifyCache;
     const lastQc = recovered.commitQcs.at(-1) ?? recovered.anchor?.commitQc ?? null;
+    const executed = recovered.app.executedIndex;
+    const executedQc =
+      [...recovered.commitQcs, recovered.anchor?.commitQc].find((qc) => qc?.proposal.view.index === executed) ?? null;
     this.lanes = new LanesMachine({
       committee,
       me,
@@ -109,6 +112,7 @@ export class ProtocolNode {
       recoveredLanes: recovered.lanes,
       finalizedRanges: lastQc?.proposal.ranges ?? null,
       anchorRanges: recovered.anchor?.commitQc.proposal.ranges ?? null,
+      executedRanges: executedQc?.proposal.ranges ?? null,
       ownLaneFloor: recovered.ownLaneFloor ?? 0,
       verifyCache,
       faultReleaseVotesEarly: opts.testFaults?.laneVotesEarly === true,

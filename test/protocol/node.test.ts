@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { KvApp, MAX_PENDING_EXECUTION } from "../../node/execution/index.ts";
 import { type NodeEffect, type NodeInput, ProtocolNode } from "../../node/protocol/index.ts";
-import { payloadTxs, sha256 } from "../../node/types/index.ts";
-import { commitQc, proposal } from "../fixtures/certs.ts";
+import { headerHash, payloadTxs, sha256 } from "../../node/types/index.ts";
+import { commitQc, laneChain, proposal } from "../fixtures/certs.ts";
 import { testCommittee } from "../fixtures/committee.ts";
 import { emptyRecovered } from "../fixtures/recovered.ts";
 import { SIM_PARAMS, SIM_PROTOCOL_CONFIG } from "../sim/sim-config.ts";
@@ -109,4 +109,32 @@ test("sync catch-up runs no further ahead of execution than execution can queue"
   assert.equal(node.execution.executedIndex, 0);
   assert.equal(node.consensus.finalizedIndex, MAX_PENDING_EXECUTION / 2);
   assert.equal(node.halted, null);
+});
+
+test("a restart holds in memory only the recovered lane blocks its last executed index had not reached", () => {
+  const tc = testCommittee(1, { params: SIM_PARAMS });
+  const chain = laneChain(tc, 0, 0, 4);
+  const range = (next: number) => [{ lane: 0, first: 0, next, lastHash: headerHash(chain[next - 1]!.header) }];
+  // Index 1 finalized blocks 0-1 and was executed; index 2 finalized block 2, not executed before the crash.
+  const qc1 = commitQc(tc, proposal({ index: 1, round: 0 }, range(2)));
+  const qc2 = commitQc(tc, proposal({ index: 2, round: 0 }, [{ ...range(3)[0]!, first: 2 }]));
+  const node = new ProtocolNode({
+    committee: tc.committee,
+    me: 0,
+    signer: tc.signers[0]!,
+    config: SIM_PROTOCOL_CONFIG,
+    recovered: emptyRecovered(1, {
+      lanes: [{ lane: 0, first: 0, next: 4, blocks: chain }],
+      commitQcs: [qc1, qc2],
+      finalizedIndex: 2,
+      app: { executedIndex: 1, appHash: sha256(new Uint8Array([1])) },
+      chainTip: 1,
+    }),
+    app: new KvApp(),
+  });
+  assert.deepEqual(
+    chain.map((_, n) => node.lanes.heldBlock(0, n) !== undefined),
+    [false, false, true, true],
+    "blocks 0-1 (executed) as hashes; block 2 (final, execution redoes it) and 3 (not final) held",
+  );
 });
