@@ -101,9 +101,12 @@ export class ProtocolNode {
     this.outbox = new Outbox(me, recovered);
     this.#verifyCache = verifyCache;
     const lastQc = recovered.commitQcs.at(-1) ?? recovered.anchor?.commitQc ?? null;
+    // The CommitQC of the last index executed before the restart (in the WAL, or the anchor's).
     const executed = recovered.app.executedIndex;
+    const anchorQc = recovered.anchor?.commitQc;
     const executedQc =
-      [...recovered.commitQcs, recovered.anchor?.commitQc].find((qc) => qc?.proposal.view.index === executed) ?? null;
+      recovered.commitQcs.find((qc) => qc.proposal.view.index === executed) ??
+      (anchorQc?.proposal.view.index === executed ? anchorQc : null);
     this.lanes = new LanesMachine({
       committee,
       me,
