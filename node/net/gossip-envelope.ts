@@ -36,10 +36,18 @@ export function openGossip(data: Uint8Array): Uint8Array | null {
 }
 
 /**
- * Generation numbers per content, bounded: the oldest content is forgotten
- * first (a forgotten content starts again at 0, which at worst repeats an id
- * that gossipsub's two-minute seen cache has long since expired for content
- * this old at any realistic publish rate).
+ * Generation numbers per content, bounded: the least recently published
+ * content is forgotten first. Every re-publish moves its content to the
+ * front, so content that is still being re-sent (a vote repaired each
+ * retransmission period, a timeout vote each view timer) stays known; only
+ * content this node has not published for MAX_REMEMBERED publishes is
+ * forgotten, and it starts again at 0. Under load that horizon can be
+ * shorter than gossipsub's two-minute seen cache (a loaded node publishes
+ * tens of messages a second), and such a content's next publish could then
+ * reuse an id that is still seen and be dropped. The repairs re-send every
+ * few seconds at most (lanes.retransmitMs, the view timer up to
+ * consensus.maxViewTimeoutMs), far inside the horizon, so what they repair
+ * is never forgotten.
  */
 export class PublishGenerations {
   readonly #seen = new Map<string, number>();
