@@ -454,7 +454,7 @@ export class ProtocolNode {
           appHash: e.appHash,
         };
         work.push({ to: "attestation", input: { kind: "executed", block } });
-        // Lanes keep only the hashes of the blocks it executed (the WAL has the bytes).
+        // Lanes keep only the hashes of this index's blocks (the lane WAL keeps their bytes until the anchor).
         work.push({ to: "lanes", input: { kind: "executed", ranges: p.ranges } });
         return;
       }
