@@ -1,7 +1,17 @@
 /**
- * How long the oldest pending tx may wait before the own lane cuts a block
- * that is not full: `lanes.maxBlockDelayMs`, unless consensus itself is
- * slow.
+ * When the own lane cuts a block that is not full: at the first tick of a
+ * wall-clock grid after its oldest pending tx arrived. The grid's period is
+ * the block delay: `lanes.maxBlockDelayMs`, unless consensus itself is slow.
+ *
+ * Why a grid. Every lane cuts on the same ticks (the clocks of the
+ * validators agree to a few ms), so the blocks of all lanes are certified
+ * together and the leader (waiting up to consensus.proposeGatherMs for
+ * the ones it holds) puts them in one index, instead of starting an index
+ * for each lane's block as it comes. An index costs every node the same
+ * fixed work whatever it holds (a proposal, two rounds of votes, a global
+ * block write), and that fixed work was most of a node's CPU below the
+ * peak. The oldest tx waits at most the delay instead of exactly it, so
+ * txs also wait less. Measured on a devnet of 4 (README "Benchmark").
  *
  * A lane block costs every member the same fixed work whatever it holds: a
  * push, a signature check, a durable write, a vote and its check, a LaneQC.
@@ -21,15 +31,18 @@
  * sampled). It leaves out the leader's wait for lane certificates, so the
  * lane delay cannot feed on itself: one busy lane, a paused chain or a
  * catch-up leave it alone, and a longer delay only lowers it (less work
- * competes with the votes). The delay is twice the smoothed time, between
- * `floorMs` (lanes.maxBlockDelayMs) and `capMs`
- * (lanes.maxAdaptiveBlockDelayMs). Measured on the AMD EPYC VM at a fixed
- * delay (README "Benchmark"): 4 validators took 16 ms per index at 500 tx/s and
- * 26 ms at 3,000 (twice that is below 100 ms, so they keep the floor);
- * 7 validators at 250 tx/s took 93 ms with 100 ms blocks and 65 ms with
- * 200 ms blocks. A cap at or below the floor keeps the delay fixed.
+ * competes with the votes). The delay follows twice the smoothed time,
+ * rounded up to `floorMs` (lanes.maxBlockDelayMs) times a power of two so
+ * that validators whose measurements differ a little still share ticks
+ * (every tick of a 400 ms grid is one of the 100 ms grid), and at most
+ * `capMs` (lanes.maxAdaptiveBlockDelayMs). Measured on the AMD EPYC VM at
+ * a fixed delay (README "Benchmark"): 4 validators took 16 ms per index at
+ * 500 tx/s and 26 ms at 3,000 (twice that is below 100 ms, so they keep
+ * the floor); 7 validators at 250 tx/s took 93 ms with 100 ms blocks and
+ * 65 ms with 200 ms blocks. A cap at or below the floor keeps the delay
+ * fixed.
  *
- * Pure: the samples come in as arguments.
+ * Pure: the samples and the time come in as arguments.
  */
 
 /** The delay as a multiple of the consensus time per index. */
@@ -65,7 +78,9 @@ export class BlockDelay {
     // One stalled index (a slow disk, a pause) weighs no more than a time that already reaches the cap.
     const s = Math.min(ms, this.#capMs / DELAY_PER_CONSENSUS);
     this.#consensusMs += (s - this.#consensusMs) * SMOOTHING;
-    const delay = this.ms;
+    // The log follows the unrounded delay: rounding would turn every swing
+    // across a power of two into a line.
+    const delay = this.#followedMs();
     if (!this.#lengthened && delay > this.#floorMs && delay >= Math.min(this.#floorMs * LENGTHENED, this.#capMs)) {
       this.#lengthened = true;
       return "lengthened";
@@ -82,8 +97,25 @@ export class BlockDelay {
     return this.#consensusMs;
   }
 
-  /** The wait now, ms. */
+  /** The delay now, ms: the grid's period, and the longest the oldest pending tx waits. */
   get ms(): number {
+    const followed = this.#followedMs();
+    let ms = this.#floorMs;
+    while (ms < followed) ms *= 2;
+    return Math.min(ms, Math.max(this.#capMs, this.#floorMs));
+  }
+
+  /**
+   * When a block that is not full is cut, its oldest tx having arrived at
+   * `oldestAtMs` (wall clock, ms): the first tick of the grid after it.
+   */
+  cutAtMs(oldestAtMs: number): number {
+    const period = this.ms;
+    return (Math.floor(oldestAtMs / period) + 1) * period;
+  }
+
+  /** Twice the smoothed consensus time, between the floor and the cap, unrounded. */
+  #followedMs(): number {
     if (this.#capMs <= this.#floorMs) return this.#floorMs;
     const followed = Math.round(this.#consensusMs * DELAY_PER_CONSENSUS);
     return Math.min(this.#capMs, Math.max(this.#floorMs, followed));

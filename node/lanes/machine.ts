@@ -280,7 +280,7 @@ export class LanesMachine {
     return bytes;
   }
 
-  /** How long a block that is not full waits now: lanes.maxBlockDelayMs, longer while consensus is slow (block-delay.ts). */
+  /** The block delay now: lanes.maxBlockDelayMs, longer while consensus is slow; a block that is not full is cut on its ticks (block-delay.ts). */
   get blockDelayMs(): number {
     return this.#blockDelay.ms;
   }
@@ -387,10 +387,11 @@ export class LanesMachine {
     const oldest = this.#mempool.oldestAtMs;
     if (oldest === null) return;
     // An idle lane (every own block final) sends at once; under load, txs
-    // are batched until a block is full or the oldest waited the block delay.
+    // are batched until a block is full or the block delay's next tick after
+    // the oldest arrived (the same ticks on every lane: block-delay.ts).
     const idle = this.#config.sendWhenIdle && own.next === own.finalizedNext;
     let maxBytes = Math.min(this.#config.maxBlockBytes, this.committee.params.maxLaneBlockBytes - BLOCK_OVERHEAD_BYTES);
-    if (!idle && this.#mempool.bytes < maxBytes && nowMs - oldest < this.#blockDelay.ms) return;
+    if (!idle && this.#mempool.bytes < maxBytes && nowMs < this.#blockDelay.cutAtMs(oldest)) return;
     if (!idle) {
       // The window in bytes: what own blocks not yet final hold (an idle lane may always send one block).
       const room = this.#byteWindowRoom(own);
@@ -815,7 +816,7 @@ export class LanesMachine {
     // the window) produces at once.
     const oldest = this.#mempool.oldestAtMs;
     if (oldest !== null && this.#productionParent() !== null && this.#byteWindowRoom(this.#lanes[this.me!]!) > 0)
-      deadline = Math.min(deadline, oldest + this.#blockDelay.ms);
+      deadline = Math.min(deadline, this.#blockDelay.cutAtMs(oldest));
     deadline = Math.max(deadline, nowMs + 1);
     if (this.#timerAtMs !== null && this.#timerAtMs <= deadline) return;
     this.#timerAtMs = deadline;

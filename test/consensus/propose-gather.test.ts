@@ -47,14 +47,28 @@ test("a leader waits for the certificate of a lane block it holds, then proposes
   assert.deepEqual([m.counters.proposalsGathered, m.counters.proposalsGatherExpired], [1, 0]);
 });
 
-test("no wait once all but f lanes have new certified blocks: under load every lane has", () => {
+test("the leader also waits for the last lane's block once all but f lanes are certified: lanes cut on the same ticks", () => {
   const m = leaderMachine(["consensus.proposeGatherMs=20"]);
   m.start(0);
   const qc2 = laneQc(tc, laneChain(tc, 2, 0, 1)[0]!, [0, 1]);
+  const qc3 = laneQc(tc, laneChain(tc, 3, 0, 1)[0]!, [0, 1]);
   for (const lane of [1, 2, 3]) m.step({ kind: "laneSeen", lane, number: 0 }, 0);
   assert.equal(proposed(m.step({ kind: "laneQc", qc: qc0 }, 1)), undefined, "one lane of four: wait");
   assert.equal(proposed(m.step({ kind: "laneQc", qc: qc1 }, 2)), undefined, "two lanes: wait");
-  // Three of four lanes (n - f): propose now, lane 3's block in flight or not.
+  // Three of four lanes (n - f): lane 3's block is held and only ms behind.
+  assert.equal(proposed(m.step({ kind: "laneQc", qc: qc2 }, 3)), undefined, "three lanes, the fourth in flight: wait");
+  assert.deepEqual(nexts(proposed(m.step({ kind: "laneQc", qc: qc3 }, 4))), [2, 1, 1, 1], "all four in one index");
+  assert.deepEqual([m.counters.proposalsGathered, m.counters.proposalsGatherExpired], [1, 0]);
+});
+
+test("with all but f lanes certified and nothing else in flight, the leader proposes at once", () => {
+  const m = leaderMachine(["consensus.proposeGatherMs=20"]);
+  m.start(0);
+  const qc2 = laneQc(tc, laneChain(tc, 2, 0, 1)[0]!, [0, 1]);
+  for (const lane of [1, 2]) m.step({ kind: "laneSeen", lane, number: 0 }, 0);
+  assert.equal(proposed(m.step({ kind: "laneQc", qc: qc0 }, 1)), undefined);
+  assert.equal(proposed(m.step({ kind: "laneQc", qc: qc1 }, 2)), undefined);
+  // Lane 3 (a crashed validator, say) has no block here: nothing to wait for.
   assert.deepEqual(nexts(proposed(m.step({ kind: "laneQc", qc: qc2 }, 3))), [2, 1, 1, 0]);
 });
 

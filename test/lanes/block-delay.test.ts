@@ -21,14 +21,33 @@ test("a chain whose consensus is fast keeps lanes.maxBlockDelayMs", () => {
   }
 });
 
-test("slow consensus: the delay is twice the smoothed time per index, up to the cap", () => {
+test("slow consensus: the delay is twice the smoothed time per index, rounded up to the floor times a power of two, up to the cap", () => {
   const d = new BlockDelay(100, 400);
   samples(d, 90, 80);
-  assert.ok(Math.abs(d.ms - 180) <= 2, `90 ms per index: about 180, got ${d.ms}`);
+  assert.equal(d.ms, 200, "90 ms per index: twice is about 180, on the 200 ms grid");
   samples(d, 1_000, 80);
   assert.equal(d.ms, 400, "a second per index: the cap");
   samples(d, 20, 30);
   assert.equal(d.ms, 100, "fast again: back at the floor within a few dozen indexes");
+  const odd = new BlockDelay(100, 300);
+  samples(odd, 1_000, 80);
+  assert.equal(odd.ms, 300, "a cap that is no power-of-two multiple of the floor still caps");
+});
+
+test("a block that is not full is cut at the grid's first tick after its oldest tx", () => {
+  const d = new BlockDelay(100, 400);
+  assert.equal(d.cutAtMs(1_234), 1_300);
+  assert.equal(d.cutAtMs(1_201), 1_300, "so the oldest waits at most the delay");
+  assert.equal(d.cutAtMs(1_300), 1_400, "a tx on a tick waits for the next one");
+  // Validators whose delays differ (measured consensus times differ a little) still share ticks.
+  const slow = new BlockDelay(100, 400);
+  samples(slow, 1_000, 80);
+  assert.equal(slow.ms, 400);
+  for (const t of [0, 399, 400, 1_234, 99_999]) {
+    const tick = slow.cutAtMs(t);
+    assert.equal(tick % 400, 0);
+    assert.equal(tick % d.ms, 0, `the 400 ms grid's tick ${tick} is one of the 100 ms grid's`);
+  }
 });
 
 test("the delay moves gradually: a few slow indexes move it part of the way", () => {
@@ -67,7 +86,7 @@ test("a lengthened delay is reported once, and once when it is back at the floor
   // Hovering between the floor and 1.5 times it (twice 60-70 ms): no report.
   feed(60, 40);
   feed(70, 40);
-  assert.ok(d.ms > 100 && d.ms < 150, `delay ${d.ms}`);
+  assert.equal(d.ms, 200, "on the 200 ms grid");
   assert.deepEqual(changes, []);
   feed(120, 40);
   assert.deepEqual(changes, ["lengthened"]);
@@ -126,14 +145,44 @@ test("the lanes machine cuts a block that is not full after the longer delay whi
   for (let i = 0; i < 60; i++) {
     events.push(...m.step({ kind: "finalized", ranges: nothingNew, consensusMs: 150 }, 200 + i));
   }
-  assert.ok(m.blockDelayMs > 280 && m.blockDelayMs <= 300, `delay ${m.blockDelayMs}`);
+  // Twice 150 is 300: on the grid of 50 times a power of two, 400.
+  assert.equal(m.blockDelayMs, 400);
   const logged = events.filter((e) => e.kind === "event");
   assert.equal(logged.length, 1, "one log line when the delay lengthens");
   assert.ok(logged[0]?.kind === "event" && logged[0].level === "info" && /wait longer/.test(logged[0].msg));
 
-  const sent = 1_000;
+  const sent = 1_210;
   m.step(tx("b=2"), sent);
   assert.equal(blocksIn(m.step({ kind: "timer" }, sent + 50)).length, 0, "not after the fast chain's 50 ms");
-  assert.equal(blocksIn(m.step({ kind: "timer" }, sent + m.blockDelayMs - 1)).length, 0);
-  assert.equal(blocksIn(m.step({ kind: "timer" }, sent + m.blockDelayMs)).length, 1, "after the longer delay");
+  assert.equal(blocksIn(m.step({ kind: "timer" }, 1_599)).length, 0);
+  assert.equal(blocksIn(m.step({ kind: "timer" }, 1_600)).length, 1, "at the next tick of the 400 ms grid");
+});
+
+test("two validators whose txs came at different moments of one period cut their blocks on the same tick", () => {
+  const tc = testCommittee(4);
+  const config = { ...testProtocolConfig().lanes, maxBlockDelayMs: 100, sendWhenIdle: false };
+  const machine = (me: number) =>
+    new LanesMachine({
+      committee: tc.committee,
+      me,
+      signer: tc.signers[me]!,
+      config,
+      recoveredLanes: tc.committee.members.map((_, lane) => ({ lane, first: 0, next: 0, blocks: [] })),
+      finalizedRanges: null,
+    });
+  const timerAt = (out: LanesEffect[]) => out.find((e) => e.kind === "setTimer");
+  const cutAt = (out: LanesEffect[]) => out.filter((e) => e.kind === "persist" && e.write.kind === "laneBlock").length;
+  const tx = (s: string) => ({ kind: "tx" as const, tx: new TextEncoder().encode(s) });
+  const early = machine(0);
+  const late = machine(1);
+  // Both have run a while (their retransmit timers are not due).
+  early.step({ kind: "timer" }, 10_000);
+  late.step({ kind: "timer" }, 10_000);
+  const t1 = timerAt(early.step(tx("a=1"), 10_005));
+  const t2 = timerAt(late.step(tx("b=1"), 10_090));
+  assert.ok(t1?.kind === "setTimer" && t2?.kind === "setTimer");
+  assert.deepEqual([t1.deadlineMs, t2.deadlineMs], [10_100, 10_100], "both wake at the tick");
+  assert.equal(cutAt(early.step({ kind: "timer" }, 10_099)), 0);
+  assert.equal(cutAt(early.step({ kind: "timer" }, 10_100)), 1, "95 ms after its tx");
+  assert.equal(cutAt(late.step({ kind: "timer" }, 10_100)), 1, "10 ms after its tx");
 });
