@@ -491,9 +491,9 @@ export class ConsensusMachine {
    * such block, also once all but f lanes are certified: the last lane's
    * block is then only milliseconds behind, and an index of its own would
    * cost every node a proposal, two rounds of votes and a global block.
-   * Measured on a devnet of 4 (README "Benchmark"): with the ticks and this
-   * wait, 35-40% fewer indexes and 10-25% less CPU per node at 500 and
-   * 4,000 tx/s, for a lower p50. (Before the ticks, lanes cut at random
+   * Measured with the ticks (README "Benchmark", 4 validators): about 40%
+   * fewer indexes at 500 tx/s, less CPU per node in most runs, a lower p50
+   * and a higher peak. (Before the ticks, lanes cut at random
    * moments, and waiting for the last ones under load lengthened every
    * index: p50 at 4,000 tx/s went from ~190 to ~270 ms.) A block that is
    * never certified (its owner slow or faulty) costs at most proposeGatherMs

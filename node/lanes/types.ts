@@ -9,14 +9,16 @@ export interface LanesConfig {
   /** Produce a block once the mempool holds this many bytes. */
   maxBlockBytes: number;
   /**
-   * ...or once the oldest pending tx waited this long, the least block delay
-   * (longer while consensus is slow: maxAdaptiveBlockDelayMs).
+   * ...or at the first wall-clock tick of the block delay after the oldest
+   * pending tx arrived (ticks every this many ms, the least block delay;
+   * longer while consensus is slow: maxAdaptiveBlockDelayMs).
    */
   maxBlockDelayMs: number;
   /**
    * When twice the smoothed time consensus takes per index is longer than
-   * maxBlockDelayMs, the wait is that, up to this (block-delay.ts); at or
-   * below maxBlockDelayMs the wait stays fixed.
+   * maxBlockDelayMs, the delay follows it, rounded up to maxBlockDelayMs
+   * times a power of two, up to this (block-delay.ts); at or below
+   * maxBlockDelayMs the delay stays fixed.
    */
   maxAdaptiveBlockDelayMs: number;
   /** Produce at once when the own lane is idle (every own block final); batch only under load. */

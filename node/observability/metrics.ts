@@ -109,7 +109,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     mempoolTxs: new Gauge({ name: "validator_mempool_txs", help: "Transactions waiting in the mempool", registers: r }),
     laneBlockDelay: new Gauge({
       name: "validator_lane_block_delay_seconds",
-      help: "How long the own lane waits before cutting a block that is not full (lanes.maxBlockDelayMs, longer while consensus is slow)",
+      help: "The block delay: period of the wall-clock ticks on which the own lane cuts a block that is not full (lanes.maxBlockDelayMs, longer while consensus is slow)",
       registers: r,
     }),
     laneHeldBytes: new Gauge({
