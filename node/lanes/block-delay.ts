@@ -68,7 +68,8 @@ export class BlockDelay {
   #lengthened = false;
 
   constructor(floorMs: number, capMs: number) {
-    this.#floorMs = floorMs;
+    // At least 1 ms (the config's bound): the grid divides by it.
+    this.#floorMs = Math.max(1, floorMs);
     this.#capMs = capMs;
   }
 
@@ -108,8 +109,12 @@ export class BlockDelay {
   /**
    * When a block that is not full is cut, its oldest tx having arrived at
    * `oldestAtMs` (wall clock, ms): the first tick of the grid after it.
+   * A wall clock stepped back (an NTP correction) puts that tx in the
+   * future: then at once (`nowMs`), instead of holding the lane until the
+   * clock has caught up.
    */
-  cutAtMs(oldestAtMs: number): number {
+  cutAtMs(oldestAtMs: number, nowMs: number): number {
+    if (oldestAtMs > nowMs) return nowMs;
     const period = this.ms;
     return (Math.floor(oldestAtMs / period) + 1) * period;
   }

@@ -391,7 +391,7 @@ export class LanesMachine {
     // the oldest arrived (the same ticks on every lane: block-delay.ts).
     const idle = this.#config.sendWhenIdle && own.next === own.finalizedNext;
     let maxBytes = Math.min(this.#config.maxBlockBytes, this.committee.params.maxLaneBlockBytes - BLOCK_OVERHEAD_BYTES);
-    if (!idle && this.#mempool.bytes < maxBytes && nowMs < this.#blockDelay.cutAtMs(oldest)) return;
+    if (!idle && this.#mempool.bytes < maxBytes && nowMs < this.#blockDelay.cutAtMs(oldest, nowMs)) return;
     if (!idle) {
       // The window in bytes: what own blocks not yet final hold (an idle lane may always send one block).
       const room = this.#byteWindowRoom(own);
@@ -816,7 +816,7 @@ export class LanesMachine {
     // the window) produces at once.
     const oldest = this.#mempool.oldestAtMs;
     if (oldest !== null && this.#productionParent() !== null && this.#byteWindowRoom(this.#lanes[this.me!]!) > 0)
-      deadline = Math.min(deadline, this.#blockDelay.cutAtMs(oldest));
+      deadline = Math.min(deadline, this.#blockDelay.cutAtMs(oldest, nowMs));
     deadline = Math.max(deadline, nowMs + 1);
     if (this.#timerAtMs !== null && this.#timerAtMs <= deadline) return;
     this.#timerAtMs = deadline;

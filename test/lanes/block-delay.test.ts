@@ -36,15 +36,18 @@ test("slow consensus: the delay is twice the smoothed time per index, rounded up
 
 test("a block that is not full is cut at the grid's first tick after its oldest tx", () => {
   const d = new BlockDelay(100, 400);
-  assert.equal(d.cutAtMs(1_234), 1_300);
-  assert.equal(d.cutAtMs(1_201), 1_300, "so the oldest waits at most the delay");
-  assert.equal(d.cutAtMs(1_300), 1_400, "a tx on a tick waits for the next one");
+  assert.equal(d.cutAtMs(1_234, 1_250), 1_300);
+  assert.equal(d.cutAtMs(1_201, 1_201), 1_300, "so the oldest waits at most the delay");
+  assert.equal(d.cutAtMs(1_300, 1_300), 1_400, "a tx on a tick waits for the next one");
+  assert.equal(d.cutAtMs(1_234, 1_234 + 5_000), 1_300, "a tick long past is due at once");
+  // The wall clock stepped back an hour after the tx came: cut now, not an hour later.
+  assert.equal(d.cutAtMs(3_600_000, 1_000), 1_000);
   // Validators whose delays differ (measured consensus times differ a little) still share ticks.
   const slow = new BlockDelay(100, 400);
   samples(slow, 1_000, 80);
   assert.equal(slow.ms, 400);
   for (const t of [0, 399, 400, 1_234, 99_999]) {
-    const tick = slow.cutAtMs(t);
+    const tick = slow.cutAtMs(t, t);
     assert.equal(tick % 400, 0);
     assert.equal(tick % d.ms, 0, `the 400 ms grid's tick ${tick} is one of the 100 ms grid's`);
   }
@@ -97,6 +100,12 @@ test("a lengthened delay is reported once, and once when it is back at the floor
   feed(20, 40);
   assert.deepEqual(changes, ["lengthened", "restored"]);
   assert.equal(d.ms, 100);
+});
+
+test("a floor below 1 ms counts as 1 ms (the grid divides by it)", () => {
+  const d = new BlockDelay(0, 0);
+  assert.equal(d.ms, 1);
+  assert.equal(d.cutAtMs(41, 41), 42);
 });
 
 test("a cap at or below the floor keeps the delay fixed", () => {
@@ -185,4 +194,22 @@ test("two validators whose txs came at different moments of one period cut their
   assert.equal(cutAt(early.step({ kind: "timer" }, 10_099)), 0);
   assert.equal(cutAt(early.step({ kind: "timer" }, 10_100)), 1, "95 ms after its tx");
   assert.equal(cutAt(late.step({ kind: "timer" }, 10_100)), 1, "10 ms after its tx");
+});
+
+test("a wall clock stepped back does not hold the own lane's block until it catches up", () => {
+  const tc = testCommittee(4);
+  const config = { ...testProtocolConfig().lanes, maxBlockDelayMs: 100, sendWhenIdle: false };
+  const m = new LanesMachine({
+    committee: tc.committee,
+    me: 0,
+    signer: tc.signers[0]!,
+    config,
+    recoveredLanes: tc.committee.members.map((_, lane) => ({ lane, first: 0, next: 0, blocks: [] })),
+    finalizedRanges: null,
+  });
+  const blocks = (out: LanesEffect[]) => out.filter((e) => e.kind === "persist" && e.write.kind === "laneBlock");
+  m.step({ kind: "timer" }, 50_000);
+  m.step({ kind: "tx", tx: new TextEncoder().encode("a=1") }, 50_010);
+  // An NTP correction moves the clock 20 s back before the tick at 50,100.
+  assert.equal(blocks(m.step({ kind: "timer" }, 30_000)).length, 1, "cut at once");
 });
