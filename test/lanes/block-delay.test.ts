@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { BlockDelay } from "../../node/lanes/block-delay.ts";
-import { type LanesEffect, LanesMachine } from "../../node/lanes/index.ts";
+import type { LanesEffect } from "../../node/lanes/index.ts";
 import type { LaneRange } from "../../node/types/index.ts";
 import { testCommittee } from "../fixtures/committee.ts";
 import { testProtocolConfig } from "../fixtures/config.ts";
+import { freshLanes } from "../fixtures/lanes.ts";
+
+/** The own lane blocks a step cut (each persisted before it is pushed). */
+const blocksCut = (out: LanesEffect[]) => out.filter((e) => e.kind === "persist" && e.write.kind === "laneBlock");
+const tx = (s: string) => ({ kind: "tx" as const, tx: new TextEncoder().encode(s) });
 
 /** `count` indexes that each took consensus `ms` here. */
 function samples(d: BlockDelay, ms: number, count: number): void {
@@ -124,20 +129,11 @@ test("the lanes machine cuts a block that is not full after the longer delay whi
     maxAdaptiveBlockDelayMs: 400,
     sendWhenIdle: false,
   };
-  const m = new LanesMachine({
-    committee: tc.committee,
-    me: 0,
-    signer: tc.signers[0]!,
-    config,
-    recoveredLanes: tc.committee.members.map((_, lane) => ({ lane, first: 0, next: 0, blocks: [] })),
-    finalizedRanges: null,
-  });
-  const blocksIn = (out: LanesEffect[]) => out.filter((e) => e.kind === "persist" && e.write.kind === "laneBlock");
-  const tx = (s: string) => ({ kind: "tx" as const, tx: new TextEncoder().encode(s) });
+  const m = freshLanes(tc, 0, config);
 
   m.step(tx("a=1"), 0);
-  assert.equal(blocksIn(m.step({ kind: "timer" }, 49)).length, 0);
-  assert.equal(blocksIn(m.step({ kind: "timer" }, 50)).length, 1, "fast consensus: after maxBlockDelayMs");
+  assert.equal(blocksCut(m.step({ kind: "timer" }, 49)).length, 0);
+  assert.equal(blocksCut(m.step({ kind: "timer" }, 50)).length, 1, "fast consensus: after maxBlockDelayMs");
   assert.equal(m.blockDelayMs, 50);
 
   const nothingNew: LaneRange[] = tc.committee.members.map((_, lane) => ({
@@ -162,28 +158,17 @@ test("the lanes machine cuts a block that is not full after the longer delay whi
 
   const sent = 1_210;
   m.step(tx("b=2"), sent);
-  assert.equal(blocksIn(m.step({ kind: "timer" }, sent + 50)).length, 0, "not after the fast chain's 50 ms");
-  assert.equal(blocksIn(m.step({ kind: "timer" }, 1_599)).length, 0);
-  assert.equal(blocksIn(m.step({ kind: "timer" }, 1_600)).length, 1, "at the next tick of the 400 ms grid");
+  assert.equal(blocksCut(m.step({ kind: "timer" }, sent + 50)).length, 0, "not after the fast chain's 50 ms");
+  assert.equal(blocksCut(m.step({ kind: "timer" }, 1_599)).length, 0);
+  assert.equal(blocksCut(m.step({ kind: "timer" }, 1_600)).length, 1, "at the next tick of the 400 ms grid");
 });
 
 test("two validators whose txs came at different moments of one period cut their blocks on the same tick", () => {
   const tc = testCommittee(4);
   const config = { ...testProtocolConfig().lanes, maxBlockDelayMs: 100, sendWhenIdle: false };
-  const machine = (me: number) =>
-    new LanesMachine({
-      committee: tc.committee,
-      me,
-      signer: tc.signers[me]!,
-      config,
-      recoveredLanes: tc.committee.members.map((_, lane) => ({ lane, first: 0, next: 0, blocks: [] })),
-      finalizedRanges: null,
-    });
   const timerAt = (out: LanesEffect[]) => out.find((e) => e.kind === "setTimer");
-  const cutAt = (out: LanesEffect[]) => out.filter((e) => e.kind === "persist" && e.write.kind === "laneBlock").length;
-  const tx = (s: string) => ({ kind: "tx" as const, tx: new TextEncoder().encode(s) });
-  const early = machine(0);
-  const late = machine(1);
+  const early = freshLanes(tc, 0, config);
+  const late = freshLanes(tc, 1, config);
   // Both have run a while (their retransmit timers are not due).
   early.step({ kind: "timer" }, 10_000);
   late.step({ kind: "timer" }, 10_000);
@@ -191,25 +176,17 @@ test("two validators whose txs came at different moments of one period cut their
   const t2 = timerAt(late.step(tx("b=1"), 10_090));
   assert.ok(t1?.kind === "setTimer" && t2?.kind === "setTimer");
   assert.deepEqual([t1.deadlineMs, t2.deadlineMs], [10_100, 10_100], "both wake at the tick");
-  assert.equal(cutAt(early.step({ kind: "timer" }, 10_099)), 0);
-  assert.equal(cutAt(early.step({ kind: "timer" }, 10_100)), 1, "95 ms after its tx");
-  assert.equal(cutAt(late.step({ kind: "timer" }, 10_100)), 1, "10 ms after its tx");
+  assert.equal(blocksCut(early.step({ kind: "timer" }, 10_099)).length, 0);
+  assert.equal(blocksCut(early.step({ kind: "timer" }, 10_100)).length, 1, "95 ms after its tx");
+  assert.equal(blocksCut(late.step({ kind: "timer" }, 10_100)).length, 1, "10 ms after its tx");
 });
 
 test("a wall clock stepped back does not hold the own lane's block until it catches up", () => {
   const tc = testCommittee(4);
   const config = { ...testProtocolConfig().lanes, maxBlockDelayMs: 100, sendWhenIdle: false };
-  const m = new LanesMachine({
-    committee: tc.committee,
-    me: 0,
-    signer: tc.signers[0]!,
-    config,
-    recoveredLanes: tc.committee.members.map((_, lane) => ({ lane, first: 0, next: 0, blocks: [] })),
-    finalizedRanges: null,
-  });
-  const blocks = (out: LanesEffect[]) => out.filter((e) => e.kind === "persist" && e.write.kind === "laneBlock");
+  const m = freshLanes(tc, 0, config);
   m.step({ kind: "timer" }, 50_000);
-  m.step({ kind: "tx", tx: new TextEncoder().encode("a=1") }, 50_010);
+  m.step(tx("a=1"), 50_010);
   // An NTP correction moves the clock 20 s back before the tick at 50,100.
-  assert.equal(blocks(m.step({ kind: "timer" }, 30_000)).length, 1, "cut at once");
+  assert.equal(blocksCut(m.step({ kind: "timer" }, 30_000)).length, 1, "cut at once");
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type LanesEffect, LanesMachine } from "../../node/lanes/index.ts";
+import type { LanesEffect, LanesMachine } from "../../node/lanes/index.ts";
 import {
   concatBytes,
   DOMAINS,
@@ -17,6 +17,7 @@ import {
 import { laneBlock, laneChain } from "../fixtures/certs.ts";
 import { type TestCommittee, testCommittee } from "../fixtures/committee.ts";
 import { testProtocolConfig } from "../fixtures/config.ts";
+import { freshLanes } from "../fixtures/lanes.ts";
 
 /** The shipped lane defaults (config/default.toml through the loader). */
 const DEFAULT_LANES = testProtocolConfig().lanes;
@@ -24,14 +25,7 @@ const DEFAULT_LANES = testProtocolConfig().lanes;
 const tc4 = testCommittee(4);
 
 function lanes(me: number, tc: TestCommittee = tc4, config = DEFAULT_LANES): LanesMachine {
-  return new LanesMachine({
-    committee: tc.committee,
-    me,
-    signer: tc.signers[me]!,
-    config,
-    recoveredLanes: tc.committee.members.map((_, lane) => ({ lane, first: 0, next: 0, blocks: [] })),
-    finalizedRanges: null,
-  });
+  return freshLanes(tc, me, config);
 }
 
 const persisted = (out: LanesEffect[]) =>

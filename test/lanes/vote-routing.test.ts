@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { KvApp } from "../../node/execution/index.ts";
-import { type LanesEffect, LanesMachine, LaneVoteAggregator, votersCertifyAlone } from "../../node/lanes/index.ts";
+import { type LanesEffect, type LanesMachine, LaneVoteAggregator, votersCertifyAlone } from "../../node/lanes/index.ts";
 import { type NodeEffect, ProtocolNode } from "../../node/protocol/index.ts";
 import {
   DOMAINS,
@@ -20,6 +20,7 @@ import {
 import { laneBlock } from "../fixtures/certs.ts";
 import { type TestCommittee, testCommittee } from "../fixtures/committee.ts";
 import { testProtocolConfig } from "../fixtures/config.ts";
+import { freshLanes } from "../fixtures/lanes.ts";
 import { emptyRecovered } from "../fixtures/recovered.ts";
 import { SIM_PARAMS, SIM_PROTOCOL_CONFIG } from "../sim/sim-config.ts";
 
@@ -28,14 +29,7 @@ const tc4 = testCommittee(4);
 const tc7 = testCommittee(7);
 
 function lanes(tc: TestCommittee, me: number): LanesMachine {
-  return new LanesMachine({
-    committee: tc.committee,
-    me,
-    signer: tc.signers[me]!,
-    config: LANES,
-    recoveredLanes: tc.committee.members.map((_, lane) => ({ lane, first: 0, next: 0, blocks: [] })),
-    finalizedRanges: null,
-  });
+  return freshLanes(tc, me, LANES);
 }
 
 function vote(tc: TestCommittee, signer: number, block: LaneBlock): LaneVote {
@@ -134,14 +128,7 @@ test("an announced LaneQC certifies once; a forged one, one out of the window or
   assert.equal(m.isRedundantQc(qc), true, "certified: the network edge ignores it unchecked");
   assert.equal(m.isRedundantVote(vote(tc7, 6, b)), true, "and so are further votes on it");
   // An observer holds no pushed block: a LaneQC for a final number is redundant all the same.
-  const observer = new LanesMachine({
-    committee: tc7.committee,
-    me: null,
-    signer: null,
-    config: LANES,
-    recoveredLanes: tc7.committee.members.map((_, lane) => ({ lane, first: 0, next: 0, blocks: [] })),
-    finalizedRanges: null,
-  });
+  const observer = freshLanes(tc7, null, LANES);
   assert.equal(observer.isRedundantQc(qc), false);
   observer.step({ kind: "finalized", ranges: [{ lane: 2, first: 0, next: 1, lastHash: headerHash(b.header) }] }, 0);
   assert.equal(observer.isRedundantQc(qc), true, "final, held or not");
