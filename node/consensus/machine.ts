@@ -616,6 +616,9 @@ export class ConsensusMachine {
     const id = this.#nextWriteId++;
     this.#finalizing = { qc, id };
     out.push({ kind: "persist", id, write: { kind: "commitQc", qc }, release: [] });
+    // Execution may start now: see the `decided` effect. The next index
+    // still waits for this write (the comment above).
+    out.push({ kind: "decided", qc });
     // Every node that formed it announces it. Measured: announcing it from the
     // next leader only (the others formed it from the same votes, and the next
     // proposal carries it) slowed a CPU-bound 4-node devnet at 3,000 tx/s from

@@ -61,6 +61,15 @@ export type ConsensusEffect =
   /** The leader's wait for lane certificates (proposeGatherMs): a timer of its own. */
   | { kind: "setProposeTimer"; key: string; deadlineMs: number }
   /**
+   * Index k is decided: its CommitQC is formed here or checked, and its
+   * write was just emitted (emitted once, in order, before `finalized`).
+   * Execution starts here: the writes it emits come after the CommitQC's in
+   * the same or a later durable batch, and nothing it releases leaves
+   * before they are durable, so nothing waits for the CommitQC's write
+   * first (one durable write less between a tx's CommitQC and its client).
+   */
+  | { kind: "decided"; qc: CommitQc }
+  /**
    * CommitQC(k) is durable: index k is final (emitted once, in order).
    * `consensusMs`: from accepting k's round-0 proposal to this moment, when
    * k was decided live in round 0 (absent after a round change or catch-up).

@@ -413,6 +413,10 @@ export class ProtocolNode {
         out.push({ kind: "broadcast", topic: "consensus", msg: e.msg });
         work.push({ to: "consensus", input: { kind: "message", msg: e.msg } });
         return;
+      case "decided":
+        // Executed in this same turn: its writes follow the CommitQC's (consensus/types.ts).
+        work.push({ to: "execution", input: { kind: "finalized", qc: e.qc } });
+        return;
       case "finalized": {
         out.push(e);
         const ranges = e.qc.proposal.ranges;
@@ -423,7 +427,6 @@ export class ProtocolNode {
               ? { kind: "finalized", ranges }
               : { kind: "finalized", ranges, consensusMs: e.consensusMs },
         });
-        work.push({ to: "execution", input: { kind: "finalized", qc: e.qc } });
         const index = e.qc.proposal.view.index;
         const synced = this.#synced.get(index);
         for (const i of this.#synced.keys()) if (i <= index) this.#synced.delete(i);
