@@ -23,40 +23,57 @@ function singleValidator() {
   return { tc, node };
 }
 
+/** One step of the hand-driven chain: the input and the effects it gave. */
+interface DrivenStep {
+  input: NodeInput | { kind: "start" };
+  effects: NodeEffect[];
+}
+
 /**
- * A single-validator chain driven by hand: every persist is acknowledged,
- * every timer fired at its deadline. A tx goes from the mempool through a
- * lane block, LaneQC, proposal, votes and CommitQC to execution.
+ * A single-validator chain driven by hand: every persist is acknowledged (in
+ * persist order), every timer fired at its deadline. A tx goes from the
+ * mempool through a lane block, LaneQC, proposal, votes and CommitQC to
+ * execution; the steps are returned once the block is delivered.
  */
-test("one validator: a tx is finalized and executed through the pure driver", () => {
-  const { node } = singleValidator();
-  const seen: NodeEffect[] = [];
+function driveOneTx(node: ProtocolNode, onEffect: (e: NodeEffect) => void = () => {}): DrivenStep[] {
+  const steps: DrivenStep[] = [];
   const timers = new Map<string, { key: string; deadlineMs: number }>();
   let now = 0;
   const queue: NodeInput[] = [];
-  let heldAtFinality: boolean | undefined;
-  const run = (effects: NodeEffect[]) => {
+  const run = (input: DrivenStep["input"], effects: NodeEffect[]) => {
+    steps.push({ input, effects });
     for (const e of effects) {
-      seen.push(e);
-      if (e.kind === "finalized") heldAtFinality = node.lanes.heldBlock(0, 0) !== undefined;
+      onEffect(e);
       if (e.kind === "persist") queue.push({ kind: "durable", id: e.id });
       if (e.kind === "setTimer") timers.set(e.timer, { key: e.key, deadlineMs: e.deadlineMs });
     }
   };
-  run(node.start(now));
-  run(node.step({ kind: "tx", tx: new TextEncoder().encode("hello=world") }, now));
-  for (let i = 0; i < 200 && !seen.some((e) => e.kind === "deliver"); i++) {
+  run({ kind: "start" }, node.start(now));
+  const tx: NodeInput = { kind: "tx", tx: new TextEncoder().encode("hello=world") };
+  run(tx, node.step(tx, now));
+  const delivered = () => steps.some((s) => s.effects.some((e) => e.kind === "deliver"));
+  for (let i = 0; i < 200 && !delivered(); i++) {
     const input = queue.shift();
     if (input !== undefined) {
-      run(node.step(input, now));
+      run(input, node.step(input, now));
       continue;
     }
     // Nothing pending: advance virtual time to the earliest timer.
     const [name, t] = [...timers].sort((a, b) => a[1].deadlineMs - b[1].deadlineMs)[0]!;
     timers.delete(name);
     now = Math.max(now, t.deadlineMs);
-    run(node.step({ kind: "timer", timer: name as "lanes", key: t.key }, now));
+    const timer: NodeInput = { kind: "timer", timer: name as "lanes", key: t.key };
+    run(timer, node.step(timer, now));
   }
+  return steps;
+}
+
+test("one validator: a tx is finalized and executed through the pure driver", () => {
+  const { node } = singleValidator();
+  let heldAtFinality: boolean | undefined;
+  const seen = driveOneTx(node, (e) => {
+    if (e.kind === "finalized") heldAtFinality = node.lanes.heldBlock(0, 0) !== undefined;
+  }).flatMap((s) => s.effects);
   const delivered = seen.find((e) => e.kind === "deliver");
   assert.ok(delivered?.kind === "deliver");
   assert.equal(delivered.block.index, 1);
@@ -86,6 +103,35 @@ test("one validator: a tx is finalized and executed through the pure driver", ()
     const sent = seen.filter((e) => e.kind === "broadcast" && e.topic === "consensus" && e.msg.kind === kind);
     assert.equal(sent.length, 1, `${kind} sent ${sent.length} times`);
   }
+});
+
+test("an index is executed in the turn its CommitQC forms: one durable batch carries both, and nothing is delivered before it", () => {
+  const { node } = singleValidator();
+  const steps = driveOneTx(node);
+  const persistOf = (s: DrivenStep, kind: string) =>
+    s.effects.findIndex((e) => e.kind === "persist" && e.write.kind === kind);
+  const decidedAt = steps.findIndex((s) => persistOf(s, "commitQc") >= 0);
+  assert.ok(decidedAt > 0, "a CommitQC is written");
+  const decided = steps[decidedAt]!;
+  // Execution's writes come in the same turn, after the CommitQC's: the
+  // group commit puts them in one batch, in this order, so an executed
+  // index is never durable without its CommitQC.
+  const qcPos = persistOf(decided, "commitQc");
+  assert.ok(persistOf(decided, "globalBlock") > qcPos, "the global block is written in the CommitQC's turn, after it");
+  assert.ok(persistOf(decided, "appState") > qcPos, "the app state is written in the CommitQC's turn, after it");
+  // Nothing leaves before that batch is durable: finality is announced on
+  // the CommitQC's durable acknowledgement, the block delivered on the app state's.
+  const commitQcWrite = decided.effects[qcPos]!;
+  const appStateWrite = decided.effects[persistOf(decided, "appState")]!;
+  assert.ok(commitQcWrite.kind === "persist" && appStateWrite.kind === "persist");
+  const ackOf = (id: number) => steps.findIndex((s) => s.input.kind === "durable" && s.input.id === id);
+  const firstWith = (kind: NodeEffect["kind"]) => steps.findIndex((s) => s.effects.some((e) => e.kind === kind));
+  assert.equal(firstWith("finalized"), ackOf(commitQcWrite.id));
+  assert.equal(firstWith("deliver"), ackOf(appStateWrite.id));
+  assert.ok(ackOf(commitQcWrite.id) < ackOf(appStateWrite.id));
+  // The app vote for the index is signed in that turn too, and sent only once its record is durable.
+  const appVoteSent = steps.findIndex((s) => s.effects.some((e) => e.kind === "broadcast" && e.topic === "app_vote"));
+  assert.ok(appVoteSent >= ackOf(appStateWrite.id), "the app vote leaves after the app state is durable");
 });
 
 test("sync catch-up runs no further ahead of execution than execution can queue", () => {
