@@ -414,7 +414,9 @@ export class ProtocolNode {
         work.push({ to: "consensus", input: { kind: "message", msg: e.msg } });
         return;
       case "decided":
-        // Executed in this same turn: its writes follow the CommitQC's (consensus/types.ts).
+        // Executed in this same turn: its writes follow the CommitQC's
+        // (consensus/types.ts). Blocks fetched by global catch-up still come
+        // at `finalized`, below: lanes take them only inside their window.
         work.push({ to: "execution", input: { kind: "finalized", qc: e.qc } });
         return;
       case "finalized": {
