@@ -126,6 +126,7 @@ test("an index is executed in the turn its CommitQC forms: one durable batch car
   assert.ok(commitQcWrite.kind === "persist" && appStateWrite.kind === "persist");
   const ackOf = (id: number) => steps.findIndex((s) => s.input.kind === "durable" && s.input.id === id);
   const firstWith = (kind: NodeEffect["kind"]) => steps.findIndex((s) => s.effects.some((e) => e.kind === kind));
+  assert.ok(ackOf(commitQcWrite.id) > decidedAt, "the CommitQC's write is acknowledged after it was emitted");
   assert.equal(firstWith("finalized"), ackOf(commitQcWrite.id));
   assert.equal(firstWith("deliver"), ackOf(appStateWrite.id));
   assert.ok(ackOf(commitQcWrite.id) < ackOf(appStateWrite.id));
